@@ -1,0 +1,38 @@
+# Everything a fresh machine needs, from python3 and make alone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench screenshots installer clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,lint]"
+	touch $(STAMP)
+
+# Opens the app on the bundled digits example, which trains as it is (F5).
+run: $(STAMP)
+	$(BIN)/deepgui resources/examples/digits_cnn.dgproj
+
+# The whole test suite, core and UI (UI offscreen, no display needed).
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check deepgui tests benchmarks
+	$(BIN)/ruff format --check deepgui tests benchmarks
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python $$b || exit 1; done
+
+screenshots: $(STAMP)
+	$(BIN)/python installer/../tests/screenshots.py
+
+installer: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[installer]"
+	$(BIN)/pyinstaller --noconfirm installer/deepgui.spec
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

@@ -1,0 +1,3 @@
+"""deepgui: build, train and export Keras neural networks visually."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,58 @@
+"""Build a graph into a `keras.Model` with the functional API: named inputs and outputs."""
+
+from __future__ import annotations
+
+from deepgui.core.errors import BuildError
+from deepgui.core.graph import Graph
+from deepgui.core.keras_layers import call_layer, input_shape_of, keras, make_layer
+from deepgui.core.shapes import ShapeInference
+
+
+def check_buildable(graph: Graph, inference: ShapeInference | None = None) -> None:
+    """Raise BuildError with the first problem that stops the graph becoming a model."""
+    if not graph.input_nodes():
+        raise BuildError("The model has no Input layer: add one from the Input category.")
+    if not graph.output_nodes():
+        raise BuildError("The model has no output: connect at least one layer after the Input.")
+    inference = inference or ShapeInference(graph)
+    inference.update()
+    for nid, severity, message in inference.problems():
+        if severity == "error":
+            raise BuildError(message)
+    for node in graph.input_nodes():
+        if not graph.out_edges(node.id):
+            raise BuildError(f"{node.name} is not connected to anything: wire it or delete it.")
+
+
+def build_model(graph: Graph, name: str = "model", inference: ShapeInference | None = None):
+    """The graph as an unbuilt-weights functional `keras.Model` (layers named as the nodes)."""
+    check_buildable(graph, inference)
+    k = keras()
+    tensors: dict[str, object] = {}
+    layers: dict[str, object] = {}
+    for nid in graph.topological_order():
+        node = graph.nodes[nid]
+        if node.is_input:
+            shape = input_shape_of(node)
+            tensors[nid] = k.Input(batch_shape=shape, name=node.name)
+            continue
+        layer = make_layer(node)
+        layers[nid] = layer
+        out = call_layer(layer, node.class_name, [tensors[p] for p in graph.predecessors(nid)])
+        tensors[nid] = out[0] if isinstance(out, list | tuple) else out
+    inputs = [tensors[n.id] for n in graph.input_nodes()]
+    outputs = [tensors[n.id] for n in graph.output_nodes()]
+    try:
+        return k.Model(
+            inputs=inputs[0] if len(inputs) == 1 else inputs,
+            outputs=outputs[0] if len(outputs) == 1 else outputs,
+            name=name,
+        )
+    except Exception as exc:
+        raise BuildError(f"Keras could not assemble the model: {exc}") from exc
+
+
+def build_layers_by_node(model, graph: Graph) -> dict[str, object]:
+    """Map node ids to the layers of a model built from `graph` (layers carry the node names)."""
+    by_name = {layer.name: layer for layer in model.layers}
+    return {nid: by_name[node.name] for nid, node in graph.nodes.items() if node.name in by_name}

@@ -1,0 +1,222 @@
+"""The layer catalogue: every layer the palette offers, its category, description and typed
+parameters with defaults and valid ranges.
+
+Read from ``catalogue.json``, which `catalogue_gen` derives from Keras's own signatures and
+docstrings, so the palette and inspector work before TensorFlow is imported.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from deepgui.core.catalogue_gen import CATALOGUE_PATH
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    kind: str  # int, float, bool, str, choice, ints, shape, regularizer, layer, optional_*
+    default: Any
+    required: bool = False
+    description: str = ""
+    choices: tuple[Any, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    class_name: str
+    category: str
+    description: str
+    min_inputs: int
+    max_inputs: int | None
+    params: tuple[ParamSpec, ...] = field(default_factory=tuple)
+    summary_params: tuple[str, ...] = ()
+
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def default_config(self) -> dict[str, Any]:
+        """A config holding every catalogued parameter at its default (enough for from_config)."""
+        return {p.name: copy.deepcopy(p.default) for p in self.params}
+
+
+CATEGORY_ORDER = [
+    "Input", "Core", "Convolution", "Pooling", "Recurrent", "Attention", "Normalization",
+    "Regularization", "Reshaping", "Merging", "Preprocessing", "Augmentation",
+]  # fmt: skip
+
+
+@cache
+def _load() -> dict[str, LayerSpec]:
+    raw = json.loads(CATALOGUE_PATH.read_text(encoding="utf-8"))
+    specs: dict[str, LayerSpec] = {}
+    for layer in raw["layers"]:
+        params = tuple(
+            ParamSpec(
+                name=p["name"],
+                kind=p["kind"],
+                default=p.get("default"),
+                required=p.get("required", False),
+                description=p.get("description", ""),
+                choices=tuple(p.get("choices", ())),
+                min=p.get("min"),
+                max=p.get("max"),
+                length=p.get("length"),
+            )
+            for p in layer["params"]
+        )
+        specs[layer["class_name"]] = LayerSpec(
+            class_name=layer["class_name"],
+            category=layer["category"],
+            description=layer["description"],
+            min_inputs=layer["min_inputs"],
+            max_inputs=layer["max_inputs"],
+            params=params,
+            summary_params=tuple(layer.get("summary_params", ())),
+        )
+    return specs
+
+
+def all_layers() -> list[LayerSpec]:
+    return sorted(_load().values(), key=lambda s: (CATEGORY_ORDER.index(s.category), s.class_name))
+
+
+def get(class_name: str) -> LayerSpec | None:
+    """The spec of a catalogued layer, or None for layers only met in imported models."""
+    return _load().get(class_name)
+
+
+def search(text: str) -> list[LayerSpec]:
+    """Layers whose name, category or description contains every word of `text`."""
+    words = text.lower().split()
+    return [
+        s
+        for s in all_layers()
+        if all(w in f"{s.class_name} {s.category} {s.description}".lower() for w in words)
+    ]
+
+
+# Layers outside the palette can still come in through import; these take several inputs.
+_EXTRA_ARITY = {"Minimum": (2, None), "GroupQueryAttention": (2, 3)}
+
+
+def input_arity(class_name: str) -> tuple[int, int | None]:
+    spec = get(class_name)
+    if spec:
+        return spec.min_inputs, spec.max_inputs
+    return _EXTRA_ARITY.get(class_name, (1, 1))
+
+
+def _as_ints(value: Any) -> list[int] | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, list | tuple) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        return list(value)
+    return None
+
+
+def check_param(layer_name: str, spec: ParamSpec, value: Any) -> str | None:
+    """One sentence naming the layer and parameter when `value` is invalid, else None."""
+    where = f"{layer_name}: {spec.name}"
+    kind = spec.kind
+    if value is None:
+        if kind.startswith("optional") or kind in ("regularizer",) or not spec.required:
+            return None
+        return f"{where} must be set."
+    if kind in ("int", "optional_int"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"{where} must be a whole number, not {value!r}."
+    elif kind in ("float", "optional_float"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{where} must be a number, not {value!r}."
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            return f"{where} must be true or false."
+    elif kind == "choice":
+        if spec.choices and value not in spec.choices and not isinstance(value, dict | list):
+            options = ", ".join(repr(c) for c in spec.choices if c is not None)
+            return f"{where} must be one of {options}, not {value!r}."
+    elif kind in ("ints", "optional_ints", "shape"):
+        ints = _as_ints(value)
+        if ints is None:
+            if kind == "ints" and isinstance(value, list | tuple):
+                return None  # nested forms such as ((top, bottom), (left, right))
+            return f"{where} must be whole numbers such as (3, 3), not {value!r}."
+        if kind == "shape":
+            if not ints or any(v == 0 or v < -1 for v in ints):
+                return f"{where} must list positive sizes (or -1 for one inferred size), not {value!r}."
+            return None
+        if spec.length and len(ints) not in (1, spec.length):
+            return f"{where} needs {spec.length} numbers, not {len(ints)}."
+        value = min(ints) if ints else None
+        if value is None:
+            return None
+    elif kind == "regularizer":
+        return _check_regularizer(where, value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if spec.min is not None and value < spec.min:
+            low = int(spec.min) if float(spec.min).is_integer() else spec.min
+            if spec.max is not None:
+                return f"{where} must be between {low} and {spec.max}, not {value}."
+            return f"{where} must be at least {low}, not {value}."
+        if spec.max is not None and value > spec.max:
+            return f"{where} must be at most {spec.max}, not {value}."
+    return None
+
+
+def _check_regularizer(where: str, value: Any) -> str | None:
+    if isinstance(value, str) and value in ("l1", "l2", "l1_l2"):
+        return None
+    if isinstance(value, dict) and value.get("class_name") in ("L1", "L2", "L1L2"):
+        for factor, amount in (value.get("config") or {}).items():
+            if not isinstance(amount, int | float) or amount < 0:
+                return f"{where} {factor} must be a number of at least 0, not {amount!r}."
+        return None
+    return f"{where} must be None, L1, L2 or L1L2, not {value!r}."
+
+
+def regularizer(kind: str | None, l1: float = 0.0, l2: float = 0.0) -> dict[str, Any] | None:
+    """A regularizer in Keras's serialized form: ``regularizer("L2", l2=1e-4)``."""
+    if kind is None:
+        return None
+    if kind == "L1":
+        return {"class_name": "L1", "config": {"l1": float(l1)}}
+    if kind == "L2":
+        return {"class_name": "L2", "config": {"l2": float(l2)}}
+    if kind == "L1L2":
+        return {"class_name": "L1L2", "config": {"l1": float(l1), "l2": float(l2)}}
+    raise ValueError(f"Unknown regularizer {kind!r}: choose L1, L2 or L1L2.")
+
+
+def config_problems(layer_name: str, class_name: str, config: dict[str, Any]) -> list[str]:
+    """Every invalid catalogued parameter of one layer, each as one sentence."""
+    spec = get(class_name)
+    if spec is None:
+        return []
+    problems = []
+    for p in spec.params:
+        if p.name in config:
+            message = check_param(layer_name, p, config[p.name])
+            if message:
+                problems.append(message)
+        elif p.required and p.default is None:
+            problems.append(f"{layer_name}: {p.name} must be set.")
+    if class_name == "Bidirectional":
+        inner = config.get("layer")
+        inner_class = inner.get("class_name") if isinstance(inner, dict) else None
+        if inner_class not in ("LSTM", "GRU", "SimpleRNN"):
+            problems.append(f"{layer_name}: layer must wrap an LSTM, GRU or SimpleRNN.")
+        else:
+            problems += config_problems(layer_name, inner_class, inner.get("config") or {})
+    return problems

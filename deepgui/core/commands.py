@@ -1,0 +1,237 @@
+"""Every edit of a graph as a command on an undo stack, kept in the core so the app, scripts
+and tests all undo the same way. A command changes only the model; views follow its events."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepgui.core.graph import Edge, Graph, Node
+
+
+class Command:
+    text = "Edit"
+
+    def redo(self, graph: Graph) -> None:
+        raise NotImplementedError
+
+    def undo(self, graph: Graph) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class AddNode(Command):
+    class_name: str
+    config: dict[str, Any] | None = None
+    position: tuple[float, float] = (0.0, 0.0)
+    node_id: str | None = None
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        return f"Add {self.class_name}"
+
+    def redo(self, graph: Graph) -> None:
+        node = graph.add_node(self.class_name, self.config, self.position, self.node_id)
+        # Replaying must give the same id and name, so later commands still find the node.
+        self.node_id = node.id
+        self.config = copy.deepcopy(node.config)
+
+    def undo(self, graph: Graph) -> None:
+        graph.remove_node(self.node_id)
+
+
+@dataclass
+class RemoveNode(Command):
+    node_id: str
+    _node: Node | None = None
+    _edges: list[Edge] = field(default_factory=list)
+    text = "Delete layer"
+
+    def redo(self, graph: Graph) -> None:
+        self._node, self._edges = graph.remove_node(self.node_id)
+
+    def undo(self, graph: Graph) -> None:
+        graph.restore_node(self._node)
+        for e in self._edges:
+            graph.connect(e.source, e.target, e.target_port)
+
+
+@dataclass
+class Connect(Command):
+    source: str
+    target: str
+    target_port: int | None = None
+    _edge: Edge | None = None
+    text = "Connect"
+
+    def redo(self, graph: Graph) -> None:
+        self._edge = graph.connect(self.source, self.target, self.target_port)
+        self.target_port = self._edge.target_port
+
+    def undo(self, graph: Graph) -> None:
+        graph.disconnect(self._edge)
+
+
+@dataclass
+class Disconnect(Command):
+    edge: Edge
+    text = "Disconnect"
+
+    def redo(self, graph: Graph) -> None:
+        graph.disconnect(self.edge)
+
+    def undo(self, graph: Graph) -> None:
+        graph.connect(self.edge.source, self.edge.target, self.edge.target_port)
+
+
+@dataclass
+class SetConfig(Command):
+    node_id: str
+    config: dict[str, Any]
+    _old: dict[str, Any] | None = None
+    text = "Change parameters"
+
+    def redo(self, graph: Graph) -> None:
+        self._old = graph.set_config(self.node_id, self.config)
+
+    def undo(self, graph: Graph) -> None:
+        graph.set_config(self.node_id, self._old)
+
+
+def set_params(graph: Graph, node_id: str, **changes: Any) -> SetConfig:
+    """A SetConfig that changes only the named parameters of one layer."""
+    config = copy.deepcopy(graph.node(node_id).config)
+    config.update(changes)
+    return SetConfig(node_id, config)
+
+
+@dataclass
+class MoveNodes(Command):
+    positions: dict[str, tuple[float, float]]
+    _old: dict[str, tuple[float, float]] = field(default_factory=dict)
+    text = "Move"
+
+    def redo(self, graph: Graph) -> None:
+        self._old = {nid: graph.move(nid, pos) for nid, pos in self.positions.items()}
+
+    def undo(self, graph: Graph) -> None:
+        for nid, pos in self._old.items():
+            graph.move(nid, pos)
+
+
+@dataclass
+class Macro(Command):
+    """Several commands as one undo step; a failing step rolls back the ones before it."""
+
+    commands: Sequence[Command]
+    text: str = "Edit"  # type: ignore[assignment]
+
+    def redo(self, graph: Graph) -> None:
+        done: list[Command] = []
+        try:
+            for cmd in self.commands:
+                cmd.redo(graph)
+                done.append(cmd)
+        except Exception:
+            for cmd in reversed(done):
+                cmd.undo(graph)
+            raise
+
+    def undo(self, graph: Graph) -> None:
+        for cmd in reversed(self.commands):
+            cmd.undo(graph)
+
+
+def remove_nodes(graph: Graph, node_ids: Sequence[str]) -> Macro:
+    return Macro([RemoveNode(nid) for nid in node_ids], text="Delete")
+
+
+def insert_on_edge(graph: Graph, edge: Edge, class_name: str, config: dict | None = None,
+                   position: tuple[float, float] = (0.0, 0.0)) -> Macro:  # fmt: skip
+    """Drop a layer onto an edge: source -> new -> target, keeping the target's port."""
+    add = AddNode(class_name, config, position, node_id=graph.new_id())
+    return Macro(
+        [
+            Disconnect(edge),
+            add,
+            Connect(edge.source, add.node_id, 0),
+            Connect(add.node_id, edge.target, edge.target_port),
+        ],
+        text=f"Insert {class_name}",
+    )
+
+
+class UndoStack:
+    """Linear undo history with a clean mark, like QUndoStack but Qt-free."""
+
+    def __init__(self, graph: Graph, limit: int = 500) -> None:
+        self.graph = graph
+        self.limit = limit
+        self._done: list[Command] = []
+        self._undone: list[Command] = []
+        self._clean_depth: int | None = 0
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    def push(self, command: Command) -> Command:
+        command.redo(self.graph)  # raises before anything is recorded if the edit is refused
+        self._done.append(command)
+        self._undone.clear()
+        if len(self._done) > self.limit:
+            self._done.pop(0)
+            if self._clean_depth is not None:
+                self._clean_depth -= 1
+                if self._clean_depth < 0:
+                    self._clean_depth = None
+        elif self._clean_depth is not None and self._clean_depth > len(self._done) - 1:
+            self._clean_depth = None  # the clean state was on the discarded redo branch
+        self._changed()
+        return command
+
+    def can_undo(self) -> bool:
+        return bool(self._done)
+
+    def can_redo(self) -> bool:
+        return bool(self._undone)
+
+    def undo_text(self) -> str:
+        return self._done[-1].text if self._done else ""
+
+    def redo_text(self) -> str:
+        return self._undone[-1].text if self._undone else ""
+
+    def undo(self) -> None:
+        if self._done:
+            cmd = self._done.pop()
+            cmd.undo(self.graph)
+            self._undone.append(cmd)
+            self._changed()
+
+    def redo(self) -> None:
+        if self._undone:
+            cmd = self._undone.pop()
+            cmd.redo(self.graph)
+            self._done.append(cmd)
+            self._changed()
+
+    def set_clean(self) -> None:
+        self._clean_depth = len(self._done)
+        self._changed()
+
+    @property
+    def is_clean(self) -> bool:
+        return self._clean_depth == len(self._done)
+
+    def clear(self) -> None:
+        self._done.clear()
+        self._undone.clear()
+        self._clean_depth = 0
+        self._changed()

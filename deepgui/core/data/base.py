@@ -1,0 +1,66 @@
+"""What every data source produces, and how a project describes its data.
+
+A project's ``dataset`` section is a plain dict (JSON), for example::
+
+    {"source": "builtin", "name": "digits", "validation_split": 0.2, "test_split": 0.1,
+     "shuffle": true, "seed": 42}
+    {"source": "csv", "path": "data/iris.csv", "target": "species", "missing": "drop", ...}
+
+`deepgui.core.data.load_dataset(spec, base_dir)` turns it into a `LoadedData`; relative paths
+are resolved against ``base_dir`` (the project's folder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# What the labels are, which decides the default loss and the last layer's check.
+TASKS = ("multiclass", "binary", "regression", "multilabel")
+
+
+@dataclass
+class LoadedData:
+    """Arrays ready for ``model.fit``. x arrays may be dicts keyed by input name for models
+    with several inputs. Labels for "multiclass" are integer class indices (sparse)."""
+
+    x_train: Any
+    y_train: np.ndarray
+    x_val: Any | None = None
+    y_val: np.ndarray | None = None
+    x_test: Any | None = None
+    y_test: np.ndarray | None = None
+    task: str = "multiclass"
+    class_names: list[str] = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
+    description: str = ""
+    # Keras preprocessing layers to adapt before training (e.g. a text column's vocabulary).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        x = self.x_train
+        if isinstance(x, dict):
+            x = next(iter(x.values()))
+        return tuple(np.shape(x)[1:])
+
+    @property
+    def num_train(self) -> int:
+        return int(len(self.y_train))
+
+    def suggested_loss(self) -> str:
+        return {
+            "multiclass": "sparse_categorical_crossentropy",
+            "binary": "binary_crossentropy",
+            "multilabel": "binary_crossentropy",
+            "regression": "mse",
+        }[self.task]
+
+    def suggested_metrics(self) -> list[str]:
+        return ["mae"] if self.task == "regression" else ["accuracy"]

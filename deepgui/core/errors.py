@@ -1,0 +1,38 @@
+"""Specific errors of the core. Each carries one sentence a person can act on; the UI and the
+CLI only present them."""
+
+
+class DeepGuiError(Exception):
+    """Base class: the message is meant for the user as it is."""
+
+
+class GraphError(DeepGuiError):
+    """A structural problem: a cycle, a duplicate edge, too many inputs, an unknown layer."""
+
+
+class ShapeError(DeepGuiError):
+    """A layer cannot take the shape it receives, or a parameter value is invalid."""
+
+
+class BuildError(DeepGuiError):
+    """The graph cannot be turned into a Keras model."""
+
+
+class ProjectFormatError(DeepGuiError):
+    """A project file is missing, unreadable or malformed."""
+
+
+class ModelImportError(DeepGuiError):
+    """A Keras model file cannot be read or turned into a graph."""
+
+
+class DatasetError(DeepGuiError):
+    """Data cannot be loaded, or does not fit the model."""
+
+
+class TrainingError(DeepGuiError):
+    """Training could not start or failed."""
+
+
+class ExportError(DeepGuiError):
+    """An export failed or its self-check found a difference."""

@@ -1,0 +1,328 @@
+"""The model graph: layers (nodes) wired by edges into a directed acyclic graph.
+
+A node is one Keras layer: a stable id, the Keras class name and its config in Keras's own
+`get_config` vocabulary. An edge runs from a source node's output to a target node's input
+port; a target port's number is the position of that tensor in the layer's input list
+(``Add()([a, b])``, ``MultiHeadAttention()(query, value)``).
+
+The graph only knows structure. Shapes live in `shapes`, undo in `commands`. It tells
+listeners about every change so views and caches can follow it.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepgui.core.errors import GraphError
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    source: str
+    target: str
+    target_port: int = 0
+    source_port: int = 0
+
+
+@dataclass
+class Node:
+    id: str
+    class_name: str
+    config: dict[str, Any]
+    position: tuple[float, float] = (0.0, 0.0)
+    # Bumped on every config change: shape caches key on it instead of hashing configs.
+    revision: int = field(default=0, compare=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name", self.id))
+
+    @property
+    def is_input(self) -> bool:
+        return self.class_name == "InputLayer"
+
+
+Listener = Callable[[str, Any], None]
+
+# Keras's own rule (keras.src.utils.naming.to_snake_case): MaxPooling2D -> max_pooling2d.
+_SNAKE_1 = re.compile(r"(.)([A-Z][a-z]+)")
+_SNAKE_2 = re.compile(r"([a-z])([A-Z])")
+
+
+def default_layer_name(class_name: str) -> str:
+    """The base name Keras itself would give: ``Conv2D`` -> ``conv2d``, ``InputLayer`` -> ``input``."""
+    if class_name == "InputLayer":
+        return "input"
+    return _SNAKE_2.sub(r"\1_\2", _SNAKE_1.sub(r"\1_\2", class_name)).lower()
+
+
+class Graph:
+    """A DAG of layers. Every mutation goes through the methods below and is announced."""
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, Node] = {}
+        self._edges: list[Edge] = []
+        self._listeners: list[Listener] = []
+        self._ids = itertools.count(1)
+
+    # ----------------------------------------------------------------- listeners
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _emit(self, event: str, payload: Any) -> None:
+        for listener in list(self._listeners):
+            listener(event, payload)
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def nodes(self) -> dict[str, Node]:
+        return self._nodes
+
+    @property
+    def edges(self) -> list[Edge]:
+        return list(self._edges)
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self._nodes[node_id]
+        except KeyError:
+            raise GraphError(f"There is no layer with id {node_id!r}.") from None
+
+    def node_by_name(self, name: str) -> Node | None:
+        return next((n for n in self._nodes.values() if n.name == name), None)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self._nodes.values())
+
+    def in_edges(self, node_id: str) -> list[Edge]:
+        return sorted((e for e in self._edges if e.target == node_id), key=lambda e: e.target_port)
+
+    def out_edges(self, node_id: str) -> list[Edge]:
+        return [e for e in self._edges if e.source == node_id]
+
+    def predecessors(self, node_id: str) -> list[str]:
+        return [e.source for e in self.in_edges(node_id)]
+
+    def successors(self, node_id: str) -> list[str]:
+        return [e.target for e in self.out_edges(node_id)]
+
+    def input_nodes(self) -> list[Node]:
+        return [n for n in self._nodes.values() if n.is_input]
+
+    def output_nodes(self) -> list[Node]:
+        """Layers nothing reads from: the model's outputs (an unwired Input is no output)."""
+        sources = {e.source for e in self._edges}
+        return [n for n in self._nodes.values() if n.id not in sources and not n.is_input]
+
+    def topological_order(self) -> list[str]:
+        """Kahn's algorithm, ties broken by insertion order so results are stable."""
+        indegree = {nid: 0 for nid in self._nodes}
+        children: dict[str, list[str]] = {nid: [] for nid in self._nodes}
+        for e in self._edges:
+            indegree[e.target] += 1
+            children[e.source].append(e.target)
+        ready = [nid for nid, d in indegree.items() if d == 0]
+        order: list[str] = []
+        while ready:
+            nid = ready.pop(0)
+            order.append(nid)
+            for child in children[nid]:
+                indegree[child] -= 1
+                if indegree[child] == 0:
+                    ready.append(child)
+        if len(order) != len(self._nodes):
+            raise GraphError("The graph has a cycle.")
+        return order
+
+    def descendants(self, node_id: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [node_id]
+        while stack:
+            for child in self.successors(stack.pop()):
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        return seen
+
+    def unique_name(self, base: str, ignore: str | None = None) -> str:
+        taken = {n.name for n in self._nodes.values() if n.id != ignore}
+        if base not in taken:
+            return base
+        stem = re.sub(r"_\d+$", "", base)
+        for i in itertools.count(1):
+            candidate = f"{stem}_{i}"
+            if candidate not in taken:
+                return candidate
+        raise AssertionError("unreachable")
+
+    def new_id(self) -> str:
+        while True:
+            candidate = f"n{next(self._ids)}"
+            if candidate not in self._nodes:
+                return candidate
+
+    # ----------------------------------------------------------------- mutations
+    def add_node(
+        self,
+        class_name: str,
+        config: dict[str, Any] | None = None,
+        position: tuple[float, float] = (0.0, 0.0),
+        node_id: str | None = None,
+    ) -> Node:
+        config = copy.deepcopy(config or {})
+        node_id = node_id or self.new_id()
+        if node_id in self._nodes:
+            raise GraphError(f"A layer with id {node_id!r} already exists.")
+        config["name"] = self.unique_name(config.get("name") or default_layer_name(class_name))
+        node = Node(node_id, class_name, config, (float(position[0]), float(position[1])))
+        self._nodes[node_id] = node
+        self._emit("node_added", node)
+        return node
+
+    def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
+        """Remove a layer and every edge touching it; returns both so undo can restore them."""
+        node = self.node(node_id)
+        touching = [e for e in self._edges if node_id in (e.source, e.target)]
+        for e in touching:
+            self.disconnect(e)
+        del self._nodes[node_id]
+        self._emit("node_removed", node)
+        return node, touching
+
+    def restore_node(self, node: Node) -> None:
+        if node.id in self._nodes:
+            raise GraphError(f"A layer with id {node.id!r} already exists.")
+        self._nodes[node.id] = node
+        self._emit("node_added", node)
+
+    def connection_problem(self, source: str, target: str, target_port: int | None = None) -> str | None:
+        """Why ``source -> target`` may not be added, in plain words; None when it may."""
+        from deepgui.core.catalogue import input_arity  # local: catalogue loads JSON lazily
+
+        if source not in self._nodes or target not in self._nodes:
+            return "Both ends of a connection must be layers of this model."
+        src, dst = self._nodes[source], self._nodes[target]
+        if source == target:
+            return f"{src.name} cannot feed itself."
+        if dst.is_input:
+            return f"{dst.name} is an Input: it takes no incoming connection."
+        if any(e.source == source and e.target == target for e in self._edges):
+            return f"{src.name} is already connected to {dst.name}."
+        if target == source or target in self.ancestors(source):
+            return f"Connecting {src.name} to {dst.name} would make a cycle."
+        _, max_inputs = input_arity(dst.class_name)
+        used = [e.target_port for e in self._edges if e.target == target]
+        if max_inputs is not None and len(used) >= max_inputs:
+            n = "input" if max_inputs == 1 else "inputs"
+            return f"{dst.name} ({dst.class_name}) takes {max_inputs} {n} and already has {len(used)}."
+        if target_port is not None and target_port in used:
+            return f"Input {target_port} of {dst.name} is already connected."
+        return None
+
+    def ancestors(self, node_id: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [node_id]
+        while stack:
+            for parent in self.predecessors(stack.pop()):
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        return seen
+
+    def next_free_port(self, target: str) -> int:
+        used = {e.target_port for e in self._edges if e.target == target}
+        return next(i for i in itertools.count() if i not in used)
+
+    def connect(self, source: str, target: str, target_port: int | None = None) -> Edge:
+        problem = self.connection_problem(source, target, target_port)
+        if problem:
+            raise GraphError(problem)
+        port = self.next_free_port(target) if target_port is None else target_port
+        edge = Edge(source, target, port)
+        self._edges.append(edge)
+        self._emit("edge_added", edge)
+        return edge
+
+    def disconnect(self, edge: Edge) -> None:
+        if edge not in self._edges:
+            raise GraphError(f"{edge.source} is not connected to {edge.target}.")
+        self._edges.remove(edge)
+        self._emit("edge_removed", edge)
+
+    def set_config(self, node_id: str, config: dict[str, Any]) -> dict[str, Any]:
+        """Replace a layer's config; returns the old one. Names stay unique."""
+        node = self.node(node_id)
+        old = node.config
+        new = copy.deepcopy(config)
+        new["name"] = self.unique_name(new.get("name") or old.get("name") or node.id, ignore=node_id)
+        node.config = new
+        node.revision += 1
+        self._emit("node_changed", node)
+        return old
+
+    def move(self, node_id: str, position: tuple[float, float]) -> tuple[float, float]:
+        node = self.node(node_id)
+        old = node.position
+        node.position = (float(position[0]), float(position[1]))
+        self._emit("node_moved", node)
+        return old
+
+    # ----------------------------------------------------------------- (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": [
+                {"id": n.id, "class_name": n.class_name, "config": copy.deepcopy(n.config)}
+                for n in self._nodes.values()
+            ],
+            "edges": [
+                {"source": e.source, "target": e.target, "target_port": e.target_port}
+                for e in self._edges
+            ],
+        }
+
+    def positions(self) -> dict[str, list[float]]:
+        return {n.id: [n.position[0], n.position[1]] for n in self._nodes.values()}
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], positions: dict[str, Iterable[float]] | None = None
+    ) -> Graph:
+        """Build a graph from `to_dict` output. Raises GraphError on structural problems."""
+        graph = cls()
+        positions = positions or {}
+        for raw in data.get("nodes", []):
+            pos = tuple(positions.get(raw["id"], (0.0, 0.0)))
+            node = Node(raw["id"], raw["class_name"], copy.deepcopy(raw.get("config") or {}))
+            node.position = (float(pos[0]), float(pos[1]))
+            if node.id in graph._nodes:
+                raise GraphError(f"Two layers share the id {node.id!r}.")
+            node.config.setdefault("name", graph.unique_name(default_layer_name(node.class_name)))
+            graph._nodes[node.id] = node
+        for raw in data.get("edges", []):
+            edge = Edge(raw["source"], raw["target"], int(raw.get("target_port", 0)))
+            for end in (edge.source, edge.target):
+                if end not in graph._nodes:
+                    raise GraphError(f"A connection refers to a layer {end!r} that does not exist.")
+            if edge in graph._edges:
+                raise GraphError(f"{edge.source} -> {edge.target} is listed twice.")
+            graph._edges.append(edge)
+        graph.topological_order()  # raises on a cycle
+        # Keep generated ids clear of the loaded ones.
+        numbers = [int(m.group(1)) for nid in graph._nodes if (m := re.fullmatch(r"n(\d+)", nid))]
+        graph._ids = itertools.count(max(numbers, default=0) + 1)
+        return graph
+
+    def copy(self) -> Graph:
+        return Graph.from_dict(self.to_dict(), self.positions())

@@ -1,0 +1,248 @@
+"""Shape inference: every node's output shape and parameter count, and what is wrong where.
+
+Keras does the arithmetic: each layer is instantiated from its config and called on symbolic
+tensors of its input shapes, so shapes and counts are exactly Keras's own. Results are cached
+per node under (revision, input shapes): after an edit only the edited node is recomputed, and
+its descendants only while the shape it passes on has changed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepgui.core import catalogue
+from deepgui.core.graph import Graph, Node
+from deepgui.core.keras_layers import call_layer, input_shape_of, keras, make_layer
+
+Shape = tuple[int | None, ...]
+
+
+@dataclass
+class NodeInfo:
+    """What inference learnt about one node."""
+
+    output_shape: Shape | None = None
+    params: int = 0
+    trainable_params: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    input_shapes: tuple[Shape, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.output_shape is not None
+
+
+def format_shape(shape: Shape | None) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class ShapeInference:
+    """Keeps a graph's shapes current. Call `update()` after edits (cheap when little changed)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.info: dict[str, NodeInfo] = {}
+        self._keys: dict[str, tuple] = {}
+        self.recomputed = 0  # nodes recomputed by the last update, for tests and benchmarks
+
+    def update(self) -> dict[str, NodeInfo]:
+        self.recomputed = 0
+        graph = self.graph
+        for gone in set(self.info) - set(graph.nodes):
+            del self.info[gone]
+            self._keys.pop(gone, None)
+        try:
+            order = graph.topological_order()
+        except Exception as exc:  # a cycle: nothing downstream of it can be inferred
+            for nid in graph.nodes:
+                self.info[nid] = NodeInfo(errors=[str(exc)])
+            self._keys.clear()
+            return self.info
+        for nid in order:
+            node = graph.nodes[nid]
+            in_shapes = tuple(
+                self.info[p].output_shape if self.info[p].ok else None
+                for p in graph.predecessors(nid)
+            )
+            key = (node.revision, node.class_name, in_shapes)
+            if self._keys.get(nid) == key and nid in self.info:
+                continue
+            self.info[nid] = infer_node(graph, node, in_shapes)
+            self._keys[nid] = key
+            self.recomputed += 1
+        return self.info
+
+    def total_params(self) -> int:
+        return sum(i.params for i in self.info.values())
+
+    def problems(self) -> list[tuple[str, str, str]]:
+        """(node id, "error" | "warning", message) for every node, in graph order."""
+        rows = []
+        for nid in self.graph.nodes:
+            info = self.info.get(nid)
+            if info is None:
+                continue
+            rows += [(nid, "error", m) for m in info.errors]
+            rows += [(nid, "warning", m) for m in info.warnings]
+        return rows
+
+
+def infer_node(graph: Graph, node: Node, in_shapes: tuple[Shape | None, ...]) -> NodeInfo:
+    info = NodeInfo(input_shapes=tuple(s for s in in_shapes if s is not None))
+    name = node.name
+    info.errors += catalogue.config_problems(name, node.class_name, node.config)
+    if node.is_input:
+        try:
+            shape = input_shape_of(node)
+        except ValueError as exc:
+            info.errors.append(str(exc))
+            return info
+        if any(d is not None and d <= 0 for d in shape[1:]):
+            info.errors.append(f"{name}: every size of the input shape must be positive, not {format_shape(shape[1:])}.")
+        if not info.errors:
+            info.output_shape = shape
+        return info
+    low, high = catalogue.input_arity(node.class_name)
+    n = len(in_shapes)
+    if n == 0:
+        info.errors.append(f"{name} has no input: connect a layer or an Input to it.")
+        return info
+    if n < low:
+        info.errors.append(
+            f"{name} ({node.class_name}) needs at least {low} inputs but has {n}: connect another branch to it."
+        )
+        return info
+    if high is not None and n > high:
+        info.errors.append(f"{name} ({node.class_name}) takes at most {high} inputs but has {n}.")
+        return info
+    if info.errors or any(s is None for s in in_shapes):
+        return info  # waiting for a valid upstream: the upstream node carries the error
+    try:
+        layer = make_layer(node)
+        k = keras()
+        tensors = [k.KerasTensor(shape) for shape in in_shapes]
+        out = call_layer(layer, node.class_name, tensors)
+    except Exception as exc:  # Keras says what is wrong; we say it in plain words
+        info.errors.append(explain(node, in_shapes, exc))
+        return info
+    if isinstance(out, list | tuple):
+        out = out[0]
+    shape = tuple(out.shape)
+    if any(d is not None and d <= 0 for d in shape[1:]):
+        info.errors.append(_too_small(node, in_shapes[0], shape))
+        return info
+    info.output_shape = shape
+    info.params = int(layer.count_params())
+    info.trainable_params = int(sum(_size(w.shape) for w in layer.trainable_weights))
+    info.warnings += _advice(node, in_shapes)
+    return info
+
+
+def _size(shape) -> int:
+    total = 1
+    for d in shape:
+        total *= int(d)
+    return total
+
+
+def _advice(node: Node, in_shapes: tuple[Shape, ...]) -> list[str]:
+    shape = in_shapes[0]
+    if node.class_name == "Dense" and len(shape) >= 4:
+        return [
+            f"{node.name} expects a flat vector but receives {format_shape(shape)}: "
+            "insert Flatten or GlobalAveragePooling2D before it."
+        ]
+    return []
+
+
+def _too_small(node: Node, in_shape: Shape | None, out_shape: Shape) -> str:
+    window = node.config.get("kernel_size") or node.config.get("pool_size") or node.config.get("cropping")
+    spatial = format_shape(in_shape[1:-1]) if in_shape else "?"
+    what = "kernel_size" if "kernel_size" in node.config else "pool_size" if "pool_size" in node.config else "window"
+    return (
+        f"{node.name}: its {what} {_fmt(window)} is larger than its input {spatial}, leaving an output of "
+        f"{format_shape(out_shape)}: use padding='same', a smaller {what}, or fewer pooling layers before it."
+    )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, list):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    return str(value)
+
+
+_RANK_NEEDS = {
+    3: "a sequence (batch, steps, features)",
+    4: "images (batch, height, width, channels)",
+    5: "volumes (batch, depth, height, width, channels)",
+}
+
+_RANK_FIX = {
+    3: "feed it from an Embedding, a sequence Input, or a recurrent layer with return_sequences=True",
+    4: "feed it from an Input of shape (height, width, channels), or add a Reshape before it",
+    5: "feed it from an Input of shape (depth, height, width, channels)",
+}
+
+
+def explain(node: Node, in_shapes: tuple[Shape, ...], exc: Exception) -> str:
+    """Keras's error about one layer, as one plain sentence naming the layer and the fix."""
+    text = str(exc)
+    name = node.name
+    received = " and ".join(format_shape(s) for s in in_shapes)
+    m = re.search(r"expected (?:min_)?ndim=(\d+), found ndim=(\d+)", text)
+    if m:
+        want = int(m.group(1))
+        need = _RANK_NEEDS.get(want, f"inputs of rank {want}")
+        fix = _RANK_FIX.get(want, "reshape its input")
+        return f"{name} expects {need} but receives {received}: {fix}."
+    if re.search(r"would be (zero or )?negative", text) or "negative dimension" in text.lower():
+        return _too_small(node, in_shapes[0], (None, 0))
+    if node.class_name in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
+        return (
+            f"{name} needs inputs of the same shape but receives {received}: make the branches "
+            "agree (for example a Dense or a 1x1 Conv2D on one of them)."
+        )
+    if node.class_name == "Concatenate":
+        return (
+            f"{name} can only join inputs that agree on every axis but the one it joins on "
+            f"(axis {node.config.get('axis', -1)}); it receives {received}."
+        )
+    if node.class_name == "Reshape":
+        return f"{name} cannot reshape {received} into {node.config.get('target_shape')}: the total size must stay the same."
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    first = re.sub(r"\s+", " ", first)
+    if len(first) > 240:
+        first = first[:237] + "..."
+    return f"{name} cannot take {received}: {first}"
+
+
+def summary_rows(graph: Graph, info: dict[str, NodeInfo]) -> list[dict[str, Any]]:
+    """One row per layer, like ``model.summary()``: name, type, output shape, params, inputs."""
+    rows = []
+    for nid in _safe_order(graph):
+        node = graph.nodes[nid]
+        i = info.get(nid) or NodeInfo()
+        rows.append(
+            {
+                "id": nid,
+                "name": node.name,
+                "type": node.class_name,
+                "output_shape": format_shape(i.output_shape),
+                "params": i.params,
+                "trainable": i.trainable_params,
+                "connected_to": [graph.nodes[p].name for p in graph.predecessors(nid)],
+            }
+        )
+    return rows
+
+
+def _safe_order(graph: Graph) -> list[str]:
+    try:
+        return graph.topological_order()
+    except Exception:
+        return list(graph.nodes)
