@@ -46,16 +46,21 @@ class AddNode(Command):
 class RemoveNode(Command):
     node_id: str
     _node: Node | None = None
-    _edges: list[Edge] = field(default_factory=list)
+    _index: int = 0
+    _edges: list[tuple[int, Edge]] = field(default_factory=list)
     text = "Delete layer"
 
     def redo(self, graph: Graph) -> None:
-        self._node, self._edges = graph.remove_node(self.node_id)
+        self._index = graph.index_of(self.node_id)
+        self._edges = sorted(
+            (graph.edge_index(e), e) for e in graph.edges if self.node_id in (e.source, e.target)
+        )
+        self._node, _ = graph.remove_node(self.node_id)
 
     def undo(self, graph: Graph) -> None:
-        graph.restore_node(self._node)
-        for e in self._edges:
-            graph.connect(e.source, e.target, e.target_port)
+        graph.restore_node(self._node, self._index)
+        for index, edge in self._edges:
+            graph.restore_edge(edge, index)
 
 
 @dataclass
@@ -77,13 +82,15 @@ class Connect(Command):
 @dataclass
 class Disconnect(Command):
     edge: Edge
+    _index: int = 0
     text = "Disconnect"
 
     def redo(self, graph: Graph) -> None:
+        self._index = graph.edge_index(self.edge)
         graph.disconnect(self.edge)
 
     def undo(self, graph: Graph) -> None:
-        graph.connect(self.edge.source, self.edge.target, self.edge.target_port)
+        graph.restore_edge(self.edge, self._index)
 
 
 @dataclass

@@ -49,6 +49,8 @@ class Node:
 
 Listener = Callable[[str, Any], None]
 
+_SELF_INPUT_LAYERS = {"MultiHeadAttention", "Attention", "GroupQueryAttention"}
+
 # Keras's own rule (keras.src.utils.naming.to_snake_case): MaxPooling2D -> max_pooling2d.
 _SNAKE_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _SNAKE_2 = re.compile(r"([a-z])([A-Z])")
@@ -201,11 +203,29 @@ class Graph:
         self._emit("node_removed", node)
         return node, touching
 
-    def restore_node(self, node: Node) -> None:
+    def restore_node(self, node: Node, index: int | None = None) -> None:
+        """Put a removed layer back, at its old place in the order (inputs and outputs of the
+        model follow that order)."""
         if node.id in self._nodes:
             raise GraphError(f"A layer with id {node.id!r} already exists.")
-        self._nodes[node.id] = node
+        items = list(self._nodes.items())
+        items.insert(len(items) if index is None else index, (node.id, node))
+        self._nodes = dict(items)
         self._emit("node_added", node)
+
+    def index_of(self, node_id: str) -> int:
+        return list(self._nodes).index(node_id)
+
+    def edge_index(self, edge: Edge) -> int:
+        return self._edges.index(edge)
+
+    def restore_edge(self, edge: Edge, index: int | None = None) -> None:
+        """Put a removed edge back where it was, after checking it is still allowed."""
+        problem = self.connection_problem(edge.source, edge.target, edge.target_port)
+        if problem:
+            raise GraphError(problem)
+        self._edges.insert(len(self._edges) if index is None else index, edge)
+        self._emit("edge_added", edge)
 
     def connection_problem(self, source: str, target: str, target_port: int | None = None) -> str | None:
         """Why ``source -> target`` may not be added, in plain words; None when it may."""
@@ -218,7 +238,12 @@ class Graph:
             return f"{src.name} cannot feed itself."
         if dst.is_input:
             return f"{dst.name} is an Input: it takes no incoming connection."
-        if any(e.source == source and e.target == target for e in self._edges):
+        feeding = [e for e in self._edges if e.source == source and e.target == target]
+        # The same tensor may enter twice on purpose (self-attention: query = value), but only
+        # on distinct ports; a repeat without a port named is almost always a slip of the mouse.
+        if any(e.target_port == target_port for e in feeding) or (
+            feeding and target_port is None and dst.class_name not in _SELF_INPUT_LAYERS
+        ):
             return f"{src.name} is already connected to {dst.name}."
         if target == source or target in self.ancestors(source):
             return f"Connecting {src.name} to {dst.name} would make a cycle."

@@ -161,6 +161,10 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
             raise fail(f"{where}.config must be an object.")
         if "name" in config and not isinstance(config["name"], str):
             raise fail(f"{where}.config.name must be a string.")
+    names = [n["config"]["name"] for n in nodes if "name" in (n.get("config") or {})]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise fail(f"two layers share the name {repeated[0]!r}; layer names must be unique.")
     for i, edge in enumerate(edges):
         where = f"graph.edges[{i}]"
         if not isinstance(edge, dict):

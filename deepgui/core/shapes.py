@@ -194,6 +194,8 @@ def explain(node: Node, in_shapes: tuple[Shape, ...], exc: Exception) -> str:
     text = str(exc)
     name = node.name
     received = " and ".join(format_shape(s) for s in in_shapes)
+    if "Could not locate class" in text or "Unknown layer" in text:
+        return f"{name}: {node.class_name} is not a layer this version of Keras knows."
     m = re.search(r"expected (?:min_)?ndim=(\d+), found ndim=(\d+)", text)
     if m:
         want = int(m.group(1))

@@ -1,0 +1,5 @@
+import sys
+
+from deepgui.cli import main
+
+sys.exit(main())

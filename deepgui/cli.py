@@ -1,0 +1,215 @@
+"""The one entry point, ``deepgui``: the desktop app, and the headless commands on the same core.
+
+Nothing heavy is imported here: TensorFlow and Qt load inside the command that needs them, so
+``deepgui examples`` answers at once and a bad argument is reported before any import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from deepgui.core.errors import DeepGuiError
+
+COMMANDS = ("summary", "import", "export", "train", "examples", "datasets")
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx", "python")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepgui",
+        description="Build, train and export Keras neural networks visually. "
+        "Run without a command to open the desktop app.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("summary", help="print one row per layer and the total parameter count")
+    p.add_argument("file", help="a project (.dgproj) or a Keras model (.keras, .h5)")
+
+    p = sub.add_parser("import", help="turn a Keras model into an editable project, weights kept")
+    p.add_argument("model", help="the Keras model file (.keras, .h5)")
+    p.add_argument("-o", "--output", required=True, help="the project file to write (.dgproj)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing project file")
+
+    p = sub.add_parser("export", help="export a project or a training run")
+    p.add_argument("project", help="a project (.dgproj) or a run directory")
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS, dest="fmt")
+    p.add_argument("-o", "--output", required=True, help="where to write the export")
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset")
+    p.add_argument(
+        "--quantize", choices=("none", "float16", "dynamic"), default="none", help="TFLite only"
+    )
+
+    p = sub.add_parser("train", help="train a project without a window")
+    try:
+        from deepgui import train_cli
+    except ImportError:  # the training command is optional in a partial install
+        train_cli = None
+    if train_cli is not None:
+        train_cli.add_arguments(p)
+    else:
+        p.add_argument("project")
+
+    sub.add_parser("examples", help="list the bundled example projects")
+    sub.add_parser("datasets", help="list the bundled sample data sets")
+    return parser
+
+
+def _app_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deepgui", add_help=False)
+    parser.add_argument("file", nargs="?", default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
+            args = _parser().parse_args(argv)
+            return _dispatch(args)
+        args, rest = _app_parser().parse_known_args(argv)
+        if rest:
+            _parser().parse_args(argv)  # prints usage and exits 2 for unknown options
+        return _run_app(args.file)
+    except DeepGuiError as exc:
+        print(f"deepgui: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("deepgui: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback in a user's face; DEEPGUI_DEBUG=1 shows it
+        if os.environ.get("DEEPGUI_DEBUG"):
+            raise
+        print(f"deepgui: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "summary":
+        return cmd_summary(Path(args.file))
+    if command == "import":
+        return cmd_import(Path(args.model), Path(args.output), force=args.force)
+    if command == "export":
+        options = {}
+        if args.opset is not None:
+            options["opset"] = args.opset
+        if args.quantize != "none":
+            options["quantize"] = args.quantize
+        return cmd_export(Path(args.project), args.fmt, Path(args.output), options)
+    if command == "train":
+        from deepgui import train_cli
+
+        return train_cli.run(args)
+    if command == "examples":
+        return cmd_examples()
+    if command == "datasets":
+        return cmd_datasets()
+    raise AssertionError(command)
+
+
+def _run_app(file: str | None) -> int:
+    if file is not None and not Path(file).exists():
+        raise DeepGuiError(f"{file}: no such file.")
+    from deepgui.ui.app import run_app
+
+    return run_app(file)
+
+
+def load_any(path: Path):
+    """A project from a .dgproj, or from a Keras model file imported on the fly."""
+    from deepgui.core.project import load_project
+
+    if not path.exists():
+        raise DeepGuiError(f"{path}: no such file.")
+    if path.suffix.lower() in MODEL_SUFFIXES:
+        from deepgui.core.keras_import import project_from_model_file
+
+        project, _model = project_from_model_file(path)
+        return project
+    return load_project(path)
+
+
+def cmd_summary(path: Path) -> int:
+    from deepgui.core.shapes import ShapeInference, summary_rows
+
+    project = load_any(path)
+    inference = ShapeInference(project.graph)
+    inference.update()
+    rows = summary_rows(project.graph, inference.info)
+    headers = ("Layer", "Type", "Output shape", "Params", "Connected to")
+    table = [
+        (r["name"], r["type"], r["output_shape"], f"{r['params']:,}", ", ".join(r["connected_to"]))
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(line.rstrip())
+    print("-" * len(line.rstrip()))
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    print("-" * len(line.rstrip()))
+    total = inference.total_params()
+    trainable = sum(i.trainable_params for i in inference.info.values())
+    problems = inference.problems()
+    for _nid, severity, message in problems:
+        print(f"{severity}: {message}", file=sys.stderr)
+    print(f"Trainable params: {trainable:,}")
+    print(f"Non-trainable params: {total - trainable:,}")
+    print(f"Total params: {total}")
+    return 1 if any(s == "error" for _n, s, _m in problems) else 0
+
+
+def cmd_import(model_path: Path, output: Path, force: bool = False) -> int:
+    from deepgui.core.keras_import import project_from_model_file
+    from deepgui.core.project import weights_path_for
+    from deepgui.core.weights import save_weights
+
+    if model_path.suffix.lower() not in MODEL_SUFFIXES:
+        raise DeepGuiError(f"{model_path}: not a Keras model file (expected .keras or .h5).")
+    if not model_path.exists():
+        raise DeepGuiError(f"{model_path}: no such file.")
+    if output.suffix != ".dgproj":
+        raise DeepGuiError(f"{output}: a project file must end in .dgproj.")
+    if output.exists() and not force:
+        raise DeepGuiError(f"{output} already exists: choose another name or pass --force.")
+    project, model = project_from_model_file(model_path)
+    # Weights first: if they cannot be written, no half-made project is left behind.
+    save_weights(model, weights_path_for(output))
+    project.save(output)
+    print(f"Imported {len(project.graph)} layers ({model.count_params():,} params) into {output}")
+    return 0
+
+
+def cmd_export(project: Path, fmt: str, output: Path, options: dict) -> int:
+    from deepgui.core.export import export_project
+
+    if not project.exists():
+        raise DeepGuiError(f"{project}: no such file or run directory.")
+    report = export_project(project, fmt, output, **options)
+    print(report.message)
+    return 0 if report.ok else 1
+
+
+def cmd_examples() -> int:
+    from deepgui.core.training.examples import list_examples
+
+    for name, path, description in list_examples():
+        print(f"{name}\t{path}\t{description}")
+    return 0
+
+
+def cmd_datasets() -> int:
+    from deepgui.core.data import builtin_datasets
+
+    for name, path, description in builtin_datasets():
+        print(f"{name}\t{path}\t{description}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

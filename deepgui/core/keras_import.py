@@ -1,0 +1,386 @@
+"""Import a Keras model (``.keras`` or ``.h5``) as an editable graph, weights kept.
+
+The model's own serialized config is the source: a functional model lists every layer with the
+tensors it was called on (``inbound_nodes``), a Sequential model its layers in order. Models used
+as layers inside a model are flattened into the graph. Loading always uses ``safe_mode=True``, so
+a file can never run code (Lambda layers and custom classes are refused with one sentence).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deepgui.core.errors import ModelImportError
+from deepgui.core.graph import Graph, default_layer_name
+from deepgui.core.keras_layers import keras
+from deepgui.core.project import Project, weights_path_for
+
+_MODEL_CLASSES = {"Functional", "Sequential", "Model"}
+# Call arguments that carry tensors deepgui wires as extra input ports, by layer class.
+_TENSOR_KWARGS = {
+    "MultiHeadAttention": ("query", "value", "key"),
+    "GroupQueryAttention": ("query", "value", "key"),
+}
+# Call arguments whose value does not change what the layer computes at inference.
+_HARMLESS_KWARGS = {"training", "mask"}
+
+
+@dataclass
+class _Ref:
+    """One tensor of the graph being built: the output of node `node_id`."""
+
+    node_id: str
+
+
+@dataclass
+class _Builder:
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    edges: list[dict[str, Any]] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+    layers: dict[str, Any] = field(default_factory=dict)  # node id -> live Keras layer
+    counter: int = 0
+
+    def add(self, class_name: str, config: dict[str, Any], layer: Any = None) -> str:
+        self.counter += 1
+        node_id = f"n{self.counter}"
+        config = _plain(config, where=config.get("name", class_name))
+        name = config.get("name") or default_layer_name(class_name)
+        if name in self.names:  # a flattened inner model may reuse an outer layer's name
+            stem = re.sub(r"_\d+$", "", name)
+            name = next(f"{stem}_{i}" for i in range(1, 10**6) if f"{stem}_{i}" not in self.names)
+        config["name"] = name
+        self.names.add(name)
+        self.nodes.append({"id": node_id, "class_name": class_name, "config": config})
+        if layer is not None:
+            self.layers[node_id] = layer
+        return node_id
+
+    def connect(self, source: str, target: str, port: int) -> None:
+        self.edges.append({"source": source, "target": target, "target_port": port})
+
+
+def _plain(value: Any, where: str) -> Any:
+    """A JSON-ready copy: tuples become lists, NumPy scalars and arrays plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v, where) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, where) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "tolist"):  # NumPy arrays and scalars
+        return _plain(value.tolist(), where)
+    raise ModelImportError(
+        f"Layer {where} has a setting of type {type(value).__name__} that a project file cannot hold."
+    )
+
+
+def _history(tensor: Any) -> tuple[str, int, int] | None:
+    if isinstance(tensor, dict) and tensor.get("class_name") == "__keras_tensor__":
+        name, node_index, tensor_index = tensor["config"]["keras_history"]
+        return str(name), int(node_index), int(tensor_index)
+    return None
+
+
+def _tensors_in(value: Any) -> Iterator[tuple[str, int, int]]:
+    """Every tensor reference in a call argument, depth first, in order."""
+    ref = _history(value)
+    if ref is not None:
+        yield ref
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _tensors_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors_in(item)
+
+
+def _layer_refs(spec: Any) -> list[tuple[str, int, int]]:
+    """``input_layers``/``output_layers``: one ``[name, node, index]`` or a list of them."""
+    if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str):
+        return [(spec[0], int(spec[1]), int(spec[2]))]
+    if isinstance(spec, dict):
+        return [r for v in spec.values() for r in _layer_refs(v)]
+    return [r for item in spec or [] for r in _layer_refs(item)]
+
+
+class _Importer:
+    def __init__(self) -> None:
+        self.out = _Builder()
+
+    # ------------------------------------------------------------------ models
+    def model(self, config: dict, live: Any, inputs: list[_Ref] | None) -> list[_Ref]:
+        """Add one model's layers; `inputs` None means top level (Input nodes are created)."""
+        if "input_layers" in config or any("inbound_nodes" in c for c in config.get("layers", [])):
+            return self.functional(config, live, inputs)
+        return self.sequential(config, live, inputs)
+
+    def sequential(self, config: dict, live: Any, inputs: list[_Ref] | None) -> list[_Ref]:
+        entries = list(config.get("layers", []))
+        model_name = config.get("name", "sequential")
+        first_input = entries[0] if entries and entries[0]["class_name"] == "InputLayer" else None
+        if first_input is not None:
+            entries = entries[1:]
+        if inputs is None:
+            if first_input is not None:
+                input_config = dict(first_input["config"])
+            elif config.get("build_input_shape"):
+                input_config = {"batch_shape": list(config["build_input_shape"]), "dtype": "float32"}
+            else:
+                raise ModelImportError(
+                    f"The Sequential model {model_name} has no input shape: build it with keras.Input first."
+                )
+            input_config.setdefault("name", "input_layer")
+            current = _Ref(self.out.add("InputLayer", input_config))
+        else:
+            if len(inputs) != 1:
+                raise ModelImportError(f"The Sequential model {model_name} must receive exactly one input.")
+            current = inputs[0]
+        for entry in entries:
+            name = entry["config"].get("name")
+            layer = _live_layer(live, name)
+            outs = self.call(entry, layer, [current], model_name)
+            current = outs[0]
+        return [current]
+
+    def functional(self, config: dict, live: Any, inputs: list[_Ref] | None) -> list[_Ref]:
+        model_name = config.get("name", "model")
+        entries = {e.get("name") or e["config"]["name"]: e for e in config.get("layers", [])}
+        env: dict[tuple[str, int, int], _Ref] = {}
+        input_refs = _layer_refs(config.get("input_layers"))
+        if inputs is not None and len(inputs) != len(input_refs):
+            raise ModelImportError(
+                f"The inner model {model_name} takes {len(input_refs)} inputs but receives {len(inputs)}."
+            )
+        for i, ref in enumerate(input_refs):
+            if inputs is None:
+                env[ref] = _Ref(self.out.add("InputLayer", dict(entries[ref[0]]["config"])))
+            else:
+                env[ref] = inputs[i]
+        pending = [e for name, e in entries.items() if e["class_name"] != "InputLayer"]
+        # The config lists layers roughly by depth; call each once all its inputs exist.
+        while pending:
+            progressed = False
+            for entry in list(pending):
+                calls = entry.get("inbound_nodes") or []
+                name = entry.get("name") or entry["config"]["name"]
+                if len(calls) > 1:
+                    raise ModelImportError(
+                        f"Layer {name} is used {len(calls)} times in {model_name} (a shared layer), "
+                        "which deepgui does not support: give each use its own layer."
+                    )
+                needed = [r for r in _tensors_in(calls[0]) if r not in env] if calls else []
+                if needed:
+                    continue
+                if not calls:  # a layer the model holds but never calls: nothing to draw
+                    pending.remove(entry)
+                    continue
+                outs = self.call(entry, _live_layer(live, name), env, model_name)
+                for index, out in enumerate(outs):
+                    env[(name, 0, index)] = out
+                pending.remove(entry)
+                progressed = True
+            if not progressed and pending:
+                names = ", ".join(e.get("name", "?") for e in pending)
+                raise ModelImportError(f"The layers {names} of {model_name} never receive their inputs.")
+        outputs = []
+        for ref in _layer_refs(config.get("output_layers")):
+            if ref not in env:
+                raise ModelImportError(f"The output {ref[0]} of {model_name} is not produced by any layer.")
+            outputs.append(env[ref])
+        return outputs
+
+    # ------------------------------------------------------------------ one call
+    def call(self, entry: dict, live_layer: Any, env: Any, model_name: str) -> list[_Ref]:
+        """Add the node(s) for one layer call; returns its output tensors."""
+        class_name = entry["class_name"]
+        config = entry.get("config") or {}
+        name = entry.get("name") or config.get("name") or class_name
+        module = entry.get("module") or ""
+        if isinstance(env, dict):
+            sources = self._call_inputs(entry, name, class_name, env)
+        else:
+            sources = list(env)
+        if class_name in _MODEL_CLASSES:
+            return self.model(config, live_layer, sources)
+        if module and not module.startswith("keras.layers") and module != "keras":
+            op = f"{module.replace('keras.src.ops.', 'keras.ops.')}.{class_name}"
+            raise ModelImportError(
+                f"{name} in {model_name} is the Keras operation {op}, not a layer: deepgui imports "
+                "layers only (use the matching keras.layers class, e.g. keras.layers.Add)."
+            )
+        if class_name == "InputLayer":
+            return sources
+        node_id = self.out.add(class_name, dict(config), live_layer)
+        for port, source in enumerate(sources):
+            self.out.connect(source.node_id, node_id, port)
+        return [_Ref(node_id)]
+
+    def _call_inputs(self, entry: dict, name: str, class_name: str, env: dict) -> list[_Ref]:
+        call = (entry.get("inbound_nodes") or [{}])[0]
+        args, kwargs = call.get("args", []), dict(call.get("kwargs") or {})
+        refs = list(_tensors_in(args))
+        for key in _TENSOR_KWARGS.get(class_name, ()):
+            if key in kwargs:
+                value = kwargs.pop(key)
+                refs += list(_tensors_in(value))
+        for key, value in kwargs.items():
+            if key in _HARMLESS_KWARGS or value is None or value is False:
+                continue
+            if list(_tensors_in(value)):
+                raise ModelImportError(
+                    f"{name} is called with the tensor argument {key}=..., which deepgui cannot keep."
+                )
+            raise ModelImportError(
+                f"{name} is called with {key}={value!r}, a call argument deepgui cannot keep: "
+                "set it in the layer's config instead."
+            )
+        out = []
+        for ref in refs:
+            if ref[2] != 0:
+                raise ModelImportError(
+                    f"{name} reads output {ref[2]} of {ref[0]}; deepgui wires only a layer's first output."
+                )
+            out.append(env[ref])
+        return out
+
+
+def _live_layer(live: Any, name: str | None) -> Any:
+    if live is None or name is None:
+        return None
+    try:
+        return live.get_layer(name)
+    except (ValueError, AttributeError):
+        return None
+
+
+@dataclass
+class ImportResult:
+    """A graph and, for each of its nodes, the Keras layer it came from (to copy weights)."""
+
+    graph: Graph
+    layers: dict[str, Any]
+
+
+def import_model(model: Any) -> ImportResult:
+    """Turn a Keras model into a Graph plus the node -> source layer map."""
+    from deepgui.core.layout import auto_layout
+
+    try:
+        config = model.get_config()
+    except Exception as exc:  # a subclassed model without get_config
+        raise ModelImportError(
+            f"The model {getattr(model, 'name', '?')} cannot describe its layers ({exc}); only "
+            "Sequential and functional models can be imported."
+        ) from None
+    if type(model).__name__ not in _MODEL_CLASSES or not isinstance(config, dict) or "layers" not in config:
+        raise ModelImportError(
+            f"The model {getattr(model, 'name', '?')} is a subclassed model ({type(model).__name__}); "
+            "only Sequential and functional models can be imported."
+        )
+    importer = _Importer()
+    outputs = importer.model(config, model, None)
+    out = importer.out
+    # The graph's outputs are its nodes without successors, in node order: keep the model's order.
+    consumed = {e["source"] for e in out.edges}
+    output_ids = [r.node_id for r in outputs]
+    for ref in outputs:
+        node = next(n for n in out.nodes if n["id"] == ref.node_id)
+        if ref.node_id in consumed or node["class_name"] == "InputLayer":
+            raise ModelImportError(
+                f"The model output {node['config']['name']} is also read by another layer (or is an "
+                "Input), which deepgui cannot represent: end that branch with its own layer."
+            )
+    if len(set(output_ids)) != len(output_ids):
+        raise ModelImportError("The model returns the same tensor twice, which deepgui cannot represent.")
+    dangling = [n for n in out.nodes if n["id"] not in consumed and n["class_name"] != "InputLayer"]
+    extra = [n["config"]["name"] for n in dangling if n["id"] not in output_ids]
+    if extra:
+        raise ModelImportError(f"The layers {', '.join(extra)} lead to no model output.")
+    rank = {nid: i for i, nid in enumerate(output_ids)}
+    nodes = sorted(out.nodes, key=lambda n: (n["id"] in rank, rank.get(n["id"], 0)))
+    try:
+        graph = Graph.from_dict({"nodes": nodes, "edges": out.edges})
+    except Exception as exc:
+        raise ModelImportError(f"The model's structure cannot be represented: {exc}") from None
+    for node_id, position in auto_layout(graph).items():
+        graph.nodes[node_id].position = position
+    return ImportResult(graph, out.layers)
+
+
+def graph_from_model(model: Any) -> Graph:
+    """Any Sequential or functional Keras model as a Graph (names = Keras layer names)."""
+    return import_model(model).graph
+
+
+_CLASS_RE = re.compile(r"(?:Could not locate class|Unknown layer|unknown class)[^'\"]*['\"]([\w.]+)['\"]", re.I)
+
+
+def load_model_file(path: str | os.PathLike) -> Any:
+    """Load a ``.keras`` or ``.h5`` model safely; every failure is a ModelImportError."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".keras", ".h5", ".hdf5"):
+        raise ModelImportError(f"{path}: is not a Keras model file (expected .keras or .h5).")
+    if not path.exists():
+        raise ModelImportError(f"{path}: no such file.")
+    if path.is_dir():
+        raise ModelImportError(f"{path}: is a folder, not a Keras model file.")
+    k = keras()
+    try:
+        return k.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many kinds; each becomes one sentence
+        raise ModelImportError(_explain_load_error(path, exc)) from None
+
+
+def _explain_load_error(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "Lambda" in text and ("safe_mode" in text or "unsafe" in text.lower()):
+        return (
+            f"{path}: contains a Lambda layer (Python code), which deepgui never loads for safety: "
+            "replace it with built-in layers."
+        )
+    if "safe_mode" in text:
+        return f"{path}: holds Python code that deepgui never loads for safety."
+    m = _CLASS_RE.search(text)
+    if m:
+        return (
+            f"{path}: uses the custom layer class {m.group(1)}, which deepgui does not support: "
+            "use built-in Keras layers."
+        )
+    if isinstance(exc, OSError | ValueError) and ("signature" in text or "zip" in text.lower() or "HDF5" in text):
+        return f"{path}: is damaged or not a Keras model file."
+    first = re.sub(r"\s+", " ", next((ln for ln in text.splitlines() if ln.strip()), type(exc).__name__))
+    if len(first) > 200:
+        first = first[:197] + "..."
+    return f"{path}: cannot be loaded as a Keras model ({first.strip()})."
+
+
+def project_from_model_file(path: str | os.PathLike) -> tuple[Project, Any]:
+    """A new (unsaved) project holding the file's model as a graph, and the loaded model."""
+    model = load_model_file(path)
+    graph = import_model(model).graph
+    return Project(graph=graph), model
+
+
+def import_model_file(model_path: str | os.PathLike, project_path: str | os.PathLike) -> Project:
+    """`deepgui import`: load a model file, save it as a project and its weights beside it.
+
+    Nothing is written unless the whole import succeeds."""
+    from deepgui.core import weights
+
+    model = load_model_file(model_path)
+    result = import_model(model)
+    project = Project(graph=result.graph)
+    project_path = Path(project_path)
+    weights.save_layer_weights(
+        {result.graph.nodes[nid].name: layer for nid, layer in result.layers.items()},
+        weights_path_for(project_path),
+    )
+    project.save(project_path)
+    return project
+

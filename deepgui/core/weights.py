@@ -1,0 +1,130 @@
+"""A project's weights beside it (``NAME.weights.h5``), keyed by layer name.
+
+Keyed by name rather than by position so that a model rebuilt from the graph (whose layer order
+may differ from the original's) gets every layer's weights back, and a layer the user has
+edited since is simply left freshly initialised and reported.
+
+File layout: ``/layers/<layer name>/<i>`` holds the i-th array of ``layer.weights``, with the
+variable's path as the ``name`` attribute for people reading the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from deepgui.core.errors import ProjectFormatError
+
+FORMAT = "deepgui-weights"
+VERSION = 1
+
+
+def save_weights(model: Any, path: str | os.PathLike) -> Path:
+    """Write every layer's weights of `model` to `path` (atomically)."""
+    return save_layer_weights({layer.name: layer for layer in model.layers}, path)
+
+
+def save_layer_weights(layers: Mapping[str, Any], path: str | os.PathLike) -> Path:
+    """Write the weights of each layer under the given name; layers without weights are skipped."""
+    import h5py
+    import numpy as np
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as fh:
+            fh.attrs["format"] = FORMAT
+            fh.attrs["version"] = VERSION
+            group = fh.create_group("layers")
+            for name, layer in layers.items():
+                variables = list(getattr(layer, "weights", []))
+                if not variables:
+                    continue
+                sub = group.create_group(name)
+                for i, variable in enumerate(variables):
+                    data = sub.create_dataset(str(i), data=np.asarray(variable.numpy()))
+                    data.attrs["name"] = str(getattr(variable, "path", variable.name))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_weights(path: str | os.PathLike) -> dict[str, list[Any]]:
+    """Every stored layer's arrays, by layer name. ProjectFormatError for a bad file."""
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise ProjectFormatError(f"{path}: no such weights file.")
+    try:
+        with h5py.File(path, "r") as fh:
+            if fh.attrs.get("format") != FORMAT or "layers" not in fh:
+                raise ProjectFormatError(f"{path}: is not a deepgui weights file.")
+            version = int(fh.attrs.get("version", 0))
+            if version > VERSION:
+                raise ProjectFormatError(
+                    f"{path}: was written by a newer deepgui (weights version {version})."
+                )
+            out: dict[str, list[Any]] = {}
+            for name, group in fh["layers"].items():
+                keys = sorted(group.keys(), key=int)
+                out[name] = [group[k][()] for k in keys]
+            return out
+    except ProjectFormatError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ProjectFormatError(f"{path}: is damaged and cannot be read ({exc}).") from None
+
+
+def load_weights(model: Any, path: str | os.PathLike, strict: bool = False) -> list[str]:
+    """Load stored weights into `model`'s layers by name.
+
+    Returns the names of the layers that have weights but kept their fresh initial values: those
+    whose stored shapes no longer match (the user edited them) and those not in the file (added
+    since). With ``strict=True`` a shape mismatch raises ProjectFormatError instead."""
+    stored = read_weights(path)
+    reinitialised = []
+    for layer in model.layers:
+        variables = list(layer.weights)
+        if not variables:
+            continue
+        arrays = stored.get(layer.name)
+        problem = _mismatch(layer.name, variables, arrays)
+        if problem:
+            if strict and arrays is not None:
+                raise ProjectFormatError(f"{path}: {problem}")
+            reinitialised.append(layer.name)
+            continue
+        for variable, array in zip(variables, arrays, strict=True):
+            variable.assign(array.astype(_dtype_name(variable)))
+    return reinitialised
+
+
+def _dtype_name(variable: Any) -> str:
+    dtype = variable.dtype
+    return getattr(dtype, "name", None) or str(dtype)
+
+
+def _mismatch(name: str, variables: list[Any], arrays: list[Any] | None) -> str | None:
+    """Why stored arrays do not fit a layer, in one sentence; None when they fit."""
+    if arrays is None:
+        return f"{name} has no stored weights."
+    if len(arrays) != len(variables):
+        return (
+            f"{name} now has {len(variables)} weight arrays but {len(arrays)} are stored: "
+            "it was changed and starts from fresh weights."
+        )
+    for variable, array in zip(variables, arrays, strict=True):
+        if tuple(variable.shape) != tuple(array.shape):
+            return (
+                f"{name} weight {variable.name} is now {tuple(variable.shape)} but "
+                f"{tuple(array.shape)} is stored: it was changed and starts from fresh weights."
+            )
+    return None

@@ -1,0 +1,28 @@
+"""Small builders shared by the core tests."""
+
+from __future__ import annotations
+
+from deepgui.core import catalogue
+from deepgui.core.graph import Graph, Node
+
+
+def add(graph: Graph, class_name: str, *after: Node, **params) -> Node:
+    """Add a catalogued layer with its defaults overridden by `params`, wired after `after`."""
+    spec = catalogue.get(class_name)
+    config = spec.default_config() if spec else {}
+    config.update(params)
+    node = graph.add_node(class_name, config)
+    for port, source in enumerate(after):
+        graph.connect(source.id, node.id, port)
+    return node
+
+
+def small_cnn() -> tuple[Graph, dict[str, Node]]:
+    g = Graph()
+    n = {}
+    n["input"] = add(g, "InputLayer", shape=[8, 8, 1])
+    n["conv"] = add(g, "Conv2D", n["input"], filters=4, kernel_size=[3, 3], activation="relu")
+    n["pool"] = add(g, "MaxPooling2D", n["conv"])
+    n["flat"] = add(g, "Flatten", n["pool"])
+    n["dense"] = add(g, "Dense", n["flat"], units=10, activation="softmax")
+    return g, n

@@ -1,0 +1,92 @@
+import pytest
+
+from deepgui.core.errors import GraphError
+from deepgui.core.graph import Graph, default_layer_name
+from tests.helpers import add
+
+
+def test_names_follow_keras_and_stay_unique():
+    g = Graph()
+    a = add(g, "Conv2D")
+    b = add(g, "Conv2D")
+    c = add(g, "MaxPooling2D")
+    assert (a.name, b.name, c.name) == ("conv2d", "conv2d_1", "max_pooling2d")
+    assert default_layer_name("Conv2DTranspose") == "conv2d_transpose"
+    assert default_layer_name("InputLayer") == "input"
+
+
+def test_cycle_is_refused_with_reason():
+    g = Graph()
+    a, b, c = add(g, "Dense"), add(g, "Dense"), add(g, "Dense")
+    g.connect(a.id, b.id)
+    g.connect(b.id, c.id)
+    reason = g.connection_problem(c.id, a.id)
+    assert reason and "cycle" in reason
+    with pytest.raises(GraphError, match="cycle"):
+        g.connect(c.id, a.id)
+    assert len(g.edges) == 2
+
+
+def test_duplicate_edge_and_too_many_inputs_and_input_target():
+    g = Graph()
+    i = add(g, "InputLayer")
+    a, b = add(g, "Dense"), add(g, "Dense")
+    g.connect(a.id, b.id)
+    assert "already connected" in g.connection_problem(a.id, b.id)
+    assert "takes 1 input" in g.connection_problem(i.id, b.id)
+    assert "takes no incoming" in g.connection_problem(a.id, i.id)
+    assert "itself" in g.connection_problem(a.id, a.id)
+
+
+def test_merge_takes_many_inputs_in_port_order():
+    g = Graph()
+    ins = [add(g, "InputLayer") for _ in range(4)]
+    cat = add(g, "Concatenate")
+    for n in reversed(ins):
+        g.connect(n.id, cat.id)
+    assert g.predecessors(cat.id) == [n.id for n in reversed(ins)]
+    assert [e.target_port for e in g.in_edges(cat.id)] == [0, 1, 2, 3]
+
+
+def test_remove_node_takes_its_edges_and_topological_order():
+    g = Graph()
+    a, b, c = add(g, "InputLayer"), add(g, "Dense"), add(g, "Dense")
+    g.connect(a.id, b.id)
+    g.connect(b.id, c.id)
+    assert g.topological_order() == [a.id, b.id, c.id]
+    node, edges = g.remove_node(b.id)
+    assert node.id == b.id and len(edges) == 2 and g.edges == []
+    assert [n.id for n in g.output_nodes()] == [c.id]
+
+
+def test_events_are_announced():
+    g = Graph()
+    seen = []
+    g.subscribe(lambda event, payload: seen.append(event))
+    a, b = add(g, "InputLayer"), add(g, "Dense")
+    e = g.connect(a.id, b.id)
+    g.set_config(b.id, dict(b.config, units=3))
+    g.move(b.id, (10, 20))
+    g.disconnect(e)
+    g.remove_node(b.id)
+    assert seen == ["node_added", "node_added", "edge_added", "node_changed", "node_moved",
+                    "edge_removed", "node_removed"]  # fmt: skip
+
+
+def test_round_trip_dict_keeps_everything_and_new_ids_do_not_clash():
+    g = Graph()
+    a, b = add(g, "InputLayer"), add(g, "Dense", units=7)
+    g.connect(a.id, b.id)
+    g.move(b.id, (3.5, -2))
+    h = Graph.from_dict(g.to_dict(), g.positions())
+    assert h.to_dict() == g.to_dict() and h.positions() == g.positions()
+    assert h.add_node("Dense").id not in (a.id, b.id)
+
+
+def test_from_dict_rejects_dangling_edges_and_cycles():
+    with pytest.raises(GraphError, match="does not exist"):
+        Graph.from_dict({"nodes": [], "edges": [{"source": "a", "target": "b"}]})
+    nodes = [{"id": x, "class_name": "Dense", "config": {}} for x in "ab"]
+    edges = [{"source": "a", "target": "b"}, {"source": "b", "target": "a"}]
+    with pytest.raises(GraphError, match="cycle"):
+        Graph.from_dict({"nodes": nodes, "edges": edges})
