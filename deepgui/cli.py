@@ -146,7 +146,10 @@ def cmd_summary(path: Path) -> int:
         (r["name"], r["type"], r["output_shape"], f"{r['params']:,}", ", ".join(r["connected_to"]))
         for r in rows
     ]
-    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(row[i]) for row in table)) if table else len(h)
+        for i, h in enumerate(headers)
+    ]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     print(line.rstrip())
     print("-" * len(line.rstrip()))

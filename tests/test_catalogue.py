@@ -69,6 +69,11 @@ def test_invalid_values_are_named(layer, param, value, fragment):
 def test_valid_values_pass_and_search_filters():
     assert catalogue.check_param("d", catalogue.get("Dense").param("units"), 8) is None
     reg = catalogue.regularizer("L2", l2=1e-4)
-    assert catalogue.check_param("d", catalogue.get("Dense").param("kernel_regularizer"), reg) is None
+    assert (
+        catalogue.check_param("d", catalogue.get("Dense").param("kernel_regularizer"), reg) is None
+    )
     assert [s.class_name for s in catalogue.search("lstm")] == ["LSTM"]
-    assert {s.class_name for s in catalogue.search("pooling 2D")} >= {"MaxPooling2D", "GlobalAveragePooling2D"}
+    assert {s.class_name for s in catalogue.search("pooling 2D")} >= {
+        "MaxPooling2D",
+        "GlobalAveragePooling2D",
+    }

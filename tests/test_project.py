@@ -51,9 +51,18 @@ def test_atomic_save_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
         (b'{"format": "other"}', 'field "format"'),
         (b'{"format": "deepgui-project", "version": 99, "graph": {}}', "newer deepgui"),
         (b'{"format": "deepgui-project", "version": 1, "graph": []}', 'field "graph"'),
-        (b'{"format": "deepgui-project", "version": 1, "graph": {"nodes": [{"id": 1}]}}', "graph.nodes[0].id"),
-        (b'{"format": "deepgui-project", "version": 1, "graph": {"nodes": [], "edges": [{"source": "a", "target": "b"}]}}', "does not exist"),
-        (b'{"format": "deepgui-project", "version": 1, "graph": {}, "layout": {"positions": {"a": [1, NaN]}}}', "not valid JSON"),
+        (
+            b'{"format": "deepgui-project", "version": 1, "graph": {"nodes": [{"id": 1}]}}',
+            "graph.nodes[0].id",
+        ),
+        (
+            b'{"format": "deepgui-project", "version": 1, "graph": {"nodes": [], "edges": [{"source": "a", "target": "b"}]}}',
+            "does not exist",
+        ),
+        (
+            b'{"format": "deepgui-project", "version": 1, "graph": {}, "layout": {"positions": {"a": [1, NaN]}}}',
+            "not valid JSON",
+        ),
     ],
 )
 def test_malformed_files_name_the_problem(tmp_path, content, fragment):
@@ -73,7 +82,9 @@ def test_missing_file_and_folder(tmp_path):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -87,14 +98,20 @@ def test_fuzzed_projects_raise_only_the_format_error(data):
         target = doc
         path = []
         while isinstance(target, dict | list) and target and data.draw(st.booleans()):
-            key = data.draw(st.sampled_from(list(target) if isinstance(target, dict) else list(range(len(target)))))
+            key = data.draw(
+                st.sampled_from(
+                    list(target) if isinstance(target, dict) else list(range(len(target)))
+                )
+            )
             path.append(key)
             if not isinstance(target[key], dict | list):
                 break
             target = target[key]
         if not isinstance(target, dict | list) or not target:
             continue
-        key = data.draw(st.sampled_from(list(target) if isinstance(target, dict) else list(range(len(target)))))
+        key = data.draw(
+            st.sampled_from(list(target) if isinstance(target, dict) else list(range(len(target))))
+        )
         action = data.draw(st.sampled_from(["replace", "delete"]))
         if action == "delete":
             del target[key]

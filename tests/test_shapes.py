@@ -82,9 +82,18 @@ def test_wrong_rank_and_merge_mismatch_explained():
     a, b = add(g, "Dense", i, units=4), add(g, "Dense", i, units=5)
     s = add(g, "Add", a, b)
     si = infer(g)
-    assert si.info[conv.id].errors[0].startswith("conv2d expects images (batch, height, width, channels) but receives (None, 16)")
+    assert (
+        si.info[conv.id]
+        .errors[0]
+        .startswith(
+            "conv2d expects images (batch, height, width, channels) but receives (None, 16)"
+        )
+    )
     assert "lstm expects a sequence" in si.info[lstm.id].errors[0]
-    assert "add needs inputs of the same shape but receives (None, 4) and (None, 5)" in si.info[s.id].errors[0]
+    assert (
+        "add needs inputs of the same shape but receives (None, 4) and (None, 5)"
+        in si.info[s.id].errors[0]
+    )
 
 
 def test_missing_inputs_are_named():

@@ -16,7 +16,7 @@ def check_buildable(graph: Graph, inference: ShapeInference | None = None) -> No
         raise BuildError("The model has no output: connect at least one layer after the Input.")
     inference = inference or ShapeInference(graph)
     inference.update()
-    for nid, severity, message in inference.problems():
+    for _nid, severity, message in inference.problems():
         if severity == "error":
             raise BuildError(message)
     for node in graph.input_nodes():

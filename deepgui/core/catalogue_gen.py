@@ -144,8 +144,16 @@ DESCRIPTIONS = {  # where Keras's first sentence says too little
     "Average": "Averages a list of inputs element-wise.",
 }
 
-RESAMPLING = ["bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
-              "mitchellcubic"]
+RESAMPLING = [
+    "bilinear",
+    "nearest",
+    "bicubic",
+    "area",
+    "lanczos3",
+    "lanczos5",
+    "gaussian",
+    "mitchellcubic",
+]
 FILL_MODES = ["reflect", "wrap", "constant", "nearest"]
 
 SUMMARY_PARAMS = {  # shown on the canvas node, in this order

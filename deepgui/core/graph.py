@@ -227,7 +227,9 @@ class Graph:
         self._edges.insert(len(self._edges) if index is None else index, edge)
         self._emit("edge_added", edge)
 
-    def connection_problem(self, source: str, target: str, target_port: int | None = None) -> str | None:
+    def connection_problem(
+        self, source: str, target: str, target_port: int | None = None
+    ) -> str | None:
         """Why ``source -> target`` may not be added, in plain words; None when it may."""
         from deepgui.core.catalogue import input_arity  # local: catalogue loads JSON lazily
 
@@ -251,7 +253,9 @@ class Graph:
         used = [e.target_port for e in self._edges if e.target == target]
         if max_inputs is not None and len(used) >= max_inputs:
             n = "input" if max_inputs == 1 else "inputs"
-            return f"{dst.name} ({dst.class_name}) takes {max_inputs} {n} and already has {len(used)}."
+            return (
+                f"{dst.name} ({dst.class_name}) takes {max_inputs} {n} and already has {len(used)}."
+            )
         if target_port is not None and target_port in used:
             return f"Input {target_port} of {dst.name} is already connected."
         return None
@@ -291,7 +295,9 @@ class Graph:
         node = self.node(node_id)
         old = node.config
         new = copy.deepcopy(config)
-        new["name"] = self.unique_name(new.get("name") or old.get("name") or node.id, ignore=node_id)
+        new["name"] = self.unique_name(
+            new.get("name") or old.get("name") or node.id, ignore=node_id
+        )
         node.config = new
         node.revision += 1
         self._emit("node_changed", node)

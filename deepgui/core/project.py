@@ -134,7 +134,9 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
     if not isinstance(version, int) or isinstance(version, bool):
         raise fail('field "version" must be a whole number.')
     if version > VERSION:
-        raise fail(f"was written by a newer deepgui (format version {version}); this one reads up to {VERSION}.")
+        raise fail(
+            f"was written by a newer deepgui (format version {version}); this one reads up to {VERSION}."
+        )
     if version < 1:
         raise fail(f'field "version" must be at least 1, not {version}.')
     data = migrate(data)
@@ -153,7 +155,7 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
         if not isinstance(node, dict):
             raise fail(f"{where} must be an object.")
         if not isinstance(node.get("id"), str) or not node["id"]:
-            raise fail(f'{where}.id must be a non-empty string.')
+            raise fail(f"{where}.id must be a non-empty string.")
         if not isinstance(node.get("class_name"), str) or not node["class_name"].isidentifier():
             raise fail(f"{where}.class_name must be a Keras layer class name.")
         config = node.get("config", {})
@@ -186,7 +188,10 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
         if (
             not isinstance(pos, list)
             or len(pos) != 2
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in pos)
+            or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in pos
+            )
         ):
             raise fail(f"layout.positions[{nid!r}] must be two numbers [x, y].")
 
@@ -200,7 +205,9 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
         raise fail(str(exc)) from None
     except (TypeError, ValueError, KeyError) as exc:
         raise fail(f"the graph is malformed ({exc}).") from None
-    project = Project(graph=graph, dataset=dict(data.get("dataset", {})), training=dict(data.get("training", {})))
+    project = Project(
+        graph=graph, dataset=dict(data.get("dataset", {})), training=dict(data.get("training", {}))
+    )
     return project
 
 

@@ -38,7 +38,12 @@ class NodeInfo:
 def format_shape(shape: Shape | None) -> str:
     if shape is None:
         return "?"
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
 
 
 class ShapeInference:
@@ -103,7 +108,9 @@ def infer_node(graph: Graph, node: Node, in_shapes: tuple[Shape | None, ...]) ->
             info.errors.append(str(exc))
             return info
         if any(d is not None and d <= 0 for d in shape[1:]):
-            info.errors.append(f"{name}: every size of the input shape must be positive, not {format_shape(shape[1:])}.")
+            info.errors.append(
+                f"{name}: every size of the input shape must be positive, not {format_shape(shape[1:])}."
+            )
         if not info.errors:
             info.output_shape = shape
         return info
@@ -161,9 +168,19 @@ def _advice(node: Node, in_shapes: tuple[Shape, ...]) -> list[str]:
 
 
 def _too_small(node: Node, in_shape: Shape | None, out_shape: Shape) -> str:
-    window = node.config.get("kernel_size") or node.config.get("pool_size") or node.config.get("cropping")
+    window = (
+        node.config.get("kernel_size")
+        or node.config.get("pool_size")
+        or node.config.get("cropping")
+    )
     spatial = format_shape(in_shape[1:-1]) if in_shape else "?"
-    what = "kernel_size" if "kernel_size" in node.config else "pool_size" if "pool_size" in node.config else "window"
+    what = (
+        "kernel_size"
+        if "kernel_size" in node.config
+        else "pool_size"
+        if "pool_size" in node.config
+        else "window"
+    )
     return (
         f"{node.name}: its {what} {_fmt(window)} is larger than its input {spatial}, leaving an output of "
         f"{format_shape(out_shape)}: use padding='same', a smaller {what}, or fewer pooling layers before it."
