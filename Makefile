@@ -28,7 +28,7 @@ bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python $$b || exit 1; done
 
 screenshots: $(STAMP)
-	$(BIN)/python installer/../tests/screenshots.py
+	$(BIN)/python scripts/screenshots.py
 
 installer: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[installer]"
