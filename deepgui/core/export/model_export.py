@@ -1,0 +1,217 @@
+"""`export_model`: write a Keras model in one format, then load the artefact in its own runtime
+and compare its outputs with the model's on sample inputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from deepgui.core.errors import DeepGuiError, ExportError
+from deepgui.core.export import formats
+from deepgui.core.export.report import ExportReport, artefact_size, human_size
+from deepgui.core.export.samples import (
+    max_abs_diff,
+    normalize_inputs,
+    output_scale,
+    random_inputs,
+    reference_outputs,
+)
+
+OPTIONS = {"quantize", "opset", "batch_size", "samples", "tolerance"}
+
+
+def canonical_format(fmt: str) -> str:
+    """The format's canonical name; ExportError for one that is not known."""
+    key = str(fmt).strip().lower()
+    key = formats.ALIASES.get(key, key)
+    if key not in formats.FORMATS:
+        known = ", ".join(formats.FORMATS)
+        raise ExportError(f"Unknown export format {fmt!r}: choose one of {known}.")
+    return key
+
+
+def export_model(
+    model, fmt: str, path: str | os.PathLike, note: str = "", **options: Any
+) -> ExportReport:
+    """Export `model` as `fmt` to `path` and check the artefact.
+
+    Options: ``quantize`` ("float16" or "dynamic", TFLite), ``opset`` (ONNX), ``batch_size``
+    (TFLite: fix the batch size), ``samples`` (inputs for the check: one array, a list in input
+    order or a dict by input name; random by default), ``tolerance`` (absolute; by default
+    scaled to the outputs' magnitude). `note` is a clause added after the size in the message.
+    The artefact is written beside `path` first and moved
+    into place only when complete, so a failed export leaves what was there untouched.
+    """
+    fmt = canonical_format(fmt)
+    options = _check_options(fmt, options)
+    target = target_path(fmt, path)
+    _write_in_place(fmt, model, target, options)
+    if fmt == "tflite" and options.get("batch_size") is None and _needs_fixed_batch(target):
+        # Recurrent layers with a free batch size convert to TensorFlow ("Flex") ops that the
+        # plain LiteRT runtime lacks; with batch 1 they lower to built-in ops.
+        options["batch_size"] = 1
+        _write_in_place(fmt, model, target, options)
+        note += " with batch size 1 (its recurrent layers need a fixed batch size on LiteRT)"
+    return verify(
+        fmt,
+        target,
+        model,
+        samples=options.get("samples"),
+        tolerance=options.get("tolerance"),
+        quantize=options.get("quantize"),
+        note=note,
+    )
+
+
+def verify(
+    fmt: str,
+    path: str | os.PathLike,
+    model,
+    samples: Any = None,
+    tolerance: float | None = None,
+    quantize: str | None = None,
+    note: str = "",
+) -> ExportReport:
+    """Load the artefact at `path` in its runtime, run `samples` (random by default) through it
+    and through `model`, and report the largest difference. Never raises for a mismatch or a
+    failing runtime: those come back as ``ok=False`` with the reason."""
+    fmt = canonical_format(fmt)
+    spec = formats.FORMATS[fmt]
+    path = Path(path)
+    size = artefact_size(path)
+    arrays = random_inputs(model) if samples is None else normalize_inputs(model, samples)
+    expected = reference_outputs(model, arrays)
+    if tolerance is None:
+        base = formats.QUANTIZED_TOLERANCE.get(quantize or "", spec.tolerance)
+        tolerance = base * output_scale(expected)
+    written = f"Wrote {spec.label} {path} ({human_size(size)}){note}"
+    try:
+        actual = formats.run(fmt, path, model, arrays)
+    except Exception as exc:
+        return ExportReport(
+            path, fmt, size, None, tolerance, False,
+            f"{written}, but its check failed: {spec.label} could not run it ({_sentence(exc)}).",
+        )  # fmt: skip
+    diff = max_abs_diff(expected, actual)
+    samples_text = f"{len(arrays[0]) if arrays and arrays[0].ndim else 1} sample inputs"
+    if diff <= tolerance:
+        message = (
+            f"{written}; checked in {spec.label} on {samples_text}: largest difference from "
+            f"the Keras model {diff:.2g} (tolerance {tolerance:.2g})."
+        )
+        return ExportReport(path, fmt, size, diff, tolerance, True, message)
+    message = (
+        f"{written}, but its check FAILED: on {samples_text} its outputs differ from the Keras "
+        f"model's by up to {diff:.3g}, more than the tolerance {tolerance:.2g}."
+    )
+    return ExportReport(path, fmt, size, diff, tolerance, False, message)
+
+
+def target_path(fmt: str, path: str | os.PathLike) -> Path:
+    """Where the artefact goes: the format's suffix is added when `path` has none."""
+    spec = formats.FORMATS[fmt]
+    target = Path(path).expanduser()
+    if spec.suffix and target.suffix.lower() != spec.suffix:
+        if target.suffix:
+            raise ExportError(
+                f"{target}: a {spec.label} export must end with {spec.suffix}; "
+                f"name it {target.with_suffix(spec.suffix).name}."
+            )
+        target = target.with_suffix(spec.suffix)
+    if not spec.suffix and target.is_file():
+        raise ExportError(f"{target}: is a file; a {spec.label} export is a folder.")
+    if spec.suffix and target.is_dir():
+        raise ExportError(f"{target}: is a folder; choose a file name ending with {spec.suffix}.")
+    parent = target.parent
+    if parent.exists() and not parent.is_dir():
+        raise ExportError(f"{parent}: is a file, so nothing can be exported into it.")
+    return target
+
+
+def _check_options(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(options) - OPTIONS
+    if unknown:
+        raise ExportError(f"Unknown export option {sorted(unknown)[0]!r}.")
+    options = {k: v for k, v in options.items() if v is not None}
+    quantize = options.get("quantize")
+    if quantize in ("none", ""):
+        options.pop("quantize")
+        quantize = None
+    if quantize is not None:
+        if fmt != "tflite":
+            raise ExportError("Quantization applies to TFLite exports only.")
+        if quantize not in formats.QUANTIZE_CHOICES:
+            raise ExportError(f"Unknown quantization {quantize!r}: choose float16 or dynamic.")
+    if "opset" in options:
+        if fmt != "onnx":
+            raise ExportError("An opset applies to ONNX exports only.")
+        opset = options["opset"]
+        if not isinstance(opset, int) or isinstance(opset, bool) or not 7 <= opset <= 25:
+            raise ExportError(f"ONNX opset {opset!r} is not supported: choose one from 7 to 25.")
+    batch = options.get("batch_size")
+    if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or batch < 1):
+        raise ExportError(f"Batch size {batch!r} must be a whole number from 1.")
+    return options
+
+
+def _write_in_place(fmt: str, model, target: Path, options: dict[str, Any]) -> None:
+    """Write into a hidden folder beside `target`, then move the finished artefact over it."""
+    spec = formats.FORMATS[fmt]
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise ExportError(
+            f"{target.parent}: cannot be written to ({exc.strerror or exc})."
+        ) from None
+    try:
+        staged = staging / target.name
+        try:
+            formats.write(fmt, model, staged, options)
+        except DeepGuiError:
+            raise
+        except ImportError as exc:
+            raise formats._missing(spec, exc) from None
+        except Exception as exc:
+            raise ExportError(
+                f"The {spec.label} export of {target.name} failed: {_sentence(exc)}."
+            ) from exc
+        if not staged.exists():
+            raise ExportError(f"The {spec.label} exporter wrote nothing to {target.name}.")
+        _replace(staged, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace(staged: Path, target: Path) -> None:
+    if target.is_dir():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+        os.replace(staged, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staged, target)
+
+
+def _needs_fixed_batch(path: Path) -> bool:
+    """Whether the plain LiteRT runtime refuses this model for its TensorFlow (Flex) ops."""
+    try:
+        interpreter = formats._litert_interpreter(path)
+        interpreter.allocate_tensors()
+    except RuntimeError as exc:
+        text = str(exc)
+        return "Select TensorFlow op" in text or "Flex" in text
+    except Exception:
+        return False
+    return False
+
+
+def _sentence(exc: BaseException) -> str:
+    """An exception's first line, trimmed to fit inside one sentence."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = text.rstrip(".")
+    return text if len(text) <= 240 else text[:237] + "..."
