@@ -79,6 +79,25 @@ def _plain(value: Any, where: str) -> Any:
     )
 
 
+def _fit_catalogue(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Keras stores some single numbers as one-element lists (``strides: [2]`` of Conv1D,
+    ``axis: [-1]``); the catalogue, and so the inspector, edits them as numbers. Both mean the
+    same to Keras, so take the catalogue's form."""
+    from deepgui.core import catalogue
+
+    config = dict(config)
+    spec = catalogue.get(class_name)
+    for param in spec.params if spec else ():
+        value = config.get(param.name)
+        scalar = param.kind in ("int", "optional_int", "float", "optional_float")
+        if scalar and isinstance(value, list | tuple) and len(value) == 1:
+            config[param.name] = value[0]
+    inner = config.get("layer")
+    if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
+        config["layer"] = {**inner, "config": _fit_catalogue(inner["class_name"], inner["config"])}
+    return config
+
+
 def _history(tensor: Any) -> tuple[str, int, int] | None:
     if isinstance(tensor, dict) and tensor.get("class_name") == "__keras_tensor__":
         name, node_index, tensor_index = tensor["config"]["keras_history"]
@@ -129,7 +148,10 @@ class _Importer:
             if first_input is not None:
                 input_config = dict(first_input["config"])
             elif config.get("build_input_shape"):
-                input_config = {"batch_shape": list(config["build_input_shape"]), "dtype": "float32"}
+                input_config = {
+                    "batch_shape": list(config["build_input_shape"]),
+                    "dtype": "float32",
+                }
             else:
                 raise ModelImportError(
                     f"The Sequential model {model_name} has no input shape: build it with keras.Input first."
@@ -138,7 +160,9 @@ class _Importer:
             current = _Ref(self.out.add("InputLayer", input_config))
         else:
             if len(inputs) != 1:
-                raise ModelImportError(f"The Sequential model {model_name} must receive exactly one input.")
+                raise ModelImportError(
+                    f"The Sequential model {model_name} must receive exactly one input."
+                )
             current = inputs[0]
         for entry in entries:
             name = entry["config"].get("name")
@@ -186,11 +210,15 @@ class _Importer:
                 progressed = True
             if not progressed and pending:
                 names = ", ".join(e.get("name", "?") for e in pending)
-                raise ModelImportError(f"The layers {names} of {model_name} never receive their inputs.")
+                raise ModelImportError(
+                    f"The layers {names} of {model_name} never receive their inputs."
+                )
         outputs = []
         for ref in _layer_refs(config.get("output_layers")):
             if ref not in env:
-                raise ModelImportError(f"The output {ref[0]} of {model_name} is not produced by any layer.")
+                raise ModelImportError(
+                    f"The output {ref[0]} of {model_name} is not produced by any layer."
+                )
             outputs.append(env[ref])
         return outputs
 
@@ -215,7 +243,7 @@ class _Importer:
             )
         if class_name == "InputLayer":
             return sources
-        node_id = self.out.add(class_name, dict(config), live_layer)
+        node_id = self.out.add(class_name, _fit_catalogue(class_name, config), live_layer)
         for port, source in enumerate(sources):
             self.out.connect(source.node_id, node_id, port)
         return [_Ref(node_id)]
@@ -277,7 +305,11 @@ def import_model(model: Any) -> ImportResult:
             f"The model {getattr(model, 'name', '?')} cannot describe its layers ({exc}); only "
             "Sequential and functional models can be imported."
         ) from None
-    if type(model).__name__ not in _MODEL_CLASSES or not isinstance(config, dict) or "layers" not in config:
+    if (
+        type(model).__name__ not in _MODEL_CLASSES
+        or not isinstance(config, dict)
+        or "layers" not in config
+    ):
         raise ModelImportError(
             f"The model {getattr(model, 'name', '?')} is a subclassed model ({type(model).__name__}); "
             "only Sequential and functional models can be imported."
@@ -296,7 +328,9 @@ def import_model(model: Any) -> ImportResult:
                 "Input), which deepgui cannot represent: end that branch with its own layer."
             )
     if len(set(output_ids)) != len(output_ids):
-        raise ModelImportError("The model returns the same tensor twice, which deepgui cannot represent.")
+        raise ModelImportError(
+            "The model returns the same tensor twice, which deepgui cannot represent."
+        )
     dangling = [n for n in out.nodes if n["id"] not in consumed and n["class_name"] != "InputLayer"]
     extra = [n["config"]["name"] for n in dangling if n["id"] not in output_ids]
     if extra:
@@ -317,7 +351,9 @@ def graph_from_model(model: Any) -> Graph:
     return import_model(model).graph
 
 
-_CLASS_RE = re.compile(r"(?:Could not locate class|Unknown layer|unknown class)[^'\"]*['\"]([\w.]+)['\"]", re.I)
+_CLASS_RE = re.compile(
+    r"(?:Could not locate class|Unknown layer|unknown class)[^'\"]*['\"]([\w.]+)['\"]", re.I
+)
 
 
 def load_model_file(path: str | os.PathLike) -> Any:
@@ -352,9 +388,13 @@ def _explain_load_error(path: Path, exc: Exception) -> str:
             f"{path}: uses the custom layer class {m.group(1)}, which deepgui does not support: "
             "use built-in Keras layers."
         )
-    if isinstance(exc, OSError | ValueError) and ("signature" in text or "zip" in text.lower() or "HDF5" in text):
+    if isinstance(exc, OSError | ValueError) and (
+        "signature" in text or "zip" in text.lower() or "HDF5" in text
+    ):
         return f"{path}: is damaged or not a Keras model file."
-    first = re.sub(r"\s+", " ", next((ln for ln in text.splitlines() if ln.strip()), type(exc).__name__))
+    first = re.sub(
+        r"\s+", " ", next((ln for ln in text.splitlines() if ln.strip()), type(exc).__name__)
+    )
     if len(first) > 200:
         first = first[:197] + "..."
     return f"{path}: cannot be loaded as a Keras model ({first.strip()})."
@@ -383,4 +423,3 @@ def import_model_file(model_path: str | os.PathLike, project_path: str | os.Path
     )
     project.save(project_path)
     return project
-
