@@ -172,7 +172,9 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
         raise TrainingError('The project\'s "training" section must be an object.')
     cfg = TrainingConfig()
     cfg.optimizer = _choice(raw, "optimizer", "adam", OPTIMIZERS, "")
-    cfg.learning_rate = _number(raw, "learning_rate", 0.001, "", low=0.0, high=10.0, strict_low=True)
+    cfg.learning_rate = _number(
+        raw, "learning_rate", 0.001, "", low=0.0, high=10.0, strict_low=True
+    )
     cfg.momentum = _number(raw, "momentum", 0.0, "", low=0.0, high=1.0)
     cfg.nesterov = _flag(raw, "nesterov", False, "")
     if raw.get("weight_decay") is not None:
@@ -183,7 +185,9 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
     s.kind = _choice(sched, "kind", "constant", SCHEDULES, "schedule.")
     s.every_epochs = _integer(sched, "every_epochs", 10, "schedule.", low=1)
     s.factor = _number(sched, "factor", 0.5, "schedule.", low=0.0, high=1.0, strict_low=True)
-    s.decay_rate = _number(sched, "decay_rate", 0.95, "schedule.", low=0.0, high=1.0, strict_low=True)
+    s.decay_rate = _number(
+        sched, "decay_rate", 0.95, "schedule.", low=0.0, high=1.0, strict_low=True
+    )
     s.patience = _integer(sched, "patience", 3, "schedule.", low=1)
     s.min_learning_rate = _number(sched, "min_learning_rate", 0.0, "schedule.", low=0.0)
     cfg.schedule = s
@@ -243,7 +247,10 @@ def make_optimizer(cfg: TrainingConfig, steps_per_epoch: int):
     steps = max(1, steps_per_epoch)
     if s.kind == "step":
         lr = keras.optimizers.schedules.ExponentialDecay(
-            cfg.learning_rate, decay_steps=s.every_epochs * steps, decay_rate=s.factor, staircase=True
+            cfg.learning_rate,
+            decay_steps=s.every_epochs * steps,
+            decay_rate=s.factor,
+            staircase=True,
         )
     elif s.kind == "exponential":
         lr = keras.optimizers.schedules.ExponentialDecay(

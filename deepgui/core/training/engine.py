@@ -1,0 +1,507 @@
+"""The training engine: `model.fit` with events, stop/pause/resume, NaN guard, checkpoints.
+
+Qt-free. The app runs `TrainingEngine.run()` in a worker thread and calls `stop()`, `pause()`
+and `resume()` from the GUI thread; those only flip flags and an Event, so they are cheap and
+thread-safe. The listener is called from the training thread. Epochs are counted from 1.
+
+Stopping is cooperative (`model.stop_training`): the batch in flight finishes, a partial epoch
+is not recorded, and the run directory is written as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deepgui.core.data.base import LoadedData
+from deepgui.core.errors import DatasetError, DeepGuiError, TrainingError
+from deepgui.core.graph import Graph
+from deepgui.core.project import atomic_write_text
+from deepgui.core.training import devices, rundir
+from deepgui.core.training.config import (
+    TrainingConfig,
+    balanced_class_weight,
+    check_loss_and_metrics,
+    make_optimizer,
+)
+from deepgui.core.training.overfitting import OverfittingDetector, OverfittingReport
+
+REASONS = ("completed", "early_stopping", "user", "nan_loss", "error")
+
+
+class TrainingListener:
+    """Receives the engine's events. Override what you need; every method defaults to nothing."""
+
+    def started(self, steps_per_epoch: int, epochs: int, initial_epoch: int, info: dict) -> None:
+        """info: device, loss, metrics, batch_size, num_train, num_val, resumed."""
+
+    def epoch_started(self, epoch: int) -> None: ...
+
+    def batch_ended(self, step: int, logs: dict[str, float]) -> None:
+        """step: batches finished in this epoch (1 … steps_per_epoch)."""
+
+    def epoch_ended(self, epoch: int, logs: dict[str, float]) -> None: ...
+
+    def overfitting_detected(self, report: OverfittingReport) -> None: ...
+
+    def paused(self) -> None: ...
+
+    def resumed(self) -> None: ...
+
+    def finished(self, reason: str, metrics: dict[str, Any]) -> None:
+        """reason: one of REASONS; metrics as in metrics.json (with "message" for errors)."""
+
+
+@dataclass
+class RunResult:
+    reason: str
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    model: Any = None
+    run_dir: Path | None = None
+
+
+def describe_error(exc: BaseException, batch_size: int | None = None) -> str:
+    """One sentence for any exception that escaped training."""
+    if isinstance(exc, DeepGuiError):
+        return str(exc)
+    name = type(exc).__name__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if (
+        isinstance(exc, MemoryError)
+        or "ResourceExhausted" in name
+        or "out of memory" in text.lower()
+    ):
+        hint = f" (now {batch_size})" if batch_size else ""
+        return f"Training ran out of memory: lower the batch size{hint} or use a smaller model."
+    return f"Training failed ({name}): {text[:300]}"
+
+
+class TrainingEngine:
+    """One training run. `model` may be a compiled-or-not keras.Model or a Graph (built here,
+    after seeding and inside the device scope — needed for several devices)."""
+
+    def __init__(
+        self,
+        model: Any,
+        data: LoadedData,
+        config: TrainingConfig,
+        listener: TrainingListener | None = None,
+        *,
+        project=None,
+        dataset_spec: dict[str, Any] | None = None,
+        run_dir: str | Path | None = None,
+        resume: bool = False,
+    ) -> None:
+        self.source = model if model is not None else (project.graph if project else None)
+        self.data = data
+        self.config = config
+        self.listener = listener or TrainingListener()
+        self.project = project
+        self.dataset_spec = dataset_spec
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.resume_requested = resume
+        self._stop = False
+        self._go = threading.Event()
+        self._go.set()
+        self._nan: tuple[int, int, float] | None = None
+        self.model = None
+        self.history: list[dict[str, Any]] = []
+        self.overfitting: list[dict[str, Any]] = []
+        self.detector = OverfittingDetector(config.overfitting.patience, config.overfitting.gap)
+        self.device = "unknown"
+        self.started_at = 0.0
+        self.paused_seconds = 0.0
+        self.train_seconds = 0.0
+        self.samples = 0
+        self._prior_wall = 0.0
+        self.initial_epoch = 0
+
+    # ------------------------------------------------------------------ control (any thread)
+    def stop(self) -> None:
+        """Stop after the batch in flight; also releases a paused run."""
+        self._stop = True
+        self._go.set()
+
+    def pause(self) -> None:
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    @property
+    def is_paused(self) -> bool:
+        return not self._go.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> RunResult:
+        """Train to the end. Never raises for bad input or a failed fit: the outcome is the
+        result's reason and the listener's finished() event."""
+        self.started_at = time.perf_counter()
+        try:
+            reason, message = self._train()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an event
+            reason, message = "error", describe_error(exc, self.config.batch_size)
+        metrics = self._metrics(reason, message)
+        if self.run_dir is not None and (self.history or reason != "error"):
+            try:
+                self._write_run(reason, metrics)
+            except Exception as exc:  # noqa: BLE001
+                metrics["message"] = describe_error(exc)
+                reason = metrics["stopped_by"] = "error"
+        self.listener.finished(reason, metrics)
+        return RunResult(reason, metrics, list(self.history), self.model, self.run_dir)
+
+    def _train(self) -> tuple[str, str]:
+        import keras
+
+        cfg, data = self.config, self.data
+        if data.num_train == 0:
+            raise DatasetError("The training set is empty: check the data source and the split.")
+        loss, metric_names = cfg.resolved_loss(data), cfg.resolved_metrics(data)
+        check_loss_and_metrics(loss, metric_names)
+        placement = devices.choose(cfg.device, cfg.mixed_precision)
+        self.device = placement.description
+        if cfg.seed is not None:
+            keras.utils.set_random_seed(cfg.seed)
+        steps = max(1, math.ceil(data.num_train / cfg.batch_size))
+        state = self._load_state()
+        with placement.scope():
+            if state is not None:
+                model = keras.saving.load_model(state["model_path"], safe_mode=True)
+            else:
+                model = self._make_model(placement)
+                model.compile(optimizer=make_optimizer(cfg, steps), loss=loss, metrics=metric_names)
+            self.model = model
+            check_data(data, model, loss)
+            es, callbacks = self._callbacks(keras, steps)
+            class_weight = self._class_weight()
+            if self.run_dir is not None:
+                self._write_project_copy()
+            val = (
+                (data.x_val, data.y_val)
+                if data.x_val is not None and data.y_val is not None
+                else None
+            )
+            self.listener.started(
+                steps,
+                cfg.epochs,
+                self.initial_epoch,
+                {
+                    "device": self.device,
+                    "loss": loss,
+                    "metrics": metric_names,
+                    "batch_size": cfg.batch_size,
+                    "num_train": data.num_train,
+                    "num_val": 0 if val is None else len(data.y_val),
+                    "resumed": state is not None,
+                },
+            )
+            if self.initial_epoch < cfg.epochs and not self._stop:
+                model.fit(
+                    data.x_train,
+                    data.y_train,
+                    batch_size=cfg.batch_size,
+                    epochs=cfg.epochs,
+                    initial_epoch=self.initial_epoch,
+                    validation_data=val,
+                    class_weight=class_weight,
+                    shuffle=True,
+                    callbacks=callbacks,
+                    verbose=0,
+                )
+        if self._nan is not None:
+            epoch, batch, value = self._nan
+            return "nan_loss", (
+                f"The loss became {value} at epoch {epoch}, batch {batch}: lower the learning rate "
+                f"(now {cfg.learning_rate:g}), check the data for missing or huge values, or add "
+                "BatchNormalization."
+            )
+        if self._stop:
+            return "user", "Stopped by the user."
+        if es is not None and es.stopped_epoch > 0:
+            return "early_stopping", f"{cfg.early_stopping.monitor} stopped improving."
+        return "completed", ""
+
+    def _load_state(self) -> dict[str, Any] | None:
+        if not (self.resume_requested and self.run_dir is not None):
+            return None
+        state = rundir.read_checkpoint(self.run_dir)
+        if state is None:
+            return None
+        self.initial_epoch = int(state["epochs_done"])
+        self.history = list(state.get("history", []))
+        self.overfitting = list(state.get("overfitting", []))
+        self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.samples = int(state.get("samples", 0))
+        self._prior_wall = float(state.get("wall_seconds", 0.0))
+        # Replay silently: old warnings are already in self.overfitting.
+        self.detector.replay(self.history)
+        return state
+
+    def _make_model(self, placement):
+        import keras
+
+        source = self.source
+        if isinstance(source, Graph):
+            from deepgui.core.build import build_model
+
+            with devices.precision_policy(placement.mixed_precision):
+                return build_model(source)
+        if isinstance(source, keras.Model):
+            if placement.strategy is not None:
+                raise TrainingError(
+                    "Training on several devices needs the model built inside the strategy: "
+                    "pass the project's graph, not a built model."
+                )
+            return source
+        raise TrainingError("There is no model to train: give a keras.Model or a graph.")
+
+    def _callbacks(self, keras, steps: int):
+        cfg = self.config
+        out = []
+        es = None
+        if cfg.early_stopping.enabled:
+            es = keras.callbacks.EarlyStopping(
+                monitor=cfg.early_stopping.monitor,
+                patience=cfg.early_stopping.patience,
+                restore_best_weights=cfg.early_stopping.restore_best_weights,
+            )
+            out.append(es)
+        if cfg.schedule.kind == "plateau":
+            out.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor="val_loss" if self.data.x_val is not None else "loss",
+                    factor=cfg.schedule.factor,
+                    patience=cfg.schedule.patience,
+                    min_lr=cfg.schedule.min_learning_rate,
+                )
+            )
+        if cfg.tensorboard and self.run_dir is not None:
+            out.append(keras.callbacks.TensorBoard(log_dir=str(self.run_dir / "tensorboard")))
+        # Last, so its epoch logs include what the others add (learning_rate).
+        out.append(make_callback(keras, self, steps))
+        return es, out
+
+    def _class_weight(self) -> dict[int, float] | None:
+        if self.config.class_weight != "balanced":
+            return None
+        if self.data.task not in ("multiclass", "binary"):
+            raise TrainingError(
+                'training.class_weight "balanced" needs class labels, but the data is '
+                f'a {self.data.task} task: set it to "none".'
+            )
+        return balanced_class_weight(self.data.y_train)
+
+    # ------------------------------------------------------------------ epoch bookkeeping
+    def _epoch_done(self, epoch: int, logs: dict[str, float], train_seconds: float) -> None:
+        row = {"epoch": epoch, **{k: float(v) for k, v in logs.items()}}
+        self.history.append(row)
+        self.samples += self.data.num_train
+        self.train_seconds += train_seconds
+        report = self.detector.update(epoch, logs)
+        if report is not None:
+            self.overfitting.append(report.to_dict())
+            if self.project is not None:
+                from deepgui.core.training.remedies import suggest_remedies
+
+                report.remedies = suggest_remedies(
+                    self.project, self.data.num_train, self.model.count_params()
+                )
+            self.listener.overfitting_detected(report)
+        if self.run_dir is not None:
+            rundir.save_checkpoint(
+                self.run_dir,
+                self.model,
+                {
+                    "epochs_done": epoch,
+                    "history": self.history,
+                    "overfitting": self.overfitting,
+                    "train_seconds": self.train_seconds,
+                    "samples": self.samples,
+                    "wall_seconds": self._wall(),
+                    "device": self.device,
+                },
+            )
+        self.listener.epoch_ended(epoch, logs)
+
+    def _wall(self) -> float:
+        return self._prior_wall + time.perf_counter() - self.started_at - self.paused_seconds
+
+    def _metrics(self, reason: str, message: str) -> dict[str, Any]:
+        rows = self.history
+        final = {k: v for k, v in rows[-1].items() if k != "epoch"} if rows else {}
+        key = "val_loss" if any("val_loss" in r for r in rows) else "loss"
+        scored = [r for r in rows if isinstance(r.get(key), float) and math.isfinite(r[key])]
+        best_row = min(scored, key=lambda r: r[key]) if scored else None
+        best = (
+            {
+                "epoch": best_row["epoch"],
+                "monitor": key,
+                "metrics": {k: v for k, v in best_row.items() if k != "epoch"},
+            }  # fmt: skip
+            if best_row
+            else {}
+        )
+        cfg = self.config
+        out = {
+            "epochs_run": len(rows),
+            "final": final,
+            "best": best,
+            "overfitting": list(self.overfitting),
+            "wall_seconds": round(self._wall(), 3),
+            "samples_per_second": round(self.samples / self.train_seconds, 1)
+            if self.train_seconds > 0
+            else 0.0,
+            "device": self.device,
+            "stopped_by": reason,
+            "epochs_planned": cfg.epochs,
+            "batch_size": cfg.batch_size,
+            "optimizer": cfg.optimizer,
+            "learning_rate": cfg.learning_rate,
+            "loss": cfg.resolved_loss(self.data) if cfg.loss == "auto" else cfg.loss,
+            "seed": cfg.seed,
+        }
+        if self.initial_epoch:
+            out["resumed_from_epoch"] = self.initial_epoch
+        if message:
+            out["message"] = message
+        if reason != "error" and self.model is not None and self.data.x_test is not None:
+            try:
+                test = self.model.evaluate(
+                    self.data.x_test, self.data.y_test, batch_size=cfg.batch_size,
+                    verbose=0, return_dict=True,
+                )  # fmt: skip
+                out["test"] = {k: float(v) for k, v in test.items()}
+            except Exception as exc:  # noqa: BLE001 - a failed test pass must not lose the run
+                out["test_error"] = describe_error(exc)
+        return out
+
+    # ------------------------------------------------------------------ run directory
+    def _write_project_copy(self) -> None:
+        if self.project is None:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        data = self.project.to_dict()
+        data["training"] = {**self.project.training, **self.config.to_dict()}
+        if self.dataset_spec is not None:
+            data["dataset"] = self.dataset_spec
+        text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+        atomic_write_text(self.run_dir / "project.dgproj", text + "\n")
+
+    def _write_run(self, reason: str, metrics: dict[str, Any]) -> None:
+        run_dir = self.run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if self.model is not None:
+            target = run_dir / "model.keras"
+            state = rundir.read_checkpoint(run_dir) if reason == "nan_loss" else None
+            if state is not None:  # NaN weights help nobody: keep the last finished epoch's
+                shutil.copyfile(state["model_path"], target)
+            else:
+                tmp = run_dir / ".model.tmp.keras"
+                self.model.save(tmp)
+                tmp.replace(target)
+        rundir.write_history(run_dir, self.history)
+        rundir.write_json(run_dir / "metrics.json", metrics)
+
+
+def make_callback(keras, engine: TrainingEngine, steps: int):
+    """The Keras callback that turns fit's hooks into engine events (built lazily: keras)."""
+
+    class _EngineCallback(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch = 0
+            self.batches = 0
+            self.t_epoch = 0.0
+            self.t_train_end: float | None = None
+            self.paused_in_epoch = 0.0
+
+        def on_train_begin(self, logs=None):
+            if engine._stop:
+                self.model.stop_training = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
+            self.batches = 0
+            self.t_train_end = None
+            self.paused_in_epoch = 0.0
+            self.t_epoch = time.perf_counter()
+            engine.listener.epoch_started(self.epoch)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches = batch + 1
+            loss = logs.get("loss") if logs else None
+            if loss is not None and not math.isfinite(loss):
+                engine._nan = (self.epoch, self.batches, loss)
+                self.model.stop_training = True
+            engine.listener.batch_ended(self.batches, logs)
+            if not engine._go.is_set():
+                self._wait()
+            if engine._stop:
+                self.model.stop_training = True
+
+        def _wait(self) -> None:
+            t0 = time.perf_counter()
+            engine.listener.paused()
+            engine._go.wait()
+            waited = time.perf_counter() - t0
+            self.paused_in_epoch += waited
+            engine.paused_seconds += waited
+            engine.listener.resumed()
+
+        def on_test_begin(self, logs=None):
+            self.t_train_end = time.perf_counter()
+            if self.batches < steps:  # a partial epoch: its validation is not worth waiting for
+                self.model.stop_evaluating = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            end = self.t_train_end or time.perf_counter()
+            if self.batches < steps or engine._nan is not None:
+                return  # stopped part-way: the epoch is not counted
+            seconds = end - self.t_epoch - self.paused_in_epoch
+            engine._epoch_done(epoch + 1, dict(logs or {}), seconds)
+
+    return _EngineCallback()
+
+
+def check_data(data: LoadedData, model, loss: str) -> None:
+    """Data against model before training; DatasetError names both sides and the fix."""
+    try:
+        from deepgui.core.data import check_against_model
+    except ImportError:
+        check_against_model = _basic_check
+    problems = check_against_model(data, model, loss)
+    if problems:
+        raise DatasetError(problems[0])
+
+
+def _basic_check(data: LoadedData, model, loss: str) -> list[str]:
+    """Used until the data package provides its own check: input shape and class count."""
+    problems = []
+    if isinstance(data.x_train, dict) or len(model.inputs) != 1:
+        return problems
+    want = tuple(model.inputs[0].shape[1:])
+    have = data.sample_shape
+    if len(want) != len(have) or any(
+        w is not None and w != h for w, h in zip(want, have, strict=False)
+    ):
+        problems.append(f"The data's samples have shape {have} but the model's Input expects {want}: "
+                        "change the Input's shape to match.")  # fmt: skip
+    if data.task == "multiclass" and data.num_classes and len(model.outputs) == 1:
+        units = model.outputs[0].shape[-1]
+        if units is not None and units != data.num_classes:
+            problems.append(f"The data has {data.num_classes} classes but the last layer "
+                            f"({model.layers[-1].name}) has {units} units: set its units to "
+                            f"{data.num_classes}.")  # fmt: skip
+    return problems

@@ -1,0 +1,182 @@
+"""The run directory (shared/DESIGN.md, "A run directory") and its checkpoints.
+
+    RUN_DIR/model.keras        the trained model
+    RUN_DIR/history.csv        epoch (from 1) and every logged metric
+    RUN_DIR/metrics.json       epochs_run, final, best, overfitting, wall_seconds,
+                               samples_per_second, device, stopped_by (+ loss, test, ...)
+    RUN_DIR/project.dgproj     the project as trained
+    RUN_DIR/checkpoints/epoch_NNNN.keras + state.json   the last finished epoch, for resuming
+
+A checkpoint's model is written first and the state that names it second, both atomically, so a
+run killed at any moment resumes from a consistent epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deepgui.core.errors import TrainingError
+from deepgui.core.project import atomic_write_text
+
+CHECKPOINTS = "checkpoints"
+STATE = "state.json"
+
+
+def default_run_dir(project_path: Path | None, now: _dt.datetime | None = None) -> Path:
+    """``runs/<timestamp>/`` beside the project (or the working folder for an unsaved one)."""
+    base = Path(project_path).parent if project_path else Path.cwd()
+    stamp = (now or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    target = base / "runs" / stamp
+    i = 1
+    while target.exists():
+        target = base / "runs" / f"{stamp}-{i}"
+        i += 1
+    return target
+
+
+def _clean(value: Any) -> Any:
+    """JSON cannot hold NaN or infinity: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(_clean(data), indent=1, allow_nan=False) + "\n")
+
+
+def history_csv_text(rows: list[dict[str, Any]]) -> str:
+    keys = ["epoch"] + sorted({k for r in rows for k in r if k != "epoch"})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in keys})
+    return buf.getvalue()
+
+
+def write_history(run_dir: Path, rows: list[dict[str, Any]]) -> None:
+    atomic_write_text(Path(run_dir) / "history.csv", history_csv_text(rows))
+
+
+def read_history(run_dir: Path) -> list[dict[str, Any]]:
+    path = Path(run_dir) / "history.csv"
+    if not path.exists():
+        return []
+    rows = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for raw in csv.DictReader(fh):
+            row: dict[str, Any] = {}
+            for k, v in raw.items():
+                if v in ("", None):
+                    continue
+                row[k] = int(v) if k == "epoch" else float(v)
+            rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def save_checkpoint(run_dir: Path, model, state: dict[str, Any]) -> Path:
+    """Save the model after a finished epoch, then the state that points at it."""
+    folder = Path(run_dir) / CHECKPOINTS
+    folder.mkdir(parents=True, exist_ok=True)
+    epoch = int(state["epochs_done"])
+    name = f"epoch_{epoch:04d}.keras"
+    tmp = folder / f".{name}.tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, folder / name)
+    write_json(folder / STATE, {**state, "model": name})
+    for old in folder.glob("epoch_*.keras"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+    return folder / name
+
+
+def read_checkpoint(run_dir: Path) -> dict[str, Any] | None:
+    """The last checkpoint's state (with "model_path"), or None when the run has none."""
+    path = Path(run_dir) / CHECKPOINTS / STATE
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TrainingError(f"{path}: the checkpoint state cannot be read ({exc}).") from None
+    model_path = path.parent / str(state.get("model", ""))
+    if not model_path.is_file():
+        raise TrainingError(
+            f"{path}: names a checkpoint model that is not there ({model_path.name})."
+        )
+    state["model_path"] = str(model_path)
+    return state
+
+
+def is_resumable(run_dir: Path) -> bool:
+    """A run directory with a checkpoint and no final metrics: killed part-way."""
+    run_dir = Path(run_dir)
+    return (run_dir / CHECKPOINTS / STATE).exists() and not (run_dir / "metrics.json").exists()
+
+
+# ----------------------------------------------------------------------------- listing runs
+@dataclass
+class RunSummary:
+    path: Path
+    name: str
+    metrics: dict[str, Any]
+    finished: bool
+
+    @property
+    def stopped_by(self) -> str:
+        return str(self.metrics.get("stopped_by", "unfinished"))
+
+
+def read_run(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """A run read back: {"path", "metrics", "history", "project", "model_path", "resumable"}."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise TrainingError(f"{run_dir}: no such run directory.")
+    metrics: dict[str, Any] = {}
+    mpath = run_dir / "metrics.json"
+    if mpath.exists():
+        try:
+            metrics = json.loads(mpath.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise TrainingError(f"{mpath}: cannot be read ({exc}).") from None
+    model = run_dir / "model.keras"
+    project = run_dir / "project.dgproj"
+    return {
+        "path": run_dir,
+        "metrics": metrics,
+        "history": read_history(run_dir),
+        "project": project if project.exists() else None,
+        "model_path": model if model.exists() else None,
+        "resumable": is_resumable(run_dir),
+    }
+
+
+def list_runs(project_path: str | os.PathLike) -> list[RunSummary]:
+    """The runs beside a project (``runs/*``), newest first."""
+    root = Path(project_path).parent / "runs"
+    if not root.is_dir():
+        return []
+    out = []
+    for d in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True):
+        if not ((d / "metrics.json").exists() or (d / CHECKPOINTS).exists()):
+            continue
+        try:
+            metrics = read_run(d)["metrics"]
+        except TrainingError:
+            metrics = {}
+        out.append(RunSummary(d, d.name, metrics, finished=bool(metrics)))
+    return out
