@@ -35,17 +35,17 @@ def _order_rows(graph: Graph, rows: list[list[str]]) -> list[list[str]]:
     rows = [list(r) for r in rows]
 
     def sweep(indices: range, neighbours: dict[str, list[str]]) -> None:
+        place = {nid: i for row in rows for i, nid in enumerate(row)}
         for r in indices:
-            place = {nid: i for row in rows for i, nid in enumerate(row)}
-            row = rows[r]
-
-            def key(item: tuple[int, str]) -> float:
-                i, nid = item
+            keyed = []
+            for i, nid in enumerate(rows[r]):
                 near = neighbours[nid]
                 # A node without neighbours that way keeps its slot.
-                return sum(place[n] for n in near) / len(near) if near else float(i)
-
-            rows[r] = [nid for _, nid in sorted(enumerate(row), key=key)]
+                keyed.append(
+                    (sum(place[n] for n in near) / len(near) if near else float(i), i, nid)
+                )
+            rows[r] = [nid for _, _, nid in sorted(keyed)]
+            place.update({nid: i for i, nid in enumerate(rows[r])})
 
     for _ in range(SWEEPS):
         sweep(range(1, len(rows)), parents)
