@@ -69,6 +69,9 @@ class Graph:
     def __init__(self) -> None:
         self._nodes: dict[str, Node] = {}
         self._edges: list[Edge] = []
+        # Per-node indexes of the edges, so shape inference on big graphs stays linear.
+        self._incoming: dict[str, list[Edge]] = {}
+        self._outgoing: dict[str, list[Edge]] = {}
         self._listeners: list[Listener] = []
         self._ids = itertools.count(1)
 
@@ -109,10 +112,10 @@ class Graph:
         return iter(self._nodes.values())
 
     def in_edges(self, node_id: str) -> list[Edge]:
-        return sorted((e for e in self._edges if e.target == node_id), key=lambda e: e.target_port)
+        return sorted(self._incoming.get(node_id, ()), key=lambda e: e.target_port)
 
     def out_edges(self, node_id: str) -> list[Edge]:
-        return [e for e in self._edges if e.source == node_id]
+        return list(self._outgoing.get(node_id, ()))
 
     def predecessors(self, node_id: str) -> list[str]:
         return [e.source for e in self.in_edges(node_id)]
@@ -216,6 +219,10 @@ class Graph:
     def index_of(self, node_id: str) -> int:
         return list(self._nodes).index(node_id)
 
+    def _index_edge(self, edge: Edge) -> None:
+        self._incoming.setdefault(edge.target, []).append(edge)
+        self._outgoing.setdefault(edge.source, []).append(edge)
+
     def edge_index(self, edge: Edge) -> int:
         return self._edges.index(edge)
 
@@ -225,6 +232,7 @@ class Graph:
         if problem:
             raise GraphError(problem)
         self._edges.insert(len(self._edges) if index is None else index, edge)
+        self._index_edge(edge)
         self._emit("edge_added", edge)
 
     def connection_problem(
@@ -240,7 +248,7 @@ class Graph:
             return f"{src.name} cannot feed itself."
         if dst.is_input:
             return f"{dst.name} is an Input: it takes no incoming connection."
-        feeding = [e for e in self._edges if e.source == source and e.target == target]
+        feeding = [e for e in self._incoming.get(target, ()) if e.source == source]
         # The same tensor may enter twice on purpose (self-attention: query = value), but only
         # on distinct ports; a repeat without a port named is almost always a slip of the mouse.
         if any(e.target_port == target_port for e in feeding) or (
@@ -250,7 +258,7 @@ class Graph:
         if target == source or target in self.ancestors(source):
             return f"Connecting {src.name} to {dst.name} would make a cycle."
         _, max_inputs = input_arity(dst.class_name)
-        used = [e.target_port for e in self._edges if e.target == target]
+        used = [e.target_port for e in self._incoming.get(target, ())]
         if max_inputs is not None and len(used) >= max_inputs:
             n = "input" if max_inputs == 1 else "inputs"
             return (
@@ -271,7 +279,7 @@ class Graph:
         return seen
 
     def next_free_port(self, target: str) -> int:
-        used = {e.target_port for e in self._edges if e.target == target}
+        used = {e.target_port for e in self._incoming.get(target, ())}
         return next(i for i in itertools.count() if i not in used)
 
     def connect(self, source: str, target: str, target_port: int | None = None) -> Edge:
@@ -281,6 +289,7 @@ class Graph:
         port = self.next_free_port(target) if target_port is None else target_port
         edge = Edge(source, target, port)
         self._edges.append(edge)
+        self._index_edge(edge)
         self._emit("edge_added", edge)
         return edge
 
@@ -288,6 +297,8 @@ class Graph:
         if edge not in self._edges:
             raise GraphError(f"{edge.source} is not connected to {edge.target}.")
         self._edges.remove(edge)
+        self._incoming[edge.target].remove(edge)
+        self._outgoing[edge.source].remove(edge)
         self._emit("edge_removed", edge)
 
     def set_config(self, node_id: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -349,6 +360,7 @@ class Graph:
             if edge in graph._edges:
                 raise GraphError(f"{edge.source} -> {edge.target} is listed twice.")
             graph._edges.append(edge)
+            graph._index_edge(edge)
         graph.topological_order()  # raises on a cycle
         # Keep generated ids clear of the loaded ones.
         numbers = [int(m.group(1)) for nid in graph._nodes if (m := re.fullmatch(r"n(\d+)", nid))]
