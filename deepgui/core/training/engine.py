@@ -163,7 +163,9 @@ class TrainingEngine:
         return RunResult(reason, metrics, list(self.history), self.model, self.run_dir)
 
     def _train(self) -> tuple[str, str]:
-        import keras
+        from deepgui.core.keras_layers import keras as _keras
+
+        keras = _keras()
 
         cfg, data = self.config, self.data
         if data.num_train == 0:
@@ -250,7 +252,9 @@ class TrainingEngine:
         return state
 
     def _make_model(self, placement):
-        import keras
+        from deepgui.core.keras_layers import keras as _keras
+
+        keras = _keras()
 
         source = self.source
         if isinstance(source, Graph):

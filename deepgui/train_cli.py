@@ -1,0 +1,223 @@
+"""`deepgui train PROJECT [--data PATH] [--target COL] [--epochs N] [--batch-size N] [--out RUN_DIR]`
+
+Trains without a window: a progress bar with ETA and samples/s on stderr, overfitting warnings
+as they happen, and the run directory (shared/DESIGN.md). When --out names a run that was killed
+part-way, training resumes from its last finished epoch with the settings it started with.
+Exit status: 0 completed or stopped early, 1 error or NaN loss, 2 bad input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from deepgui.core.errors import DeepGuiError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", help="the project file (.dgproj)")
+    parser.add_argument("--data", help="train on this CSV, image folder or .npz instead")
+    parser.add_argument("--target", help="the CSV column to predict")
+    parser.add_argument("--epochs", type=int, help="number of epochs (overrides the project)")
+    parser.add_argument("--batch-size", type=int, help="batch size (overrides the project)")
+    parser.add_argument(
+        "--out", help="the run directory (default: runs/<timestamp>/ beside the project)"
+    )
+
+
+def _fmt_time(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+def _fmt_logs(logs: dict[str, Any]) -> str:
+    return " ".join(f"{k} {v:.4f}" for k, v in sorted(logs.items()) if isinstance(v, float))
+
+
+class ProgressPrinter:
+    """The engine's listener for a terminal: a redrawn bar on a TTY, a line per epoch otherwise."""
+
+    def __init__(self, stream: TextIO, interval: float = 0.1) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.interval = interval
+        self.steps = 1
+        self.epochs = 1
+        self.epoch = 0
+        self.batch_size = 1
+        self.done_batches = 0  # in this session, for the ETA
+        self.t_start = 0.0
+        self.t_epoch = 0.0
+        self.t_drawn = 0.0
+        self.remaining_batches = 0
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    def started(self, steps_per_epoch: int, epochs: int, initial_epoch: int, info: dict) -> None:
+        self.steps, self.epochs, self.batch_size = steps_per_epoch, epochs, info["batch_size"]
+        self.remaining_batches = (epochs - initial_epoch) * steps_per_epoch
+        self.t_start = time.perf_counter()
+        what = "Resuming" if info.get("resumed") else "Training"
+        self._write(
+            f"{what} on {info['device']}: {info['num_train']} training and {info['num_val']} "
+            f"validation samples, loss {info['loss']}, batch size {self.batch_size}, "
+            f"epochs {initial_epoch + 1}-{epochs}.\n"
+        )
+
+    def epoch_started(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.t_epoch = time.perf_counter()
+
+    def batch_ended(self, step: int, logs: dict[str, float]) -> None:
+        self.done_batches += 1
+        if not self.tty:
+            return
+        now = time.perf_counter()
+        if now - self.t_drawn < self.interval and step < self.steps:
+            return
+        self.t_drawn = now
+        rate = step * self.batch_size / max(now - self.t_epoch, 1e-9)
+        per_batch = (now - self.t_start) / self.done_batches
+        eta = per_batch * (self.remaining_batches - self.done_batches)
+        width = 24
+        filled = int(width * step / self.steps)
+        bar = "=" * filled + ">" * (filled < width) + "." * (width - filled - 1)
+        loss = logs.get("loss")
+        loss_text = f" loss {loss:.4f}" if isinstance(loss, float) else ""
+        self._write(
+            f"\rEpoch {self.epoch}/{self.epochs} [{bar[:width]}] {step}/{self.steps} "
+            f"ETA {_fmt_time(eta)} {rate:,.0f} samples/s{loss_text}\x1b[K"
+        )
+
+    def epoch_ended(self, epoch: int, logs: dict[str, float]) -> None:
+        seconds = time.perf_counter() - self.t_epoch
+        rate = self.steps * self.batch_size / max(seconds, 1e-9)
+        line = f"Epoch {epoch}/{self.epochs}: {_fmt_logs(logs)} ({seconds:.1f} s, {rate:,.0f} samples/s)"
+        self._write(f"\r{line}\x1b[K\n" if self.tty else line + "\n")
+
+    def overfitting_detected(self, report) -> None:
+        tips = "; ".join(r.title.lower() for r in report.remedies[:3])
+        advice = f" Try: {tips}." if tips else ""
+        self._write(f"warning: overfitting from epoch {report.epoch}: {report.reason}.{advice}\n")
+
+    def paused(self) -> None: ...
+
+    def resumed(self) -> None: ...
+
+    def finished(self, reason: str, metrics: dict[str, Any]) -> None:
+        pass  # run() prints the outcome: it knows the run directory
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+
+
+def _dataset_spec(project, args) -> dict[str, Any]:
+    spec = dict(project.dataset or {})
+    if args.data:
+        from deepgui.core.data import spec_from_path
+
+        new = dict(spec_from_path(args.data, args.target))
+        for key in ("validation_split", "test_split", "shuffle", "seed"):
+            if key in spec and key not in new:
+                new[key] = spec[key]
+        return new
+    if args.target:
+        spec["target"] = args.target
+    return spec
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out `deepgui train` for parsed arguments; returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from deepgui.core.project import load_project
+    from deepgui.core.training import TrainingConfig, TrainingEngine
+    from deepgui.core.training.rundir import default_run_dir, is_resumable
+
+    try:
+        project = load_project(args.project)
+        if args.epochs is not None and args.epochs < 1:
+            raise DeepGuiError(f"--epochs must be at least 1, not {args.epochs}.")
+        if args.batch_size is not None and args.batch_size < 1:
+            raise DeepGuiError(f"--batch-size must be at least 1, not {args.batch_size}.")
+        run_dir = Path(args.out) if args.out else default_run_dir(project.path)
+        resume = is_resumable(run_dir)
+        if resume and (run_dir / "project.dgproj").exists():
+            trained = load_project(run_dir / "project.dgproj")
+            trained.path = project.path  # relative data paths stay relative to the project
+            project = trained
+            spec = dict(project.dataset)
+        else:
+            if run_dir.exists() and (run_dir / "metrics.json").exists():
+                raise DeepGuiError(f"{run_dir}: holds a finished run; choose another --out.")
+            spec = _dataset_spec(project, args)
+        if not spec:
+            raise DeepGuiError(
+                f"{project.path}: has no dataset; give one with --data PATH (CSV, image folder or .npz)."
+            )
+        config = TrainingConfig.from_dict(project.training).with_overrides(
+            epochs=args.epochs, batch_size=args.batch_size
+        )
+        from deepgui.core.data import load_dataset
+
+        data = load_dataset(spec, project.path.parent)
+    except DeepGuiError as exc:
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+
+    printer = ProgressPrinter(sys.stderr)
+    engine = TrainingEngine(
+        project.graph, data, config, printer,
+        project=project, dataset_spec=spec, run_dir=run_dir, resume=resume,
+    )  # fmt: skip
+    previous = signal.signal(signal.SIGINT, lambda *_: engine.stop())
+    try:
+        result = engine.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return _report(result, run_dir)
+
+
+def _report(result, run_dir: Path) -> int:
+    m = result.metrics
+    if result.reason == "error" and not result.history:
+        _error(m.get("message", "training failed."))
+        return EXIT_FAILED
+    out = sys.stdout
+    out.write(f"run directory: {run_dir}\n")
+    out.write(f"stopped by: {result.reason}, after {m['epochs_run']} epochs in {m['wall_seconds']:.1f} s "
+              f"({m['samples_per_second']:,.0f} samples/s on {m['device']})\n")  # fmt: skip
+    if m.get("final"):
+        out.write(f"final: {_fmt_logs(m['final'])}\n")
+    if m.get("best"):
+        out.write(f"best: epoch {m['best']['epoch']} ({m['best']['monitor']} "
+                  f"{m['best']['metrics'][m['best']['monitor']]:.4f})\n")  # fmt: skip
+    if m.get("test"):
+        out.write(f"test: {_fmt_logs(m['test'])}\n")
+    if result.reason in ("error", "nan_loss"):
+        _error(m.get("message", "training failed."))
+        return EXIT_FAILED
+    if result.reason == "user":
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="deepgui train", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
