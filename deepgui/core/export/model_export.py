@@ -13,6 +13,7 @@ from deepgui.core.errors import DeepGuiError, ExportError
 from deepgui.core.export import formats
 from deepgui.core.export.report import ExportReport, artefact_size, human_size
 from deepgui.core.export.samples import (
+    as_model_input,
     max_abs_diff,
     normalize_inputs,
     output_scale,
@@ -48,6 +49,8 @@ def export_model(
     fmt = canonical_format(fmt)
     options = _check_options(fmt, options)
     target = target_path(fmt, path)
+    # Keras's ONNX exporter refuses a model that has never been called.
+    _call_once(model)
     _write_in_place(fmt, model, target, options)
     if fmt == "tflite" and options.get("batch_size") is None and _needs_fixed_batch(target):
         # Recurrent layers with a free batch size convert to TensorFlow ("Flex") ops that the
@@ -195,6 +198,15 @@ def _replace(staged: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staged, target)
+
+
+def _call_once(model) -> None:
+    try:
+        model(as_model_input(random_inputs(model, batch=1)), training=False)
+    except Exception as exc:
+        raise ExportError(
+            f"The model cannot run on inputs of its own shapes: {_sentence(exc)}."
+        ) from exc
 
 
 def _needs_fixed_batch(path: Path) -> bool:

@@ -82,8 +82,10 @@ def _panel(series: dict[str, list[float]], y0: float, title: str) -> list[str]:
     out.append(
         f'<text x="{(x_left + x_right) / 2}" y="{y_bottom + 32}" text-anchor="middle">epoch</text>'
     )
+    # A validation curve shares its training curve's colour, dashed, so pairs read together.
+    bases = list(dict.fromkeys(n.removeprefix("val_") for n in series))
     for i, (name, values) in enumerate(series.items()):
-        colour = COLOURS[i % len(COLOURS)]
+        colour = COLOURS[bases.index(name.removeprefix("val_")) % len(COLOURS)]
         dash = ' stroke-dasharray="5,3"' if name.startswith("val_") else ""
         for run in _finite_runs(values):
             points = " ".join(f"{sx(e + 1):.1f},{sy(v):.1f}" for e, v in run)
@@ -126,12 +128,9 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     raw = (hi - lo) / max(count - 1, 1)
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    start = math.floor(lo / step) * step
-    ticks = []
-    value = start
-    while value < hi + step * 0.5 and len(ticks) < 50:
-        ticks.append(round(value, 12))
-        value += step
+    start = math.floor(lo / step + 1e-9) * step
+    count = math.ceil((hi - start) / step - 1e-9)
+    ticks = [round(start + i * step, 12) for i in range(min(count, 49) + 1)]
     return ticks
 
 
