@@ -1,1 +1,101 @@
-"""Data sources: built-in samples, CSV, NumPy, image folders, time series, Keras's sets."""
+"""Data sources: built-in samples, CSV, NumPy, image folders, time series, Keras's sets.
+
+A project's ``dataset`` dict (JSON) names the source and how to read and split it. Fields every
+source takes (defaults in brackets):
+
+    source            "builtin" | "csv" | "npz" | "image_folder" | "timeseries" | "keras"
+    validation_split  fraction of the samples held out for validation [0.2]
+    test_split        fraction held out for testing [0.0]
+    shuffle           shuffle before splitting (stratified by class for classification) [true];
+                      false keeps the file's order and takes the last rows
+    seed              the split's seed: the same spec and seed give the same split [42]
+    task              override "multiclass" | "binary" | "regression" | "multilabel" [inferred]
+    class_names       names of the classes, in label order [inferred]
+    missing           gaps in a CSV: "error" reports them by row and column, "drop" leaves the
+                      rows out, "fill" fills features from the training split [error]
+
+Per source:
+
+    builtin       "name": "digits" | "iris" | "sequence" | "moons" (see builtin_datasets())
+    csv           "path", "target" (the label column), "validation_path" / "test_path" (separate
+                  files with the same columns, instead of the fractions), "columns" ({name:
+                  "numeric" | "category" | "text" | "ignore"} to override the guess),
+                  "sequence_length" [64] and "max_tokens" [20000] for text columns
+    npz           "path"; arrays x and y, or x_train, y_train (+ x_val, y_val, x_test, y_test)
+    image_folder  "path" (one subfolder per class), "image_size" [height, width], "color_mode"
+                  "grayscale" | "rgb" | "rgba", "rescale" [true]; see images.py
+    timeseries    "path", "target", "window" [24], "horizon" [1], "stride" [1], "features"
+    keras         "name": "mnist" | "fashion_mnist" | "cifar10" | "imdb"; imdb takes
+                  "num_words" [10000] and "maxlen" [200]
+
+Relative paths resolve against the project's folder. What comes back is a `LoadedData` of NumPy
+arrays (image folders are read whole into memory). Numeric CSV columns are standardized with the
+training split's statistics only; string columns become one-hot columns (up to 20 categories)
+or integer codes; a free-text column becomes integer token sequences through a Keras
+TextVectorization layer adapted on the training split (in ``extras["text_vectorizers"]``, its
+vocabulary in ``extras["vocabulary"]``). A CSV with only a text feature gives one int array; text
+and other columns together give a dict keyed by input name (the text column's name, and
+"features" for the rest), for a model with one Input of each name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from deepgui.core.data.base import TASKS, LoadedData
+from deepgui.core.data.builtin import builtin_datasets
+from deepgui.core.data.check import check_against_model, loss_name
+from deepgui.core.data.preview import preview
+from deepgui.core.data.spec import normalize, spec_from_path
+from deepgui.core.errors import DatasetError
+
+__all__ = [
+    "TASKS",
+    "DatasetError",
+    "LoadedData",
+    "builtin_datasets",
+    "check_against_model",
+    "load_dataset",
+    "loss_name",
+    "preview",
+    "spec_from_path",
+]
+
+
+def load_dataset(
+    spec: dict[str, Any], base_dir: Path | None = None, *, input_shape: tuple | None = None
+) -> LoadedData:
+    """Load and split the data `spec` describes. `input_shape` (the model's Input shape without
+    the batch axis) lets an image folder default its size and colour mode to what the model takes.
+    Every problem is a DatasetError naming the file, column or field."""
+    spec = normalize(spec)
+    base = Path(base_dir) if base_dir is not None else None
+    source = spec["source"]
+    if source == "builtin":
+        from deepgui.core.data.builtin import load_builtin
+
+        data = load_builtin(spec)
+    elif source == "csv":
+        from deepgui.core.data.tabular import load_csv
+
+        data = load_csv(spec, base)
+    elif source == "npz":
+        from deepgui.core.data.arrays import load_npz
+
+        data = load_npz(spec, base)
+    elif source == "image_folder":
+        from deepgui.core.data.images import load_image_folder
+
+        data = load_image_folder(spec, base, input_shape)
+        spec = {**spec, **data.extras}  # record the size and colour mode actually used
+    elif source == "timeseries":
+        from deepgui.core.data.timeseries import load_timeseries
+
+        data = load_timeseries(spec, base)
+    else:
+        from deepgui.core.data.keras_sets import load_keras_set
+
+        data = load_keras_set(spec)
+    data.spec = spec
+    return data

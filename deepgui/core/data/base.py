@@ -38,6 +38,8 @@ class LoadedData:
     description: str = ""
     # Keras preprocessing layers to adapt before training (e.g. a text column's vocabulary).
     extras: dict[str, Any] = field(default_factory=dict)
+    # The dataset spec with every default filled in, as loaded: record it to reproduce the run.
+    spec: dict[str, Any] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -54,7 +56,11 @@ class LoadedData:
     def num_train(self) -> int:
         return int(len(self.y_train))
 
-    def suggested_loss(self) -> str:
+    def suggested_loss(self, output_units: int | None = None) -> str:
+        """The loss for these labels; a two-class model with two softmax units takes the sparse
+        categorical loss rather than the binary one."""
+        if self.task == "binary" and output_units is not None and output_units > 1:
+            return "sparse_categorical_crossentropy"
         return {
             "multiclass": "sparse_categorical_crossentropy",
             "binary": "binary_crossentropy",

@@ -1,0 +1,136 @@
+"""NumPy ``.npz`` files, and splitting arrays that are already in memory."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepgui.core.data.base import LoadedData
+from deepgui.core.data.labels import encode_labels
+from deepgui.core.data.spec import resolve
+from deepgui.core.data.split import split_indices
+from deepgui.core.errors import DatasetError
+
+_PAIRS = (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"))
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array in the file; never unpickles (object arrays are refused)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file.") from None
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise DatasetError(
+                f"{path}: holds Python objects, which deepgui does not load; save plain numeric arrays."
+            ) from None
+        raise DatasetError(f"{path}: is not a readable NumPy .npz file ({exc}).") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise DatasetError(f"{path}: is not a readable NumPy .npz file ({exc}).") from None
+
+
+def load_npz(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
+    path = resolve(spec, "path", base_dir)
+    arrays = read_npz(path)
+    if "x_val" not in arrays and "x_validation" in arrays:
+        arrays["x_val"], arrays["y_val"] = (
+            arrays.pop("x_validation"),
+            arrays.pop("y_validation", None),
+        )
+    if "x" in arrays and "y" in arrays:
+        arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y")
+    if "x_train" not in arrays or "y_train" not in arrays:
+        names = ", ".join(sorted(arrays)) or "none"
+        raise DatasetError(
+            f'{path.name}: has the arrays {names}; name the features "x" and the labels "y" (or x_train, y_train, x_val, y_val, x_test, y_test).'
+        )
+    parts = {}
+    for xk, yk in _PAIRS:
+        if xk in arrays or yk in arrays:
+            if arrays.get(xk) is None or arrays.get(yk) is None:
+                raise DatasetError(
+                    f'{path.name}: has "{xk if xk in arrays else yk}" without "{yk if xk in arrays else xk}".'
+                )
+            parts[xk] = (arrays[xk], arrays[yk])
+    return from_arrays(parts, spec, what=path.name, class_names=spec.get("class_names"))
+
+
+def as_features(x: np.ndarray, what: str, key: str) -> np.ndarray:
+    if x.dtype.kind not in "biuf":
+        raise DatasetError(
+            f"{what}: the array {key!r} holds {x.dtype} values; features must be numbers."
+        )
+    if x.ndim < 2:
+        x = x[:, None]
+    x = x.astype(np.float32, copy=False)
+    if not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise DatasetError(
+            f"{what}: the array {key!r} has NaN or infinite values (first at sample {bad[0]}); clean or fill them."
+        )
+    return x
+
+
+def from_arrays(
+    parts: dict[str, tuple[np.ndarray, np.ndarray]],
+    spec: dict[str, Any],
+    *,
+    what: str,
+    class_names: list[str] | None = None,
+    scale: float = 1.0,
+    description: str = "",
+) -> LoadedData:
+    """Split the "x_train" pair (unless validation or test pairs are given) and encode labels."""
+    checked = {}
+    for key, (x, y) in parts.items():
+        x = as_features(np.asarray(x), what, key)
+        if len(x) != len(y):
+            raise DatasetError(
+                f"{what}: {key!r} has {len(x)} samples but its labels have {len(y)}; they must match."
+            )
+        checked[key] = (x * scale if scale != 1.0 else x, y)
+    x_train, y_raw = checked["x_train"]
+    for key, (x, _) in checked.items():
+        if x.shape[1:] != x_train.shape[1:]:
+            raise DatasetError(
+                f"{what}: samples in {key!r} have shape {x.shape[1:]} but in 'x_train' {x_train.shape[1:]}; they must match."
+            )
+    y_train, task, names = encode_labels(
+        y_raw, spec.get("task"), class_names, what=f"{what} labels"
+    )
+    val_frac = 0.0 if "x_val" in checked else spec["validation_split"]
+    test_frac = 0.0 if "x_test" in checked else spec["test_split"]
+    tr, va, te = split_indices(
+        len(x_train),
+        val_frac,
+        test_frac,
+        shuffle=spec["shuffle"],
+        seed=spec["seed"],
+        labels=y_train if task in ("multiclass", "binary") else None,
+        what=what,
+    )
+
+    def given(key: str, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if key in checked:
+            x, y = checked[key]
+            return x, encode_labels(y, task, names or None, what=f"{what} {key} labels")[0]
+        return x_train[fallback], y_train[fallback]
+
+    x_val, y_val = given("x_val", va)
+    x_test, y_test = given("x_test", te)
+    return LoadedData(
+        x_train[tr],
+        y_train[tr],
+        x_val,
+        y_val,
+        x_test,
+        y_test,
+        task=task,
+        class_names=names,
+        description=description or f"{what}: {len(x_train)} samples of shape {x_train.shape[1:]}",
+    )

@@ -1,0 +1,217 @@
+"""Data against model, before training: input shapes, output units, loss against labels. Each
+problem is one sentence naming both sides and the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from deepgui.core.data.base import LoadedData
+
+_ALIASES = {
+    "sparsecategoricalcrossentropy": "sparse_categorical_crossentropy",
+    "categoricalcrossentropy": "categorical_crossentropy",
+    "binarycrossentropy": "binary_crossentropy",
+    "binaryfocalcrossentropy": "binary_crossentropy",
+    "mse": "mean_squared_error",
+    "meansquarederror": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "meanabsoluteerror": "mean_absolute_error",
+    "huber": "huber",
+    "meansquaredlogarithmicerror": "mean_squared_logarithmic_error",
+    "msle": "mean_squared_logarithmic_error",
+    "logcosh": "log_cosh",
+}
+_REGRESSION_LOSSES = {
+    "mean_squared_error",
+    "mean_absolute_error",
+    "huber",
+    "mean_squared_logarithmic_error",
+    "log_cosh",
+}
+
+
+def loss_name(loss: Any) -> str | None:
+    """A loss given as a string, a Keras loss object or a function, as one canonical name."""
+    if loss is None:
+        return None
+    if not isinstance(loss, str):
+        loss = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    key = loss.lower().replace("_", "").replace(" ", "")
+    return _ALIASES.get(key, loss.lower())
+
+
+def _shape_text(shape) -> str:
+    dims = [("None" if d is None else str(d)) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _layer_of(tensor) -> Any:
+    history = getattr(tensor, "_keras_history", None)
+    return history.operation if history is not None else None
+
+
+def _describe(layer) -> str:
+    if layer is None:
+        return "the output layer"
+    return f"the last {type(layer).__name__} ({layer.name!r})"
+
+
+def _check_input(name: str, sample: tuple, expected: tuple, hint: str) -> str | None:
+    fits = len(sample) == len(expected) and all(
+        e is None or e == s for s, e in zip(sample, expected, strict=True)
+    )
+    if fits:
+        return None
+    return (
+        f"The data's samples have shape {_shape_text(sample)} but the Input {name!r} expects "
+        f"{_shape_text(expected)}; set the Input's shape to {_shape_text(sample)}{hint}."
+    )
+
+
+def check_against_model(data: LoadedData, model, loss: Any = None) -> list[str]:
+    """Problems that would make `model.fit` fail or learn nothing; an empty list when it fits."""
+    problems: list[str] = []
+    inputs = list(model.inputs)
+    names = [getattr(_layer_of(t), "name", None) or t.name for t in inputs]
+    hint = " or the data's image_size to match" if "image_size" in data.extras else ""
+    x = data.x_train
+    if isinstance(x, dict):
+        for name, tensor in zip(names, inputs, strict=True):
+            if name not in x:
+                problems.append(
+                    f"The model's Input {name!r} gets no data: the data provides {', '.join(map(repr, x))}; rename the Input to one of these."
+                )
+            else:
+                msg = _check_input(
+                    name, tuple(np.shape(x[name])[1:]), tuple(tensor.shape[1:]), hint
+                )
+                problems += [msg] if msg else []
+    elif len(inputs) != 1:
+        problems.append(
+            f"The model has {len(inputs)} inputs ({', '.join(map(repr, names))}) but the data gives one array; remove the extra Inputs."
+        )
+    else:
+        msg = _check_input(names[0], data.sample_shape, tuple(inputs[0].shape[1:]), hint)
+        problems += [msg] if msg else []
+    problems += _check_vocabulary(data, model)
+
+    outputs = list(model.outputs)
+    if len(outputs) != 1:
+        problems.append(
+            f"The model has {len(outputs)} outputs but the data has one target; keep one output layer."
+        )
+        return problems
+    out = outputs[0]
+    layer = _layer_of(out)
+    who = _describe(layer)
+    out_shape = tuple(out.shape[1:])
+    y_dims = np.shape(data.y_train)[1:]
+    if len(out_shape) > max(len(y_dims), 1):
+        problems.append(
+            f"{who[0].upper()}{who[1:]} outputs {_shape_text(out_shape)} per sample but each label is a single "
+            "value; add a Flatten or GlobalAveragePooling layer before the last Dense."
+        )
+        return problems
+    units = out_shape[-1] if out_shape else 1
+    name = loss_name(loss)
+    activation = _activation(layer)
+    k = data.num_classes
+    if data.task == "multiclass":
+        if units != k:
+            problems.append(
+                f"The data has {k} classes but {who} has {units} units; set its units to {k}."
+            )
+    elif data.task == "binary":
+        if units not in (1, 2):
+            problems.append(
+                f"The data has 2 classes but {who} has {units} units; set its units to 1 (sigmoid) or 2 (softmax)."
+            )
+        elif units == 1 and activation == "softmax":
+            problems.append(
+                f"{who[0].upper()}{who[1:]} has 1 unit with softmax, which always outputs 1; use the sigmoid activation."
+            )
+    else:
+        want = int(np.prod(y_dims)) if y_dims else 1
+        if units != want:
+            what = "targets" if data.task == "regression" else "labels"
+            problems.append(
+                f"The data has {want} {what} per sample but {who} has {units} units; set its units to {want}."
+            )
+    if name is not None:
+        problems += _check_loss(name, data, units, who)
+    elif (
+        data.task in ("multiclass", "binary")
+        and units > 1
+        and activation in ("relu", "sigmoid")
+        and k > 1
+    ):
+        problems.append(
+            f"{who[0].upper()}{who[1:]} uses {activation} but its {units} units should be class probabilities; use the softmax activation."
+        )
+    return problems
+
+
+def _activation(layer) -> str | None:
+    act = getattr(layer, "activation", None)
+    return getattr(act, "__name__", None) if act is not None else None
+
+
+def _check_loss(name: str, data: LoadedData, units: int, who: str) -> list[str]:
+    classes = data.task in ("multiclass", "binary")
+    suggested = data.suggested_loss(units)
+    if name == "categorical_crossentropy" and classes:
+        return [
+            "The loss categorical_crossentropy expects one-hot labels but the data's labels are class indices; use sparse_categorical_crossentropy."
+        ]
+    if name == "sparse_categorical_crossentropy":
+        if not classes:
+            return [
+                f"The loss sparse_categorical_crossentropy needs class labels but the data's target is {_task_text(data)}; use {suggested}."
+            ]
+        if units < 2:
+            return [
+                f"The loss sparse_categorical_crossentropy needs one unit per class but {who} has {units}; set its units to {data.num_classes} with softmax, or use binary_crossentropy."
+            ]
+    if name == "binary_crossentropy":
+        if data.task == "multiclass":
+            return [
+                f"The loss binary_crossentropy is for two classes but the data has {data.num_classes}; use sparse_categorical_crossentropy."
+            ]
+        if data.task == "regression":
+            return [
+                f"The loss binary_crossentropy needs 0/1 labels but the data's target is {_task_text(data)}; use mean_squared_error."
+            ]
+        if data.task == "binary" and units != 1:
+            return [
+                f"The loss binary_crossentropy needs 1 output unit but {who} has {units}; set its units to 1 with sigmoid, or use sparse_categorical_crossentropy."
+            ]
+    if name in _REGRESSION_LOSSES and classes:
+        return [
+            f"The loss {name} is for regression but the data has {data.num_classes} classes; use {suggested}."
+        ]
+    return []
+
+
+def _task_text(data: LoadedData) -> str:
+    return {
+        "regression": "a continuous value (regression)",
+        "multilabel": "several 0/1 labels",
+    }.get(data.task, data.task)
+
+
+def _check_vocabulary(data: LoadedData, model) -> list[str]:
+    """An Embedding smaller than the token ids it will be given fails mid-epoch on a CPU and
+    silently reads garbage on a GPU; catch it here."""
+    size = data.extras.get("vocabulary_size")
+    if not size:
+        return []
+    out = []
+    for layer in model.layers:
+        if type(layer).__name__ == "Embedding" and layer.input_dim < size:
+            out.append(
+                f"The vocabulary has {size} tokens but the Embedding {layer.name!r} has input_dim "
+                f"{layer.input_dim}; set its input_dim to {size}."
+            )
+    return out

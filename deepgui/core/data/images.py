@@ -1,0 +1,182 @@
+"""A folder of images with one subfolder per class, read through
+``keras.utils.image_dataset_from_directory`` and materialized to float32 arrays in [0, 1]
+(rescaled unless "rescale" is false), so every source hands ``fit`` the same kind of data.
+
+Spec fields: "image_size" [height, width] (default: the model's input, else the first image's
+size), "color_mode" "grayscale" | "rgb" | "rgba" (default: the model's channels, else the first
+image's), "rescale" (default true)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepgui.core.data.base import LoadedData
+from deepgui.core.data.spec import IMAGE_SUFFIXES, resolve
+from deepgui.core.data.split import split_indices
+from deepgui.core.errors import DatasetError
+
+_MAGIC = (b"\x89PNG", b"\xff\xd8", b"GIF8", b"BM")
+_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
+
+
+def class_folders(root: Path) -> dict[str, list[Path]]:
+    """Image files per class subfolder (sorted as Keras sorts them); DatasetError when the folder
+    is not laid out as one subfolder per class."""
+    if not root.is_dir():
+        raise DatasetError(
+            f"{root}: is not a folder; an image data set is a folder with one subfolder per class."
+        )
+    classes = {}
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(
+            f for f in sub.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
+        )
+        if files:
+            classes[sub.name] = files
+    if not classes:
+        loose = any(f.suffix.lower() in IMAGE_SUFFIXES for f in root.iterdir())
+        hint = (
+            " (the images lie in the folder itself: move them into one subfolder per class)"
+            if loose
+            else ""
+        )
+        raise DatasetError(
+            f"{root}: has no class subfolders with images{hint}; expected for example "
+            f"{root.name}/cats/1.png and {root.name}/dogs/1.png (png, jpg, gif or bmp)."
+        )
+    if len(classes) < 2:
+        raise DatasetError(
+            f"{root}: has images for one class only ({next(iter(classes))!r}); a classifier needs at least two class subfolders."
+        )
+    return classes
+
+
+def _check_headers(classes: dict[str, list[Path]]) -> None:
+    """Name a file that is not an image before TensorFlow fails on it without saying which."""
+    for files in classes.values():
+        for f in files:
+            with open(f, "rb") as fh:
+                head = fh.read(8)
+            if not head.startswith(_MAGIC):
+                raise DatasetError(
+                    f"{f}: is not a readable image (empty or corrupt); delete or replace it."
+                )
+
+
+def _find_undecodable(classes: dict[str, list[Path]]) -> Path | None:
+    import tensorflow as tf
+
+    for files in classes.values():
+        for f in files:
+            try:
+                tf.io.decode_image(tf.io.read_file(str(f)), expand_animations=False)
+            except Exception:  # noqa: BLE001 - any decode failure names this file
+                return f
+    return None
+
+
+def _first_image_shape(path: Path) -> tuple[int, int, int]:
+    import tensorflow as tf
+
+    try:
+        shape = tf.io.decode_image(tf.io.read_file(str(path)), expand_animations=False).shape
+    except Exception:  # noqa: BLE001
+        raise DatasetError(
+            f"{path}: is not a readable image (empty or corrupt); delete or replace it."
+        ) from None
+    return int(shape[0]), int(shape[1]), int(shape[2])
+
+
+def image_settings(
+    spec: dict[str, Any], classes: dict[str, list[Path]], input_shape=None
+) -> tuple[tuple[int, int], str]:
+    size = spec.get("image_size")
+    mode = spec.get("color_mode")
+    shape = tuple(input_shape) if input_shape is not None else None
+    if shape is not None and len(shape) == 3:
+        if size is None and shape[0] and shape[1]:
+            size = [shape[0], shape[1]]
+        if mode is None and shape[2] in _MODES:
+            mode = _MODES[shape[2]]
+    if size is None or mode is None:
+        h, w, c = _first_image_shape(next(iter(classes.values()))[0])
+        size = size or [h, w]
+        mode = mode or ("grayscale" if c == 1 else "rgb")
+    if not (
+        isinstance(size, list | tuple)
+        and len(size) == 2
+        and all(isinstance(v, int) and v > 0 for v in size)
+    ):
+        raise DatasetError(
+            f'The dataset field "image_size" must be [height, width] in pixels, not {size!r}.'
+        )
+    if mode not in _MODES.values():
+        raise DatasetError(
+            f'The dataset field "color_mode" must be "grayscale", "rgb" or "rgba", not {mode!r}.'
+        )
+    return (int(size[0]), int(size[1])), mode
+
+
+def load_image_folder(spec: dict[str, Any], base_dir: Path | None, input_shape=None) -> LoadedData:
+    root = resolve(spec, "path", base_dir)
+    classes = class_folders(root)
+    _check_headers(classes)
+    size, mode = image_settings(spec, classes, input_shape)
+    from deepgui.core.keras_layers import keras
+
+    try:
+        ds = keras().utils.image_dataset_from_directory(
+            str(root),
+            labels="inferred",
+            label_mode="int",
+            class_names=list(classes),
+            color_mode=mode,
+            image_size=size,
+            batch_size=512,
+            shuffle=False,
+            verbose=False,
+        )
+        xs, ys = [], []
+        for xb, yb in ds.as_numpy_iterator():
+            xs.append(xb)
+            ys.append(yb)
+    except Exception as exc:  # noqa: BLE001 - TensorFlow's decode errors do not name the file
+        bad = _find_undecodable(classes)
+        if bad is not None:
+            raise DatasetError(
+                f"{bad}: is not a readable image (corrupt or truncated); delete or replace it."
+            ) from None
+        raise DatasetError(
+            f"{root}: the images could not be read ({type(exc).__name__}: {exc})."
+        ) from None
+    x = np.concatenate(xs).astype(np.float32, copy=False)
+    y = np.concatenate(ys).astype(np.int32)
+    if spec.get("rescale", True):
+        x /= 255.0
+    names = list(classes)
+    labels = y if spec["shuffle"] else None
+    tr, va, te = split_indices(
+        len(x),
+        spec["validation_split"],
+        spec["test_split"],
+        shuffle=spec["shuffle"],
+        seed=spec["seed"],
+        labels=labels,
+        what=str(root),
+    )
+    task = "binary" if len(names) == 2 else "multiclass"
+    return LoadedData(
+        x[tr],
+        y[tr],
+        x[va],
+        y[va],
+        x[te],
+        y[te],
+        task=task,
+        class_names=names,
+        description=f"{root.name}: {len(x)} images of {size[0]}x{size[1]} {mode}, {len(names)} classes",
+        extras={"image_size": list(size), "color_mode": mode},
+    )

@@ -1,0 +1,107 @@
+"""Keras's downloadable data sets, through Keras's own loading code (cached in ~/.keras after the
+first download). Images become float32 in [0, 1] with a channel axis; imdb reviews become
+integer sequences padded to "maxlen" (default 200) with "num_words" (default 10000)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from deepgui.core.data.base import LoadedData
+from deepgui.core.data.spec import positive_int
+from deepgui.core.data.split import split_indices
+from deepgui.core.errors import DatasetError
+
+KERAS_SETS = {
+    "mnist": (
+        "handwritten digits, 70000 grey 28x28 images, 10 classes",
+        [str(i) for i in range(10)],
+    ),
+    "fashion_mnist": (
+        "clothing, 70000 grey 28x28 images, 10 classes",
+        [
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ],
+    ),
+    "cifar10": (
+        "small photos, 60000 colour 32x32 images, 10 classes",
+        ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+    ),
+    "imdb": (
+        "movie reviews as word indices, 50000 reviews, positive or negative",
+        ["negative", "positive"],
+    ),
+}
+
+
+def load_keras_set(spec: dict[str, Any]) -> LoadedData:
+    from deepgui.core.keras_layers import keras
+
+    name = spec.get("name")
+    if name not in KERAS_SETS:
+        raise DatasetError(
+            f'The dataset field "name" is {name!r}; the Keras data sets are {", ".join(KERAS_SETS)}.'
+        )
+    k = keras()
+    try:
+        if name == "imdb":
+            num_words = positive_int(spec, "num_words", 10000, minimum=3)
+            (x_tr, y_tr), (x_te, y_te) = k.datasets.imdb.load_data(num_words=num_words)
+        else:
+            (x_tr, y_tr), (x_te, y_te) = getattr(k.datasets, name).load_data()
+    except DatasetError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - urllib, HTTP and file errors all mean the same here
+        raise DatasetError(
+            f"The Keras data set {name!r} could not be downloaded (no internet connection?): "
+            f"{type(exc).__name__}: {exc}. Connect once to download it, or choose a built-in data set."
+        ) from None
+    if name == "imdb":
+        maxlen = positive_int(spec, "maxlen", 200)
+        x_tr = k.utils.pad_sequences(x_tr, maxlen=maxlen).astype(np.int32)
+        x_te = k.utils.pad_sequences(x_te, maxlen=maxlen).astype(np.int32)
+        extras: dict[str, Any] = {"vocabulary_size": num_words}
+    else:
+        x_tr = _images(x_tr)
+        x_te = _images(x_te)
+        extras = {}
+    y_tr = np.asarray(y_tr).reshape(-1).astype(np.int32)
+    y_te = np.asarray(y_te).reshape(-1).astype(np.int32)
+    # Keras's own test split is kept as the test set; validation comes from the training part.
+    tr, va, _ = split_indices(
+        len(x_tr),
+        spec["validation_split"],
+        0.0,
+        shuffle=spec["shuffle"],
+        seed=spec["seed"],
+        labels=y_tr,
+        what=name,
+    )
+    text, classes = KERAS_SETS[name]
+    return LoadedData(
+        x_tr[tr],
+        y_tr[tr],
+        x_tr[va],
+        y_tr[va],
+        x_te,
+        y_te,
+        task="binary" if len(classes) == 2 else "multiclass",
+        class_names=classes,
+        description=f"{name}: {text}",
+        extras=extras,
+    )
+
+
+def _images(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float32) / 255.0
+    return x[..., None] if x.ndim == 3 else x

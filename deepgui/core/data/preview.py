@@ -1,0 +1,95 @@
+"""What the app's data panel shows before anything is trained: plain JSON-able data, no Qt, and
+for the downloadable Keras sets nothing is downloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepgui.core.data.spec import normalize, resolve
+from deepgui.core.errors import DatasetError
+
+
+def preview(spec: dict[str, Any], base_dir: Path | None = None, rows: int = 20) -> dict[str, Any]:
+    """{"kind": "table" | "images" | "arrays" | "sequences" | "keras", ...}: for tables the column
+    names, inferred types and first rows; for image folders a few files per class; for arrays and
+    sequences their shapes and a few samples."""
+    spec = normalize(spec)
+    source = spec["source"]
+    if source == "builtin":
+        from deepgui.core.data.builtin import builtin_path
+
+        name, path, how = builtin_path(spec)
+        if path.suffix == ".csv":
+            return {**_table(path, rows), "target": how["target"], "name": name}
+        return {**_arrays(path, rows), "name": name, "class_names": how["class_names"]}
+    if source == "keras":
+        from deepgui.core.data.keras_sets import KERAS_SETS
+
+        if spec.get("name") not in KERAS_SETS:
+            raise DatasetError(
+                f'The dataset field "name" is {spec.get("name")!r}; the Keras data sets are {", ".join(KERAS_SETS)}.'
+            )
+        text, classes = KERAS_SETS[spec["name"]]
+        return {"kind": "keras", "name": spec["name"], "description": text, "class_names": classes}
+    path = resolve(spec, "path", base_dir)
+    if source in ("csv", "timeseries"):
+        return {**_table(path, rows), "target": spec.get("target")}
+    if source == "npz":
+        return _arrays(path, rows)
+    return _images(path, rows)
+
+
+def _table(path: Path, rows: int) -> dict[str, Any]:
+    from deepgui.core.data.table import read_csv, type_column
+
+    table = read_csv(path, max_rows=max(rows, 200))  # types are guessed from the first rows
+    types = []
+    for name in table.header:
+        try:
+            types.append(type_column(table, name).kind)
+        except DatasetError:
+            types.append("mixed")
+    first = [[str(c[i]) for c in table.cells] for i in range(min(rows, table.n_rows))]
+    return {
+        "kind": "table",
+        "path": str(path),
+        "columns": table.header,
+        "types": types,
+        "rows": first,
+        "row_numbers": table.row_numbers[: len(first)].tolist(),
+    }
+
+
+def _arrays(path: Path, rows: int) -> dict[str, Any]:
+    from deepgui.core.data.arrays import read_npz
+
+    arrays = read_npz(path)
+    info = {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()}
+    x = arrays.get("x", arrays.get("x_train"))
+    y = arrays.get("y", arrays.get("y_train"))
+    out: dict[str, Any] = {"kind": "arrays", "path": str(path), "arrays": info}
+    if x is not None and x.ndim == 3:  # (samples, steps, features): a few whole series
+        out["kind"] = "sequences"
+        out["series"] = np.asarray(x[: min(rows, 8)], np.float64).round(4).tolist()
+    elif x is not None:
+        out["samples"] = np.asarray(x[: min(rows, 8)], np.float64).round(4).tolist()
+    if y is not None:
+        out["labels"] = np.asarray(y[: min(rows, 8)]).tolist()
+    return out
+
+
+def _images(path: Path, rows: int) -> dict[str, Any]:
+    from deepgui.core.data.images import class_folders
+
+    classes = class_folders(path)
+    per_class = max(1, min(rows, 5))
+    return {
+        "kind": "images",
+        "path": str(path),
+        "class_names": list(classes),
+        "counts": {c: len(f) for c, f in classes.items()},
+        "files": {c: [str(p) for p in f[:per_class]] for c, f in classes.items()},
+    }

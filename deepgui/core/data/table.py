@@ -1,0 +1,184 @@
+"""Reading a CSV into columns of strings and deciding what each column is: numbers, categories
+or free text. Plain ``csv`` + NumPy; rows are numbered as a spreadsheet shows them (header = 1)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from deepgui.core.errors import DatasetError
+
+MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
+KINDS = ("numeric", "category", "text", "ignore")
+MAX_ONE_HOT = 20  # more categories than this are integer-encoded
+
+
+@dataclass
+class Table:
+    path: Path
+    header: list[str]
+    cells: list[np.ndarray]  # one array of str per column
+    row_numbers: np.ndarray  # spreadsheet row number of each data row
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_numbers)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.cells[self.index(name)]
+
+    def index(self, name: str) -> int:
+        try:
+            return self.header.index(name)
+        except ValueError:
+            shown = ", ".join(repr(h) for h in self.header[:12])
+            raise DatasetError(
+                f"{self.path.name} has no column {name!r}; its columns are {shown}."
+            ) from None
+
+    def subset(self, rows: np.ndarray) -> Table:
+        return Table(self.path, self.header, [c[rows] for c in self.cells], self.row_numbers[rows])
+
+
+@dataclass
+class Column:
+    """A column read and typed: `values` are floats for numeric columns, strings otherwise."""
+
+    name: str
+    kind: str
+    values: np.ndarray
+    missing: np.ndarray  # bool per row
+    categories: list[str] = field(default_factory=list)
+
+
+def read_csv(path: Path, max_rows: int | None = None) -> Table:
+    """Read a delimited text file (comma, semicolon or tab, sniffed from the header line)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+            delimiter = _delimiter(path, first)
+            fh.seek(0)
+            if fh.read(1) != "\ufeff":
+                fh.seek(0)
+            reader = csv.reader(fh, delimiter=delimiter)
+            if max_rows is None:
+                rows = list(reader)
+            else:
+                rows = [row for _, row in zip(range(max_rows + 1), reader, strict=False)]
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path}: is a folder, not a CSV file.") from None
+    except UnicodeDecodeError:
+        raise DatasetError(
+            f"{path}: is not UTF-8 text, so it cannot be read as CSV; save it as UTF-8 CSV."
+        ) from None
+    except csv.Error as exc:
+        raise DatasetError(f"{path}: is not valid CSV ({exc}).") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+    if not rows or not rows[0]:
+        raise DatasetError(f"{path}: is empty; a CSV needs a header row and at least one data row.")
+    header = [h.strip() for h in rows[0]]
+    for i, name in enumerate(header):
+        if not name:
+            raise DatasetError(f"{path}: column {i + 1} of the header row has no name.")
+    if len(set(header)) != len(header):
+        dup = next(h for h in header if header.count(h) > 1)
+        raise DatasetError(f"{path}: the header names column {dup!r} more than once.")
+    body = rows[1:]
+    numbers = np.arange(2, len(body) + 2)
+    if any(not r for r in body):  # blank lines: skip them, keep the numbering true
+        keep = [i for i, r in enumerate(body) if r]
+        body = [body[i] for i in keep]
+        numbers = numbers[keep]
+    if not body:
+        raise DatasetError(f"{path}: has a header but no data rows.")
+    width = len(header)
+    if any(len(r) != width for r in body):
+        i = next(i for i, r in enumerate(body) if len(r) != width)
+        raise DatasetError(
+            f"{path}: row {numbers[i]} has {len(body[i])} fields but the header has {width}; "
+            "check for a stray delimiter or a missing quote."
+        )
+    cells = [np.array(col) for col in zip(*body, strict=True)]
+    return Table(Path(path), header, cells, numbers)
+
+
+def _delimiter(path: Path, first_line: str) -> str:
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def missing_mask(cells: np.ndarray) -> np.ndarray:
+    low = np.char.lower(np.char.strip(cells))
+    return np.isin(low, MISSING_TOKENS)
+
+
+def type_column(table: Table, name: str, kind: str | None = None) -> Column:
+    """Type one column: numbers (standardized later), categories (few distinct strings) or text
+    (many distinct strings of several words). `kind` forces the choice."""
+    cells = table.column(name)
+    if kind is not None and kind not in KINDS:
+        raise DatasetError(
+            f'The dataset field "columns" gives {name!r} the kind {kind!r}; use one of {", ".join(KINDS)}.'
+        )
+    if kind in (None, "numeric"):
+        try:  # fast path: every cell a number (NaN and inf count as missing)
+            values = cells.astype(np.float64)
+            return Column(name, "numeric", values, ~np.isfinite(values))
+        except ValueError:
+            pass
+    missing = missing_mask(cells)
+    present = cells[~missing]
+    values = np.full(len(cells), np.nan)
+    if kind in (None, "numeric"):
+        try:
+            values[~missing] = present.astype(np.float64)
+            return Column(name, "numeric", values, missing | ~np.isfinite(values))
+        except ValueError:
+            pass
+    uniq, inverse = np.unique(present, return_inverse=True)
+    numeric_uniq = np.array([_is_float(u) for u in uniq], dtype=bool)
+    is_number = numeric_uniq[inverse] if len(present) else np.zeros(0, bool)
+    if kind == "numeric" or (kind is None and is_number.mean() >= 0.5):
+        bad = np.flatnonzero(~missing)[np.flatnonzero(~is_number)[0]]
+        count = int((~is_number).sum())
+        more = f" ({count} such cells in all)" if count > 1 else ""
+        raise DatasetError(
+            f"{table.path.name}: row {table.row_numbers[bad]}, column {name!r} holds the text "
+            f"{cells[bad]!r} in a numeric column{more}; correct it, or mark it as missing (leave it empty)."
+        )
+    if kind is None:
+        words = np.char.count(np.char.strip(uniq[:2000]), " ").mean() + 1 if len(uniq) else 0
+        many = len(uniq) > 50 and len(uniq) > 0.2 * max(len(present), 1)
+        kind = "text" if words >= 3 or many else "category"
+    strings = np.where(missing, "", cells)
+    return Column(
+        name, kind, strings, missing, [str(u) for u in uniq] if kind == "category" else []
+    )
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def describe_missing(path: Path, cells: list[tuple[int, str]], total: int) -> str:
+    """One sentence listing where values are missing, the first few by row and column."""
+    shown = ", ".join(f"row {r} column {c!r}" for r, c in cells[:5])
+    more = f" and {total - 5} more" if total > 5 else ""
+    noun = "value is" if total == 1 else "values are"
+    return (
+        f'{path.name}: {total} {noun} missing ({shown}{more}); set the dataset\'s "missing" to '
+        '"drop" to leave those rows out or "fill" to fill them in.'
+    )
