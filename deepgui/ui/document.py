@@ -35,6 +35,7 @@ class Document(QObject):
         self.info: dict[str, Any] = {}  # node id -> shapes.NodeInfo
         self.problems: list[tuple[str, str, str]] = []
         self.inference_pending = False
+        self.edits = 0  # counts undo-stack changes, so autosave knows when there is news
         self._generations = itertools.count(1)
         self._generation = 0
         self._first_generation = 0  # results older than the current project are dropped
@@ -74,7 +75,13 @@ class Document(QObject):
     def _attach(self, project: Project) -> None:
         project.graph.subscribe(self._on_graph_event)
         stack = project.undo
-        stack.subscribe(lambda: self.undo_changed.emit() if stack is self.project.undo else None)
+
+        def changed() -> None:
+            if stack is self.project.undo:
+                self.edits += 1
+                self.undo_changed.emit()
+
+        stack.subscribe(changed)
 
     @property
     def is_dirty(self) -> bool:

@@ -71,7 +71,9 @@ def category_icon(category: str) -> QIcon:
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor("#ffffff"))
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, _ABBREVIATIONS.get(category, category[:2]))
+        painter.drawText(
+            rect, Qt.AlignmentFlag.AlignCenter, _ABBREVIATIONS.get(category, category[:2])
+        )
         painter.end()
         icon.addPixmap(pixmap)
     return icon

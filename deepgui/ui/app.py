@@ -1,0 +1,98 @@
+"""Starting the desktop app: `deepgui [FILE]` ends up in `run_app`.
+
+The window paints before anything heavy loads: Keras (TensorFlow) is imported afterwards, in
+the background, and shapes appear when it is ready.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+
+from deepgui.core.errors import DeepGuiError
+from deepgui.core.paths import examples_dir
+from deepgui.core.project import Project, load_project
+from deepgui.ui import settings
+from deepgui.ui.main_window import MainWindow
+from deepgui.ui.theme import apply_theme
+
+EXAMPLE = "digits_cnn.dgproj"
+
+
+def initial_project(path: str | None) -> tuple[Project, str | None]:
+    """The project to show first, and a file still to open once the window is up (a Keras
+    model: importing it loads TensorFlow). No FILE: the last project, else the example."""
+    if path is not None:
+        p = Path(path)
+        if p.suffix.lower() not in (".keras", ".h5", ".hdf5"):
+            try:
+                project = load_project(p)
+            except DeepGuiError:
+                return Project(), str(p)  # opened again after show, so the error is seen
+            settings.add_recent(p)
+            return project, None
+        return Project(), str(p)
+    candidates = []
+    last = settings.last_project()
+    if last:
+        candidates.append(Path(last))
+    if settings.first_launch() or not last:
+        candidates.append(examples_dir() / EXAMPLE)
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                project = load_project(candidate)
+            except DeepGuiError:
+                continue
+            if candidate.parent == examples_dir():
+                project.path = None  # never overwrite the shipped example: Save asks where
+            return project, None
+    return Project(), None
+
+
+class _FirstPaint(QObject):
+    """For the startup benchmark: prints when the window first paints, then quits."""
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            print(f"first-paint {time.time():.6f}", flush=True)
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, QApplication.instance().quit)
+        return False
+
+
+def run_app(path: str | None = None) -> int:
+    """Open the desktop app on FILE (a project or a Keras model) or the usual start project."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("deepgui")
+    app.setOrganizationName("deepgui")
+    app.setDesktopFileName("deepgui")
+    apply_theme(app)
+    project, pending = initial_project(path)
+    window = MainWindow(project)
+    hints = app.styleHints()
+    if hasattr(hints, "colorSchemeChanged"):
+        hints.colorSchemeChanged.connect(lambda *_: (apply_theme(app), window.apply_theme()))
+    probe = None
+    if os.environ.get("DEEPGUI_STARTUP_PROBE"):
+        probe = _FirstPaint()
+        window.view.viewport().installEventFilter(probe)
+    window.show()
+    if probe is None:
+        QTimer.singleShot(0, window.view.fit_all)
+        QTimer.singleShot(50, lambda: _after_show(window, pending))
+    settings.mark_launched()
+    return app.exec()
+
+
+def _after_show(window: MainWindow, pending: str | None) -> None:
+    window.start_background()
+    recovered = window.files.check_recovery()
+    if pending and not recovered:
+        window.files.open_path(pending, ask=False)

@@ -1,0 +1,494 @@
+"""The node canvas: a QGraphicsScene that mirrors the graph, and the view's gestures.
+
+The scene listens to the document's graph events and adds, removes or refreshes only the
+items concerned. Gestures end in core commands pushed on the undo stack: a drag from an output
+port to an input port (with the core's reason shown live when it would be refused), moving
+layers (one MoveNodes on release), dropping a layer from the palette (onto an edge: inserted
+there), and dropping project or model files (handed to the main window).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+)
+
+from deepgui.core.commands import AddNode, Connect, MoveNodes, insert_on_edge
+from deepgui.core.graph import Edge
+from deepgui.ui.canvas_items import NODE_HEIGHT, NODE_WIDTH, EdgeItem, NodeItem, connection_path
+from deepgui.ui.document import Document
+from deepgui.ui.editing import LAYER_MIME, default_config
+from deepgui.ui.theme import canvas_colors
+
+OPENABLE = (".dgproj", ".keras", ".h5", ".hdf5")
+
+
+class CanvasScene(QGraphicsScene):
+    """Projects the document's graph into items; never changes the graph itself."""
+
+    def __init__(self, doc: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.colors = canvas_colors()
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[Edge, EdgeItem] = {}
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        doc.graph_changed.connect(self._on_graph_event)
+        doc.project_replaced.connect(self.rebuild)
+        doc.info_changed.connect(self.refresh_info)
+        self.rebuild()
+
+    # ---------------------------------------------------------------- model -> scene
+    def rebuild(self) -> None:
+        self.clear()
+        self.nodes.clear()
+        self.edges.clear()
+        graph = self.doc.graph
+        for node in graph:
+            self._add_node(node)
+        for edge in graph.edges:
+            self._add_edge(edge)
+        self.refresh_info()
+        self._grow_rect()
+
+    def apply_colors(self) -> None:
+        """Follow a light/dark switch."""
+        self.colors = canvas_colors()
+        for item in self.nodes.values():
+            item.colors = self.colors
+            item.update()
+        for item in self.edges.values():
+            item.colors = self.colors
+            item.update()
+        self.update()
+
+    def _add_node(self, node) -> NodeItem:
+        item = NodeItem(node, self.colors)
+        self.nodes[node.id] = item
+        self.addItem(item)
+        item.set_info(self.doc.info.get(node.id))
+        return item
+
+    def _add_edge(self, edge: Edge) -> None:
+        src, dst = self.nodes.get(edge.source), self.nodes.get(edge.target)
+        if src is None or dst is None:
+            return
+        item = EdgeItem(edge, src, dst, self.colors)
+        self.edges[edge] = item
+        self.addItem(item)
+        self._refresh_ports(edge.target)
+
+    def _refresh_ports(self, node_id: str) -> None:
+        item = self.nodes.get(node_id)
+        if item is not None:
+            item.set_connected_ports({e.target_port for e in self.doc.graph.in_edges(node_id)})
+
+    def _on_graph_event(self, event: str, payload) -> None:
+        if event == "node_added":
+            self._add_node(payload)
+            self._grow_rect()
+        elif event == "node_removed":
+            item = self.nodes.pop(payload.id, None)
+            if item is not None:
+                self.removeItem(item)
+        elif event == "node_changed":
+            item = self.nodes.get(payload.id)
+            if item is not None:
+                item.set_node(payload)
+                for e in item.edges:
+                    e.setToolTip(f"{e.source.name} → {e.target.name} (input {e.edge.target_port})")
+        elif event == "node_moved":
+            item = self.nodes.get(payload.id)
+            if item is not None and (item.pos().x(), item.pos().y()) != payload.position:
+                item.setPos(QPointF(*payload.position))
+            self._grow_rect()
+        elif event == "edge_added":
+            self._add_edge(payload)
+        elif event == "edge_removed":
+            item = self.edges.pop(payload, None)
+            if item is not None:
+                item.detach()
+                self.removeItem(item)
+            self._refresh_ports(payload.target)
+
+    def refresh_info(self) -> None:
+        info = self.doc.info
+        for nid, item in self.nodes.items():
+            item.set_info(info.get(nid))
+
+    def _grow_rect(self) -> None:
+        """A generous scene rectangle around the graph so there is room to pan and drop."""
+        bounds = self.itemsBoundingRect()
+        margin = 2000.0
+        rect = (
+            bounds.adjusted(-margin, -margin, margin, margin)
+            if not bounds.isNull()
+            else QRectF(-2000, -2000, 4000, 4000)
+        )
+        self.setSceneRect(self.sceneRect().united(rect))
+
+    # ---------------------------------------------------------------- queries
+    def node_at(self, pos: QPointF) -> NodeItem | None:
+        for item in self.items(pos):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def edge_at(self, pos: QPointF) -> EdgeItem | None:
+        for item in self.items(pos):
+            if isinstance(item, EdgeItem):
+                return item
+        return None
+
+    def selected_node_ids(self) -> list[str]:
+        return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    def selected_edges(self) -> list[Edge]:
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_nodes(self, node_ids) -> None:
+        self.clearSelection()
+        for nid in node_ids:
+            item = self.nodes.get(nid)
+            if item is not None:
+                item.setSelected(True)
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, self.colors.background)
+        step = 40.0
+        if painter.worldTransform().m11() * step < 12:  # dots would blur into a grey wash
+            return
+        painter.setPen(QPen(self.colors.grid, 2.0))
+        left = math.floor(rect.left() / step) * step
+        top = math.floor(rect.top() / step) * step
+        points = []
+        y = top
+        while y < rect.bottom():
+            x = left
+            while x < rect.right():
+                points.append(QPointF(x, y))
+                x += step
+            y += step
+        painter.drawPoints(points)
+
+
+class CanvasView(QGraphicsView):
+    """Zoom (wheel), pan (middle button or Space+drag), rubber band, connect and drop."""
+
+    hint = Signal(str)  # feedback for the status bar while connecting
+    files_dropped = Signal(list)  # paths of .dgproj/.keras/.h5 files dropped on the canvas
+    zoom_changed = Signal(float)
+
+    def __init__(self, scene: CanvasScene, parent=None) -> None:
+        super().__init__(scene, parent)
+        self.canvas = scene
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._connect_from: NodeItem | None = None
+        self._wire: QGraphicsPathItem | None = None
+        self._wire_label: QGraphicsSimpleTextItem | None = None
+        self._panning: QPointF | None = None
+        self._space = False
+        self._press_positions: dict[str, tuple[float, float]] = {}
+        self._drop_edge = None
+
+    @property
+    def doc(self) -> Document:
+        return self.canvas.doc
+
+    # ---------------------------------------------------------------- zoom
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        current = self.zoom()
+        factor = max(0.08 / current, min(3.0 / current, factor))
+        self.scale(factor, factor)
+        self.zoom_changed.emit(self.zoom())
+
+    def fit_all(self) -> None:
+        bounds = self.canvas.itemsBoundingRect()
+        if bounds.isNull():
+            self.setTransform(QTransform())
+            self.centerOn(0, 0)
+        else:
+            self.fitInView(bounds.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+            if self.zoom() > 1.0:
+                self.setTransform(QTransform())
+                self.centerOn(bounds.center())
+        self.zoom_changed.emit(self.zoom())
+
+    def center_on_node(self, node_id: str) -> None:
+        item = self.canvas.nodes.get(node_id)
+        if item is not None:
+            self.centerOn(item)
+
+    def wheelEvent(self, event) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            super().wheelEvent(event)  # Shift+wheel scrolls
+            return
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta:
+            self.zoom_by(1.15 ** (delta / 120))
+        event.accept()
+
+    # ---------------------------------------------------------------- mouse
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and self._space
+        ):
+            self._panning = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if event.button() == Qt.MouseButton.LeftButton:
+            pos = self.mapToScene(event.position().toPoint())
+            item = self.canvas.node_at(pos)
+            if item is not None and item.port_at(pos) == ("out", 0):
+                self.begin_connection(item)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        self._press_positions = {
+            nid: (self.canvas.nodes[nid].pos().x(), self.canvas.nodes[nid].pos().y())
+            for nid in self.canvas.selected_node_ids()
+        }
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._panning is not None:
+            delta = event.position() - self._panning
+            self._panning = event.position()
+            self.horizontalScrollBar().setValue(
+                self.horizontalScrollBar().value() - round(delta.x())
+            )
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
+            event.accept()
+            return
+        if self._connect_from is not None:
+            self.update_connection(self.mapToScene(event.position().toPoint()))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._panning is not None:
+            self._panning = None
+            self.viewport().setCursor(
+                Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.ArrowCursor
+            )
+            event.accept()
+            return
+        if self._connect_from is not None:
+            self.finish_connection(self.mapToScene(event.position().toPoint()))
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        self.commit_moves()
+
+    def commit_moves(self) -> None:
+        """Turn a finished drag into one MoveNodes command."""
+        graph = self.doc.graph
+        moved = {}
+        for nid, item in self.canvas.nodes.items():
+            pos = (item.pos().x(), item.pos().y())
+            if nid in graph.nodes and graph.nodes[nid].position != pos:
+                moved[nid] = pos
+        if moved:
+            self.doc.push(MoveNodes(moved))
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if event.key() == Qt.Key.Key_Escape and self._connect_from is not None:
+            self.cancel_connection()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+            return
+        super().keyReleaseEvent(event)
+
+    # ---------------------------------------------------------------- connecting
+    def begin_connection(self, source: NodeItem) -> None:
+        self._connect_from = source
+        self._wire = QGraphicsPathItem()
+        self._wire.setZValue(10)
+        self._wire_label = QGraphicsSimpleTextItem()
+        self._wire_label.setZValue(11)
+        font = QFont()
+        font.setPixelSize(12)
+        self._wire_label.setFont(font)
+        self.canvas.addItem(self._wire)
+        self.canvas.addItem(self._wire_label)
+
+    def _target_at(self, pos: QPointF) -> tuple[NodeItem | None, int | None]:
+        item = self.canvas.node_at(pos)
+        if item is None or item is self._connect_from:
+            return item, None
+        port = item.port_at(pos, slack=8)
+        return item, (port[1] if port and port[0] == "in" else None)
+
+    def connection_problem(self, pos: QPointF) -> tuple[NodeItem | None, int | None, str | None]:
+        target, port = self._target_at(pos)
+        if target is None:
+            return None, None, None
+        problem = self.doc.graph.connection_problem(
+            self._connect_from.node_id, target.node_id, port
+        )
+        return target, port, problem
+
+    def update_connection(self, pos: QPointF) -> None:
+        if self._connect_from is None:
+            return
+        target, port, problem = self.connection_problem(pos)
+        end = (
+            target.input_port_pos(
+                port if port is not None else self.doc.graph.next_free_port(target.node_id)
+            )
+            if target and not problem
+            else pos
+        )
+        colors = self.canvas.colors
+        colour = colors.edge if target is None else colors.error if problem else colors.ok
+        self._wire.setPen(
+            QPen(colour, 2.2, Qt.PenStyle.DashLine if target is None else Qt.PenStyle.SolidLine)
+        )
+        self._wire.setPath(connection_path(self._connect_from.output_port_pos(), end))
+        text = problem or (f"Connect {self._connect_from.name} → {target.name}" if target else "")
+        self._wire_label.setText(text)
+        self._wire_label.setBrush(QColor(colour))
+        self._wire_label.setPos(pos + QPointF(14, 10))
+        self.hint.emit(text)
+
+    def finish_connection(self, pos: QPointF) -> bool:
+        """Connect to whatever is under `pos`; a refused connection reports its reason."""
+        source = self._connect_from
+        target, port, problem = self.connection_problem(pos)
+        self.cancel_connection()
+        if source is None or target is None:
+            return False
+        if problem:
+            self.doc.message.emit(problem)
+            return False
+        return self.doc.push(Connect(source.node_id, target.node_id, port))
+
+    def cancel_connection(self) -> None:
+        for item in (self._wire, self._wire_label):
+            if item is not None:
+                self.canvas.removeItem(item)
+        self._wire = self._wire_label = None
+        self._connect_from = None
+        self.hint.emit("")
+
+    # ---------------------------------------------------------------- drag and drop
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME) or self._openable(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME):
+            edge = self.canvas.edge_at(self.mapToScene(event.position().toPoint()))
+            if self._drop_edge is not None and self._drop_edge is not edge:
+                self._drop_edge.set_highlighted(False)
+            self._drop_edge = edge
+            if edge is not None:
+                edge.set_highlighted(True)
+            event.acceptProposedAction()
+        elif self._openable(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dragLeaveEvent(self, event) -> None:
+        self._clear_drop_edge()
+        super().dragLeaveEvent(event)
+
+    def _clear_drop_edge(self) -> None:
+        if self._drop_edge is not None:
+            self._drop_edge.set_highlighted(False)
+            self._drop_edge = None
+
+    def dropEvent(self, event) -> None:
+        mime = event.mimeData()
+        pos = self.mapToScene(event.position().toPoint())
+        self._clear_drop_edge()
+        if mime.hasFormat(LAYER_MIME):
+            class_name = bytes(mime.data(LAYER_MIME).data()).decode()
+            self.drop_layer(class_name, pos)
+            event.acceptProposedAction()
+            return
+        paths = self._openable(mime)
+        if paths:
+            self.files_dropped.emit(paths)
+            event.acceptProposedAction()
+            return
+        super().dropEvent(event)
+
+    def drop_layer(self, class_name: str, pos: QPointF) -> str | None:
+        """Create a layer where it was dropped, or insert it into the edge it was dropped on."""
+        top_left = (pos.x() - NODE_WIDTH / 2, pos.y() - NODE_HEIGHT / 2)
+        edge = self.canvas.edge_at(pos)
+        config = default_config(class_name)
+        if edge is not None:
+            command = insert_on_edge(self.doc.graph, edge.edge, class_name, config, top_left)
+            if not self.doc.push(command):
+                return None
+            node_id = command.commands[1].node_id
+        else:
+            command = AddNode(class_name, config, top_left)
+            if not self.doc.push(command):
+                return None
+            node_id = command.node_id
+        self.canvas.select_nodes([node_id])
+        return node_id
+
+    @staticmethod
+    def _openable(mime) -> list[str]:
+        if not mime.hasUrls():
+            return []
+        return [
+            u.toLocalFile()
+            for u in mime.urls()
+            if u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in OPENABLE
+        ]
+
+    # ---------------------------------------------------------------- empty state
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self.canvas.nodes:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(self.canvas.colors.muted)
+        font = QFont()
+        font.setPixelSize(15)
+        painter.setFont(font)
+        painter.drawText(
+            self.viewport().rect(),
+            Qt.AlignmentFlag.AlignCenter,
+            "Drag a layer from the palette to start,\nor open an example with File ▸ Open (Ctrl+O).",
+        )
+        painter.restore()

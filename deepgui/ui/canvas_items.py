@@ -1,0 +1,380 @@
+"""What the canvas draws: one NodeItem per layer, one EdgeItem per connection.
+
+Items only hold what they display; the graph stays the source of truth. Node pictures are
+cached by Qt (DeviceCoordinateCache) so panning a large graph only blits, and zoomed far out a
+node is drawn as a plain coloured box.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
+
+from deepgui.core import catalogue
+from deepgui.core.graph import Edge, Node
+from deepgui.ui.theme import CanvasColors, canvas_colors, category_color
+
+NODE_WIDTH = 200.0
+NODE_HEIGHT = 78.0
+PORT_RADIUS = 6.0
+HEADER = 24.0
+
+_SHORT = {"kernel_size": "kernel", "pool_size": "pool", "strides": "stride", "return_sequences": "seq",
+          "target_shape": "to", "num_heads": "heads", "key_dim": "key", "output_dim": "dim",
+          "input_dim": "vocab"}  # fmt: skip
+
+
+def format_value(value) -> str:
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, int | float) or v is None for v in value):
+            return "×".join("?" if v is None else str(v) for v in value)
+        return ",".join(format_value(v) for v in value)
+    if isinstance(value, dict):
+        return str(value.get("class_name", "…"))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def key_params_text(node: Node) -> str:
+    """The layer's key parameters in one short line: ``32 · kernel 3×3 · relu``."""
+    spec = catalogue.get(node.class_name)
+    if spec is None:
+        return ""
+    parts = []
+    for name in spec.summary_params:
+        value = node.config.get(name)
+        if value is None or value is False:
+            continue
+        if name in ("activation", "padding", "units", "filters", "rate") or value is True:
+            parts.append(format_value(value) if value is not True else _SHORT.get(name, name))
+        elif name == "shape":
+            parts.append(format_value(value))
+        else:
+            parts.append(f"{_SHORT.get(name, name)} {format_value(value)}")
+    return " · ".join(parts)
+
+
+def format_count(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1e6:.2f}M params"
+    if n >= 10_000:
+        return f"{n / 1e3:.1f}k params"
+    return f"{n} params"
+
+
+class NodeItem(QGraphicsItem):
+    """One layer: name, type, key parameters, output shape, parameter count, and its ports."""
+
+    def __init__(self, node: Node, colors: CanvasColors | None = None) -> None:
+        super().__init__()
+        self.node_id = node.id
+        self.edges: list[EdgeItem] = []
+        self.colors = colors or canvas_colors()
+        self.shape_text = "…"
+        self.params_text = ""
+        self.state = "pending"  # pending | ok | warning | error
+        self.messages: list[str] = []
+        self.drop_highlight = False
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+            | QGraphicsItem.GraphicsItemFlag.ItemIsFocusable
+        )
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(True)
+        self.set_node(node)
+        self.setPos(QPointF(*node.position))
+
+    # ---------------------------------------------------------------- model -> item
+    def set_node(self, node: Node) -> None:
+        self.name = node.name
+        self.class_name = node.class_name
+        spec = catalogue.get(node.class_name)
+        self.category = spec.category if spec else None
+        self.description = spec.description if spec else "A layer outside the palette (imported)."
+        self.key_text = key_params_text(node)
+        self.min_inputs, self.max_inputs = catalogue.input_arity(node.class_name)
+        self.connected_ports: set[int] = set()
+        self._refresh_tooltip()
+        self.update()
+
+    def set_info(self, info) -> None:
+        """Show what inference found (a shapes.NodeInfo, or None while it runs)."""
+        from deepgui.core.shapes import format_shape  # Qt-free, light
+
+        if info is None:
+            shape, params, state, messages = "…", "", "pending", []
+        else:
+            shape = format_shape(info.output_shape) if info.output_shape is not None else "?"
+            params = format_count(info.params) if info.output_shape is not None else ""
+            messages = list(info.errors) + list(info.warnings)
+            state = "error" if info.errors else "warning" if info.warnings else "ok"
+        if (shape, params, state, messages) != (
+            self.shape_text,
+            self.params_text,
+            self.state,
+            self.messages,
+        ):
+            self.shape_text, self.params_text, self.state, self.messages = (
+                shape,
+                params,
+                state,
+                messages,
+            )
+            self._refresh_tooltip()
+            self.update()
+
+    def set_connected_ports(self, ports: set[int]) -> None:
+        if ports != self.connected_ports:
+            self.connected_ports = ports
+            self.update()
+            for edge in self.edges:
+                edge.update_path()
+
+    def _refresh_tooltip(self) -> None:
+        lines = [f"<b>{self.name}</b> ({self.class_name})", self.description]
+        for message in self.messages:
+            colour = "#d32f2f" if self.state == "error" else "#b26a00"
+            lines.append(f"<span style='color:{colour}'>{message}</span>")
+        self.setToolTip("<br>".join(lines))
+
+    # ---------------------------------------------------------------- geometry
+    @property
+    def input_count(self) -> int:
+        """Ports shown on top: the arity, or one spare for layers taking any number of inputs."""
+        if self.max_inputs == 0:
+            return 0
+        if self.max_inputs is None:
+            used = max(self.connected_ports, default=-1) + 1
+            return max(self.min_inputs, used + 1, 2)
+        return max(self.max_inputs, max(self.connected_ports, default=-1) + 1)
+
+    def input_port_local(self, port: int) -> QPointF:
+        n = max(self.input_count, 1)
+        port = min(port, n - 1)
+        return QPointF(NODE_WIDTH * (port + 1) / (n + 1), 0.0)
+
+    def output_port_local(self) -> QPointF:
+        return QPointF(NODE_WIDTH / 2, NODE_HEIGHT)
+
+    def input_port_pos(self, port: int) -> QPointF:
+        return self.mapToScene(self.input_port_local(port))
+
+    def output_port_pos(self) -> QPointF:
+        return self.mapToScene(self.output_port_local())
+
+    def port_at(self, scene_pos: QPointF, slack: float = 5.0) -> tuple[str, int] | None:
+        """("in", port) or ("out", 0) when `scene_pos` is on a port."""
+        local = self.mapFromScene(scene_pos)
+        reach = PORT_RADIUS + slack
+        out = self.output_port_local()
+        if (local - out).manhattanLength() <= reach * 1.4:
+            return ("out", 0)
+        for i in range(self.input_count):
+            if (local - self.input_port_local(i)).manhattanLength() <= reach * 1.4:
+                return ("in", i)
+        return None
+
+    def boundingRect(self) -> QRectF:
+        m = PORT_RADIUS + 3
+        return QRectF(-m, -m, NODE_WIDTH + 2 * m, NODE_HEIGHT + 2 * m)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT), 8, 8)
+        for i in range(self.input_count):
+            path.addEllipse(self.input_port_local(i), PORT_RADIUS + 2, PORT_RADIUS + 2)
+        path.addEllipse(self.output_port_local(), PORT_RADIUS + 2, PORT_RADIUS + 2)
+        return path
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        return super().itemChange(change, value)
+
+    # ---------------------------------------------------------------- painting
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        c = self.colors
+        rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
+        accent = category_color(self.category)
+        selected = self.isSelected()
+        border = (
+            c.error
+            if self.state == "error"
+            else c.warning
+            if self.state == "warning"
+            else c.node_border
+        )
+        if selected:
+            border = c.selection
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > 0.3)
+        fill = QColor(c.node)
+        if self.state == "error":
+            fill = _mix(c.node, c.error, 0.14)
+        painter.setPen(QPen(border, 3.0 if selected or self.state == "error" else 1.2))
+        painter.setBrush(fill)
+        painter.drawRoundedRect(rect, 8, 8)
+        # header band in the category colour
+        header = QPainterPath()
+        header.addRoundedRect(QRectF(0, 0, NODE_WIDTH, HEADER), 8, 8)
+        header.addRect(QRectF(0, HEADER / 2, NODE_WIDTH, HEADER / 2))
+        painter.fillPath(header, accent)
+        if lod < 0.4:  # too small to read: skip text and ports
+            return
+        white = QColor("#ffffff")
+        font = QFont(painter.font())
+        font.setPixelSize(13)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(white)
+        fm = QFontMetricsF(font)
+        type_font = QFont(font)
+        type_font.setBold(False)
+        type_font.setPixelSize(11)
+        type_w = min(QFontMetricsF(type_font).horizontalAdvance(self.class_name), NODE_WIDTH * 0.45)
+        name_rect = QRectF(8, 0, NODE_WIDTH - 20 - type_w, HEADER)
+        painter.drawText(
+            name_rect,
+            Qt.AlignmentFlag.AlignVCenter,
+            fm.elidedText(self.name, Qt.TextElideMode.ElideRight, name_rect.width()),
+        )
+        painter.setFont(type_font)
+        tfm = QFontMetricsF(type_font)
+        painter.drawText(QRectF(NODE_WIDTH - 8 - type_w, 0, type_w, HEADER), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                         tfm.elidedText(self.class_name, Qt.TextElideMode.ElideRight, type_w))  # fmt: skip
+        # key parameters, then output shape and parameter count
+        body = QFont(type_font)
+        body.setPixelSize(12)
+        painter.setFont(body)
+        bfm = QFontMetricsF(body)
+        painter.setPen(c.muted)
+        line = QRectF(8, HEADER + 3, NODE_WIDTH - 16, 18)
+        painter.drawText(
+            line,
+            Qt.AlignmentFlag.AlignVCenter,
+            bfm.elidedText(self.key_text or " ", Qt.TextElideMode.ElideRight, line.width()),
+        )
+        shape_colour = c.error if self.state == "error" else c.text
+        painter.setPen(shape_colour)
+        mono = QFont(body)
+        mono.setFamily("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        painter.setFont(mono)
+        line2 = QRectF(8, HEADER + 23, NODE_WIDTH - 16, 18)
+        shown = (
+            "error — hover for details"
+            if self.state == "error" and self.shape_text == "?"
+            else self.shape_text
+        )
+        painter.drawText(
+            line2,
+            Qt.AlignmentFlag.AlignVCenter,
+            bfm.elidedText(shown, Qt.TextElideMode.ElideRight, line2.width() * 0.62),
+        )
+        painter.setFont(body)
+        painter.setPen(c.muted)
+        painter.drawText(
+            line2, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self.params_text
+        )
+        if self.state in ("error", "warning"):
+            badge = c.error if self.state == "error" else c.warning
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(badge)
+            centre = QPointF(NODE_WIDTH - 4, HEADER + 4)
+            painter.drawEllipse(centre, 8, 8)
+            painter.setPen(white)
+            f = QFont(body)
+            f.setBold(True)
+            painter.setFont(f)
+            painter.drawText(
+                QRectF(centre.x() - 8, centre.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, "!"
+            )
+        # ports
+        painter.setPen(QPen(c.node_border.darker(130), 1.2))
+        for i in range(self.input_count):
+            painter.setBrush(accent if i in self.connected_ports else c.node)
+            painter.drawEllipse(self.input_port_local(i), PORT_RADIUS, PORT_RADIUS)
+        painter.setBrush(accent)
+        painter.drawEllipse(self.output_port_local(), PORT_RADIUS, PORT_RADIUS)
+
+
+def _mix(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor(
+        round(a.red() * (1 - t) + b.red() * t),
+        round(a.green() * (1 - t) + b.green() * t),
+        round(a.blue() * (1 - t) + b.blue() * t),
+    )
+
+
+def connection_path(start: QPointF, end: QPointF) -> QPainterPath:
+    """A vertical S-curve from an output port down (or up) to an input port."""
+    path = QPainterPath(start)
+    bend = max(40.0, abs(end.y() - start.y()) * 0.5)
+    path.cubicTo(QPointF(start.x(), start.y() + bend), QPointF(end.x(), end.y() - bend), end)
+    return path
+
+
+class EdgeItem(QGraphicsPathItem):
+    """One connection; selectable (Delete removes it) and a drop target for inserting a layer."""
+
+    def __init__(
+        self, edge: Edge, source: NodeItem, target: NodeItem, colors: CanvasColors
+    ) -> None:
+        super().__init__()
+        self.edge = edge
+        self.source = source
+        self.target = target
+        self.colors = colors
+        self.highlighted = False
+        self.setZValue(-1)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setToolTip(f"{source.name} → {target.name} (input {edge.target_port})")
+        source.edges.append(self)
+        target.edges.append(self)
+        self.update_path()
+
+    def update_path(self) -> None:
+        self.setPath(
+            connection_path(
+                self.source.output_port_pos(), self.target.input_port_pos(self.edge.target_port)
+            )
+        )
+
+    def set_highlighted(self, on: bool) -> None:
+        if on != self.highlighted:
+            self.highlighted = on
+            self.update()
+
+    def detach(self) -> None:
+        for end in (self.source, self.target):
+            if self in end.edges:
+                end.edges.remove(self)
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(12)
+        return stroker.createStroke(self.path())
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        c = self.colors
+        colour = c.selection if (self.isSelected() or self.highlighted) else c.edge
+        width = 3.0 if (self.isSelected() or self.highlighted) else 1.8
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(colour, width))
+        painter.setBrush(QBrush())
+        painter.drawPath(self.path())

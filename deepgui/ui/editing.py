@@ -1,0 +1,154 @@
+"""Edits the canvas offers that combine several core commands: copy and paste, duplicate,
+delete a selection, and auto-layout. Plain functions over the graph (no Qt), so tests can call
+them directly."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from deepgui.core.commands import (
+    AddNode,
+    Command,
+    Connect,
+    Disconnect,
+    Macro,
+    MoveNodes,
+    remove_nodes,
+)
+from deepgui.core.graph import Edge, Graph
+
+CLIPBOARD_MIME = "application/x-deepgui-layers"
+LAYER_MIME = "application/x-deepgui-layer"
+
+
+def copy_selection(graph: Graph, node_ids: Iterable[str]) -> str:
+    """The selected layers and the connections among them, as JSON text."""
+    ids = [nid for nid in graph.nodes if nid in set(node_ids)]
+    nodes = [
+        {"id": nid, "class_name": graph.nodes[nid].class_name, "config": copy.deepcopy(graph.nodes[nid].config),
+         "position": list(graph.nodes[nid].position)}
+        for nid in ids
+    ]  # fmt: skip
+    edges = [
+        {"source": e.source, "target": e.target, "target_port": e.target_port}
+        for e in graph.edges
+        if e.source in ids and e.target in ids
+    ]
+    return json.dumps({"format": "deepgui-layers", "nodes": nodes, "edges": edges})
+
+
+def paste_command(
+    graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40.0)
+) -> Macro | None:
+    """Add copies of pasted layers (fresh ids, unique names) and their inner connections."""
+    try:
+        data = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != "deepgui-layers"
+        or not data.get("nodes")
+    ):
+        return None
+    mapping: dict[str, str] = {}
+    commands: list[Command] = []
+    for raw in data["nodes"]:
+        new_id = graph.new_id()
+        mapping[raw["id"]] = new_id
+        x, y = raw.get("position", (0.0, 0.0))
+        config = dict(raw.get("config") or {})
+        config.pop("name", None)  # the core picks a unique name from the layer type
+        base = raw.get("config", {}).get("name")
+        if base:
+            config["name"] = graph.unique_name(base)
+        commands.append(AddNode(raw["class_name"], config, (x + offset[0], y + offset[1]), new_id))
+    for raw in data.get("edges", []):
+        if raw["source"] in mapping and raw["target"] in mapping:
+            commands.append(
+                Connect(mapping[raw["source"]], mapping[raw["target"]], raw.get("target_port"))
+            )
+    return Macro(commands, text="Paste")
+
+
+def pasted_ids(command: Macro) -> list[str]:
+    return [c.node_id for c in command.commands if isinstance(c, AddNode)]
+
+
+def delete_command(
+    graph: Graph, node_ids: Iterable[str], edges: Iterable[Edge] = ()
+) -> Macro | None:
+    """Remove selected connections, then selected layers (with their own connections)."""
+    node_ids = [nid for nid in node_ids if nid in graph.nodes]
+    loose = [
+        e
+        for e in edges
+        if e.source not in node_ids and e.target not in node_ids and e in graph.edges
+    ]
+    if not node_ids and not loose:
+        return None
+    commands: list[Command] = [Disconnect(e) for e in loose]
+    if node_ids:
+        commands.append(remove_nodes(graph, node_ids))
+    return Macro(commands, text="Delete")
+
+
+def layered_positions(graph: Graph, width: float = 200.0, height: float = 78.0,
+                      gap_x: float = 50.0, gap_y: float = 60.0) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """A simple top-down layered layout: each layer one row below its deepest input, rows
+    ordered by the mean column of their inputs to keep crossings down, centred on x = 0."""
+    try:
+        order = graph.topological_order()
+    except Exception:
+        order = list(graph.nodes)
+    depth: dict[str, int] = {}
+    for nid in order:
+        preds = [p for p in graph.predecessors(nid) if p in depth]
+        depth[nid] = 1 + max((depth[p] for p in preds), default=-1)
+    rows: dict[int, list[str]] = {}
+    for nid in order:
+        rows.setdefault(depth[nid], []).append(nid)
+    column: dict[str, float] = {}
+    positions: dict[str, tuple[float, float]] = {}
+    for d in sorted(rows):
+        row = rows[d]
+        if d > 0:
+            row.sort(
+                key=lambda n: _mean(
+                    [column[p] for p in graph.predecessors(n) if p in column], column, n
+                )
+            )
+        n = len(row)
+        for i, nid in enumerate(row):
+            column[nid] = i - (n - 1) / 2
+            positions[nid] = (column[nid] * (width + gap_x) - width / 2, d * (height + gap_y))
+    return positions
+
+
+def _mean(values: list[float], column: dict[str, float], nid: str) -> float:
+    return sum(values) / len(values) if values else 1e9
+
+
+def layout_command(graph: Graph) -> Command | None:
+    """Auto-layout as one undoable move; the core's layout engine when it is there."""
+    try:
+        from deepgui.core.layout import layout_command as core_layout  # type: ignore[import-not-found]
+    except ImportError:
+        core_layout = None
+    if core_layout is not None:
+        return core_layout(graph)
+    positions = layered_positions(graph)
+    changed = {
+        nid: pos for nid, pos in positions.items() if tuple(graph.nodes[nid].position) != pos
+    }
+    return MoveNodes(changed) if changed else None
+
+
+def default_config(class_name: str) -> dict[str, Any]:
+    from deepgui.core import catalogue
+
+    spec = catalogue.get(class_name)
+    return spec.default_config() if spec else {}

@@ -1,0 +1,272 @@
+"""File handling for the main window: new, open (projects and Keras models), save, save as,
+recent files, the unsaved-changes prompt, export, and autosave with recovery after a crash."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QGuiApplication
+
+from deepgui.core.errors import DeepGuiError
+from deepgui.core.project import SUFFIX, Project, load_project
+from deepgui.ui import recovery, settings
+from deepgui.ui.dialogs import MODEL_FILTER
+
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+class _BusyCursor:
+    def __enter__(self):
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+
+    def __exit__(self, *exc):
+        QGuiApplication.restoreOverrideCursor()
+
+
+class FileActions(QObject):
+    def __init__(self, window, autosave_ms: int = 30_000) -> None:
+        super().__init__(window)
+        self.window = window
+        self.recovered = False  # a recovered project counts as unsaved until saved
+        self.recovery = recovery.RecoveryFile(recovery_dir())
+        self._autosaved_at: tuple[int, int] | None = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(autosave_ms)
+        self.timer.timeout.connect(self.autosave)
+        self.timer.start()
+
+    @property
+    def doc(self):
+        return self.window.doc
+
+    @property
+    def dialogs(self):
+        return self.window.dialogs
+
+    def is_dirty(self) -> bool:
+        return self.doc.is_dirty or self.recovered
+
+    # ------------------------------------------------------------------ replacing the project
+    def set_project(self, project: Project, recovered: bool = False) -> None:
+        self.doc.set_project(project)
+        self.recovered = recovered
+        self._autosaved_at = None
+        if not recovered:
+            self.recovery.discard()
+        self.window.refresh_title()
+        self.window.refresh_actions()
+        QTimer.singleShot(0, self.window.view.fit_all)
+
+    def new_project(self) -> None:
+        if self.maybe_save():
+            self.set_project(Project())
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path = self.dialogs.open_file()
+        if path:
+            self.open_path(path, ask=False)
+
+    def import_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path = self.dialogs.open_file("Import Keras model", MODEL_FILTER)
+        if path:
+            self.open_path(path, ask=False)
+
+    def open_paths(self, paths: list[str]) -> None:
+        """Files dropped on the window: the first one is opened."""
+        if paths:
+            self.open_path(paths[0])
+
+    def open_path(self, path: str | os.PathLike, ask: bool = True) -> bool:
+        """Open a project, or import a Keras model; errors are shown, never raised."""
+        path = Path(path)
+        if ask and not self.maybe_save():
+            return False
+        if path.suffix.lower() in MODEL_SUFFIXES:
+            return self.import_model(path)
+        try:
+            with _BusyCursor():
+                project = load_project(path)
+        except DeepGuiError as exc:
+            self.dialogs.error("Cannot open project", str(exc))
+            settings.remove_recent(str(path.resolve()))
+            return False
+        self.set_project(project)
+        settings.add_recent(path)
+        self.window.statusBar().showMessage(f"Opened {path}.", 5000)
+        return True
+
+    def import_model(self, path: Path) -> bool:
+        try:
+            from deepgui.core.keras_import import project_from_model_file
+        except ImportError:
+            self.dialogs.error(
+                "Cannot import", f"{path}: importing Keras models is not available in this version."
+            )
+            return False
+        try:
+            with _BusyCursor():
+                project, _model = project_from_model_file(path)
+        except DeepGuiError as exc:
+            self.dialogs.error("Cannot import model", str(exc))
+            return False
+        except Exception as exc:  # Keras's own loaders raise anything; say it in one sentence
+            self.dialogs.error(
+                "Cannot import model", f"{path}: cannot be read as a Keras model ({exc})."
+            )
+            return False
+        if project.path is None:
+            self._layout_if_stacked(project)
+        self.set_project(project)
+        # An imported model is a new project: it is saved only when the user chooses where.
+        self.recovered = True
+        self.window.refresh_title()
+        self.window.statusBar().showMessage(
+            f"Imported {path.name}: {len(project.graph)} layers. Save it as a project to keep it.",
+            8000,
+        )
+        return True
+
+    @staticmethod
+    def _layout_if_stacked(project: Project) -> None:
+        positions = {n.position for n in project.graph}
+        if len(project.graph) > 1 and len(positions) < len(project.graph):
+            from deepgui.ui.editing import layout_command
+
+            command = layout_command(project.graph)
+            if command is not None:
+                command.redo(project.graph)  # part of the import, not an undo step
+
+    # ------------------------------------------------------------------ saving
+    def save(self) -> bool:
+        project = self.doc.project
+        if project.path is None or project.path.suffix != SUFFIX:
+            return self.save_as()
+        return self._save_to(project.path)
+
+    def save_as(self, path: str | os.PathLike | None = None) -> bool:
+        if path is None:
+            suggestion = (
+                str(self.doc.project.path.with_suffix(SUFFIX))
+                if self.doc.project.path
+                else f"{self.doc.project.name}{SUFFIX}"
+            )
+            path = self.dialogs.save_file(suggestion)
+            if not path:
+                return False
+        path = Path(path)
+        if path.suffix != SUFFIX:
+            path = path.with_name(path.name + SUFFIX)
+        return self._save_to(path)
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.doc.project.save(path)
+        except (DeepGuiError, OSError) as exc:
+            self.dialogs.error(
+                "Cannot save", f"{path}: {exc}" if isinstance(exc, OSError) else str(exc)
+            )
+            return False
+        self.recovered = False
+        self.recovery.discard()
+        settings.add_recent(path)
+        self.window.refresh_title()
+        self.window.statusBar().showMessage(f"Saved {path}.", 5000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; False when the user cancels."""
+        if not self.is_dirty():
+            return True
+        answer = self.dialogs.unsaved_changes(self.doc.project.name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    # ------------------------------------------------------------------ recent files
+    def fill_recent_menu(self) -> None:
+        menu = self.window.recent_menu
+        menu.clear()
+        files = settings.recent_files()
+        for i, path in enumerate(files):
+            action = QAction(f"&{i + 1}  {Path(path).name}", menu)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+            menu.addAction(action)
+        if not files:
+            empty = menu.addAction("No recent files")
+            empty.setEnabled(False)
+
+    # ------------------------------------------------------------------ export
+    def export_dialog(self) -> None:
+        try:
+            from deepgui.core.export import export_project
+        except ImportError:
+            self.dialogs.error(
+                "Cannot export", "Exporting is not available in this version; use `deepgui export`."
+            )
+            return
+        choice = self.dialogs.export_file(self.doc.project.name)
+        if choice is None:
+            return
+        fmt, path = choice
+        try:
+            with _BusyCursor():
+                report = export_project(self.doc.project, fmt, path)
+        except DeepGuiError as exc:
+            self.dialogs.error("Export failed", str(exc))
+            return
+        except Exception as exc:  # exporters call into TensorFlow and friends
+            self.dialogs.error("Export failed", f"{path}: the export failed ({exc}).")
+            return
+        (self.dialogs.info if report.ok else self.dialogs.error)("Export", report.message)
+
+    # ------------------------------------------------------------------ autosave and recovery
+    def autosave(self) -> bool:
+        """Write the recovery file when there are changes it does not hold yet."""
+        marker = (id(self.doc.project), self.doc.edits)
+        if not self.is_dirty():
+            self.recovery.discard()
+            return False
+        if marker == self._autosaved_at:
+            return False
+        try:
+            self.recovery.write(self.doc.project)
+        except (OSError, ValueError):
+            return False  # autosave is best effort: never interrupt the user for it
+        self._autosaved_at = marker
+        return True
+
+    def check_recovery(self) -> bool:
+        """Offer the work a crashed session left behind; True when it was recovered."""
+        for path in recovery.orphans(recovery_dir()):
+            original = recovery.original_path(path)
+            what = Path(original).name if original else "an unsaved project"
+            if self.dialogs.offer_recovery(what):
+                try:
+                    project = recovery.load_recovered(path)
+                except DeepGuiError as exc:
+                    self.dialogs.error("Cannot recover", str(exc))
+                    path.unlink(missing_ok=True)
+                    continue
+                self.set_project(project, recovered=True)
+                self.recovery.write(project)  # now this session's own recovery file
+                path.unlink(missing_ok=True)
+                return True
+            path.unlink(missing_ok=True)
+        return False
+
+    def shutdown(self) -> None:
+        """A clean exit: nothing is left to recover."""
+        self.timer.stop()
+        self.recovery.discard()
+
+
+def recovery_dir() -> Path:
+    return settings.config_dir() / "recovery"

@@ -1,0 +1,464 @@
+"""The main window: canvas in the middle, palette, inspector and the bottom tabs as docks,
+menus, toolbar and status bar. File handling lives in `files.FileActions`."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget, QWidget
+
+from deepgui.core.commands import AddNode, Connect, Macro
+from deepgui.core.project import Project
+from deepgui.ui.canvas import CanvasScene, CanvasView
+from deepgui.ui.canvas_items import NODE_HEIGHT, NODE_WIDTH
+from deepgui.ui.dialogs import Dialogs
+from deepgui.ui.document import Document
+from deepgui.ui.editing import (
+    CLIPBOARD_MIME,
+    copy_selection,
+    default_config,
+    delete_command,
+    layout_command,
+    paste_command,
+    pasted_ids,
+)
+from deepgui.ui.files import FileActions
+from deepgui.ui.icons import icon
+from deepgui.ui.inspector import Inspector
+from deepgui.ui.palette import Palette
+from deepgui.ui.panels import CodePanel, ProblemsPanel, SummaryPanel, TrainingPanel
+
+
+class MainWindow(QMainWindow):
+    train_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, project: Project | None = None, autosave_ms: int = 30_000) -> None:
+        super().__init__()
+        self.setWindowIcon(icon("app"))
+        self.dialogs = Dialogs(self)
+        self.training_connected = False  # set by whoever connects train_requested
+        self.doc = Document(project, parent=self)
+        self.scene = CanvasScene(self.doc, self)
+        self.view = CanvasView(self.scene)
+        self.setCentralWidget(self.view)
+        self.palette_panel = Palette()
+        self.inspector = Inspector(self.doc)
+        self.summary = SummaryPanel(self.doc)
+        self.code = CodePanel(self.doc)
+        self.problems = ProblemsPanel(self.doc)
+        self.training = TrainingPanel()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.summary, "Summary")
+        self.tabs.addTab(self.code, "Code")
+        self.tabs.addTab(self.problems, "Problems")
+        self.tabs.addTab(self.training, "Training")
+        self.palette_dock = self._dock(
+            "Layers", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inspector_dock = self._dock(
+            "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.bottom_dock = self._dock("Model", self.tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks(
+            [self.palette_dock, self.inspector_dock], [230, 330], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([self.bottom_dock], [230], Qt.Orientation.Vertical)
+        self.files = FileActions(self, autosave_ms)
+        self._build_actions()
+        self._build_status_bar()
+        self._wire()
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+        self.refresh_title()
+
+    # ------------------------------------------------------------------ building
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(
+        self, text: str, slot, shortcut=None, icon_name: str | None = None, tip: str = ""
+    ) -> QAction:
+        action = QAction(text, self)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+            action.setProperty("icon_name", icon_name)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        f = self.files
+        a = self.actions = {}
+        a["new"] = self._action("&New", f.new_project, K.New, "new", "Start an empty project")
+        a["open"] = self._action(
+            "&Open…", f.open_dialog, K.Open, "open", "Open a project or a Keras model"
+        )
+        a["save"] = self._action("&Save", f.save, K.Save, "save", "Save the project")
+        a["save_as"] = self._action(
+            "Save &As…", f.save_as, K.SaveAs, None, "Save the project under a new name"
+        )
+        a["import"] = self._action(
+            "&Import Keras model…",
+            f.import_dialog,
+            "Ctrl+I",
+            None,
+            "Turn a .keras or .h5 model into a project",
+        )
+        a["export"] = self._action(
+            "&Export…",
+            f.export_dialog,
+            "Ctrl+E",
+            None,
+            "Export the model (Keras, SavedModel, TFLite, ONNX, Python)",
+        )
+        a["quit"] = self._action("&Quit", self.close, K.Quit)
+        a["undo"] = self._action("&Undo", self.doc.undo, K.Undo, "undo")
+        a["redo"] = self._action(
+            "&Redo",
+            self.doc.redo,
+            [K.Redo, "Ctrl+Y"] if QKeySequence(K.Redo).toString() != "Ctrl+Y" else K.Redo,
+            "redo",
+        )
+        a["cut"] = self._action("Cu&t", self.cut, K.Cut, "cut")
+        a["copy"] = self._action("&Copy", self.copy, K.Copy, "copy")
+        a["paste"] = self._action("&Paste", self.paste, K.Paste, "paste")
+        a["duplicate"] = self._action("D&uplicate", self.duplicate, "Ctrl+D")
+        a["delete"] = self._action(
+            "&Delete", self.delete_selection, [K.Delete, "Backspace"], "delete"
+        )
+        a["select_all"] = self._action("Select &All", self.select_all, K.SelectAll)
+        a["zoom_in"] = self._action(
+            "Zoom &In", lambda: self.view.zoom_by(1.25), [K.ZoomIn, "Ctrl+="], "zoom_in"
+        )
+        a["zoom_out"] = self._action(
+            "Zoom &Out", lambda: self.view.zoom_by(0.8), K.ZoomOut, "zoom_out"
+        )
+        a["fit"] = self._action("&Fit to Window", self.view.fit_all, "Ctrl+0", "fit")
+        a["layout"] = self._action(
+            "Auto &Layout", self.auto_layout, "Ctrl+L", "layout", "Arrange the layers top to bottom"
+        )
+        a["train"] = self._action("&Train", self.train, "F5", "train", "Train the model")
+        a["stop"] = self._action("&Stop", self.stop, "Shift+F5", "stop", "Stop training")
+        a["stop"].setEnabled(False)
+        a["shortcuts"] = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1", "help")
+        a["about"] = self._action("&About deepgui", self.show_about)
+        # The delete keys must not fire while the user edits a text field.
+        for name in ("delete", "cut", "copy", "paste", "select_all", "undo", "redo"):
+            a[name].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.view.addAction(a[name])
+        menu = self.menuBar()
+        m = menu.addMenu("&File")
+        for key in ("new", "open"):
+            m.addAction(a[key])
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self.files.fill_recent_menu)
+        m.addSeparator()
+        for key in ("save", "save_as"):
+            m.addAction(a[key])
+        m.addSeparator()
+        m.addAction(a["import"])
+        m.addAction(a["export"])
+        m.addSeparator()
+        m.addAction(a["quit"])
+        m = menu.addMenu("&Edit")
+        for key in (
+            "undo",
+            "redo",
+            None,
+            "cut",
+            "copy",
+            "paste",
+            "duplicate",
+            "delete",
+            None,
+            "select_all",
+        ):
+            m.addSeparator() if key is None else m.addAction(a[key])
+        m = menu.addMenu("&View")
+        for key in ("zoom_in", "zoom_out", "fit", None, "layout"):
+            m.addSeparator() if key is None else m.addAction(a[key])
+        m.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.bottom_dock):
+            m.addAction(dock.toggleViewAction())
+        m = menu.addMenu("&Run")
+        m.addAction(a["train"])
+        m.addAction(a["stop"])
+        m = menu.addMenu("&Help")
+        m.addAction(a["shortcuts"])
+        m.addAction(a["about"])
+        bar = self.addToolBar("Main")
+        bar.setObjectName("toolbar_main")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for key in (
+            "new",
+            "open",
+            "save",
+            None,
+            "undo",
+            "redo",
+            None,
+            "delete",
+            None,
+            "zoom_in",
+            "zoom_out",
+            "fit",
+            "layout",
+            None,
+            "train",
+            "stop",
+        ):
+            bar.addSeparator() if key is None else bar.addAction(a[key])
+        for action in a.values():
+            if action.shortcut().toString():
+                action.setToolTip(
+                    f"{action.text().replace('&', '')} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                )
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.problem_label = QLabel()
+        self.params_label = QLabel()
+        self.zoom_label = QLabel("100%")
+        self.keras_label = QLabel("Loading Keras…")
+        for w in (self.params_label, self.problem_label, self.keras_label, self.zoom_label):
+            bar.addPermanentWidget(w)
+
+    def _wire(self) -> None:
+        doc = self.doc
+        doc.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        doc.undo_changed.connect(self.refresh_actions)
+        doc.undo_changed.connect(self.refresh_title)
+        doc.info_changed.connect(self.refresh_status)
+        doc.keras_loaded.connect(lambda: self.keras_label.setText(""))
+        doc.project_replaced.connect(self.refresh_title)
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.palette_panel.layer_activated.connect(self.add_layer_after_selection)
+        self.view.hint.connect(
+            lambda text: (
+                self.statusBar().showMessage(text) if text else self.statusBar().clearMessage()
+            )
+        )
+        self.view.files_dropped.connect(self.files.open_paths)
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.summary.layer_clicked.connect(self.select_node)
+        self.problems.layer_clicked.connect(self.select_node)
+        self.refresh_actions()
+        self.refresh_status()
+
+    # ------------------------------------------------------------------ state -> widgets
+    def refresh_title(self) -> None:
+        self.setWindowTitle(f"{self.doc.project.name}[*] — deepgui")
+        self.setWindowModified(self.files.is_dirty())
+
+    def refresh_actions(self) -> None:
+        stack = self.doc.project.undo
+        a = self.actions
+        a["undo"].setEnabled(stack.can_undo())
+        a["redo"].setEnabled(stack.can_redo())
+        a["undo"].setText(f"&Undo {stack.undo_text()}".rstrip())
+        a["redo"].setText(f"&Redo {stack.redo_text()}".rstrip())
+        selected = bool(self.scene.selectedItems())
+        for key in ("cut", "copy", "duplicate", "delete"):
+            a[key].setEnabled(selected)
+
+    def refresh_status(self) -> None:
+        errors, warnings = self.problems.count()
+        parts = []
+        if errors:
+            parts.append(f"{errors} error{'s' * (errors != 1)}")
+        if warnings:
+            parts.append(f"{warnings} warning{'s' * (warnings != 1)}")
+        self.problem_label.setText(
+            " · ".join(parts) if parts else ("No problems" if self.doc.keras_ready else "")
+        )
+        self.problem_label.setStyleSheet("color: #d32f2f;" if errors else "")
+        total = sum(getattr(i, "params", 0) for i in self.doc.info.values())
+        self.params_label.setText(f"{len(self.doc.graph)} layers · {total:,} params")
+        self.tabs.setTabText(
+            2, f"Problems ({errors + warnings})" if errors + warnings else "Problems"
+        )
+
+    def _selection_changed(self) -> None:
+        ids = self.scene.selected_node_ids()
+        self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+        self.refresh_actions()
+
+    # ------------------------------------------------------------------ editing
+    def select_node(self, node_id: str) -> None:
+        self.scene.select_nodes([node_id])
+        self.view.center_on_node(node_id)
+
+    def select_all(self) -> None:
+        for item in self.scene.nodes.values():
+            item.setSelected(True)
+
+    def add_layer_after_selection(self, class_name: str) -> str | None:
+        """Add a layer below the selected one and connect it; without a selection, at the centre."""
+        graph = self.doc.graph
+        selected = self.scene.selected_node_ids()
+        config = default_config(class_name)
+        new_id = graph.new_id()
+        if len(selected) == 1:
+            src = graph.nodes[selected[0]]
+            pos = (src.position[0], src.position[1] + NODE_HEIGHT + 60)
+            add = AddNode(class_name, config, pos, new_id)
+            if graph.connection_problem(src.id, new_id) is None or class_name != "InputLayer":
+                ok = self.doc.push(Macro([add, Connect(src.id, new_id)], text=f"Add {class_name}"))
+                if not ok:  # refused (an Input takes no input): add it unconnected
+                    ok = self.doc.push(AddNode(class_name, config, pos, new_id))
+            else:
+                ok = self.doc.push(add)
+        else:
+            centre = self.view.mapToScene(self.view.viewport().rect().center())
+            ok = self.doc.push(
+                AddNode(
+                    class_name,
+                    config,
+                    (centre.x() - NODE_WIDTH / 2, centre.y() - NODE_HEIGHT / 2),
+                    new_id,
+                )
+            )
+        if not ok:
+            return None
+        self.select_node(new_id)
+        return new_id
+
+    def delete_selection(self) -> None:
+        command = delete_command(
+            self.doc.graph, self.scene.selected_node_ids(), self.scene.selected_edges()
+        )
+        if command is not None:
+            self.doc.push(command)
+
+    def copy(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            return
+        text = copy_selection(self.doc.graph, ids)
+        mime = QMimeData()
+        mime.setData(CLIPBOARD_MIME, text.encode())
+        mime.setText(text)
+        QGuiApplication.clipboard().setMimeData(mime)
+
+    def cut(self) -> None:
+        self.copy()
+        self.delete_selection()
+
+    def paste(self, text: str | None = None) -> list[str]:
+        if text is None:
+            mime = QGuiApplication.clipboard().mimeData()
+            if mime is None:
+                return []
+            text = (
+                bytes(mime.data(CLIPBOARD_MIME).data()).decode()
+                if mime.hasFormat(CLIPBOARD_MIME)
+                else mime.text()
+            )
+        command = paste_command(self.doc.graph, text)
+        if command is None or not self.doc.push(command):
+            return []
+        ids = pasted_ids(command)
+        self.scene.select_nodes(ids)
+        return ids
+
+    def duplicate(self) -> list[str]:
+        ids = self.scene.selected_node_ids()
+        return self.paste(copy_selection(self.doc.graph, ids)) if ids else []
+
+    def auto_layout(self) -> None:
+        command = layout_command(self.doc.graph)
+        if command is not None and getattr(command, "positions", True):
+            self.doc.push(command)
+        QTimer.singleShot(0, self.view.fit_all)
+
+    # ------------------------------------------------------------------ run / help
+    def train(self) -> None:
+        self.tabs.setCurrentWidget(self.training)
+        self.bottom_dock.show()
+        self.train_requested.emit()
+        if not self.training_connected:  # nothing listens until training lands in the app
+            self.statusBar().showMessage(
+                "Training from the window is not available in this version yet; use `deepgui train`.",
+                10_000,
+            )
+
+    def stop(self) -> None:
+        self.stop_requested.emit()
+
+    def show_shortcuts(self) -> None:
+        rows = []
+        for action in self.actions.values():
+            keys = ", ".join(
+                s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()
+            )
+            if keys:
+                rows.append(
+                    f"<tr><td>{action.text().replace('&', '')}</td><td><b>{keys}</b></td></tr>"
+                )
+        extra = [
+            ("Zoom", "Mouse wheel"), ("Pan", "Middle button drag, or Space + drag"),
+            ("Connect", "Drag from a layer's bottom port to another's top port"),
+            ("Add a layer", "Drag from the palette, or double-click it (connects after the selection)"),
+            ("Insert into a connection", "Drop a layer on the connection"),
+            ("Cancel connecting", "Esc"),
+        ]  # fmt: skip
+        rows += [f"<tr><td>{a}</td><td><b>{b}</b></td></tr>" for a, b in extra]
+        self.dialogs.info(
+            "Keyboard shortcuts", "<table cellspacing=6>" + "".join(rows) + "</table>"
+        )
+
+    def show_about(self) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("deepgui")
+        except PackageNotFoundError:
+            number = "development"
+        self.dialogs.info(
+            "About deepgui",
+            f"<b>deepgui {number}</b><br>Build, train and export Keras neural networks visually."
+            "<br><br>Every layer is a Keras layer; the Code tab shows the script your model stands for.",
+        )
+
+    # ------------------------------------------------------------------ window events
+    def closeEvent(self, event) -> None:
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        self.files.shutdown()
+        self.doc.shutdown()
+        event.accept()
+
+    def dragEnterEvent(self, event) -> None:
+        if CanvasView._openable(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = CanvasView._openable(event.mimeData())
+        if paths:
+            self.files.open_paths(paths)
+            event.acceptProposedAction()
+
+    def apply_theme(self) -> None:
+        """Redraw in the current palette after a light/dark switch."""
+        for action in self.actions.values():
+            name = action.property("icon_name")
+            if name:
+                action.setIcon(icon(name))
+        self.scene.apply_colors()
+        self.view.resetCachedContent()
+
+    def start_background(self) -> None:
+        """Called once the window has painted: load Keras and infer shapes in the background."""
+        self.doc.start_inference()

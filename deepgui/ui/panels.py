@@ -1,0 +1,243 @@
+"""The bottom tabs: Summary (like model.summary), Code (the generated Keras script), Problems
+(every error and warning; clicking one selects its layer) and Training (filled by a later
+part; until then it says how to start)."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QSyntaxHighlighter, QTextCharFormat
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)  # fmt: skip
+
+from deepgui.ui.document import Document
+from deepgui.ui.icons import icon
+from deepgui.ui.theme import is_dark
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+    table.setAlternatingRowColors(True)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return table
+
+
+class SummaryPanel(QWidget):
+    layer_clicked = Signal(str)
+
+    def __init__(self, doc: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.table = _table(["Layer (type)", "Output shape", "Param #", "Connected to"])
+        self.table.cellClicked.connect(self._clicked)
+        self.totals = QLabel()
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        layout.addWidget(self.totals)
+        self._ids: list[str] = []
+        doc.info_changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        from deepgui.core.shapes import summary_rows
+
+        rows = summary_rows(self.doc.graph, self.doc.info)
+        self._ids = [r["id"] for r in rows]
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            cells = [
+                f"{r['name']} ({r['type']})",
+                r["output_shape"],
+                f"{r['params']:,}",
+                ", ".join(r["connected_to"]),
+            ]
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if j == 2:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                self.table.setItem(i, j, item)
+        total = sum(r["params"] for r in rows)
+        trainable = sum(r["trainable"] for r in rows)
+        pending = (
+            " (working out shapes…)"
+            if self.doc.inference_pending or not self.doc.keras_ready
+            else ""
+        )
+        self.totals.setText(
+            f"Total params: {total:,}   ·   Trainable params: {trainable:,}   ·   "
+            f"Non-trainable params: {total - trainable:,}{pending}"
+        )
+
+    def _clicked(self, row: int, _col: int) -> None:
+        if 0 <= row < len(self._ids):
+            self.layer_clicked.emit(self._ids[row])
+
+
+class PythonHighlighter(QSyntaxHighlighter):
+    """Keywords, strings, numbers and comments, in colours readable on light and dark."""
+
+    KEYWORDS = r"\b(?:import|from|as|def|return|class|if|else|elif|for|in|with|None|True|False|and|or|not|lambda|pass)\b"
+
+    def __init__(self, document) -> None:
+        super().__init__(document)
+        dark = is_dark()
+        colours = {
+            "keyword": "#c792ea" if dark else "#7a2db0",
+            "string": "#c3e88d" if dark else "#2f7a1f",
+            "number": "#f78c6c" if dark else "#b35c00",
+            "comment": "#7f8aa3" if dark else "#6b7385",
+            "call": "#82aaff" if dark else "#1f56c2",
+        }
+        self.rules = []
+        for pattern, kind in ((self.KEYWORDS, "keyword"), (r"\b[A-Za-z_][A-Za-z0-9_]*(?=\()", "call"),
+                              (r"\b\d+(?:\.\d+)?(?:e-?\d+)?\b", "number"), (r"'[^'\n]*'|\"[^\"\n]*\"", "string"),
+                              (r"#[^\n]*", "comment")):  # fmt: skip
+            fmt = QTextCharFormat()
+            fmt.setForeground(QColor(colours[kind]))
+            if kind == "keyword":
+                fmt.setFontWeight(QFont.Weight.Bold)
+            self.rules.append((re.compile(pattern), fmt))
+
+    def highlightBlock(self, text: str) -> None:
+        for regex, fmt in self.rules:
+            for m in regex.finditer(text):
+                self.setFormat(m.start(), m.end() - m.start(), fmt)
+
+
+def generate_code(doc: Document) -> str | None:
+    """The project's Keras script from the core's code generator; None while it is missing."""
+    try:
+        from deepgui.core import codegen  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    generate = getattr(codegen, "generate_script", None)
+    if generate is None:
+        return None
+    try:
+        return generate(doc.project)
+    except TypeError:
+        return generate(doc.graph)
+    except Exception as exc:  # a graph the generator cannot handle yet: say so in the tab
+        return f"# The script cannot be generated yet: {exc}\n"
+
+
+class CodePanel(QWidget):
+    def __init__(self, doc: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        font = QFont("monospace")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        self.text.setFont(font)
+        self.highlighter = PythonHighlighter(self.text.document())
+        self.copy_button = QPushButton(icon("copy"), "Copy")
+        self.copy_button.setToolTip("Copy the script to the clipboard")
+        self.copy_button.clicked.connect(self.copy)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("The Keras script this model stands for:"))
+        bar.addStretch(1)
+        bar.addWidget(self.copy_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.text)
+        # Regenerating on every keystroke is wasted work: wait for edits to settle.
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self.refresh)
+        doc.graph_changed.connect(lambda *_: self._timer.start())
+        doc.project_replaced.connect(self._timer.start)
+        self.refresh()
+
+    def refresh(self) -> None:
+        code = generate_code(self.doc)
+        if code is None:
+            code = "# The code generator is still loading; the script will appear here.\n"
+        if code != self.text.toPlainText():
+            self.text.setPlainText(code)
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.text.toPlainText())
+
+
+class ProblemsPanel(QWidget):
+    layer_clicked = Signal(str)
+
+    def __init__(self, doc: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.table = _table(["", "Layer", "Problem"])
+        self.table.cellClicked.connect(self._clicked)
+        self.empty = QLabel("No problems: every layer has a shape.")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.table)
+        self._ids: list[str] = []
+        doc.info_changed.connect(self.refresh)
+        self.refresh()
+
+    def count(self) -> tuple[int, int]:
+        errors = sum(1 for p in self.doc.problems if p[1] == "error")
+        return errors, len(self.doc.problems) - errors
+
+    def refresh(self) -> None:
+        problems = self.doc.problems
+        self._ids = [p[0] for p in problems]
+        self.table.setRowCount(len(problems))
+        for i, (nid, severity, message) in enumerate(problems):
+            node = self.doc.graph.nodes.get(nid)
+            sev = QTableWidgetItem(icon(severity), severity)
+            self.table.setItem(i, 0, sev)
+            self.table.setItem(i, 1, QTableWidgetItem(node.name if node else ""))
+            item = QTableWidgetItem(message)
+            item.setToolTip(message)
+            self.table.setItem(i, 2, item)
+        self.empty.setVisible(not problems)
+        self.table.setVisible(bool(problems))
+        if not self.doc.keras_ready:
+            self.empty.setText("Loading Keras to work out shapes…")
+        else:
+            self.empty.setText("No problems: every layer has a shape.")
+
+    def _clicked(self, row: int, _col: int) -> None:
+        if 0 <= row < len(self._ids) and self._ids[row]:
+            self.layer_clicked.emit(self._ids[row])
+
+
+class TrainingPanel(QWidget):
+    """Until training lands in the app, a clear empty state (no made-up curves)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        label = QLabel(
+            "<p style='font-size:14px'><b>No training run yet.</b></p>"
+            "<p>Run ▸ Train (F5) will train this model here, with live loss and accuracy curves.<br>"
+            "From a terminal: <code>deepgui train PROJECT.dgproj</code></p>"
+        )
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
