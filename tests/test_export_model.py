@@ -113,7 +113,7 @@ def test_tflite_keeps_a_free_batch_where_it_can(exported):
         runner = _litert_interpreter(reports[name, "tflite"].path).get_signature_runner()
         batch = next(iter(runner.get_input_details().values()))["shape_signature"][0]
         assert bool(batch == -1) is free, name
-    assert "batch size 1" in reports["lstm", "tflite"].message
+    assert "batch size fixed to 1" in reports["lstm", "tflite"].message
 
 
 def test_multi_output_values_in_the_right_order(exported, tmp_path):

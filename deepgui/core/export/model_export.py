@@ -3,9 +3,12 @@ and compare its outputs with the model's on sample inputs."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,7 @@ def export_model(
     Options: ``quantize`` ("float16" or "dynamic", TFLite), ``opset`` (ONNX), ``batch_size``
     (TFLite: fix the batch size), ``samples`` (inputs for the check: one array, a list in input
     order or a dict by input name; random by default), ``tolerance`` (absolute; by default
-    scaled to the outputs' magnitude). `note` is a clause added after the size in the message.
+    scaled to the outputs' magnitude). `note` is a remark shown beside the size in the message.
     The artefact is written beside `path` first and moved
     into place only when complete, so a failed export leaves what was there untouched.
     """
@@ -57,7 +60,7 @@ def export_model(
         # plain LiteRT runtime lacks; with batch 1 they lower to built-in ops.
         options["batch_size"] = 1
         _write_in_place(fmt, model, target, options)
-        note += " with batch size 1 (its recurrent layers need a fixed batch size on LiteRT)"
+        note += "; batch size fixed to 1, as its recurrent layers need on LiteRT"
     return verify(
         fmt,
         target,
@@ -90,9 +93,10 @@ def verify(
     if tolerance is None:
         base = formats.QUANTIZED_TOLERANCE.get(quantize or "", spec.tolerance)
         tolerance = base * output_scale(expected)
-    written = f"Wrote {spec.label} {path} ({human_size(size)}){note}"
+    written = f"Wrote {spec.label} {path} ({human_size(size)}{note})"
     try:
-        actual = formats.run(fmt, path, model, arrays)
+        with _quiet():
+            actual = formats.run(fmt, path, model, arrays)
     except Exception as exc:
         return ExportReport(
             path, fmt, size, None, tolerance, False,
@@ -173,7 +177,8 @@ def _write_in_place(fmt: str, model, target: Path, options: dict[str, Any]) -> N
     try:
         staged = staging / target.name
         try:
-            formats.write(fmt, model, staged, options)
+            with _quiet():
+                formats.write(fmt, model, staged, options)
         except DeepGuiError:
             raise
         except ImportError as exc:
@@ -198,6 +203,14 @@ def _replace(staged: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staged, target)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Converters warn about their own deprecations; none of it is the user's to act on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _call_once(model) -> None:

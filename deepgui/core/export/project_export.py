@@ -63,13 +63,13 @@ def _model_of_project(project: Project) -> tuple[Any, str]:
     model = build_model(project.graph, name=_model_name(project))
     weights = project.weights_path
     if weights is None or not weights.is_file():
-        return model, " (untrained: the project has no saved weights)"
+        return model, "; untrained: the project has no saved weights"
     from deepgui.core.weights import load_weights
 
     fresh = load_weights(model, weights)
     if fresh:
         shown = ", ".join(fresh[:3]) + (", ..." if len(fresh) > 3 else "")
-        return model, f" (layers {shown} have no saved weights and keep initial values)"
+        return model, f"; layers {shown} have no saved weights and keep initial values"
     return model, ""
 
 
