@@ -20,6 +20,11 @@ _PAIRS = (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"))
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """Every array in the file; never unpickles (object arrays are refused)."""
     try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                raise DatasetError(
+                    f"{path}: is not a readable NumPy .npz file (not a zip archive)."
+                )
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
     except FileNotFoundError:

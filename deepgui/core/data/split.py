@@ -29,17 +29,21 @@ def split_indices(
         idx = np.arange(n)
         train, val, tst = idx[:n_train], idx[n_train : n_train + n_val], idx[n_train + n_val :]
     elif labels is not None and labels.ndim == 1:
+        # Stratified with exact totals: each class's shuffled members are spread evenly over
+        # (0, 1), then all samples are ordered by that position, so any prefix holds every
+        # class in its share.
         rng = np.random.default_rng(seed)
-        parts: list[list[np.ndarray]] = [[], [], []]
+        position = np.empty(n)
         for cls in np.unique(labels):
             members = rng.permutation(np.flatnonzero(labels == cls))
-            n_test = int(round(len(members) * test))
-            n_val = int(round(len(members) * validation))
-            parts[2].append(members[:n_test])
-            parts[1].append(members[n_test : n_test + n_val])
-            parts[0].append(members[n_test + n_val :])
+            position[members] = (np.arange(len(members)) + rng.random()) / len(members)
+        idx = rng.permutation(n)
+        idx = idx[np.argsort(position[idx], kind="stable")]
+        n_test = int(round(n * test))
+        n_val = int(round(n * validation))
+        tst, val = idx[:n_test], idx[n_test : n_test + n_val]
         # Mix the classes back together so a batch never holds one class only.
-        train, val, tst = (rng.permutation(np.concatenate(p)) for p in parts)
+        train = rng.permutation(idx[n_test + n_val :])
     else:
         idx = np.random.default_rng(seed).permutation(n)
         n_test = int(round(n * test))

@@ -153,7 +153,7 @@ def type_column(table: Table, name: str, kind: str | None = None) -> Column:
         more = f" ({count} such cells in all)" if count > 1 else ""
         raise DatasetError(
             f"{table.path.name}: row {table.row_numbers[bad]}, column {name!r} holds the text "
-            f"{cells[bad]!r} in a numeric column{more}; correct it, or mark it as missing (leave it empty)."
+            f"{str(cells[bad])!r} in a numeric column{more}; correct it, or mark it as missing (leave it empty)."
         )
     if kind is None:
         words = np.char.count(np.char.strip(uniq[:2000]), " ").mean() + 1 if len(uniq) else 0

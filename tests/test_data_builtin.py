@@ -1,0 +1,50 @@
+"""The shipped sample data sets."""
+
+import numpy as np
+import pytest
+
+from deepgui.core.data import builtin_datasets, load_dataset
+from deepgui.core.errors import DatasetError
+
+
+def test_listed_with_existing_files():
+    listed = builtin_datasets()
+    assert [n for n, _, _ in listed] == ["digits", "iris", "sequence", "moons"]
+    assert all(p.exists() and text for _, p, text in listed)
+    assert sum(p.stat().st_size for _, p, _ in listed) < 400_000
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "classes", "total"),
+    [
+        ("digits", (8, 8, 1), 10, 1797),
+        ("iris", (4,), 3, 150),
+        ("sequence", (40, 1), 3, 1200),
+        ("moons", (2,), 2, 500),
+    ],
+)
+def test_builtin_shapes(name, shape, classes, total):
+    data = load_dataset({"source": "builtin", "name": name, "validation_split": 0.2})
+    assert data.sample_shape == shape and data.num_classes == classes
+    assert data.num_train + len(data.y_val) == total
+    assert data.y_train.dtype == np.int32 and data.y_train.max() == classes - 1
+    assert np.isfinite(data.x_train).all()
+
+
+def test_digits_real_and_scaled():
+    data = load_dataset({"source": "builtin", "name": "digits", "validation_split": 0.0})
+    assert data.x_train.min() == 0.0 and data.x_train.max() == 1.0
+    assert np.bincount(data.y_train).min() > 170  # the real set: about 180 of each digit
+
+
+def test_iris_string_target():
+    data = load_dataset({"source": "builtin", "name": "iris"})
+    assert data.class_names == ["setosa", "versicolor", "virginica"]
+    assert data.suggested_loss() == "sparse_categorical_crossentropy"
+
+
+def test_unknown_name():
+    with pytest.raises(
+        DatasetError, match="the built-in data sets are digits, iris, sequence, moons"
+    ):
+        load_dataset({"source": "builtin", "name": "mnist"})
