@@ -1,0 +1,228 @@
+"""The overfitting detector on synthetic curves and a real overfitting run; remedies as commands."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from deepgui.core.graph import Graph
+from deepgui.core.project import Project
+from deepgui.core.training.overfitting import OverfittingDetector
+from deepgui.core.training.remedies import SetTraining, suggest_remedies
+
+
+def feed(detector, loss, val):
+    reports = []
+    for i, (a, b) in enumerate(zip(loss, val, strict=True), start=1):
+        r = detector.update(i, {"loss": a, "val_loss": b})
+        if r:
+            reports.append(r)
+    return reports
+
+
+def overfit_curve(turn: int, epochs: int = 30, noise: float = 0.0, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    e = np.arange(1, epochs + 1)
+    loss = 1.5 * np.exp(-e / 6) + 0.02
+    val = np.where(
+        e <= turn, 1.5 * np.exp(-e / 6) + 0.2, 1.5 * np.exp(-turn / 6) + 0.2 + 0.04 * (e - turn)
+    )
+    val = val * (1 + noise * rng.standard_normal(epochs))
+    return loss.tolist(), val.tolist()
+
+
+@pytest.mark.parametrize("turn", [5, 8, 12])
+def test_flags_rising_validation_loss_at_the_epoch_it_began(turn):
+    loss, val = overfit_curve(turn)
+    det = OverfittingDetector(patience=3, gap=10.0)  # gap out of reach: test the rising rule
+    reports = feed(det, loss, val)
+    assert reports, "a clear rise was not flagged"
+    first = reports[0]
+    assert first.kind == "rising"
+    assert first.epoch == turn + 1
+    assert first.best_epoch == turn
+    assert first.detected_at == turn + 3
+    assert "risen for 3 epochs" in first.reason
+
+
+def test_no_false_alarm_on_healthy_noisy_curves():
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        e = np.arange(1, 41)
+        loss = 1.2 * np.exp(-e / 8) + 0.05
+        val = (1.2 * np.exp(-e / 8) + 0.1) * (1 + 0.01 * rng.standard_normal(40))
+        assert feed(OverfittingDetector(), loss.tolist(), val.tolist()) == [], seed
+
+
+def test_plateau_without_falling_training_loss_is_not_overfitting():
+    loss = [1.0, 0.8, 0.7] + [0.7] * 10
+    val = [1.0, 0.85, 0.75] + [0.76, 0.78, 0.8, 0.82, 0.84, 0.86, 0.88, 0.9, 0.92, 0.94]
+    assert feed(OverfittingDetector(patience=3, gap=10.0), loss, val) == []
+
+
+def test_gap_rule_flags_a_jump_above_the_best():
+    loss = [1.0, 0.8, 0.6, 0.5, 0.45]
+    val = [1.0, 0.8, 0.7, 0.9, 0.95]  # 0.9 is 29 % above 0.7
+    reports = feed(OverfittingDetector(patience=5, gap=0.2), loss, val)
+    assert [r.kind for r in reports] == ["gap"]
+    assert reports[0].epoch == 4 and reports[0].detected_at == 4
+    assert "29%" in reports[0].reason
+
+
+def test_flags_once_per_episode_and_rearms_after_a_new_best():
+    loss = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.04]
+    val = [1.0, 0.9, 0.95, 1.0, 1.1, 1.2, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    reports = feed(OverfittingDetector(patience=3, gap=10.0), loss, val)
+    assert [r.epoch for r in reports] == [3, 8]
+
+
+def test_without_validation_nothing_is_flagged():
+    det = OverfittingDetector()
+    for i in range(20):
+        assert det.update(i + 1, {"loss": 1.0 / (i + 1)}) is None
+    assert det.update(21, {"loss": 0.1, "val_loss": math.nan}) is None
+
+
+def test_replay_restores_state_after_resume():
+    loss, val = overfit_curve(6, epochs=9)
+    rows = [
+        {"epoch": i + 1, "loss": a, "val_loss": b}
+        for i, (a, b) in enumerate(zip(loss, val, strict=True))
+    ]
+    det = OverfittingDetector(patience=3, gap=10.0)
+    det.replay(rows)
+    assert det.reports and det.reports[0].epoch == 7
+    # Already flagged in this episode: the next rising epoch is not reported again.
+    assert det.update(10, {"loss": 0.01, "val_loss": 1.5}) is None
+
+
+# ----------------------------------------------------------------------------- remedies
+def dense_project(image: bool = False) -> Project:
+    g = Graph()
+    shape = [8, 8, 1] if image else [4]
+    nodes = [g.add_node("InputLayer", {"shape": shape})]
+    if image:
+        nodes.append(g.add_node("Flatten", {}))
+    nodes += [
+        g.add_node("Dense", {"units": 128, "activation": "relu"}),
+        g.add_node("Dense", {"units": 32, "activation": "relu"}),
+        g.add_node("Dense", {"units": 3, "activation": "softmax"}),
+    ]
+    for a, b in zip(nodes, nodes[1:], strict=False):
+        g.connect(a.id, b.id)
+    return Project(graph=g, training={"epochs": 5})
+
+
+def test_remedies_are_ranked_and_apply_as_one_undo_step():
+    project = dense_project()
+    before = project.graph.to_dict()
+    remedies = suggest_remedies(project, num_train=50, num_params=5000)
+    keys = [r.key for r in remedies]
+    assert keys[0] == "dropout"
+    assert {"early_stopping", "l2", "smaller_model"} <= set(keys)
+    assert "augmentation" not in keys  # not an image model
+    scores = [r.score for r in remedies]
+    assert scores == sorted(scores, reverse=True)
+
+    dropout = remedies[0]
+    dropout.apply(project)
+    g = project.graph
+    drops = [n for n in g if n.class_name == "Dropout"]
+    assert len(drops) == 2
+    widest = next(n for n in g if n.class_name == "Dense" and n.config["units"] == 128)
+    assert [g.node(s).class_name for s in g.successors(widest.id)] == ["Dropout"]
+    assert len(g.output_nodes()) == 1 and g.output_nodes()[0].config["units"] == 3
+    project.undo.undo()
+    assert project.graph.to_dict() == before
+    project.undo.redo()
+    assert sum(n.class_name == "Dropout" for n in project.graph) == 2
+
+
+def test_early_stopping_remedy_changes_training_and_undoes():
+    project = dense_project()
+    remedy = next(r for r in suggest_remedies(project) if r.key == "early_stopping")
+    remedy.apply(project)
+    assert project.training["early_stopping"]["enabled"] is True
+    assert project.training["epochs"] == 5
+    project.undo.undo()
+    assert project.training == {"epochs": 5}
+    # Once it is on, it is no longer suggested.
+    project.undo.redo()
+    assert "early_stopping" not in [r.key for r in suggest_remedies(project)]
+
+
+def test_l2_and_smaller_model_edit_the_widest_dense_layers():
+    project = dense_project()
+    by_key = {r.key: r for r in suggest_remedies(project)}
+    by_key["l2"].apply(project)
+    regs = [n.config.get("kernel_regularizer") for n in project.graph if n.class_name == "Dense"]
+    assert sum(r is not None for r in regs) == 2
+    by_key["smaller_model"].apply(project)
+    units = sorted(n.config["units"] for n in project.graph if n.class_name == "Dense")
+    assert units == [3, 16, 64]
+    project.undo.undo()
+    project.undo.undo()
+    assert all(n.config.get("kernel_regularizer") is None for n in project.graph)
+
+
+def test_augmentation_for_image_inputs_builds():
+    from deepgui.core.build import build_model
+
+    project = dense_project(image=True)
+    remedy = next(r for r in suggest_remedies(project) if r.key == "augmentation")
+    remedy.apply(project)
+    g = project.graph
+    inp = g.input_nodes()[0]
+    first = g.node(g.successors(inp.id)[0])
+    assert first.class_name == "RandomRotation"
+    assert g.node(g.successors(first.id)[0]).class_name == "RandomZoom"
+    model = build_model(g)
+    assert model.output_shape == (None, 3)
+
+
+def test_set_training_merges_nested_sections():
+    training = {"early_stopping": {"patience": 2}, "epochs": 3}
+    cmd = SetTraining(training, {"early_stopping": {"enabled": True}})
+    cmd.redo(Graph())
+    assert training["early_stopping"] == {"patience": 2, "enabled": True}
+    cmd.undo(Graph())
+    assert training == {"early_stopping": {"patience": 2}, "epochs": 3}
+
+
+# ----------------------------------------------------------------------------- a real run
+def test_real_overfitting_training_raises_the_flag(tmp_path):
+    from deepgui.core.data.base import LoadedData
+    from deepgui.core.training import TrainingConfig, TrainingEngine, TrainingListener
+
+    rng = np.random.default_rng(0)
+    # Labels unrelated to the features: whatever the net learns is memorisation.
+    x = rng.normal(size=(200, 20)).astype("float32")
+    y = rng.integers(0, 2, size=200)
+    data = LoadedData(x[:40], y[:40], x[40:], y[40:], task="multiclass", class_names=["a", "b"])
+    g = Graph()
+    nodes = [
+        g.add_node("InputLayer", {"shape": [20]}),
+        g.add_node("Dense", {"units": 512, "activation": "relu"}),
+        g.add_node("Dense", {"units": 512, "activation": "relu"}),
+        g.add_node("Dense", {"units": 2, "activation": "softmax"}),
+    ]
+    for a, b in zip(nodes, nodes[1:], strict=False):
+        g.connect(a.id, b.id)
+    project = Project(graph=g)
+    seen = []
+
+    class Listener(TrainingListener):
+        def overfitting_detected(self, report):
+            seen.append(report)
+
+    cfg = TrainingConfig.from_dict({"epochs": 30, "batch_size": 8, "learning_rate": 0.003})
+    result = TrainingEngine(
+        None, data, cfg, Listener(), project=project, run_dir=tmp_path / "run"
+    ).run()
+    assert result.reason == "completed"
+    assert seen, "memorising random labels was not flagged"
+    assert seen[0].remedies and seen[0].remedies[0].key == "dropout"
+    assert result.metrics["overfitting"][0]["epoch"] == seen[0].epoch
+    assert 1 < seen[0].epoch < 30
