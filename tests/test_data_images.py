@@ -59,7 +59,7 @@ def test_folder_loads_resized_and_scaled(shapes: Path):
     )
     assert data.class_names == ["bright", "dark"] and data.task == "binary"
     assert data.x_train.shape == (9, 16, 16, 3) and data.x_val.shape == (3, 16, 16, 3)
-    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
     bright = data.x_train[data.y_train == 0].mean()
     dark = data.x_train[data.y_train == 1].mean()
     assert bright > 0.75 and dark < 0.2

@@ -90,8 +90,12 @@ def read_csv(path: Path, max_rows: int | None = None) -> Table:
         dup = next(h for h in header if header.count(h) > 1)
         raise DatasetError(f"{path}: the header names column {dup!r} more than once.")
     body = rows[1:]
+    while body and not body[-1]:
+        body.pop()
     numbers = np.arange(2, len(body) + 2)
-    if any(not r for r in body):  # blank lines: skip them, keep the numbering true
+    if len(header) == 1:  # in a one-column file a blank line is an empty cell
+        body = [r or [""] for r in body]
+    elif any(not r for r in body):  # blank lines: skip them, keep the numbering true
         keep = [i for i, r in enumerate(body) if r]
         body = [body[i] for i in keep]
         numbers = numbers[keep]

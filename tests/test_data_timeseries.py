@@ -1,0 +1,89 @@
+"""Time-series CSVs cut into windows."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepgui.core.data import load_dataset
+from deepgui.core.data.timeseries import windows
+from deepgui.core.errors import DatasetError
+
+
+@pytest.fixture
+def weather(tmp_path: Path) -> Path:
+    rows = ["date,temp,wind"]
+    for i in range(100):
+        rows.append(f"2024-01-{i:03d},{10 + i},{(i % 7) * 1.5}")
+    path = tmp_path / "weather.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_windows_and_horizon():
+    values = np.arange(10, dtype=np.float32)[:, None]
+    x, y = windows(values, np.arange(10) * 10.0, window=3, horizon=2)
+    assert x.shape == (6, 3, 1)
+    assert x[0, :, 0].tolist() == [0, 1, 2] and y[0] == 40.0  # 2 rows after the window ends
+    assert x[-1, :, 0].tolist() == [5, 6, 7] and y[-1] == 90.0
+
+
+def test_loads_in_time_order(weather: Path):
+    spec = {
+        "source": "timeseries",
+        "path": str(weather),
+        "target": "temp",
+        "window": 5,
+        "horizon": 1,
+        "validation_split": 0.2,
+        "shuffle": False,
+    }
+    data = load_dataset(spec)
+    assert data.task == "regression" and data.feature_names == [
+        "temp",
+        "wind",
+    ]  # the date column is left out
+    assert data.x_train.shape == (80 - 5, 5, 2) and data.x_val.shape == (20 - 5, 5, 2)
+    # Labels are raw target values; validation comes strictly after training.
+    assert data.y_train[0] == 15.0 and data.y_train.max() < data.y_val.min()
+    mean, std = data.extras["standardization"]["temp"]
+    assert mean == pytest.approx(49.5) and data.x_train[0, 0, 0] == pytest.approx((10 - mean) / std)
+
+
+def test_shuffle_reproducible(weather: Path):
+    spec = {"source": "timeseries", "path": str(weather), "target": "temp", "window": 4, "seed": 9}
+    a, b = load_dataset(spec), load_dataset(spec)
+    assert np.array_equal(a.y_train, b.y_train) and not np.all(np.diff(a.y_train) > 0)
+
+
+def test_window_too_long(weather: Path):
+    with pytest.raises(DatasetError, match="too few for one window of 90 rows"):
+        load_dataset({"source": "timeseries", "path": str(weather), "target": "temp", "window": 90})
+
+
+def test_gaps_reported_or_filled(tmp_path: Path):
+    rows = ["v"] + [str(i) for i in range(30)]
+    rows[6] = ""
+    path = tmp_path / "gaps.csv"
+    path.write_text("\n".join(rows) + "\n")
+    spec = {
+        "source": "timeseries",
+        "path": str(path),
+        "target": "v",
+        "window": 3,
+        "validation_split": 0.0,
+        "shuffle": False,
+    }
+    with pytest.raises(DatasetError, match="row 7 column 'v'"):
+        load_dataset(spec)
+    filled = load_dataset({**spec, "missing": "fill"})
+    assert len(filled.y_train) == 27 and filled.y_train[1] == 4.0  # row 7 (value 5) took 4 forward
+    dropped = load_dataset({**spec, "missing": "drop"})
+    assert len(dropped.y_train) == 26
+
+
+def test_text_in_series(tmp_path: Path):
+    path = tmp_path / "t.csv"
+    path.write_text("v\n" + "\n".join(["1", "2", "oops", "4", "5"]) + "\n")
+    with pytest.raises(DatasetError, match="row 4, column 'v' holds the text 'oops'"):
+        load_dataset({"source": "timeseries", "path": str(path), "target": "v", "window": 2})
