@@ -34,7 +34,10 @@ def build_model(graph: Graph, name: str = "model", inference: ShapeInference | N
         node = graph.nodes[nid]
         if node.is_input:
             shape = input_shape_of(node)
-            tensors[nid] = k.Input(batch_shape=shape, name=node.name)
+            # Keep the declared dtype: int token ids for Embedding, strings for TextVectorization.
+            dtype = node.config.get("dtype")
+            dtype = dtype if isinstance(dtype, str) else None
+            tensors[nid] = k.Input(batch_shape=shape, dtype=dtype, name=node.name)
             continue
         layer = make_layer(node)
         layers[nid] = layer
