@@ -313,3 +313,34 @@ def test_import_model_file_writes_project_and_weights(tmp_path):
     )
     fresh, loaded = project_from_model_file(source)
     assert fresh.path is None and loaded.count_params() == model.count_params()
+
+
+def test_adapted_text_vectorization_keeps_vocabulary_and_string_input(tmp_path):
+    vectorize = layers.TextVectorization(max_tokens=20, output_sequence_length=4, name="vectorize")
+    vectorize.adapt(["the cat sat", "the dog ran far"])
+    text = keras.Input((1,), dtype="string", name="text")
+    model = keras.Model(text, layers.Embedding(20, 3)(vectorize(text)))
+    graph, rebuilt = round_trip(model, tmp_path)
+    vocabulary = graph.node_by_name("vectorize").config["vocabulary"]
+    assert "cat" in vocabulary and json.dumps(vocabulary)
+    assert rebuilt.inputs[0].dtype == "string"
+    x = np.array([["the dog sat"], ["a cat"]])
+    np.testing.assert_allclose(np.asarray(rebuilt(x)), np.asarray(model(x)), rtol=1e-6)
+
+
+def test_adapted_normalization_and_augmentation(tmp_path):
+    norm = layers.Normalization(name="norm")
+    norm.adapt(np.random.default_rng(0).normal(3.0, 2.0, size=(40, 8, 8, 3)))
+    inp = keras.Input((8, 8, 3))
+    x = layers.RandomRotation(0.1)(layers.RandomFlip()(norm(inp)))
+    model = keras.Model(inp, layers.GlobalAveragePooling2D()(layers.Conv2D(2, 3)(x)))
+    graph, rebuilt = round_trip(model, tmp_path)
+    x = sample_inputs(model)
+    np.testing.assert_allclose(
+        outputs_of(rebuilt, x)[0], outputs_of(model, x)[0], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_embedding_input_keeps_its_integer_dtype(tmp_path):
+    _, rebuilt = round_trip(bilstm(), tmp_path)
+    assert rebuilt.inputs[0].dtype == "int32"

@@ -67,6 +67,18 @@ def test_layer_order_does_not_matter(tmp_path):
         )
 
 
+def test_nested_model_weights_follow_the_flattened_graph(tmp_path):
+    # The inner model reuses the outer layer's name "dense": the graph renames one of them.
+    inner = keras.Sequential([layers.Dense(3, name="dense")], name="inner")
+    inp = keras.Input((4,))
+    model = trained_like(keras.Model(inp, layers.Dense(2, name="dense")(inner(inp))))
+    path = save_weights(model, tmp_path / "m.weights.h5")
+    rebuilt = build_model(graph_from_model(model))
+    assert load_weights(rebuilt, path) == []
+    x = np.random.default_rng(3).normal(size=(2, 4)).astype("float32")
+    np.testing.assert_allclose(np.asarray(rebuilt(x)), np.asarray(model(x)), rtol=1e-6)
+
+
 def test_changed_layer_is_reported_and_left_initialised(tmp_path):
     model = trained_like(small_model())
     path = save_weights(model, tmp_path / "m.weights.h5")

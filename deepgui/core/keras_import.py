@@ -70,7 +70,9 @@ def _plain(value: Any, where: str) -> Any:
         return {str(k): _plain(v, where) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v, where) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, str):
+        return str(value)  # NumPy strings too
+    if value is None or isinstance(value, bool | int | float):
         return value
     if hasattr(value, "tolist"):  # NumPy arrays and scalars
         return _plain(value.tolist(), where)
@@ -92,6 +94,15 @@ def _fit_catalogue(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
         scalar = param.kind in ("int", "optional_int", "float", "optional_float")
         if scalar and isinstance(value, list | tuple) and len(value) == 1:
             config[param.name] = value[0]
+        # A symmetric range (RandomRotation's factor) is Keras's expansion of one number.
+        if (
+            param.kind in ("float", "optional_float")
+            and isinstance(value, list | tuple)
+            and len(value) == 2
+            and all(isinstance(v, int | float) for v in value)
+            and value[0] == -value[1]
+        ):
+            config[param.name] = abs(value[1])
     inner = config.get("layer")
     if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
         config["layer"] = {**inner, "config": _fit_catalogue(inner["class_name"], inner["config"])}
@@ -243,7 +254,12 @@ class _Importer:
             )
         if class_name == "InputLayer":
             return sources
-        node_id = self.out.add(class_name, _fit_catalogue(class_name, config), live_layer)
+        config = _fit_catalogue(class_name, config)
+        if config.get("vocabulary") is None and hasattr(live_layer, "get_vocabulary"):
+            # An adapted lookup keeps its vocabulary in a table, not in weights: move it into
+            # the config so the project holds it (TextVectorization, StringLookup, IntegerLookup).
+            config["vocabulary"] = _plain(list(live_layer.get_vocabulary()), where=name)
+        node_id = self.out.add(class_name, config, live_layer)
         for port, source in enumerate(sources):
             self.out.connect(source.node_id, node_id, port)
         return [_Ref(node_id)]

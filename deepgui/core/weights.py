@@ -23,7 +23,19 @@ VERSION = 1
 
 
 def save_weights(model: Any, path: str | os.PathLike) -> Path:
-    """Write every layer's weights of `model` to `path` (atomically)."""
+    """Write every layer's weights of `model` to `path` (atomically).
+
+    A model holding models as layers is stored under the names its imported graph gives the
+    flattened layers, so the weights load into ``build_model(graph_from_model(model))``."""
+    from deepgui.core.keras_layers import keras
+
+    model_class = keras().Model
+    if any(isinstance(layer, model_class) for layer in model.layers):
+        from deepgui.core.keras_import import import_model
+
+        result = import_model(model)
+        named = {result.graph.nodes[nid].name: layer for nid, layer in result.layers.items()}
+        return save_layer_weights(named, path)
     return save_layer_weights({layer.name: layer for layer in model.layers}, path)
 
 
@@ -104,6 +116,11 @@ def load_weights(model: Any, path: str | os.PathLike, strict: bool = False) -> l
             continue
         for variable, array in zip(variables, arrays, strict=True):
             variable.assign(array.astype(_dtype_name(variable)))
+        # Layers that derive state from their variables (Normalization's mean and variance)
+        # recompute it here, as Keras's own loader does.
+        finalize = getattr(layer, "finalize_state", None)
+        if callable(finalize):
+            finalize()
     return reinitialised
 
 
