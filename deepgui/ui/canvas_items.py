@@ -193,6 +193,7 @@ class NodeItem(QGraphicsItem):
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
+        path.setFillRule(Qt.FillRule.WindingFill)  # ports overlap the box: keep both solid
         path.addRoundedRect(QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT), 8, 8)
         for i in range(self.input_count):
             path.addEllipse(self.input_port_local(i), PORT_RADIUS + 2, PORT_RADIUS + 2)

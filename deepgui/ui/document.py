@@ -143,7 +143,7 @@ class Document(QObject):
             return
         self.info = result.info
         self.problems = [p for p in result.problems if not p[0] or p[0] in self.graph.nodes]
-        self.inference_pending = result.generation != self._generation
+        self.inference_pending = result.generation != self._generation or self._timer.isActive()
         self.info_changed.emit()
 
     def shutdown(self) -> None:

@@ -74,10 +74,13 @@ class InferenceWorker(QObject):
             keras()
             from deepgui.core.shapes import ShapeInference
         except Exception as exc:  # a broken TensorFlow install must not take the window down
-            self.keras_failed.emit(f"Keras could not be loaded, so shapes are unknown: {exc}")
+            self._emit(
+                self.keras_failed, f"Keras could not be loaded, so shapes are unknown: {exc}"
+            )
             return
         self.ready = True
-        self.keras_loaded.emit()
+        if not self._emit(self.keras_loaded):
+            return
         engine: ShapeInference | None = None
         engine_key: object = None
         while not self._closing:
@@ -96,4 +99,16 @@ class InferenceWorker(QObject):
                 problems = engine.problems()
             except Exception as exc:  # inference must never kill the worker
                 info, problems = {}, [("", "error", f"Shape inference failed: {exc}")]
-            self.finished.emit(InferenceResult(generation, info, problems))
+            if not self._emit(self.finished, InferenceResult(generation, info, problems)):
+                return
+
+    def _emit(self, signal, *args) -> bool:
+        """Emit unless the window went away meanwhile (then the thread just ends)."""
+        if self._closing:
+            return False
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the Qt side was deleted
+            self._closing = True
+            return False
+        return True

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )  # fmt: skip
 
+from deepgui.core.errors import DeepGuiError
 from deepgui.ui.document import Document
 from deepgui.ui.icons import icon
 from deepgui.ui.theme import is_dark
@@ -132,12 +133,15 @@ def generate_code(doc: Document) -> str | None:
     generate = getattr(codegen, "generate_script", None)
     if generate is None:
         return None
+    project = doc.project
     try:
-        return generate(doc.project)
-    except TypeError:
-        return generate(doc.graph)
-    except Exception as exc:  # a graph the generator cannot handle yet: say so in the tab
-        return f"# The script cannot be generated yet: {exc}\n"
+        return generate(
+            project.graph, project.dataset or None, project.training or None, name=project.name
+        )
+    except DeepGuiError as exc:  # an unfinished graph: say why in the tab
+        return f"# {exc}\n"
+    except Exception as exc:  # the generator must never take the window down
+        return f"# The script cannot be written yet: {exc}\n"
 
 
 class CodePanel(QWidget):

@@ -1,0 +1,231 @@
+"""The training configuration form. It edits the project's ``training`` dict in place and
+shows what `parse_training` says about it; the core decides what is valid."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from deepgui.core.errors import TrainingError
+from deepgui.core.training.config import OPTIMIZERS, SCHEDULES, TrainingConfig, parse_training
+
+LOSSES = ["auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
+          "binary_crossentropy", "mse", "mae", "huber"]  # fmt: skip
+MONITORS = ["val_loss", "loss", "val_accuracy", "accuracy"]
+
+
+def _combo(items: list[str], editable: bool = False) -> QComboBox:
+    box = QComboBox()
+    box.addItems(items)
+    box.setEditable(editable)
+    return box
+
+
+def _spin(low: int, high: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    return box
+
+
+def _real(low: float, high: float, decimals: int, step: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setDecimals(decimals)
+    box.setSingleStep(step)
+    return box
+
+
+class TrainingForm(QWidget):
+    """Form <-> project.training. `changed` fires after every edit the user makes."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.training: dict[str, Any] = {}
+        self._loading = False
+        self.optimizer = _combo(list(OPTIMIZERS))
+        self.learning_rate = _real(1e-6, 10.0, 6, 0.0005)
+        self.schedule = _combo(list(SCHEDULES))
+        self.schedule_factor = _real(0.01, 1.0, 3, 0.05)
+        self.schedule_every = _spin(1, 10000)
+        self.schedule_decay = _real(0.01, 1.0, 3, 0.01)
+        self.loss = _combo(LOSSES, editable=True)
+        self.metrics = QLineEdit()
+        self.metrics.setPlaceholderText("auto, or names such as accuracy, mae")
+        self.batch_size = _spin(1, 1 << 16)
+        self.epochs = _spin(1, 100000)
+        self.es_enabled = QCheckBox("Stop early when it stops improving")
+        self.es_monitor = _combo(MONITORS, editable=True)
+        self.es_patience = _spin(0, 1000)
+        self.es_restore = QCheckBox("Keep the best weights")
+        self.device = QComboBox()
+        self.device.addItem("Automatic (first GPU, else CPU)", "auto")
+        self.device.addItem("CPU", "cpu")
+        self.mixed = QCheckBox("Mixed precision (float16 on GPUs that support it)")
+        self.error = QLabel()
+        self.error.setObjectName("formError")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d9534f;")
+
+        sched_row = QHBoxLayout()
+        sched_row.addWidget(self.schedule, 1)
+        for label, w in (("factor", self.schedule_factor), ("every", self.schedule_every),
+                         ("decay", self.schedule_decay)):  # fmt: skip
+            sched_row.addWidget(QLabel(label))
+            sched_row.addWidget(w)
+        form = QFormLayout()
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Schedule", sched_row)
+        form.addRow("Loss", self.loss)
+        form.addRow("Metrics", self.metrics)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Epochs", self.epochs)
+        es = QGroupBox("Early stopping")
+        es_form = QFormLayout(es)
+        es_form.addRow(self.es_enabled)
+        es_form.addRow("Watch", self.es_monitor)
+        es_form.addRow("Patience (epochs)", self.es_patience)
+        es_form.addRow(self.es_restore)
+        hw = QGroupBox("Hardware")
+        hw_form = QFormLayout(hw)
+        hw_form.addRow("Device", self.device)
+        hw_form.addRow(self.mixed)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(es)
+        layout.addWidget(hw)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+
+        for w in (self.optimizer, self.schedule, self.device, self.es_monitor, self.loss):
+            w.currentIndexChanged.connect(self._write)
+        for w in (self.loss, self.es_monitor):
+            w.lineEdit().editingFinished.connect(self._write)
+        self.metrics.editingFinished.connect(self._write)
+        for w in (self.learning_rate, self.schedule_factor, self.schedule_decay, self.batch_size,
+                  self.epochs, self.es_patience, self.schedule_every):  # fmt: skip
+            w.valueChanged.connect(self._write)
+        for w in (self.es_enabled, self.es_restore, self.mixed):
+            w.toggled.connect(self._write)
+
+    # ------------------------------------------------------------------ devices
+    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        """Add detected devices: (spec, label), e.g. ("gpu:0", "GPU 0: NVIDIA H100 (80 GB)")."""
+        current = self.training.get("device", "auto")
+        self._loading = True
+        for spec, label in devices:
+            if self.device.findData(spec) < 0:
+                self.device.addItem(label, spec)
+        self._select_device(current)
+        self._loading = False
+
+    def _select_device(self, spec: str) -> None:
+        i = self.device.findData(spec)
+        if i < 0:
+            self.device.addItem(spec, spec)
+            i = self.device.count() - 1
+        self.device.setCurrentIndex(i)
+
+    # ------------------------------------------------------------------ model -> form
+    def load(self, training: dict[str, Any]) -> None:
+        """Show `training` (the project's own dict, edited in place from now on)."""
+        self.training = training
+        self._loading = True
+        try:
+            try:
+                cfg = parse_training(training)
+            except TrainingError as exc:
+                cfg = TrainingConfig()
+                self.error.setText(str(exc))
+            else:
+                self.error.setText("")
+            self.optimizer.setCurrentText(cfg.optimizer)
+            self.learning_rate.setValue(cfg.learning_rate)
+            self.schedule.setCurrentText(cfg.schedule.kind)
+            self.schedule_factor.setValue(cfg.schedule.factor)
+            self.schedule_every.setValue(cfg.schedule.every_epochs)
+            self.schedule_decay.setValue(cfg.schedule.decay_rate)
+            self.loss.setCurrentText(cfg.loss)
+            self.metrics.setText("auto" if cfg.metrics == "auto" else ", ".join(cfg.metrics))
+            self.batch_size.setValue(cfg.batch_size)
+            self.epochs.setValue(cfg.epochs)
+            self.es_enabled.setChecked(cfg.early_stopping.enabled)
+            self.es_monitor.setCurrentText(cfg.early_stopping.monitor)
+            self.es_patience.setValue(cfg.early_stopping.patience)
+            self.es_restore.setChecked(cfg.early_stopping.restore_best_weights)
+            self._select_device(cfg.device)
+            self.mixed.setChecked(cfg.mixed_precision)
+            self._enable_schedule_fields(cfg.schedule.kind)
+        finally:
+            self._loading = False
+
+    def _enable_schedule_fields(self, kind: str) -> None:
+        self.schedule_factor.setEnabled(kind in ("step", "plateau"))
+        self.schedule_every.setEnabled(kind == "step")
+        self.schedule_decay.setEnabled(kind == "exponential")
+
+    # ------------------------------------------------------------------ form -> model
+    def values(self) -> dict[str, Any]:
+        """The form as a training dict (only the keys it edits)."""
+        metrics_text = self.metrics.text().strip()
+        metrics: Any = (
+            "auto"
+            if metrics_text in ("", "auto")
+            else [m.strip() for m in metrics_text.split(",") if m.strip()]
+        )
+        return {
+            "optimizer": self.optimizer.currentText(),
+            "learning_rate": round(self.learning_rate.value(), 8),
+            "schedule": {
+                **(self.training.get("schedule") or {}),
+                "kind": self.schedule.currentText(),
+                "factor": self.schedule_factor.value(),
+                "every_epochs": self.schedule_every.value(),
+                "decay_rate": self.schedule_decay.value(),
+            },  # fmt: skip
+            "loss": self.loss.currentText().strip() or "auto",
+            "metrics": metrics,
+            "batch_size": self.batch_size.value(),
+            "epochs": self.epochs.value(),
+            "early_stopping": {
+                "enabled": self.es_enabled.isChecked(),
+                "monitor": self.es_monitor.currentText().strip() or "val_loss",
+                "patience": self.es_patience.value(),
+                "restore_best_weights": self.es_restore.isChecked(),
+            },  # fmt: skip
+            "device": self.device.currentData() or "auto",
+            "mixed_precision": self.mixed.isChecked(),
+        }
+
+    def _write(self, *_args) -> None:
+        if self._loading:
+            return
+        new = self.values()
+        old = copy.deepcopy(self.training)
+        self.training.update(new)
+        self._enable_schedule_fields(new["schedule"]["kind"])
+        try:
+            parse_training(self.training)
+        except TrainingError as exc:
+            self.error.setText(str(exc))
+        else:
+            self.error.setText("")
+        if self.training != old:
+            self.changed.emit()

@@ -1,0 +1,367 @@
+"""The data panel: choose a source, preview it, set the target and the split, and check the
+data against the model. It edits the project's ``dataset`` dict; loading happens off the GUI
+thread and the data package decides what the data is."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from deepgui.core.project import Project
+from deepgui.ui.training import data_access
+from deepgui.ui.training.images import to_pixmap
+from deepgui.ui.training.tasks import Background
+
+SOURCES = [("builtin", "Built-in sample"), ("csv", "CSV file"), ("npz", "NumPy file (.npz)"),
+           ("image_folder", "Image folder (one subfolder per class)"),
+           ("timeseries", "Time series (CSV or .npz)")]  # fmt: skip
+PREVIEW_ROWS = 50
+
+
+def summarize(data) -> str:
+    parts = [f"{data.num_train} training"]
+    if data.y_val is not None:
+        parts.append(f"{len(data.y_val)} validation")
+    if data.y_test is not None:
+        parts.append(f"{len(data.y_test)} test")
+    kind = data.task + (f", {data.num_classes} classes" if data.num_classes else "")
+    return f"{', '.join(parts)} samples of shape {data.sample_shape}; {kind}."
+
+
+def preview_of(spec: dict[str, Any], base_dir: Path | None) -> dict[str, Any]:
+    """What the preview shows (runs in the background): CSV rows with column kinds, or a few
+    images per class, or a sequence, plus a one-line summary of the loaded data."""
+    out: dict[str, Any] = {}
+    if spec.get("source") in ("csv", "timeseries") and str(spec.get("path", "")).lower().endswith(
+        (".csv", ".tsv", ".txt")
+    ):
+        path = Path(spec["path"])
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        out["columns"], out["kinds"], out["rows"] = data_access.csv_columns(path, PREVIEW_ROWS)
+    data = data_access.load_dataset(spec, base_dir)
+    out["summary"] = summarize(data)
+    x = data.x_train
+    if isinstance(x, dict):
+        return out
+    x = np.asarray(x)
+    if x.ndim == 4 and data.task in ("multiclass", "binary"):
+        per_class: dict[int, list[np.ndarray]] = {}
+        y = np.asarray(data.y_train).reshape(len(x), -1)[:, 0].astype(int)
+        for i in range(min(len(x), 2000)):
+            bucket = per_class.setdefault(int(y[i]), [])
+            if len(bucket) < 6:
+                bucket.append(x[i])
+        out["images"] = dict(sorted(per_class.items()))
+        out["class_names"] = list(data.class_names)
+    elif x.ndim == 4:
+        out["images"] = {0: list(x[:6])}
+        out["class_names"] = ["samples"]
+    elif x.ndim == 3:
+        out["sequence"] = x[0].astype(np.float32)
+        out["sequence_label"] = str(np.asarray(data.y_train)[0])
+    elif "columns" not in out and x.ndim == 2:
+        names = data.feature_names or [f"x{i}" for i in range(x.shape[1])]
+        out["columns"], out["kinds"] = names + ["target"], ["numeric"] * len(names) + [data.task]
+        y = np.asarray(data.y_train)
+        out["rows"] = [
+            [f"{v:.4g}" for v in x[i]] + [str(y[i])] for i in range(min(len(x), PREVIEW_ROWS))
+        ]
+    return out
+
+
+class DataView(QWidget):
+    """Form <-> project.dataset; `changed` fires after the user edits it."""
+
+    changed = Signal()
+    checked = Signal(bool, str)  # fits, message
+
+    def __init__(self, get_project: Callable[[], Project], parent=None) -> None:
+        super().__init__(parent)
+        self.get_project = get_project
+        self.dataset: dict[str, Any] = {}
+        self._loading = False
+        self.background = Background(self)
+        self.last_preview: dict[str, Any] | None = None
+        self.source = QComboBox()
+        for key, label in SOURCES:
+            self.source.addItem(label, key)
+        self.builtin = QComboBox()
+        for name, description in data_access.builtin_datasets():
+            self.builtin.addItem(name, name)
+            self.builtin.setItemData(
+                self.builtin.count() - 1, description, Qt.ItemDataRole.ToolTipRole
+            )
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("File or folder")
+        self.browse = QPushButton("Browse…")
+        self.target = QComboBox()
+        self.target.setEditable(True)
+        self.target.setToolTip("The column the model learns to predict")
+        self.validation = QDoubleSpinBox()
+        self.test = QDoubleSpinBox()
+        for box in (self.validation, self.test):
+            box.setRange(0.0, 0.9)
+            box.setSingleStep(0.05)
+            box.setDecimals(2)
+        self.shuffle = QCheckBox("Shuffle before splitting")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.preview_button = QPushButton("Preview")
+        self.check_button = QPushButton("Check against the model")
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.check_label = QLabel()
+        self.check_label.setWordWrap(True)
+
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(self.browse)
+        split_row = QHBoxLayout()
+        split_row.addWidget(QLabel("validation"))
+        split_row.addWidget(self.validation)
+        split_row.addWidget(QLabel("test"))
+        split_row.addWidget(self.test)
+        split_row.addWidget(QLabel("seed"))
+        split_row.addWidget(self.seed)
+        form = QFormLayout()
+        form.addRow("Source", self.source)
+        form.addRow("Sample", self.builtin)
+        form.addRow("Path", path_row)
+        form.addRow("Target column", self.target)
+        form.addRow("Split", split_row)
+        form.addRow("", self.shuffle)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.check_button)
+        buttons.addStretch(1)
+
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.thumbs = QWidget()
+        self.thumbs_grid = QGridLayout(self.thumbs)
+        thumbs_scroll = QScrollArea()
+        thumbs_scroll.setWidgetResizable(True)
+        thumbs_scroll.setWidget(self.thumbs)
+        self.sequence_plot = pg.PlotWidget(title="First sequence")
+        self.sequence_plot.setBackground(None)
+        self.sequence_plot.setLabel("bottom", "time step")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.table)
+        self.stack.addWidget(thumbs_scroll)
+        self.stack.addWidget(self.sequence_plot)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.check_label)
+        layout.addWidget(self.stack, 1)
+
+        self.source.currentIndexChanged.connect(self._write)
+        self.builtin.currentIndexChanged.connect(self._write)
+        self.path.editingFinished.connect(self._write)
+        self.target.currentIndexChanged.connect(self._write)
+        self.target.lineEdit().editingFinished.connect(self._write)
+        for w in (self.validation, self.test, self.seed):
+            w.valueChanged.connect(self._write)
+        self.shuffle.toggled.connect(self._write)
+        self.browse.clicked.connect(self._browse)
+        self.preview_button.clicked.connect(self.refresh_preview)
+        self.check_button.clicked.connect(self.check)
+
+    # ------------------------------------------------------------------ model -> form
+    def load(self, dataset: dict[str, Any]) -> None:
+        """Show `dataset` (the project's own dict, edited in place from now on)."""
+        self.dataset = dataset
+        self._loading = True
+        try:
+            source = dataset.get("source", "builtin")
+            i = self.source.findData(source)
+            self.source.setCurrentIndex(max(0, i))
+            j = self.builtin.findData(dataset.get("name", "digits"))
+            if j >= 0:
+                self.builtin.setCurrentIndex(j)
+            self.path.setText(str(dataset.get("path", "")))
+            self.target.setCurrentText(str(dataset.get("target", "")))
+            self.validation.setValue(float(dataset.get("validation_split", 0.2)))
+            self.test.setValue(float(dataset.get("test_split", 0.0)))
+            self.shuffle.setChecked(bool(dataset.get("shuffle", True)))
+            self.seed.setValue(int(dataset.get("seed", 42)))
+            self._enable_fields()
+        finally:
+            self._loading = False
+        self.check_label.setText("")
+        self.status.setText("")
+
+    def _enable_fields(self) -> None:
+        source = self.source.currentData()
+        self.builtin.setEnabled(source == "builtin")
+        self.path.setEnabled(source != "builtin")
+        self.browse.setEnabled(source != "builtin")
+        self.target.setEnabled(source in ("csv", "timeseries"))
+
+    # ------------------------------------------------------------------ form -> model
+    def values(self) -> dict[str, Any]:
+        source = self.source.currentData()
+        out: dict[str, Any] = {"source": source}
+        if source == "builtin":
+            out["name"] = self.builtin.currentData() or "digits"
+        else:
+            out["path"] = self.path.text().strip()
+        target = self.target.currentText().strip()
+        if source in ("csv", "timeseries") and target:
+            out["target"] = target
+        out.update(validation_split=round(self.validation.value(), 4),
+                   test_split=round(self.test.value(), 4),
+                   shuffle=self.shuffle.isChecked(), seed=self.seed.value())  # fmt: skip
+        return out
+
+    def _write(self, *_args) -> None:
+        if self._loading:
+            return
+        self._enable_fields()
+        old = copy.deepcopy(self.dataset)
+        new = self.values()
+        keep = {k: v for k, v in self.dataset.items() if k not in ("name", "path", "target")}
+        if new["source"] != old.get("source"):
+            keep = {}  # source-specific options do not carry over to another kind of source
+        self.dataset.clear()
+        self.dataset.update({**keep, **new})
+        if self.dataset != old:
+            self.check_label.setText("")
+            self.changed.emit()
+
+    def _browse(self) -> None:
+        source = self.source.currentData()
+        if source == "image_folder":
+            path = QFileDialog.getExistingDirectory(self, "Image folder")
+        else:
+            filt = "NumPy (*.npz)" if source == "npz" else "Data (*.csv *.tsv *.txt *.npz)"
+            path, _ = QFileDialog.getOpenFileName(self, "Data file", "", filt)
+        if path:
+            self.path.setText(path)
+            self._write()
+            self.refresh_preview()
+
+    # ------------------------------------------------------------------ preview and check
+    def _base_dir(self) -> Path | None:
+        project = self.get_project()
+        return project.path.parent if project.path else None
+
+    def refresh_preview(self) -> None:
+        spec, base = copy.deepcopy(self.dataset), self._base_dir()
+        self.status.setText("Loading the preview…")
+        self.background.run("preview", lambda: preview_of(spec, base), self._show_preview,
+                            self._preview_failed)  # fmt: skip
+
+    def _preview_failed(self, message: str) -> None:
+        self.last_preview = {"error": message}
+        self.status.setText(f"<span style='color:#d9534f'>{message}</span>")
+
+    def _show_preview(self, out: dict[str, Any]) -> None:
+        self.last_preview = out
+        self.status.setText(out.get("summary", ""))
+        if "images" in out:
+            self._show_images(out["images"], out.get("class_names") or [])
+            self.stack.setCurrentIndex(1)
+        elif "sequence" in out:
+            self.sequence_plot.clear()
+            seq = out["sequence"]
+            for i in range(seq.shape[-1] if seq.ndim == 2 else 1):
+                ys = seq[:, i] if seq.ndim == 2 else seq
+                self.sequence_plot.plot(ys, pen=pg.mkPen(pg.intColor(i), width=2))
+            self.sequence_plot.setTitle(f"First sequence (target {out.get('sequence_label')})")
+            self.stack.setCurrentIndex(2)
+        if "columns" in out:
+            self._show_table(out["columns"], out["kinds"], out["rows"])
+            if "images" not in out and "sequence" not in out:
+                self.stack.setCurrentIndex(0)
+
+    def _show_table(self, columns: list[str], kinds: list[str], rows: list[list[str]]) -> None:
+        self.table.clear()
+        self.table.setColumnCount(len(columns))
+        self.table.setRowCount(len(rows))
+        self.table.setHorizontalHeaderLabels(
+            [f"{c}\n({k})" for c, k in zip(columns, kinds, strict=False)]
+        )
+        for i, row in enumerate(rows):
+            for j, cell in enumerate(row):
+                self.table.setItem(i, j, QTableWidgetItem(cell))
+        self.table.resizeColumnsToContents()
+        current = self.target.currentText()
+        self._loading = True
+        self.target.clear()
+        self.target.addItems(columns)
+        self.target.setCurrentText(current or (columns[-1] if columns else ""))
+        self._loading = False
+
+    def _show_images(self, images: dict[int, list], names: list[str]) -> None:
+        while self.thumbs_grid.count():
+            w = self.thumbs_grid.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        for row, (cls, pics) in enumerate(images.items()):
+            name = names[cls] if 0 <= cls < len(names) else str(cls)
+            self.thumbs_grid.addWidget(QLabel(name), row, 0)
+            for col, img in enumerate(pics):
+                label = QLabel()
+                label.setPixmap(to_pixmap(img, 48))
+                self.thumbs_grid.addWidget(label, row, col + 1)
+
+    def check(self) -> None:
+        """Load the data and build the model in the background; say whether they fit."""
+        from deepgui.ui.training.worker import snapshot_project
+
+        project = snapshot_project(self.get_project())
+        base = self._base_dir()
+        self.check_label.setText("Checking the data against the model…")
+        self.background.run("check", lambda: check_fit(project, base), self._checked,
+                            lambda m: self._checked((False, m)))  # fmt: skip
+
+    def _checked(self, result: tuple[bool, str]) -> None:
+        ok, message = result
+        colour = "#2e9d5b" if ok else "#d9534f"
+        self.check_label.setText(
+            f"<span style='color:{colour}'>{'✓' if ok else '✗'} {message}</span>"
+        )
+        self.checked.emit(ok, message)
+
+
+def check_fit(project: Project, base_dir: Path | None) -> tuple[bool, str]:
+    """(fits, message) for the project's data against its model (runs in the background)."""
+    from deepgui.core.build import build_model
+    from deepgui.core.training.config import TrainingConfig
+
+    data = data_access.load_dataset(project.dataset, base_dir)
+    cfg = TrainingConfig.from_dict(project.training)
+    model = build_model(project.graph)
+    problems = data_access.check_against_model(data, model, cfg.resolved_loss(data))
+    if problems:
+        return False, " ".join(problems)
+    return True, f"The data fits the model: {summarize(data)}"

@@ -1,0 +1,213 @@
+"""Evaluation after training: held-out metrics, a confusion-matrix heat map, sample
+predictions (images with predicted and true labels, or predicted against actual), and
+predicting on a file the user picks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from deepgui.ui.training.images import to_pixmap
+from deepgui.ui.training.tasks import Background
+
+
+class EvaluationView(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.result: dict[str, Any] | None = None
+        self.model = None
+        self.prediction: dict[str, Any] | None = None
+        self.background = Background(self)
+        self.summary = QLabel("Train a model to see how it does on data it has not seen.")
+        self.summary.setWordWrap(True)
+        self.predict_button = QPushButton("Predict on a file…")
+        self.predict_button.setEnabled(False)
+        self.predict_button.clicked.connect(self._predict_clicked)
+
+        self.confusion_plot = pg.PlotWidget(
+            title="Confusion matrix (rows: true, columns: predicted)"
+        )
+        self.confusion_plot.setBackground(None)
+        self.confusion_image = pg.ImageItem()
+        self.confusion_image.setColorMap(pg.colormap.get("viridis"))
+        self.confusion_plot.addItem(self.confusion_image)
+        self.confusion_plot.getPlotItem().invertY(True)
+        self.confusion_plot.setAspectLocked(True)
+        self._cell_texts: list[pg.TextItem] = []
+        self.scatter_plot = pg.PlotWidget(title="Predicted against actual")
+        self.scatter_plot.setBackground(None)
+        self.scatter_plot.setLabel("bottom", "actual")
+        self.scatter_plot.setLabel("left", "predicted")
+        self.left = QStackedWidget()
+        self.left.addWidget(self.confusion_plot)
+        self.left.addWidget(self.scatter_plot)
+
+        self.samples = QWidget()
+        self.samples_grid = QGridLayout(self.samples)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.samples)
+        self.predictions = QTableWidget(0, 2)
+        self.predictions.setHorizontalHeaderLabels(["Prediction", "Confidence"])
+        self.predictions.horizontalHeader().setStretchLastSection(True)
+        self.predictions.hide()
+
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.predict_button)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("Sample predictions"))
+        right.addWidget(scroll, 2)
+        right.addWidget(self.predictions, 1)
+        body = QHBoxLayout()
+        body.addWidget(self.left, 3)
+        body.addLayout(right, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(body, 1)
+
+    def clear(self) -> None:
+        self.result = None
+        self.model = None
+        self.predict_button.setEnabled(False)
+        self.summary.setText("Training…")
+        self._clear_samples()
+
+    def show_result(self, result: dict[str, Any] | None, model=None) -> None:
+        self.result, self.model = result, model
+        self.predict_button.setEnabled(model is not None)
+        if not result:
+            self.summary.setText("No evaluation: the run did not produce a model.")
+            return
+        if "error" in result:
+            self.summary.setText(f"Evaluation failed: {result['error']}")
+            return
+        metrics = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items())
+        self.summary.setText(
+            f"On the {result['split']} split ({result['count']} samples): {metrics}."
+        )
+        if "confusion" in result:
+            self._show_confusion(result["confusion"], result["class_names"])
+            self.left.setCurrentWidget(self.confusion_plot)
+        else:
+            self._show_scatter(result["y_true"], result["y_pred"])
+            self.left.setCurrentWidget(self.scatter_plot)
+        self._show_samples(result)
+
+    def _show_confusion(self, matrix: np.ndarray, names: list[str]) -> None:
+        m = np.asarray(matrix, dtype=float)
+        # ImageItem's first axis is x: transpose so rows are true classes (y), columns predicted.
+        self.confusion_image.setImage(m.T, levels=(0, max(1.0, m.max())))
+        for t in self._cell_texts:
+            self.confusion_plot.removeItem(t)
+        self._cell_texts = []
+        n = len(m)
+        if n <= 20:
+            for i in range(n):
+                for j in range(n):
+                    t = pg.TextItem(str(int(m[i, j])), anchor=(0.5, 0.5),
+                                    color="w" if m[i, j] < 0.6 * m.max() else "k")  # fmt: skip
+                    t.setPos(j + 0.5, i + 0.5)
+                    self.confusion_plot.addItem(t)
+                    self._cell_texts.append(t)
+        labels = [(i + 0.5, (names[i] if i < len(names) else str(i))[:10]) for i in range(n)]
+        item = self.confusion_plot.getPlotItem()
+        item.getAxis("bottom").setTicks([labels])
+        item.getAxis("left").setTicks([labels])
+        item.setLabel("bottom", "predicted")
+        item.setLabel("left", "true")
+
+    def _show_scatter(self, actual: np.ndarray, predicted: np.ndarray) -> None:
+        self.scatter_plot.clear()
+        self.scatter_plot.plot(actual, predicted, pen=None, symbol="o", symbolSize=5,
+                               symbolBrush=pg.mkBrush(79, 124, 255, 150))  # fmt: skip
+        lo = float(min(np.min(actual), np.min(predicted)))
+        hi = float(max(np.max(actual), np.max(predicted)))
+        self.scatter_plot.plot([lo, hi], [lo, hi], pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
+
+    def _clear_samples(self) -> None:
+        while self.samples_grid.count():
+            w = self.samples_grid.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+
+    def _show_samples(self, result: dict[str, Any]) -> None:
+        self._clear_samples()
+        names = result.get("class_names") or []
+
+        def name(i: int) -> str:
+            return names[i] if 0 <= i < len(names) else str(i)
+
+        images = result.get("images")
+        y_true, y_pred = result["y_true"], result["y_pred"]
+        count = len(images) if images is not None else min(16, len(y_true))
+        for k in range(count):
+            cell = QWidget()
+            v = QVBoxLayout(cell)
+            v.setContentsMargins(2, 2, 2, 2)
+            if images is not None:
+                pic = QLabel()
+                pic.setPixmap(to_pixmap(images[k], 64))
+                pic.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                v.addWidget(pic)
+            if "confusion" in result:
+                ok = int(y_true[k]) == int(y_pred[k])
+                text = f"pred {name(int(y_pred[k]))}\ntrue {name(int(y_true[k]))}"
+            else:
+                ok = True
+                text = f"pred {y_pred[k]:.3g}\ntrue {y_true[k]:.3g}"
+            label = QLabel(text)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setStyleSheet(f"color: {'#2e9d5b' if ok else '#d9534f'};")
+            v.addWidget(label)
+            self.samples_grid.addWidget(cell, k // 4, k % 4)
+
+    # ------------------------------------------------------------------ predict on a file
+    def _predict_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Predict on a file", "", "Inputs (*.npz *.npy *.csv *.tsv);;All files (*)"
+        )
+        if path:
+            self.predict_file(path)
+
+    def predict_file(self, path: str | Path) -> None:
+        """Predict on `path` in the background; the table shows the answers."""
+        from deepgui.ui.training.evaluation_data import predict_file
+
+        model, names = self.model, list((self.result or {}).get("class_names") or [])
+        if model is None:
+            return
+        self.summary.setText(f"Predicting on {Path(path).name}…")
+        self.background.run("predict", lambda: predict_file(model, Path(path), names),
+                            self._show_prediction, self._prediction_failed)  # fmt: skip
+
+    def _show_prediction(self, out: dict[str, Any]) -> None:
+        self.prediction = out
+        rows = out["rows"]
+        self.predictions.setRowCount(len(rows))
+        for i, (label, conf) in enumerate(rows):
+            self.predictions.setItem(i, 0, QTableWidgetItem(label))
+            self.predictions.setItem(i, 1, QTableWidgetItem("" if conf is None else f"{conf:.1%}"))
+        self.predictions.show()
+        self.summary.setText(f"{len(rows)} predictions for {Path(out['path']).name}.")
+
+    def _prediction_failed(self, message: str) -> None:
+        self.prediction = {"error": message}
+        self.summary.setText(message)

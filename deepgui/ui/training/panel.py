@@ -1,0 +1,379 @@
+"""The Training tab: data, configuration, Train/Pause/Resume/Stop with progress, live plots,
+the overfitting banner, evaluation and the runs of the project.
+
+The panel shows the core's state and sends it commands. Training runs in a `TrainingRun`
+(a worker QObject in a QThread); every update arrives as a queued signal, and the only
+blocking wait on the GUI thread is the bounded one in `shutdown()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from deepgui.core.errors import DeepGuiError
+from deepgui.core.project import Project
+from deepgui.core.training import rundir
+from deepgui.ui.training.banner import OverfittingBanner
+from deepgui.ui.training.buffers import RateMeter, format_seconds
+from deepgui.ui.training.config_form import TrainingForm
+from deepgui.ui.training.data_view import DataView
+from deepgui.ui.training.evaluation_view import EvaluationView
+from deepgui.ui.training.plots import LivePlots
+from deepgui.ui.training.runs_view import RunsView
+from deepgui.ui.training.tasks import Background
+from deepgui.ui.training.worker import TrainingRun
+
+REASON_TEXT = {
+    "completed": "Training finished",
+    "early_stopping": "Stopped early: the watched metric stopped improving",
+    "user": "Stopped by you",
+    "nan_loss": "Stopped: the loss became NaN",
+    "error": "Training failed",
+}
+
+
+def _scroll(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(widget)
+    return area
+
+
+class TrainingPanel(QWidget):
+    run_started = Signal()
+    run_finished = Signal(str)  # the reason: completed, early_stopping, user, nan_loss, error
+    dirty = Signal()  # the project's dataset or training dict changed
+    open_project_requested = Signal(str)
+
+    def __init__(self, get_project: Callable[[], Project], parent=None) -> None:
+        super().__init__(parent)
+        self.get_project = get_project
+        self.run: TrainingRun | None = None
+        self.run_dir: Path | None = None
+        self.last_reason: str | None = None
+        self.last_metrics: dict[str, Any] = {}
+        self.last_model = None
+        self.epochs_seen: list[int] = []
+        self.batches_seen = 0
+        self._project_seen: Project | None = None
+        self._devices_probed = False
+        self._reset_progress_state()
+        self.background = Background(self)
+
+        self.data_view = DataView(get_project)
+        self.form = TrainingForm()
+        self.plots = LivePlots()
+        self.banner = OverfittingBanner()
+        self.evaluation = EvaluationView()
+        self.runs = RunsView()
+
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train the model on the data (F5)")
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the batch in flight; the run is kept (Shift+F5)")
+        self.epoch_bar = QProgressBar()
+        self.epoch_bar.setFormat("epoch %v/%m batches")
+        self.run_bar = QProgressBar()
+        self.run_bar.setFormat("run %p%")
+        self.speed = QLabel("")
+        self.speed.setMinimumWidth(220)
+        self.message = QLabel("Ready to train.")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        controls = QHBoxLayout()
+        for b in (self.train_button, self.pause_button, self.resume_button, self.stop_button):
+            controls.addWidget(b)
+        controls.addWidget(self.epoch_bar, 1)
+        controls.addWidget(self.run_bar, 1)
+        controls.addWidget(self.speed)
+
+        self.settings_tabs = QTabWidget()
+        self.settings_tabs.addTab(_scroll(self.data_view), "Data")
+        self.settings_tabs.addTab(_scroll(self.form), "Configuration")
+        self.view_tabs = QTabWidget()
+        self.view_tabs.addTab(self.plots, "Live plots")
+        self.view_tabs.addTab(self.evaluation, "Evaluation")
+        self.view_tabs.addTab(self.runs, "Runs")
+        split = QSplitter()
+        split.addWidget(self.settings_tabs)
+        split.addWidget(self.view_tabs)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 5)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.message)
+        layout.addWidget(self.banner)
+        layout.addWidget(split, 1)
+
+        self.train_button.clicked.connect(self.start_training)
+        self.stop_button.clicked.connect(self.stop_training)
+        self.pause_button.clicked.connect(self.pause_training)
+        self.resume_button.clicked.connect(self.resume_training)
+        self.form.changed.connect(self.dirty)
+        self.data_view.changed.connect(self.dirty)
+        self.banner.remedy_clicked.connect(self.apply_remedy)
+        self.runs.open_project_requested.connect(self.open_project_requested)
+        self.plots.timer.timeout.connect(self._update_progress)
+        self.reload()
+
+    # ------------------------------------------------------------------ project
+    def reload(self) -> None:
+        """Show the current project's settings and runs (call after opening another project)."""
+        project = self.get_project()
+        if project is not self._project_seen:
+            self._project_seen = project
+            # Undo of a remedy can change the training dict: show it again when the stack moves.
+            project.undo.subscribe(lambda p=project: self._undo_moved(p))
+            self.banner.hide()
+        self.form.load(project.training)
+        self.data_view.load(project.dataset)
+        self.runs.set_project_path(project.path)
+        self._set_buttons()
+
+    def _undo_moved(self, project: Project) -> None:
+        if project is self.get_project() and not self.form.isHidden():
+            self.form.load(project.training)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.get_project() is not self._project_seen:
+            self.reload()
+        if not self._devices_probed:
+            # TensorFlow is imported in the background once the window is up.
+            self._devices_probed = True
+            QTimer.singleShot(0, self._probe_devices)
+
+    def _probe_devices(self) -> None:
+        from deepgui.ui.training.devices_probe import detect_devices
+
+        self.background.run("devices", detect_devices, self.form.set_devices, lambda _m: None)
+
+    # ------------------------------------------------------------------ control
+    def is_training(self) -> bool:
+        return self.run is not None and not self.run.done
+
+    def start_training(self) -> bool:
+        """Start a run of the current project; False (with a message) when one is running."""
+        if self.is_training():
+            self.message.setText("A run is already in progress: stop it first.")
+            return False
+        project = self.get_project()
+        if project is not self._project_seen:
+            self.reload()
+        if not project.dataset:
+            self.message.setText("Choose the data first (Data tab).")
+            self.settings_tabs.setCurrentIndex(0)
+            return False
+        self.run_dir = rundir.default_run_dir(project.path)
+        self.plots.reset(1)
+        self.banner.hide()
+        self.evaluation.clear()
+        self.epochs_seen, self.batches_seen = [], 0
+        self._reset_progress_state()
+        self.last_reason, self.last_metrics, self.last_model = None, {}, None
+        self.message.setText("Starting…")
+        self.message.setStyleSheet("")
+        run = TrainingRun(project, self.run_dir, parent=self)
+        w = run.worker
+        w.status.connect(self.message.setText)
+        w.started.connect(self._on_started)
+        w.epoch_started.connect(self._on_epoch_started)
+        w.batch_ended.connect(self._on_batch)
+        w.epoch_ended.connect(self._on_epoch)
+        w.overfitting_detected.connect(self._on_overfitting)
+        w.paused.connect(lambda: self._on_paused(True))
+        w.resumed.connect(lambda: self._on_paused(False))
+        w.finished.connect(self._on_finished)
+        run.thread.finished.connect(lambda r=run: self._thread_done(r))
+        self.run = run
+        self.view_tabs.setCurrentWidget(self.plots)
+        run.start()
+        self.plots.start()
+        self._set_buttons()
+        self.run_started.emit()
+        return True
+
+    def stop_training(self) -> None:
+        if self.is_training():
+            self.run.worker.stop()
+            self.message.setText("Stopping after the batch in flight…")
+
+    def pause_training(self) -> None:
+        if self.is_training():
+            self.run.worker.pause()
+            self._paused_requested = True
+            self._set_buttons()
+
+    def resume_training(self) -> None:
+        if self.is_training():
+            self.run.worker.resume()
+            self._paused_requested = False
+            self._set_buttons()
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Stop the run cleanly and wait (at most `timeout_ms`) for its thread; the run
+        directory and its checkpoint are kept. True when no training thread is left running."""
+        self.background.wait(0)
+        run = self.run
+        if run is None:
+            return True
+        run.worker.stop()
+        ok = run.wait(timeout_ms)
+        if ok:
+            self.plots.timer.stop()
+        return ok
+
+    # ------------------------------------------------------------------ worker events
+    def _reset_progress_state(self) -> None:
+        self.steps_per_epoch, self.total_epochs, self.initial_epoch = 1, 1, 0
+        self.current_epoch, self.current_step, self.batch_size = 0, 0, 1
+        self.num_train = 0
+        self.rate = RateMeter()
+        self._paused_requested = False
+        self._paused = False
+        self.info: dict[str, Any] = {}
+        self.t_start = time.perf_counter()
+
+    def _on_started(self, steps: int, epochs: int, initial: int, info: dict) -> None:
+        self.steps_per_epoch, self.total_epochs, self.initial_epoch = steps, epochs, initial
+        self.batch_size = int(info.get("batch_size", 1))
+        self.num_train = int(info.get("num_train", 0))
+        self.info = info
+        self.plots.steps_per_epoch = steps
+        self.epoch_bar.setRange(0, steps)
+        self.run_bar.setRange(0, max(1, (epochs - initial) * steps))
+        val = f", {info.get('num_val')} for validation" if info.get("num_val") else ""
+        self.message.setText(
+            f"Training on {info.get('device', '?')}: {self.num_train} samples{val}, "
+            f"loss {info.get('loss')}, metrics {', '.join(info.get('metrics') or [])}."
+        )
+        self.data_view.check_label.setText(
+            "<span style='color:#2e9d5b'>✓ The data fits the model (checked at the start of training).</span>"
+        )
+
+    def _on_epoch_started(self, epoch: int) -> None:
+        self.current_epoch, self.current_step = epoch, 0
+
+    def _on_batch(self, step: int, logs: dict, seconds: float) -> None:
+        self.batches_seen += 1
+        self.current_step = step
+        samples = min(self.batch_size, max(0, self.num_train - (step - 1) * self.batch_size))
+        self.rate.add(samples or self.batch_size, seconds)
+        self.plots.add_batch(max(1, self.current_epoch), step, logs)
+
+    def _on_epoch(self, epoch: int, logs: dict) -> None:
+        self.epochs_seen.append(epoch)
+        self.plots.add_epoch(epoch, logs)
+
+    def _on_overfitting(self, report) -> None:
+        self.plots.shade_overfitting(report.epoch)
+        self.banner.show_report(report)
+
+    def _on_paused(self, paused: bool) -> None:
+        self._paused = paused
+        self.message.setText("Paused: Resume continues from here." if paused else "Training…")
+        self._set_buttons()
+
+    def _on_finished(self, reason: str, metrics: dict, evaluation: Any) -> None:
+        run = self.run
+        self.last_reason, self.last_metrics = reason, dict(metrics or {})
+        self.last_model = run.worker.model if run is not None else None
+        self.plots.stop()
+        self._update_progress()
+        text = REASON_TEXT.get(reason, reason)
+        message = self.last_metrics.get("message", "")
+        if reason in ("error", "nan_loss"):
+            self.message.setStyleSheet("color: #d9534f;")
+            self.message.setText(f"{text}: {message}" if message else text)
+            self._mark_failed(reason)
+        else:
+            self.message.setStyleSheet("")
+            best = self.last_metrics.get("best") or {}
+            extra = f" Best {best.get('monitor')} at epoch {best.get('epoch')}." if best else ""
+            where = f" Saved in {self.run_dir}." if self.run_dir and self.run_dir.exists() else ""
+            self.message.setText(
+                f"{text} after {self.last_metrics.get('epochs_run', 0)} epochs.{extra}{where}"
+            )
+        if evaluation is not None:
+            self.evaluation.show_result(evaluation, self.last_model)
+        else:
+            self.evaluation.show_result(None, None)
+        self.runs.refresh()
+        if run is not None:
+            run.done = True
+        self._set_buttons()
+        self.run_finished.emit(reason)
+
+    def _mark_failed(self, reason: str) -> None:
+        """A run that failed before the engine wrote its metrics still shows up, marked failed."""
+        d = self.run_dir
+        if d is not None and d.is_dir() and not (d / "metrics.json").exists():
+            metrics = {
+                **self.last_metrics,
+                "stopped_by": reason,
+                "epochs_run": len(self.epochs_seen),
+            }
+            with contextlib.suppress(OSError):
+                rundir.write_json(d / "metrics.json", metrics)
+
+    def _thread_done(self, run: TrainingRun) -> None:
+        run.done = True
+        self._set_buttons()
+
+    # ------------------------------------------------------------------ remedies
+    def apply_remedy(self, remedy) -> bool:
+        """Push the remedy's edit on the project's undo stack (one undoable step)."""
+        project = self.get_project()
+        try:
+            command = remedy.apply(project)
+        except DeepGuiError as exc:
+            self.message.setText(f"{remedy.title} could not be applied: {exc}")
+            return False
+        self.form.load(project.training)
+        self.banner.mark_applied(
+            remedy.key, f"<b>{command.text}</b> applied; undo with Ctrl+Z. Train again to compare."
+        )
+        self.dirty.emit()
+        return True
+
+    # ------------------------------------------------------------------ display
+    def _set_buttons(self) -> None:
+        running = self.is_training()
+        paused = self._paused_requested
+        self.train_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setEnabled(running and not paused)
+        self.resume_button.setEnabled(running and paused)
+        self.form.setEnabled(not running)
+        self.data_view.setEnabled(not running)
+
+    def _update_progress(self) -> None:
+        if not self.is_training() and self.last_reason is None:
+            return
+        self.epoch_bar.setValue(self.current_step)
+        self.epoch_bar.setFormat(f"epoch {self.current_epoch}/{self.total_epochs}: %v/%m batches")
+        done = max(0, self.current_epoch - 1 - self.initial_epoch) * self.steps_per_epoch
+        self.run_bar.setValue(min(self.run_bar.maximum(), done + self.current_step))
+        left_batches = self.run_bar.maximum() - self.run_bar.value()
+        eta = self.rate.eta(left_batches * self.batch_size) if self.is_training() else 0.0
+        self.speed.setText(f"{self.rate.rate:,.0f} samples/s · ETA {format_seconds(eta)}")

@@ -1,0 +1,328 @@
+"""Live training curves (pyqtgraph): loss per batch (raw and smoothed) and per epoch,
+validation per epoch, each metric, and the learning rate.
+
+Points go into growing NumPy buffers as they arrive; the curves are redrawn from a timer at
+most 30 times a second, never per batch (drawing per batch slowed training to 0.6x, see
+shared/DESIGN.md). Peak downsampling and clip-to-view keep a million points smooth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from deepgui.ui.training.buffers import Series
+
+COLORS = ["#4f7cff", "#e57a3a", "#2e9d5b", "#d9534f", "#8a5cf6", "#1ea5b5", "#c59a1c", "#e0558a"]
+REDRAW_MS = 33  # at most ~30 redraws a second
+LOSS_KEYS = ("loss", "val_loss")
+LR_KEYS = ("learning_rate", "lr")
+
+
+def color(i: int) -> str:
+    return COLORS[i % len(COLORS)]
+
+
+def metric_base(key: str) -> str:
+    return key[4:] if key.startswith("val_") else key
+
+
+def make_plot(title: str, y_label: str) -> pg.PlotWidget:
+    w = pg.PlotWidget(title=title)
+    w.setBackground(None)
+    item = w.getPlotItem()
+    item.showGrid(x=True, y=True, alpha=0.2)
+    item.setLabel("bottom", "epoch")
+    item.setLabel("left", y_label)
+    item.addLegend(offset=(-10, 10))
+    item.setDownsampling(auto=True, mode="peak")
+    item.setClipToView(True)
+    w.setMinimumHeight(160)
+    return w
+
+
+class LivePlots(QWidget):
+    """Three plots (loss, metrics, learning rate) fed by `add_batch` and `add_epoch`."""
+
+    hovered = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.steps_per_epoch = 1
+        self.batch_loss = Series(4096, smoothing=0.9)
+        self.batch_lr = Series(4096)
+        self.epochs: dict[str, Series] = {}
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._drawn: dict[str, int] = {}
+        self._regions: list[tuple[pg.LinearRegionItem, pg.LinearRegionItem, float]] = []
+        self.redraws = 0
+
+        self.loss_plot = make_plot("Loss", "loss")
+        self.metric_plot = make_plot("Metrics", "value")
+        self.lr_plot = make_plot("Learning rate", "learning rate")
+        self.plots = {
+            "loss": self.loss_plot,
+            "metrics": self.metric_plot,
+            "learning_rate": self.lr_plot,
+        }
+        pen_raw = pg.mkPen(QColor(120, 130, 150, 90), width=1)
+        self._curves["batch_raw"] = self.loss_plot.plot(pen=pen_raw, name="loss per batch")
+        self._curves["batch_smooth"] = self.loss_plot.plot(
+            pen=pg.mkPen(color(0), width=2), name="loss per batch (smoothed)"
+        )
+        self._curves["batch_lr"] = self.lr_plot.plot(pen=pg.mkPen(color(2), width=2))
+        self.metric_plot.setXLink(self.loss_plot)
+        self.lr_plot.setXLink(self.loss_plot)
+
+        self.log_box = QCheckBox("Log scale")
+        self.log_box.setToolTip("Show the loss on a logarithmic axis")
+        self.log_box.toggled.connect(self.set_log_scale)
+        self.smooth_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smooth_slider.setRange(0, 99)
+        self.smooth_slider.setValue(90)
+        self.smooth_slider.setFixedWidth(120)
+        self.smooth_slider.setToolTip("Smoothing of the per-batch loss")
+        self.smooth_slider.valueChanged.connect(self._set_smoothing)
+        self.export_choice = QComboBox()
+        self.export_choice.addItems(["Loss", "Metrics", "Learning rate"])
+        self.export_button = QPushButton("Export plot…")
+        self.export_button.clicked.connect(self._export_clicked)
+        self.readout = QLabel("Hover over a plot to read its values.")
+        self.readout.setObjectName("plotReadout")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.log_box)
+        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(self.smooth_slider)
+        bar.addStretch(1)
+        bar.addWidget(self.export_choice)
+        bar.addWidget(self.export_button)
+        grid = QGridLayout()
+        grid.addWidget(self.loss_plot, 0, 0, 2, 1)
+        grid.addWidget(self.metric_plot, 0, 1)
+        grid.addWidget(self.lr_plot, 1, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addLayout(grid, 1)
+        layout.addWidget(self.readout)
+
+        self._proxies = [
+            pg.SignalProxy(
+                p.scene().sigMouseMoved, rateLimit=30, slot=lambda ev, p=p: self._hover(p, ev[0])
+            )
+            for p in self.plots.values()
+        ]
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self.redraw)
+
+    # ------------------------------------------------------------------ feeding (GUI thread)
+    def reset(self, steps_per_epoch: int = 1) -> None:
+        """Clear every curve for a new run."""
+        self.steps_per_epoch = max(1, steps_per_epoch)
+        self.batch_loss.clear()
+        self.batch_lr.clear()
+        for key in list(self.epochs):
+            for plot in self.plots.values():
+                plot.getPlotItem().removeItem(self._curves[key])
+            legend = self._legend_for(key)
+            if legend is not None:
+                legend.removeItem(self._curves[key])
+            del self._curves[key]
+        self.epochs.clear()
+        self._drawn.clear()
+        for a, b, _ in self._regions:
+            self.loss_plot.removeItem(a)
+            self.metric_plot.removeItem(b)
+        self._regions.clear()
+        self.redraw()
+
+    def add_batch(self, epoch: int, step: int, logs: dict[str, float]) -> None:
+        x = (epoch - 1) + step / self.steps_per_epoch
+        loss = logs.get("loss")
+        if loss is not None:
+            self.batch_loss.append(x, loss)
+        lr = next((logs[k] for k in LR_KEYS if k in logs), None)
+        if lr is not None:
+            self.batch_lr.append(x, lr)
+
+    def add_epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        for key, value in logs.items():
+            series = self.epochs.get(key)
+            if series is None:
+                series = self.epochs[key] = Series(256)
+                self._make_curve(key)
+            series.append(float(epoch), float(value))
+
+    def shade_overfitting(self, start_epoch: int) -> None:
+        """Shade the plots from the start of `start_epoch` to the newest epoch."""
+        x0 = float(start_epoch - 1)
+        brush = pg.mkBrush(217, 83, 79, 45)
+        a = pg.LinearRegionItem((x0, x0), movable=False, brush=brush)
+        b = pg.LinearRegionItem((x0, x0), movable=False, brush=brush)
+        for item in (a, b):
+            item.setZValue(-10)
+            item.setToolTip(f"Overfitting from epoch {start_epoch}")
+        self.loss_plot.addItem(a)
+        self.metric_plot.addItem(b)
+        self._regions.append((a, b, x0))
+        self._update_regions()
+
+    @property
+    def overfitting_regions(self) -> list[tuple[float, float]]:
+        return [tuple(a.getRegion()) for a, _, _ in self._regions]
+
+    def _make_curve(self, key: str) -> None:
+        base = metric_base(key)
+        val = key.startswith("val_")
+        if key in LR_KEYS:
+            plot, pen = self.lr_plot, pg.mkPen(color(3), width=2)
+            symbol = "o"
+        elif base == "loss":
+            plot = self.loss_plot
+            pen = pg.mkPen(color(1) if val else color(0), width=2.5)
+            symbol = "o"
+        else:
+            plot = self.metric_plot
+            i = sorted(
+                {metric_base(k) for k in self.epochs if metric_base(k) not in LOSS_KEYS}
+            ).index(base)
+            style = Qt.PenStyle.DashLine if val else Qt.PenStyle.SolidLine
+            pen = pg.mkPen(color(i + 2), width=2, style=style)
+            symbol = "t" if val else "o"
+        name = key + (" (epoch)" if base == "loss" and not val else "")
+        curve = plot.plot(pen=pen, symbol=symbol, symbolSize=6, symbolBrush=pen.color(), name=name)
+        self._curves[key] = curve
+
+    def _legend_for(self, key: str):
+        item = self._curves[key].getViewBox()
+        for plot in self.plots.values():
+            if plot.getPlotItem().vb is item:
+                return plot.getPlotItem().legend
+        return None
+
+    # ------------------------------------------------------------------ drawing (timer)
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Push the buffers into the curves that changed since the last redraw."""
+        self.redraws += 1
+        sources = {"batch_raw": self.batch_loss, "batch_lr": self.batch_lr, **self.epochs}
+        for key, series in sources.items():
+            if self._drawn.get(key) == series.version:
+                continue
+            self._drawn[key] = series.version
+            self._curves[key].setData(series.x, series.y)
+        if self._drawn.get("batch_smooth") != self.batch_loss.version:
+            self._drawn["batch_smooth"] = self.batch_loss.version
+            self._curves["batch_smooth"].setData(self.batch_loss.x, self.batch_loss.smooth)
+        self._update_regions()
+
+    def _update_regions(self) -> None:
+        end = max(self._last_x(), 0.0)
+        for a, b, x0 in self._regions:
+            region = (x0, max(end, x0 + 0.05))
+            a.setRegion(region)
+            b.setRegion(region)
+
+    def _last_x(self) -> float:
+        ends = [s.last()[0] for s in (self.batch_loss, *self.epochs.values()) if len(s)]
+        return max(ends, default=0.0)
+
+    def curve_data(self, key: str):
+        """The (x, y) arrays a curve currently draws ("batch_raw", "batch_smooth", "loss", …)."""
+        return self._curves[key].getData()
+
+    # ------------------------------------------------------------------ options
+    def set_log_scale(self, on: bool) -> None:
+        self.loss_plot.getPlotItem().setLogMode(y=bool(on))
+        self.lr_plot.getPlotItem().setLogMode(y=bool(on))
+        if self.log_box.isChecked() != bool(on):
+            self.log_box.setChecked(bool(on))
+
+    def _set_smoothing(self, value: int) -> None:
+        # Recompute the smoothed copy once, here, rather than on every redraw.
+        old = self.batch_loss
+        fresh = Series(max(4096, len(old)), smoothing=value / 100.0)
+        for x, y in zip(old.x.tolist(), old.y.tolist(), strict=True):
+            fresh.append(x, y)
+        self.batch_loss = fresh
+        self._drawn.pop("batch_raw", None)
+        self._drawn.pop("batch_smooth", None)
+        self.redraw()
+
+    def _hover(self, plot: pg.PlotWidget, pos) -> None:
+        vb = plot.getPlotItem().vb
+        if not plot.sceneBoundingRect().contains(pos):
+            return
+        point = vb.mapSceneToView(pos)
+        text = self.readout_at(plot, point.x())
+        if text:
+            self.readout.setText(text)
+            self.hovered.emit(text)
+
+    def readout_at(self, plot: pg.PlotWidget, x: float) -> str:
+        """Values of the curves in `plot` nearest to epoch position `x`."""
+        parts = []
+        epoch = None
+        for key, series in self.epochs.items():
+            if self._curves[key].getViewBox() is not plot.getPlotItem().vb:
+                continue
+            hit = series.nearest(x)
+            if hit is not None:
+                epoch = int(hit[0])
+                parts.append(f"{key} {hit[1]:.4g}")
+        head = f"epoch {epoch}: " if epoch is not None else ""
+        if plot is self.loss_plot:
+            hit = self.batch_loss.nearest(x)
+            if hit is not None:
+                parts.append(f"batch loss {hit[1]:.4g} at {hit[0]:.2f}")
+        return head + ", ".join(parts)
+
+    # ------------------------------------------------------------------ export
+    def export_plot(self, which: str, path: str | Path) -> Path:
+        """Write one plot ("loss", "metrics", "learning_rate") as PNG or SVG (by suffix)."""
+        import pyqtgraph.exporters as exporters
+
+        self.redraw()
+        path = Path(path)
+        item = self.plots[which].getPlotItem()
+        if path.suffix.lower() == ".svg":
+            exporter = exporters.SVGExporter(item)
+        else:
+            exporter = exporters.ImageExporter(item)
+            exporter.parameters()["width"] = max(800, int(item.width()))
+        exporter.export(str(path))
+        return path
+
+    def _export_clicked(self) -> None:
+        which = ["loss", "metrics", "learning_rate"][self.export_choice.currentIndex()]
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export plot", f"{which}.png", "PNG image (*.png);;SVG drawing (*.svg)"
+        )
+        if path:
+            self.export_plot(which, path)

@@ -1,0 +1,211 @@
+"""The runs of the project (written by the engine from the app or the CLI alike): their
+configuration, best and final metrics and why they stopped; overlay, reopen, delete."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from deepgui.core.errors import TrainingError
+from deepgui.core.training.rundir import list_runs, read_history
+from deepgui.ui.training.plots import color
+
+COLUMNS = ["Run", "Stopped by", "Epochs", "Best", "Final loss", "Final val_loss", "Test",
+           "Optimizer", "LR", "Batch", "Samples/s", "Device"]  # fmt: skip
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def run_row(summary) -> list[str]:
+    m = summary.metrics
+    best = m.get("best") or {}
+    best_text = ""
+    if best:
+        monitor = best.get("monitor", "val_loss")
+        best_text = (
+            f"{monitor} {_fmt((best.get('metrics') or {}).get(monitor))} @ {best.get('epoch')}"
+        )
+    final = m.get("final") or {}
+    test = m.get("test") or {}
+    test_text = ", ".join(f"{k} {_fmt(v)}" for k, v in list(test.items())[:2])
+    return [summary.name, summary.stopped_by, _fmt(m.get("epochs_run")), best_text,
+            _fmt(final.get("loss")), _fmt(final.get("val_loss")), test_text,
+            _fmt(m.get("optimizer")), _fmt(m.get("learning_rate")), _fmt(m.get("batch_size")),
+            _fmt(m.get("samples_per_second")), _fmt(m.get("device"))]  # fmt: skip
+
+
+class RunsView(QWidget):
+    open_project_requested = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.project_path: Path | None = None
+        self.runs = []
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.metric = QComboBox()
+        self.metric.addItems(["val_loss", "loss", "val_accuracy", "accuracy"])
+        self.metric.setEditable(True)
+        self.metric.currentTextChanged.connect(lambda _t: self.overlay())
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.open_button = QPushButton("Open run's project")
+        self.open_button.clicked.connect(self._open_clicked)
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.clicked.connect(self._delete_clicked)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plot = pg.PlotWidget(title="Selected runs")
+        self.plot.setBackground(None)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.setLabel("bottom", "epoch")
+        self.plot.addLegend(offset=(-10, 10))
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.refresh_button)
+        bar.addWidget(self.open_button)
+        bar.addWidget(self.delete_button)
+        bar.addStretch(1)
+        bar.addWidget(QLabel("Overlay"))
+        bar.addWidget(self.metric)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.plot, 1)
+        rl.addWidget(self.details)
+        split = QSplitter()
+        split.addWidget(self.table)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(split, 1)
+        self._selection_changed()
+
+    def set_project_path(self, path: Path | None) -> None:
+        self.project_path = Path(path) if path else None
+        self.refresh()
+
+    def runs_root(self) -> Path:
+        base = self.project_path.parent if self.project_path else Path.cwd()
+        return base / "runs"
+
+    def refresh(self) -> None:
+        anchor = self.project_path or Path.cwd() / "untitled.dgproj"
+        selected = {r.name for r in self.selected_runs()}
+        self.runs = list_runs(anchor)
+        self.table.setRowCount(len(self.runs))
+        for i, run in enumerate(self.runs):
+            for j, text in enumerate(run_row(run)):
+                item = QTableWidgetItem(text)
+                if j == 1 and run.stopped_by in ("error", "nan_loss"):
+                    item.setForeground(pg.mkColor("#d9534f"))
+                self.table.setItem(i, j, item)
+        self.table.resizeColumnsToContents()
+        for i, run in enumerate(self.runs):
+            if run.name in selected:
+                self.table.selectRow(i)
+        self._selection_changed()
+
+    def selected_runs(self) -> list:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return [self.runs[r] for r in rows if r < len(self.runs)]
+
+    def select(self, names: list[str]) -> None:
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for i, run in enumerate(self.runs):
+            if run.name in names:
+                self.table.selectRow(i)
+        self.table.setSelectionMode(mode)
+
+    def _selection_changed(self) -> None:
+        runs = self.selected_runs()
+        self.open_button.setEnabled(len(runs) == 1 and (runs[0].path / "project.dgproj").exists())
+        self.delete_button.setEnabled(bool(runs))
+        if len(runs) == 1:
+            m = runs[0].metrics
+            self.details.setText(
+                f"<b>{runs[0].name}</b>: {m.get('message', '')} device {m.get('device', '?')}, "
+                f"loss {m.get('loss', '?')}, seed {m.get('seed', '?')}, "
+                f"{m.get('wall_seconds', '?')} s, overfitting: "
+                + (", ".join(f"epoch {o['epoch']}" for o in m.get("overfitting", [])) or "none")
+            )
+        else:
+            self.details.setText(
+                f"{len(runs)} runs selected." if runs else "Select runs to compare."
+            )
+        self.overlay()
+
+    def overlay(self) -> int:
+        """Draw the chosen metric of every selected run; returns how many curves were drawn."""
+        self.plot.clear()
+        key = self.metric.currentText().strip()
+        drawn = 0
+        for i, run in enumerate(self.selected_runs()):
+            rows = read_history(run.path)
+            pts = [(r["epoch"], r[key]) for r in rows if key in r]
+            if not pts:
+                continue
+            xs, ys = zip(*pts, strict=True)
+            pen = pg.mkPen(color(i), width=2)
+            self.plot.plot(list(xs), list(ys), pen=pen, symbol="o", symbolSize=5,
+                           symbolBrush=pen.color(), name=run.name)  # fmt: skip
+            drawn += 1
+        self.plot.setLabel("left", key)
+        return drawn
+
+    def _open_clicked(self) -> None:
+        runs = self.selected_runs()
+        if len(runs) == 1:
+            self.open_project_requested.emit(str(runs[0].path / "project.dgproj"))
+
+    def confirm_delete(self, names: list[str]) -> bool:
+        text = (
+            f"Delete {len(names)} run(s) ({', '.join(names[:3])}{'…' if len(names) > 3 else ''})?"
+        )
+        answer = QMessageBox.question(self, "Delete runs", text + " Their files are removed.")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _delete_clicked(self) -> None:
+        runs = self.selected_runs()
+        if runs and self.confirm_delete([r.name for r in runs]):
+            self.delete_runs([r.path for r in runs])
+
+    def delete_runs(self, paths: list[Path]) -> None:
+        root = self.runs_root().resolve()
+        for path in paths:
+            path = Path(path).resolve()
+            if path.parent != root:  # never remove anything outside this project's runs folder
+                raise TrainingError(f"{path} is not one of this project's runs.")
+            shutil.rmtree(path, ignore_errors=True)
+        self.refresh()

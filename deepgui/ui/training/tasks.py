@@ -1,0 +1,65 @@
+"""Short background jobs (loading a preview, checking data against the model, predicting on a
+file): a plain thread runs the function, and its result comes back to the GUI thread through a
+queued signal, so no widget is touched off the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from deepgui.core.errors import DeepGuiError
+from deepgui.core.training.engine import describe_error
+
+
+class Background(QObject):
+    """Runs one job at a time per name; a newer job of the same name makes older results stale."""
+
+    succeeded = Signal(str, int, object)  # name, ticket, result
+    failed = Signal(str, int, str)  # name, ticket, one-sentence message
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._tickets: dict[str, int] = {}
+        self._handlers: dict[str, tuple[Callable, Callable]] = {}
+        self._threads: list[threading.Thread] = []
+        self.succeeded.connect(self._on_succeeded)
+        self.failed.connect(self._on_failed)
+
+    def run(self, name: str, fn: Callable[[], Any], on_done: Callable[[Any], None],
+            on_error: Callable[[str], None]) -> int:  # fmt: skip
+        ticket = self._tickets.get(name, 0) + 1
+        self._tickets[name] = ticket
+        self._handlers[name] = (on_done, on_error)
+
+        def job() -> None:
+            try:
+                result = fn()
+            except DeepGuiError as exc:
+                self.failed.emit(name, ticket, str(exc))
+            except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+                self.failed.emit(name, ticket, describe_error(exc))
+            else:
+                self.succeeded.emit(name, ticket, result)
+
+        thread = threading.Thread(target=job, name=f"deepgui-{name}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+        return ticket
+
+    def busy(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def wait(self, timeout: float = 5.0) -> None:
+        for t in list(self._threads):
+            t.join(timeout)
+
+    def _on_succeeded(self, name: str, ticket: int, result: Any) -> None:
+        if self._tickets.get(name) == ticket:
+            self._handlers[name][0](result)
+
+    def _on_failed(self, name: str, ticket: int, message: str) -> None:
+        if self._tickets.get(name) == ticket:
+            self._handlers[name][1](message)

@@ -1,0 +1,192 @@
+"""The training worker: a QObject moved to a QThread that runs the core engine.
+
+The worker thread never touches a widget: the engine's events become Qt signals, which reach
+the panel queued on the GUI thread. Control (stop, pause, resume) comes from the GUI thread and
+only flips the engine's flags, so it never blocks. TensorFlow is first imported here, in the
+background, when the first run starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from deepgui.core.errors import DeepGuiError
+from deepgui.core.project import Project
+from deepgui.core.training.engine import TrainingListener, describe_error
+
+
+def snapshot_project(project: Project) -> Project:
+    """A detached copy the worker may read while the user keeps editing the original."""
+    copy_ = Project(
+        graph=project.graph.copy(),
+        dataset=copy.deepcopy(project.dataset),
+        training=copy.deepcopy(project.training),
+        path=project.path,
+    )
+    return copy_
+
+
+class _Relay(TrainingListener):
+    """Engine events (worker thread) -> the worker's signals. Plain values only."""
+
+    def __init__(self, worker: TrainingWorker) -> None:
+        self.w = worker
+        self._t_batch = 0.0
+
+    def started(self, steps_per_epoch, epochs, initial_epoch, info):
+        self._t_batch = time.perf_counter()
+        self.w.started.emit(int(steps_per_epoch), int(epochs), int(initial_epoch), dict(info))
+
+    def epoch_started(self, epoch):
+        self._t_batch = time.perf_counter()
+        self.w.epoch_started.emit(int(epoch))
+
+    def batch_ended(self, step, logs):
+        now = time.perf_counter()
+        seconds, self._t_batch = now - self._t_batch, now
+        values = {k: float(v) for k, v in (logs or {}).items()}
+        self.w.batch_ended.emit(int(step), values, seconds)
+
+    def epoch_ended(self, epoch, logs):
+        self.w.epoch_ended.emit(int(epoch), {k: float(v) for k, v in (logs or {}).items()})
+
+    def overfitting_detected(self, report):
+        self.w.overfitting_detected.emit(report)
+
+    def paused(self):
+        self.w.paused.emit()
+
+    def resumed(self):
+        self._t_batch = time.perf_counter()  # the pause is not batch time
+        self.w.resumed.emit()
+
+    def finished(self, reason, metrics):
+        self.w._reason, self.w._metrics = reason, metrics
+
+
+class TrainingWorker(QObject):
+    """Loads the data, runs one `TrainingEngine`, then computes the evaluation."""
+
+    status = Signal(str)  # what it is doing before the first batch ("Loading data…")
+    started = Signal(int, int, int, object)  # steps per epoch, epochs, initial epoch, info
+    epoch_started = Signal(int)
+    batch_ended = Signal(int, object, float)  # step in epoch, logs, seconds since the last batch
+    epoch_ended = Signal(int, object)
+    overfitting_detected = Signal(object)  # OverfittingReport (remedies filled by the engine)
+    paused = Signal()
+    resumed = Signal()
+    finished = Signal(str, object, object)  # reason, metrics, evaluation dict (or None)
+
+    def __init__(self, project: Project, run_dir: Path | None, data=None) -> None:
+        super().__init__()
+        self.project = snapshot_project(project)
+        self.run_dir = run_dir
+        self.data = data  # LoadedData given by the caller (benchmarks), else loaded here
+        self.engine = None
+        self.model = None
+        self._lock = threading.Lock()
+        self._stop = False
+        self._pause = False
+        self._reason = "error"
+        self._metrics: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ control (GUI thread)
+    def stop(self) -> None:
+        with self._lock:
+            self._stop = True
+            if self.engine is not None:
+                self.engine.stop()
+
+    def pause(self) -> None:
+        with self._lock:
+            self._pause = True
+            if self.engine is not None:
+                self.engine.pause()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._pause = False
+            if self.engine is not None:
+                self.engine.resume()
+
+    # ------------------------------------------------------------------ the run (worker thread)
+    @Slot()
+    def run(self) -> None:
+        evaluation = None
+        try:
+            reason, metrics, evaluation = self._run()
+        except Exception as exc:  # noqa: BLE001 - a failure is an outcome, never a crash
+            reason, metrics = "error", {"stopped_by": "error", "message": describe_error(exc)}
+        self.finished.emit(reason, metrics, evaluation)
+
+    def _run(self):
+        from deepgui.core.training.config import TrainingConfig
+        from deepgui.core.training.engine import TrainingEngine
+        from deepgui.ui.training import data_access
+        from deepgui.ui.training.evaluation_data import evaluate
+
+        project = self.project
+        try:
+            config = TrainingConfig.from_dict(project.training)
+            if self.data is None:
+                self.status.emit("Loading data…")
+                base = project.path.parent if project.path else None
+                self.data = data_access.load_dataset(project.dataset, base)
+        except DeepGuiError as exc:
+            return "error", {"stopped_by": "error", "message": str(exc)}, None
+        if self._stop:
+            return "user", {"stopped_by": "user", "message": "Stopped before training began."}, None
+        self.status.emit("Importing TensorFlow and building the model…")
+        engine = TrainingEngine(
+            project.graph, self.data, config, _Relay(self), project=project,
+            dataset_spec=project.dataset, run_dir=self.run_dir,
+        )  # fmt: skip
+        with self._lock:
+            self.engine = engine
+            if self._stop:
+                engine.stop()
+            if self._pause:
+                engine.pause()
+        result = engine.run()
+        self.model = result.model
+        evaluation = None
+        if result.model is not None and result.reason != "error":
+            try:
+                evaluation = evaluate(result.model, self.data, config.batch_size)
+            except Exception as exc:  # noqa: BLE001 - the run stands even if evaluation fails
+                evaluation = {"error": describe_error(exc)}
+        return result.reason, result.metrics, evaluation
+
+
+class TrainingRun(QObject):
+    """One run: owns the worker and its thread, and tears both down when the run ends."""
+
+    def __init__(self, project: Project, run_dir: Path | None, data=None, parent=None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("training")
+        self.worker = TrainingWorker(project, run_dir, data)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        # Direct: quit() is thread-safe, and a queued call would wait for a GUI thread that
+        # may itself be waiting for this thread (shutdown).
+        self.worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self.done = False
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Wait for the thread to end (bounded). True when it has."""
+        if not self.thread.isRunning():
+            return True
+        return self.thread.wait(max(0, int(timeout_ms)))
