@@ -167,3 +167,29 @@ def test_graph_without_input_is_refused():
     g.add_node("Dense", {"units": 2})
     with pytest.raises(BuildError, match="no Input"):
         generate_script(g)
+
+
+def test_every_single_input_palette_layer_regenerates():
+    """Each catalogued one-input layer at its palette defaults, on the first input it accepts."""
+    from deepgui.core import catalogue
+    from deepgui.core.shapes import ShapeInference
+
+    shapes = ([8, 8, 3], [6, 4], [8], [4, 4, 4, 2])
+    checked = []
+    for spec in catalogue.all_layers():
+        if spec.class_name == "InputLayer" or spec.max_inputs != 1:
+            continue
+        for shape in shapes:
+            g = Graph()
+            inp = add(g, "InputLayer", shape=shape)
+            add(g, spec.class_name, inp)
+            inference = ShapeInference(g)
+            inference.update()
+            if not inference.problems():
+                break
+        else:
+            continue
+        assert_same_model(run_script(generate_script(g)), g)
+        checked.append(spec.class_name)
+    assert {"Dense", "Conv2D", "LSTM", "Bidirectional", "Embedding", "Dropout"} <= set(checked)
+    assert len(checked) >= 30

@@ -344,3 +344,33 @@ def test_adapted_normalization_and_augmentation(tmp_path):
 def test_embedding_input_keeps_its_integer_dtype(tmp_path):
     _, rebuilt = round_trip(bilstm(), tmp_path)
     assert rebuilt.inputs[0].dtype == "int32"
+
+
+def test_second_output_of_a_layer_is_refused():
+    inp = keras.Input((5, 2))
+    _, state_h, _ = layers.LSTM(3, return_state=True, name="encoder")(inp)
+    model = keras.Model(inp, layers.Dense(1)(state_h))
+    with pytest.raises(ModelImportError, match="output 1 of encoder"):
+        graph_from_model(model)
+
+
+def test_call_argument_that_changes_the_result_is_refused():
+    inp = keras.Input((4, 6))
+    x = layers.MultiHeadAttention(2, 3, name="causal")(inp, inp, use_causal_mask=True)
+    with pytest.raises(ModelImportError, match="causal.*use_causal_mask=True"):
+        graph_from_model(keras.Model(inp, x))
+
+
+def test_subclassed_model_is_refused():
+    class Custom(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Custom()
+    model(np.zeros((1, 3), "float32"))
+    with pytest.raises(ModelImportError, match="subclassed"):
+        graph_from_model(model)

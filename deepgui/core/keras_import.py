@@ -209,6 +209,12 @@ class _Importer:
                         "which deepgui does not support: give each use its own layer."
                     )
                 needed = [r for r in _tensors_in(calls[0]) if r not in env] if calls else []
+                for ref in needed:
+                    if ref[2] != 0 and (ref[0], ref[1], 0) in env:
+                        raise ModelImportError(
+                            f"{name} reads output {ref[2]} of {ref[0]}; deepgui wires only a "
+                            "layer's first output (for example not an LSTM's return_state)."
+                        )
                 if needed:
                     continue
                 if not calls:  # a layer the model holds but never calls: nothing to draw
