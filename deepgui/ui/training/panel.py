@@ -76,6 +76,9 @@ class TrainingPanel(QWidget):
         self._devices_probed = False
         self._reset_progress_state()
         self.background = Background(self)
+        # If the panel goes away mid-run, the run must not go on training without it.
+        self._live_worker: list = []
+        self.destroyed.connect(lambda _=None, box=self._live_worker: [w.stop() for w in box])
 
         self.data_view = DataView(get_project)
         self.form = TrainingForm()
@@ -193,7 +196,7 @@ class TrainingPanel(QWidget):
         self.last_reason, self.last_metrics, self.last_model = None, {}, None
         self.message.setText("Starting…")
         self.message.setStyleSheet("")
-        run = TrainingRun(project, self.run_dir, parent=self)
+        run = TrainingRun(project, self.run_dir)
         w = run.worker
         w.status.connect(self.message.setText)
         w.started.connect(self._on_started)
@@ -205,6 +208,7 @@ class TrainingPanel(QWidget):
         w.resumed.connect(lambda: self._on_paused(False))
         w.finished.connect(self._on_finished)
         run.thread.finished.connect(lambda r=run: self._thread_done(r))
+        self._live_worker[:] = [w]
         self.run = run
         self.view_tabs.setCurrentWidget(self.plots)
         run.start()

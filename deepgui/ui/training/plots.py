@@ -255,7 +255,9 @@ class LivePlots(QWidget):
 
     def curve_data(self, key: str):
         """The (x, y) arrays a curve currently draws ("batch_raw", "batch_smooth", "loss", …)."""
-        return self._curves[key].getData()
+        curve = self._curves[key]
+        # xData/yData are all the curve holds; getData() would be clipped to the view.
+        return curve.xData, curve.yData
 
     # ------------------------------------------------------------------ options
     def set_log_scale(self, on: bool) -> None:

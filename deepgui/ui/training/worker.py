@@ -164,11 +164,16 @@ class TrainingWorker(QObject):
         return result.reason, result.metrics, evaluation
 
 
-class TrainingRun(QObject):
-    """One run: owns the worker and its thread, and tears both down when the run ends."""
+# Runs whose thread is alive. A QThread destroyed while running aborts the process, so a run is
+# never owned by a widget: it is kept here until its thread has finished.
+_LIVE: set[TrainingRun] = set()
 
-    def __init__(self, project: Project, run_dir: Path | None, data=None, parent=None) -> None:
-        super().__init__(parent)
+
+class TrainingRun(QObject):
+    """One run: owns the worker and its thread; kept alive until the thread has ended."""
+
+    def __init__(self, project: Project, run_dir: Path | None, data=None) -> None:
+        super().__init__()
         self.thread = QThread()
         self.thread.setObjectName("training")
         self.worker = TrainingWorker(project, run_dir, data)
@@ -180,6 +185,8 @@ class TrainingRun(QObject):
         self.done = False
 
     def start(self) -> None:
+        _LIVE.add(self)
+        self.thread.finished.connect(lambda: _LIVE.discard(self))
         self.thread.start()
 
     def is_running(self) -> bool:
