@@ -138,6 +138,19 @@ def _dataset_spec(project, args) -> dict[str, Any]:
     return spec
 
 
+def _input_shape(graph) -> tuple | None:
+    """The single Input's shape without the batch axis (lets an image folder match the model)."""
+    from deepgui.core.keras_layers import input_shape_of
+
+    inputs = graph.input_nodes()
+    if len(inputs) != 1:
+        return None
+    try:
+        return tuple(input_shape_of(inputs[0])[1:])
+    except ValueError:
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui train` for parsed arguments; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -171,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
         )
         from deepgui.core.data import load_dataset
 
-        data = load_dataset(spec, project.path.parent)
+        data = load_dataset(spec, project.path.parent, input_shape=_input_shape(project.graph))
+        spec = getattr(data, "spec", None) or spec  # what was actually used, defaults filled in
     except DeepGuiError as exc:
         _error(str(exc))
         return EXIT_BAD_INPUT

@@ -39,7 +39,6 @@ def digits_cnn() -> Project:
     graph = chain(
         [
             ("InputLayer", {"shape": [8, 8, 1], "name": "pixels"}),
-            ("Rescaling", {"scale": 1 / 16}),  # the digits' grey levels run 0..16
             (
                 "Conv2D",
                 {"filters": 32, "kernel_size": [3, 3], "padding": "same", "activation": "relu"},

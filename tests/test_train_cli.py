@@ -1,0 +1,184 @@
+"""`deepgui train` end to end: accuracy on the digits example, resume after a kill, clear errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepgui.core.paths import examples_dir
+from deepgui.train_cli import ProgressPrinter
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def train(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "deepgui.train_cli", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+    )  # fmt: skip
+
+
+def our_lines(stderr: str) -> list[str]:
+    """stderr without TensorFlow's own start-up chatter."""
+    noise = ("I0000", "E0000", "W0000", "WARNING: All log", "To enable the following")
+    return [line for line in stderr.splitlines() if line and not line.startswith(noise)]
+
+
+def copy_example(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / f"{name}.dgproj"
+    shutil.copy(examples_dir() / f"{name}.dgproj", target)
+    return target
+
+
+def test_digits_example_reaches_095_validation_accuracy(tmp_path):
+    out = tmp_path / "run"
+    proc = train(examples_dir() / "digits_cnn.dgproj", "--epochs", 12, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 12
+    assert metrics["final"]["val_accuracy"] >= 0.95
+    assert "Traceback" not in proc.stderr
+    lines = our_lines(proc.stderr)
+    assert any(line.startswith("Epoch 12/12:") and "samples/s" in line for line in lines)
+    assert f"run directory: {out}" in proc.stdout
+
+
+def test_a_killed_run_resumes_and_finishes_with_the_right_epoch_count(tmp_path):
+    project = copy_example("moons_dense", tmp_path)
+    out = tmp_path / "run"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "deepgui.train_cli",
+        str(project),
+        "--epochs",
+        "12",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    state = out / "checkpoints" / "state.json"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if state.exists() and json.loads(state.read_text())["epochs_done"] >= 1:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    assert not (out / "metrics.json").exists()
+    done = json.loads(state.read_text())["epochs_done"]
+    assert 1 <= done < 12
+
+    again = train(project, "--epochs", "12", "--out", out)
+    assert again.returncode == 0, again.stderr
+    assert any(line.startswith("Resuming") for line in our_lines(again.stderr))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 12
+    assert metrics["resumed_from_epoch"] == done
+    epochs = [
+        int(line.split(",")[0]) for line in (out / "history.csv").read_text().splitlines()[1:]
+    ]
+    assert epochs == list(range(1, 13))
+
+
+def test_npz_data_and_default_run_directory(tmp_path):
+    project = copy_example("iris_dense", tmp_path)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0).astype(int)
+    np.savez(tmp_path / "mine.npz", x=x, y=y)
+    proc = train(project, "--data", tmp_path / "mine.npz", "--epochs", 2, "--batch-size", 8)
+    assert proc.returncode == 0, proc.stderr
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1
+    metrics = json.loads((runs[0] / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 2 and metrics["batch_size"] == 8
+    copy = json.loads((runs[0] / "project.dgproj").read_text())
+    assert copy["dataset"]["source"] == "npz" and copy["training"]["epochs"] == 2
+
+
+@pytest.mark.parametrize(
+    ("make_args", "expect"),
+    [
+        (lambda t: [t / "missing.dgproj"], "missing.dgproj"),
+        (lambda t: [_write(t / "bad.dgproj", "{not json"), "--epochs", 1], "bad.dgproj"),
+        (
+            lambda t: [examples_dir() / "iris_dense.dgproj", "--data", t / "nothing.csv"],
+            "nothing.csv",
+        ),
+        (
+            lambda t: [
+                examples_dir() / "iris_dense.dgproj",
+                "--data",
+                _write(t / "d.csv", "a,b\n1,2\n3,4\n"),
+                "--target",
+                "label",
+            ],  # fmt: skip
+            "label",
+        ),
+        (lambda t: [examples_dir() / "iris_dense.dgproj", "--epochs", 0], "--epochs"),
+    ],
+)
+def test_bad_input_is_one_clear_sentence(tmp_path, make_args, expect):
+    proc = train(*make_args(tmp_path))
+    assert proc.returncode == 2
+    lines = our_lines(proc.stderr)
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and expect in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_data_that_does_not_fit_the_model_names_both_sides(tmp_path):
+    # Iris has 4 features; the digits CNN expects 8x8x1 images.
+    iris = ROOT / "resources" / "datasets" / "iris.csv"
+    proc = train(examples_dir() / "digits_cnn.dgproj", "--data", iris, "--target", "species",
+                 "--out", tmp_path / "run")  # fmt: skip
+    assert proc.returncode != 0
+    lines = our_lines(proc.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "(4,)" in lines[0] and "8, 8, 1" in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_shows_eta_and_throughput():
+    stream = _Tty()
+    p = ProgressPrinter(stream, interval=0.0)
+    p.started(
+        4, 2, 0, {"device": "cpu", "num_train": 128, "num_val": 32, "loss": "mse", "batch_size": 32}
+    )
+    p.epoch_started(1)
+    for step in range(1, 5):
+        time.sleep(0.01)
+        p.batch_ended(step, {"loss": 1.0 / step})
+    text = stream.getvalue()
+    assert "Epoch 1/2 [" in text and "4/4" in text
+    assert "ETA 0:00:00" in text and "samples/s" in text and "loss 0.2500" in text
+    p.epoch_ended(1, {"loss": 0.25, "val_loss": 0.3})
+    assert stream.getvalue().rstrip().endswith("samples/s)\x1b[K")
