@@ -374,3 +374,24 @@ def test_subclassed_model_is_refused():
     model(np.zeros((1, 3), "float32"))
     with pytest.raises(ModelImportError, match="subclassed"):
         graph_from_model(model)
+
+
+def test_call_arguments_at_their_defaults_are_accepted(tmp_path):
+    inp = keras.Input((4, 6))
+    x = layers.MultiHeadAttention(2, 3)(
+        inp, inp, use_causal_mask=False, return_attention_scores=False
+    )
+    x = layers.Dropout(0.5)(x, training=False)
+    model = keras.Model(inp, x)
+    _, rebuilt = round_trip(model, tmp_path)
+    x = sample_inputs(model)
+    np.testing.assert_allclose(
+        outputs_of(rebuilt, x)[0], outputs_of(model, x)[0], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_dropout_forced_on_at_inference_is_refused():
+    inp = keras.Input((4,))
+    model = keras.Model(inp, layers.Dropout(0.5, name="mc")(inp, training=True))
+    with pytest.raises(ModelImportError, match="mc is called with training=True"):
+        graph_from_model(model)

@@ -26,8 +26,8 @@ _TENSOR_KWARGS = {
     "MultiHeadAttention": ("query", "value", "key"),
     "GroupQueryAttention": ("query", "value", "key"),
 }
-# Call arguments whose value does not change what the layer computes at inference.
-_HARMLESS_KWARGS = {"training", "mask"}
+# Call argument values that do not change what the layer computes at inference.
+_HARMLESS_KWARGS = {"training": (None, False), "mask": (None,)}
 
 
 @dataclass
@@ -220,7 +220,9 @@ class _Importer:
                 if not calls:  # a layer the model holds but never calls: nothing to draw
                     pending.remove(entry)
                     continue
-                outs = self.call(entry, _live_layer(live, name), env, model_name)
+                layer = _live_layer(live, name)
+                sources = self._call_inputs(entry, name, layer, env)
+                outs = self.call(entry, layer, sources, model_name)
                 for index, out in enumerate(outs):
                     env[(name, 0, index)] = out
                 pending.remove(entry)
@@ -240,16 +242,14 @@ class _Importer:
         return outputs
 
     # ------------------------------------------------------------------ one call
-    def call(self, entry: dict, live_layer: Any, env: Any, model_name: str) -> list[_Ref]:
+    def call(
+        self, entry: dict, live_layer: Any, sources: list[_Ref], model_name: str
+    ) -> list[_Ref]:
         """Add the node(s) for one layer call; returns its output tensors."""
         class_name = entry["class_name"]
         config = entry.get("config") or {}
         name = entry.get("name") or config.get("name") or class_name
         module = entry.get("module") or ""
-        if isinstance(env, dict):
-            sources = self._call_inputs(entry, name, class_name, env)
-        else:
-            sources = list(env)
         if class_name in _MODEL_CLASSES:
             return self.model(config, live_layer, sources)
         if module and not module.startswith("keras.layers") and module != "keras":
@@ -270,8 +270,10 @@ class _Importer:
             self.out.connect(source.node_id, node_id, port)
         return [_Ref(node_id)]
 
-    def _call_inputs(self, entry: dict, name: str, class_name: str, env: dict) -> list[_Ref]:
+    def _call_inputs(self, entry: dict, name: str, layer: Any, env: dict) -> list[_Ref]:
+        class_name = entry["class_name"]
         call = (entry.get("inbound_nodes") or [{}])[0]
+        defaults = _call_defaults(layer)
         args, kwargs = call.get("args", []), dict(call.get("kwargs") or {})
         refs = list(_tensors_in(args))
         for key in _TENSOR_KWARGS.get(class_name, ()):
@@ -279,8 +281,10 @@ class _Importer:
                 value = kwargs.pop(key)
                 refs += list(_tensors_in(value))
         for key, value in kwargs.items():
-            if key in _HARMLESS_KWARGS or value is None or value is False:
+            if value is None or any(value is v for v in _HARMLESS_KWARGS.get(key, ())):
                 continue
+            if key in defaults and _same_value(defaults[key], value):
+                continue  # the call's own default, written out: changes nothing
             if list(_tensors_in(value)):
                 raise ModelImportError(
                     f"{name} is called with the tensor argument {key}=..., which deepgui cannot keep."
@@ -297,6 +301,24 @@ class _Importer:
                 )
             out.append(env[ref])
         return out
+
+
+def _call_defaults(layer: Any) -> dict[str, Any]:
+    """Default values of the layer's ``call`` arguments ({} when unknown)."""
+    import inspect
+
+    try:
+        params = inspect.signature(layer.call).parameters.values()
+    except (AttributeError, TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # arrays and the like: not a plain default
+        return False
 
 
 def _live_layer(live: Any, name: str | None) -> Any:
