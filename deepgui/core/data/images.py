@@ -8,6 +8,7 @@ image's), "rescale" (default true)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +23,25 @@ _MAGIC = (b"\x89PNG", b"\xff\xd8", b"GIF8", b"BM")
 _MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
 
 
-def class_folders(root: Path) -> dict[str, list[Path]]:
+def class_folders(root: Path) -> dict[str, list[str]]:
     """Image files per class subfolder (sorted as Keras sorts them); DatasetError when the folder
-    is not laid out as one subfolder per class."""
+    is not laid out as one subfolder per class. Plain strings and os.walk: a folder of 10,000
+    images is listed in milliseconds, where pathlib takes a good part of a second."""
     if not root.is_dir():
         raise DatasetError(
             f"{root}: is not a folder; an image data set is a folder with one subfolder per class."
         )
     classes = {}
-    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-        files = sorted(
-            f for f in sub.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
-        )
+    with os.scandir(root) as entries:
+        subfolders = sorted(e.name for e in entries if e.is_dir())
+    for name in subfolders:
+        files = []
+        for folder, _, names in os.walk(os.path.join(root, name)):
+            files.extend(
+                os.path.join(folder, n) for n in names if n.lower().endswith(IMAGE_SUFFIXES)
+            )
         if files:
-            classes[sub.name] = files
+            classes[name] = sorted(files)
     if not classes:
         loose = any(f.suffix.lower() in IMAGE_SUFFIXES for f in root.iterdir())
         hint = (
@@ -54,7 +60,7 @@ def class_folders(root: Path) -> dict[str, list[Path]]:
     return classes
 
 
-def _check_headers(classes: dict[str, list[Path]]) -> None:
+def _check_headers(classes: dict[str, list[str]]) -> None:
     """Name a file that is not an image before TensorFlow fails on it without saying which."""
     for files in classes.values():
         for f in files:
@@ -66,7 +72,7 @@ def _check_headers(classes: dict[str, list[Path]]) -> None:
                 )
 
 
-def _find_undecodable(classes: dict[str, list[Path]]) -> Path | None:
+def _find_undecodable(classes: dict[str, list[str]]) -> str | None:
     import tensorflow as tf
 
     for files in classes.values():
@@ -78,7 +84,7 @@ def _find_undecodable(classes: dict[str, list[Path]]) -> Path | None:
     return None
 
 
-def _first_image_shape(path: Path) -> tuple[int, int, int]:
+def _first_image_shape(path: str) -> tuple[int, int, int]:
     import tensorflow as tf
 
     try:
@@ -91,7 +97,7 @@ def _first_image_shape(path: Path) -> tuple[int, int, int]:
 
 
 def image_settings(
-    spec: dict[str, Any], classes: dict[str, list[Path]], input_shape=None
+    spec: dict[str, Any], classes: dict[str, list[str]], input_shape=None
 ) -> tuple[tuple[int, int], str]:
     size = spec.get("image_size")
     mode = spec.get("color_mode")

@@ -18,17 +18,28 @@ MAX_ONE_HOT = 20  # more categories than this are integer-encoded
 
 @dataclass
 class Table:
+    """A CSV's columns. A file of numbers only is kept as one float matrix (`numbers`) and its
+    text is made only if asked for; otherwise `text` holds one array of strings per column."""
+
     path: Path
     header: list[str]
-    cells: list[np.ndarray]  # one array of str per column
+    text: list[np.ndarray | None]
     row_numbers: np.ndarray  # spreadsheet row number of each data row
+    numbers: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
         return len(self.row_numbers)
 
+    @property
+    def cells(self) -> list[np.ndarray]:
+        return [self.column(h) for h in self.header]
+
     def column(self, name: str) -> np.ndarray:
-        return self.cells[self.index(name)]
+        i = self.index(name)
+        if self.text[i] is None:
+            self.text[i] = _as_text(self.numbers[:, i])
+        return self.text[i]
 
     def index(self, name: str) -> int:
         try:
@@ -39,8 +50,12 @@ class Table:
                 f"{self.path.name} has no column {name!r}; its columns are {shown}."
             ) from None
 
-    def subset(self, rows: np.ndarray) -> Table:
-        return Table(self.path, self.header, [c[rows] for c in self.cells], self.row_numbers[rows])
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    integral = np.isfinite(values) & (np.mod(values, 1) == 0)
+    out = values.astype(str)
+    out[integral] = values[integral].astype(np.int64).astype(str)
+    return out
 
 
 @dataclass
@@ -55,7 +70,13 @@ class Column:
 
 
 def read_csv(path: Path, max_rows: int | None = None) -> Table:
-    """Read a delimited text file (comma, semicolon or tab, sniffed from the header line)."""
+    """Read a delimited text file (comma, semicolon or tab, sniffed from the header line).
+    Whole regular files go through NumPy's C parser; anything it refuses (ragged rows, blank
+    lines) through the csv module, which also words the errors."""
+    if max_rows is None:
+        table = _read_fast(Path(path))
+        if table is not None:
+            return table
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             first = fh.readline()
@@ -112,6 +133,46 @@ def read_csv(path: Path, max_rows: int | None = None) -> Table:
     return Table(Path(path), header, cells, numbers)
 
 
+def _read_fast(path: Path) -> Table | None:
+    """The whole file through np.loadtxt: floats when every cell is a number, else strings.
+    None when the file needs the careful path (or fails: the careful path then says why)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    end_of_header = data.find(b"\n") + 1
+    body = data[end_of_header:].rstrip(b"\r\n")
+    if end_of_header == 0 or not body or b"\n\n" in body or b"\n\r\n" in body:
+        return None  # blank lines: the careful path keeps the row numbers true
+    try:
+        header_line = data[:end_of_header].decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    delimiter = _delimiter(path, header_line)
+    header = next(csv.reader([header_line.rstrip("\r\n")], delimiter=delimiter), [])
+    header = [h.strip() for h in header]
+    if len(header) < 2 or not all(header) or len(set(header)) != len(header):
+        return None
+    rows = None
+    for dtype in (np.float64, str):
+        try:
+            rows = np.loadtxt(
+                path, delimiter=delimiter, dtype=dtype, comments=None, quotechar='"',
+                ndmin=2, skiprows=1, encoding="utf-8",
+            )  # fmt: skip
+            break
+        except (ValueError, UnicodeDecodeError):
+            continue
+    if rows is None or rows.shape[1] != len(header):
+        return None
+    numbers = np.arange(2, len(rows) + 2)
+    if rows.dtype == np.float64:
+        return Table(path, header, [None] * len(header), numbers, numbers=rows)
+    return Table(
+        path, header, [np.ascontiguousarray(rows[:, j]) for j in range(rows.shape[1])], numbers
+    )
+
+
 def _delimiter(path: Path, first_line: str) -> str:
     if path.suffix.lower() == ".tsv":
         return "\t"
@@ -128,11 +189,14 @@ def missing_mask(cells: np.ndarray) -> np.ndarray:
 def type_column(table: Table, name: str, kind: str | None = None) -> Column:
     """Type one column: numbers (standardized later), categories (few distinct strings) or text
     (many distinct strings of several words). `kind` forces the choice."""
-    cells = table.column(name)
     if kind is not None and kind not in KINDS:
         raise DatasetError(
             f'The dataset field "columns" gives {name!r} the kind {kind!r}; use one of {", ".join(KINDS)}.'
         )
+    if table.numbers is not None and kind in (None, "numeric"):
+        values = table.numbers[:, table.index(name)]
+        return Column(name, "numeric", values, ~np.isfinite(values))
+    cells = table.column(name)
     if kind in (None, "numeric"):
         try:  # fast path: every cell a number (NaN and inf count as missing)
             values = cells.astype(np.float64)
