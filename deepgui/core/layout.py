@@ -11,9 +11,10 @@ from __future__ import annotations
 from deepgui.core.commands import MoveNodes
 from deepgui.core.graph import Graph
 
-NODE_WIDTH = 180.0
-NODE_HEIGHT = 90.0
-GAP_X = 60.0
+# At least the canvas's node box (210 x 78), so laid-out boxes never touch on screen.
+NODE_WIDTH = 210.0
+NODE_HEIGHT = 80.0
+GAP_X = 40.0
 GAP_Y = 60.0
 SWEEPS = 4
 
