@@ -395,3 +395,20 @@ def test_dropout_forced_on_at_inference_is_refused():
     model = keras.Model(inp, layers.Dropout(0.5, name="mc")(inp, training=True))
     with pytest.raises(ModelImportError, match="mc is called with training=True"):
         graph_from_model(model)
+
+
+def test_sequential_built_without_input_layer(tmp_path):
+    model = keras.Sequential([layers.Dense(3, activation="relu"), layers.Dense(1)])
+    model.build((None, 5))
+    graph, rebuilt = round_trip(model, tmp_path, suffix=".h5")
+    (inp,) = graph.input_nodes()
+    assert inp.config["batch_shape"] == [None, 5]
+    x = sample_inputs(model)
+    np.testing.assert_allclose(
+        outputs_of(rebuilt, x)[0], outputs_of(model, x)[0], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_unbuilt_sequential_is_refused():
+    with pytest.raises(ModelImportError, match="no input shape"):
+        graph_from_model(keras.Sequential([layers.Dense(3)], name="unbuilt"))
