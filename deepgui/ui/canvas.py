@@ -9,6 +9,7 @@ there), and dropping project or model files (handed to the main window).
 
 from __future__ import annotations
 
+import html
 import math
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGraphicsPathItem,
     QGraphicsScene,
-    QGraphicsSimpleTextItem,
+    QGraphicsTextItem,
     QGraphicsView,
 )
 
@@ -204,7 +205,7 @@ class CanvasView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._connect_from: NodeItem | None = None
         self._wire: QGraphicsPathItem | None = None
-        self._wire_label: QGraphicsSimpleTextItem | None = None
+        self._wire_label: QGraphicsTextItem | None = None
         self._panning: QPointF | None = None
         self._space = False
         self._press_positions: dict[str, tuple[float, float]] = {}
@@ -336,7 +337,7 @@ class CanvasView(QGraphicsView):
         self._connect_from = source
         self._wire = QGraphicsPathItem()
         self._wire.setZValue(10)
-        self._wire_label = QGraphicsSimpleTextItem()
+        self._wire_label = QGraphicsTextItem()
         self._wire_label.setZValue(11)
         font = QFont()
         font.setPixelSize(12)
@@ -378,9 +379,13 @@ class CanvasView(QGraphicsView):
         )
         self._wire.setPath(connection_path(self._connect_from.output_port_pos(), end))
         text = problem or (f"Connect {self._connect_from.name} → {target.name}" if target else "")
-        self._wire_label.setText(text)
-        self._wire_label.setBrush(QColor(colour))
-        self._wire_label.setPos(pos + QPointF(14, 10))
+        self._wire_label.setHtml(
+            f"<div style='background:{colors.node.name()}; color:{QColor(colour).name()};'>"
+            f"&nbsp;{html.escape(text)}&nbsp;</div>"
+            if text
+            else ""
+        )
+        self._wire_label.setPos(pos + QPointF(16, 12))
         self.hint.emit(text)
 
     def finish_connection(self, pos: QPointF) -> bool:

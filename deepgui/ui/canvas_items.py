@@ -24,7 +24,7 @@ from deepgui.core import catalogue
 from deepgui.core.graph import Edge, Node
 from deepgui.ui.theme import CanvasColors, canvas_colors, category_color
 
-NODE_WIDTH = 200.0
+NODE_WIDTH = 230.0
 NODE_HEIGHT = 78.0
 PORT_RADIUS = 6.0
 HEADER = 24.0
@@ -70,7 +70,7 @@ def format_count(n: int) -> str:
         return f"{n / 1e6:.2f}M params"
     if n >= 10_000:
         return f"{n / 1e3:.1f}k params"
-    return f"{n} params"
+    return f"{n:,} params"
 
 
 class NodeItem(QGraphicsItem):
@@ -86,6 +86,7 @@ class NodeItem(QGraphicsItem):
         self.state = "pending"  # pending | ok | warning | error
         self.messages: list[str] = []
         self.drop_highlight = False
+        self.connected_ports: set[int] = set()
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -106,7 +107,6 @@ class NodeItem(QGraphicsItem):
         self.description = spec.description if spec else "A layer outside the palette (imported)."
         self.key_text = key_params_text(node)
         self.min_inputs, self.max_inputs = catalogue.input_arity(node.class_name)
-        self.connected_ports: set[int] = set()
         self._refresh_tooltip()
         self.update()
 
@@ -231,6 +231,7 @@ class NodeItem(QGraphicsItem):
         painter.drawRoundedRect(rect, 8, 8)
         # header band in the category colour
         header = QPainterPath()
+        header.setFillRule(Qt.FillRule.WindingFill)  # the square lower half must not cancel out
         header.addRoundedRect(QRectF(0, 0, NODE_WIDTH, HEADER), 8, 8)
         header.addRect(QRectF(0, HEADER / 2, NODE_WIDTH, HEADER / 2))
         painter.fillPath(header, accent)
@@ -270,26 +271,30 @@ class NodeItem(QGraphicsItem):
             bfm.elidedText(self.key_text or " ", Qt.TextElideMode.ElideRight, line.width()),
         )
         shape_colour = c.error if self.state == "error" else c.text
-        painter.setPen(shape_colour)
         mono = QFont(body)
         mono.setFamily("monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
-        painter.setFont(mono)
+        mono.setPixelSize(11)
         line2 = QRectF(8, HEADER + 23, NODE_WIDTH - 16, 18)
+        painter.setFont(body)
+        painter.setPen(c.muted)
+        params_w = bfm.horizontalAdvance(self.params_text) + 8 if self.params_text else 0
+        painter.drawText(
+            line2, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self.params_text
+        )
         shown = (
-            "error — hover for details"
+            "error: hover for details"
             if self.state == "error" and self.shape_text == "?"
             else self.shape_text
         )
+        painter.setFont(mono)
+        painter.setPen(shape_colour)
         painter.drawText(
             line2,
             Qt.AlignmentFlag.AlignVCenter,
-            bfm.elidedText(shown, Qt.TextElideMode.ElideRight, line2.width() * 0.62),
-        )
-        painter.setFont(body)
-        painter.setPen(c.muted)
-        painter.drawText(
-            line2, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self.params_text
+            QFontMetricsF(mono).elidedText(
+                shown, Qt.TextElideMode.ElideRight, line2.width() - params_w
+            ),
         )
         if self.state in ("error", "warning"):
             badge = c.error if self.state == "error" else c.warning

@@ -29,7 +29,9 @@ class FileActions(QObject):
     def __init__(self, window, autosave_ms: int = 30_000) -> None:
         super().__init__(window)
         self.window = window
-        self.recovered = False  # a recovered project counts as unsaved until saved
+        self.unsaved_extra = (
+            False  # changes outside the undo stack: recovered, imported, training settings
+        )
         self.recovery = recovery.RecoveryFile(recovery_dir())
         self._autosaved_at: tuple[int, int] | None = None
         self.timer = QTimer(self)
@@ -46,12 +48,12 @@ class FileActions(QObject):
         return self.window.dialogs
 
     def is_dirty(self) -> bool:
-        return self.doc.is_dirty or self.recovered
+        return self.doc.is_dirty or self.unsaved_extra
 
     # ------------------------------------------------------------------ replacing the project
     def set_project(self, project: Project, recovered: bool = False) -> None:
         self.doc.set_project(project)
-        self.recovered = recovered
+        self.unsaved_extra = recovered
         self._autosaved_at = None
         if not recovered:
             self.recovery.discard()
@@ -124,7 +126,7 @@ class FileActions(QObject):
             self._layout_if_stacked(project)
         self.set_project(project)
         # An imported model is a new project: it is saved only when the user chooses where.
-        self.recovered = True
+        self.unsaved_extra = True
         self.window.refresh_title()
         self.window.statusBar().showMessage(
             f"Imported {path.name}: {len(project.graph)} layers. Save it as a project to keep it.",
@@ -141,6 +143,12 @@ class FileActions(QObject):
             command = layout_command(project.graph)
             if command is not None:
                 command.redo(project.graph)  # part of the import, not an undo step
+
+    def mark_changed(self) -> None:
+        """A change outside the undo stack (data or training settings): unsaved until saved."""
+        self.unsaved_extra = True
+        self.doc.edits += 1  # so the next autosave writes it
+        self.window.refresh_title()
 
     # ------------------------------------------------------------------ saving
     def save(self) -> bool:
@@ -172,7 +180,7 @@ class FileActions(QObject):
                 "Cannot save", f"{path}: {exc}" if isinstance(exc, OSError) else str(exc)
             )
             return False
-        self.recovered = False
+        self.unsaved_extra = False
         self.recovery.discard()
         settings.add_recent(path)
         self.window.refresh_title()

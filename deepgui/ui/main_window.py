@@ -37,7 +37,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowIcon(icon("app"))
         self.dialogs = Dialogs(self)
-        self.training_connected = False  # set by whoever connects train_requested
         self.doc = Document(project, parent=self)
         self.scene = CanvasScene(self.doc, self)
         self.view = CanvasView(self.scene)
@@ -47,7 +46,8 @@ class MainWindow(QMainWindow):
         self.summary = SummaryPanel(self.doc)
         self.code = CodePanel(self.doc)
         self.problems = ProblemsPanel(self.doc)
-        self.training = TrainingPanel()
+        self.training = TrainingPanel()  # the empty state until the real panel is loaded
+        self._training_panel = None
         self.tabs = QTabWidget()
         self.tabs.addTab(self.summary, "Summary")
         self.tabs.addTab(self.code, "Code")
@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         )
         self.view.files_dropped.connect(self.files.open_paths)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.summary.layer_clicked.connect(self.select_node)
         self.problems.layer_clicked.connect(self.select_node)
         self.refresh_actions()
@@ -383,18 +384,60 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.view.fit_all)
 
     # ------------------------------------------------------------------ run / help
+    def training_panel(self):
+        """The Training tab's panel, loaded on first use (it brings pyqtgraph: ~0.4 s, which
+        would otherwise delay the first paint). None when this install has no training UI."""
+        if self._training_panel is None:
+            try:
+                from deepgui.ui.training.panel import TrainingPanel as Panel
+            except ImportError:
+                return None
+            panel = Panel(lambda: self.doc.project)
+            panel.run_started.connect(self._training_state)
+            panel.run_finished.connect(self._training_state)
+            panel.dirty.connect(self.files.mark_changed)
+            panel.open_project_requested.connect(lambda path: self.files.open_path(path))
+            self.doc.project_replaced.connect(panel.reload)
+            index = self.tabs.indexOf(self.training)
+            current = self.tabs.currentIndex()
+            self.tabs.blockSignals(True)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, panel, "Training")
+            self.tabs.setCurrentIndex(current)
+            self.tabs.blockSignals(False)
+            self.training.deleteLater()
+            self.training = panel
+            self._training_panel = panel
+        return self._training_panel
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.training and self._training_panel is None:
+            self.training_panel()
+
+    def _training_state(self, *_args) -> None:
+        panel = self._training_panel
+        running = bool(panel and panel.is_training())
+        self.actions["train"].setEnabled(not running)
+        self.actions["stop"].setEnabled(running)
+
     def train(self) -> None:
-        self.tabs.setCurrentWidget(self.training)
+        """F5: train the model in the Training tab."""
         self.bottom_dock.show()
+        panel = self.training_panel()
+        self.tabs.setCurrentWidget(self.training)
         self.train_requested.emit()
-        if not self.training_connected:  # nothing listens until training lands in the app
+        if panel is None:
             self.statusBar().showMessage(
-                "Training from the window is not available in this version yet; use `deepgui train`.",
-                10_000,
+                "Training is not part of this install; use `deepgui train`.", 10_000
             )
+            return
+        panel.start_training()
+        self._training_state()
 
     def stop(self) -> None:
         self.stop_requested.emit()
+        if self._training_panel is not None:
+            self._training_panel.stop_training()
 
     def show_shortcuts(self) -> None:
         rows = []
@@ -436,6 +479,8 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save():
             event.ignore()
             return
+        if self._training_panel is not None:
+            self._training_panel.shutdown()
         self.files.shutdown()
         self.doc.shutdown()
         event.accept()

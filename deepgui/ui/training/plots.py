@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -312,13 +312,33 @@ class LivePlots(QWidget):
 
         self.redraw()
         path = Path(path)
-        item = self.plots[which].getPlotItem()
+        widget = self.plots[which]
         if path.suffix.lower() == ".svg":
-            exporter = exporters.SVGExporter(item)
+            # pyqtgraph 0.14's SVGExporter cannot parse the paths Qt 6.11 writes; Qt's own SVG
+            # generator renders the same scene as vectors.
+            from PySide6.QtCore import QRect, QSize
+            from PySide6.QtGui import QPainter
+            from PySide6.QtSvg import QSvgGenerator
+
+            size = widget.size() if widget.width() > 50 else QSize(800, 500)
+            gen = QSvgGenerator()
+            gen.setFileName(str(path))
+            gen.setSize(size)
+            gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+            gen.setTitle(f"deepgui {which}")
+            painter = QPainter(gen)
+            try:
+                widget.scene().render(painter, QRectF(0, 0, size.width(), size.height()),
+                                      widget.mapToScene(widget.viewport().rect()).boundingRect())  # fmt: skip
+            finally:
+                painter.end()
+            if not path.exists():
+                raise OSError(f"{path}: could not be written.")
         else:
-            exporter = exporters.ImageExporter(item)
-            exporter.parameters()["width"] = max(800, int(item.width()))
-        exporter.export(str(path))
+            exporter = exporters.ImageExporter(widget.getPlotItem())
+            exporter.parameters()["width"] = max(800, int(widget.getPlotItem().width()))
+            if not exporter.export(str(path)) and not path.exists():
+                raise OSError(f"{path}: could not be written.")
         return path
 
     def _export_clicked(self) -> None:
@@ -327,4 +347,7 @@ class LivePlots(QWidget):
             self, "Export plot", f"{which}.png", "PNG image (*.png);;SVG drawing (*.svg)"
         )
         if path:
-            self.export_plot(which, path)
+            try:
+                self.export_plot(which, path)
+            except OSError as exc:
+                self.readout.setText(f"The plot could not be exported: {exc}")
