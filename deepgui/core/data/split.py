@@ -37,8 +37,7 @@ def split_indices(
         for cls in np.unique(labels):
             members = rng.permutation(np.flatnonzero(labels == cls))
             position[members] = (np.arange(len(members)) + rng.random()) / len(members)
-        idx = rng.permutation(n)
-        idx = idx[np.argsort(position[idx], kind="stable")]
+        idx = np.argsort(position)
         n_test = int(round(n * test))
         n_val = int(round(n * validation))
         tst, val = idx[:n_test], idx[n_test : n_test + n_val]
