@@ -8,6 +8,7 @@ a file can never run code (Lambda layers and custom classes are refused with one
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -72,6 +73,10 @@ def _plain(value: Any, where: str) -> Any:
         return [_plain(v, where) for v in value]
     if isinstance(value, str):
         return str(value)  # NumPy strings too
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ModelImportError(
+            f"Layer {where} has a setting of {value}, which a project file cannot hold."
+        )
     if value is None or isinstance(value, bool | int | float):
         return value
     if hasattr(value, "tolist"):  # NumPy arrays and scalars
@@ -234,6 +239,11 @@ class _Importer:
                 )
         outputs = []
         for ref in _layer_refs(config.get("output_layers")):
+            if ref not in env and ref[2] != 0:
+                raise ModelImportError(
+                    f"{model_name} returns output {ref[2]} of {ref[0]}; deepgui wires only a "
+                    "layer's first output (for example not an LSTM's return_state)."
+                )
             if ref not in env:
                 raise ModelImportError(
                     f"The output {ref[0]} of {model_name} is not produced by any layer."
@@ -359,7 +369,13 @@ def import_model(model: Any) -> ImportResult:
             "only Sequential and functional models can be imported."
         )
     importer = _Importer()
-    outputs = importer.model(config, model, None)
+    try:
+        outputs = importer.model(config, model, None)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelImportError(
+            f"The model {getattr(model, 'name', '?')} describes its layers in a form deepgui does "
+            f"not understand ({type(exc).__name__}: {exc})."
+        ) from None
     out = importer.out
     # The graph's outputs are its nodes without successors, in node order: keep the model's order.
     consumed = {e["source"] for e in out.edges}
