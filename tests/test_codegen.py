@@ -136,8 +136,11 @@ def test_training_section_compiles_and_is_marked():
         "epochs": 3,
         "batch_size": 16,
         "early_stopping": {"enabled": True, "patience": 2},
+        "seed": 7,
     }
-    source = generate_script(graph, {"kind": "builtin", "name": "digits"}, training)
+    dataset = {"source": "builtin", "name": "digits", "validation_split": 0.25}
+    source = generate_script(graph, dataset, training)
+    assert "keras.utils.set_random_seed(7)" in source and "validation_split=0.25" in source
     assert "# Load the data here" in source and '"digits"' in source
     model = run_script(source)
     assert type(model.optimizer).__name__ == "SGD"

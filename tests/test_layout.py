@@ -133,3 +133,17 @@ def test_500_nodes_is_quick():
     start = time.perf_counter()
     auto_layout(g)
     assert time.perf_counter() - start < 5.0
+
+
+def test_import_modules_stay_light():
+    """Importing the importer, weights, layout and codegen loads neither Keras nor h5py."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import deepgui.core.keras_import, deepgui.core.weights, "
+        "deepgui.core.layout, deepgui.core.codegen; "
+        "print(sorted(m for m in ('keras', 'tensorflow', 'h5py', 'PySide6') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -393,6 +393,9 @@ def _training_section(dataset: dict, training: dict) -> list[str]:
         "",
         "# " + "-" * 20 + " Training " + "-" * 20,
     ]
+    seed = training.get("seed")
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        lines.append(f"keras.utils.set_random_seed({seed})")
     if loss == "auto":
         lines.append('loss = None  # "auto": deepgui picks the loss from the data; name yours here')
     else:
@@ -418,8 +421,10 @@ def _training_section(dataset: dict, training: dict) -> list[str]:
             f"patience={int(stopping.get('patience', 5))}, "
             f"restore_best_weights={bool(stopping.get('restore_best_weights', True))})"
         )
+    split = dataset.get("validation_split", 0.2)
+    split = float(split) if isinstance(split, int | float) and not isinstance(split, bool) else 0.2
     fit = (
-        "model.fit(x_train, y_train, validation_split=0.2, "
+        f"model.fit(x_train, y_train, validation_split={split!r}, "
         f"epochs={int(training.get('epochs', 10))}, batch_size={int(training.get('batch_size', 32))}, "
         f"callbacks=[{', '.join(callbacks)}])"
     )
