@@ -147,3 +147,24 @@ def test_import_modules_stay_light():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def crossings(graph: Graph, positions: dict[str, tuple[float, float]]) -> int:
+    """Pairs of edges between the same two rows whose ends swap sides."""
+    ends = [(positions[e.source], positions[e.target]) for e in graph.edges]
+    count = 0
+    for i, (a1, b1) in enumerate(ends):
+        for a2, b2 in ends[i + 1 :]:
+            if a1[1] == a2[1] and b1[1] == b2[1] and (a1[0] - a2[0]) * (b1[0] - b2[0]) < 0:
+                count += 1
+    return count
+
+
+def test_ordering_removes_most_crossings():
+    g = random_dag(120, 5)
+    unordered = {}
+    for r, row in enumerate(layers_by_depth(g)):
+        for i, nid in enumerate(row):
+            unordered[nid] = (i * 1000.0 - len(row) * 500.0, r * 1000.0)
+    before, after = crossings(g, unordered), crossings(g, auto_layout(g))
+    assert before > 0 and after < 0.7 * before

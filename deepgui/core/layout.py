@@ -35,18 +35,22 @@ def _order_rows(graph: Graph, rows: list[list[str]]) -> list[list[str]]:
     children = {nid: graph.successors(nid) for nid in graph.nodes}
     rows = [list(r) for r in rows]
 
+    def centred(row: list[str]) -> dict[str, float]:
+        # Rows are drawn centred, so compare slots measured from each row's middle.
+        middle = (len(row) - 1) / 2
+        return {nid: i - middle for i, nid in enumerate(row)}
+
     def sweep(indices: range, neighbours: dict[str, list[str]]) -> None:
-        place = {nid: i for row in rows for i, nid in enumerate(row)}
+        place = {nid: x for row in rows for nid, x in centred(row).items()}
         for r in indices:
             keyed = []
-            for i, nid in enumerate(rows[r]):
+            for nid in rows[r]:
                 near = neighbours[nid]
                 # A node without neighbours that way keeps its slot.
-                keyed.append(
-                    (sum(place[n] for n in near) / len(near) if near else float(i), i, nid)
-                )
+                here = sum(place[n] for n in near) / len(near) if near else place[nid]
+                keyed.append((here, place[nid], nid))
             rows[r] = [nid for _, _, nid in sorted(keyed)]
-            place.update({nid: i for i, nid in enumerate(rows[r])})
+            place.update(centred(rows[r]))
 
     for _ in range(SWEEPS):
         sweep(range(1, len(rows)), parents)
