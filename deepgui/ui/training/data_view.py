@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -53,45 +54,27 @@ def summarize(data) -> str:
     return f"{', '.join(parts)} samples of shape {data.sample_shape}; {kind}."
 
 
-def preview_of(spec: dict[str, Any], base_dir: Path | None) -> dict[str, Any]:
-    """What the preview shows (runs in the background): CSV rows with column kinds, or a few
-    images per class, or a sequence, plus a one-line summary of the loaded data."""
-    out: dict[str, Any] = {}
-    if spec.get("source") in ("csv", "timeseries") and str(spec.get("path", "")).lower().endswith(
-        (".csv", ".tsv", ".txt")
-    ):
-        path = Path(spec["path"])
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        out["columns"], out["kinds"], out["rows"] = data_access.csv_columns(path, PREVIEW_ROWS)
-    data = data_access.load_dataset(spec, base_dir)
+def preview_of(spec: dict[str, Any], base_dir: Path | None, graph=None) -> dict[str, Any]:
+    """What the preview shows (runs in the background): the data package's preview (table rows
+    with column types, image files per class, sequences), a few images per class for image
+    arrays, and a one-line summary of the data as loaded and split."""
+    out: dict[str, Any] = dict(data_access.preview(spec, base_dir, PREVIEW_ROWS))
+    data = data_access.load_dataset(spec, base_dir, graph)
     out["summary"] = summarize(data)
     x = data.x_train
-    if isinstance(x, dict):
-        return out
-    x = np.asarray(x)
-    if x.ndim == 4 and data.task in ("multiclass", "binary"):
+    if out.get("kind") == "arrays" and not isinstance(x, dict) and np.ndim(x) == 4:
+        x = np.asarray(x)
         per_class: dict[int, list[np.ndarray]] = {}
-        y = np.asarray(data.y_train).reshape(len(x), -1)[:, 0].astype(int)
-        for i in range(min(len(x), 2000)):
-            bucket = per_class.setdefault(int(y[i]), [])
-            if len(bucket) < 6:
-                bucket.append(x[i])
-        out["images"] = dict(sorted(per_class.items()))
-        out["class_names"] = list(data.class_names)
-    elif x.ndim == 4:
-        out["images"] = {0: list(x[:6])}
-        out["class_names"] = ["samples"]
-    elif x.ndim == 3:
-        out["sequence"] = x[0].astype(np.float32)
-        out["sequence_label"] = str(np.asarray(data.y_train)[0])
-    elif "columns" not in out and x.ndim == 2:
-        names = data.feature_names or [f"x{i}" for i in range(x.shape[1])]
-        out["columns"], out["kinds"] = names + ["target"], ["numeric"] * len(names) + [data.task]
-        y = np.asarray(data.y_train)
-        out["rows"] = [
-            [f"{v:.4g}" for v in x[i]] + [str(y[i])] for i in range(min(len(x), PREVIEW_ROWS))
-        ]
+        if data.task in ("multiclass", "binary"):
+            y = np.asarray(data.y_train).reshape(len(x), -1)[:, 0].astype(int)
+            for i in range(min(len(x), 2000)):
+                bucket = per_class.setdefault(int(y[i]), [])
+                if len(bucket) < 6:
+                    bucket.append(x[i])
+        else:
+            per_class[0] = list(x[:6])
+        out["image_arrays"] = dict(sorted(per_class.items()))
+        out["class_names"] = list(data.class_names) or ["samples"]
     return out
 
 
@@ -276,8 +259,9 @@ class DataView(QWidget):
 
     def refresh_preview(self) -> None:
         spec, base = copy.deepcopy(self.dataset), self._base_dir()
+        graph = self.get_project().graph.copy()
         self.status.setText("Loading the preview…")
-        self.background.run("preview", lambda: preview_of(spec, base), self._show_preview,
+        self.background.run("preview", lambda: preview_of(spec, base, graph), self._show_preview,
                             self._preview_failed)  # fmt: skip
 
     def _preview_failed(self, message: str) -> None:
@@ -287,21 +271,36 @@ class DataView(QWidget):
     def _show_preview(self, out: dict[str, Any]) -> None:
         self.last_preview = out
         self.status.setText(out.get("summary", ""))
-        if "images" in out:
-            self._show_images(out["images"], out.get("class_names") or [])
+        kind = out.get("kind")
+        if kind == "table":
+            self._show_table(out["columns"], out["types"], out["rows"])
+            self.stack.setCurrentIndex(0)
+        elif "image_arrays" in out:
+            pics = {k: [to_pixmap(img, 48) for img in v] for k, v in out["image_arrays"].items()}
+            self._show_images(pics, out.get("class_names") or [])
             self.stack.setCurrentIndex(1)
-        elif "sequence" in out:
+        elif kind == "images":
+            names = out.get("class_names") or []
+            pics = {i: [QPixmap(f).scaled(48, 48, Qt.AspectRatioMode.KeepAspectRatio)
+                        for f in out["files"].get(name, [])]
+                    for i, name in enumerate(names)}  # fmt: skip
+            self._show_images(pics, [f"{n} ({out['counts'].get(n, 0)})" for n in names])
+            self.stack.setCurrentIndex(1)
+        elif kind == "sequences":
             self.sequence_plot.clear()
-            seq = out["sequence"]
-            for i in range(seq.shape[-1] if seq.ndim == 2 else 1):
-                ys = seq[:, i] if seq.ndim == 2 else seq
-                self.sequence_plot.plot(ys, pen=pg.mkPen(pg.intColor(i), width=2))
-            self.sequence_plot.setTitle(f"First sequence (target {out.get('sequence_label')})")
+            labels = out.get("labels") or []
+            for i, series in enumerate(out["series"][:4]):
+                seq = np.asarray(series, dtype=float)
+                ys = seq[:, 0] if seq.ndim == 2 else seq
+                name = f"sample {i + 1}" + (f" (label {labels[i]})" if i < len(labels) else "")
+                self.sequence_plot.plot(ys, pen=pg.mkPen(pg.intColor(i, 4), width=2), name=name)
+            self.sequence_plot.setTitle("First sequences")
             self.stack.setCurrentIndex(2)
-        if "columns" in out:
-            self._show_table(out["columns"], out["kinds"], out["rows"])
-            if "images" not in out and "sequence" not in out:
-                self.stack.setCurrentIndex(0)
+        elif kind == "arrays" and out.get("samples"):
+            rows = [[f"{v:.4g}" for v in np.ravel(s)[:50]] for s in out["samples"]]
+            width = max(len(r) for r in rows)
+            self._show_table([f"x{i}" for i in range(width)], ["numeric"] * width, rows)
+            self.stack.setCurrentIndex(0)
 
     def _show_table(self, columns: list[str], kinds: list[str], rows: list[list[str]]) -> None:
         self.table.clear()
@@ -321,7 +320,7 @@ class DataView(QWidget):
         self.target.setCurrentText(current or (columns[-1] if columns else ""))
         self._loading = False
 
-    def _show_images(self, images: dict[int, list], names: list[str]) -> None:
+    def _show_images(self, images: dict[int, list[QPixmap]], names: list[str]) -> None:
         while self.thumbs_grid.count():
             w = self.thumbs_grid.takeAt(0).widget()
             if w is not None:
@@ -329,9 +328,9 @@ class DataView(QWidget):
         for row, (cls, pics) in enumerate(images.items()):
             name = names[cls] if 0 <= cls < len(names) else str(cls)
             self.thumbs_grid.addWidget(QLabel(name), row, 0)
-            for col, img in enumerate(pics):
+            for col, pix in enumerate(pics):
                 label = QLabel()
-                label.setPixmap(to_pixmap(img, 48))
+                label.setPixmap(pix)
                 self.thumbs_grid.addWidget(label, row, col + 1)
 
     def check(self) -> None:
@@ -358,7 +357,7 @@ def check_fit(project: Project, base_dir: Path | None) -> tuple[bool, str]:
     from deepgui.core.build import build_model
     from deepgui.core.training.config import TrainingConfig
 
-    data = data_access.load_dataset(project.dataset, base_dir)
+    data = data_access.load_dataset(project.dataset, base_dir, project.graph)
     cfg = TrainingConfig.from_dict(project.training)
     model = build_model(project.graph)
     problems = data_access.check_against_model(data, model, cfg.resolved_loss(data))

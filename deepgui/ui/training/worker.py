@@ -137,7 +137,7 @@ class TrainingWorker(QObject):
             if self.data is None:
                 self.status.emit("Loading data…")
                 base = project.path.parent if project.path else None
-                self.data = data_access.load_dataset(project.dataset, base)
+                self.data = data_access.load_dataset(project.dataset, base, project.graph)
         except DeepGuiError as exc:
             return "error", {"stopped_by": "error", "message": str(exc)}, None
         if self._stop:
