@@ -43,9 +43,12 @@ def encode_labels(
                 f"{what} holds text, so it cannot be a regression target; choose a numeric column or a classification task."
             )
         return y.astype(np.float32), "regression", []
+    uniq = inverse = None
     if task is None and not text and class_names is None:
         integral = np.all(np.mod(y, 1) == 0)
-        if not integral or len(np.unique(y)) > MAX_NUMERIC_CLASSES:
+        if integral:
+            uniq, inverse = np.unique(y, return_inverse=True)
+        if not integral or len(uniq) > MAX_NUMERIC_CLASSES:
             return y.astype(np.float32), "regression", []
     if task == "multilabel":
         raise DatasetError(
@@ -62,7 +65,8 @@ def encode_labels(
         raise DatasetError(
             f"{what} holds labels outside 0..{len(class_names) - 1} for the {len(class_names)} named classes."
         )
-    uniq, inverse = np.unique(y, return_inverse=True)
+    if uniq is None:
+        uniq, inverse = np.unique(y, return_inverse=True)
     names = [_name(u) for u in uniq]
     if class_names is None:
         class_names = names

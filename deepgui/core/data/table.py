@@ -4,6 +4,7 @@ or free text. Plain ``csv`` + NumPy; rows are numbered as a spreadsheet shows th
 from __future__ import annotations
 
 import csv
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,15 +139,17 @@ def _read_fast(path: Path) -> Table | None:
     None when the file needs the careful path (or fails: the careful path then says why)."""
     try:
         data = path.read_bytes()
-    except OSError:
+        header_end = data.find(b"\n") + 1
+        header_line = data[:header_end].decode("utf-8-sig")
+    except (OSError, ValueError):
         return None
-    end_of_header = data.find(b"\n") + 1
-    body = data[end_of_header:].rstrip(b"\r\n")
-    if end_of_header == 0 or not body or b"\n\n" in body or b"\n\r\n" in body:
-        return None  # blank lines: the careful path keeps the row numbers true
-    try:
-        header_line = data[:end_of_header].decode("utf-8-sig")
-    except UnicodeDecodeError:
+    end = len(data)
+    while end > header_end and data[end - 1] in b"\r\n":
+        end -= 1
+    # Data lines up to the last non-empty one; NumPy skips blank lines, so a different count
+    # means blank lines (or line breaks inside quotes): the careful path then numbers rows.
+    expected = data.count(b"\n", header_end, end) + 1
+    if header_end == 0 or end == header_end:
         return None
     delimiter = _delimiter(path, header_line)
     header = next(csv.reader([header_line.rstrip("\r\n")], delimiter=delimiter), [])
@@ -156,14 +159,16 @@ def _read_fast(path: Path) -> Table | None:
     rows = None
     for dtype in (np.float64, str):
         try:
-            rows = np.loadtxt(
-                path, delimiter=delimiter, dtype=dtype, comments=None, quotechar='"',
-                ndmin=2, skiprows=1, encoding="utf-8",
-            )  # fmt: skip
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # NumPy's note on blank lines: counted above
+                rows = np.loadtxt(
+                    path, delimiter=delimiter, dtype=dtype, comments=None, quotechar='"',
+                    ndmin=2, skiprows=1, encoding="utf-8",
+                )  # fmt: skip
             break
         except (ValueError, UnicodeDecodeError):
             continue
-    if rows is None or rows.shape[1] != len(header):
+    if rows is None or rows.shape != (expected, len(header)):
         return None
     numbers = np.arange(2, len(rows) + 2)
     if rows.dtype == np.float64:
