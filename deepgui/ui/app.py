@@ -60,7 +60,8 @@ class _FirstPaint(QObject):
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Paint:
-            print(f"first-paint {time.time():.6f}", flush=True)
+            heavy = "tensorflow" in sys.modules or "keras" in sys.modules
+            print(f"first-paint {time.time():.6f} tensorflow-loaded={heavy}", flush=True)
             watched.removeEventFilter(self)
             QTimer.singleShot(0, QApplication.instance().quit)
         return False

@@ -13,10 +13,11 @@ import html
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
     QFrame,
+    QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsTextItem,
@@ -30,6 +31,8 @@ from deepgui.ui.document import Document
 from deepgui.ui.editing import LAYER_MIME, default_config
 from deepgui.ui.theme import canvas_colors
 
+# Zooming scales a picture this big (twice the node's size: still sharp up to 200 %).
+ITEM_CACHE_SIZE = QSize(int(NODE_WIDTH * 2 + 40), int(NODE_HEIGHT * 2 + 40))
 OPENABLE = (".dgproj", ".keras", ".h5", ".hdf5")
 
 
@@ -210,6 +213,10 @@ class CanvasView(QGraphicsView):
         self._space = False
         self._press_positions: dict[str, tuple[float, float]] = {}
         self._drop_edge = None
+        self._zoom_settle = QTimer(self)
+        self._zoom_settle.setSingleShot(True)
+        self._zoom_settle.setInterval(250)
+        self._zoom_settle.timeout.connect(self._zoom_settled)
 
     @property
     def doc(self) -> Document:
@@ -222,8 +229,21 @@ class CanvasView(QGraphicsView):
     def zoom_by(self, factor: float) -> None:
         current = self.zoom()
         factor = max(0.08 / current, min(3.0 / current, factor))
+        self._zooming()
         self.scale(factor, factor)
         self.zoom_changed.emit(self.zoom())
+
+    def _zooming(self) -> None:
+        """While the zoom changes, nodes scale a cached picture instead of being redrawn at
+        every step; once it settles they are drawn sharp again at the new scale."""
+        if not self._zoom_settle.isActive():
+            for item in self.canvas.nodes.values():
+                item.setCacheMode(QGraphicsItem.CacheMode.ItemCoordinateCache, ITEM_CACHE_SIZE)
+        self._zoom_settle.start()
+
+    def _zoom_settled(self) -> None:
+        for item in self.canvas.nodes.values():
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def fit_all(self) -> None:
         bounds = self.canvas.itemsBoundingRect()

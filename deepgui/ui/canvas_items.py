@@ -7,6 +7,8 @@ node is drawn as a plain coloured box.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QBrush,
@@ -73,6 +75,48 @@ def format_count(n: int) -> str:
     return f"{n:,} params"
 
 
+class _Fonts:
+    """The node fonts, made once (creating fonts and metrics per paint is what costs)."""
+
+    def __init__(self) -> None:
+        self.name = QFont()
+        self.name.setPixelSize(13)
+        self.name.setBold(True)
+        self.type = QFont()
+        self.type.setPixelSize(11)
+        self.body = QFont()
+        self.body.setPixelSize(12)
+        self.mono = QFont("monospace")
+        self.mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.mono.setPixelSize(11)
+        self.name_m, self.type_m = QFontMetricsF(self.name), QFontMetricsF(self.type)
+        self.body_m, self.mono_m = QFontMetricsF(self.body), QFontMetricsF(self.mono)
+
+
+_FONTS: _Fonts | None = None
+
+
+def fonts() -> _Fonts:
+    global _FONTS
+    if _FONTS is None:
+        _FONTS = _Fonts()
+    return _FONTS
+
+
+@dataclass
+class _Texts:
+    """Elided strings and where they go, recomputed only when the node's content changes."""
+
+    name: str
+    name_rect: QRectF
+    type: str
+    type_rect: QRectF
+    key: str
+    key_rect: QRectF
+    shape: str
+    shape_rect: QRectF
+
+
 class NodeItem(QGraphicsItem):
     """One layer: name, type, key parameters, output shape, parameter count, and its ports."""
 
@@ -87,6 +131,7 @@ class NodeItem(QGraphicsItem):
         self.messages: list[str] = []
         self.drop_highlight = False
         self.connected_ports: set[int] = set()
+        self._texts: _Texts | None = None
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -106,9 +151,35 @@ class NodeItem(QGraphicsItem):
         self.category = spec.category if spec else None
         self.description = spec.description if spec else "A layer outside the palette (imported)."
         self.key_text = key_params_text(node)
+        self._texts = None
         self.min_inputs, self.max_inputs = catalogue.input_arity(node.class_name)
         self._refresh_tooltip()
         self.update()
+
+    def _lay_out(self) -> _Texts:
+        f = fonts()
+        elide = Qt.TextElideMode.ElideRight
+        type_w = min(f.type_m.horizontalAdvance(self.class_name), NODE_WIDTH * 0.45)
+        name_rect = QRectF(8, 0, NODE_WIDTH - 20 - type_w, HEADER)
+        key_rect = QRectF(8, HEADER + 3, NODE_WIDTH - 16, 18)
+        shape_rect = QRectF(8, HEADER + 23, NODE_WIDTH - 16, 18)
+        params_w = f.body_m.horizontalAdvance(self.params_text) + 8 if self.params_text else 0
+        shown = (
+            "error: hover for details"
+            if self.state == "error" and self.shape_text == "?"
+            else self.shape_text
+        )
+        self._texts = _Texts(
+            name=f.name_m.elidedText(self.name, elide, name_rect.width()),
+            name_rect=name_rect,
+            type=f.type_m.elidedText(self.class_name, elide, type_w),
+            type_rect=QRectF(NODE_WIDTH - 8 - type_w, 0, type_w, HEADER),
+            key=f.body_m.elidedText(self.key_text or " ", elide, key_rect.width()),
+            key_rect=key_rect,
+            shape=f.mono_m.elidedText(shown, elide, shape_rect.width() - params_w),
+            shape_rect=shape_rect,
+        )
+        return self._texts
 
     def set_info(self, info) -> None:
         """Show what inference found (a shapes.NodeInfo, or None while it runs)."""
@@ -133,6 +204,7 @@ class NodeItem(QGraphicsItem):
                 state,
                 messages,
             )
+            self._texts = None
             self._refresh_tooltip()
             self.update()
 
@@ -237,65 +309,27 @@ class NodeItem(QGraphicsItem):
         painter.fillPath(header, accent)
         if lod < 0.4:  # too small to read: skip text and ports
             return
+        f = fonts()
+        t = self._texts or self._lay_out()
         white = QColor("#ffffff")
-        font = QFont(painter.font())
-        font.setPixelSize(13)
-        font.setBold(True)
-        painter.setFont(font)
         painter.setPen(white)
-        fm = QFontMetricsF(font)
-        type_font = QFont(font)
-        type_font.setBold(False)
-        type_font.setPixelSize(11)
-        type_w = min(QFontMetricsF(type_font).horizontalAdvance(self.class_name), NODE_WIDTH * 0.45)
-        name_rect = QRectF(8, 0, NODE_WIDTH - 20 - type_w, HEADER)
+        painter.setFont(f.name)
+        painter.drawText(t.name_rect, Qt.AlignmentFlag.AlignVCenter, t.name)
+        painter.setFont(f.type)
         painter.drawText(
-            name_rect,
-            Qt.AlignmentFlag.AlignVCenter,
-            fm.elidedText(self.name, Qt.TextElideMode.ElideRight, name_rect.width()),
+            t.type_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, t.type
         )
-        painter.setFont(type_font)
-        tfm = QFontMetricsF(type_font)
-        painter.drawText(QRectF(NODE_WIDTH - 8 - type_w, 0, type_w, HEADER), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                         tfm.elidedText(self.class_name, Qt.TextElideMode.ElideRight, type_w))  # fmt: skip
-        # key parameters, then output shape and parameter count
-        body = QFont(type_font)
-        body.setPixelSize(12)
-        painter.setFont(body)
-        bfm = QFontMetricsF(body)
+        painter.setFont(f.body)
         painter.setPen(c.muted)
-        line = QRectF(8, HEADER + 3, NODE_WIDTH - 16, 18)
+        painter.drawText(t.key_rect, Qt.AlignmentFlag.AlignVCenter, t.key)
         painter.drawText(
-            line,
-            Qt.AlignmentFlag.AlignVCenter,
-            bfm.elidedText(self.key_text or " ", Qt.TextElideMode.ElideRight, line.width()),
+            t.shape_rect,
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+            self.params_text,
         )
-        shape_colour = c.error if self.state == "error" else c.text
-        mono = QFont(body)
-        mono.setFamily("monospace")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        mono.setPixelSize(11)
-        line2 = QRectF(8, HEADER + 23, NODE_WIDTH - 16, 18)
-        painter.setFont(body)
-        painter.setPen(c.muted)
-        params_w = bfm.horizontalAdvance(self.params_text) + 8 if self.params_text else 0
-        painter.drawText(
-            line2, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self.params_text
-        )
-        shown = (
-            "error: hover for details"
-            if self.state == "error" and self.shape_text == "?"
-            else self.shape_text
-        )
-        painter.setFont(mono)
-        painter.setPen(shape_colour)
-        painter.drawText(
-            line2,
-            Qt.AlignmentFlag.AlignVCenter,
-            QFontMetricsF(mono).elidedText(
-                shown, Qt.TextElideMode.ElideRight, line2.width() - params_w
-            ),
-        )
+        painter.setFont(f.mono)
+        painter.setPen(c.error if self.state == "error" else c.text)
+        painter.drawText(t.shape_rect, Qt.AlignmentFlag.AlignVCenter, t.shape)
         if self.state in ("error", "warning"):
             badge = c.error if self.state == "error" else c.warning
             painter.setPen(Qt.PenStyle.NoPen)
@@ -303,9 +337,7 @@ class NodeItem(QGraphicsItem):
             centre = QPointF(NODE_WIDTH - 4, HEADER + 4)
             painter.drawEllipse(centre, 8, 8)
             painter.setPen(white)
-            f = QFont(body)
-            f.setBold(True)
-            painter.setFont(f)
+            painter.setFont(f.name)
             painter.drawText(
                 QRectF(centre.x() - 8, centre.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, "!"
             )

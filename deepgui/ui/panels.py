@@ -165,19 +165,36 @@ class CodePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.text)
-        # Regenerating on every keystroke is wasted work: wait for edits to settle.
+        # The generator needs Keras: write the script once Keras has loaded (in the background),
+        # only while the tab is visible, and after edits settle.
+        self._stale = True
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(250)
-        self._timer.timeout.connect(self.refresh)
-        doc.graph_changed.connect(lambda *_: self._timer.start())
-        doc.project_replaced.connect(self._timer.start)
-        self.refresh()
+        self._timer.timeout.connect(self._refresh_if_shown)
+        doc.graph_changed.connect(self._mark_stale)
+        doc.project_replaced.connect(self._mark_stale)
+        doc.keras_loaded.connect(self._mark_stale)
+        self.text.setPlainText("# Loading Keras: the script appears here in a moment.\n")
+
+    def _mark_stale(self, *_args) -> None:
+        self._stale = True
+        self._timer.start()
+
+    def _refresh_if_shown(self) -> None:
+        if self.isVisible() and self.doc.keras_ready:
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._timer.start(0)
 
     def refresh(self) -> None:
+        self._stale = False
         code = generate_code(self.doc)
         if code is None:
-            code = "# The code generator is still loading; the script will appear here.\n"
+            code = "# The code generator is not part of this install.\n"
         if code != self.text.toPlainText():
             self.text.setPlainText(code)
 
