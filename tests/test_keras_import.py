@@ -185,7 +185,6 @@ def test_round_trip_same_model(make, tmp_path):
     assert {n.name for n in graph} >= {layer.name for layer in model.layers}
 
 
-@pytest.mark.xfail(strict=True, reason="the catalogue offers Conv1D padding 'valid'/'same' only")
 def test_causal_conv1d_imports(tmp_path):
     inp = keras.Input((10, 2))
     model = keras.Model(inp, layers.Conv1D(3, 3, padding="causal")(inp))
