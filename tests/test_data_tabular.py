@@ -228,3 +228,27 @@ def test_encode_labels_one_hot_and_named():
         encode_labels(np.array(["a", "a"]))
     with pytest.raises(DatasetError, match="NaN"):
         encode_labels(np.array([1.0, np.nan]))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        'a,b,c\r\n1,"x, y",3\r\n4,"he said ""hi""",6\r\n',
+        "\ufeffa,b,c\n1.5,2,3\n4,nan,6\n7,8,9\n\n",
+        "a;b;c\n1;paris;2\n3;rome;4\n",
+        "a,b,c\n1, spaced ,3\n4,x,6\n",
+    ],
+)
+def test_fast_and_careful_readers_agree(tmp_path: Path, content: str):
+    path = tmp_path / "same.csv"
+    path.write_bytes(content.encode("utf-8"))
+    fast, careful = read_csv(path), read_csv(path, max_rows=1000)
+    assert fast.header == careful.header == ["a", "b", "c"]
+    assert fast.row_numbers.tolist() == careful.row_numbers.tolist()
+    for name in fast.header:
+        f, c = type_column(fast, name), type_column(careful, name)
+        assert f.kind == c.kind and f.missing.tolist() == c.missing.tolist()
+        if f.kind == "numeric":
+            assert np.allclose(f.values, c.values, equal_nan=True)
+        else:
+            assert f.values.tolist() == c.values.tolist()
