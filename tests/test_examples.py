@@ -20,6 +20,8 @@ def test_index_lists_every_example_with_a_description():
     found = list_examples()
     assert [e.name for e in found] == EXAMPLES
     for ex in found:
+        name, path, description = ex  # `deepgui examples` unpacks them
+        assert (name, path, description) == (ex.name, ex.path, ex.description)
         assert ex.path.is_file() and ex.path.suffix == ".dgproj"
         assert len(ex.description) > 20
     index = json.loads((examples_dir() / "index.json").read_text())

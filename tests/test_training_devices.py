@@ -44,6 +44,17 @@ def test_cpu_and_missing_gpu():
         assert devices.choose("auto", mixed_precision=True).mixed_precision is False
 
 
+def test_precision_policy_is_restored():
+    import keras
+
+    before = keras.mixed_precision.dtype_policy().name
+    with devices.precision_policy(True):
+        assert keras.mixed_precision.dtype_policy().name == "mixed_float16"
+    assert keras.mixed_precision.dtype_policy().name == before
+    with devices.precision_policy(False):
+        assert keras.mixed_precision.dtype_policy().name == before
+
+
 _MIRRORED = textwrap.dedent(
     """
     import json, sys

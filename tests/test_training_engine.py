@@ -240,6 +240,22 @@ def test_early_stopping_and_plateau_and_balanced_weights(tmp_path):
     assert result.metrics["epochs_run"] < 30
 
 
+def test_tensorboard_logs_go_into_the_run_directory(tmp_path):
+    result = engine_for(tmp_path, Recorder(), epochs=1, tensorboard=True).run()
+    assert result.reason == "completed"
+    events = list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event files were written"
+
+
+def test_tensorboard_missing_is_a_clear_error(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if not installed
+    result = engine_for(tmp_path, Recorder(), epochs=1, tensorboard=True).run()
+    assert result.reason == "error"
+    assert result.metrics["message"].startswith("training.tensorboard is on but")
+
+
 def test_list_runs_finds_runs_beside_the_project(tmp_path):
     project = make_project()
     project.save(tmp_path / "p.dgproj")

@@ -190,11 +190,7 @@ class TrainingEngine:
             class_weight = self._class_weight()
             if self.run_dir is not None:
                 self._write_project_copy()
-            val = (
-                (data.x_val, data.y_val)
-                if data.x_val is not None and data.y_val is not None
-                else None
-            )
+            val = (data.x_val, data.y_val) if _present(data.x_val, data.y_val) else None
             self.listener.started(
                 steps,
                 cfg.epochs,
@@ -285,13 +281,20 @@ class TrainingEngine:
         if cfg.schedule.kind == "plateau":
             out.append(
                 keras.callbacks.ReduceLROnPlateau(
-                    monitor="val_loss" if self.data.x_val is not None else "loss",
+                    monitor="val_loss" if _present(self.data.x_val, self.data.y_val) else "loss",
                     factor=cfg.schedule.factor,
                     patience=cfg.schedule.patience,
                     min_lr=cfg.schedule.min_learning_rate,
                 )
             )
         if cfg.tensorboard and self.run_dir is not None:
+            try:
+                import tensorboard  # noqa: F401 - Keras needs it to write summaries
+            except ImportError:
+                raise TrainingError(
+                    "training.tensorboard is on but the tensorboard package is not installed: "
+                    "install it (pip install tensorboard) or turn TensorBoard logs off."
+                ) from None
             out.append(keras.callbacks.TensorBoard(log_dir=str(self.run_dir / "tensorboard")))
         # Last, so its epoch logs include what the others add (learning_rate).
         out.append(make_callback(keras, self, steps))
@@ -380,7 +383,11 @@ class TrainingEngine:
             out["resumed_from_epoch"] = self.initial_epoch
         if message:
             out["message"] = message
-        if reason != "error" and self.model is not None and self.data.x_test is not None:
+        if (
+            reason != "error"
+            and self.model is not None
+            and _present(self.data.x_test, self.data.y_test)
+        ):
             try:
                 test = self.model.evaluate(
                     self.data.x_test, self.data.y_test, batch_size=cfg.batch_size,
@@ -417,6 +424,11 @@ class TrainingEngine:
                 tmp.replace(target)
         rundir.write_history(run_dir, self.history)
         rundir.write_json(run_dir / "metrics.json", metrics)
+
+
+def _present(x, y) -> bool:
+    """A split is there when it has samples (loaders may give empty arrays for a 0 fraction)."""
+    return x is not None and y is not None and len(y) > 0
 
 
 def make_callback(keras, engine: TrainingEngine, steps: int):

@@ -4,15 +4,16 @@ app's first launch."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from deepgui.core.errors import ProjectFormatError
 from deepgui.core.paths import examples_dir
 
 
-@dataclass(frozen=True)
-class Example:
+class Example(NamedTuple):
+    """Unpacks as (name, path, description)."""
+
     name: str
     path: Path
     description: str
