@@ -17,14 +17,13 @@ from typing import Any
 
 from deepgui.core.errors import BuildError, GraphError
 from deepgui.core.graph import Graph, Node
-from deepgui.core.keras_layers import input_shape_of, keras, make_layer
+from deepgui.core.keras_layers import POSITIONAL_INPUTS, input_shape_of, keras, make_layer
 
 LINE = 100
 INDENT = "    "
 # Names the script itself uses; a layer called like this gets a suffix as its variable.
 _RESERVED = {"keras", "layers", "model", "loss", "metrics", "x_train", "y_train"}
 # Tensors are passed one by one (query, value[, key]) to these, as a list to other merges.
-_POSITIONAL_INPUTS = {"MultiHeadAttention", "GroupQueryAttention"}
 _BASE_KWARGS = {"name", "trainable", "dtype"}
 
 
@@ -113,7 +112,7 @@ def _functional(graph: Graph, order: list[str], r: _Renderer, name: str) -> list
 def _call_args(node: Node, sources: list[str]) -> str:
     from deepgui.core.catalogue import input_arity
 
-    if node.class_name in _POSITIONAL_INPUTS:
+    if node.class_name in POSITIONAL_INPUTS:
         return ", ".join(sources)
     _, most = input_arity(node.class_name)
     if most is None or most > 1:

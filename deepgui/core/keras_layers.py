@@ -11,7 +11,7 @@ from deepgui.core.catalogue import input_arity
 from deepgui.core.graph import Node
 
 # Layers called with positional tensors rather than one list.
-_POSITIONAL_INPUTS = {"MultiHeadAttention", "GroupQueryAttention"}
+POSITIONAL_INPUTS = {"MultiHeadAttention", "GroupQueryAttention"}
 
 
 def keras():
@@ -68,7 +68,7 @@ def make_layer(node: Node):
 def call_layer(layer, class_name: str, inputs: list):
     """Call `layer` on its input tensors in the convention its class uses."""
     _, max_inputs = input_arity(class_name)
-    if class_name in _POSITIONAL_INPUTS:
+    if class_name in POSITIONAL_INPUTS:
         return layer(*inputs)
     if max_inputs is None or max_inputs > 1:
         return layer(list(inputs))
