@@ -195,7 +195,14 @@ def run(args: argparse.Namespace) -> int:
         project.graph, data, config, printer,
         project=project, dataset_spec=spec, run_dir=run_dir, resume=resume,
     )  # fmt: skip
-    previous = signal.signal(signal.SIGINT, lambda *_: engine.stop())
+
+    def interrupt(*_):
+        if engine.stop_requested:  # a second Ctrl+C: leave now
+            raise KeyboardInterrupt
+        sys.stderr.write("\nStopping after this batch (Ctrl+C again to quit at once)…\n")
+        engine.stop()
+
+    previous = signal.signal(signal.SIGINT, interrupt)
     try:
         result = engine.run()
     finally:

@@ -98,6 +98,37 @@ def test_a_killed_run_resumes_and_finishes_with_the_right_epoch_count(tmp_path):
     assert epochs == list(range(1, 13))
 
 
+def test_ctrl_c_stops_gracefully_and_keeps_the_run(tmp_path):
+    project = copy_example("moons_dense", tmp_path)
+    out = tmp_path / "run"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "deepgui.train_cli",
+        str(project),
+        "--epochs",
+        "200",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    state = out / "checkpoints" / "state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not state.exists():
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["stopped_by"] == "user" and 1 <= metrics["epochs_run"] < 200
+    assert (out / "model.keras").is_file()
+    assert "stopped by: user" in stdout
+
+
 def test_npz_data_and_default_run_directory(tmp_path):
     project = copy_example("iris_dense", tmp_path)
     rng = np.random.default_rng(0)
