@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepgui.core.data import load_dataset
+from deepgui.core.data import load_dataset, preview
 from deepgui.core.errors import DatasetError
 
 
@@ -81,3 +81,10 @@ def test_corrupt_and_pickled_files(tmp_path: Path):
     np.savez(tmp_path / "obj.npz", x=np.array([{"a": 1}, None], dtype=object), y=np.ones(2))
     with pytest.raises(DatasetError, match="Python objects"):
         load_dataset({"source": "npz", "path": str(tmp_path / "obj.npz")})
+
+
+def test_zero_dimensional_arrays_refused(tmp_path: Path):
+    np.savez(tmp_path / "scalar.npz", x=np.float64(3), y=np.float64(1))
+    with pytest.raises(DatasetError, match="is a single number"):
+        load_dataset({"source": "npz", "path": str(tmp_path / "scalar.npz")})
+    assert "samples" not in preview({"source": "npz", "path": str(tmp_path / "scalar.npz")})

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from deepgui.core.data import load_dataset
+from deepgui.core.data import load_dataset, preview
 from deepgui.core.data.labels import encode_labels
 from deepgui.core.data.table import read_csv, type_column
 from deepgui.core.errors import DatasetError
@@ -252,3 +254,34 @@ def test_fast_and_careful_readers_agree(tmp_path: Path, content: str):
             assert np.allclose(f.values, c.values, equal_nan=True)
         else:
             assert f.values.tolist() == c.values.tolist()
+
+
+CELLS = ["1", "2.5", "-3", "", "NA", "abc", "nan", "inf", "1e3", '"q,uoted"', " 7 ", "x", "0"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    grid=st.lists(st.lists(st.sampled_from(CELLS), min_size=3, max_size=3), max_size=10),
+    ragged=st.booleans(),
+    blank=st.booleans(),
+    missing=st.sampled_from(["error", "drop", "fill"]),
+    target=st.sampled_from(["a", "c", "z"]),
+    source=st.sampled_from(["csv", "timeseries"]),
+)
+def test_any_csv_loads_or_says_why(tmp_path, grid, ragged, blank, missing, target, source):
+    """Whatever the file holds, the result is data or a DatasetError, never another exception."""
+    lines = ["a,b,c", *(",".join(row) for row in grid)]
+    if ragged and len(lines) > 1:
+        lines[-1] += ",extra"
+    if blank:
+        lines.insert(len(lines) // 2 + 1, "")
+    path = tmp_path / "any.csv"
+    path.write_text("\n".join(lines) + "\n")
+    spec = {"source": source, "path": str(path), "target": target, "missing": missing, "window": 2}
+    for call in (load_dataset, preview):
+        try:
+            call(spec)
+        except DatasetError as exc:
+            assert str(exc) and "\n" not in str(exc)

@@ -70,6 +70,10 @@ def as_features(x: np.ndarray, what: str, key: str) -> np.ndarray:
         raise DatasetError(
             f"{what}: the array {key!r} holds {x.dtype} values; features must be numbers."
         )
+    if x.ndim == 0:
+        raise DatasetError(
+            f"{what}: the array {key!r} is a single number; it needs one row per sample."
+        )
     if x.ndim < 2:
         x = x[:, None]
     x = x.astype(np.float32, copy=False)

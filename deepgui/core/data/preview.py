@@ -70,6 +70,8 @@ def _arrays(path: Path, rows: int) -> dict[str, Any]:
     info = {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()}
     x = arrays.get("x", arrays.get("x_train"))
     y = arrays.get("y", arrays.get("y_train"))
+    x = x if x is not None and x.ndim > 0 else None  # a lone number is no sample
+    y = y if y is not None and y.ndim > 0 else None
     out: dict[str, Any] = {"kind": "arrays", "path": str(path), "arrays": info}
     if x is not None and x.ndim == 3:  # (samples, steps, features): a few whole series
         out["kind"] = "sequences"

@@ -224,6 +224,11 @@ def type_column(table: Table, name: str, kind: str | None = None) -> Column:
         bad = np.flatnonzero(~missing)[np.flatnonzero(~is_number)[0]]
         count = int((~is_number).sum())
         more = f" ({count} such cells in all)" if count > 1 else ""
+        if is_number.mean() < 0.5:  # text throughout, where numbers are needed
+            raise DatasetError(
+                f"{table.path.name}: column {name!r} holds text, not numbers (row "
+                f"{table.row_numbers[bad]}: {str(cells[bad])!r}); choose a numeric column."
+            )
         raise DatasetError(
             f"{table.path.name}: row {table.row_numbers[bad]}, column {name!r} holds the text "
             f"{str(cells[bad])!r} in a numeric column{more}; correct it, or mark it as missing (leave it empty)."
