@@ -70,3 +70,11 @@ def test_sequence_learnable_by_a_small_lstm():
         verbose=0,
     )
     assert max(history.history["val_accuracy"]) > 0.9
+
+
+def test_empty_splits_are_none():
+    data = load_dataset(
+        {"source": "builtin", "name": "moons", "validation_split": 0.0, "test_split": 0.0}
+    )
+    assert data.x_val is None and data.y_val is None and data.x_test is None and data.y_test is None
+    assert data.num_train == 500

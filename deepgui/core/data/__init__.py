@@ -97,5 +97,10 @@ def load_dataset(
         from deepgui.core.data.keras_sets import load_keras_set
 
         data = load_keras_set(spec)
+    # An empty split is an absent one: callers test `is None`, not the length.
+    if data.y_val is not None and len(data.y_val) == 0:
+        data.x_val = data.y_val = None
+    if data.y_test is not None and len(data.y_test) == 0:
+        data.x_test = data.y_test = None
     data.spec = spec
     return data
