@@ -5,6 +5,7 @@
 Generates, in a temporary folder, a CSV of numeric columns and a class column, and a folder of
 small PNG images in 10 class subfolders. Then times, median of the repeats:
   csv:    load_dataset (typing, missing check, split, standardization)  vs  np.loadtxt + split
+  csv with string columns (one-hot city, string label)  vs  np.loadtxt per column + np.unique
   images: load_dataset (header check, read, split)  vs  keras image_dataset_from_directory to arrays
 and prints each pair with their ratio (deepgui / baseline; lower is better).
 """
@@ -54,6 +55,38 @@ def make_csv(path: Path, rows: int) -> None:
     np.savetxt(
         path, table, delimiter=",", fmt=["%.5f"] * 5 + ["%d"], header="a,b,c,d,e,label", comments=""
     )
+
+
+def make_mixed_csv(path: Path, rows: int) -> None:
+    """Numbers, a city column and a string label: the loader's string path."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, 4))
+    city = np.array(["paris", "rome", "oslo", "lima"])[rng.integers(0, 4, size=rows)]
+    label = np.array(["low", "mid", "high"])[rng.integers(0, 3, size=rows)]
+    with open(path, "w") as fh:
+        fh.write("a,b,c,d,city,label\n")
+        for i in range(0, rows, 100_000):
+            block = x[i : i + 100_000]
+            lines = [
+                f"{r[0]:.5f},{r[1]:.5f},{r[2]:.5f},{r[3]:.5f},{c},{lab}"
+                for r, c, lab in zip(
+                    block, city[i : i + 100_000], label[i : i + 100_000], strict=True
+                )
+            ]
+            fh.write("\n".join(lines) + "\n")
+
+
+def baseline_mixed_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    x = np.loadtxt(path, delimiter=",", skiprows=1, usecols=range(4))
+    city = np.loadtxt(path, delimiter=",", skiprows=1, usecols=4, dtype=str)
+    label = np.loadtxt(path, delimiter=",", skiprows=1, usecols=5, dtype=str)
+    cities, codes = np.unique(city, return_inverse=True)
+    one_hot = np.eye(len(cities), dtype=np.float32)[codes]
+    _, y = np.unique(label, return_inverse=True)
+    idx = np.random.default_rng(42).permutation(len(y))
+    train = idx[len(y) // 5 :]
+    mean, std = x[train].mean(axis=0), x[train].std(axis=0)
+    return np.hstack([((x - mean) / std).astype(np.float32), one_hot]), y
 
 
 def make_images(root: Path, count: int, size: int = 32) -> None:
@@ -130,6 +163,16 @@ def main() -> None:
             args.repeats,
         )
         csv.unlink()
+        mixed = tmp / "mixed.csv"
+        make_mixed_csv(mixed, args.rows)
+        mixed_spec = {"source": "csv", "path": str(mixed), "target": "label"}
+        compare(
+            f"CSV with strings, {args.rows} rows",
+            lambda: load_dataset(mixed_spec),
+            lambda: baseline_mixed_csv(mixed),
+            args.repeats,
+        )
+        mixed.unlink()
 
         root = tmp / "images"
         start = time.perf_counter()

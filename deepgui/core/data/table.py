@@ -19,14 +19,14 @@ MAX_ONE_HOT = 20  # more categories than this are integer-encoded
 
 @dataclass
 class Table:
-    """A CSV's columns. A file of numbers only is kept as one float matrix (`numbers`) and its
-    text is made only if asked for; otherwise `text` holds one array of strings per column."""
+    """A CSV's columns. Columns of numbers only may come already parsed (`floats`, by name); their
+    text is made only if asked for. Every other column is an array of strings in `text`."""
 
     path: Path
     header: list[str]
     text: list[np.ndarray | None]
     row_numbers: np.ndarray  # spreadsheet row number of each data row
-    numbers: np.ndarray | None = None
+    floats: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -39,7 +39,7 @@ class Table:
     def column(self, name: str) -> np.ndarray:
         i = self.index(name)
         if self.text[i] is None:
-            self.text[i] = _as_text(self.numbers[:, i])
+            self.text[i] = _as_text(self.floats[name])
         return self.text[i]
 
     def index(self, name: str) -> int:
@@ -73,7 +73,7 @@ class Column:
 def read_csv(path: Path, max_rows: int | None = None) -> Table:
     """Read a delimited text file (comma, semicolon or tab, sniffed from the header line).
     Whole regular files go through NumPy's C parser; anything it refuses (ragged rows, blank
-    lines) through the csv module, which also words the errors."""
+    lines, quoted line breaks) through the csv module, which also words the errors."""
     if max_rows is None:
         table = _read_fast(Path(path))
         if table is not None:
@@ -149,6 +149,7 @@ def _read_fast(path: Path) -> Table | None:
     # Data lines up to the last non-empty one; NumPy skips blank lines, so a different count
     # means blank lines (or line breaks inside quotes): the careful path then numbers rows.
     expected = data.count(b"\n", header_end, end) + 1
+    del data
     if header_end == 0 or end == header_end:
         return None
     delimiter = _delimiter(path, header_line)
@@ -156,26 +157,51 @@ def _read_fast(path: Path) -> Table | None:
     header = [h.strip() for h in header]
     if len(header) < 2 or not all(header) or len(set(header)) != len(header):
         return None
-    rows = None
-    for dtype in (np.float64, str):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # NumPy's note on blank lines: counted above
-                rows = np.loadtxt(
-                    path, delimiter=delimiter, dtype=dtype, comments=None, quotechar='"',
-                    ndmin=2, skiprows=1, encoding="utf-8",
-                )  # fmt: skip
-            break
-        except (ValueError, UnicodeDecodeError):
-            continue
-    if rows is None or rows.shape != (expected, len(header)):
+    numbers = np.arange(2, expected + 2)
+    everything = _loadtxt(path, delimiter, np.float64)
+    if everything is not None:
+        if everything.shape != (expected, len(header)):
+            return None
+        floats = {h: everything[:, j] for j, h in enumerate(header)}
+        return Table(path, header, [None] * len(header), numbers, floats)
+    # Mixed: columns whose first rows are all numbers are parsed as floats by NumPy (its
+    # string-to-float conversion afterwards is several times slower); the rest as strings.
+    try:
+        sample = read_csv(path, max_rows=200)
+    except DatasetError:
         return None
-    numbers = np.arange(2, len(rows) + 2)
-    if rows.dtype == np.float64:
-        return Table(path, header, [None] * len(header), numbers, numbers=rows)
-    return Table(
-        path, header, [np.ascontiguousarray(rows[:, j]) for j in range(rows.shape[1])], numbers
-    )
+    numeric = [j for j, c in enumerate(sample.text) if _all_floats(c)]
+    others = [j for j in range(len(header)) if j not in numeric]
+    parsed = _loadtxt(path, delimiter, np.float64, numeric) if numeric else np.zeros((expected, 0))
+    if parsed is None:
+        numeric, others, parsed = [], list(range(len(header))), np.zeros((expected, 0))
+    strings = _loadtxt(path, delimiter, str, others)
+    if strings is None or strings.shape != (expected, len(others)) or len(parsed) != expected:
+        return None
+    text: list[np.ndarray | None] = [None] * len(header)
+    for k, j in enumerate(others):
+        text[j] = np.ascontiguousarray(strings[:, k])
+    floats = {header[j]: parsed[:, k] for k, j in enumerate(numeric)}
+    return Table(path, header, text, numbers, floats)
+
+
+def _loadtxt(path: Path, delimiter: str, dtype, usecols: list[int] | None = None):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # NumPy's note on blank lines: rows are counted
+            return np.loadtxt(
+                path, delimiter=delimiter, dtype=dtype, comments=None, quotechar='"',
+                ndmin=2, skiprows=1, encoding="utf-8", usecols=usecols,
+            )  # fmt: skip
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _all_floats(cells: np.ndarray) -> bool:
+    try:
+        return bool(np.isfinite(cells.astype(np.float64)).all())
+    except ValueError:
+        return False
 
 
 def _delimiter(path: Path, first_line: str) -> str:
@@ -186,9 +212,21 @@ def _delimiter(path: Path, first_line: str) -> str:
     return best if counts[best] else ","
 
 
+# Case variants spelled out: comparing is a fast ufunc, lower-casing a slow Python loop.
+_MISSING_SPELLINGS = sorted(
+    {v for t in MISSING_TOKENS for v in (t, t.upper(), t.capitalize(), t.title())}
+)
+# NumPy 2's string ufuncs are several times faster than the older np.char functions.
+_strings = getattr(np, "strings", np.char)
+
+
 def missing_mask(cells: np.ndarray) -> np.ndarray:
-    low = np.char.lower(np.char.strip(cells))
-    return np.isin(low, MISSING_TOKENS)
+    """Empty cells and the usual spellings of "not available"; only short cells can be one."""
+    short = np.flatnonzero(_strings.str_len(cells) <= 16)
+    mask = np.zeros(len(cells), bool)
+    if len(short):
+        mask[short] = np.isin(_strings.strip(cells[short]), _MISSING_SPELLINGS)
+    return mask
 
 
 def type_column(table: Table, name: str, kind: str | None = None) -> Column:
@@ -198,8 +236,8 @@ def type_column(table: Table, name: str, kind: str | None = None) -> Column:
         raise DatasetError(
             f'The dataset field "columns" gives {name!r} the kind {kind!r}; use one of {", ".join(KINDS)}.'
         )
-    if table.numbers is not None and kind in (None, "numeric"):
-        values = table.numbers[:, table.index(name)]
+    if name in table.floats and kind in (None, "numeric"):
+        values = table.floats[name]
         return Column(name, "numeric", values, ~np.isfinite(values))
     cells = table.column(name)
     if kind in (None, "numeric"):

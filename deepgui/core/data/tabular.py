@@ -58,14 +58,23 @@ class ColumnPlan:
         strings = (
             np.where(col.missing, self.fill, col.values) if self.fill is not None else col.values
         )
-        lookup = {c: i for i, c in enumerate(self.categories)}
-        codes = np.array([lookup.get(s, -1) for s in strings], dtype=np.int64)
+        codes = _codes(self.categories, strings)
         if not self.one_hot:  # unseen categories become -1
             return codes.astype(np.float32)[:, None]
         out = np.zeros((len(codes), len(self.categories)), np.float32)
         seen = codes >= 0
         out[np.flatnonzero(seen), codes[seen]] = 1.0
         return out
+
+
+def _codes(categories: list[str], strings: np.ndarray) -> np.ndarray:
+    """Index of each string in `categories` (sorted, as np.unique gives them); -1 if unseen."""
+    if not categories:
+        return np.full(len(strings), -1, np.int64)
+    cats = np.array(categories)
+    strings = np.asarray(strings, dtype=str)
+    pos = np.clip(np.searchsorted(cats, strings), 0, len(cats) - 1)
+    return np.where(cats[pos] == strings, pos, -1).astype(np.int64)
 
 
 def fit_plan(col: Column, rows: np.ndarray, missing_policy: str) -> ColumnPlan:
