@@ -285,3 +285,14 @@ def test_any_csv_loads_or_says_why(tmp_path, grid, ragged, blank, missing, targe
             call(spec)
         except DatasetError as exc:
             assert str(exc) and "\n" not in str(exc)
+
+
+def test_missing_spellings(tmp_path: Path):
+    rows = [f"{i},c{i % 2},{i % 2}" for i in range(12)]
+    rows[1], rows[4], rows[7] = "N/A,c1,1", "5,NULL,0", " NaN ,?,1"
+    path = write(tmp_path / "spell.csv", "a,b,y", rows)
+    with pytest.raises(
+        DatasetError,
+        match=r"4 values are missing \(row 3 column 'a', row 6 column 'b', row 9 column 'a', row 9 column 'b'\)",
+    ):
+        load_dataset({"source": "csv", "path": str(path), "target": "y"})

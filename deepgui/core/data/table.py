@@ -214,7 +214,7 @@ def _delimiter(path: Path, first_line: str) -> str:
 
 # Case variants spelled out: comparing is a fast ufunc, lower-casing a slow Python loop.
 _MISSING_SPELLINGS = sorted(
-    {v for t in MISSING_TOKENS for v in (t, t.upper(), t.capitalize(), t.title())}
+    {"NaN", *(v for t in MISSING_TOKENS for v in (t, t.upper(), t.capitalize()))}
 )
 # NumPy 2's string ufuncs are several times faster than the older np.char functions.
 _strings = getattr(np, "strings", np.char)

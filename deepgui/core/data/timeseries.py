@@ -64,6 +64,11 @@ def load_timeseries(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
     n_test = int(round(n * spec["test_split"]))
     n_val = int(round(n * spec["validation_split"]))
     bounds = [0, n - n_val - n_test, n - n_test, n]
+    if bounds[1] < window + horizon:
+        raise DatasetError(
+            f"{path.name}: the training part has {bounds[1]} rows, too few for one window of "
+            f"{window} rows plus a horizon of {horizon}; use a shorter window or more data."
+        )
     mean = values[: bounds[1]].mean(axis=0)
     std = values[: bounds[1]].std(axis=0)
     std[std < 1e-12] = 1.0
