@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from deepgui.core.data.base import LoadedData
+from deepgui.core.errors import TrainingError
 from deepgui.core.graph import Graph
 from deepgui.core.project import Project
 from deepgui.core.training import TrainingConfig, TrainingEngine, TrainingListener
@@ -96,7 +97,7 @@ def test_a_run_reports_events_and_writes_the_run_directory(tmp_path):
     copy = json.loads((run / "project.dgproj").read_text())
     assert copy["format"] == "deepgui-project" and copy["training"]["epochs"] == 3
     assert (run / "model.keras").is_file()
-    assert (run / "checkpoints" / "epoch_0003.keras").is_file()
+    assert (run / "checkpoints" / "epoch_0003.npz").is_file()
     assert not is_resumable(run)
 
     import keras
@@ -226,6 +227,57 @@ def test_resume_continues_from_the_last_finished_epoch(tmp_path):
     assert [e[1] for e in rec.events if e[0] == "epoch"] == [3, 4]
     assert result.metrics["epochs_run"] == 4 and result.metrics["resumed_from_epoch"] == 2
     assert [r["epoch"] for r in read_run(run)["history"]] == [1, 2, 3, 4]
+
+
+def test_checkpoint_round_trip_restores_weights_and_optimizer_state(tmp_path):
+    from deepgui.core.build import build_model
+    from deepgui.core.training import rundir
+
+    data = make_data()
+
+    def compiled():
+        model = build_model(make_project().graph)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return model
+
+    trained = compiled()
+    trained.fit(data.x_train, data.y_train, epochs=1, verbose=0)
+    for weights_only in (True, False):
+        path = rundir.save_checkpoint(
+            tmp_path, trained, {"epochs_done": 1}, weights_only=weights_only
+        )
+        state = rundir.read_checkpoint(tmp_path)
+        assert state["model_path"] == str(path) and len(list(path.parent.glob("epoch_*"))) == 1
+    fresh = compiled()
+    rundir.save_checkpoint(tmp_path, trained, {"epochs_done": 2})
+    rundir.restore_weights(fresh, tmp_path / "checkpoints" / "epoch_0002.npz")
+    for a, b in zip(trained.get_weights(), fresh.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert int(fresh.optimizer.iterations) == int(trained.optimizer.iterations) == 10
+    moments = [np.asarray(v.value) for v in fresh.optimizer.variables]
+    assert any(np.abs(m).sum() > 0 for m in moments[2:])  # Adam's moments came back too
+
+    other = build_model(make_project(features=5).graph)
+    other.compile(optimizer="adam", loss="mse")
+    with pytest.raises(TrainingError, match="does not fit this model"):
+        rundir.restore_weights(other, tmp_path / "checkpoints" / "epoch_0002.npz")
+
+
+def test_a_keras_model_without_graph_checkpoints_whole_and_resumes(tmp_path):
+    from deepgui.core.build import build_model
+
+    run = tmp_path / "run"
+    model = build_model(make_project().graph)
+    cfg = TrainingConfig.from_dict({"epochs": 1})
+    assert TrainingEngine(model, make_data(), cfg, run_dir=run).run().reason == "completed"
+    assert (run / "checkpoints" / "epoch_0001.keras").is_file()
+    (run / "metrics.json").unlink()
+    cfg = TrainingConfig.from_dict({"epochs": 2})
+    result = TrainingEngine(
+        build_model(make_project().graph), make_data(), cfg, run_dir=run, resume=True
+    ).run()
+    assert result.reason == "completed" and result.metrics["resumed_from_epoch"] == 1
+    assert result.metrics["epochs_run"] == 2
 
 
 def test_early_stopping_and_plateau_and_balanced_weights(tmp_path):

@@ -179,11 +179,13 @@ class TrainingEngine:
         steps = max(1, math.ceil(data.num_train / cfg.batch_size))
         state = self._load_state()
         with placement.scope():
-            if state is not None:
+            if state is not None and state["model_path"].endswith(".keras"):
                 model = keras.saving.load_model(state["model_path"], safe_mode=True)
             else:
                 model = self._make_model(placement)
                 model.compile(optimizer=make_optimizer(cfg, steps), loss=loss, metrics=metric_names)
+                if state is not None:
+                    rundir.restore_weights(model, Path(state["model_path"]))
             self.model = model
             check_data(data, model, loss)
             es, callbacks = self._callbacks(keras, steps)
@@ -339,6 +341,7 @@ class TrainingEngine:
                     "wall_seconds": self._wall(),
                     "device": self.device,
                 },
+                weights_only=isinstance(self.source, Graph),
             )
         self.listener.epoch_ended(epoch, logs)
 
@@ -416,9 +419,11 @@ class TrainingEngine:
         if self.model is not None:
             target = run_dir / "model.keras"
             state = rundir.read_checkpoint(run_dir) if reason == "nan_loss" else None
-            if state is not None:  # NaN weights help nobody: keep the last finished epoch's
-                shutil.copyfile(state["model_path"], target)
+            if state is not None and state["model_path"].endswith(".keras"):
+                shutil.copyfile(state["model_path"], target)  # NaN weights help nobody
             else:
+                if state is not None:  # back to the last finished epoch's weights
+                    rundir.restore_weights(self.model, Path(state["model_path"]))
                 tmp = run_dir / ".model.tmp.keras"
                 self.model.save(tmp)
                 tmp.replace(target)

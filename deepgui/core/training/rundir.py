@@ -5,7 +5,7 @@
     RUN_DIR/metrics.json       epochs_run, final, best, overfitting, wall_seconds,
                                samples_per_second, device, stopped_by (+ loss, test, ...)
     RUN_DIR/project.dgproj     the project as trained
-    RUN_DIR/checkpoints/epoch_NNNN.keras + state.json   the last finished epoch, for resuming
+    RUN_DIR/checkpoints/epoch_NNNN.npz (or .keras) + state.json   the last finished epoch
 
 A checkpoint's model is written first and the state that names it second, both atomically, so a
 run killed at any moment resumes from a consistent epoch.
@@ -22,6 +22,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from deepgui.core.errors import TrainingError
 from deepgui.core.project import atomic_write_text
@@ -88,20 +90,66 @@ def read_history(run_dir: Path) -> list[dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- checkpoints
-def save_checkpoint(run_dir: Path, model, state: dict[str, Any]) -> Path:
-    """Save the model after a finished epoch, then the state that points at it."""
+def save_checkpoint(run_dir: Path, model, state: dict[str, Any], weights_only: bool = True) -> Path:
+    """Save the model after a finished epoch, then the state that points at it.
+
+    weights_only writes the model's and the optimizer's variables to an .npz (a few ms); the
+    architecture comes back from the run's project copy. Otherwise the whole model is saved as
+    .keras (tens of ms: too much to pay every epoch when a graph can rebuild it)."""
     folder = Path(run_dir) / CHECKPOINTS
     folder.mkdir(parents=True, exist_ok=True)
     epoch = int(state["epochs_done"])
-    name = f"epoch_{epoch:04d}.keras"
-    tmp = folder / f".{name}.tmp.keras"
-    model.save(tmp)
+    if weights_only:
+        name = f"epoch_{epoch:04d}.npz"
+        tmp = folder / f".{name}.tmp"
+        with tmp.open("wb") as fh:
+            np.savez(fh, **weight_arrays(model))
+    else:
+        name = f"epoch_{epoch:04d}.keras"
+        tmp = folder / f".{name}.tmp.keras"
+        model.save(tmp)
     os.replace(tmp, folder / name)
     write_json(folder / STATE, {**state, "model": name})
-    for old in folder.glob("epoch_*.keras"):
+    for old in folder.glob("epoch_*.*"):
         if old.name != name:
             old.unlink(missing_ok=True)
     return folder / name
+
+
+def weight_arrays(model) -> dict[str, np.ndarray]:
+    """The model's weights (w0, w1, …) and its optimizer's variables (o0, o1, …) as arrays."""
+    arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and optimizer.built:
+        for i, v in enumerate(optimizer.variables):
+            # numpy(), as get_weights uses: it also reads mirrored variables inside fit.
+            arrays[f"o{i}"] = np.asarray(v.numpy())
+    return arrays
+
+
+def restore_weights(model, path: Path) -> None:
+    """Put a weights-only checkpoint back into a compiled model of the same architecture."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            weights = [saved[f"w{i}"] for i in range(sum(k.startswith("w") for k in saved.files))]
+            opt_values = [
+                saved[f"o{i}"] for i in range(sum(k.startswith("o") for k in saved.files))
+            ]
+    except (OSError, ValueError, KeyError) as exc:
+        raise TrainingError(f"{path}: the checkpoint cannot be read ({exc}).") from None
+    try:
+        model.set_weights(weights)
+        optimizer = model.optimizer
+        if opt_values:
+            if not optimizer.built:
+                optimizer.build(model.trainable_variables)
+            if len(optimizer.variables) != len(opt_values):
+                raise ValueError("the optimizer's state differs")
+            for var, value in zip(optimizer.variables, opt_values, strict=True):
+                var.assign(value)
+    except ValueError as exc:
+        raise TrainingError(f"{path}: the checkpoint does not fit this model ({exc}); "
+                            "start a new run instead.") from None  # fmt: skip
 
 
 def read_checkpoint(run_dir: Path) -> dict[str, Any] | None:
