@@ -20,14 +20,53 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "installer" / "deepgui.spec"
 EXE = "deepgui.exe" if sys.platform == "win32" else "deepgui"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        os.environ.get("DEEPGUI_TEST_INSTALLER") != "1"
-        and not os.environ.get("DEEPGUI_INSTALLER_BUNDLE"),
+BUILD_ASKED = os.environ.get("DEEPGUI_TEST_INSTALLER") == "1" or bool(
+    os.environ.get("DEEPGUI_INSTALLER_BUNDLE")
+)
+
+
+def needs_bundle(test):
+    """Slow, and skipped unless the bundle was asked for."""
+    test = pytest.mark.slow(test)
+    return pytest.mark.skipif(
+        not BUILD_ASKED,
         reason="builds the PyInstaller bundle (minutes, >1 GB); set DEEPGUI_TEST_INSTALLER=1 to run",
-    ),
-]
+    )(test)
+
+
+def test_desktop_entry_names_the_command_and_icon():
+    import configparser
+
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str  # keys are case-sensitive
+    entry.read(ROOT / "installer" / "deepgui.desktop", encoding="utf-8")
+    desktop = entry["Desktop Entry"]
+    assert desktop["Type"] == "Application"
+    assert desktop["Exec"].split()[0] == "deepgui"
+    assert (ROOT / "installer" / f"{desktop['Icon']}.png").is_file()
+    assert (ROOT / "installer" / f"{desktop['Icon']}.svg").is_file()
+    assert desktop["Categories"].endswith(";")
+
+
+def test_icon_is_a_256_pixel_png():
+    data = (ROOT / "installer" / "deepgui.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (256, 256)
+
+
+def test_spec_bundles_the_resources_and_excludes_the_heavy_extras():
+    import ast
+
+    source = SPEC.read_text(encoding="utf-8")
+    tree = ast.parse(source)  # the spec is plain Python
+    excludes = next(
+        ast.literal_eval(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXCLUDES"
+    )
+    assert {"tensorboard", "torch", "jax", "tkinter", "matplotlib"} <= set(excludes)
+    assert '"resources"' in source and "launch.py" in source
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +97,7 @@ def _run(bundle: Path, *args: str, cwd: Path, timeout: int = 300) -> subprocess.
     )  # fmt: skip
 
 
+@needs_bundle
 def test_bundle_lists_its_examples(bundle, tmp_path):
     result = _run(bundle, "examples", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -69,6 +109,7 @@ def test_bundle_lists_its_examples(bundle, tmp_path):
     assert bundle in paths["digits_cnn"].parents  # shipped inside the bundle, not the checkout
 
 
+@needs_bundle
 def test_bundle_trains_and_exports_the_example(bundle, tmp_path):
     example = bundle / "_internal" / "resources" / "examples" / "digits_cnn.dgproj"
     if not example.is_file():  # older PyInstaller layouts keep data beside the executable
@@ -85,6 +126,7 @@ def test_bundle_trains_and_exports_the_example(bundle, tmp_path):
         assert "checked in" in result.stdout and (tmp_path / out).is_file()
 
 
+@needs_bundle
 def test_bundle_opens_the_window(bundle, tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.Popen(
