@@ -75,7 +75,9 @@ def check_against_model(data: LoadedData, model, loss: Any = None) -> list[str]:
     problems: list[str] = []
     inputs = list(model.inputs)
     names = [getattr(_layer_of(t), "name", None) or t.name for t in inputs]
-    hint = " or the data's image_size to match" if "image_size" in data.extras else ""
+    hint = (
+        " or the data's image_size and color_mode to match" if "image_size" in data.extras else ""
+    )
     x = data.x_train
     if isinstance(x, dict):
         for name, tensor in zip(names, inputs, strict=True):
