@@ -23,6 +23,8 @@ class Series:
         self.smoothing = smoothing  # 0 = none, 0.99 = very smooth
         self._ema: float | None = None
         self._debias = 0.0
+        self._lo = math.inf
+        self._hi = -math.inf
         self.version = 0  # bumps on every change, so a redraw can skip unchanged series
 
     def __len__(self) -> int:
@@ -42,6 +44,8 @@ class Series:
         self._x[self.n] = x
         self._y[self.n] = y
         self._s[self.n] = self._smoothed(y)
+        if math.isfinite(y):
+            self._lo, self._hi = min(self._lo, y), max(self._hi, y)
         self.n += 1
         self.version += 1
 
@@ -54,7 +58,12 @@ class Series:
         self._debias = self._debias * a + (1 - a)
         return self._ema / self._debias if self._debias else y
 
+    def bounds(self) -> tuple[float | None, float | None]:
+        """Smallest and largest finite y so far (kept as points arrive)."""
+        return (self._lo, self._hi) if self._lo <= self._hi else (None, None)
+
     def clear(self) -> None:
+        self._lo, self._hi = math.inf, -math.inf
         self.n = 0
         self._ema = None
         self._debias = 0.0

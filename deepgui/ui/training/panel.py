@@ -264,6 +264,7 @@ class TrainingPanel(QWidget):
         self.num_train = int(info.get("num_train", 0))
         self.info = info
         self.plots.steps_per_epoch = steps
+        self.plots.set_epochs(initial, epochs)
         self.epoch_bar.setRange(0, steps)
         self.run_bar.setRange(0, max(1, (epochs - initial) * steps))
         val = f", {info.get('num_val')} for validation" if info.get("num_val") else ""

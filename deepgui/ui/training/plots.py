@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -52,6 +54,12 @@ def make_plot(title: str, y_label: str) -> pg.PlotWidget:
     item.addLegend(offset=(-10, 10))
     item.setDownsampling(auto=True, mode="peak")
     item.setClipToView(True)
+    # Cache axes, title and legend as pixmaps: redrawing a curve then repaints only the curve,
+    # not the text (text is most of a repaint's cost).
+    for name in ("left", "bottom"):
+        item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    item.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    item.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     w.setMinimumHeight(160)
     return w
 
@@ -131,14 +139,29 @@ class LivePlots(QWidget):
             )
             for p in self.plots.values()
         ]
+        self._user_range = False
+        for plot in self.plots.values():
+            plot.getPlotItem().vb.sigRangeChangedManually.connect(self._user_ranged)
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
 
+    def _user_ranged(self, *_args) -> None:
+        self._user_range = True  # the user zoomed or panned: leave the range to them
+
     # ------------------------------------------------------------------ feeding (GUI thread)
+    def set_epochs(self, first: int, last: int) -> None:
+        """Fix the x axis to the run's epochs, so it does not move (and repaint everything) as
+        points arrive; the y axis is ranged by `_fit_y` in coarse steps for the same reason."""
+        self.loss_plot.getPlotItem().enableAutoRange(x=False)
+        self.loss_plot.setXRange(first, max(last, first + 1), padding=0.02)
+
     def reset(self, steps_per_epoch: int = 1) -> None:
         """Clear every curve for a new run."""
         self.steps_per_epoch = max(1, steps_per_epoch)
+        self._user_range = False
+        for plot in self.plots.values():
+            plot.getPlotItem().enableAutoRange()
         self.batch_loss.clear()
         self.batch_lr.clear()
         for key in list(self.epochs):
@@ -241,6 +264,42 @@ class LivePlots(QWidget):
             self._drawn["batch_smooth"] = self.batch_loss.version
             self._curves["batch_smooth"].setData(self.batch_loss.x, self.batch_loss.smooth)
         self._update_regions()
+        if not self._user_range:
+            self._fit_y()
+
+    def _series_of(self, which: str) -> list[Series]:
+        if which == "loss":
+            out = [self.batch_loss] + [self.epochs[k] for k in LOSS_KEYS if k in self.epochs]
+        elif which == "learning_rate":
+            out = [self.batch_lr] + [self.epochs[k] for k in LR_KEYS if k in self.epochs]
+        else:
+            skip = set(LOSS_KEYS) | set(LR_KEYS)
+            out = [s for k, s in self.epochs.items() if k not in skip]
+        return [s for s in out if len(s)]
+
+    def _fit_y(self) -> None:
+        """Range each plot's y axis to its data, changing it only when the data leaves the
+        range or fills less than 40 % of it: a handful of changes per run, so the axes (text,
+        the costly part of a repaint) are rarely redrawn."""
+        for which, plot in self.plots.items():
+            item = plot.getPlotItem()
+            bounds = [s.bounds() for s in self._series_of(which)]
+            bounds = [b for b in bounds if b[0] is not None]
+            if not bounds:
+                continue
+            lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+            if which != "metrics" and self.log_box.isChecked():
+                if hi <= 0:
+                    continue
+                lo = np.log10(lo) if lo > 0 else np.log10(hi) - 3
+                hi = np.log10(hi)
+            span = max(hi - lo, 1e-9 + 1e-3 * abs(hi))
+            vb = item.vb
+            r0, r1 = vb.viewRange()[1]
+            if not vb.state["autoRange"][1] and r0 <= lo and hi <= r1 and (r1 - r0) < 2.5 * span:
+                continue
+            vb.enableAutoRange(y=False)
+            vb.setYRange(lo - 0.08 * span, hi + 0.08 * span, padding=0)
 
     def _update_regions(self) -> None:
         end = max(self._last_x(), 0.0)
@@ -250,7 +309,8 @@ class LivePlots(QWidget):
             b.setRegion(region)
 
     def _last_x(self) -> float:
-        ends = [s.last()[0] for s in (self.batch_loss, *self.epochs.values()) if len(s)]
+        # Epoch ends only: a region that grew with every batch would repaint every frame.
+        ends = [s.last()[0] for s in self.epochs.values() if len(s)]
         return max(ends, default=0.0)
 
     def curve_data(self, key: str):
@@ -263,6 +323,9 @@ class LivePlots(QWidget):
     def set_log_scale(self, on: bool) -> None:
         self.loss_plot.getPlotItem().setLogMode(y=bool(on))
         self.lr_plot.getPlotItem().setLogMode(y=bool(on))
+        for plot in (self.loss_plot, self.lr_plot):
+            plot.getPlotItem().vb.enableAutoRange(y=True)  # re-ranged in the new scale
+        self._fit_y()
         if self.log_box.isChecked() != bool(on):
             self.log_box.setChecked(bool(on))
 
