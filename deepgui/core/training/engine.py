@@ -299,6 +299,8 @@ class TrainingEngine:
                 ) from None
             out.append(keras.callbacks.TensorBoard(log_dir=str(self.run_dir / "tensorboard")))
         # Last, so its epoch logs include what the others add (learning_rate).
+        from deepgui.core.training.fit_callback import make_callback
+
         out.append(make_callback(keras, self, steps))
         return es, out
 
@@ -436,93 +438,10 @@ def _present(x, y) -> bool:
     return x is not None and y is not None and len(y) > 0
 
 
-def make_callback(keras, engine: TrainingEngine, steps: int):
-    """The Keras callback that turns fit's hooks into engine events (built lazily: keras)."""
-
-    class _EngineCallback(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.epoch = 0
-            self.batches = 0
-            self.t_epoch = 0.0
-            self.t_train_end: float | None = None
-            self.paused_in_epoch = 0.0
-
-        def on_train_begin(self, logs=None):
-            if engine._stop:
-                self.model.stop_training = True
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch + 1
-            self.batches = 0
-            self.t_train_end = None
-            self.paused_in_epoch = 0.0
-            self.t_epoch = time.perf_counter()
-            engine.listener.epoch_started(self.epoch)
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.batches = batch + 1
-            loss = logs.get("loss") if logs else None
-            if loss is not None and not math.isfinite(loss):
-                engine._nan = (self.epoch, self.batches, loss)
-                self.model.stop_training = True
-            engine.listener.batch_ended(self.batches, logs)
-            if not engine._go.is_set():
-                self._wait()
-            if engine._stop:
-                self.model.stop_training = True
-
-        def _wait(self) -> None:
-            t0 = time.perf_counter()
-            engine.listener.paused()
-            engine._go.wait()
-            waited = time.perf_counter() - t0
-            self.paused_in_epoch += waited
-            engine.paused_seconds += waited
-            engine.listener.resumed()
-
-        def on_test_begin(self, logs=None):
-            self.t_train_end = time.perf_counter()
-            if self.batches < steps:  # a partial epoch: its validation is not worth waiting for
-                self.model.stop_evaluating = True
-
-        def on_epoch_end(self, epoch, logs=None):
-            end = self.t_train_end or time.perf_counter()
-            if self.batches < steps or engine._nan is not None:
-                return  # stopped part-way: the epoch is not counted
-            seconds = end - self.t_epoch - self.paused_in_epoch
-            engine._epoch_done(epoch + 1, dict(logs or {}), seconds)
-
-    return _EngineCallback()
-
-
 def check_data(data: LoadedData, model, loss: str) -> None:
     """Data against model before training; DatasetError names both sides and the fix."""
-    try:
-        from deepgui.core.data import check_against_model
-    except ImportError:
-        check_against_model = _basic_check
+    from deepgui.core.data import check_against_model
+
     problems = check_against_model(data, model, loss)
     if problems:
         raise DatasetError(problems[0])
-
-
-def _basic_check(data: LoadedData, model, loss: str) -> list[str]:
-    """Used until the data package provides its own check: input shape and class count."""
-    problems = []
-    if isinstance(data.x_train, dict) or len(model.inputs) != 1:
-        return problems
-    want = tuple(model.inputs[0].shape[1:])
-    have = data.sample_shape
-    if len(want) != len(have) or any(
-        w is not None and w != h for w, h in zip(want, have, strict=False)
-    ):
-        problems.append(f"The data's samples have shape {have} but the model's Input expects {want}: "
-                        "change the Input's shape to match.")  # fmt: skip
-    if data.task == "multiclass" and data.num_classes and len(model.outputs) == 1:
-        units = model.outputs[0].shape[-1]
-        if units is not None and units != data.num_classes:
-            problems.append(f"The data has {data.num_classes} classes but the last layer "
-                            f"({model.layers[-1].name}) has {units} units: set its units to "
-                            f"{data.num_classes}.")  # fmt: skip
-    return problems
