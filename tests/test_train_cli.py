@@ -129,6 +129,35 @@ def test_ctrl_c_stops_gracefully_and_keeps_the_run(tmp_path):
     assert "stopped by: user" in stdout
 
 
+def test_overfitting_warnings_appear_as_they_happen(tmp_path):
+    from deepgui.core.graph import Graph
+    from deepgui.core.project import Project
+
+    g = Graph()
+    layers = [g.add_node("InputLayer", {"shape": [20]})]
+    layers += [g.add_node("Dense", {"units": 512, "activation": "relu"}) for _ in range(2)]
+    layers.append(g.add_node("Dense", {"units": 1, "activation": "sigmoid"}))
+    for a, b in zip(layers, layers[1:], strict=False):
+        g.connect(a.id, b.id)
+    training = {"epochs": 15, "batch_size": 8, "learning_rate": 0.003}
+    project = Project(graph=g, training=training).save(tmp_path / "wide.dgproj")
+    rng = np.random.default_rng(0)
+    # Random labels: anything learnt is memorised, so validation loss must climb.
+    x = rng.normal(size=(50, 20)).astype("float32")
+    np.savez(tmp_path / "noise.npz", x=x, y=rng.integers(0, 2, size=50))
+    proc = train(project, "--data", tmp_path / "noise.npz", "--out", tmp_path / "run")
+    assert proc.returncode == 0, proc.stderr
+    lines = our_lines(proc.stderr)
+    warn = next(
+        i for i, line in enumerate(lines) if line.startswith("warning: overfitting from epoch")
+    )
+    # Printed right after the epoch that revealed it, before training went on.
+    assert lines[warn - 1].startswith("Epoch ") and lines[warn + 1].startswith("Epoch ")
+    assert "Try: add dropout" in lines[warn]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["overfitting"] and metrics["epochs_run"] == 15
+
+
 def test_npz_data_and_default_run_directory(tmp_path):
     project = copy_example("iris_dense", tmp_path)
     rng = np.random.default_rng(0)
