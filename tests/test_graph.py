@@ -1,6 +1,12 @@
 import pytest
 
-from deepgui.core.errors import GraphError
+from deepgui.core.errors import (
+    CycleError,
+    DuplicateEdgeError,
+    GraphError,
+    PortError,
+    UnknownNodeError,
+)
 from deepgui.core.graph import Graph, default_layer_name
 from tests.helpers import add
 
@@ -22,7 +28,7 @@ def test_cycle_is_refused_with_reason():
     g.connect(b.id, c.id)
     reason = g.connection_problem(c.id, a.id)
     assert reason and "cycle" in reason
-    with pytest.raises(GraphError, match="cycle"):
+    with pytest.raises(CycleError, match="cycle"):
         g.connect(c.id, a.id)
     assert len(g.edges) == 2
 
@@ -36,6 +42,12 @@ def test_duplicate_edge_and_too_many_inputs_and_input_target():
     assert "takes 1 input" in g.connection_problem(i.id, b.id)
     assert "takes no incoming" in g.connection_problem(a.id, i.id)
     assert "itself" in g.connection_problem(a.id, a.id)
+    with pytest.raises(DuplicateEdgeError):
+        g.connect(a.id, b.id)
+    with pytest.raises(PortError):
+        g.connect(i.id, b.id)
+    with pytest.raises(UnknownNodeError):
+        g.node("zz")
 
 
 def test_merge_takes_many_inputs_in_port_order():
@@ -88,5 +100,5 @@ def test_from_dict_rejects_dangling_edges_and_cycles():
         Graph.from_dict({"nodes": [], "edges": [{"source": "a", "target": "b"}]})
     nodes = [{"id": x, "class_name": "Dense", "config": {}} for x in "ab"]
     edges = [{"source": "a", "target": "b"}, {"source": "b", "target": "a"}]
-    with pytest.raises(GraphError, match="cycle"):
+    with pytest.raises(CycleError, match="cycle"):
         Graph.from_dict({"nodes": nodes, "edges": edges})

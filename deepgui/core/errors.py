@@ -10,6 +10,22 @@ class GraphError(DeepGuiError):
     """A structural problem: a cycle, a duplicate edge, too many inputs, an unknown layer."""
 
 
+class CycleError(GraphError):
+    """A connection would make the graph cyclic (or a loaded graph has a cycle)."""
+
+
+class DuplicateEdgeError(GraphError):
+    """The same connection exists already."""
+
+
+class PortError(GraphError):
+    """A layer would get more inputs than it takes, or an input port is taken."""
+
+
+class UnknownNodeError(GraphError):
+    """An id names no layer of the graph."""
+
+
 class ShapeError(DeepGuiError):
     """A layer cannot take the shape it receives, or a parameter value is invalid."""
 

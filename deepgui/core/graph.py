@@ -18,7 +18,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepgui.core.errors import GraphError
+from deepgui.core.errors import (
+    CycleError,
+    DuplicateEdgeError,
+    GraphError,
+    PortError,
+    UnknownNodeError,
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -100,7 +106,7 @@ class Graph:
         try:
             return self._nodes[node_id]
         except KeyError:
-            raise GraphError(f"There is no layer with id {node_id!r}.") from None
+            raise UnknownNodeError(f"There is no layer with id {node_id!r}.") from None
 
     def node_by_name(self, name: str) -> Node | None:
         return next((n for n in self._nodes.values() if n.name == name), None)
@@ -148,7 +154,7 @@ class Graph:
                 if indegree[child] == 0:
                     ready.append(child)
         if len(order) != len(self._nodes):
-            raise GraphError("The graph has a cycle.")
+            raise CycleError("The graph has a cycle.")
         return order
 
     def descendants(self, node_id: str) -> set[str]:
@@ -228,9 +234,9 @@ class Graph:
 
     def restore_edge(self, edge: Edge, index: int | None = None) -> None:
         """Put a removed edge back where it was, after checking it is still allowed."""
-        problem = self.connection_problem(edge.source, edge.target, edge.target_port)
-        if problem:
-            raise GraphError(problem)
+        refusal = self.connection_refusal(edge.source, edge.target, edge.target_port)
+        if refusal:
+            raise refusal
         self._edges.insert(len(self._edges) if index is None else index, edge)
         self._index_edge(edge)
         self._emit("edge_added", edge)
@@ -239,33 +245,40 @@ class Graph:
         self, source: str, target: str, target_port: int | None = None
     ) -> str | None:
         """Why ``source -> target`` may not be added, in plain words; None when it may."""
+        refusal = self.connection_refusal(source, target, target_port)
+        return str(refusal) if refusal else None
+
+    def connection_refusal(
+        self, source: str, target: str, target_port: int | None = None
+    ) -> GraphError | None:
+        """The specific error `connect` would raise (CycleError, DuplicateEdgeError, ...)."""
         from deepgui.core.catalogue import input_arity  # local: catalogue loads JSON lazily
 
         if source not in self._nodes or target not in self._nodes:
-            return "Both ends of a connection must be layers of this model."
+            return UnknownNodeError("Both ends of a connection must be layers of this model.")
         src, dst = self._nodes[source], self._nodes[target]
         if source == target:
-            return f"{src.name} cannot feed itself."
+            return CycleError(f"{src.name} cannot feed itself.")
         if dst.is_input:
-            return f"{dst.name} is an Input: it takes no incoming connection."
+            return PortError(f"{dst.name} is an Input: it takes no incoming connection.")
         feeding = [e for e in self._incoming.get(target, ()) if e.source == source]
         # The same tensor may enter twice on purpose (self-attention: query = value), but only
         # on distinct ports; a repeat without a port named is almost always a slip of the mouse.
         if any(e.target_port == target_port for e in feeding) or (
             feeding and target_port is None and dst.class_name not in _SELF_INPUT_LAYERS
         ):
-            return f"{src.name} is already connected to {dst.name}."
-        if target == source or target in self.ancestors(source):
-            return f"Connecting {src.name} to {dst.name} would make a cycle."
+            return DuplicateEdgeError(f"{src.name} is already connected to {dst.name}.")
+        if target in self.ancestors(source):
+            return CycleError(f"Connecting {src.name} to {dst.name} would make a cycle.")
         _, max_inputs = input_arity(dst.class_name)
         used = [e.target_port for e in self._incoming.get(target, ())]
         if max_inputs is not None and len(used) >= max_inputs:
             n = "input" if max_inputs == 1 else "inputs"
-            return (
+            return PortError(
                 f"{dst.name} ({dst.class_name}) takes {max_inputs} {n} and already has {len(used)}."
             )
         if target_port is not None and target_port in used:
-            return f"Input {target_port} of {dst.name} is already connected."
+            return PortError(f"Input {target_port} of {dst.name} is already connected.")
         return None
 
     def ancestors(self, node_id: str) -> set[str]:
@@ -283,9 +296,9 @@ class Graph:
         return next(i for i in itertools.count() if i not in used)
 
     def connect(self, source: str, target: str, target_port: int | None = None) -> Edge:
-        problem = self.connection_problem(source, target, target_port)
-        if problem:
-            raise GraphError(problem)
+        refusal = self.connection_refusal(source, target, target_port)
+        if refusal:
+            raise refusal
         port = self.next_free_port(target) if target_port is None else target_port
         edge = Edge(source, target, port)
         self._edges.append(edge)
@@ -358,7 +371,7 @@ class Graph:
                 if end not in graph._nodes:
                     raise GraphError(f"A connection refers to a layer {end!r} that does not exist.")
             if edge in graph._edges:
-                raise GraphError(f"{edge.source} -> {edge.target} is listed twice.")
+                raise DuplicateEdgeError(f"{edge.source} -> {edge.target} is listed twice.")
             graph._edges.append(edge)
             graph._index_edge(edge)
         graph.topological_order()  # raises on a cycle
