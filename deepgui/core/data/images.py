@@ -19,7 +19,6 @@ from deepgui.core.data.spec import IMAGE_SUFFIXES, resolve
 from deepgui.core.data.split import split_indices
 from deepgui.core.errors import DatasetError
 
-_MAGIC = (b"\x89PNG", b"\xff\xd8", b"GIF8", b"BM")
 _MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
 
 
@@ -60,19 +59,9 @@ def class_folders(root: Path) -> dict[str, list[str]]:
     return classes
 
 
-def _check_headers(classes: dict[str, list[str]]) -> None:
-    """Name a file that is not an image before TensorFlow fails on it without saying which."""
-    for files in classes.values():
-        for f in files:
-            with open(f, "rb") as fh:
-                head = fh.read(8)
-            if not head.startswith(_MAGIC):
-                raise DatasetError(
-                    f"{f}: is not a readable image (empty or corrupt); delete or replace it."
-                )
-
-
 def _find_undecodable(classes: dict[str, list[str]]) -> str | None:
+    """The first file TensorFlow cannot decode: its own error does not say which (only looked
+    for after a failure, so a good folder is not read twice)."""
     import tensorflow as tf
 
     for files in classes.values():
@@ -129,7 +118,6 @@ def image_settings(
 def load_image_folder(spec: dict[str, Any], base_dir: Path | None, input_shape=None) -> LoadedData:
     root = resolve(spec, "path", base_dir)
     classes = class_folders(root)
-    _check_headers(classes)
     size, mode = image_settings(spec, classes, input_shape)
     from deepgui.core.keras_layers import keras
 
