@@ -164,6 +164,23 @@ def test_stop_releases_a_paused_run(tmp_path):
     assert out["r"].reason == "user" and rec.batches == 2
 
 
+def test_pause_after_stop_cannot_block_the_run(tmp_path):
+    rec = Recorder()
+    engine = engine_for(tmp_path, rec, epochs=3)
+
+    def on_batch(total, step):
+        if total == 2:
+            engine.stop()
+            engine.pause()  # e.g. two clicks racing in the app
+
+    rec.on_batch = on_batch
+    out = {}
+    worker = threading.Thread(target=lambda: out.setdefault("r", engine.run()))
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive() and out["r"].reason == "user"
+
+
 def test_nan_loss_stops_with_a_hint(tmp_path):
     rec = Recorder()
     # Huge inputs and a huge learning rate: the weights blow up within the first epoch.

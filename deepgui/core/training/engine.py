@@ -110,6 +110,7 @@ class TrainingEngine:
         self._stop = False
         self._go = threading.Event()
         self._go.set()
+        self._control = threading.Lock()
         self._nan: tuple[int, int, float] | None = None
         self.model = None
         self.history: list[dict[str, Any]] = []
@@ -126,11 +127,15 @@ class TrainingEngine:
     # ------------------------------------------------------------------ control (any thread)
     def stop(self) -> None:
         """Stop after the batch in flight; also releases a paused run."""
-        self._stop = True
-        self._go.set()
+        with self._control:
+            self._stop = True
+            self._go.set()
 
     def pause(self) -> None:
-        self._go.clear()
+        """Block before the next batch until resume() or stop()."""
+        with self._control:
+            if not self._stop:  # a pause after stop would block a run nobody will resume
+                self._go.clear()
 
     def resume(self) -> None:
         self._go.set()
