@@ -90,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
+    if command in ("summary", "import", "export", "train"):
+        from deepgui.core.keras_layers import quiet_backend_start
+
+        quiet_backend_start()
     if command == "summary":
         return cmd_summary(Path(args.file))
     if command == "import":

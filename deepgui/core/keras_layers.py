@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from typing import Any
 
 from deepgui.core.catalogue import input_arity
@@ -14,12 +15,46 @@ from deepgui.core.graph import Node
 POSITIONAL_INPUTS = {"MultiHeadAttention", "GroupQueryAttention"}
 
 
+_loaded = False
+
+
 def keras():
     """Import Keras lazily (it brings TensorFlow: seconds), quietly."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    global _loaded
+    if not _loaded:
+        quiet_backend_start()
+        _loaded = True
     import keras as _keras
 
     return _keras
+
+
+def quiet_backend_start() -> None:
+    """Import Keras and its backend with the native log lines silenced.
+
+    TensorFlow's C++ side writes INFO lines (oneDNN, CUDA probing) straight to file
+    descriptor 2 before its logging is configured, whatever TF_CPP_MIN_LOG_LEVEL says; a
+    user of `deepgui summary` should not see them. Python exceptions still propagate.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if os.environ.get("DEEPGUI_DEBUG"):
+        import keras as _keras  # noqa: F401
+
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import keras as _keras
+
+            if _keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                tf.config.list_physical_devices("GPU")  # the CUDA probe logs now, silenced
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _with_module(serialized: Any) -> Any:
