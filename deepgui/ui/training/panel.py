@@ -117,11 +117,13 @@ class TrainingPanel(QWidget):
         self.view_tabs.addTab(self.plots, "Live plots")
         self.view_tabs.addTab(self.evaluation, "Evaluation")
         self.view_tabs.addTab(self.runs, "Runs")
+        self.settings_tabs.setMinimumWidth(300)
         split = QSplitter()
         split.addWidget(self.settings_tabs)
         split.addWidget(self.view_tabs)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 5)
+        split.setSizes([500, 1100])
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.message)
@@ -204,10 +206,12 @@ class TrainingPanel(QWidget):
         w.batch_ended.connect(self._on_batch)
         w.epoch_ended.connect(self._on_epoch)
         w.overfitting_detected.connect(self._on_overfitting)
-        w.paused.connect(lambda: self._on_paused(True))
-        w.resumed.connect(lambda: self._on_paused(False))
+        # Bound methods only: a lambda connected to a worker signal would run in the worker
+        # thread; a method of this widget is queued to the GUI thread.
+        w.paused.connect(self._on_worker_paused)
+        w.resumed.connect(self._on_worker_resumed)
         w.finished.connect(self._on_finished)
-        run.thread.finished.connect(lambda r=run: self._thread_done(r))
+        run.thread.finished.connect(self._thread_done)
         self._live_worker[:] = [w]
         self.run = run
         self.view_tabs.setCurrentWidget(self.plots)
@@ -294,6 +298,12 @@ class TrainingPanel(QWidget):
         self.plots.shade_overfitting(report.epoch)
         self.banner.show_report(report)
 
+    def _on_worker_paused(self) -> None:
+        self._on_paused(True)
+
+    def _on_worker_resumed(self) -> None:
+        self._on_paused(False)
+
     def _on_paused(self, paused: bool) -> None:
         self._paused = paused
         self.message.setText("Paused: Resume continues from here." if paused else "Training…")
@@ -301,6 +311,8 @@ class TrainingPanel(QWidget):
 
     def _on_finished(self, reason: str, metrics: dict, evaluation: Any) -> None:
         run = self.run
+        if run is not None:
+            run.done = True  # the thread ends right after this signal; no more events come
         self.last_reason, self.last_metrics = reason, dict(metrics or {})
         self.last_model = run.worker.model if run is not None else None
         self.plots.stop()
@@ -324,8 +336,6 @@ class TrainingPanel(QWidget):
         else:
             self.evaluation.show_result(None, None)
         self.runs.refresh()
-        if run is not None:
-            run.done = True
         self._set_buttons()
         self.run_finished.emit(reason)
 
@@ -341,8 +351,10 @@ class TrainingPanel(QWidget):
             with contextlib.suppress(OSError):
                 rundir.write_json(d / "metrics.json", metrics)
 
-    def _thread_done(self, run: TrainingRun) -> None:
-        run.done = True
+    def _thread_done(self) -> None:
+        # Only the current run's thread counts; an older one may finish after a new run began.
+        if self.run is not None and self.sender() is self.run.thread:
+            self.run.done = True
         self._set_buttons()
 
     # ------------------------------------------------------------------ remedies
@@ -379,6 +391,9 @@ class TrainingPanel(QWidget):
         self.epoch_bar.setFormat(f"epoch {self.current_epoch}/{self.total_epochs}: %v/%m batches")
         done = max(0, self.current_epoch - 1 - self.initial_epoch) * self.steps_per_epoch
         self.run_bar.setValue(min(self.run_bar.maximum(), done + self.current_step))
+        if not self.is_training():
+            self.speed.setText(f"{self.rate.rate:,.0f} samples/s · {self.last_reason or 'done'}")
+            return
         left_batches = self.run_bar.maximum() - self.run_bar.value()
-        eta = self.rate.eta(left_batches * self.batch_size) if self.is_training() else 0.0
+        eta = self.rate.eta(left_batches * self.batch_size)
         self.speed.setText(f"{self.rate.rate:,.0f} samples/s · ETA {format_seconds(eta)}")

@@ -57,6 +57,7 @@ def make_plot(title: str, y_label: str) -> pg.PlotWidget:
     # Cache axes, title and legend as pixmaps: redrawing a curve then repaints only the curve,
     # not the text (text is most of a repaint's cost).
     for name in ("left", "bottom"):
+        item.getAxis(name).enableAutoSIPrefix(False)  # "accuracy (x0.001)" confuses people
         item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     item.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     item.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -293,7 +294,7 @@ class LivePlots(QWidget):
                     continue
                 lo = np.log10(lo) if lo > 0 else np.log10(hi) - 3
                 hi = np.log10(hi)
-            span = max(hi - lo, 1e-9 + 1e-3 * abs(hi))
+            span = max(hi - lo, 1e-9 + 0.05 * abs(hi))  # a flat line gets a readable range
             vb = item.vb
             r0, r1 = vb.viewRange()[1]
             if not vb.state["autoRange"][1] and r0 <= lo and hi <= r1 and (r1 - r0) < 2.5 * span:

@@ -87,6 +87,7 @@ class RunsView(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "epoch")
         self.plot.addLegend(offset=(-10, 10))
+        self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
 
         bar = QHBoxLayout()
         bar.addWidget(self.refresh_button)
@@ -105,6 +106,7 @@ class RunsView(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([600, 400])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(split, 1)

@@ -32,6 +32,16 @@ def snapshot_project(project: Project) -> Project:
     return copy_
 
 
+def current_learning_rate(engine) -> float | None:
+    """The optimizer's learning rate now (schedules included); read in the worker thread."""
+    try:
+        import keras
+
+        return float(keras.ops.convert_to_numpy(engine.model.optimizer.learning_rate))
+    except Exception:  # noqa: BLE001 - a missing read-out must never stop training
+        return None
+
+
 class _Relay(TrainingListener):
     """Engine events (worker thread) -> the worker's signals. Plain values only."""
 
@@ -54,7 +64,12 @@ class _Relay(TrainingListener):
         self.w.batch_ended.emit(int(step), values, seconds)
 
     def epoch_ended(self, epoch, logs):
-        self.w.epoch_ended.emit(int(epoch), {k: float(v) for k, v in (logs or {}).items()})
+        values = {k: float(v) for k, v in (logs or {}).items()}
+        if "learning_rate" not in values:  # Keras logs it only with some callbacks
+            rate = current_learning_rate(self.w.engine)
+            if rate is not None:
+                values["learning_rate"] = rate
+        self.w.epoch_ended.emit(int(epoch), values)
 
     def overfitting_detected(self, report):
         self.w.overfitting_detected.emit(report)
