@@ -223,3 +223,16 @@ def test_savedmodel_export_replaces_an_existing_folder(exported, tmp_path):
     assert report.ok, report.message
     assert not (target / "stale.txt").exists()
     assert sorted(os.listdir(tmp_path)) == ["saved"]
+
+
+def test_integer_token_inputs(tmp_path):
+    """Token ids are sampled as valid integers, not floats, so Embedding models check too."""
+    from deepgui.core.export.samples import random_inputs
+
+    x = keras.Input((7,), dtype="int32", name="tokens")
+    y = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(20, 4)(x))
+    model = keras.Model(x, keras.layers.Dense(2)(y))
+    (sample,) = random_inputs(model)
+    assert sample.dtype == np.int32 and sample.shape == (4, 7) and sample.min() >= 0
+    report = export_model(model, "onnx", tmp_path / "tokens")
+    assert report.ok, report.message

@@ -9,9 +9,12 @@ instead of building one.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,11 +73,20 @@ def test_spec_bundles_the_resources_and_excludes_the_heavy_extras():
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
+def bundle() -> Iterator[Path]:
     given = os.environ.get("DEEPGUI_INSTALLER_BUNDLE")
     if given:
-        return Path(given)
-    out = tmp_path_factory.mktemp("installer")
+        yield Path(given)
+        return
+    # Its own folder, not pytest's: pytest prunes old temporary folders while a build runs.
+    out = Path(tempfile.mkdtemp(prefix="deepgui-installer-"))
+    try:
+        yield from _build(out)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _build(out: Path) -> Iterator[Path]:
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "PyInstaller", "--noconfirm", "--distpath", str(out / "dist"),
@@ -85,7 +97,7 @@ def bundle(tmp_path_factory) -> Path:
     folder = out / "dist" / "deepgui"
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"bundle built in {time.monotonic() - started:.0f} s, {size / 2**20:.0f} MiB")
-    return folder
+    yield folder
 
 
 def _run(bundle: Path, *args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -39,7 +39,6 @@ ALIASES = {
     "litert": "tflite",
     "tf_saved_model": "savedmodel",
     "saved_model": "savedmodel",
-    "h5": "keras",
 }
 
 

@@ -117,7 +117,10 @@ def export_script(project: Project, path: Path) -> ExportReport:
         from deepgui.core.codegen import generate_script
     except ImportError:
         raise ExportError("Python export is not available in this build of deepgui.") from None
-    script = generate_script(project.graph, project.dataset, project.training)
+    base_dir = project.path.parent if project.path else None
+    script = generate_script(
+        project.graph, project.dataset, project.training, name=project.name, base_dir=base_dir
+    )
     try:
         atomic_write_text(path, script)
     except OSError as exc:
