@@ -120,3 +120,14 @@ def test_preview_lists_files_per_class(shapes: Path):
     info = preview({"source": "image_folder", "path": str(shapes)}, rows=2)
     assert info["kind"] == "images" and info["counts"] == {"bright": 6, "dark": 6}
     assert len(info["files"]["dark"]) == 2 and info["files"]["dark"][0].endswith("0.png")
+
+
+def test_too_big_for_memory_is_refused_before_reading(shapes: Path, monkeypatch):
+    import deepgui.core.data.images as images
+
+    monkeypatch.setattr(images, "memory_budget", lambda: 10_000)
+    with pytest.raises(
+        DatasetError,
+        match=r"12 images of 64x64 rgb would take 0.6 MiB in memory.*smaller image_size",
+    ):
+        load_dataset({"source": "image_folder", "path": str(shapes), "image_size": [64, 64]})

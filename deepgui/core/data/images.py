@@ -115,10 +115,30 @@ def image_settings(
     return (int(size[0]), int(size[1])), mode
 
 
+def _amount(size: int) -> str:
+    return f"{size / 2**30:.1f} GiB" if size >= 2**30 else f"{size / 2**20:.1f} MiB"
+
+
+def memory_budget() -> int:
+    """Bytes the images may take: half the physical memory (the model and training need the
+    rest). Unknown memory: no limit."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (AttributeError, ValueError, OSError):
+        return 1 << 62
+
+
 def load_image_folder(spec: dict[str, Any], base_dir: Path | None, input_shape=None) -> LoadedData:
     root = resolve(spec, "path", base_dir)
     classes = class_folders(root)
     size, mode = image_settings(spec, classes, input_shape)
+    count = sum(len(f) for f in classes.values())
+    needed = count * size[0] * size[1] * {"grayscale": 1, "rgb": 3, "rgba": 4}[mode] * 4
+    if needed > memory_budget():
+        raise DatasetError(
+            f"{root}: {count} images of {size[0]}x{size[1]} {mode} would take {_amount(needed)} "
+            f"in memory, more than this computer can spare; choose a smaller image_size."
+        )
     from deepgui.core.keras_layers import keras
 
     try:
