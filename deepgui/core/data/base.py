@@ -24,7 +24,9 @@ TASKS = ("multiclass", "binary", "regression", "multilabel")
 @dataclass
 class LoadedData:
     """Arrays ready for ``model.fit``. x arrays may be dicts keyed by input name for models
-    with several inputs. Labels for "multiclass" are integer class indices (sparse)."""
+    with several inputs. Labels for "multiclass" and "binary" are integer class indices
+    (sparse); "multilabel" labels are 0/1 rows; regression targets are floats. A split that is
+    not there (no validation or test data) is None, never an empty array."""
 
     x_train: Any
     y_train: np.ndarray
@@ -36,7 +38,10 @@ class LoadedData:
     class_names: list[str] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
     description: str = ""
-    # Keras preprocessing layers to adapt before training (e.g. a text column's vocabulary).
+    # What the source learned from the training split, for the model and its export:
+    # "text_vectorizers" (adapted TextVectorization layers by column), "vocabulary",
+    # "vocabulary_size", "standardization" ({column: (mean, std)}), "categories",
+    # "column_kinds", "image_size" and "color_mode".
     extras: dict[str, Any] = field(default_factory=dict)
     # The dataset spec with every default filled in, as loaded: record it to reproduce the run.
     spec: dict[str, Any] = field(default_factory=dict)
