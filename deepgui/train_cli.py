@@ -217,7 +217,8 @@ def _report(result, run_dir: Path) -> int:
         return EXIT_FAILED
     out = sys.stdout
     out.write(f"run directory: {run_dir}\n")
-    out.write(f"stopped by: {result.reason}, after {m['epochs_run']} epochs in {m['wall_seconds']:.1f} s "
+    n = m["epochs_run"]
+    out.write(f"stopped by: {result.reason}, after {n} epoch{'s' * (n != 1)} in {m['wall_seconds']:.1f} s "
               f"({m['samples_per_second']:,.0f} samples/s on {m['device']})\n")  # fmt: skip
     if m.get("final"):
         out.write(f"final: {_fmt_logs(m['final'])}\n")
