@@ -123,3 +123,30 @@ def test_shutdown_during_training_leaves_no_thread(qtbot, tmp_path):
     assert threading.active_count() <= before + 1  # the device probe may still be finishing
     # The finished epochs are checkpointed and the run is written.
     assert (panel.run_dir / "checkpoints").is_dir()
+
+
+def test_confirm_stop_asks_only_while_training(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    project = digits_project(tmp_path, epochs=500, batch_size=8)
+    panel = TrainingPanel(lambda: project)
+    qtbot.addWidget(panel)
+    asked = []
+
+    def answer(reply):
+        def question(*args, **kwargs):
+            asked.append(args[2])
+            return reply
+
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    assert panel.confirm_stop() and not asked  # nothing running: nothing to ask
+    panel.start_training()
+    qtbot.waitUntil(lambda: panel.batches_seen > 0, timeout=60000)
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    assert not panel.confirm_stop("open another project")
+    assert panel.run.is_running() and "open another project" in asked[-1]
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    assert panel.confirm_stop()
+    assert not panel.run.thread.isRunning()

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -250,6 +251,23 @@ class TrainingPanel(QWidget):
         if ok:
             self.plots.timer.stop()
         return ok
+
+    def confirm_stop(self, action: str = "close the window", timeout_ms: int = 10000) -> bool:
+        """For the main window before closing or opening another project: when a run is in
+        progress, ask whether to stop it; on yes stop it cleanly (checkpoint kept). True when
+        nothing is training any more, so `action` may go ahead."""
+        if not self.is_training():
+            return self.shutdown(timeout_ms)
+        answer = QMessageBox.question(
+            self,
+            "Training in progress",
+            f"A model is training. Stop the run to {action}? The finished epochs are kept in "
+            f"{self.run_dir}.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.message.setText("Stopping the run…")
+        return self.shutdown(timeout_ms)
 
     # ------------------------------------------------------------------ worker events
     def _reset_progress_state(self) -> None:

@@ -8,6 +8,7 @@ shared/DESIGN.md). Peak downsampling and clip-to-view keep a million points smoo
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,8 @@ from deepgui.ui.training.buffers import Series
 
 COLORS = ["#4f7cff", "#e57a3a", "#2e9d5b", "#d9534f", "#8a5cf6", "#1ea5b5", "#c59a1c", "#e0558a"]
 REDRAW_MS = 33  # at most ~30 redraws a second
+MAX_REDRAW_MS = 1000
+BUDGET = 0.10  # redrawing may take at most this share of the GUI thread's time
 LOSS_KEYS = ("loss", "val_loss")
 LR_KEYS = ("learning_rate", "lr")
 
@@ -44,8 +47,19 @@ def metric_base(key: str) -> str:
     return key[4:] if key.startswith("val_") else key
 
 
+class TimedPlotWidget(pg.PlotWidget):
+    """A PlotWidget that remembers how long its last paint took (for the redraw budget)."""
+
+    last_paint = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        t = time.perf_counter()
+        super().paintEvent(event)
+        self.last_paint = time.perf_counter() - t
+
+
 def make_plot(title: str, y_label: str) -> pg.PlotWidget:
-    w = pg.PlotWidget(title=title)
+    w = TimedPlotWidget(title=title)
     w.setBackground(None)
     item = w.getPlotItem()
     item.showGrid(x=True, y=True, alpha=0.2)
@@ -143,6 +157,7 @@ class LivePlots(QWidget):
         self._user_range = False
         for plot in self.plots.values():
             plot.getPlotItem().vb.sigRangeChangedManually.connect(self._user_ranged)
+        self.last_cost = 0.0
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
@@ -253,7 +268,17 @@ class LivePlots(QWidget):
         self.redraw()
 
     def redraw(self) -> None:
-        """Push the buffers into the curves that changed since the last redraw."""
+        """Push the buffers into the curves that changed since the last redraw, then adapt the
+        redraw interval so drawing (here and in the paints it causes) stays within BUDGET."""
+        t = time.perf_counter()
+        self._redraw()
+        cost = time.perf_counter() - t + sum(p.last_paint for p in self.plots.values())
+        self.last_cost = cost
+        interval = int(min(MAX_REDRAW_MS, max(REDRAW_MS, 1000 * cost / BUDGET)))
+        if abs(interval - self.timer.interval()) > 0.2 * self.timer.interval():
+            self.timer.setInterval(interval)
+
+    def _redraw(self) -> None:
         self.redraws += 1
         sources = {"batch_raw": self.batch_loss, "batch_lr": self.batch_lr, **self.epochs}
         for key, series in sources.items():
