@@ -88,3 +88,26 @@ def test_zero_dimensional_arrays_refused(tmp_path: Path):
     with pytest.raises(DatasetError, match="is a single number"):
         load_dataset({"source": "npz", "path": str(tmp_path / "scalar.npz")})
     assert "samples" not in preview({"source": "npz", "path": str(tmp_path / "scalar.npz")})
+
+
+def test_separate_validation_and_test_files(tmp_path: Path):
+    np.savez(tmp_path / "train.npz", x=np.ones((20, 3)), y=np.arange(20) % 2)
+    np.savez(tmp_path / "val.npz", x=np.zeros((4, 3)), y=np.array([1, 0, 1, 1]))
+    np.savez(tmp_path / "test.npz", x=np.zeros((3, 3)), y=np.array([0, 0, 1]))
+    spec = {
+        "source": "npz",
+        "path": "train.npz",
+        "validation_path": "val.npz",
+        "test_path": "test.npz",
+    }
+    data = load_dataset(spec, tmp_path)
+    assert (
+        data.num_train == 20
+        and data.y_val.tolist() == [1, 0, 1, 1]
+        and data.y_test.tolist() == [0, 0, 1]
+    )
+    np.savez(tmp_path / "val.npz", features=np.zeros((4, 3)))
+    with pytest.raises(
+        DatasetError, match=r'val.npz: needs arrays "x" and "y" \(dataset field "validation_path"\)'
+    ):
+        load_dataset(spec, tmp_path)

@@ -131,3 +131,29 @@ def test_too_big_for_memory_is_refused_before_reading(shapes: Path, monkeypatch)
         match=r"12 images of 64x64 rgb would take 0.6 MiB in memory.*smaller image_size",
     ):
         load_dataset({"source": "image_folder", "path": str(shapes), "image_size": [64, 64]})
+
+
+def test_separate_validation_folder(shapes: Path, tmp_path: Path):
+    rng = np.random.default_rng(1)
+    for i in range(2):  # only one of the two classes: labels must still line up by name
+        write_png(tmp_path / "val" / "dark" / f"{i}.png", rng.integers(0, 50, size=(9, 9, 3)))
+    data = load_dataset(
+        {
+            "source": "image_folder",
+            "path": str(shapes),
+            "validation_path": str(tmp_path / "val"),
+            "image_size": [8, 8],
+        }
+    )
+    assert (
+        data.num_train == 12 and data.y_val.tolist() == [1, 1] and data.x_val.shape == (2, 8, 8, 3)
+    )
+    write_png(tmp_path / "val" / "grey" / "0.png", np.zeros((4, 4, 3)))
+    with pytest.raises(DatasetError, match="has the class folder 'grey'"):
+        load_dataset(
+            {
+                "source": "image_folder",
+                "path": str(shapes),
+                "validation_path": str(tmp_path / "val"),
+            }
+        )

@@ -21,15 +21,20 @@ Per source:
                   files with the same columns, instead of the fractions), "columns" ({name:
                   "numeric" | "category" | "text" | "ignore"} to override the guess),
                   "sequence_length" [64] and "max_tokens" [20000] for text columns
-    npz           "path"; arrays x and y, or x_train, y_train (+ x_val, y_val, x_test, y_test)
+    npz           "path"; arrays x and y, or x_train, y_train (+ x_val, y_val, x_test, y_test);
+                  or "validation_path" / "test_path", files with arrays x and y
     image_folder  "path" (one subfolder per class), "image_size" [height, width], "color_mode"
-                  "grayscale" | "rgb" | "rgba", "rescale" [true]; see images.py
+                  "grayscale" | "rgb" | "rgba", "rescale" [true], "validation_path" /
+                  "test_path" (folders with the same class subfolders); see images.py
     timeseries    "path", "target", "window" [24], "horizon" [1], "stride" [1], "features"
     keras         "name": "mnist" | "fashion_mnist" | "cifar10" | "imdb"; imdb takes
                   "num_words" [10000] and "maxlen" [200]
 
-Relative paths resolve against the project's folder. What comes back is a `LoadedData` of NumPy
-arrays (image folders are read whole into memory). Numeric CSV columns are standardized with the
+A separate validation or test file replaces the matching fraction. Relative paths resolve
+against the project's folder. What comes back is a `LoadedData` of NumPy arrays: image folders
+are read whole into memory as float32 (refused up front when that would pass half the RAM),
+because every source then hands ``fit`` the same thing and the split, checks and preview need no
+second code path. Numeric CSV columns are standardized with the
 training split's statistics only; string columns become one-hot columns (up to 20 categories)
 or integer codes; a free-text column becomes integer token sequences through a Keras
 TextVectorization layer adapted on the training split (in ``extras["text_vectorizers"]``, its

@@ -62,6 +62,17 @@ def load_npz(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
                     f'{path.name}: has "{xk if xk in arrays else yk}" without "{yk if xk in arrays else xk}".'
                 )
             parts[xk] = (arrays[xk], arrays[yk])
+    for key, xk in (("validation_path", "x_val"), ("test_path", "x_test")):
+        other = resolve(spec, key, base_dir, required=False)
+        if other is not None:
+            extra = read_npz(other)
+            x = extra.get("x", extra.get("x_train"))
+            y = extra.get("y", extra.get("y_train"))
+            if x is None or y is None:
+                raise DatasetError(
+                    f'{other.name}: needs arrays "x" and "y" (dataset field "{key}").'
+                )
+            parts[xk] = (x, y)
     return from_arrays(parts, spec, what=path.name, class_names=spec.get("class_names"))
 
 

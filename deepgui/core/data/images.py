@@ -22,7 +22,7 @@ from deepgui.core.errors import DatasetError
 _MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
 
 
-def class_folders(root: Path) -> dict[str, list[str]]:
+def class_folders(root: Path, min_classes: int = 2) -> dict[str, list[str]]:
     """Image files per class subfolder (sorted as Keras sorts them); DatasetError when the folder
     is not laid out as one subfolder per class. Plain strings and os.walk: a folder of 10,000
     images is listed in milliseconds, where pathlib takes a good part of a second."""
@@ -52,7 +52,7 @@ def class_folders(root: Path) -> dict[str, list[str]]:
             f"{root}: has no class subfolders with images{hint}; expected for example "
             f"{root.name}/cats/1.png and {root.name}/dogs/1.png (png, jpg, gif or bmp)."
         )
-    if len(classes) < 2:
+    if len(classes) < min_classes:
         raise DatasetError(
             f"{root}: has images for one class only ({next(iter(classes))!r}); a classifier needs at least two class subfolders."
         )
@@ -132,27 +132,63 @@ def load_image_folder(spec: dict[str, Any], base_dir: Path | None, input_shape=N
     root = resolve(spec, "path", base_dir)
     classes = class_folders(root)
     size, mode = image_settings(spec, classes, input_shape)
-    count = sum(len(f) for f in classes.values())
+    names = list(classes)
+    others = {}
+    for key in ("validation_path", "test_path"):
+        other = resolve(spec, key, base_dir, required=False)
+        if other is not None:
+            found = class_folders(other, min_classes=1)  # a held-out set may lack a class
+            unknown = [c for c in found if c not in classes]
+            if unknown:
+                raise DatasetError(
+                    f"{other}: has the class folder {unknown[0]!r}, which {root} lacks; "
+                    "both need the same class subfolders."
+                )
+            others[key] = (other, found)
+    count = sum(len(f) for c in [classes, *(f for _, f in others.values())] for f in c.values())
     needed = count * size[0] * size[1] * {"grayscale": 1, "rgb": 3, "rgba": 4}[mode] * 4
     if needed > memory_budget():
         raise DatasetError(
             f"{root}: {count} images of {size[0]}x{size[1]} {mode} would take {_amount(needed)} "
             f"in memory, more than this computer can spare; choose a smaller image_size."
         )
+    x, y = _read(root, classes, size, mode, names, spec.get("rescale", True))
+    val_frac = 0.0 if "validation_path" in others else spec["validation_split"]
+    test_frac = 0.0 if "test_path" in others else spec["test_split"]
+    tr, va, te = split_indices(
+        len(x), val_frac, test_frac, shuffle=spec["shuffle"], seed=spec["seed"],
+        labels=y if spec["shuffle"] else None, what=str(root),
+    )  # fmt: skip
+    parts = {"validation_path": (x[va], y[va]), "test_path": (x[te], y[te])}
+    for key, (other, found) in others.items():
+        parts[key] = _read(other, found, size, mode, names, spec.get("rescale", True))
+    (x_va, y_va), (x_te, y_te) = parts["validation_path"], parts["test_path"]
+    task = "binary" if len(names) == 2 else "multiclass"
+    return LoadedData(
+        x[tr],
+        y[tr],
+        x_va,
+        y_va,
+        x_te,
+        y_te,
+        task=task,
+        class_names=names,
+        description=f"{root.name}: {count} images of {size[0]}x{size[1]} {mode}, {len(names)} classes",
+        extras={"image_size": list(size), "color_mode": mode},
+    )
+
+
+def _read(
+    root: Path, classes: dict[str, list[str]], size, mode: str, names: list[str], rescale: bool
+):
+    """All images under `root` as float32 (n, h, w, c), labels indexed into `names`."""
     from deepgui.core.keras_layers import keras
 
     try:
         ds = keras().utils.image_dataset_from_directory(
-            str(root),
-            labels="inferred",
-            label_mode="int",
-            class_names=list(classes),
-            color_mode=mode,
-            image_size=size,
-            batch_size=512,
-            shuffle=False,
-            verbose=False,
-        )
+            str(root), labels="inferred", label_mode="int", class_names=list(classes),
+            color_mode=mode, image_size=size, batch_size=512, shuffle=False, verbose=False,
+        )  # fmt: skip
         xs, ys = [], []
         for xb, yb in ds.as_numpy_iterator():
             xs.append(xb)
@@ -167,30 +203,8 @@ def load_image_folder(spec: dict[str, Any], base_dir: Path | None, input_shape=N
             f"{root}: the images could not be read ({type(exc).__name__}: {exc})."
         ) from None
     x = np.concatenate(xs).astype(np.float32, copy=False)
-    y = np.concatenate(ys).astype(np.int32)
-    if spec.get("rescale", True):
+    if rescale:
         x /= 255.0
-    names = list(classes)
-    labels = y if spec["shuffle"] else None
-    tr, va, te = split_indices(
-        len(x),
-        spec["validation_split"],
-        spec["test_split"],
-        shuffle=spec["shuffle"],
-        seed=spec["seed"],
-        labels=labels,
-        what=str(root),
-    )
-    task = "binary" if len(names) == 2 else "multiclass"
-    return LoadedData(
-        x[tr],
-        y[tr],
-        x[va],
-        y[va],
-        x[te],
-        y[te],
-        task=task,
-        class_names=names,
-        description=f"{root.name}: {len(x)} images of {size[0]}x{size[1]} {mode}, {len(names)} classes",
-        extras={"image_size": list(size), "color_mode": mode},
-    )
+    # This folder's own class order, mapped onto the training folder's.
+    remap = np.array([names.index(c) for c in classes], dtype=np.int32)
+    return x, remap[np.concatenate(ys)]
