@@ -136,3 +136,15 @@ def test_loss_names():
     assert loss_name(k.losses.SparseCategoricalCrossentropy()) == "sparse_categorical_crossentropy"
     assert loss_name("MSE") == "mean_squared_error"
     assert loss_name(None) is None
+
+
+def test_names_the_dense_behind_a_softmax_layer(iris):
+    k = keras()
+    inp = k.Input((4,), name="input")
+    out = k.layers.Softmax(name="probabilities")(
+        k.layers.Dropout(0.2)(k.layers.Dense(5, name="scores")(inp))
+    )
+    problems = check_against_model(iris, k.Model(inp, out))
+    assert problems == [
+        "The data has 3 classes but the last Dense ('scores') has 5 units; set its units to 3."
+    ]

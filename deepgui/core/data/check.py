@@ -52,6 +52,22 @@ def _layer_of(tensor) -> Any:
     return history.operation if history is not None else None
 
 
+def _units_layer(tensor) -> Any:
+    """The layer that decides the output's width: the output layer itself, or the nearest layer
+    with units before it when the last ones only pass values through (Softmax, Dropout)."""
+    layer = _layer_of(tensor)
+    first = layer
+    for _ in range(8):
+        if layer is None or hasattr(layer, "units"):
+            return layer or first
+        nodes = getattr(layer, "_inbound_nodes", None) or []
+        inputs = list(getattr(nodes[0], "input_tensors", [])) if nodes else []
+        if len(inputs) != 1 or tuple(inputs[0].shape[1:]) != tuple(tensor.shape[1:]):
+            return first
+        layer = _layer_of(inputs[0])
+    return first
+
+
 def _describe(layer) -> str:
     if layer is None:
         return "the output layer"
@@ -106,7 +122,7 @@ def check_against_model(data: LoadedData, model, loss: Any = None) -> list[str]:
         )
         return problems
     out = outputs[0]
-    layer = _layer_of(out)
+    layer = _units_layer(out)
     who = _describe(layer)
     out_shape = tuple(out.shape[1:])
     y_dims = np.shape(data.y_train)[1:]
@@ -118,7 +134,9 @@ def check_against_model(data: LoadedData, model, loss: Any = None) -> list[str]:
         return problems
     units = out_shape[-1] if out_shape else 1
     name = loss_name(loss)
-    activation = _activation(layer)
+    last = _layer_of(out)
+    # A Softmax (or other) layer after the Dense decides what comes out, not the Dense's own.
+    activation = _activation(layer) if layer is last else type(last).__name__.lower()
     k = data.num_classes
     if data.task == "multiclass":
         if units != k:
