@@ -139,3 +139,28 @@ def test_every_menu_action_has_a_keyboard_route(window):
     assert shortcut["duplicate"] == "Ctrl+D" and shortcut["select_all"] == "Ctrl+A"
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert menus == ["File", "Edit", "View", "Run", "Help"]
+
+
+def test_building_a_chain_from_the_keyboard(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window.show()
+    qtbot.waitExposed(window)
+    first = AddNode("InputLayer", {"shape": [8]})
+    window.doc.push(first)
+    window.scene.select_nodes([first.node_id])
+    window.actions["add_layer"].trigger()
+    search = window.palette_panel.search
+    qtbot.keyClicks(search, "dense")
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    qtbot.keyClicks(search, "\b" * 5 + "dropout")
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    graph = window.doc.graph
+    names = [graph.nodes[n].class_name for n in graph.topological_order()]
+    assert names == ["InputLayer", "Dense", "Dropout"]
+    assert len(graph.edges) == 2
+    dropout = window.scene.selected_node_ids()[0]
+    x, y = graph.nodes[dropout].position
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Right)
+    assert graph.nodes[dropout].position == (x + 10, y)

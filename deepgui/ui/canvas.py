@@ -343,6 +343,22 @@ class CanvasView(QGraphicsView):
         if event.key() == Qt.Key.Key_Escape and self._connect_from is not None:
             self.cancel_connection()
             return
+        step = 50.0 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 10.0
+        arrows = {Qt.Key.Key_Left: (-step, 0.0), Qt.Key.Key_Right: (step, 0.0),
+                  Qt.Key.Key_Up: (0.0, -step), Qt.Key.Key_Down: (0.0, step)}  # fmt: skip
+        ids = self.canvas.selected_node_ids()
+        if event.key() in arrows and ids:
+            dx, dy = arrows[event.key()]
+            graph = self.doc.graph
+            self.doc.push(
+                MoveNodes(
+                    {
+                        nid: (graph.nodes[nid].position[0] + dx, graph.nodes[nid].position[1] + dy)
+                        for nid in ids
+                    }
+                )
+            )
+            return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:

@@ -138,6 +138,10 @@ class MainWindow(QMainWindow):
             "&Delete", self.delete_selection, [K.Delete, "Backspace"], "delete"
         )
         a["select_all"] = self._action("Select &All", self.select_all, K.SelectAll)
+        a["add_layer"] = self._action(
+            "Add &Layer…", self.focus_palette, "Ctrl+K", None,
+            "Type a layer's name, Enter adds it after the selected layer",
+        )  # fmt: skip
         a["zoom_in"] = self._action(
             "Zoom &In", lambda: self.view.zoom_by(1.25), [K.ZoomIn, "Ctrl+="], "zoom_in"
         )
@@ -175,6 +179,8 @@ class MainWindow(QMainWindow):
         for key in (
             "undo",
             "redo",
+            None,
+            "add_layer",
             None,
             "cut",
             "copy",
@@ -299,6 +305,11 @@ class MainWindow(QMainWindow):
     def select_node(self, node_id: str) -> None:
         self.scene.select_nodes([node_id])
         self.view.center_on_node(node_id)
+
+    def focus_palette(self) -> None:
+        self.palette_dock.show()
+        self.palette_panel.search.setFocus()
+        self.palette_panel.search.selectAll()
 
     def select_all(self) -> None:
         for item in self.scene.nodes.values():
