@@ -125,29 +125,37 @@ def test_odd_layer_names_become_valid_variables():
     assert {layer.name for layer in model.layers} == {"model", "class", "2nd-branch", "keras"}
 
 
-def test_training_section_compiles_and_is_marked():
+def test_training_section_loads_the_project_data_and_trains_with_its_settings():
     graph, _ = small_cnn()
     training = {
         "optimizer": "sgd",
         "learning_rate": 0.05,
         "momentum": 0.9,
-        "loss": "categorical_crossentropy",
+        "schedule": {"kind": "plateau", "patience": 1},
+        "loss": "sparse_categorical_crossentropy",
         "metrics": ["accuracy"],
-        "epochs": 3,
-        "batch_size": 16,
+        "epochs": 2,
+        "batch_size": 64,
         "early_stopping": {"enabled": True, "patience": 2},
+        "class_weight": "balanced",
         "seed": 7,
     }
-    dataset = {"source": "builtin", "name": "digits", "validation_split": 0.25}
+    dataset = {"source": "builtin", "name": "digits", "validation_split": 0.25, "seed": 7}
     source = generate_script(graph, dataset, training)
-    assert "keras.utils.set_random_seed(7)" in source and "validation_split=0.25" in source
-    assert "# Load the data here" in source and '"digits"' in source
-    model = run_script(source)
+    assert "keras.utils.set_random_seed(7)" in source
+    assert "load_dataset(DATASET" in source and "'digits'" in source
+    namespace: dict = {"__name__": "__generated__"}
+    exec(compile(source, "<generated>", "exec"), namespace)
+    model, history = namespace["model"], namespace["history"]
     assert type(model.optimizer).__name__ == "SGD"
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
-    assert model.loss == "categorical_crossentropy"
-    assert "keras.callbacks.EarlyStopping(" in source and "patience=2," in source
-    assert "epochs=3" in source and "batch_size=16" in source
+    assert float(model.optimizer.momentum) == pytest.approx(0.9)
+    assert model.loss == "sparse_categorical_crossentropy"
+    assert len(history.history["val_loss"]) == 2  # it trained, on a validation split
+    # The same split as deepgui's own loader: a quarter of the non-test rows for validation.
+    data = namespace["data"]
+    assert len(data.y_val) == pytest.approx(len(data.y_train) / 3, rel=0.05)
+    kinds = {type(c).__name__ for c in namespace["callbacks"]}
+    assert kinds == {"EarlyStopping", "ReduceLROnPlateau"}
 
 
 def test_script_runs_as_a_program(tmp_path):

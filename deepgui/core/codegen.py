@@ -13,6 +13,7 @@ import inspect
 import json
 import keyword
 import re
+from pathlib import Path
 from typing import Any
 
 from deepgui.core.errors import BuildError, GraphError
@@ -32,6 +33,7 @@ def generate_script(
     dataset: dict | None = None,
     training: dict | None = None,
     name: str = "model",
+    base_dir: Path | None = None,
 ) -> str:
     """A runnable Python script that builds `graph` with Keras and prints its summary."""
     try:
@@ -54,7 +56,9 @@ def generate_script(
         lines += _functional(graph, order, renderer, name)
     lines += ["", "model.summary()"]
     if dataset is not None or training is not None:
-        lines += _training_section(dataset or {}, training or {})
+        from deepgui.core.codegen_training import training_section
+
+        lines += training_section(dataset or {}, training or {}, base_dir)
     return "\n".join(lines) + "\n"
 
 
@@ -360,73 +364,3 @@ def _split_args(inner: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------- data and training
-_OPTIMIZERS = {
-    "sgd": "SGD",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-}
-
-
-def _training_section(dataset: dict, training: dict) -> list[str]:
-    """Compile with the project's settings; leave a marked place to load the data and train."""
-    optimizer = str(training.get("optimizer", "adam")).lower()
-    opt_args = [f"learning_rate={float(training.get('learning_rate', 0.001))!r}"]
-    if optimizer in ("sgd", "rmsprop") and training.get("momentum"):
-        opt_args.append(f"momentum={float(training['momentum'])!r}")
-    if optimizer == "sgd" and training.get("nesterov"):
-        opt_args.append("nesterov=True")
-    if optimizer == "adamw" and training.get("weight_decay") is not None:
-        opt_args.append(f"weight_decay={float(training['weight_decay'])!r}")
-    opt_class = _OPTIMIZERS.get(optimizer, "Adam")
-    loss = training.get("loss", "auto")
-    metrics = training.get("metrics", "auto")
-    lines = [
-        "",
-        "",
-        "# " + "-" * 20 + " Data " + "-" * 20,
-        f"# The project's data settings: {json.dumps(dataset, sort_keys=True)}",
-        "# Load the data here as NumPy arrays, e.g. x_train, y_train = ... (None skips training).",
-        "x_train, y_train = None, None",
-        "",
-        "# " + "-" * 20 + " Training " + "-" * 20,
-    ]
-    seed = training.get("seed")
-    if isinstance(seed, int) and not isinstance(seed, bool):
-        lines.append(f"keras.utils.set_random_seed({seed})")
-    if loss == "auto":
-        lines.append('loss = None  # "auto": deepgui picks the loss from the data; name yours here')
-    else:
-        lines.append(f"loss = {_py(loss)}")
-    if metrics == "auto":
-        lines.append('metrics = ["accuracy"]  # "auto": deepgui picks metrics from the data')
-    else:
-        lines.append(
-            f"metrics = {_py(list(metrics) if isinstance(metrics, list | tuple) else metrics)}"
-        )
-    lines += _wrap(
-        "",
-        f"model.compile(optimizer=keras.optimizers.{opt_class}({', '.join(opt_args)}), "
-        "loss=loss, metrics=metrics)",
-        "",
-    )
-    callbacks = []
-    stopping = training.get("early_stopping") or {}
-    if isinstance(stopping, dict) and stopping.get("enabled"):
-        callbacks.append(
-            "keras.callbacks.EarlyStopping("
-            f"monitor={_s(str(stopping.get('monitor', 'val_loss')))}, "
-            f"patience={int(stopping.get('patience', 5))}, "
-            f"restore_best_weights={bool(stopping.get('restore_best_weights', True))})"
-        )
-    split = dataset.get("validation_split", 0.2)
-    split = float(split) if isinstance(split, int | float) and not isinstance(split, bool) else 0.2
-    fit = (
-        f"model.fit(x_train, y_train, validation_split={split!r}, "
-        f"epochs={int(training.get('epochs', 10))}, batch_size={int(training.get('batch_size', 32))}, "
-        f"callbacks=[{', '.join(callbacks)}])"
-    )
-    lines.append("if x_train is not None:")
-    lines += _wrap(INDENT, fit, "")
-    return lines
