@@ -94,7 +94,12 @@ def test_data_form_preview_and_check(qtbot, tmp_path):
     view.validation.setValue(0.3)
     assert project.dataset["source"] == "csv" and project.dataset["path"] == "missing.csv"
     assert project.dataset["target"] == "label" and project.dataset["validation_split"] == 0.3
-    assert "name" not in project.dataset
+    assert "name" not in project.dataset and "window" not in project.dataset
+    view.source.setCurrentIndex(view.source.findData("timeseries"))
+    view.window.setValue(12)
+    assert project.dataset["source"] == "timeseries" and project.dataset["window"] == 12
+    assert project.dataset["horizon"] == 1
+    view.source.setCurrentIndex(view.source.findData("csv"))
     view.last_preview = None
     view.refresh_preview()
     qtbot.waitUntil(lambda: view.last_preview is not None, timeout=20000)

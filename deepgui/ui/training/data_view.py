@@ -112,6 +112,12 @@ class DataView(QWidget):
             box.setRange(0.0, 0.9)
             box.setSingleStep(0.05)
             box.setDecimals(2)
+        self.window = QSpinBox()
+        self.window.setRange(1, 100000)
+        self.window.setToolTip("Rows per sample")
+        self.horizon = QSpinBox()
+        self.horizon.setRange(1, 100000)
+        self.horizon.setToolTip("How many rows after the window the target is read")
         self.shuffle = QCheckBox("Shuffle before splitting")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
@@ -137,6 +143,14 @@ class DataView(QWidget):
         form.addRow("Sample", self.builtin)
         form.addRow("Path", path_row)
         form.addRow("Target column", self.target)
+        series_row = QHBoxLayout()
+        series_row.addWidget(QLabel("window"))
+        series_row.addWidget(self.window)
+        series_row.addWidget(QLabel("horizon"))
+        series_row.addWidget(self.horizon)
+        series_row.addStretch(1)
+        self.series_label = QLabel("Time series")
+        form.addRow(self.series_label, series_row)
         form.addRow("Split", split_row)
         form.addRow("", self.shuffle)
         buttons = QHBoxLayout()
@@ -171,7 +185,7 @@ class DataView(QWidget):
         self.path.editingFinished.connect(self._write)
         self.target.currentIndexChanged.connect(self._write)
         self.target.lineEdit().editingFinished.connect(self._write)
-        for w in (self.validation, self.test, self.seed):
+        for w in (self.validation, self.test, self.seed, self.window, self.horizon):
             w.valueChanged.connect(self._write)
         self.shuffle.toggled.connect(self._write)
         self.browse.clicked.connect(self._browse)
@@ -196,6 +210,8 @@ class DataView(QWidget):
             self.test.setValue(float(dataset.get("test_split", 0.0)))
             self.shuffle.setChecked(bool(dataset.get("shuffle", True)))
             self.seed.setValue(int(dataset.get("seed", 42)))
+            self.window.setValue(int(dataset.get("window", 24)))
+            self.horizon.setValue(int(dataset.get("horizon", 1)))
             self._enable_fields()
         finally:
             self._loading = False
@@ -208,6 +224,8 @@ class DataView(QWidget):
         self.path.setEnabled(source != "builtin")
         self.browse.setEnabled(source != "builtin")
         self.target.setEnabled(source in ("csv", "timeseries"))
+        for w in (self.window, self.horizon):
+            w.setEnabled(source == "timeseries")
 
     # ------------------------------------------------------------------ form -> model
     def values(self) -> dict[str, Any]:
@@ -220,6 +238,8 @@ class DataView(QWidget):
         target = self.target.currentText().strip()
         if source in ("csv", "timeseries") and target:
             out["target"] = target
+        if source == "timeseries":
+            out.update(window=self.window.value(), horizon=self.horizon.value())
         out.update(validation_split=round(self.validation.value(), 4),
                    test_split=round(self.test.value(), 4),
                    shuffle=self.shuffle.isChecked(), seed=self.seed.value())  # fmt: skip
