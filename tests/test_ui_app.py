@@ -164,3 +164,24 @@ def test_building_a_chain_from_the_keyboard(window, qtbot):
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_Right)
     assert graph.nodes[dropout].position == (x + 10, y)
+
+
+def test_a_300_layer_summary_fills_quickly(window):
+    """Filling the Summary once took seconds (columns re-measured on every cell)."""
+    import time
+
+    from deepgui.core.shapes import NodeInfo
+
+    graph = window.doc.graph
+    prev = graph.add_node("InputLayer", {"shape": [8]}).id
+    for _ in range(299):
+        node = graph.add_node("Dense", {"units": 8})
+        graph.connect(prev, node.id)
+        prev = node.id
+    window.doc.info = {nid: NodeInfo(output_shape=(None, 8), params=72) for nid in graph.nodes}
+    start = time.perf_counter()
+    window.summary.refresh()
+    elapsed = time.perf_counter() - start
+    assert window.summary.table.rowCount() == 300
+    assert window.summary.table.item(299, 1).text() == "(None, 8)"
+    assert elapsed < 1.5, f"{elapsed:.2f} s"

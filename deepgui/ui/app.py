@@ -89,7 +89,9 @@ def run_app(path: str | None = None) -> int:
         QTimer.singleShot(0, window.view.fit_all)
         QTimer.singleShot(50, lambda: _after_show(window, pending))
     settings.mark_launched()
-    return app.exec()
+    code = app.exec()
+    window.doc.shutdown(wait_s=20.0)  # let a TensorFlow import in flight finish before exit
+    return code
 
 
 def _after_show(window: MainWindow, pending: str | None) -> None:

@@ -146,6 +146,8 @@ class Document(QObject):
         self.inference_pending = result.generation != self._generation or self._timer.isActive()
         self.info_changed.emit()
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait_s: float = 0.0) -> None:
         self._timer.stop()
         self._worker.stop()
+        if wait_s:
+            self._worker.join(wait_s)

@@ -67,6 +67,14 @@ class InferenceWorker(QObject):
         self._closing = True
         self._wake.set()
 
+    def join(self, timeout: float) -> bool:
+        """Wait for the thread to end (an import of TensorFlow in flight finishes first:
+        leaving the interpreter under it can crash at exit). True when it has ended."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     def _run(self) -> None:
         try:
             from deepgui.core.keras_layers import keras

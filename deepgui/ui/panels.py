@@ -34,8 +34,23 @@ def _table(headers: list[str]) -> QTableWidget:
     table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
     table.setAlternatingRowColors(True)
     table.horizontalHeader().setStretchLastSection(True)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    # Sized once after filling: ResizeToContents re-measures every row on every cell set,
+    # which made a 300-row summary take seconds.
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     return table
+
+
+def _fill(table: QTableWidget, rows: list[list[QTableWidgetItem]]) -> None:
+    table.setUpdatesEnabled(False)
+    try:
+        table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            for j, item in enumerate(row):
+                table.setItem(i, j, item)
+        for j in range(table.columnCount() - 1):
+            table.resizeColumnToContents(j)
+    finally:
+        table.setUpdatesEnabled(True)
 
 
 class SummaryPanel(QWidget):
@@ -61,21 +76,14 @@ class SummaryPanel(QWidget):
 
         rows = summary_rows(self.doc.graph, self.doc.info)
         self._ids = [r["id"] for r in rows]
-        self.table.setRowCount(len(rows))
-        for i, r in enumerate(rows):
-            cells = [
-                f"{r['name']} ({r['type']})",
-                r["output_shape"],
-                f"{r['params']:,}",
-                ", ".join(r["connected_to"]),
-            ]
-            for j, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if j == 2:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
-                self.table.setItem(i, j, item)
+        cells = []
+        for r in rows:
+            texts = [f"{r['name']} ({r['type']})", r["output_shape"], f"{r['params']:,}",
+                     ", ".join(r["connected_to"])]  # fmt: skip
+            items = [QTableWidgetItem(t) for t in texts]
+            items[2].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            cells.append(items)
+        _fill(self.table, cells)
         total = sum(r["params"] for r in rows)
         trainable = sum(r["trainable"] for r in rows)
         pending = (
@@ -227,15 +235,19 @@ class ProblemsPanel(QWidget):
     def refresh(self) -> None:
         problems = self.doc.problems
         self._ids = [p[0] for p in problems]
-        self.table.setRowCount(len(problems))
-        for i, (nid, severity, message) in enumerate(problems):
+        rows = []
+        for nid, severity, message in problems:
             node = self.doc.graph.nodes.get(nid)
-            sev = QTableWidgetItem(icon(severity), severity)
-            self.table.setItem(i, 0, sev)
-            self.table.setItem(i, 1, QTableWidgetItem(node.name if node else ""))
             item = QTableWidgetItem(message)
             item.setToolTip(message)
-            self.table.setItem(i, 2, item)
+            rows.append(
+                [
+                    QTableWidgetItem(icon(severity), severity),
+                    QTableWidgetItem(node.name if node else ""),
+                    item,
+                ]
+            )
+        _fill(self.table, rows)
         self.empty.setVisible(not problems)
         self.table.setVisible(bool(problems))
         if not self.doc.keras_ready:
