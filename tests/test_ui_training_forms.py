@@ -34,6 +34,7 @@ def test_configuration_form_edits_the_training_dict(qtbot, tmp_path):
     assert (cfg.optimizer, cfg.epochs, cfg.schedule.kind) == ("sgd", 7, "cosine")
     assert cfg.early_stopping.enabled and cfg.metrics == ["accuracy", "top_k_categorical_accuracy"]
     assert not form.schedule_every.isEnabled()  # only the step schedule uses it
+    assert form.schedule_every.isHidden()
     assert form.error.text() == ""
     # Devices found in the background join the menu; the choice is written as its spec.
     form.set_devices([("gpu:0", "GPU 0: Test card (80 GiB)")])

@@ -85,9 +85,12 @@ class TrainingForm(QWidget):
 
         sched_row = QHBoxLayout()
         sched_row.addWidget(self.schedule, 1)
-        for label, w in (("factor", self.schedule_factor), ("every", self.schedule_every),
-                         ("decay", self.schedule_decay)):  # fmt: skip
-            sched_row.addWidget(QLabel(label))
+        self._schedule_labels = {}
+        for label, w in (("factor", self.schedule_factor), ("every (epochs)", self.schedule_every),
+                         ("decay per epoch", self.schedule_decay)):  # fmt: skip
+            text = QLabel(label)
+            self._schedule_labels[w] = text
+            sched_row.addWidget(text)
             sched_row.addWidget(w)
         form = QFormLayout()
         form.addRow("Optimizer", self.optimizer)
@@ -177,9 +180,13 @@ class TrainingForm(QWidget):
             self._loading = False
 
     def _enable_schedule_fields(self, kind: str) -> None:
-        self.schedule_factor.setEnabled(kind in ("step", "plateau"))
-        self.schedule_every.setEnabled(kind == "step")
-        self.schedule_decay.setEnabled(kind == "exponential")
+        """Show only the fields the chosen schedule uses (keeps the form narrow)."""
+        for w, used in ((self.schedule_factor, kind in ("step", "plateau")),
+                        (self.schedule_every, kind == "step"),
+                        (self.schedule_decay, kind == "exponential")):  # fmt: skip
+            w.setEnabled(used)
+            w.setVisible(used)
+            self._schedule_labels[w].setVisible(used)
 
     # ------------------------------------------------------------------ form -> model
     def values(self) -> dict[str, Any]:
