@@ -74,6 +74,10 @@ class ProgressPrinter:
             f"validation samples, loss {info['loss']}, batch size {self.batch_size}, "
             f"epochs {initial_epoch + 1}-{epochs}.\n"
         )
+        if info.get("weights"):
+            fresh = info.get("fresh_layers") or []
+            note = f"; fresh weights for {', '.join(fresh)}" if fresh else ""
+            self._write(f"Starting from the weights in {info['weights']}{note}.\n")
 
     def epoch_started(self, epoch: int) -> None:
         self.epoch = epoch

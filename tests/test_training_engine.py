@@ -297,6 +297,36 @@ def test_a_keras_model_without_graph_checkpoints_whole_and_resumes(tmp_path):
     assert result.metrics["epochs_run"] == 2
 
 
+def test_training_starts_from_the_project_weights(tmp_path):
+    from deepgui.core.build import build_model
+    from deepgui.core.weights import save_weights
+
+    project = make_project()
+    project.save(tmp_path / "p.dgproj")
+    donor = build_model(project.graph)
+    for layer in donor.layers:
+        for v in layer.weights:
+            v.assign(np.full(v.shape, 0.125, dtype="float32"))
+    save_weights(donor, project.weights_path)
+    seen = {}
+
+    class Peek(Recorder):
+        def started(self, steps_per_epoch, epochs, initial_epoch, info):
+            seen.update(info, weights_now=engine.model.get_weights())
+
+    cfg = TrainingConfig.from_dict({"epochs": 1})
+    engine = TrainingEngine(None, make_data(), cfg, Peek(), project=project)
+    assert engine.run().reason == "completed"
+    assert seen["weights"] == str(project.weights_path) and seen["fresh_layers"] == []
+    assert all(np.all(w == 0.125) for w in seen["weights_now"])
+
+    seen.clear()
+    cfg = TrainingConfig.from_dict({"epochs": 1, "use_project_weights": False})
+    engine = TrainingEngine(None, make_data(), cfg, Peek(), project=project)
+    engine.run()
+    assert "weights" not in seen and not all(np.all(w == 0.125) for w in seen["weights_now"])
+
+
 def test_early_stopping_and_plateau_and_balanced_weights(tmp_path):
     rec = Recorder()
     # A tiny learning rate leaves val_loss flat; patience 0 stops after the first non-improvement.

@@ -25,6 +25,7 @@ Schema (every key optional; defaults shown)::
       "device": "auto",             # auto | cpu | gpu:N | gpus (all, mirrored) | cpu:0,cpu:1 (mirrored)
       "mixed_precision": false,     # float16 compute where the GPU supports it
       "tensorboard": false,         # write TensorBoard logs into RUN_DIR/tensorboard
+      "use_project_weights": true,  # start from NAME.weights.h5 beside the project, if there
       "overfitting": {"patience": 3, "gap": 0.2}
     }
 
@@ -88,6 +89,7 @@ class TrainingConfig:
     device: str = "auto"
     mixed_precision: bool = False
     tensorboard: bool = False
+    use_project_weights: bool = True
     overfitting: OverfittingSettings = field(default_factory=OverfittingSettings)
 
     @classmethod
@@ -229,6 +231,7 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
         raise _fail("device", problem)
     cfg.mixed_precision = _flag(raw, "mixed_precision", False, "")
     cfg.tensorboard = _flag(raw, "tensorboard", False, "")
+    cfg.use_project_weights = _flag(raw, "use_project_weights", True, "")
     ov = _section(raw, "overfitting")
     cfg.overfitting = OverfittingSettings(
         patience=_integer(ov, "patience", 3, "overfitting.", low=1),

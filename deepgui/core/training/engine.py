@@ -183,6 +183,7 @@ class TrainingEngine:
             keras.utils.set_random_seed(cfg.seed)
         steps = max(1, math.ceil(data.num_train / cfg.batch_size))
         state = self._load_state()
+        weights_info: dict[str, Any] = {}
         with placement.scope():
             if state is not None and state["model_path"].endswith(".keras"):
                 model = keras.saving.load_model(state["model_path"], safe_mode=True)
@@ -191,6 +192,8 @@ class TrainingEngine:
                 model.compile(optimizer=make_optimizer(cfg, steps), loss=loss, metrics=metric_names)
                 if state is not None:
                     rundir.restore_weights(model, Path(state["model_path"]))
+                else:
+                    weights_info = self._start_weights(model)
             self.model = model
             check_data(data, model, loss)
             es, callbacks = self._callbacks(keras, steps)
@@ -210,6 +213,7 @@ class TrainingEngine:
                     "num_train": data.num_train,
                     "num_val": 0 if val is None else len(data.y_val),
                     "resumed": state is not None,
+                    **weights_info,
                 },
             )
             if self.initial_epoch < cfg.epochs and not self._stop:
@@ -253,6 +257,19 @@ class TrainingEngine:
         # Replay silently: old warnings are already in self.overfitting.
         self.detector.replay(self.history)
         return state
+
+    def _start_weights(self, model) -> dict[str, Any]:
+        """Load the project's stored weights (NAME.weights.h5) when there are any, so an
+        imported or previously trained model goes on learning instead of starting afresh."""
+        path = self.project.weights_path if self.project is not None else None
+        if not (self.config.use_project_weights and isinstance(self.source, Graph) and path):
+            return {}
+        if not path.is_file():
+            return {}
+        from deepgui.core.weights import load_weights
+
+        fresh = load_weights(model, path)
+        return {"weights": str(path), "fresh_layers": fresh}
 
     def _make_model(self, placement):
         from deepgui.core.keras_layers import keras as _keras
