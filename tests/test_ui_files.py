@@ -180,6 +180,7 @@ def test_opening_a_keras_file_imports_it(qtbot, config, tmp_path):
     assert {"hidden", "scores"} <= names
     assert len(w.scene.nodes) == len(w.doc.graph) and len(w.scene.edges) == 2
     assert w.files.is_dirty() and w.doc.project.path is None  # a new project, not yet saved
+    assert w.windowTitle().startswith("tiny")
     positions = {n.position for n in w.doc.graph}
     assert len(positions) == len(w.doc.graph)  # laid out, not stacked
 

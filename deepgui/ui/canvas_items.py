@@ -56,6 +56,8 @@ def key_params_text(node: Node) -> str:
     parts = []
     for name in spec.summary_params:
         value = node.config.get(name)
+        if name == "shape" and value is None and node.config.get("batch_shape"):
+            value = list(node.config["batch_shape"])[1:]  # imported Inputs carry batch_shape
         if value is None or value is False:
             continue
         if name in ("activation", "padding", "units", "filters", "rate") or value is True:

@@ -34,6 +34,7 @@ class FileActions(QObject):
         )
         self.recovery = recovery.RecoveryFile(recovery_dir())
         self._autosaved_at: tuple[int, int] | None = None
+        self.imported_name: str | None = None  # names an imported, not yet saved, project
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_ms)
         self.timer.timeout.connect(self.autosave)
@@ -47,12 +48,19 @@ class FileActions(QObject):
     def dialogs(self):
         return self.window.dialogs
 
+    def display_name(self) -> str:
+        project = self.doc.project
+        if project.path is None and self.imported_name:
+            return self.imported_name
+        return project.name
+
     def is_dirty(self) -> bool:
         return self.doc.is_dirty or self.unsaved_extra
 
     # ------------------------------------------------------------------ replacing the project
     def set_project(self, project: Project, recovered: bool = False) -> None:
         self.doc.set_project(project)
+        self.imported_name = None
         self.unsaved_extra = recovered
         self._autosaved_at = None
         if not recovered:
@@ -125,6 +133,7 @@ class FileActions(QObject):
         if project.path is None:
             self._layout_if_stacked(project)
         self.set_project(project)
+        self.imported_name = path.stem
         # An imported model is a new project: it is saved only when the user chooses where.
         self.unsaved_extra = True
         self.window.refresh_title()
@@ -162,7 +171,7 @@ class FileActions(QObject):
             suggestion = (
                 str(self.doc.project.path.with_suffix(SUFFIX))
                 if self.doc.project.path
-                else f"{self.doc.project.name}{SUFFIX}"
+                else f"{self.display_name()}{SUFFIX}"
             )
             path = self.dialogs.save_file(suggestion)
             if not path:
@@ -191,7 +200,7 @@ class FileActions(QObject):
         """Ask about unsaved changes; False when the user cancels."""
         if not self.is_dirty():
             return True
-        answer = self.dialogs.unsaved_changes(self.doc.project.name)
+        answer = self.dialogs.unsaved_changes(self.display_name())
         if answer == "save":
             return self.save()
         return answer == "discard"

@@ -265,7 +265,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ state -> widgets
     def refresh_title(self) -> None:
-        self.setWindowTitle(f"{self.doc.project.name}[*] — deepgui")
+        self.setWindowTitle(f"{self.files.display_name()}[*] — deepgui")
         self.setWindowModified(self.files.is_dirty())
 
     def refresh_actions(self) -> None:
