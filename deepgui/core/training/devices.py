@@ -97,6 +97,11 @@ def choose(spec: str, mixed_precision: bool = False) -> Placement:
     problem = check_device_spec(spec)
     if problem:
         raise TrainingError(f"training.device {problem}")
+    from deepgui.core.keras_layers import keras
+
+    backend = keras().backend.backend()
+    if backend != "tensorflow":  # JAX or PyTorch place arrays themselves
+        return Placement(f"{backend} backend, its default device")
     import tensorflow as tf
 
     gpus = list_gpus()
