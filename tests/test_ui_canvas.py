@@ -294,3 +294,48 @@ def test_summary_and_code_tabs(window, qtbot):
     assert "Total params: 36" in window.summary.totals.text()
     window.code.refresh()
     assert "Dense" in window.code.text.toPlainText()
+
+
+def test_selected_connection_is_deleted(window, qtbot):
+    a = add(window, "InputLayer", (0, 0), shape=[8])
+    b = add(window, "Dense", (0, 200), units=4)
+    window.doc.push(Connect(a, b))
+    window.scene.edges[window.doc.graph.edges[0]].setSelected(True)
+    window.actions["delete"].trigger()
+    assert window.doc.graph.edges == [] and len(window.doc.graph) == 2
+    window.doc.undo()
+    assert len(window.doc.graph.edges) == 1
+
+
+def test_dropping_a_project_file_opens_it(window, qtbot, tmp_path):
+    from PySide6.QtCore import QUrl
+
+    project = Project()
+    project.graph.add_node("InputLayer", {"shape": [5]})
+    path = project.save(tmp_path / "dropped.dgproj")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    point = QPoint(50, 50)
+    args = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window.view.viewport(), QDragEnterEvent(point, *args))
+    QApplication.sendEvent(window.view.viewport(), QDropEvent(QPointF(point), *args))
+    assert window.doc.project.path == path
+    assert [n.class_name for n in window.doc.graph] == ["InputLayer"]
+
+
+def test_theme_choice_is_remembered(window, qtbot):
+    from deepgui.ui import settings
+    from deepgui.ui.theme import apply_theme, is_dark
+
+    try:
+        window.set_theme("dark")
+        assert is_dark() and settings.theme() == "dark"
+        window.set_theme("light")
+        assert not is_dark() and settings.theme() == "light"
+    finally:
+        apply_theme(QApplication.instance(), dark=False)

@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from deepgui.core.errors import DeepGuiError
@@ -70,16 +71,22 @@ class _FirstPaint(QObject):
 def run_app(path: str | None = None) -> int:
     """Open the desktop app on FILE (a project or a Keras model) or the usual start project."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if QApplication.instance() is None:
+        # Fractional scale factors (150 %) drawn as they are, not rounded: crisp on HiDPI.
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("deepgui")
     app.setOrganizationName("deepgui")
     app.setDesktopFileName("deepgui")
-    apply_theme(app)
+    choice = settings.theme()
+    apply_theme(app, None if choice == "system" else choice == "dark")
     project, pending = initial_project(path)
     window = MainWindow(project)
     hints = app.styleHints()
     if hasattr(hints, "colorSchemeChanged"):
-        hints.colorSchemeChanged.connect(lambda *_: (apply_theme(app), window.apply_theme()))
+        hints.colorSchemeChanged.connect(lambda *_: _follow_system(app, window))
     probe = None
     if os.environ.get("DEEPGUI_STARTUP_PROBE"):
         probe = _FirstPaint()
@@ -92,6 +99,12 @@ def run_app(path: str | None = None) -> int:
     code = app.exec()
     window.doc.shutdown(wait_s=20.0)  # let a TensorFlow import in flight finish before exit
     return code
+
+
+def _follow_system(app: QApplication, window: MainWindow) -> None:
+    if settings.theme() == "system":
+        apply_theme(app)
+        window.apply_theme()
 
 
 def _after_show(window: MainWindow, pending: str | None) -> None:

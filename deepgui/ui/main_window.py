@@ -4,11 +4,20 @@ menus, toolbar and status bar. File handling lives in `files.FileActions`."""
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QTabWidget,
+    QWidget,
+)
 
 from deepgui.core.commands import AddNode, Connect, Macro
 from deepgui.core.project import Project
+from deepgui.ui import settings
 from deepgui.ui.canvas import CanvasScene, CanvasView
 from deepgui.ui.canvas_items import NODE_HEIGHT, NODE_WIDTH
 from deepgui.ui.dialogs import Dialogs
@@ -27,6 +36,7 @@ from deepgui.ui.icons import icon
 from deepgui.ui.inspector import Inspector
 from deepgui.ui.palette import Palette
 from deepgui.ui.panels import CodePanel, ProblemsPanel, SummaryPanel, TrainingPanel
+from deepgui.ui.theme import apply_theme
 
 
 class MainWindow(QMainWindow):
@@ -197,6 +207,21 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.bottom_dock):
             m.addAction(dock.toggleViewAction())
+        m.addSeparator()
+        looks = m.addMenu("&Appearance")
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for key, label in (
+            ("system", "Follow the &System"),
+            ("light", "&Light"),
+            ("dark", "&Dark"),
+        ):
+            action = looks.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(key == settings.theme())
+            action.triggered.connect(lambda _=False, k=key: self.set_theme(k))
+            group.addAction(action)
+            self.theme_actions[key] = action
         m = menu.addMenu("&Run")
         m.addAction(a["train"])
         m.addAction(a["stop"])
@@ -258,6 +283,8 @@ class MainWindow(QMainWindow):
         self.view.files_dropped.connect(self.files.open_paths)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
         self.summary.layer_clicked.connect(self.select_node)
         self.problems.layer_clicked.connect(self.select_node)
         self.refresh_actions()
@@ -505,6 +532,35 @@ class MainWindow(QMainWindow):
         if paths:
             self.files.open_paths(paths)
             event.acceptProposedAction()
+
+    def set_theme(self, choice: str) -> None:
+        """'system', 'light' or 'dark'; remembered for the next start."""
+        settings.set_theme(choice)
+        app = QApplication.instance()
+        apply_theme(app, None if choice == "system" else choice == "dark")
+        self.apply_theme()
+
+    def _context_menu(self, pos) -> None:
+        scene_pos = self.view.mapToScene(pos)
+        item = self.scene.node_at(scene_pos) or self.scene.edge_at(scene_pos)
+        if item is not None and not item.isSelected():
+            self.scene.clearSelection()
+            item.setSelected(True)
+        menu = QMenu(self)
+        a = self.actions
+        for key in (
+            "cut",
+            "copy",
+            "paste",
+            "duplicate",
+            "delete",
+            None,
+            "add_layer",
+            "layout",
+            "fit",
+        ):
+            menu.addSeparator() if key is None else menu.addAction(a[key])
+        menu.exec(self.view.viewport().mapToGlobal(pos))
 
     def apply_theme(self) -> None:
         """Redraw in the current palette after a light/dark switch."""

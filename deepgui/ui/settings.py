@@ -63,3 +63,15 @@ def mark_launched() -> None:
     s = settings()
     s.setValue("launched_before", True)
     s.sync()
+
+
+def theme() -> str:
+    """'system' (the default), 'light' or 'dark'."""
+    value = str(settings().value("theme", "system"))
+    return value if value in ("system", "light", "dark") else "system"
+
+
+def set_theme(choice: str) -> None:
+    s = settings()
+    s.setValue("theme", choice)
+    s.sync()
