@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lint]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lint,export]"
 	touch $(STAMP)
 
 # Opens the app on the bundled digits example, which trains as it is (F5).
@@ -31,7 +31,7 @@ screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
 
 installer: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[installer]"
+	$(BIN)/python -m pip install --quiet -e ".[export,installer]"
 	$(BIN)/pyinstaller --noconfirm installer/deepgui.spec
 
 clean:
