@@ -339,3 +339,19 @@ def test_theme_choice_is_remembered(window, qtbot):
         assert not is_dark() and settings.theme() == "light"
     finally:
         apply_theme(QApplication.instance(), dark=False)
+
+
+def test_unreadable_text_is_reported_not_applied(window, qtbot):
+    b = add(window, "MaxPooling2D", (0, 0))
+    window.scene.select_nodes([b])
+    form = window.inspector.form
+    pool = form.editors["pool_size"]
+    before = list(window.doc.graph.nodes[b].config["pool_size"])
+    pool.line.setText("two by two")
+    pool.line.editingFinished.emit()
+    assert window.doc.graph.nodes[b].config["pool_size"] == before
+    assert "cannot be read" in form.errors["pool_size"].text()
+    assert (
+        not window.doc.project.undo.can_undo()
+        or window.doc.project.undo.undo_text() != "Change parameters"
+    )

@@ -23,7 +23,7 @@ from deepgui.core import catalogue
 from deepgui.core.catalogue import LayerSpec, ParamSpec, check_param
 from deepgui.core.commands import SetConfig
 from deepgui.ui.document import Document
-from deepgui.ui.param_editors import ParamEditor, _Unparsed, editor_for
+from deepgui.ui.param_editors import ParamEditor, Unparsed, editor_for
 
 
 def _error_label() -> QLabel:
@@ -83,7 +83,7 @@ class ParamForm(QWidget):
         editor.set_invalid(bool(message))
 
     def _edited(self, p: ParamSpec, value: Any) -> None:
-        if isinstance(value, _Unparsed):
+        if isinstance(value, Unparsed):
             self.show_error(
                 p.name, f"{self.layer_name}: {p.name}: {editor_error(self.editors[p.name])}"
             )

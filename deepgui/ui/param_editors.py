@@ -163,7 +163,7 @@ class TextEditor(ParamEditor):
             self._shown = self.value()
             self.edited.emit(self._shown)
         elif self.parse_error() is not None:
-            self.edited.emit(_Unparsed(self.line.text()))
+            self.edited.emit(Unparsed(self.line.text()))
 
     def parse_error(self) -> str | None:
         try:
@@ -176,8 +176,11 @@ class TextEditor(ParamEditor):
         return parse_literal(self.line.text(), self.spec.kind)
 
 
-class _Unparsed(str):
+class Unparsed:
     """Text that could not be read as a value; the inspector reports it instead of pushing."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 def format_literal(value: Any) -> str:
