@@ -176,8 +176,14 @@ def run(args: argparse.Namespace) -> int:
             project = trained
             spec = dict(project.dataset)
         else:
-            if run_dir.exists() and (run_dir / "metrics.json").exists():
+            if (run_dir / "metrics.json").exists():
                 raise DeepGuiError(f"{run_dir}: holds a finished run; choose another --out.")
+            if run_dir.is_file():
+                raise DeepGuiError(f"{run_dir}: is a file; --out needs a folder.")
+            # Never write over files a person keeps there (a run that failed early leaves only
+            # its project copy, which may go).
+            if run_dir.is_dir() and any(p.name != "project.dgproj" for p in run_dir.iterdir()):
+                raise DeepGuiError(f"{run_dir}: is not empty; choose a new folder for --out.")
             spec = _dataset_spec(project, args)
         if not spec:
             raise DeepGuiError(

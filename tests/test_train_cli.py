@@ -194,6 +194,14 @@ def test_npz_data_and_default_run_directory(tmp_path):
             "label",
         ),
         (lambda t: [examples_dir() / "iris_dense.dgproj", "--epochs", 0], "--epochs"),
+        (
+            lambda t: [
+                examples_dir() / "iris_dense.dgproj",
+                "--out",
+                _write(t / "keep.txt", "mine").parent,
+            ],  # fmt: skip
+            "is not empty",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_sentence(tmp_path, make_args, expect):
