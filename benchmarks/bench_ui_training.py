@@ -178,12 +178,19 @@ def in_app(app: QApplication, project: Project, epochs: int) -> dict:
     w.started.connect(started)
     # Batch timing from the relay: the worker measures each batch; an epoch's training time
     # is the sum of its batch times (the same span the plain script's timer measures).
-    w.epoch_started.connect(lambda e: starts.__setitem__(e, 0.0))
+    # Plain functions, so they run in order with the signals (no widget is touched).
+    current = [0]
 
-    def on_batch(step, logs, seconds):
-        starts[panel.current_epoch] = starts.get(panel.current_epoch, 0.0) + seconds
+    def on_epoch(epoch):
+        current[0] = epoch
+        starts[epoch] = 0.0
 
-    w.batch_ended.connect(on_batch)
+    def on_batches(batches):
+        for _step, _logs, seconds in batches:
+            starts[current[0]] = starts.get(current[0], 0.0) + seconds
+
+    w.epoch_started.connect(on_epoch)
+    w.batches_ended.connect(on_batches)
     loop = QEventLoop()
     panel.run_finished.connect(loop.quit)
     cpu0 = time.thread_time()
@@ -218,6 +225,32 @@ def in_app(app: QApplication, project: Project, epochs: int) -> dict:
     }
 
 
+def idle_lateness(app: QApplication, seconds: float = 3.0) -> dict:
+    """The same 10 ms timer with nothing training: what the machine itself adds."""
+    clock = QElapsedTimer()
+    tick = QTimer()
+    tick.setTimerType(Qt.TimerType.PreciseTimer)
+    tick.setInterval(10)
+    late: list[float] = []
+    last = [0]
+
+    def on_tick():
+        now = clock.nsecsElapsed()
+        if last[0]:
+            late.append(max(0.0, (now - last[0]) / 1e6 - 10.0))
+        last[0] = now
+
+    tick.timeout.connect(on_tick)
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    clock.start()
+    tick.start()
+    loop.exec()
+    tick.stop()
+    lat = np.array(late)
+    return {"p99": float(np.percentile(lat, 99)), "max": float(lat.max())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=12)
@@ -240,6 +273,7 @@ def main() -> None:
     import keras  # noqa: F401 - import TensorFlow before timing anything
 
     plain_keras(project, data, 2)  # warm up TensorFlow in this process
+    idle = idle_lateness(app)
     plains, apps, engines = [], [], []
     for r in range(args.repeats):
         order = ("plain", "engine", "app") if r % 2 == 0 else ("app", "engine", "plain")
@@ -277,6 +311,10 @@ def main() -> None:
     print(
         f"  from epoch 2 on (model built, fit traced): p99 {med(x['steady_p99'] for x in apps):.2f} ms, "
         f"max {max(x['steady_max'] for x in apps):.1f} ms"
+    )
+    print(
+        f"  the same timer with nothing training (machine baseline): p99 {idle['p99']:.2f} ms, "
+        f"max {idle['max']:.1f} ms"
     )
     print(f"GUI thread CPU while training: {med(x['gui_cpu'] for x in apps):.1%} of wall time")
 

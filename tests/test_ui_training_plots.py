@@ -125,7 +125,7 @@ def test_a_million_points_stay_within_the_redraw_budget(qtbot):
 
 
 class Emitter(QObject):
-    batch = Signal(int, object, float)
+    batches = Signal(object)
 
 
 def test_stress_20000_batch_signals_from_a_thread(qtbot):
@@ -139,13 +139,14 @@ def test_stress_20000_batch_signals_from_a_thread(qtbot):
     panel.plots.reset(100)
     panel.current_epoch, panel.batch_size, panel.num_train = 1, 32, 3200
     emitter = Emitter()
-    emitter.batch.connect(panel._on_batch)  # panel lives on the GUI thread: queued
+    emitter.batches.connect(panel._on_batches)  # panel lives on the GUI thread: queued
     panel.plots.start()
     n = 20_000
 
     def pump() -> None:
         for i in range(n):
-            emitter.batch.emit(i % 100 + 1, {"loss": 1.0 + (i % 7) * 0.01, "accuracy": 0.5}, 0.001)
+            logs = {"loss": 1.0 + (i % 7) * 0.01, "accuracy": 0.5}
+            emitter.batches.emit([(i % 100 + 1, logs, 0.001)])  # one signal per batch
 
     thread = threading.Thread(target=pump)
     thread.start()

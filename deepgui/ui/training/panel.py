@@ -204,7 +204,7 @@ class TrainingPanel(QWidget):
         w.status.connect(self.message.setText)
         w.started.connect(self._on_started)
         w.epoch_started.connect(self._on_epoch_started)
-        w.batch_ended.connect(self._on_batch)
+        w.batches_ended.connect(self._on_batches)
         w.epoch_ended.connect(self._on_epoch)
         w.overfitting_detected.connect(self._on_overfitting)
         # Bound methods only: a lambda connected to a worker signal would run in the worker
@@ -301,12 +301,14 @@ class TrainingPanel(QWidget):
     def _on_epoch_started(self, epoch: int) -> None:
         self.current_epoch, self.current_step = epoch, 0
 
-    def _on_batch(self, step: int, logs: dict, seconds: float) -> None:
-        self.batches_seen += 1
-        self.current_step = step
-        samples = min(self.batch_size, max(0, self.num_train - (step - 1) * self.batch_size))
-        self.rate.add(samples or self.batch_size, seconds)
-        self.plots.add_batch(max(1, self.current_epoch), step, logs)
+    def _on_batches(self, batches: list) -> None:
+        epoch = max(1, self.current_epoch)
+        for step, logs, seconds in batches:
+            self.batches_seen += 1
+            self.current_step = step
+            samples = min(self.batch_size, max(0, self.num_train - (step - 1) * self.batch_size))
+            self.rate.add(samples or self.batch_size, seconds)
+            self.plots.add_batch(epoch, step, logs)
 
     def _on_epoch(self, epoch: int, logs: dict) -> None:
         self.epochs_seen.append(epoch)

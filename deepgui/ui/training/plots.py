@@ -34,7 +34,7 @@ from deepgui.ui.training.buffers import Series
 COLORS = ["#4f7cff", "#e57a3a", "#2e9d5b", "#d9534f", "#8a5cf6", "#1ea5b5", "#c59a1c", "#e0558a"]
 REDRAW_MS = 33  # at most ~30 redraws a second
 MAX_REDRAW_MS = 1000
-BUDGET = 0.10  # redrawing may take at most this share of the GUI thread's time
+BUDGET = 0.05  # redrawing may take at most this share of the GUI thread's time
 LOSS_KEYS = ("loss", "val_loss")
 LR_KEYS = ("learning_rate", "lr")
 
