@@ -292,8 +292,8 @@ def test_summary_and_code_tabs(window, qtbot):
     assert table.rowCount() == 2
     assert table.item(1, 1).text() == "(None, 4)" and table.item(1, 2).text() == "36"
     assert "Total params: 36" in window.summary.totals.text()
-    window.code.refresh()
-    assert "Dense" in window.code.text.toPlainText()
+    window.tabs.setCurrentWidget(window.code)  # written in the background once shown
+    qtbot.waitUntil(lambda: "layers.Dense(4" in window.code.text.toPlainText(), timeout=10_000)
 
 
 def test_selected_connection_is_deleted(window, qtbot):

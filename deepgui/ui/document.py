@@ -35,6 +35,7 @@ class Document(QObject):
         self.info: dict[str, Any] = {}  # node id -> shapes.NodeInfo
         self.problems: list[tuple[str, str, str]] = []
         self.inference_pending = False
+        self.display_name: str | None = None  # set while an imported model is unsaved
         self.edits = 0  # counts undo-stack changes, so autosave knows when there is news
         self._generations = itertools.count(1)
         self._generation = 0
@@ -82,6 +83,12 @@ class Document(QObject):
                 self.undo_changed.emit()
 
         stack.subscribe(changed)
+
+    def files_name(self) -> str:
+        """The name the project goes by (an imported model: its file's name)."""
+        if self.project.path is None and self.display_name:
+            return self.display_name
+        return self.project.name
 
     @property
     def is_dirty(self) -> bool:

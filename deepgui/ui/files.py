@@ -34,7 +34,6 @@ class FileActions(QObject):
         )
         self.recovery = recovery.RecoveryFile(recovery_dir())
         self._autosaved_at: tuple[int, int] | None = None
-        self.imported_name: str | None = None  # names an imported, not yet saved, project
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_ms)
         self.timer.timeout.connect(self.autosave)
@@ -49,10 +48,7 @@ class FileActions(QObject):
         return self.window.dialogs
 
     def display_name(self) -> str:
-        project = self.doc.project
-        if project.path is None and self.imported_name:
-            return self.imported_name
-        return project.name
+        return self.doc.files_name()
 
     def is_dirty(self) -> bool:
         return self.doc.is_dirty or self.unsaved_extra
@@ -60,7 +56,7 @@ class FileActions(QObject):
     # ------------------------------------------------------------------ replacing the project
     def set_project(self, project: Project, recovered: bool = False) -> None:
         self.doc.set_project(project)
-        self.imported_name = None
+        self.doc.display_name = None
         self.unsaved_extra = recovered
         self._autosaved_at = None
         if not recovered:
@@ -133,7 +129,7 @@ class FileActions(QObject):
         if project.path is None:
             self._layout_if_stacked(project)
         self.set_project(project)
-        self.imported_name = path.stem
+        self.doc.display_name = path.stem
         # An imported model is a new project: it is saved only when the user chooses where.
         self.unsaved_extra = True
         self.window.refresh_title()

@@ -4,6 +4,7 @@ part; until then it says how to start)."""
 
 from __future__ import annotations
 
+import copy
 import re
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -23,6 +24,8 @@ from PySide6.QtWidgets import (
 from deepgui.core.errors import DeepGuiError
 from deepgui.ui.document import Document
 from deepgui.ui.icons import icon
+from deepgui.ui.inference import snapshot
+from deepgui.ui.tasks import LatestTask
 from deepgui.ui.theme import is_dark
 
 
@@ -132,20 +135,15 @@ class PythonHighlighter(QSyntaxHighlighter):
                 self.setFormat(m.start(), m.end() - m.start(), fmt)
 
 
-def generate_code(doc: Document) -> str | None:
-    """The project's Keras script from the core's code generator; None while it is missing."""
+def generate_code(graph, dataset: dict, training: dict, name: str) -> str | None:
+    """The Keras script from the core's code generator (None when it is not installed), or a
+    comment saying why it cannot be written yet. Plain Python: runs in a worker thread."""
     try:
-        from deepgui.core import codegen  # type: ignore[attr-defined]
+        from deepgui.core.codegen import generate_script
     except ImportError:
         return None
-    generate = getattr(codegen, "generate_script", None)
-    if generate is None:
-        return None
-    project = doc.project
     try:
-        return generate(
-            project.graph, project.dataset or None, project.training or None, name=project.name
-        )
+        return generate_script(graph, dataset or None, training or None, name=name)
     except DeepGuiError as exc:  # an unfinished graph: say why in the tab
         return f"# {exc}\n"
     except Exception as exc:  # the generator must never take the window down
@@ -176,6 +174,8 @@ class CodePanel(QWidget):
         # The generator needs Keras: write the script once Keras has loaded (in the background),
         # only while the tab is visible, and after edits settle.
         self._stale = True
+        self._task = LatestTask(self)
+        self._task.finished.connect(self._show)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(250)
@@ -199,8 +199,15 @@ class CodePanel(QWidget):
             self._timer.start(0)
 
     def refresh(self) -> None:
+        """Write the script in the background (300 layers take most of a second)."""
         self._stale = False
-        code = generate_code(self.doc)
+        project = self.doc.project
+        self._task.run(generate_code, snapshot(project.graph), copy.deepcopy(project.dataset),
+                       copy.deepcopy(project.training), self.doc.files_name())  # fmt: skip
+
+    def _show(self, code) -> None:
+        if isinstance(code, Exception):
+            code = f"# The script cannot be written yet: {code}\n"
         if code is None:
             code = "# The code generator is not part of this install.\n"
         if code != self.text.toPlainText():
