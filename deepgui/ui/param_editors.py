@@ -230,9 +230,11 @@ class RegularizerEditor(ParamEditor):
         self.l1 = self._factor("l1")
         self.l2 = self._factor("l2")
         self.layout_.addWidget(self.kind)
+        self.labels = {}
         for label, box in (("l1", self.l1), ("l2", self.l2)):
-            self.layout_.addWidget(QLabel(label))
-            self.layout_.addWidget(box)
+            self.labels[label] = QLabel(label)
+            self.layout_.addWidget(self.labels[label])
+            self.layout_.addWidget(box, 1)
         self.kind.currentIndexChanged.connect(self._changed)
         self._enable()
 
@@ -248,9 +250,14 @@ class RegularizerEditor(ParamEditor):
         return box
 
     def _enable(self) -> None:
+        # Only the factors the chosen kind uses are shown: the inspector is narrow.
         kind = self.kind.currentText()
-        self.l1.setEnabled(kind in ("L1", "L1L2"))
-        self.l2.setEnabled(kind in ("L2", "L1L2"))
+        for name, box, used in (
+            ("l1", self.l1, kind in ("L1", "L1L2")),
+            ("l2", self.l2, kind in ("L2", "L1L2")),
+        ):
+            box.setVisible(used)
+            self.labels[name].setVisible(used)
 
     def _changed(self, *_: Any) -> None:
         self._enable()
