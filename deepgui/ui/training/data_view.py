@@ -380,7 +380,8 @@ def check_fit(project: Project, base_dir: Path | None) -> tuple[bool, str]:
     data = data_access.load_dataset(project.dataset, base_dir, project.graph)
     cfg = TrainingConfig.from_dict(project.training)
     model = build_model(project.graph)
-    problems = data_access.check_against_model(data, model, cfg.resolved_loss(data))
+    units = model.outputs[0].shape[-1]
+    problems = data_access.check_against_model(data, model, cfg.resolved_loss(data, units))
     if problems:
         return False, " ".join(problems)
     return True, f"The data fits the model: {summarize(data)}"

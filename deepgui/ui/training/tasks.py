@@ -4,6 +4,7 @@ queued signal, so no widget is touched off the GUI thread."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -38,11 +39,14 @@ class Background(QObject):
             try:
                 result = fn()
             except DeepGuiError as exc:
-                self.failed.emit(name, ticket, str(exc))
+                outcome = (self.failed, str(exc))
             except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
-                self.failed.emit(name, ticket, describe_error(exc))
+                outcome = (self.failed, describe_error(exc))
             else:
-                self.succeeded.emit(name, ticket, result)
+                outcome = (self.succeeded, result)
+            # The widget may have been closed meanwhile; then nobody is waiting for the answer.
+            with contextlib.suppress(RuntimeError):
+                outcome[0].emit(name, ticket, outcome[1])
 
         thread = threading.Thread(target=job, name=f"deepgui-{name}", daemon=True)
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
