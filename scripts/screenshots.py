@@ -90,7 +90,7 @@ def main() -> int:
         print(path)
 
     # 1. First launch: the example project, shapes worked out in the background.
-    project, _ = initial_project(None)
+    project = initial_project(None).project
     w = MainWindow(project)
     w.resize(1500, 940)
     w.show()

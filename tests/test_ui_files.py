@@ -186,12 +186,12 @@ def test_opening_a_keras_file_imports_it(qtbot, config, tmp_path):
 
 
 def test_first_launch_opens_the_example(config):
-    project, pending = initial_project(None)
+    project, pending, name = initial_project(None)
     from deepgui.core.paths import examples_dir
 
     example = examples_dir() / "digits_cnn.dgproj"
     if example.is_file():
-        assert len(project.graph) > 0 and pending is None
+        assert len(project.graph) > 0 and pending is None and name == "digits_cnn"
         assert project.path is None  # Save asks where: the shipped example stays intact
     else:
         assert len(project.graph) == 0
@@ -203,7 +203,26 @@ def test_later_launch_opens_the_last_project(config, tmp_path):
     path = project.save(tmp_path / "last.dgproj")
     settings.add_recent(path)
     settings.mark_launched()
-    opened, pending = initial_project(None)
+    opened, pending, _ = initial_project(None)
     assert opened.path == path and pending is None
-    opened, pending = initial_project(str(tmp_path / "model.keras"))
+    opened, pending, _ = initial_project(str(tmp_path / "model.keras"))
     assert pending.endswith("model.keras") and len(opened.graph) == 0
+
+
+def test_recent_and_example_menus(qtbot, config, tmp_path):
+    w = make_window(qtbot)
+    small_model(w)
+    path = tmp_path / "recent.dgproj"
+    w.files.save_as(path)
+    w.files.set_project(Project())
+    w.files.fill_recent_menu()
+    actions = w.recent_menu.actions()
+    assert "recent.dgproj" in actions[0].text()
+    actions[0].trigger()
+    assert w.doc.project.path == path and len(w.doc.graph) == 2
+    w.files.fill_examples_menu()
+    examples = [a for a in w.examples_menu.actions() if a.isEnabled()]
+    if examples:  # the bundled examples are installed
+        examples[0].trigger()
+        assert w.doc.project.path is None and len(w.doc.graph) > 0
+        assert w.windowTitle().startswith(examples[0].text())

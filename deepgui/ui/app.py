@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -25,19 +26,24 @@ from deepgui.ui.theme import apply_theme
 EXAMPLE = "digits_cnn.dgproj"
 
 
-def initial_project(path: str | None) -> tuple[Project, str | None]:
-    """The project to show first, and a file still to open once the window is up (a Keras
-    model: importing it loads TensorFlow). No FILE: the last project, else the example."""
+class Start(NamedTuple):
+    project: Project
+    pending: str | None  # a file to open once the window is up (a Keras model loads TensorFlow)
+    name: str | None = None  # what to call an example opened as a new project
+
+
+def initial_project(path: str | None) -> Start:
+    """The project to show first. No FILE: the last project, else the bundled example."""
     if path is not None:
         p = Path(path)
         if p.suffix.lower() not in (".keras", ".h5", ".hdf5"):
             try:
                 project = load_project(p)
             except DeepGuiError:
-                return Project(), str(p)  # opened again after show, so the error is seen
+                return Start(Project(), str(p))  # opened again after show: the error is seen
             settings.add_recent(p)
-            return project, None
-        return Project(), str(p)
+            return Start(project, None)
+        return Start(Project(), str(p))
     candidates = []
     last = settings.last_project()
     if last:
@@ -52,8 +58,9 @@ def initial_project(path: str | None) -> tuple[Project, str | None]:
                 continue
             if candidate.parent == examples_dir():
                 project.path = None  # never overwrite the shipped example: Save asks where
-            return project, None
-    return Project(), None
+                return Start(project, None, candidate.stem)
+            return Start(project, None)
+    return Start(Project(), None)
 
 
 class _FirstPaint(QObject):
@@ -82,8 +89,11 @@ def run_app(path: str | None = None) -> int:
     app.setDesktopFileName("deepgui")
     choice = settings.theme()
     apply_theme(app, None if choice == "system" else choice == "dark")
-    project, pending = initial_project(path)
+    project, pending, name = initial_project(path)
     window = MainWindow(project)
+    if name:
+        window.doc.display_name = name
+        window.refresh_title()
     hints = app.styleHints()
     if hasattr(hints, "colorSchemeChanged"):
         hints.colorSchemeChanged.connect(lambda *_: _follow_system(app, window))

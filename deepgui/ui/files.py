@@ -216,6 +216,33 @@ class FileActions(QObject):
             empty = menu.addAction("No recent files")
             empty.setEnabled(False)
 
+    def fill_examples_menu(self) -> None:
+        menu = self.window.examples_menu
+        menu.clear()
+        for name, path, description in examples():
+            action = QAction(name, menu)
+            action.setStatusTip(description)
+            action.setToolTip(description)
+            action.triggered.connect(lambda _=False, p=path: self.open_example(p))
+            menu.addAction(action)
+        if menu.isEmpty():
+            menu.addAction("No examples installed").setEnabled(False)
+
+    def open_example(self, path: str | os.PathLike) -> bool:
+        """Open a shipped example as a new project: Save asks where, the example stays intact."""
+        if not self.maybe_save():
+            return False
+        try:
+            project = load_project(path)
+        except DeepGuiError as exc:
+            self.dialogs.error("Cannot open example", str(exc))
+            return False
+        project.path = None
+        self.set_project(project)
+        self.doc.display_name = Path(path).stem
+        self.window.refresh_title()
+        return True
+
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:
         try:
@@ -279,6 +306,18 @@ class FileActions(QObject):
         """A clean exit: nothing is left to recover."""
         self.timer.stop()
         self.recovery.discard()
+
+
+def examples() -> list[tuple[str, Path, str]]:
+    """(name, path, description) of the bundled examples; none when they are not installed."""
+    try:
+        from deepgui.core.training.examples import list_examples
+    except ImportError:
+        return []
+    try:
+        return [tuple(e) for e in list_examples()]
+    except DeepGuiError:
+        return []
 
 
 def recovery_dir() -> Path:

@@ -177,6 +177,8 @@ class MainWindow(QMainWindow):
             m.addAction(a[key])
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self.files.fill_recent_menu)
+        self.examples_menu = m.addMenu("Open E&xample")
+        self.examples_menu.aboutToShow.connect(self.files.fill_examples_menu)
         m.addSeparator()
         for key in ("save", "save_as"):
             m.addAction(a[key])
