@@ -131,7 +131,9 @@ def _optimizer(cfg: TrainingConfig) -> str:
 
 
 def _loss(cfg: TrainingConfig) -> str:
-    return "data.suggested_loss()" if cfg.loss == "auto" else repr(cfg.loss)
+    if cfg.loss == "auto":
+        return "data.suggested_loss(model.outputs[0].shape[-1])"
+    return repr(cfg.loss)
 
 
 def _metrics(cfg: TrainingConfig) -> str:

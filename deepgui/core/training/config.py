@@ -108,8 +108,10 @@ class TrainingConfig:
         raw.update({k: v for k, v in changes.items() if v is not None})
         return parse_training(raw)
 
-    def resolved_loss(self, data) -> str:
-        return data.suggested_loss() if self.loss == "auto" else self.loss
+    def resolved_loss(self, data, output_units: int | None = None) -> str:
+        """The loss to compile with; "auto" asks the data, told the width of the model's
+        output (two softmax units on binary labels take the sparse categorical loss)."""
+        return data.suggested_loss(output_units) if self.loss == "auto" else self.loss
 
     def resolved_metrics(self, data) -> list[str]:
         return data.suggested_metrics() if self.metrics == "auto" else list(self.metrics)

@@ -175,7 +175,8 @@ class TrainingEngine:
         cfg, data = self.config, self.data
         if data.num_train == 0:
             raise DatasetError("The training set is empty: check the data source and the split.")
-        loss, metric_names = cfg.resolved_loss(data), cfg.resolved_metrics(data)
+        loss = cfg.resolved_loss(data, self._output_units())
+        metric_names = cfg.resolved_metrics(data)
         check_loss_and_metrics(loss, metric_names)
         placement = devices.choose(cfg.device, cfg.mixed_precision)
         self.device = placement.description
@@ -270,6 +271,23 @@ class TrainingEngine:
 
         fresh = load_weights(model, path)
         return {"weights": str(path), "fresh_layers": fresh}
+
+    def _output_units(self) -> int | None:
+        """Width of the (first) output, read without building: it decides the "auto" loss."""
+        source = self.source
+        try:
+            if isinstance(source, Graph):
+                from deepgui.core.shapes import ShapeInference
+
+                inference = ShapeInference(source)
+                inference.update()
+                outputs = source.output_nodes()
+                shape = inference.info[outputs[0].id].output_shape if outputs else None
+            else:
+                shape = tuple(source.outputs[0].shape)
+        except Exception:  # an unbuildable graph fails later with its own clear message
+            return None
+        return int(shape[-1]) if shape and shape[-1] is not None else None
 
     def _make_model(self, placement):
         from deepgui.core.keras_layers import keras as _keras
@@ -403,7 +421,7 @@ class TrainingEngine:
             "batch_size": cfg.batch_size,
             "optimizer": cfg.optimizer,
             "learning_rate": cfg.learning_rate,
-            "loss": cfg.resolved_loss(self.data) if cfg.loss == "auto" else cfg.loss,
+            "loss": cfg.resolved_loss(self.data, self._output_units()),
             "seed": cfg.seed,
         }
         if self.initial_epoch:
