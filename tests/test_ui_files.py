@@ -175,7 +175,8 @@ def test_opening_a_keras_file_imports_it(qtbot, config, tmp_path):
     path = tmp_path / "tiny.keras"
     keras.Model(inputs, outputs).save(path)
     w = make_window(qtbot)
-    assert w.files.open_path(path)
+    assert w.files.open_path(path)  # started: the model loads in the background
+    qtbot.waitUntil(lambda: w.files.importing is None, timeout=60_000)
     names = {n.name for n in w.doc.graph}
     assert {"hidden", "scores"} <= names
     assert len(w.scene.nodes) == len(w.doc.graph) and len(w.scene.edges) == 2
@@ -226,3 +227,16 @@ def test_recent_and_example_menus(qtbot, config, tmp_path):
         examples[0].trigger()
         assert w.doc.project.path is None and len(w.doc.graph) > 0
         assert w.windowTitle().startswith(examples[0].text())
+
+
+def test_importing_a_broken_model_says_why(qtbot, config, tmp_path):
+    pytest.importorskip("deepgui.core.keras_import", reason="Keras import not available")
+    bad = tmp_path / "broken.keras"
+    bad.write_bytes(b"not a zip file")
+    w = make_window(qtbot)
+    small_model(w)
+    assert w.files.open_path(bad, ask=False)
+    qtbot.waitUntil(lambda: w.files.importing is None, timeout=60_000)
+    kind, message = w.dialogs.asked[-1]
+    assert kind == "error" and "broken.keras" in message and "\n" not in message.strip()
+    assert len(w.doc.graph) == 2  # the open project is untouched

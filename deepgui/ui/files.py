@@ -13,6 +13,7 @@ from deepgui.core.errors import DeepGuiError
 from deepgui.core.project import SUFFIX, Project, load_project
 from deepgui.ui import recovery, settings
 from deepgui.ui.dialogs import MODEL_FILTER
+from deepgui.ui.tasks import LatestTask
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 
@@ -34,6 +35,10 @@ class FileActions(QObject):
         )
         self.recovery = recovery.RecoveryFile(recovery_dir())
         self._autosaved_at: tuple[int, int] | None = None
+        self.importing: Path | None = None  # a Keras model being imported in the background
+        self._edits_at_import = 0
+        self._import_task = LatestTask(self)
+        self._import_task.finished.connect(self._imported)
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_ms)
         self.timer.timeout.connect(self.autosave)
@@ -108,6 +113,8 @@ class FileActions(QObject):
         return True
 
     def import_model(self, path: Path) -> bool:
+        """Import a Keras model in the background (loading it can take seconds, TensorFlow
+        included); the project is replaced when it is ready. True when the import started."""
         try:
             from deepgui.core.keras_import import project_from_model_file
         except ImportError:
@@ -115,29 +122,30 @@ class FileActions(QObject):
                 "Cannot import", f"{path}: importing Keras models is not available in this version."
             )
             return False
-        try:
-            with _BusyCursor():
-                project, _model = project_from_model_file(path)
-        except DeepGuiError as exc:
-            self.dialogs.error("Cannot import model", str(exc))
-            return False
-        except Exception as exc:  # Keras's own loaders raise anything; say it in one sentence
-            self.dialogs.error(
-                "Cannot import model", f"{path}: cannot be read as a Keras model ({exc})."
-            )
-            return False
-        if project.path is None:
-            self._layout_if_stacked(project)
-        self.set_project(project)
+        self.importing = path
+        self._edits_at_import = self.doc.edits
+        self.window.statusBar().showMessage(f"Importing {path.name}…")
+        self._import_task.run(_import_file, project_from_model_file, path)
+        return True
+
+    def _imported(self, result) -> None:
+        path, self.importing = self.importing, None
+        if isinstance(result, str):  # the one-sentence reason it failed
+            self.window.statusBar().clearMessage()
+            self.dialogs.error("Cannot import model", result)
+            return
+        if self.doc.edits != self._edits_at_import and not self.maybe_save():
+            self.window.statusBar().showMessage(f"Import of {path.name} set aside.", 5000)
+            return
+        self.set_project(result)
         self.doc.display_name = path.stem
         # An imported model is a new project: it is saved only when the user chooses where.
         self.unsaved_extra = True
         self.window.refresh_title()
         self.window.statusBar().showMessage(
-            f"Imported {path.name}: {len(project.graph)} layers. Save it as a project to keep it.",
+            f"Imported {path.name}: {len(result.graph)} layers. Save it as a project to keep it.",
             8000,
         )
-        return True
 
     @staticmethod
     def _layout_if_stacked(project: Project) -> None:
@@ -306,6 +314,18 @@ class FileActions(QObject):
         """A clean exit: nothing is left to recover."""
         self.timer.stop()
         self.recovery.discard()
+
+
+def _import_file(load, path: Path):
+    """Runs in a worker thread: the laid-out project, or one sentence saying why not."""
+    try:
+        project, _model = load(path)
+    except DeepGuiError as exc:
+        return str(exc)
+    except Exception as exc:  # Keras's own loaders raise anything; say it in one sentence
+        return f"{path}: cannot be read as a Keras model ({exc})."
+    FileActions._layout_if_stacked(project)
+    return project
 
 
 def examples() -> list[tuple[str, Path, str]]:
