@@ -49,6 +49,9 @@ REASON_TEXT = {
     "error": "Training failed",
 }
 
+SHORT_REASON = {"completed": "finished", "early_stopping": "stopped early", "user": "stopped",
+                "nan_loss": "NaN loss", "error": "failed"}  # fmt: skip
+
 
 def _scroll(widget: QWidget) -> QScrollArea:
     area = QScrollArea()
@@ -412,7 +415,8 @@ class TrainingPanel(QWidget):
         done = max(0, self.current_epoch - 1 - self.initial_epoch) * self.steps_per_epoch
         self.run_bar.setValue(min(self.run_bar.maximum(), done + self.current_step))
         if not self.is_training():
-            self.speed.setText(f"{self.rate.rate:,.0f} samples/s · {self.last_reason or 'done'}")
+            state = SHORT_REASON.get(self.last_reason or "", "done")
+            self.speed.setText(f"{self.rate.rate:,.0f} samples/s · {state}")
             return
         left_batches = self.run_bar.maximum() - self.run_bar.value()
         eta = self.rate.eta(left_batches * self.batch_size)
