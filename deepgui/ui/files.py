@@ -71,18 +71,18 @@ class FileActions(QObject):
         QTimer.singleShot(0, self.window.view.fit_all)
 
     def new_project(self) -> None:
-        if self.maybe_save():
+        if self.can_leave():
             self.set_project(Project())
 
     def open_dialog(self) -> None:
-        if not self.maybe_save():
+        if not self.can_leave():
             return
         path = self.dialogs.open_file()
         if path:
             self.open_path(path, ask=False)
 
     def import_dialog(self) -> None:
-        if not self.maybe_save():
+        if not self.can_leave():
             return
         path = self.dialogs.open_file("Import Keras model", MODEL_FILTER)
         if path:
@@ -96,7 +96,7 @@ class FileActions(QObject):
     def open_path(self, path: str | os.PathLike, ask: bool = True) -> bool:
         """Open a project, or import a Keras model; errors are shown, never raised."""
         path = Path(path)
-        if ask and not self.maybe_save():
+        if ask and not self.can_leave():
             return False
         if path.suffix.lower() in MODEL_SUFFIXES:
             return self.import_model(path)
@@ -200,6 +200,13 @@ class FileActions(QObject):
         self.window.statusBar().showMessage(f"Saved {path}.", 5000)
         return True
 
+    def can_leave(self, action: str = "open another project") -> bool:
+        """Before the project is replaced: stop a run in progress (asked), then offer to save."""
+        panel = getattr(self.window, "_training_panel", None)
+        if panel is not None and panel.is_training() and not panel.confirm_stop(action):
+            return False
+        return self.maybe_save()
+
     def maybe_save(self) -> bool:
         """Ask about unsaved changes; False when the user cancels."""
         if not self.is_dirty():
@@ -238,7 +245,7 @@ class FileActions(QObject):
 
     def open_example(self, path: str | os.PathLike) -> bool:
         """Open a shipped example as a new project: Save asks where, the example stays intact."""
-        if not self.maybe_save():
+        if not self.can_leave():
             return False
         try:
             project = load_project(path)

@@ -516,11 +516,13 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ window events
     def closeEvent(self, event) -> None:
+        panel = self._training_panel
+        if panel is not None and not panel.confirm_stop("close the window"):
+            event.ignore()
+            return
         if not self.files.maybe_save():
             event.ignore()
             return
-        if self._training_panel is not None:
-            self._training_panel.shutdown()
         self.files.shutdown()
         self.doc.shutdown()
         event.accept()
