@@ -531,6 +531,6 @@ class CanvasView(QGraphicsView):
         painter.drawText(
             self.viewport().rect(),
             Qt.AlignmentFlag.AlignCenter,
-            "Drag a layer from the palette to start,\nor open an example with File ▸ Open (Ctrl+O).",
+            "Drag a layer from the palette to start (or press Ctrl+K and type its name),\nor open one with File ▸ Open Example.",
         )
         painter.restore()
