@@ -102,3 +102,25 @@ def test_from_dict_rejects_dangling_edges_and_cycles():
     edges = [{"source": "a", "target": "b"}, {"source": "b", "target": "a"}]
     with pytest.raises(CycleError, match="cycle"):
         Graph.from_dict({"nodes": nodes, "edges": edges})
+
+
+def test_snapshot_is_detached_and_keeps_revisions():
+    g = Graph()
+    a, b = add(g, "InputLayer"), add(g, "Dense", units=4)
+    g.connect(a.id, b.id)
+    snap = g.snapshot()
+    assert snap.to_dict() == g.to_dict()
+    assert snap.nodes[b.id].revision == b.revision
+    g.set_config(b.id, dict(b.config, units=8))
+    g.disconnect(g.edges[0])
+    assert snap.nodes[b.id].config["units"] == 4 and len(snap.edges) == 1
+    assert snap.predecessors(b.id) == [a.id]
+    assert g.nodes[b.id].revision != snap.nodes[b.id].revision
+
+
+def test_revisions_never_repeat_across_nodes():
+    g = Graph()
+    nodes = [add(g, "Dense") for _ in range(3)]
+    g.set_config(nodes[0].id, dict(nodes[0].config, units=2))
+    revisions = [n.revision for n in nodes]
+    assert len(set(revisions)) == 3

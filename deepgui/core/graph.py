@@ -41,8 +41,9 @@ class Node:
     class_name: str
     config: dict[str, Any]
     position: tuple[float, float] = (0.0, 0.0)
-    # Bumped on every config change: shape caches key on it instead of hashing configs.
-    revision: int = field(default=0, compare=False)
+    # A process-wide unique stamp, renewed on every config change: shape caches key on
+    # (id, revision) instead of hashing configs. Snapshots keep it; nothing else repeats it.
+    revision: int = field(default_factory=lambda: next(_REVISIONS), compare=False)
 
     @property
     def name(self) -> str:
@@ -54,6 +55,8 @@ class Node:
 
 
 Listener = Callable[[str, Any], None]
+
+_REVISIONS = itertools.count(1)
 
 _SELF_INPUT_LAYERS = {"MultiHeadAttention", "Attention", "GroupQueryAttention"}
 
@@ -323,7 +326,7 @@ class Graph:
             new.get("name") or old.get("name") or node.id, ignore=node_id
         )
         node.config = new
-        node.revision += 1
+        node.revision = next(_REVISIONS)
         self._emit("node_changed", node)
         return old
 
@@ -382,3 +385,21 @@ class Graph:
 
     def copy(self) -> Graph:
         return Graph.from_dict(self.to_dict(), self.positions())
+
+    def snapshot(self) -> Graph:
+        """A cheap detached copy for readers on another thread (shape inference, training).
+
+        Node configs are shared, not copied: the graph never changes a config in place
+        (`set_config` swaps in a new dict), so a snapshot stays as it was taken. Revisions are
+        kept, so caches keyed on them still recognise unchanged layers.
+        """
+        other = Graph()
+        other._nodes = {
+            nid: Node(n.id, n.class_name, n.config, n.position, n.revision)
+            for nid, n in self._nodes.items()
+        }
+        other._edges = list(self._edges)
+        other._incoming = {k: list(v) for k, v in self._incoming.items()}
+        other._outgoing = {k: list(v) for k, v in self._outgoing.items()}
+        other._ids = itertools.count(len(self._nodes) + 1)
+        return other

@@ -29,10 +29,7 @@ class InferenceResult:
 def snapshot(graph: Graph) -> Graph:
     """A detached copy the worker may read while the UI edits the original. Revisions are kept
     so the worker's cache still recognises unchanged layers."""
-    copy = graph.copy()
-    for nid, node in graph.nodes.items():
-        copy.nodes[nid].revision = node.revision
-    return copy
+    return graph.snapshot()
 
 
 class InferenceWorker(QObject):
