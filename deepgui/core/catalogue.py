@@ -126,24 +126,22 @@ def _as_ints(value: Any) -> list[int] | None:
     return None
 
 
+_NUMBER_KINDS = ("int", "optional_int", "float", "optional_float")
+
+
 def check_param(layer_name: str, spec: ParamSpec, value: Any) -> str | None:
     """One sentence naming the layer and parameter when `value` is invalid, else None."""
     where = f"{layer_name}: {spec.name}"
     kind = spec.kind
     # Keras stores some single numbers as one-element lists (Conv1D strides, axis), and takes
     # some factors as a (low, high) pair (RandomRotation): check each number on its own.
-    if isinstance(value, list | tuple) and kind in (
-        "int",
-        "optional_int",
-        "float",
-        "optional_float",
-    ):
-        if len(value) == 1 or (kind.endswith("float") and len(value) == 2):
-            for item in value:
-                message = check_param(layer_name, spec, item)
-                if message:
-                    return message
-            return None
+    pair_ok = kind.endswith("float") and isinstance(value, list | tuple) and len(value) == 2
+    if isinstance(value, list | tuple) and kind in _NUMBER_KINDS and (len(value) == 1 or pair_ok):
+        for item in value:
+            message = check_param(layer_name, spec, item)
+            if message:
+                return message
+        return None
     if value is None:
         if kind.startswith("optional") or kind in ("regularizer",) or not spec.required:
             return None

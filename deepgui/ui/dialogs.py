@@ -12,13 +12,6 @@ OPEN_FILTER = (
     + ";;Keras models (*.keras *.h5 *.hdf5)"
 )
 MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5)"
-EXPORT_FILTERS = {
-    "keras": "Keras model (*.keras)",
-    "savedmodel": "TensorFlow SavedModel (folder) (*)",
-    "tflite": "TensorFlow Lite (*.tflite)",
-    "onnx": "ONNX (*.onnx)",
-    "python": "Python script (*.py)",
-}
 
 
 class Dialogs:
@@ -69,12 +62,3 @@ class Dialogs:
             self.parent, "Save project as", suggestion, file_filter
         )
         return path or None
-
-    def export_file(self, suggestion: str) -> tuple[str, str] | None:
-        """(format, path) for an export, or None when cancelled."""
-        filters = ";;".join(EXPORT_FILTERS.values())
-        path, chosen = QFileDialog.getSaveFileName(self.parent, "Export model", suggestion, filters)
-        if not path:
-            return None
-        fmt = next((k for k, v in EXPORT_FILTERS.items() if v == chosen), "keras")
-        return fmt, path

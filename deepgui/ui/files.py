@@ -260,27 +260,11 @@ class FileActions(QObject):
 
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:
-        try:
-            from deepgui.core.export import export_project
-        except ImportError:
-            self.dialogs.error(
-                "Cannot export", "Exporting is not available in this version; use `deepgui export`."
-            )
-            return
-        choice = self.dialogs.export_file(self.doc.project.name)
-        if choice is None:
-            return
-        fmt, path = choice
-        try:
-            with _BusyCursor():
-                report = export_project(self.doc.project, fmt, path)
-        except DeepGuiError as exc:
-            self.dialogs.error("Export failed", str(exc))
-            return
-        except Exception as exc:  # exporters call into TensorFlow and friends
-            self.dialogs.error("Export failed", f"{path}: the export failed ({exc}).")
-            return
-        (self.dialogs.info if report.ok else self.dialogs.error)("Export", report.message)
+        """Export a run's trained model or the project; the dialog shows the self-check."""
+        from deepgui.ui.export_dialog import ExportDialog
+
+        self._export = ExportDialog(self.doc.project, self.window)
+        self._export.show()
 
     # ------------------------------------------------------------------ autosave and recovery
     def autosave(self) -> bool:

@@ -1,0 +1,239 @@
+"""The Export dialog: pick what to export (a training run's model, or the project as it is),
+the format and its options, and a path; the export and its self-check run in the background
+and the dialog shows the check's result."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from deepgui.core.errors import DeepGuiError
+from deepgui.core.project import Project
+
+# (key, label, suffix, needs a run) — "csv" and "svg" are a run's history and curves.
+FORMATS = [
+    ("keras", "Keras model (.keras)", ".keras", False),
+    ("savedmodel", "TensorFlow SavedModel (folder)", "", False),
+    ("tflite", "TensorFlow Lite / LiteRT (.tflite)", ".tflite", False),
+    ("onnx", "ONNX (.onnx)", ".onnx", False),
+    ("python", "Python script that rebuilds and trains it (.py)", ".py", False),
+    ("csv", "Training history (.csv)", ".csv", True),
+    ("svg", "Training curves (.svg)", ".svg", True),
+]
+QUANTIZE = [
+    ("none", "None (float32)"),
+    ("float16", "float16 weights"),
+    ("dynamic", "Dynamic range"),
+]
+
+
+def export_sources(project: Project) -> list[tuple[str, object]]:
+    """(label, source) pairs: each finished run of the project (newest first), then the
+    project itself (its graph with saved weights, if any)."""
+    sources: list[tuple[str, object]] = []
+    if project.path is not None:
+        from deepgui.core.training.rundir import list_runs
+
+        for run in list_runs(project.path):
+            if not (run.path / "model.keras").exists():
+                continue
+            m = run.metrics
+            best = m.get("best") or {}
+            detail = ", ".join(
+                f"{k} {v:.4g}"
+                for k, v in best.items()
+                if k != "epoch" and isinstance(v, int | float) and not isinstance(v, bool)
+            )
+            label = f"Run {run.name}: {m.get('epochs_run', '?')} epochs, {m.get('stopped_by', '?')}"
+            sources.append((label + (f" (best {detail})" if detail else ""), run.path))
+    weights = project.weights_path
+    state = "with its saved weights" if weights and weights.exists() else "untrained"
+    sources.append((f"The model in the editor ({state})", project))
+    return sources
+
+
+class ExportDialog(QDialog):
+    export_done = Signal(object)  # ExportReport or an error message (str)
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.setMinimumWidth(620)
+        self.project = project
+        self.report = None
+        self._worker: threading.Thread | None = None
+
+        self.source = QComboBox()
+        for label, source in export_sources(project):
+            self.source.addItem(label, source)
+        self.format = QComboBox()
+        for key, label, _suffix, _run in FORMATS:
+            self.format.addItem(label, key)
+        self.quantize = QComboBox()
+        for key, label in QUANTIZE:
+            self.quantize.addItem(label, key)
+        self.opset = QSpinBox()
+        self.opset.setRange(9, 21)
+        self.opset.setValue(13)
+        self.path = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+
+        form = QFormLayout()
+        form.addRow("Export", self.source)
+        form.addRow("Format", self.format)
+        self._quantize_label = QLabel("TFLite quantization")
+        form.addRow(self._quantize_label, self.quantize)
+        self._opset_label = QLabel("ONNX opset")
+        form.addRow(self._opset_label, self.opset)
+        form.addRow("Save to", path_row)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.hide()
+        self.result = QLabel("Every export is loaded back in its own runtime and compared with "
+                             "the Keras model on sample inputs.")  # fmt: skip
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton(
+            "Export", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.export_button.clicked.connect(self.start_export)
+        self.close_button.clicked.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.result)
+        layout.addWidget(self.buttons)
+
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self.source.currentIndexChanged.connect(self._format_changed)
+        self.export_done.connect(self._finished)  # emitted from the worker: queued to here
+        self._format_changed()
+
+    # ------------------------------------------------------------------ state
+    def _format_key(self) -> str:
+        return self.format.currentData()
+
+    def _format_changed(self) -> None:
+        key = self._format_key()
+        for widget in (self._quantize_label, self.quantize):
+            widget.setVisible(key == "tflite")
+        for widget in (self._opset_label, self.opset):
+            widget.setVisible(key == "onnx")
+        suffix = next(s for k, _l, s, _r in FORMATS if k == key)
+        base = self.project.path.parent if self.project.path else Path.cwd()
+        self.path.setText(str(base / f"{self.project.name}{suffix if suffix else '_savedmodel'}"))
+        self.export_button.setEnabled(self.problem() is None)
+        problem = self.problem()
+        if problem:
+            self._show(problem, ok=False)
+
+    def problem(self) -> str | None:
+        needs_run = next(r for k, _l, _s, r in FORMATS if k == self._format_key())
+        if needs_run and isinstance(self.source.currentData(), Project):
+            return (
+                "The history and its curves come from a training run: train first, or pick a run."
+            )
+        return None
+
+    def options(self) -> dict:
+        key = self._format_key()
+        if key == "tflite" and self.quantize.currentData() != "none":
+            return {"quantize": self.quantize.currentData()}
+        if key == "onnx":
+            return {"opset": self.opset.value()}
+        return {}
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text())
+        if path:
+            self.path.setText(path)
+
+    # ------------------------------------------------------------------ export
+    def start_export(self) -> None:
+        """Run the export and its check in a worker thread; the window stays responsive."""
+        if self._worker is not None and self._worker.is_alive():
+            return
+        path = self.path.text().strip()
+        if not path:
+            self._show("Choose where to save the export.", ok=False)
+            return
+        source, fmt, options = self.source.currentData(), self._format_key(), self.options()
+        if isinstance(source, Project):
+            source = _detached(source)
+        self.export_button.setEnabled(False)
+        self.progress.show()
+        self._show("Exporting and checking…", ok=None)
+        self._worker = threading.Thread(
+            target=self._run, args=(source, fmt, path, options), name="export", daemon=True
+        )
+        self._worker.start()
+
+    def _run(self, source, fmt: str, path: str, options: dict) -> None:
+        from deepgui.core.export import export_project
+
+        try:
+            outcome = export_project(source, fmt, path, **options)
+        except DeepGuiError as exc:
+            outcome = str(exc)
+        except Exception as exc:  # exporters call deep into TensorFlow: report, never crash
+            outcome = f"{path}: the export failed ({type(exc).__name__}: {exc})."
+        self.export_done.emit(outcome)
+
+    def _finished(self, outcome) -> None:
+        self.progress.hide()
+        self.export_button.setEnabled(True)
+        if isinstance(outcome, str):
+            self._show(outcome, ok=False)
+            return
+        self.report = outcome
+        self._show(outcome.message, ok=outcome.ok)
+
+    def wait(self, timeout: float = 120.0) -> bool:
+        """Wait for a running export (tests, and closing while one runs)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+            return not self._worker.is_alive()
+        return True
+
+    def reject(self) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            self._show("An export is still running; it finishes in the background.", ok=None)
+        super().reject()
+
+    def _show(self, text: str, ok: bool | None) -> None:
+        color = {True: "#1b7f3b", False: "#b3261e", None: ""}[ok]
+        self.result.setStyleSheet(f"color: {color};" if color else "")
+        self.result.setText(text)
+
+
+def _detached(project: Project) -> Project:
+    """The project as it is now, so edits made while the export runs don't reach it."""
+    copy = Project(graph=project.graph.snapshot(), dataset=dict(project.dataset),
+                   training=dict(project.training), path=project.path)  # fmt: skip
+    return copy
