@@ -21,8 +21,8 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check deepgui tests benchmarks
-	$(BIN)/ruff format --check deepgui tests benchmarks
+	$(BIN)/ruff check deepgui tests benchmarks scripts
+	$(BIN)/ruff format --check deepgui tests benchmarks scripts
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python $$b || exit 1; done
