@@ -167,7 +167,7 @@ def _advice(node: Node, in_shapes: tuple[Shape, ...]) -> list[str]:
     return []
 
 
-def _too_small(node: Node, in_shape: Shape | None, out_shape: Shape) -> str:
+def _too_small(node: Node, in_shape: Shape | None, out_shape: Shape | None) -> str:
     window = (
         node.config.get("kernel_size")
         or node.config.get("pool_size")
@@ -181,9 +181,10 @@ def _too_small(node: Node, in_shape: Shape | None, out_shape: Shape) -> str:
         if "pool_size" in node.config
         else "window"
     )
+    leaving = f", leaving an output of {format_shape(out_shape)}" if out_shape else ""
     return (
-        f"{node.name}: its {what} {_fmt(window)} is larger than its input {spatial}, leaving an output of "
-        f"{format_shape(out_shape)}: use padding='same', a smaller {what}, or fewer pooling layers before it."
+        f"{node.name}: its {what} {_fmt(window)} is larger than its input {spatial}{leaving}: "
+        f"use padding='same', a smaller {what}, or fewer pooling layers before it."
     )
 
 
@@ -220,7 +221,7 @@ def explain(node: Node, in_shapes: tuple[Shape, ...], exc: Exception) -> str:
         fix = _RANK_FIX.get(want, "reshape its input")
         return f"{name} expects {need} but receives {received}: {fix}."
     if re.search(r"would be (zero or )?negative", text) or "negative dimension" in text.lower():
-        return _too_small(node, in_shapes[0], (None, 0))
+        return _too_small(node, in_shapes[0], None)
     if node.class_name in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
         return (
             f"{name} needs inputs of the same shape but receives {received}: make the branches "
