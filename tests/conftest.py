@@ -1,6 +1,36 @@
+import gc
 import os
+import sys
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Determinism and a quiet CPU: tests share 2 cores.
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_on_the_gui_thread(request):
+    """Qt widgets must be destroyed on the GUI thread. Left to itself, Python's cyclic GC can
+    run in a training or inference thread and free a previous test's widgets there, which
+    deadlocks or crashes Qt (the app guards against the same with a GUI-thread collector)."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Free Qt's clipboard contents while Python still runs (see MainWindow.release_clipboard)."""
+    if "deepgui.ui.main_window" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
+        if QApplication.instance() is not None:
+            sys.modules["deepgui.ui.main_window"].MainWindow.release_clipboard()

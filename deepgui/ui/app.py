@@ -84,6 +84,11 @@ def run_app(path: str | None = None) -> int:
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
         )
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    # Python's cyclic GC may otherwise run in the training or inference thread and destroy
+    # garbage Qt widgets there, which deadlocks or crashes Qt: collect on the GUI thread only.
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=0.5)
     app.setApplicationName("deepgui")
     app.setOrganizationName("deepgui")
     app.setDesktopFileName("deepgui")
@@ -108,6 +113,8 @@ def run_app(path: str | None = None) -> int:
     settings.mark_launched()
     code = app.exec()
     window.doc.shutdown(wait_s=20.0)  # let a TensorFlow import in flight finish before exit
+    collector.timer.stop()
+    MainWindow.release_clipboard()
     return code
 
 

@@ -392,6 +392,16 @@ class MainWindow(QMainWindow):
         mime.setText(text)
         QGuiApplication.clipboard().setMimeData(mime)
 
+    @staticmethod
+    def release_clipboard() -> None:
+        """Give back layers copied to the clipboard before Qt shuts down: Qt's clipboard
+        outlives Python and would otherwise free our QMimeData after the interpreter is gone,
+        which crashes the process on exit."""
+        clipboard = QGuiApplication.clipboard()
+        mime = clipboard.mimeData()
+        if mime is not None and mime.hasFormat(CLIPBOARD_MIME):
+            clipboard.clear()
+
     def cut(self) -> None:
         self.copy()
         self.delete_selection()
