@@ -161,13 +161,20 @@ class Graph:
         return order
 
     def descendants(self, node_id: str) -> set[str]:
+        return self._reachable(node_id, self.successors)
+
+    def ancestors(self, node_id: str) -> set[str]:
+        return self._reachable(node_id, self.predecessors)
+
+    @staticmethod
+    def _reachable(node_id: str, step: Callable[[str], list[str]]) -> set[str]:
         seen: set[str] = set()
         stack = [node_id]
         while stack:
-            for child in self.successors(stack.pop()):
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
+            for other in step(stack.pop()):
+                if other not in seen:
+                    seen.add(other)
+                    stack.append(other)
         return seen
 
     def unique_name(self, base: str, ignore: str | None = None) -> str:
@@ -283,16 +290,6 @@ class Graph:
         if target_port is not None and target_port in used:
             return PortError(f"Input {target_port} of {dst.name} is already connected.")
         return None
-
-    def ancestors(self, node_id: str) -> set[str]:
-        seen: set[str] = set()
-        stack = [node_id]
-        while stack:
-            for parent in self.predecessors(stack.pop()):
-                if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-        return seen
 
     def next_free_port(self, target: str) -> int:
         used = {e.target_port for e in self._incoming.get(target, ())}
