@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench screenshots installer clean
+.PHONY: run test test-installer lint bench screenshots installer clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ run: $(STAMP)
 # The whole test suite, core and UI (UI offscreen, no display needed).
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# Builds the desktop bundle (about 2.5 min, 1.5 GB) and smoke-tests it: examples, train, export, window.
+test-installer: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[export,installer]"
+	QT_QPA_PLATFORM=offscreen DEEPGUI_TEST_INSTALLER=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_installer.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check deepgui tests benchmarks scripts
