@@ -44,3 +44,25 @@ def run(mode: str, tmp_path) -> subprocess.CompletedProcess:
 def test_copied_layers_are_released_so_the_process_exits_cleanly(tmp_path):
     released = run("release", tmp_path)
     assert released.returncode == 0, released.stderr[-1500:]
+
+
+def test_gui_thread_collector_collects_on_its_timer(qtbot):
+    import gc
+
+    from deepgui.ui.gc_guard import GuiThreadCollector
+
+    original = gc.get_threshold()
+    collector = GuiThreadCollector(interval_ms=10)
+    try:
+        assert not gc.isenabled()  # nothing collects behind the GUI thread's back
+        gc.set_threshold(10, 10, 10)
+        collector.threshold = gc.get_threshold()
+        for _ in range(200):
+            a, b = [], []
+            a.append(b)
+            b.append(a)  # cyclic garbage only the collector can free
+        qtbot.waitUntil(lambda: gc.get_count()[0] <= 10, timeout=2000)
+    finally:
+        collector.stop()
+        gc.set_threshold(*original)
+    assert gc.isenabled()

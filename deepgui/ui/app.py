@@ -20,6 +20,7 @@ from deepgui.core.errors import DeepGuiError
 from deepgui.core.paths import examples_dir
 from deepgui.core.project import Project, load_project
 from deepgui.ui import settings
+from deepgui.ui.gc_guard import GuiThreadCollector
 from deepgui.ui.main_window import MainWindow
 from deepgui.ui.theme import apply_theme
 
@@ -86,9 +87,7 @@ def run_app(path: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     # Python's cyclic GC may otherwise run in the training or inference thread and destroy
     # garbage Qt widgets there, which deadlocks or crashes Qt: collect on the GUI thread only.
-    from pyqtgraph.util.garbage_collector import GarbageCollector
-
-    collector = GarbageCollector(interval=0.5)
+    collector = GuiThreadCollector(interval_ms=500)
     app.setApplicationName("deepgui")
     app.setOrganizationName("deepgui")
     app.setDesktopFileName("deepgui")
@@ -113,7 +112,7 @@ def run_app(path: str | None = None) -> int:
     settings.mark_launched()
     code = app.exec()
     window.doc.shutdown(wait_s=20.0)  # let a TensorFlow import in flight finish before exit
-    collector.timer.stop()
+    collector.stop()
     MainWindow.release_clipboard()
     return code
 
