@@ -9,6 +9,7 @@ background, when the first run starts.
 from __future__ import annotations
 
 import copy
+import sys
 import threading
 import time
 from pathlib import Path
@@ -219,6 +220,9 @@ class TrainingRun(QObject):
         self.done = False
 
     def start(self) -> None:
+        # The training thread holds the GIL between TensorFlow ops; with Python's default 5 ms
+        # switch interval the GUI thread can wait several intervals for it, so ask for 1 ms.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         _LIVE.add(self)
         self.thread.finished.connect(lambda: _LIVE.discard(self))
         self.thread.start()
