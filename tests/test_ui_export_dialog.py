@@ -26,7 +26,8 @@ def project_with_run(tmp_path):
     run = tmp_path / "runs" / "20261125-101010"
     run.mkdir(parents=True)
     build_model(graph).save(run / "model.keras")
-    metrics = {"epochs_run": 3, "stopped_by": "completed", "best": {"epoch": 3, "val_loss": 0.25}}
+    best = {"epoch": 3, "monitor": "val_loss", "metrics": {"loss": 0.3, "val_loss": 0.25}}
+    metrics = {"epochs_run": 3, "stopped_by": "completed", "best": best}
     (run / "metrics.json").write_text(json.dumps(metrics))
     (run / "history.csv").write_text("epoch,loss,val_loss\n1,0.9,0.8\n2,0.5,0.4\n3,0.3,0.25\n")
     Project(graph=graph.copy()).save(run / "project.dgproj")  # the run keeps its own copy
@@ -39,7 +40,7 @@ def test_runs_are_offered_first_and_the_editor_model_last(qtbot, project_with_ru
     qtbot.addWidget(dialog)
     assert dialog.source.count() == 2
     assert dialog.source.itemData(0) == run
-    assert "3 epochs, completed (best val_loss 0.25)" in dialog.source.itemText(0)
+    assert "3 epochs, completed (best epoch 3: val_loss 0.25)" in dialog.source.itemText(0)
     assert "untrained" in dialog.source.itemText(1)
 
 

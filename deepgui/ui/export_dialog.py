@@ -56,11 +56,11 @@ def export_sources(project: Project) -> list[tuple[str, object]]:
                 continue
             m = run.metrics
             best = m.get("best") or {}
-            detail = ", ".join(
-                f"{k} {v:.4g}"
-                for k, v in best.items()
-                if k != "epoch" and isinstance(v, int | float) and not isinstance(v, bool)
-            )
+            values = best.get("metrics") or {}
+            shown = [k for k in ("val_accuracy", "val_loss") if isinstance(values.get(k), float)]
+            detail = ", ".join(f"{k} {values[k]:.4g}" for k in shown)
+            if detail:
+                detail = f"epoch {best.get('epoch')}: {detail}"
             label = f"Run {run.name}: {m.get('epochs_run', '?')} epochs, {m.get('stopped_by', '?')}"
             sources.append((label + (f" (best {detail})" if detail else ""), run.path))
     weights = project.weights_path
