@@ -43,3 +43,15 @@ def test_errors_block_the_build_with_the_layer_named():
     g.set_config(n["dense"].id, dict(n["dense"].config, units=0))
     with pytest.raises(BuildError, match="dense: units must be at least 1"):
         build_model(g)
+
+
+def test_marked_output_read_by_another_layer_becomes_a_model_output():
+    g = Graph()
+    i = add(g, "InputLayer", shape=[6])
+    code = add(g, "Dense", i, units=2, name="code")
+    add(g, "Dense", code, units=6, name="reconstruction")
+    g.set_output(code.id, True)
+    model = build_model(g)
+    assert list(model.output_names) == ["code", "reconstruction"]
+    code_out, recon = model.predict(np.zeros((2, 6)), verbose=0)
+    assert code_out.shape == (2, 2) and recon.shape == (2, 6)

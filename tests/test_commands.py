@@ -91,3 +91,23 @@ def test_remove_macro_restores_edges_and_clean_state_tracks_saves():
     for _ in range(5):
         stack.undo()
     assert not stack.is_clean
+
+
+def test_marking_an_output_is_undoable():
+    from deepgui.core.commands import SetOutput
+
+    g = Graph()
+    stack = UndoStack(g)
+    a = stack.push(AddNode("InputLayer", {"shape": [3]})).node_id
+    b = stack.push(AddNode("Dense", {"units": 2})).node_id
+    c = stack.push(AddNode("Dense", {"units": 1})).node_id
+    stack.push(Connect(a, b))
+    stack.push(Connect(b, c))
+    stack.push(SetOutput(b))
+    assert [n.id for n in g.output_nodes()] == [b, c]
+    stack.undo()
+    assert [n.id for n in g.output_nodes()] == [c]
+    stack.redo()
+    stack.push(RemoveNode(b))
+    stack.undo()  # the restored layer keeps its mark
+    assert [n.id for n in g.output_nodes()] == [b, c]

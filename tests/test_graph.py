@@ -124,3 +124,18 @@ def test_revisions_never_repeat_across_nodes():
     g.set_config(nodes[0].id, dict(nodes[0].config, units=2))
     revisions = [n.revision for n in nodes]
     assert len(set(revisions)) == 3
+
+
+def test_a_layer_read_by_others_can_also_be_a_model_output():
+    g = Graph()
+    i = add(g, "InputLayer", shape=[8])
+    code = add(g, "Dense", i, units=2)
+    add(g, "Dense", code, units=8)
+    assert [n.name for n in g.output_nodes()] == ["dense_1"]
+    g.set_output(code.id, True)
+    assert [n.name for n in g.output_nodes()] == ["dense", "dense_1"]
+    h = Graph.from_dict(g.to_dict())
+    assert [n.name for n in h.output_nodes()] == ["dense", "dense_1"]
+    assert g.snapshot().nodes[code.id].output
+    with pytest.raises(GraphError, match="Input"):
+        g.set_output(i.id, True)

@@ -411,3 +411,18 @@ def test_sequential_built_without_input_layer(tmp_path):
 def test_unbuilt_sequential_is_refused():
     with pytest.raises(ModelImportError, match="no input shape"):
         graph_from_model(keras.Sequential([layers.Dense(3)], name="unbuilt"))
+
+
+def test_output_also_read_by_another_layer_round_trips(tmp_path):
+    """An autoencoder returning [code, reconstruction]: the code feeds the decoder too."""
+    inp = keras.Input((12,), name="signal")
+    code = layers.Dense(3, activation="tanh", name="code")(inp)
+    hidden = layers.Dense(6, activation="relu", name="hidden")(code)
+    recon = layers.Dense(12, name="reconstruction")(hidden)
+    model = keras.Model(inp, [code, recon])
+    graph, rebuilt = round_trip(model, tmp_path)
+    assert [n.name for n in graph.output_nodes()] == ["code", "reconstruction"]
+    assert graph.node_by_name("code").output
+    x = sample_inputs(model)
+    for want, got in zip(outputs_of(model, x), outputs_of(rebuilt, x), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

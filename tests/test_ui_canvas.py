@@ -355,3 +355,23 @@ def test_unreadable_text_is_reported_not_applied(window, qtbot):
         not window.doc.project.undo.can_undo()
         or window.doc.project.undo.undo_text() != "Change parameters"
     )
+
+
+def test_marking_a_layer_as_model_output_is_shown_and_undoable(qtbot):
+    from deepgui.core.project import Project
+    from deepgui.ui.main_window import MainWindow
+
+    window = MainWindow(Project(), autosave_ms=3_600_000)
+    qtbot.addWidget(window)
+    graph = window.doc.graph
+    i = graph.add_node("InputLayer", {"shape": [4]})
+    code = graph.add_node("Dense", {"units": 2})
+    out = graph.add_node("Dense", {"units": 4})
+    graph.connect(i.id, code.id)
+    graph.connect(code.id, out.id)
+    window.set_model_output(code.id, True)
+    assert [n.id for n in graph.output_nodes()] == [code.id, out.id]
+    assert "model output" in window.scene.nodes[code.id].key_text
+    window.doc.project.undo.undo()
+    assert [n.id for n in graph.output_nodes()] == [out.id]
+    assert "model output" not in window.scene.nodes[code.id].key_text

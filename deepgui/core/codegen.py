@@ -65,7 +65,7 @@ def generate_script(
 # ---------------------------------------------------------------------- structure
 def _is_chain(graph: Graph, order: list[str]) -> bool:
     """One Input, then each layer reading only the one before it."""
-    if len(graph.input_nodes()) != 1 or len(order) < 2:
+    if len(graph.input_nodes()) != 1 or len(graph.output_nodes()) != 1 or len(order) < 2:
         return False
     if not graph.nodes[order[0]].is_input:
         return False

@@ -115,6 +115,23 @@ def set_params(graph: Graph, node_id: str, **changes: Any) -> SetConfig:
 
 
 @dataclass
+class SetOutput(Command):
+    node_id: str
+    output: bool = True
+    _old: bool = False
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        return "Use as model output" if self.output else "Stop using as model output"
+
+    def redo(self, graph: Graph) -> None:
+        self._old = graph.set_output(self.node_id, self.output)
+
+    def undo(self, graph: Graph) -> None:
+        graph.set_output(self.node_id, self._old)
+
+
+@dataclass
 class MoveNodes(Command):
     positions: dict[str, tuple[float, float]]
     _old: dict[str, tuple[float, float]] = field(default_factory=dict)

@@ -44,6 +44,9 @@ class Node:
     # A process-wide unique stamp, renewed on every config change: shape caches key on
     # (id, revision) instead of hashing configs. Snapshots keep it; nothing else repeats it.
     revision: int = field(default_factory=lambda: next(_REVISIONS), compare=False)
+    # A model output even though other layers read it (an encoder's code returned beside the
+    # reconstruction). Layers nothing reads are outputs anyway.
+    output: bool = False
 
     @property
     def name(self) -> str:
@@ -136,9 +139,13 @@ class Graph:
         return [n for n in self._nodes.values() if n.is_input]
 
     def output_nodes(self) -> list[Node]:
-        """Layers nothing reads from: the model's outputs (an unwired Input is no output)."""
-        sources = {e.source for e in self._edges}
-        return [n for n in self._nodes.values() if n.id not in sources and not n.is_input]
+        """The model's outputs, in node order: layers nothing reads from, and layers marked as
+        outputs (an unwired Input is no output)."""
+        return [
+            n
+            for n in self._nodes.values()
+            if not n.is_input and (n.output or not self._outgoing.get(n.id))
+        ]
 
     def topological_order(self) -> list[str]:
         """Kahn's algorithm, ties broken by insertion order so results are stable."""
@@ -327,6 +334,15 @@ class Graph:
         self._emit("node_changed", node)
         return old
 
+    def set_output(self, node_id: str, output: bool) -> bool:
+        """Mark or unmark a layer as a model output; returns the old mark."""
+        node = self.node(node_id)
+        if node.is_input and output:
+            raise GraphError(f"{node.name} is an Input and cannot be a model output.")
+        old, node.output = node.output, bool(output)
+        self._emit("node_changed", node)
+        return old
+
     def move(self, node_id: str, position: tuple[float, float]) -> tuple[float, float]:
         node = self.node(node_id)
         old = node.position
@@ -339,6 +355,7 @@ class Graph:
         return {
             "nodes": [
                 {"id": n.id, "class_name": n.class_name, "config": copy.deepcopy(n.config)}
+                | ({"output": True} if n.output else {})
                 for n in self._nodes.values()
             ],
             "edges": [
@@ -360,6 +377,7 @@ class Graph:
         for raw in data.get("nodes", []):
             pos = tuple(positions.get(raw["id"], (0.0, 0.0)))
             node = Node(raw["id"], raw["class_name"], copy.deepcopy(raw.get("config") or {}))
+            node.output = bool(raw.get("output", False)) and node.class_name != "InputLayer"
             node.position = (float(pos[0]), float(pos[1]))
             if node.id in graph._nodes:
                 raise GraphError(f"Two layers share the id {node.id!r}.")
@@ -392,7 +410,7 @@ class Graph:
         """
         other = Graph()
         other._nodes = {
-            nid: Node(n.id, n.class_name, n.config, n.position, n.revision)
+            nid: Node(n.id, n.class_name, n.config, n.position, n.revision, n.output)
             for nid, n in self._nodes.items()
         }
         other._edges = list(self._edges)

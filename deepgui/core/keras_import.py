@@ -377,16 +377,19 @@ def import_model(model: Any) -> ImportResult:
             f"not understand ({type(exc).__name__}: {exc})."
         ) from None
     out = importer.out
-    # The graph's outputs are its nodes without successors, in node order: keep the model's order.
+    # The graph's outputs are its nodes without successors plus the nodes marked as outputs,
+    # in node order: keep the model's order. An output other layers also read gets the mark.
     consumed = {e["source"] for e in out.edges}
     output_ids = [r.node_id for r in outputs]
     for ref in outputs:
         node = next(n for n in out.nodes if n["id"] == ref.node_id)
-        if ref.node_id in consumed or node["class_name"] == "InputLayer":
+        if node["class_name"] == "InputLayer":
             raise ModelImportError(
-                f"The model output {node['config']['name']} is also read by another layer (or is an "
-                "Input), which deepgui cannot represent: end that branch with its own layer."
+                f"The model returns its Input {node['config']['name']} unchanged, which deepgui "
+                "cannot represent: return a layer's output instead."
             )
+        if ref.node_id in consumed:
+            node["output"] = True
     if len(set(output_ids)) != len(output_ids):
         raise ModelImportError(
             "The model returns the same tensor twice, which deepgui cannot represent."

@@ -163,6 +163,8 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
             raise fail(f"{where}.config must be an object.")
         if "name" in config and not isinstance(config["name"], str):
             raise fail(f"{where}.config.name must be a string.")
+        if not isinstance(node.get("output", False), bool):
+            raise fail(f"{where}.output must be true or false.")
     names = [n["config"]["name"] for n in nodes if "name" in (n.get("config") or {})]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

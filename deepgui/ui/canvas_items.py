@@ -152,7 +152,12 @@ class NodeItem(QGraphicsItem):
         spec = catalogue.get(node.class_name)
         self.category = spec.category if spec else None
         self.description = spec.description if spec else "A layer outside the palette (imported)."
-        self.key_text = key_params_text(node)
+        key = key_params_text(node)
+        self.key_text = (
+            f"{key} · model output"
+            if node.output and key
+            else ("model output" if node.output else key)
+        )
         self._texts = None
         self.min_inputs, self.max_inputs = catalogue.input_arity(node.class_name)
         self._refresh_tooltip()

@@ -574,7 +574,24 @@ class MainWindow(QMainWindow):
             "fit",
         ):
             menu.addSeparator() if key is None else menu.addAction(a[key])
+        selected = self.scene.selected_node_ids()
+        if len(selected) == 1 and not self.doc.graph.node(selected[0]).is_input:
+            node = self.doc.graph.node(selected[0])
+            menu.addSeparator()
+            toggle = menu.addAction("Also a model output")
+            toggle.setCheckable(True)
+            toggle.setChecked(node.output)
+            toggle.setToolTip(
+                "Return this layer's output from the model even though others read it"
+            )
+            toggle.toggled.connect(lambda on, nid=node.id: self.set_model_output(nid, on))
         menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def set_model_output(self, node_id: str, output: bool) -> None:
+        """Mark a layer that others read as a model output too (undoable)."""
+        from deepgui.core.commands import SetOutput
+
+        self.doc.push(SetOutput(node_id, output))
 
     def apply_theme(self) -> None:
         """Redraw in the current palette after a light/dark switch."""
