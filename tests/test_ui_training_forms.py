@@ -36,6 +36,16 @@ def test_configuration_form_edits_the_training_dict(qtbot, tmp_path):
     assert not form.schedule_every.isEnabled()  # only the step schedule uses it
     assert form.schedule_every.isHidden()
     assert form.error.text() == ""
+    # The plateau schedule's own fields appear and reach the settings.
+    form.schedule.setCurrentText("plateau")
+    assert not form.schedule_patience.isHidden() and not form.schedule_min_lr.isHidden()
+    form.schedule_patience.setValue(4)
+    form.schedule_min_lr.setValue(1e-5)
+    cfg = parse_training(project.training)
+    assert (cfg.schedule.kind, cfg.schedule.patience) == ("plateau", 4)
+    assert cfg.schedule.min_learning_rate == pytest.approx(1e-5)
+    form.schedule.setCurrentText("cosine")
+    assert form.schedule_patience.isHidden() and not form.schedule_min_lr.isHidden()
     # Devices found in the background join the menu; the choice is written as its spec.
     form.set_devices([("gpu:0", "GPU 0: Test card (80 GiB)")])
     form.device.setCurrentIndex(form.device.findData("gpu:0"))

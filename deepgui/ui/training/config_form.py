@@ -65,6 +65,8 @@ class TrainingForm(QWidget):
         self.schedule_factor = _real(0.01, 1.0, 3, 0.05)
         self.schedule_every = _spin(1, 10000)
         self.schedule_decay = _real(0.01, 1.0, 3, 0.01)
+        self.schedule_patience = _spin(1, 1000)
+        self.schedule_min_lr = _real(0.0, 1.0, 7, 1e-6)
         self.loss = _combo(LOSSES, editable=True)
         self.metrics = QLineEdit()
         self.metrics.setPlaceholderText("auto, or names such as accuracy, mae")
@@ -87,7 +89,9 @@ class TrainingForm(QWidget):
         sched_row.addWidget(self.schedule, 1)
         self._schedule_labels = {}
         for label, w in (("factor", self.schedule_factor), ("every (epochs)", self.schedule_every),
-                         ("decay per epoch", self.schedule_decay)):  # fmt: skip
+                         ("decay per epoch", self.schedule_decay),
+                         ("patience", self.schedule_patience),
+                         ("min lr", self.schedule_min_lr)):  # fmt: skip
             text = QLabel(label)
             self._schedule_labels[w] = text
             sched_row.addWidget(text)
@@ -123,7 +127,8 @@ class TrainingForm(QWidget):
             w.lineEdit().editingFinished.connect(self._write)
         self.metrics.editingFinished.connect(self._write)
         for w in (self.learning_rate, self.schedule_factor, self.schedule_decay, self.batch_size,
-                  self.epochs, self.es_patience, self.schedule_every):  # fmt: skip
+                  self.epochs, self.es_patience, self.schedule_every, self.schedule_patience,
+                  self.schedule_min_lr):  # fmt: skip
             w.valueChanged.connect(self._write)
         for w in (self.es_enabled, self.es_restore, self.mixed):
             w.toggled.connect(self._write)
@@ -165,6 +170,8 @@ class TrainingForm(QWidget):
             self.schedule_factor.setValue(cfg.schedule.factor)
             self.schedule_every.setValue(cfg.schedule.every_epochs)
             self.schedule_decay.setValue(cfg.schedule.decay_rate)
+            self.schedule_patience.setValue(cfg.schedule.patience)
+            self.schedule_min_lr.setValue(cfg.schedule.min_learning_rate)
             self.loss.setCurrentText(cfg.loss)
             self.metrics.setText("auto" if cfg.metrics == "auto" else ", ".join(cfg.metrics))
             self.batch_size.setValue(cfg.batch_size)
@@ -183,7 +190,9 @@ class TrainingForm(QWidget):
         """Show only the fields the chosen schedule uses (keeps the form narrow)."""
         for w, used in ((self.schedule_factor, kind in ("step", "plateau")),
                         (self.schedule_every, kind == "step"),
-                        (self.schedule_decay, kind == "exponential")):  # fmt: skip
+                        (self.schedule_decay, kind == "exponential"),
+                        (self.schedule_patience, kind == "plateau"),
+                        (self.schedule_min_lr, kind in ("cosine", "plateau"))):  # fmt: skip
             w.setEnabled(used)
             w.setVisible(used)
             self._schedule_labels[w].setVisible(used)
@@ -206,6 +215,8 @@ class TrainingForm(QWidget):
                 "factor": self.schedule_factor.value(),
                 "every_epochs": self.schedule_every.value(),
                 "decay_rate": self.schedule_decay.value(),
+                "patience": self.schedule_patience.value(),
+                "min_learning_rate": self.schedule_min_lr.value(),
             },  # fmt: skip
             "loss": self.loss.currentText().strip() or "auto",
             "metrics": metrics,
