@@ -375,3 +375,35 @@ def test_marking_a_layer_as_model_output_is_shown_and_undoable(qtbot):
     window.doc.project.undo.undo()
     assert [n.id for n in graph.output_nodes()] == [out.id]
     assert "model output" not in window.scene.nodes[code.id].key_text
+
+
+def drag_from_input(w, qtbot, node_id, port, target_pos: QPointF) -> None:
+    start = view_point(w, w.scene.nodes[node_id].input_port_pos(port))
+    end = view_point(w, target_pos)
+    vp = w.view.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(vp, pos=(start + end) / 2)
+    qtbot.mouseMove(vp, pos=end)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=end)
+
+
+def test_dragging_a_connection_end_moves_it_or_disconnects_in_one_step(window, qtbot):
+    a = add(window, "InputLayer", (0, 0), shape=[8])
+    b = add(window, "Dense", (0, 200), units=4)
+    c = add(window, "Dense", (300, 200), units=2)
+    window.doc.push(Connect(a, b))
+    graph = window.doc.graph
+    # Pick the wire up at b's input and drop it on c: a -> c now.
+    drag_from_input(window, qtbot, b, 0, window.scene.nodes[c].input_port_pos(0))
+    assert [(e.source, e.target) for e in graph.edges] == [(a, c)]
+    window.doc.undo()  # one step back to a -> b
+    assert [(e.source, e.target) for e in graph.edges] == [(a, b)]
+    # Dropped on empty canvas, the connection goes.
+    drag_from_input(window, qtbot, b, 0, QPointF(900, 900))
+    assert graph.edges == []
+    window.doc.undo()
+    assert [(e.source, e.target) for e in graph.edges] == [(a, b)]
+    # Dropped somewhere it may not go: refused, and the old connection is kept.
+    drag_from_input(window, qtbot, b, 0, window.scene.nodes[a].input_port_pos(0) + QPointF(0, 20))
+    assert [(e.source, e.target) for e in graph.edges] == [(a, b)]
+    assert len(window.scene.edges) == 1

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
-from deepgui.core.commands import AddNode, Connect, MoveNodes, insert_on_edge
+from deepgui.core.commands import AddNode, Connect, Disconnect, Macro, MoveNodes, insert_on_edge
 from deepgui.core.graph import Edge
 from deepgui.ui.canvas_items import NODE_HEIGHT, NODE_WIDTH, EdgeItem, NodeItem, connection_path
 from deepgui.ui.document import Document
@@ -207,6 +207,8 @@ class CanvasView(QGraphicsView):
         self.viewport().setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._connect_from: NodeItem | None = None
+        # An edge lifted off its input port while its end is dragged elsewhere: (edge, index).
+        self._detached: tuple[Edge, int] | None = None
         self._wire: QGraphicsPathItem | None = None
         self._wire_label: QGraphicsTextItem | None = None
         self._panning: QPointF | None = None
@@ -283,10 +285,20 @@ class CanvasView(QGraphicsView):
         if event.button() == Qt.MouseButton.LeftButton:
             pos = self.mapToScene(event.position().toPoint())
             item = self.canvas.node_at(pos)
-            if item is not None and item.port_at(pos) == ("out", 0):
+            port = item.port_at(pos) if item is not None else None
+            if port == ("out", 0):
                 self.begin_connection(item)
                 event.accept()
                 return
+            if port is not None and port[0] == "in":
+                edge = next(
+                    (e for e in self.doc.graph.in_edges(item.node_id) if e.target_port == port[1]),
+                    None,
+                )
+                if edge is not None:
+                    self.begin_reattach(edge)
+                    event.accept()
+                    return
         super().mousePressEvent(event)
         self._press_positions = {
             nid: (self.canvas.nodes[nid].pos().x(), self.canvas.nodes[nid].pos().y())
@@ -381,6 +393,15 @@ class CanvasView(QGraphicsView):
         self.canvas.addItem(self._wire)
         self.canvas.addItem(self._wire_label)
 
+    def begin_reattach(self, edge: Edge) -> None:
+        """Pick up the end of a connection at its input port, to drop it on another layer (or
+        on empty canvas to disconnect). The edge is lifted off the graph while dragging so the
+        live feedback judges the new place as if it were gone; one undoable step on release."""
+        graph = self.doc.graph
+        self._detached = (edge, graph.edge_index(edge))
+        graph.disconnect(edge)
+        self.begin_connection(self.canvas.nodes[edge.source])
+
     def _target_at(self, pos: QPointF) -> tuple[NodeItem | None, int | None]:
         item = self.canvas.node_at(pos)
         if item is None or item is self._connect_from:
@@ -428,8 +449,21 @@ class CanvasView(QGraphicsView):
         """Connect to whatever is under `pos`; a refused connection reports its reason."""
         source = self._connect_from
         target, port, problem = self.connection_problem(pos)
-        self.cancel_connection()
-        if source is None or target is None:
+        detached = self._detached[0] if self._detached else None
+        self.cancel_connection()  # puts a lifted edge back: the command below does the change
+        if source is None:
+            return False
+        if detached is not None:
+            if target is None:
+                return self.doc.push(Disconnect(detached))
+            if target.node_id == detached.target and port in (None, detached.target_port):
+                return False  # dropped back where it was
+            if problem:
+                self.doc.message.emit(problem)
+                return False
+            move = [Disconnect(detached), Connect(source.node_id, target.node_id, port)]
+            return self.doc.push(Macro(move, text="Reconnect"))
+        if target is None:
             return False
         if problem:
             self.doc.message.emit(problem)
@@ -442,6 +476,10 @@ class CanvasView(QGraphicsView):
                 self.canvas.removeItem(item)
         self._wire = self._wire_label = None
         self._connect_from = None
+        if self._detached is not None:
+            edge, index = self._detached
+            self._detached = None
+            self.doc.graph.restore_edge(edge, index)
         self.hint.emit("")
 
     # ---------------------------------------------------------------- drag and drop
