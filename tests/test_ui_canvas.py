@@ -407,3 +407,25 @@ def test_dragging_a_connection_end_moves_it_or_disconnects_in_one_step(window, q
     drag_from_input(window, qtbot, b, 0, window.scene.nodes[a].input_port_pos(0) + QPointF(0, 20))
     assert [(e.source, e.target) for e in graph.edges] == [(a, b)]
     assert len(window.scene.edges) == 1
+
+
+def test_connect_by_dragging_from_a_free_input_back_to_a_layer(window, qtbot):
+    a = add(window, "InputLayer", (0, 0), shape=[8])
+    b = add(window, "Dense", (0, 200), units=4)
+    c = add(window, "Dense", (300, 400), units=2)
+    window.doc.push(Connect(a, b))
+    graph = window.doc.graph
+    drag_from_input(window, qtbot, c, 0, window.scene.nodes[b].sceneBoundingRect().center())
+    assert graph.predecessors(c) == [b]
+    window.doc.undo()
+    assert graph.predecessors(c) == []
+    # From the free second input of an Add back to a layer after it: a cycle, refused.
+    merge = add(window, "Add", (0, 600))
+    after = add(window, "Dense", (0, 800), units=4)
+    window.doc.push(Connect(b, merge))
+    window.doc.push(Connect(merge, after))
+    messages: list[str] = []
+    window.doc.message.connect(messages.append)
+    drag_from_input(window, qtbot, merge, 1, window.scene.nodes[after].sceneBoundingRect().center())
+    assert graph.predecessors(merge) == [b]
+    assert messages and "cycle" in messages[-1]

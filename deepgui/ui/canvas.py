@@ -209,6 +209,7 @@ class CanvasView(QGraphicsView):
         self._connect_from: NodeItem | None = None
         # An edge lifted off its input port while its end is dragged elsewhere: (edge, index).
         self._detached: tuple[Edge, int] | None = None
+        self._reverse_port: int | None = None  # set while dragging from a free input port
         self._wire: QGraphicsPathItem | None = None
         self._wire_label: QGraphicsTextItem | None = None
         self._panning: QPointF | None = None
@@ -297,8 +298,10 @@ class CanvasView(QGraphicsView):
                 )
                 if edge is not None:
                     self.begin_reattach(edge)
-                    event.accept()
-                    return
+                else:
+                    self.begin_reverse(item, port[1])
+                event.accept()
+                return
         super().mousePressEvent(event)
         self._press_positions = {
             nid: (self.canvas.nodes[nid].pos().x(), self.canvas.nodes[nid].pos().y())
@@ -409,33 +412,55 @@ class CanvasView(QGraphicsView):
         port = item.port_at(pos, slack=8)
         return item, (port[1] if port and port[0] == "in" else None)
 
-    def connection_problem(self, pos: QPointF) -> tuple[NodeItem | None, int | None, str | None]:
+    def _candidate(
+        self, pos: QPointF
+    ) -> tuple[NodeItem | None, NodeItem | None, int | None, str | None]:
+        """(source, target, port, problem) of the connection a drop at `pos` would make; the
+        end under the pointer is None over empty canvas."""
+        graph = self.doc.graph
+        if self._reverse_port is not None:  # dragging from an input port back to a source
+            target, port = self._connect_from, self._reverse_port
+            source = self.canvas.node_at(pos)
+            if source is None or source is target:
+                return None, target, port, None
+            return (
+                source,
+                target,
+                port,
+                graph.connection_problem(source.node_id, target.node_id, port),
+            )
+        source = self._connect_from
         target, port = self._target_at(pos)
         if target is None:
-            return None, None, None
-        problem = self.doc.graph.connection_problem(
-            self._connect_from.node_id, target.node_id, port
-        )
-        return target, port, problem
+            return source, None, None, None
+        return source, target, port, graph.connection_problem(source.node_id, target.node_id, port)
+
+    def connection_problem(self, pos: QPointF) -> tuple[NodeItem | None, int | None, str | None]:
+        """(layer under the pointer, port, why it may not connect) for live feedback."""
+        source, target, port, problem = self._candidate(pos)
+        return (source if self._reverse_port is not None else target), port, problem
 
     def update_connection(self, pos: QPointF) -> None:
         if self._connect_from is None:
             return
-        target, port, problem = self.connection_problem(pos)
-        end = (
-            target.input_port_pos(
-                port if port is not None else self.doc.graph.next_free_port(target.node_id)
-            )
-            if target and not problem
-            else pos
-        )
+        source, target, port, problem = self._candidate(pos)
+        reverse = self._reverse_port is not None
+        hovered = source if reverse else target
+        fits = hovered is not None and not problem
+        if reverse:
+            start, end = (source.output_port_pos() if fits else pos), target.input_port_pos(port)
+        else:
+            free = port if port is not None else None
+            if fits and free is None:
+                free = self.doc.graph.next_free_port(target.node_id)
+            start, end = source.output_port_pos(), (target.input_port_pos(free) if fits else pos)
         colors = self.canvas.colors
-        colour = colors.edge if target is None else colors.error if problem else colors.ok
+        colour = colors.edge if hovered is None else colors.error if problem else colors.ok
         self._wire.setPen(
-            QPen(colour, 2.2, Qt.PenStyle.DashLine if target is None else Qt.PenStyle.SolidLine)
+            QPen(colour, 2.2, Qt.PenStyle.DashLine if hovered is None else Qt.PenStyle.SolidLine)
         )
-        self._wire.setPath(connection_path(self._connect_from.output_port_pos(), end))
-        text = problem or (f"Connect {self._connect_from.name} → {target.name}" if target else "")
+        self._wire.setPath(connection_path(start, end))
+        text = problem or (f"Connect {source.name} → {target.name}" if hovered else "")
         self._wire_label.setHtml(
             f"<div style='background:{colors.node.name()}; color:{QColor(colour).name()};'>"
             f"&nbsp;{html.escape(text)}&nbsp;</div>"
@@ -447,12 +472,11 @@ class CanvasView(QGraphicsView):
 
     def finish_connection(self, pos: QPointF) -> bool:
         """Connect to whatever is under `pos`; a refused connection reports its reason."""
-        source = self._connect_from
-        target, port, problem = self.connection_problem(pos)
+        if self._connect_from is None:
+            return False
+        source, target, port, problem = self._candidate(pos)
         detached = self._detached[0] if self._detached else None
         self.cancel_connection()  # puts a lifted edge back: the command below does the change
-        if source is None:
-            return False
         if detached is not None:
             if target is None:
                 return self.doc.push(Disconnect(detached))
@@ -463,12 +487,17 @@ class CanvasView(QGraphicsView):
                 return False
             move = [Disconnect(detached), Connect(source.node_id, target.node_id, port)]
             return self.doc.push(Macro(move, text="Reconnect"))
-        if target is None:
+        if source is None or target is None:
             return False
         if problem:
             self.doc.message.emit(problem)
             return False
         return self.doc.push(Connect(source.node_id, target.node_id, port))
+
+    def begin_reverse(self, target: NodeItem, port: int) -> None:
+        """Start a connection at a free input port and drag it back to the layer to read from."""
+        self.begin_connection(target)
+        self._reverse_port = port
 
     def cancel_connection(self) -> None:
         for item in (self._wire, self._wire_label):
@@ -476,6 +505,7 @@ class CanvasView(QGraphicsView):
                 self.canvas.removeItem(item)
         self._wire = self._wire_label = None
         self._connect_from = None
+        self._reverse_port = None
         if self._detached is not None:
             edge, index = self._detached
             self._detached = None
