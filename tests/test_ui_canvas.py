@@ -121,15 +121,18 @@ def test_drop_on_edge_inserts_layer(window, qtbot):
     assert [n.class_name for n in graph] == ["InputLayer", "Dense"] and len(graph.edges) == 1
 
 
-def drag_wire(w, qtbot, source_id, target_pos: QPointF) -> None:
-    src = w.scene.nodes[source_id]
-    start = view_point(w, src.output_port_pos())
-    end = view_point(w, target_pos)
+def drag(w, qtbot, start_pos: QPointF, end_pos: QPointF) -> None:
+    """Press at one scene point, move through the middle, release at the other."""
+    start, end = view_point(w, start_pos), view_point(w, end_pos)
     vp = w.view.viewport()
     qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(vp, pos=(start + end) / 2)
     qtbot.mouseMove(vp, pos=end)
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=end)
+
+
+def drag_wire(w, qtbot, source_id, target_pos: QPointF) -> None:
+    drag(w, qtbot, w.scene.nodes[source_id].output_port_pos(), target_pos)
 
 
 def test_connect_by_dragging_between_ports(window, qtbot):
@@ -378,13 +381,7 @@ def test_marking_a_layer_as_model_output_is_shown_and_undoable(qtbot):
 
 
 def drag_from_input(w, qtbot, node_id, port, target_pos: QPointF) -> None:
-    start = view_point(w, w.scene.nodes[node_id].input_port_pos(port))
-    end = view_point(w, target_pos)
-    vp = w.view.viewport()
-    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
-    qtbot.mouseMove(vp, pos=(start + end) / 2)
-    qtbot.mouseMove(vp, pos=end)
-    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=end)
+    drag(w, qtbot, w.scene.nodes[node_id].input_port_pos(port), target_pos)
 
 
 def test_dragging_a_connection_end_moves_it_or_disconnects_in_one_step(window, qtbot):
