@@ -20,10 +20,7 @@ _loaded = False
 
 def keras():
     """Import Keras lazily (it brings TensorFlow: seconds), quietly."""
-    global _loaded
-    if not _loaded:
-        quiet_backend_start()
-        _loaded = True
+    quiet_backend_start()
     import keras as _keras
 
     return _keras
@@ -35,7 +32,12 @@ def quiet_backend_start() -> None:
     TensorFlow's C++ side writes INFO lines (oneDNN, CUDA probing) straight to file
     descriptor 2 before its logging is configured, whatever TF_CPP_MIN_LOG_LEVEL says; a
     user of `deepgui summary` should not see them. Python exceptions still propagate.
+    Only the first call does anything.
     """
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if os.environ.get("DEEPGUI_DEBUG"):
         import keras as _keras  # noqa: F401
