@@ -113,6 +113,7 @@ class TrainingEngine:
         self._control = threading.Lock()
         self._nan: tuple[int, int, float] | None = None
         self.model = None
+        self._inference = None
         self.history: list[dict[str, Any]] = []
         self.overfitting: list[dict[str, Any]] = []
         self.detector = OverfittingDetector(config.overfitting.patience, config.overfitting.gap)
@@ -277,9 +278,7 @@ class TrainingEngine:
         source = self.source
         try:
             if isinstance(source, Graph):
-                from deepgui.core.shapes import ShapeInference
-
-                inference = ShapeInference(source)
+                inference = self._graph_inference()
                 inference.update()
                 outputs = source.output_nodes()
                 shape = inference.info[outputs[0].id].output_shape if outputs else None
@@ -288,6 +287,15 @@ class TrainingEngine:
         except Exception:  # an unbuildable graph fails later with its own clear message
             return None
         return int(shape[-1]) if shape and shape[-1] is not None else None
+
+    def _graph_inference(self):
+        """One shape inference of the graph for the whole run: the "auto" loss reads the output
+        width from it and the build reuses its cached results instead of inferring again."""
+        if self._inference is None:
+            from deepgui.core.shapes import ShapeInference
+
+            self._inference = ShapeInference(self.source)
+        return self._inference
 
     def _make_model(self, placement):
         from deepgui.core.keras_layers import keras as _keras
@@ -299,7 +307,7 @@ class TrainingEngine:
             from deepgui.core.build import build_model
 
             with devices.precision_policy(placement.mixed_precision):
-                return build_model(source)
+                return build_model(source, inference=self._graph_inference())
         if isinstance(source, keras.Model):
             if placement.strategy is not None:
                 raise TrainingError(
