@@ -14,7 +14,7 @@ from pathlib import Path
 
 from deepgui.core.errors import DeepGuiError
 
-COMMANDS = ("summary", "import", "export", "train", "examples", "datasets")
+COMMANDS = ("summary", "import", "export", "train", "predict", "examples", "datasets")
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx", "python")
 
@@ -54,6 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     else:
         p.add_argument("project")
 
+    p = sub.add_parser("predict", help="predict with a trained model on raw data")
+    p.add_argument(
+        "model", help="a run directory, or a .keras, SavedModel, .tflite or .onnx export"
+    )
+    p.add_argument(
+        "--data", required=True, help="a CSV (with or without its target), an image or folder, .npz"
+    )
+    p.add_argument("-o", "--output", help="write the predictions to this CSV (default: stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     sub.add_parser("examples", help="list the bundled example projects")
     sub.add_parser("datasets", help="list the bundled sample data sets")
     return parser
@@ -90,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
-    if command in ("summary", "import", "export", "train"):
+    if command in ("summary", "import", "export", "train", "predict"):
         from deepgui.core.keras_layers import quiet_backend_start
 
         quiet_backend_start()
@@ -109,6 +118,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from deepgui import train_cli
 
         return train_cli.run(args)
+    if command == "predict":
+        out = Path(args.output) if args.output else None
+        return cmd_predict(Path(args.model), Path(args.data), out, force=args.force)
     if command == "examples":
         return cmd_examples()
     if command == "datasets":
@@ -200,6 +212,29 @@ def cmd_export(project: Path, fmt: str, output: Path, options: dict) -> int:
     report = export_project(project, fmt, output, **options)
     print(report.message)
     return 0 if report.ok else 1
+
+
+def cmd_predict(model: Path, data: Path, output: Path | None, force: bool = False) -> int:
+    from deepgui.core.predict import predict_file
+    from deepgui.core.project import atomic_write_text
+
+    if output is not None:
+        if output.is_dir():
+            raise DeepGuiError(f"{output}: is a folder; give a file name ending in .csv.")
+        if output.exists() and not force:
+            raise DeepGuiError(f"{output} already exists: choose another name or pass --force.")
+    predictions = predict_file(model, data)
+    text = predictions.csv_text()
+    if output is None:
+        sys.stdout.write(text)
+        print(predictions.summary(), file=sys.stderr)
+        return 0
+    try:
+        atomic_write_text(output, text)
+    except OSError as exc:
+        raise DeepGuiError(f"{output}: cannot be written ({exc.strerror or exc}).") from None
+    print(f"{predictions.summary()} Wrote {output}.")
+    return 0
 
 
 def cmd_examples() -> int:

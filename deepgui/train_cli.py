@@ -30,6 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", help="the run directory (default: runs/<timestamp>/ beside the project)"
     )
+    parser.add_argument(
+        "--missing",
+        choices=("fill", "drop", "refuse"),
+        help="missing values in a CSV: fill them inside the model (default), drop their rows, "
+        "or refuse the file",
+    )
 
 
 def _fmt_time(seconds: float) -> str:
@@ -142,6 +148,22 @@ def _dataset_spec(project, args) -> dict[str, Any]:
     return spec
 
 
+def _with_missing(spec: dict[str, Any], args) -> dict[str, Any]:
+    return {**spec, "missing": args.missing} if getattr(args, "missing", None) else spec
+
+
+def _missing_sentence(counts: dict[str, int], policy: str | None) -> str:
+    cells, filled, dropped = counts["cells"], counts.get("filled", 0), counts["rows_dropped"]
+    parts = []
+    if filled:
+        parts.append(f"{filled} filled inside the model (numbers with the training median, "
+                     "categories as unseen)")  # fmt: skip
+    if dropped:
+        why = "with a gap" if policy == "drop" else "without a target value"
+        parts.append(f"{dropped} row{'s' * (dropped != 1)} {why} left out")
+    return f"Missing values: {cells} cell{'s' * (cells != 1)}; " + "; ".join(parts) + "."
+
+
 def _input_shape(graph) -> tuple | None:
     """The single Input's shape without the batch axis (lets an image folder match the model)."""
     from deepgui.core.keras_layers import input_shape_of
@@ -194,8 +216,17 @@ def run(args: argparse.Namespace) -> int:
         )
         from deepgui.core.data import load_dataset
 
-        data = load_dataset(spec, project.path.parent, input_shape=_input_shape(project.graph))
+        spec = _with_missing(spec, args)
+        data = load_dataset(
+            spec,
+            project.path.parent,
+            input_shape=_input_shape(project.graph),
+            graph=project.graph,
+        )
         spec = getattr(data, "spec", None) or spec  # what was actually used, defaults filled in
+        missing = data.extras.get("missing") or {}
+        if missing.get("cells"):
+            sys.stderr.write(_missing_sentence(missing, spec.get("missing")) + "\n")
     except DeepGuiError as exc:
         _error(str(exc))
         return EXIT_BAD_INPUT

@@ -14,7 +14,7 @@ from deepgui.core.errors import DatasetError
 def test_defaults_filled_and_input_not_changed():
     spec = {"source": "builtin", "name": "digits"}
     out = normalize(spec)
-    assert out["validation_split"] == 0.2 and out["seed"] == 42 and out["missing"] == "error"
+    assert out["validation_split"] == 0.2 and out["seed"] == 42 and out["missing"] == "fill"
     assert spec == {"source": "builtin", "name": "digits"}
 
 

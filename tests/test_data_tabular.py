@@ -33,16 +33,20 @@ def people(tmp_path: Path) -> Path:
 def test_csv_encodes_and_standardizes_on_training_rows(people: Path):
     data = load_dataset({"source": "csv", "path": "people.csv", "target": "bought"}, people.parent)
     assert data.task == "binary" and data.class_names == ["no", "yes"]
-    assert data.feature_names == ["age", "income", "city=oslo", "city=paris", "city=rome"]
-    assert data.x_train.shape == (48, 5) and data.x_val.shape == (12, 5)
+    assert data.feature_names == [
+        "age", "income", "city=[unseen]", "city=oslo", "city=paris", "city=rome"
+    ]  # fmt: skip
+    assert data.x_train.shape == (48, 6) and data.x_val.shape == (12, 6)
     assert data.x_train.dtype == np.float32 and data.y_train.dtype == np.int32
     # Statistics come from the training rows only: exactly 0/1 there, not in validation.
     assert np.allclose(data.x_train[:, :2].mean(axis=0), 0, atol=1e-5)
     assert np.allclose(data.x_train[:, :2].std(axis=0), 1, atol=1e-4)
     assert not np.allclose(data.x_val[:, :2].mean(axis=0), 0, atol=1e-3)
-    assert np.all(data.x_train[:, 2:].sum(axis=1) == 1)
-    mean, std = data.extras["standardization"]["age"]
-    assert 30 < mean < 50 and std > 5
+    assert np.all(data.x_train[:, 3:].sum(axis=1) == 1) and not data.x_train[:, 2].any()
+    # The raw columns are kept as the file has them, one named input per column.
+    assert set(data.raw_train) == {"age", "income", "city"}
+    assert 20 < float(np.mean(data.raw_train["age"])) < 60
+    assert set(data.raw_train["city"]) == {"oslo", "paris", "rome"}
 
 
 def test_same_seed_same_split_other_seed_other(people: Path):
@@ -88,7 +92,7 @@ def test_missing_values_reported_by_row_and_column(tmp_path: Path):
     path = write(tmp_path / "gaps.csv", "a,b,y", rows)
     spec = {"source": "csv", "path": str(path), "target": "y", "shuffle": False}
     with pytest.raises(DatasetError) as err:
-        load_dataset(spec)
+        load_dataset({**spec, "missing": "refuse"})
     msg = str(err.value)
     assert (
         "2 values are missing" in msg and "row 4 column 'b'" in msg and "row 11 column 'a'" in msg
@@ -96,10 +100,13 @@ def test_missing_values_reported_by_row_and_column(tmp_path: Path):
     assert '"drop"' in msg and '"fill"' in msg
     dropped = load_dataset({**spec, "missing": "drop", "validation_split": 0.0})
     assert dropped.num_train == 18
-    filled = load_dataset({**spec, "missing": "fill", "validation_split": 0.0})
+    filled = load_dataset({**spec, "validation_split": 0.0})  # filling is the default
     assert filled.num_train == 20 and np.isfinite(filled.x_train).all()
-    # A filled cell takes the training mean, which standardizes to 0.
-    assert filled.x_train[2, 1] == pytest.approx(0.0, abs=1e-6)
+    assert filled.extras["missing"] == {"cells": 2, "filled": 2, "rows_dropped": 0}
+    # The raw column keeps the gap; the model fills it with the training median.
+    assert np.isnan(filled.raw_train["b"][2])
+    b = np.delete(np.arange(20) * 2.0, 2)
+    assert filled.x_train[2, 1] == pytest.approx((np.median(b) - b.mean()) / b.std(), rel=1e-5)
 
 
 def test_missing_target_always_dropped_when_filling(tmp_path: Path):
@@ -133,7 +140,8 @@ def test_many_categories_integer_encoded(tmp_path: Path):
         {"source": "csv", "path": str(write(tmp_path / "m.csv", "code,y", rows)), "target": "y"}
     )
     assert data.feature_names == ["code"] and data.x_train.shape[1] == 1
-    assert data.x_train.max() <= 29 and data.x_train.min() >= 0
+    # The index in the sorted categories, from 1 (0 is the slot for unseen values).
+    assert data.x_train.max() <= 30 and data.x_train.min() >= 1
 
 
 def test_text_column_through_text_vectorization(tmp_path: Path):
@@ -150,7 +158,7 @@ def test_text_column_through_text_vectorization(tmp_path: Path):
             "sequence_length": 8,
         }
     )
-    assert only_text.x_train.shape == (32, 8) and only_text.x_train.dtype == np.int32
+    assert only_text.x_train.shape == (32, 8) and only_text.x_train.dtype.kind == "i"
     vocab = only_text.extras["vocabulary"]["review"]
     assert "great" in vocab and "boring" in vocab
     assert only_text.extras["vocabulary_size"] == len(vocab)
@@ -172,9 +180,9 @@ def test_separate_validation_file_uses_training_encoding(tmp_path: Path):
     )
     assert data.num_train == 20 and len(data.y_val) == 2
     assert data.y_val.tolist() == [0, 1]
-    assert data.x_val[1, 1:].tolist() == [0.0, 0.0]  # an unseen category is all zeros
-    mean, std = data.extras["standardization"]["x"]
-    assert data.x_val[0, 0] == pytest.approx((100 - mean) / std, rel=1e-5)
+    assert data.x_val[1, 1:].tolist() == [1.0, 0.0, 0.0]  # an unseen category: its own slot
+    x = np.arange(20.0)
+    assert data.x_val[0, 0] == pytest.approx((100 - x.mean()) / x.std(), rel=1e-5)
     write(val, "x,c,y", ["1,a,p", "2,b,r"])
     with pytest.raises(DatasetError, match=r"label 'r'.*not among the classes"):
         load_dataset(
@@ -295,4 +303,4 @@ def test_missing_spellings(tmp_path: Path):
         DatasetError,
         match=r"4 values are missing \(row 3 column 'a', row 6 column 'b', row 9 column 'a', row 9 column 'b'\)",
     ):
-        load_dataset({"source": "csv", "path": str(path), "target": "y"})
+        load_dataset({"source": "csv", "path": str(path), "target": "y", "missing": "refuse"})

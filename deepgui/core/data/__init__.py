@@ -11,8 +11,10 @@ source takes (defaults in brackets):
     seed              the split's seed: the same spec and seed give the same split [42]
     task              override "multiclass" | "binary" | "regression" | "multilabel" [inferred]
     class_names       names of the classes, in label order [inferred]
-    missing           gaps in a CSV: "error" reports them by row and column, "drop" leaves the
-                      rows out, "fill" fills features from the training split [error]
+    missing           gaps in a CSV: "fill" fills missing features inside the model (the training
+                      split's median; an unseen-category slot) and drops rows without a target,
+                      "drop" leaves out every row with a gap, "refuse" reports them by row and
+                      column [fill]
 
 Per source:
 
@@ -31,16 +33,14 @@ Per source:
                   "num_words" [10000] and "maxlen" [200]
 
 A separate validation or test file replaces the matching fraction. Relative paths resolve
-against the project's folder. What comes back is a `LoadedData` of NumPy arrays: image folders
-are read whole into memory as float32 (refused up front when that would pass half the RAM),
-because every source then hands ``fit`` the same thing and the split, checks and preview need no
-second code path. Numeric CSV columns are standardized with the
-training split's statistics only; string columns become one-hot columns (up to 20 categories)
-or integer codes; a free-text column becomes integer token sequences through a Keras
-TextVectorization layer adapted on the training split (in ``extras["text_vectorizers"]``, its
-vocabulary in ``extras["vocabulary"]``). A CSV with only a text feature gives one int array; text
-and other columns together give a dict keyed by input name (the text column's name, and
-"features" for the rest), for a model with one Input of each name.
+against the project's folder. Every source reads the data as the user has it (raw CSV cells,
+pixel values 0-255) into NumPy arrays, splits it, and fits a `Preprocessing` (preprocessing.py)
+on the training split: Keras layers that the trained model carries in front of the network, so
+the model and its exports take raw data. Image folders are read whole into memory as float32
+(refused up front when that would pass half the RAM), because every source then hands ``fit``
+the same thing and the split, checks and preview need no second code path. A CSV gives one
+named input per feature column; its numeric and category columns become one "features" vector
+for the network, each free-text column its own integer-sequence input (named after the column).
 """
 
 from __future__ import annotations
@@ -69,22 +69,32 @@ __all__ = [
 
 
 def load_dataset(
-    spec: dict[str, Any], base_dir: Path | None = None, *, input_shape: tuple | None = None
+    spec: dict[str, Any],
+    base_dir: Path | None = None,
+    *,
+    input_shape: tuple | None = None,
+    graph: Any = None,
 ) -> LoadedData:
-    """Load and split the data `spec` describes. `input_shape` (the model's Input shape without
-    the batch axis) lets an image folder default its size and colour mode to what the model takes.
-    Every problem is a DatasetError naming the file, column or field."""
+    """Load and split the data `spec` describes, and fit its preprocessing on the training split.
+    `input_shape` (the model's Input shape without the batch axis) lets an image folder default
+    its size and colour mode to what the model takes; `graph`, the network, tells whether it
+    scales its inputs itself (then the preprocessing leaves the scaling to it). The result keeps
+    the raw splits (raw_train, ...) and the network-ready ones (x_train, ...). Every problem is a
+    DatasetError naming the file, column or field."""
+    from deepgui.core.data.preprocessing import model_scales_inputs
+
     spec = normalize(spec)
     base = Path(base_dir) if base_dir is not None else None
+    standardize = not model_scales_inputs(graph)
     source = spec["source"]
     if source == "builtin":
         from deepgui.core.data.builtin import load_builtin
 
-        data = load_builtin(spec)
+        data = load_builtin(spec, standardize=standardize)
     elif source == "csv":
         from deepgui.core.data.tabular import load_csv
 
-        data = load_csv(spec, base)
+        data = load_csv(spec, base, standardize=standardize)
     elif source == "npz":
         from deepgui.core.data.arrays import load_npz
 
@@ -92,20 +102,32 @@ def load_dataset(
     elif source == "image_folder":
         from deepgui.core.data.images import load_image_folder
 
-        data = load_image_folder(spec, base, input_shape)
+        data = load_image_folder(spec, base, input_shape, standardize=standardize)
         spec = {**spec, **data.extras}  # record the size and colour mode actually used
     elif source == "timeseries":
         from deepgui.core.data.timeseries import load_timeseries
 
-        data = load_timeseries(spec, base)
+        data = load_timeseries(spec, base, standardize=standardize)
     else:
         from deepgui.core.data.keras_sets import load_keras_set
 
-        data = load_keras_set(spec)
+        data = load_keras_set(spec, standardize=standardize)
     # An empty split is an absent one: callers test `is None`, not the length.
     if data.y_val is not None and len(data.y_val) == 0:
         data.x_val = data.y_val = None
     if data.y_test is not None and len(data.y_test) == 0:
         data.x_test = data.y_test = None
     data.spec = spec
+    return preprocess(data)
+
+
+def preprocess(data: LoadedData) -> LoadedData:
+    """Keep the loader's raw splits and compute the network's arrays with the adapted layers,
+    once (what a cached tf.data map would do, without running the layers every epoch)."""
+    data.raw_train, data.raw_val, data.raw_test = data.x_train, data.x_val, data.x_test
+    pre = data.preprocessing
+    if pre is not None and not pre.is_identity:
+        data.x_train = pre.apply(data.raw_train)
+        data.x_val = pre.apply(data.raw_val)
+        data.x_test = pre.apply(data.raw_test)
     return data

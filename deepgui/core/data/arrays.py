@@ -10,6 +10,7 @@ import numpy as np
 
 from deepgui.core.data.base import LoadedData
 from deepgui.core.data.labels import encode_labels
+from deepgui.core.data.preprocessing import array_preprocessing
 from deepgui.core.data.spec import resolve
 from deepgui.core.data.split import split_indices
 from deepgui.core.errors import DatasetError
@@ -39,7 +40,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise DatasetError(f"{path}: is not a readable NumPy .npz file ({exc}).") from None
 
 
-def load_npz(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
+def load_npz(spec: dict[str, Any], base_dir: Path | None, **_: Any) -> LoadedData:
     path = resolve(spec, "path", base_dir)
     arrays = read_npz(path)
     if "x_val" not in arrays and "x_validation" in arrays:
@@ -102,10 +103,12 @@ def from_arrays(
     *,
     what: str,
     class_names: list[str] | None = None,
-    scale: float = 1.0,
+    scale: float | None = None,
     description: str = "",
 ) -> LoadedData:
-    """Split the "x_train" pair (unless validation or test pairs are given) and encode labels."""
+    """Split the "x_train" pair (unless validation or test pairs are given) and encode labels.
+    The arrays stay as given; `scale` (a known range, such as 1/16 for 0-16 pixels) becomes a
+    Rescaling layer in the model."""
     checked = {}
     for key, (x, y) in parts.items():
         x = as_features(np.asarray(x), what, key)
@@ -113,7 +116,7 @@ def from_arrays(
             raise DatasetError(
                 f"{what}: {key!r} has {len(x)} samples but its labels have {len(y)}; they must match."
             )
-        checked[key] = (x * scale if scale != 1.0 else x, y)
+        checked[key] = (x, y)
     x_train, y_raw = checked["x_train"]
     for key, (x, _) in checked.items():
         if x.shape[1:] != x_train.shape[1:]:
@@ -153,4 +156,5 @@ def from_arrays(
         task=task,
         class_names=names,
         description=description or f"{what}: {len(x_train)} samples of shape {x_train.shape[1:]}",
+        preprocessing=array_preprocessing(x_train.shape[1:], "x", scale=scale),
     )

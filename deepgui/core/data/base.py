@@ -38,13 +38,18 @@ class LoadedData:
     class_names: list[str] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
     description: str = ""
-    # What the source learned from the training split, for the model and its export:
-    # "text_vectorizers" (adapted TextVectorization layers by column), "vocabulary",
-    # "vocabulary_size", "standardization" ({column: (mean, std)}), "categories",
-    # "column_kinds", "image_size" and "color_mode".
+    # What else the source found: "vocabulary" and "vocabulary_size" (text), "column_kinds",
+    # "missing" (counts of cells filled and rows dropped), "image_size" and "color_mode".
     extras: dict[str, Any] = field(default_factory=dict)
     # The dataset spec with every default filled in, as loaded: record it to reproduce the run.
     spec: dict[str, Any] = field(default_factory=dict)
+    # The Keras layers between the data as the user has it and the network (preprocessing.py).
+    # Loaders hand over raw x arrays; load_dataset keeps them in raw_* and fills x_* with what
+    # these layers make of them.
+    preprocessing: Any = None
+    raw_train: Any = None
+    raw_val: Any = None
+    raw_test: Any = None
 
     @property
     def num_classes(self) -> int:

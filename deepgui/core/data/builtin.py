@@ -54,13 +54,15 @@ def builtin_path(spec: dict[str, Any]) -> tuple[str, Path, dict[str, Any]]:
     return name, path, how
 
 
-def load_builtin(spec: dict[str, Any]) -> LoadedData:
+def load_builtin(spec: dict[str, Any], *, standardize: bool = True) -> LoadedData:
     from deepgui.core.data.arrays import from_arrays, read_npz
     from deepgui.core.data.tabular import load_csv
 
     name, path, how = builtin_path(spec)
     if path.suffix == ".csv":
-        data = load_csv({**spec, "path": str(path), "target": how["target"]}, None)
+        data = load_csv(
+            {**spec, "path": str(path), "target": how["target"]}, None, standardize=standardize
+        )
     else:
         arrays = read_npz(path)
         data = from_arrays(
@@ -68,7 +70,7 @@ def load_builtin(spec: dict[str, Any]) -> LoadedData:
             spec,
             what=path.name,
             class_names=how["class_names"],
-            scale=how["scale"],
+            scale=how["scale"] if standardize and how["scale"] != 1.0 else None,
         )
     data.description = f"{name}: {BUILTIN[name][1]}"
     return data

@@ -1,6 +1,7 @@
 """A folder of images with one subfolder per class, read through
-``keras.utils.image_dataset_from_directory`` and materialized to float32 arrays in [0, 1]
-(rescaled unless "rescale" is false), so every source hands ``fit`` the same kind of data.
+``keras.utils.image_dataset_from_directory`` and materialized to float32 arrays of raw pixel
+values 0-255. The model divides by 255 itself (a Rescaling layer, see preprocessing.py) unless
+"rescale" is false or the network starts with its own Rescaling or Normalization.
 
 Spec fields: "image_size" [height, width] (default: the model's input, else the first image's
 size), "color_mode" "grayscale" | "rgb" | "rgba" (default: the model's channels, else the first
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from deepgui.core.data.base import LoadedData
+from deepgui.core.data.preprocessing import array_preprocessing
 from deepgui.core.data.spec import IMAGE_SUFFIXES, resolve
 from deepgui.core.data.split import split_indices
 from deepgui.core.errors import DatasetError
@@ -128,7 +130,9 @@ def memory_budget() -> int:
         return 1 << 62
 
 
-def load_image_folder(spec: dict[str, Any], base_dir: Path | None, input_shape=None) -> LoadedData:
+def load_image_folder(
+    spec: dict[str, Any], base_dir: Path | None, input_shape=None, *, standardize: bool = True
+) -> LoadedData:
     root = resolve(spec, "path", base_dir)
     classes = class_folders(root)
     size, mode = image_settings(spec, classes, input_shape)
@@ -152,7 +156,7 @@ def load_image_folder(spec: dict[str, Any], base_dir: Path | None, input_shape=N
             f"{root}: {count} images of {size[0]}x{size[1]} {mode} would take {_amount(needed)} "
             f"in memory, more than this computer can spare; choose a smaller image_size."
         )
-    x, y = _read(root, classes, size, mode, names, spec.get("rescale", True))
+    x, y = _read(root, classes, size, mode, names)
     val_frac = 0.0 if "validation_path" in others else spec["validation_split"]
     test_frac = 0.0 if "test_path" in others else spec["test_split"]
     tr, va, te = split_indices(
@@ -161,7 +165,7 @@ def load_image_folder(spec: dict[str, Any], base_dir: Path | None, input_shape=N
     )  # fmt: skip
     parts = {"validation_path": (x[va], y[va]), "test_path": (x[te], y[te])}
     for key, (other, found) in others.items():
-        parts[key] = _read(other, found, size, mode, names, spec.get("rescale", True))
+        parts[key] = _read(other, found, size, mode, names)
     (x_va, y_va), (x_te, y_te) = parts["validation_path"], parts["test_path"]
     task = "binary" if len(names) == 2 else "multiclass"
     return LoadedData(
@@ -175,13 +179,17 @@ def load_image_folder(spec: dict[str, Any], base_dir: Path | None, input_shape=N
         class_names=names,
         description=f"{root.name}: {count} images of {size[0]}x{size[1]} {mode}, {len(names)} classes",
         extras={"image_size": list(size), "color_mode": mode},
+        preprocessing=array_preprocessing(
+            x.shape[1:],
+            "image",
+            scale=1 / 255 if standardize and spec.get("rescale", True) else None,
+            image={"height": size[0], "width": size[1], "color_mode": mode},
+        ),
     )
 
 
-def _read(
-    root: Path, classes: dict[str, list[str]], size, mode: str, names: list[str], rescale: bool
-):
-    """All images under `root` as float32 (n, h, w, c), labels indexed into `names`."""
+def _read(root: Path, classes: dict[str, list[str]], size, mode: str, names: list[str]):
+    """All images under `root` as float32 (n, h, w, c) pixel values, labels indexed into `names`."""
     from deepgui.core.keras_layers import keras
 
     try:
@@ -203,8 +211,6 @@ def _read(
             f"{root}: the images could not be read ({type(exc).__name__}: {exc})."
         ) from None
     x = np.concatenate(xs).astype(np.float32, copy=False)
-    if rescale:
-        x /= 255.0
     # This folder's own class order, mapped onto the training folder's.
     remap = np.array([names.index(c) for c in classes], dtype=np.int32)
     return x, remap[np.concatenate(ys)]

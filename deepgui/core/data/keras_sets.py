@@ -1,5 +1,6 @@
 """Keras's downloadable data sets, through Keras's own loading code (cached in ~/.keras after the
-first download). Images become float32 in [0, 1] with a channel axis; imdb reviews become
+first download). Images become float32 pixel values 0-255 with a channel axis (the model rescales
+them); imdb reviews become
 integer sequences padded to "maxlen" (default 200) with "num_words" (default 10000)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from deepgui.core.data.base import LoadedData
+from deepgui.core.data.preprocessing import array_preprocessing
 from deepgui.core.data.spec import positive_int
 from deepgui.core.data.split import split_indices
 from deepgui.core.errors import DatasetError
@@ -44,7 +46,7 @@ KERAS_SETS = {
 }
 
 
-def load_keras_set(spec: dict[str, Any]) -> LoadedData:
+def load_keras_set(spec: dict[str, Any], *, standardize: bool = True) -> LoadedData:
     from deepgui.core.keras_layers import keras
 
     name = spec.get("name")
@@ -71,10 +73,18 @@ def load_keras_set(spec: dict[str, Any]) -> LoadedData:
         x_tr = k.utils.pad_sequences(x_tr, maxlen=maxlen).astype(np.int32)
         x_te = k.utils.pad_sequences(x_te, maxlen=maxlen).astype(np.int32)
         extras: dict[str, Any] = {"vocabulary_size": num_words}
+        pre = array_preprocessing(x_tr.shape[1:], "x", dtype="int32")
     else:
         x_tr = _images(x_tr)
         x_te = _images(x_te)
         extras = {}
+        h, w, c = x_tr.shape[1:]
+        pre = array_preprocessing(
+            x_tr.shape[1:],
+            "image",
+            scale=1 / 255 if standardize else None,
+            image={"height": h, "width": w, "color_mode": "rgb" if c == 3 else "grayscale"},
+        )
     y_tr = np.asarray(y_tr).reshape(-1).astype(np.int32)
     y_te = np.asarray(y_te).reshape(-1).astype(np.int32)
     # Keras's own test split is kept as the test set; validation comes from the training part.
@@ -99,9 +109,10 @@ def load_keras_set(spec: dict[str, Any]) -> LoadedData:
         class_names=classes,
         description=f"{name}: {text}",
         extras=extras,
+        preprocessing=pre,
     )
 
 
 def _images(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.float32) / 255.0
+    x = x.astype(np.float32)
     return x[..., None] if x.ndim == 3 else x

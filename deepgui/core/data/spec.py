@@ -11,7 +11,7 @@ from deepgui.core.errors import DatasetError
 
 SOURCES = ("builtin", "csv", "npz", "image_folder", "timeseries", "keras")
 DEFAULTS: dict[str, Any] = {"validation_split": 0.2, "test_split": 0.0, "shuffle": True, "seed": 42}
-MISSING_CHOICES = ("error", "drop", "fill")
+MISSING_CHOICES = ("fill", "drop", "refuse", "error")  # "error": the old name of "refuse"
 TASK_CHOICES = ("multiclass", "binary", "regression", "multilabel")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
@@ -50,11 +50,13 @@ def normalize(spec: Any) -> dict[str, Any]:
     seed = out["seed"]
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise DatasetError(f'The dataset field "seed" must be a whole number from 0, not {seed!r}.')
-    missing = out.setdefault("missing", "error")
+    missing = out.setdefault("missing", "fill")
     if missing not in MISSING_CHOICES:
         raise DatasetError(
-            f'The dataset field "missing" must be one of {", ".join(MISSING_CHOICES)}, not {missing!r}.'
+            f'The dataset field "missing" must be fill, drop or refuse, not {missing!r}.'
         )
+    if missing == "error":
+        out["missing"] = "refuse"
     task = out.get("task")
     if task is not None and task not in TASK_CHOICES:
         raise DatasetError(

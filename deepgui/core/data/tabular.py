@@ -1,9 +1,9 @@
-"""CSV data: a target column, numeric columns standardized with the training split's statistics,
-string columns one-hot or integer-encoded, free text through Keras's TextVectorization."""
+"""CSV data: a target column and feature columns read raw, one named input per column; the
+preprocessing (standardization, missing values, category lookups, TextVectorization) is fitted
+on the training rows as Keras layers (preprocessing.py) that travel inside the trained model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +11,17 @@ import numpy as np
 
 from deepgui.core.data.base import LoadedData
 from deepgui.core.data.labels import encode_labels
+from deepgui.core.data.preprocessing import (
+    Group,
+    Preprocessing,
+    category_input,
+    numeric_input,
+    safe_input_name,
+    text_input,
+)
 from deepgui.core.data.spec import positive_int, resolve
 from deepgui.core.data.split import split_indices
 from deepgui.core.data.table import (
-    MAX_ONE_HOT,
     Column,
     Table,
     describe_missing,
@@ -24,81 +31,10 @@ from deepgui.core.data.table import (
 from deepgui.core.errors import DatasetError
 
 
-@dataclass
-class ColumnPlan:
-    """How one feature column becomes numbers, fitted on the training rows only."""
-
-    name: str
-    kind: str
-    mean: float = 0.0
-    std: float = 1.0
-    categories: list[str] = field(default_factory=list)
-    fill: Any = None
-    vectorizer: Any = None
-
-    @property
-    def one_hot(self) -> bool:
-        return self.kind == "category" and len(self.categories) <= MAX_ONE_HOT
-
-    def feature_names(self) -> list[str]:
-        if self.kind == "numeric" or (self.kind == "category" and not self.one_hot):
-            return [self.name]
-        if self.one_hot:
-            return [f"{self.name}={c}" for c in self.categories]
-        return []
-
-    def transform(self, col: Column) -> np.ndarray:
-        if self.kind == "numeric":
-            values = (
-                np.where(col.missing, self.fill, col.values)
-                if self.fill is not None
-                else col.values
-            )
-            return ((values - self.mean) / self.std).astype(np.float32)[:, None]
-        strings = (
-            np.where(col.missing, self.fill, col.values) if self.fill is not None else col.values
-        )
-        codes = _codes(self.categories, strings)
-        if not self.one_hot:  # unseen categories become -1
-            return codes.astype(np.float32)[:, None]
-        out = np.zeros((len(codes), len(self.categories)), np.float32)
-        seen = codes >= 0
-        out[np.flatnonzero(seen), codes[seen]] = 1.0
-        return out
-
-
-def _codes(categories: list[str], strings: np.ndarray) -> np.ndarray:
-    """Index of each string in `categories` (sorted, as np.unique gives them); -1 if unseen."""
-    if not categories:
-        return np.full(len(strings), -1, np.int64)
-    cats = np.array(categories)
-    strings = np.asarray(strings, dtype=str)
-    pos = np.clip(np.searchsorted(cats, strings), 0, len(cats) - 1)
-    return np.where(cats[pos] == strings, pos, -1).astype(np.int64)
-
-
-def fit_plan(col: Column, rows: np.ndarray, missing_policy: str) -> ColumnPlan:
-    plan = ColumnPlan(col.name, col.kind)
-    present = rows[~col.missing[rows]]
-    if col.kind == "numeric":
-        values = col.values[present]
-        if len(values):
-            plan.mean = float(values.mean())
-            std = float(values.std())
-            plan.std = std if std > 1e-12 else 1.0  # a constant column stays 0, not NaN
-        if missing_policy == "fill":
-            plan.fill = plan.mean
-    elif col.kind == "category":
-        uniq, counts = np.unique(col.values[present], return_counts=True)
-        plan.categories = [str(u) for u in uniq]
-        if missing_policy == "fill":
-            plan.fill = str(uniq[np.argmax(counts)]) if len(uniq) else ""
-    else:
-        plan.fill = "" if missing_policy == "fill" else None
-    return plan
-
-
-def load_csv(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
+def load_csv(
+    spec: dict[str, Any], base_dir: Path | None, *, standardize: bool = True
+) -> LoadedData:
+    """`standardize` False leaves numeric columns in their own units (the network scales them)."""
     path = resolve(spec, "path", base_dir)
     target = spec.get("target")
     table = read_csv(path)
@@ -123,9 +59,11 @@ def load_csv(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
             f"{path.name}: has no columns besides the target {target!r} to learn from."
         )
 
+    missing_counts = {"cells": 0, "filled": 0, "rows_dropped": 0}
+
     def typed(t: Table, forced: dict[str, str | None]) -> dict[str, Column]:
         cols = {n: type_column(t, n, forced.get(n)) for n in [*features, target]}
-        keep = _rows_to_keep(t, cols, target, spec["missing"])
+        keep = _rows_to_keep(t, cols, target, spec["missing"], missing_counts)
         if keep is not None:
             cols = {
                 n: Column(c.name, c.kind, c.values[keep], c.missing[keep], c.categories)
@@ -158,44 +96,68 @@ def load_csv(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
         labels=y_all if task in ("multiclass", "binary") else None,
         what=path.name,
     )
-    plans = {n: fit_plan(train_cols[n], train_idx, spec["missing"]) for n in features}
     text_length = positive_int(spec, "sequence_length", 64)
-    for plan in plans.values():
-        if plan.kind == "text":
-            plan.vectorizer = _adapt_text(
-                train_cols[plan.name].values[train_idx], spec, text_length
+    max_tokens = positive_int(spec, "max_tokens", 20000, minimum=3)
+    taken: set[str] = set()
+    names = {n: safe_input_name(n, taken) for n in features}
+    inputs = []
+    for n in features:
+        col = train_cols[n]
+        if col.kind == "numeric":
+            values = np.where(col.missing, np.nan, col.values)[train_idx]
+            inputs.append(numeric_input(names[n], n, values, standardize))
+        elif col.kind == "category":
+            inputs.append(
+                category_input(names[n], n, col.values[train_idx], col.missing[train_idx])
             )
+        else:
+            inputs.append(text_input(names[n], n, col.values[train_idx], text_length, max_tokens))
+    texts = [r.name for r in inputs if r.kind == "text"]
+    tabular = [r.name for r in inputs if r.kind != "text"]
+    groups = [Group(r.column, [r.name]) for r in inputs if r.kind == "text"]
+    if tabular:
+        groups.append(Group("features", tabular))
+    preprocessing = Preprocessing(inputs, groups, table=True, target=target)
 
-    def rows_of(cols: dict[str, Column], rows: np.ndarray) -> tuple[Any, np.ndarray]:
-        sub = {
-            n: Column(n, cols[n].kind, cols[n].values[rows], cols[n].missing[rows])
-            for n in features
-        }
-        return _assemble(plans, sub), y_all[rows]
+    def raw(cols: dict[str, Column], rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        out = {}
+        for n in features:
+            col = cols[n]
+            values = col.values if rows is None else col.values[rows]
+            missing = col.missing if rows is None else col.missing[rows]
+            if col.kind == "numeric":
+                out[names[n]] = np.where(missing, np.nan, values).astype(np.float32)
+            else:
+                out[names[n]] = np.where(missing, "", values).astype(object)
+        return out
 
     def whole(key: str) -> tuple[Any, np.ndarray]:
         other, cols = others[key]
         labels = encode_labels(
             cols[target].values, task, class_names, what=f"{other.path.name} column {target!r}"
         )[0]
-        return _assemble(plans, {n: cols[n] for n in features}), labels
+        return raw(cols), labels
 
-    x_train, y_train = rows_of(train_cols, train_idx)
+    x_train, y_train = raw(train_cols, train_idx), y_all[train_idx]
     x_val, y_val = (
-        whole("validation_path") if "validation_path" in others else rows_of(train_cols, val_idx)
+        whole("validation_path")
+        if "validation_path" in others
+        else (raw(train_cols, val_idx), y_all[val_idx])
     )
-    x_test, y_test = whole("test_path") if "test_path" in others else rows_of(train_cols, test_idx)
-    names = [f for p in plans.values() for f in p.feature_names()]
+    x_test, y_test = (
+        whole("test_path")
+        if "test_path" in others
+        else (raw(train_cols, test_idx), y_all[test_idx])
+    )
+    feature_names = [f for r in inputs for f in _feature_names(r)]
     extras: dict[str, Any] = {
-        "standardization": {p.name: (p.mean, p.std) for p in plans.values() if p.kind == "numeric"},
-        "categories": {p.name: p.categories for p in plans.values() if p.kind == "category"},
-        "column_kinds": {p.name: p.kind for p in plans.values()},
+        "column_kinds": {r.column: r.kind for r in inputs},
+        "missing": missing_counts,
     }
-    texts = {p.name: p.vectorizer for p in plans.values() if p.kind == "text"}
     if texts:
-        extras["text_vectorizers"] = texts
-        extras["vocabulary"] = {n: v.get_vocabulary() for n, v in texts.items()}
-        extras["vocabulary_size"] = max(len(v) for v in extras["vocabulary"].values())
+        vocab = {r.column: ["", "[UNK]", *r.vocabulary] for r in inputs if r.kind == "text"}
+        extras["vocabulary"] = vocab
+        extras["vocabulary_size"] = max(len(v) for v in vocab.values())
     return LoadedData(
         x_train,
         y_train,
@@ -205,10 +167,18 @@ def load_csv(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
         y_test,
         task=task,
         class_names=class_names,
-        feature_names=names,
+        feature_names=feature_names,
         description=f"{path.name}: {n_rows} rows, target {target!r}",
         extras=extras,
+        preprocessing=preprocessing,
     )
+
+
+def _feature_names(r) -> list[str]:
+    """The network's feature columns this input becomes (text goes to its own input)."""
+    if r.kind == "category" and r.one_hot:
+        return [f"{r.column}=[unseen]", *(f"{r.column}={c}" for c in r.vocabulary)]
+    return [] if r.kind == "text" else [r.column]
 
 
 def _read_extra(
@@ -227,11 +197,11 @@ def _read_extra(
 
 
 def _rows_to_keep(
-    table: Table, cols: dict[str, Column], target: str, policy: str
+    table: Table, cols: dict[str, Column], target: str, policy: str, counts: dict[str, int]
 ) -> np.ndarray | None:
     """Report missing cells by row and column, or the rows to keep: "drop" leaves out every row
     with a gap, "fill" only rows whose target is missing (a label cannot be made up; features are
-    filled later from the training split)."""
+    filled inside the model, from the training split). `counts` adds up what was done."""
     where: list[tuple[int, str]] = []
     total = 0
     bad_rows = np.zeros(table.n_rows, bool)
@@ -246,46 +216,17 @@ def _rows_to_keep(
                 bad_rows |= col.missing
     if total == 0:
         return None
-    if policy == "error":
+    if policy in ("error", "refuse"):
         where.sort()
         raise DatasetError(describe_missing(table.path, where, total))
     if bad_rows.all():
         raise DatasetError(
             f"{table.path.name}: every row has a missing value, so none is left after dropping them."
         )
+    dropped = int(bad_rows.sum())
+    counts["cells"] += total
+    counts["rows_dropped"] += dropped
+    if policy == "fill":
+        counts["filled"] += int(sum(c.missing[~bad_rows].sum() for n, c in cols.items()
+                                    if n != target and c.kind != "text"))  # fmt: skip
     return np.flatnonzero(~bad_rows) if bad_rows.any() else None
-
-
-def _assemble(plans: dict[str, ColumnPlan], cols: dict[str, Column]) -> Any:
-    """One float matrix of the tabular features; text columns as integer sequences. With both,
-    a dict keyed by input name: each text column by its own name, the rest as "features"."""
-    tabular = [plans[n].transform(c) for n, c in cols.items() if plans[n].kind != "text"]
-    texts = {
-        n: _vectorize(plans[n].vectorizer, c.values)
-        for n, c in cols.items()
-        if plans[n].kind == "text"
-    }
-    if not texts:
-        return np.concatenate(tabular, axis=1)
-    if not tabular and len(texts) == 1:
-        return next(iter(texts.values()))
-    out = dict(texts)
-    if tabular:
-        out["features"] = np.concatenate(tabular, axis=1)
-    return out
-
-
-def _adapt_text(texts: np.ndarray, spec: dict[str, Any], length: int):
-    from deepgui.core.keras_layers import keras
-
-    k = keras()
-    max_tokens = positive_int(spec, "max_tokens", 20000, minimum=3)
-    layer = k.layers.TextVectorization(
-        max_tokens=max_tokens, output_mode="int", output_sequence_length=length
-    )
-    layer.adapt(np.asarray(texts, dtype=object).astype(str), batch_size=4096)
-    return layer
-
-
-def _vectorize(layer, texts: np.ndarray) -> np.ndarray:
-    return np.asarray(layer(np.asarray(texts, dtype=object).astype(str))).astype(np.int32)

@@ -1,11 +1,12 @@
 """A time-series CSV cut into windows: each sample is `window` consecutive rows of the feature
 columns, its label the target column `horizon` rows after the window ends. The split is in time
-order (train first, then validation, then test) so no window sees its own future; features are
-standardized with the training part's statistics, the target is left in its own units.
+order (train first, then validation, then test) so no window sees its own future. Windows stay
+in the data's own units; the model standardizes them with the training part's statistics (a
+Rescaling layer inside it, see preprocessing.py); the target is left in its own units.
 
 Spec fields: "path", "target", "window" (rows per sample, default 24), "horizon" (default 1),
 "stride" (default 1), "features" (default every numeric column, the target included), "missing"
-("error"; "drop" removes the rows; "fill" carries the last value forward)."""
+("refuse"; "drop" removes the rows; "fill" carries the last value forward)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ from typing import Any
 import numpy as np
 
 from deepgui.core.data.base import LoadedData
+from deepgui.core.data.preprocessing import array_preprocessing
 from deepgui.core.data.spec import positive_int, resolve
 from deepgui.core.data.table import describe_missing, read_csv, type_column
 from deepgui.core.errors import DatasetError
 
 
-def load_timeseries(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
+def load_timeseries(
+    spec: dict[str, Any], base_dir: Path | None, *, standardize: bool = True
+) -> LoadedData:
     path = resolve(spec, "path", base_dir)
     table = read_csv(path)
     target = spec.get("target")
@@ -49,7 +53,7 @@ def load_timeseries(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
     if missing.any():
         rows, which = np.nonzero(np.stack([c.missing for c in cols] + [target_col.missing], axis=1))
         all_names = [*names, target]
-        if spec["missing"] == "error":
+        if spec["missing"] in ("error", "refuse"):
             where = [
                 (int(table.row_numbers[r]), all_names[c])
                 for r, c in zip(rows[:5], which[:5], strict=True)
@@ -72,7 +76,7 @@ def load_timeseries(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
     mean = values[: bounds[1]].mean(axis=0)
     std = values[: bounds[1]].std(axis=0)
     std[std < 1e-12] = 1.0
-    scaled = ((values - mean) / std).astype(np.float32)
+    scaled = values.astype(np.float32)  # raw: the model standardizes
     parts = []
     for i, label in enumerate(("training", "validation", "test")):
         lo, hi = bounds[i], bounds[i + 1]
@@ -97,11 +101,12 @@ def load_timeseries(spec: dict[str, Any], base_dir: Path | None) -> LoadedData:
         task="regression",
         feature_names=names,
         description=f"{path.name}: {n} rows in windows of {window}, forecasting {target!r} {horizon} ahead",
-        extras={
-            "standardization": {
-                nm: (float(m), float(s)) for nm, m, s in zip(names, mean, std, strict=True)
-            }
-        },
+        preprocessing=array_preprocessing(
+            (window, len(names)),
+            "window",
+            scale=[float(1 / v) for v in std] if standardize else None,
+            offset=[float(-m / v) for m, v in zip(mean, std, strict=True)] if standardize else None,
+        ),
     )
 
 

@@ -108,9 +108,9 @@ def fixed_batch_signature(model, batch_size: int) -> list:
 def run(fmt: str, path: Path, model, arrays: list[np.ndarray]) -> list[np.ndarray]:
     """Load the artefact at `path` in its own runtime and run it on `arrays`."""
     if fmt == "keras":
-        return run_keras(path, arrays)
+        return run_keras(path, arrays, input_names(model))
     if fmt == "savedmodel":
-        return run_savedmodel(path, arrays)
+        return run_savedmodel(path, arrays, input_names(model), isinstance(model.input, dict))
     if fmt == "tflite":
         return run_tflite(path, input_names(model), arrays)
     if fmt == "onnx":
@@ -118,19 +118,22 @@ def run(fmt: str, path: Path, model, arrays: list[np.ndarray]) -> list[np.ndarra
     raise ExportError(f"Unknown export format {fmt!r}.")
 
 
-def run_keras(path: Path, arrays: list[np.ndarray]) -> list[np.ndarray]:
+def run_keras(path: Path, arrays: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
     import keras
 
     loaded = keras.saving.load_model(str(path), compile=False, safe_mode=True)
-    return to_numpy_list(loaded(as_model_input(arrays), training=False))
+    return to_numpy_list(loaded(as_model_input(arrays, names), training=False))
 
 
-def run_savedmodel(path: Path, arrays: list[np.ndarray]) -> list[np.ndarray]:
+def run_savedmodel(
+    path: Path, arrays: list[np.ndarray], names: list[str], by_name: bool
+) -> list[np.ndarray]:
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(path))
-    # `serve` keeps the model's own input and output structure (and order).
-    return to_numpy_list(loaded.serve(as_model_input([tf.constant(a) for a in arrays])))
+    # `serve` keeps the model's own input structure: a dict for a table's named columns.
+    tensors = [tf.constant(a) for a in arrays]
+    return to_numpy_list(loaded.serve(as_model_input(tensors, names if by_name else None)))
 
 
 def _litert_interpreter(path: Path):

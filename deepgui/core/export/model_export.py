@@ -17,6 +17,7 @@ from deepgui.core.export import formats
 from deepgui.core.export.report import ExportReport, artefact_size, human_size
 from deepgui.core.export.samples import (
     as_model_input,
+    input_names,
     max_abs_diff,
     normalize_inputs,
     output_scale,
@@ -215,7 +216,7 @@ def _quiet() -> Iterator[None]:
 
 def _call_once(model) -> None:
     try:
-        model(as_model_input(random_inputs(model, batch=1)), training=False)
+        model(as_model_input(random_inputs(model, batch=1), input_names(model)), training=False)
     except Exception as exc:
         raise ExportError(
             f"The model cannot run on inputs of its own shapes: {_sentence(exc)}."

@@ -35,9 +35,21 @@ def export_project(
         if key == "python":
             return export_script(_project_of(source), path)
         return _export_history(source, key, path)
-    canonical_format(fmt)  # a bad format is reported before anything slow is loaded
+    fmt = canonical_format(fmt)  # a bad format is reported before anything slow is loaded
     model, note = load_source_model(source)
-    return export_model(model, fmt, path, note=note, **options)
+    sig = samples = None
+    if not isinstance(source, Project):
+        from deepgui.core import signature
+
+        sig = signature.find(source)
+        if Path(source).is_dir():
+            samples = signature.read_samples(Path(source))
+    if sig is None:
+        return export_model(model, fmt, path, note=note, **options)
+    from deepgui.core.export.raw_export import export_with_signature
+
+    raw = samples[0] if samples is not None else None
+    return export_with_signature(model, sig, fmt, path, raw, note=note, **options)
 
 
 def load_source_model(source: Project | str | os.PathLike) -> tuple[Any, str]:
@@ -79,16 +91,10 @@ def _model_name(project: Project) -> str:
 
 
 def _load_keras_file(path: Path):
-    try:
-        from deepgui.core.keras_import import load_model_file
-    except ImportError:  # pragma: no cover - the importer ships with the core
-        load_model_file = None
-    try:
-        if load_model_file is not None:
-            return load_model_file(path)
-        import keras
+    from deepgui.core.keras_import import load_model_file
 
-        return keras.saving.load_model(str(path), compile=False, safe_mode=True)
+    try:
+        return load_model_file(path)
     except DeepGuiError as exc:
         raise ExportError(str(exc)) from None
     except Exception as exc:

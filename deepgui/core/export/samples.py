@@ -27,8 +27,10 @@ def random_inputs(model, batch: int = SAMPLE_BATCH, seed: int = 0) -> list[np.nd
         dims = list(tensor.shape)
         shape = [batch if dims and dims[0] is None else dims[0], *dims[1:]] if dims else []
         shape = [FREE_DIM if d is None else int(d) for d in shape]
-        dtype = np.dtype(str(getattr(tensor, "dtype", "float32")))
-        if np.issubdtype(dtype, np.integer):
+        dtype = numpy_dtype(tensor)
+        if dtype.kind == "O":  # a raw text or category column
+            arrays.append(np.full(shape, "", dtype=object))
+        elif np.issubdtype(dtype, np.integer):
             # Token ids: 0 and 1 are valid for any Embedding.
             arrays.append(rng.integers(0, 2, size=shape).astype(dtype))
         elif dtype == np.bool_:
@@ -56,14 +58,27 @@ def normalize_inputs(model, samples: Any) -> list[np.ndarray]:
         )
     out = []
     for tensor, array in zip(model.inputs, arrays, strict=True):
-        dtype = np.dtype(str(getattr(tensor, "dtype", "float32")))
-        out.append(np.asarray(array).astype(dtype, copy=False))
+        array = np.asarray(array).astype(numpy_dtype(tensor), copy=False)
+        if array.ndim == 1 and len(tensor.shape) == 2:
+            array = array[:, None]  # a table column given as a plain list of values
+        out.append(array)
     return out
 
 
-def as_model_input(arrays: list[np.ndarray]) -> Any:
-    """What a Keras model is called with: the array itself for one input, else the list."""
-    return arrays[0] if len(arrays) == 1 else list(arrays)
+def numpy_dtype(tensor) -> np.dtype:
+    """The NumPy dtype of a model input; strings are Python objects."""
+    name = str(getattr(tensor, "dtype", "float32"))
+    return np.dtype(object) if name == "string" else np.dtype(name)
+
+
+def as_model_input(arrays: list[np.ndarray], names: Sequence[str] | None = None) -> Any:
+    """What a model is called with: the array itself for one input, else a dict by input name
+    (which Keras matches to list-input and dict-input models alike), or the list without names."""
+    if len(arrays) == 1:
+        return arrays[0]
+    if names is not None:
+        return dict(zip(names, arrays, strict=True))
+    return list(arrays)
 
 
 def to_numpy_list(outputs: Any, order: Sequence[str] | None = None) -> list[np.ndarray]:
@@ -89,7 +104,7 @@ def _to_numpy(value: Any) -> Any:
 
 def reference_outputs(model, arrays: list[np.ndarray]) -> list[np.ndarray]:
     """The Keras model's own outputs on the sample inputs (inference mode)."""
-    return to_numpy_list(model(as_model_input(arrays), training=False))
+    return to_numpy_list(model(as_model_input(arrays, input_names(model)), training=False))
 
 
 def max_abs_diff(expected: list[np.ndarray], actual: list[np.ndarray]) -> float:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -198,6 +197,8 @@ class TrainingEngine:
                     weights_info = self._start_weights(model)
             self.model = model
             check_data(data, model, loss)
+            if state is None:
+                _adapt_leading_normalization(model, data.x_train)
             es, callbacks = self._callbacks(keras, steps)
             class_weight = self._class_weight()
             if self.run_dir is not None:
@@ -431,6 +432,8 @@ class TrainingEngine:
             "learning_rate": cfg.learning_rate,
             "loss": cfg.resolved_loss(self.data, self._output_units()),
             "seed": cfg.seed,
+            "task": self.data.task,
+            "classes": list(self.data.class_names),
         }
         if self.initial_epoch:
             out["resumed_from_epoch"] = self.initial_epoch
@@ -467,23 +470,58 @@ class TrainingEngine:
         run_dir = self.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         if self.model is not None:
-            target = run_dir / "model.keras"
+            network = self.model
             state = rundir.read_checkpoint(run_dir) if reason == "nan_loss" else None
-            if state is not None and state["model_path"].endswith(".keras"):
-                shutil.copyfile(state["model_path"], target)  # NaN weights help nobody
-            else:
-                if state is not None:  # back to the last finished epoch's weights
-                    rundir.restore_weights(self.model, Path(state["model_path"]))
-                tmp = run_dir / ".model.tmp.keras"
-                self.model.save(tmp)
-                tmp.replace(target)
+            if state is not None:  # NaN weights help nobody: back to the last finished epoch
+                if state["model_path"].endswith(".keras"):
+                    from deepgui.core.keras_layers import keras
+
+                    network = keras().saving.load_model(state["model_path"], safe_mode=True)
+                else:
+                    rundir.restore_weights(network, Path(state["model_path"]))
+            self._save_model(network, run_dir)
         rundir.write_history(run_dir, self.history)
         rundir.write_json(run_dir / "metrics.json", metrics)
+
+    def _save_model(self, network, run_dir: Path) -> None:
+        """``model.keras``: the network behind its preprocessing, so that it takes the data as
+        the user has it; with its signature and a few raw rows for the exports' checks."""
+        from deepgui.core import signature
+
+        pre = self.data.preprocessing
+        model = pre.wrap(network, name=f"{network.name}_with_preprocessing") if pre else network
+        tmp = run_dir / ".model.tmp.keras"
+        model.save(tmp)
+        tmp.replace(run_dir / "model.keras")
+        sig = signature.Signature(self.data.task, list(self.data.class_names), pre)
+        signature.write(sig, run_dir / signature.RUN_FILE)
+        raw, labels = self.data.raw_val, self.data.y_val
+        if raw is None or labels is None:
+            raw, labels = self.data.raw_train, self.data.y_train
+        if raw is not None:
+            signature.write_samples(run_dir, raw, labels)
 
 
 def _present(x, y) -> bool:
     """A split is there when it has samples (loaders may give empty arrays for a 0 fraction)."""
     return x is not None and y is not None and len(y) > 0
+
+
+def _adapt_leading_normalization(model, x_train) -> None:
+    """A Normalization layer right after the model's one Input, with no mean and variance of its
+    own, learns them from the training data (the data reaches it raw: nothing scales twice)."""
+    if len(model.inputs) != 1 or isinstance(x_train, dict):
+        return
+    first = model.inputs[0]
+    for layer in model.layers:
+        if type(layer).__name__ != "Normalization" or layer.input_mean is not None:
+            continue
+        try:
+            fed_by_input = layer.input is first
+        except (AttributeError, ValueError):  # a layer used more than once has no one input
+            continue
+        if fed_by_input:
+            layer.adapt(x_train)
 
 
 def check_data(data: LoadedData, model, loss: str) -> None:

@@ -31,7 +31,7 @@ def load_dataset(
 ) -> LoadedData:
     """LoadedData for a project's dataset dict; DatasetError names the problem."""
     shape = model_input_shape(graph) if graph is not None else None
-    return core_data.load_dataset(spec, base_dir, input_shape=shape)
+    return core_data.load_dataset(spec, base_dir, input_shape=shape, graph=graph)
 
 
 def preview(spec: dict[str, Any], base_dir: Path | None, rows: int = 20) -> dict[str, Any]:

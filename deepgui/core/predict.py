@@ -1,0 +1,407 @@
+"""Predicting with a trained model on raw data: `deepgui predict` and the app's "Predict on a
+file". The model is a run directory or an artefact `deepgui export` wrote (.keras, SavedModel,
+.tflite, .onnx), run in its own runtime; the data is what the user has (a CSV with or without
+its target column, an image file or folder, an .npz). The signature beside the model says which
+columns go in, how string columns become numbers where the format needs it, and the class names.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepgui.core import signature as signatures
+from deepgui.core.data.spec import CSV_SUFFIXES, IMAGE_SUFFIXES
+from deepgui.core.errors import DeepGuiError
+
+BATCH = 4096
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to run: its format, its inputs, and its signature when it has one."""
+
+    path: Path
+    fmt: str
+    names: list[str]  # input names, in the order the runner takes them
+    shapes: list[tuple]  # per input, without the batch axis
+    by_name: bool  # a table: one named input per column
+    signature: signatures.Signature | None
+    run: Any = field(repr=False, default=None)  # list of arrays -> list of outputs
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.signature.classes) if self.signature else []
+
+    @property
+    def task(self) -> str:
+        return self.signature.task if self.signature else "multiclass"
+
+
+@dataclass
+class Samples:
+    """Raw data read for a model: the arrays it takes, one id per sample, and the true labels
+    (class names or numbers) when the data has them."""
+
+    arrays: list[np.ndarray]
+    ids: list[str]
+    labels: list[Any] | None = None
+
+
+@dataclass
+class Predictions:
+    ids: list[str]
+    outputs: np.ndarray  # (n, k) probabilities, or (n, 1) values for a regression
+    classes: list[str]
+    task: str
+    labels: list[Any] | None = None
+
+    @property
+    def predicted(self) -> list[Any]:
+        if self.task == "regression":
+            return [float(v) for v in self.outputs[:, 0]]
+        if self.task == "multilabel":
+            return [
+                ";".join(c for c, p in zip(self.classes, row, strict=True) if p >= 0.5)
+                for row in self.probabilities
+            ]
+        return [self.classes[i] for i in self.probabilities.argmax(axis=1)]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """One column per class: a single sigmoid output becomes (1 - p, p)."""
+        out = self.outputs
+        if self.task != "regression" and out.shape[1] == 1 and len(self.classes) == 2:
+            return np.concatenate([1.0 - out, out], axis=1)
+        return out
+
+    @property
+    def accuracy(self) -> float | None:
+        """The share of samples predicted right, when the data had labels (classification)."""
+        if self.labels is None or self.task in ("regression", "multilabel") or not self.ids:
+            return None
+        truth = [str(v) for v in self.labels]
+        return float(np.mean([p == t for p, t in zip(self.predicted, truth, strict=True)]))
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        """The rows `deepgui predict` writes: id, prediction, one probability per class."""
+        first = "file" if self.ids and not self.ids[0].isdigit() else "row"
+        if self.task == "regression":
+            header = [first, "prediction"]
+            rows = [[i, f"{p:.6g}"] for i, p in zip(self.ids, self.predicted, strict=True)]
+        else:
+            header = [first, "predicted", *(f"p({c})" for c in self.classes)]
+            rows = [
+                [i, label, *(f"{p:.6f}" for p in probs)]
+                for i, label, probs in zip(
+                    self.ids, self.predicted, self.probabilities, strict=True
+                )
+            ]
+        if self.labels is not None:
+            header.append("label")
+            for row, label in zip(rows, self.labels, strict=True):
+                row.append(label)
+        return header, rows
+
+    def csv_text(self) -> str:
+        header, rows = self.table()
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buf.getvalue()
+
+    def summary(self) -> str:
+        n = len(self.ids)
+        text = f"Predicted {n} sample{'s' * (n != 1)}"
+        accuracy = self.accuracy
+        if accuracy is not None:
+            text += f"; accuracy {accuracy:.4f} against the labels in the data"
+        elif self.task != "regression" and n:
+            counts = {c: 0 for c in self.classes}
+            for label in self.predicted:
+                counts[label] = counts.get(label, 0) + 1
+            top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+            text += "; " + ", ".join(f"{c}: {k}" for c, k in top)
+        return text + "."
+
+
+# ----------------------------------------------------------------------------- the model
+def load(path: str | os.PathLike) -> LoadedModel:
+    """A run directory or an exported artefact, loaded in its own runtime."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DeepGuiError(f"{path}: no such model file or run directory.")
+    sig = signatures.find(path)
+    if path.is_dir() and (path / "model.keras").is_file():
+        return _keras(path / "model.keras", sig)
+    if path.is_dir() and (path / "saved_model.pb").is_file():
+        return _savedmodel(path, sig)
+    suffix = path.suffix.lower()
+    if suffix in (".keras", ".h5", ".hdf5"):
+        return _keras(path, sig)
+    if suffix == ".tflite":
+        return _tflite(path, sig)
+    if suffix == ".onnx":
+        return _onnx(path, sig)
+    raise DeepGuiError(
+        f"{path}: is not a model deepgui can run; give a run directory, a .keras, .tflite or "
+        ".onnx file or a SavedModel folder."
+    )
+
+
+def _keras(path: Path, sig) -> LoadedModel:
+    from deepgui.core.keras_import import load_model_file
+
+    model = load_model_file(path)
+    names = [str(t.name) for t in model.inputs]
+    by_name = isinstance(model.input, dict) or len(names) > 1
+
+    def run(arrays: list[np.ndarray]) -> list[np.ndarray]:
+        from deepgui.core.export.samples import as_model_input, to_numpy_list
+
+        return to_numpy_list(model(as_model_input(arrays, names), training=False))
+
+    shapes = [tuple(t.shape)[1:] for t in model.inputs]
+    return LoadedModel(path, "keras", names, shapes, by_name, sig, run)
+
+
+def _savedmodel(path: Path, sig) -> LoadedModel:
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))
+    serve = loaded.signatures.get("serving_default")
+    if serve is None:
+        raise DeepGuiError(f"{path}: this SavedModel has no serving signature to run.")
+    specs = serve.structured_input_signature[1]
+    names = sorted(specs)
+    shapes = [tuple(specs[n].shape)[1:] for n in names]
+
+    def run(arrays: list[np.ndarray]) -> list[np.ndarray]:
+        result = serve(**{n: tf.constant(a) for n, a in zip(names, arrays, strict=True)})
+        keys = sorted(result, key=_trailing_number)
+        return [np.asarray(result[k]) for k in keys]
+
+    run.keep = loaded  # variables are freed when the loaded object is (shared/DESIGN.md)
+    return LoadedModel(path, "savedmodel", names, shapes, len(names) > 1, sig, run)
+
+
+def _tflite(path: Path, sig) -> LoadedModel:
+    from deepgui.core.export.formats import _litert_interpreter
+
+    interpreter = _litert_interpreter(path)
+    runner = interpreter.get_signature_runner()
+    details = runner.get_input_details()
+    names = sorted(details)
+    shapes = [tuple(int(d) for d in details[n]["shape_signature"])[1:] for n in names]
+    fixed = int(details[names[0]]["shape_signature"][0]) if names else -1
+
+    def run(arrays: list[np.ndarray]) -> list[np.ndarray]:
+        total = len(arrays[0])
+        step = fixed if fixed > 0 else total
+        chunks = []
+        for start in range(0, total, step):
+            feed = {
+                n: np.ascontiguousarray(a[start : start + step], dtype=details[n]["dtype"])
+                for n, a in zip(names, arrays, strict=True)
+            }
+            short = fixed > 0 and len(next(iter(feed.values()))) < fixed
+            if short:  # a fixed-batch model takes the tail padded
+                pad = fixed - len(next(iter(feed.values())))
+                feed = {n: np.concatenate([a, np.repeat(a[-1:], pad, 0)]) for n, a in feed.items()}
+            result = runner(**feed)
+            outs = [result[k] for k in sorted(result, key=_trailing_number)]
+            chunks.append([o[: step - pad] if short else o for o in outs])
+        return [np.concatenate(parts) for parts in zip(*chunks, strict=True)]
+
+    return LoadedModel(path, "tflite", names, shapes, len(names) > 1, sig, run)
+
+
+def _onnx(path: Path, sig) -> LoadedModel:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    inputs = session.get_inputs()
+    names = [i.name for i in inputs]
+    types = {i.name: _ONNX_TYPES.get(i.type, np.float32) for i in inputs}
+    shapes = [tuple(d if isinstance(d, int) else None for d in i.shape)[1:] for i in inputs]
+
+    def run(arrays: list[np.ndarray]) -> list[np.ndarray]:
+        feed = {n: np.asarray(a, dtype=types[n]) for n, a in zip(names, arrays, strict=True)}
+        return [np.asarray(o) for o in session.run(None, feed)]
+
+    return LoadedModel(path, "onnx", names, shapes, len(names) > 1, sig, run)
+
+
+_ONNX_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+}
+
+
+def _trailing_number(key: str) -> tuple[int, str]:
+    digits = "".join(c for c in reversed(key) if c.isdigit())[::-1]
+    tail = key[len(key) - len(digits) :] if digits and key.endswith(digits) else ""
+    return (int(tail) if tail else -1, key)
+
+
+# ----------------------------------------------------------------------------- the data
+def read_data(model: LoadedModel, path: str | os.PathLike) -> Samples:
+    """Raw data from `path`, shaped as `model` takes it."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DeepGuiError(f"{path}: no such file or folder.")
+    pre = model.signature.preprocessing if model.signature else None
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix in CSV_SUFFIXES:
+        if pre is None or not pre.table:
+            raise DeepGuiError(
+                f"{path}: a CSV needs a model trained on a table (with its signature.json)."
+            )
+        return _read_table(model, path)
+    if path.is_dir() or suffix in IMAGE_SUFFIXES:
+        return _read_images(model, path)
+    if suffix == ".npz":
+        return _read_npz(model, path)
+    raise DeepGuiError(
+        f"{path}: cannot tell what kind of data this is; give a CSV file, an image, a folder "
+        "of images or an .npz file."
+    )
+
+
+def _read_table(model: LoadedModel, path: Path) -> Samples:
+    from deepgui.core.data.table import missing_mask, read_csv, type_column
+
+    sig = model.signature
+    pre = sig.preprocessing
+    table = read_csv(path)
+    absent = [r.column for r in pre.inputs if r.column not in table.header]
+    if absent:
+        shown = ", ".join(repr(c) for c in absent[:5])
+        raise DeepGuiError(
+            f"{path.name}: lacks the column{'s' * (len(absent) > 1)} {shown}, which the model "
+            f"was trained on; it takes {', '.join(repr(r.column) for r in pre.inputs)}."
+        )
+    raw: dict[str, np.ndarray] = {}
+    for r in pre.inputs:
+        if r.kind == "numeric":
+            col = type_column(table, r.column, "numeric")
+            raw[r.name] = np.where(col.missing, np.nan, col.values).astype(np.float32)
+        else:
+            cells = table.column(r.column)
+            raw[r.name] = np.where(missing_mask(cells), "", cells).astype(object)
+    if sig.strings_as_numbers:
+        raw = pre.numbers_for_strings(raw)
+    labels = None
+    if pre.target and pre.target in table.header:
+        cells = table.column(pre.target)
+        labels = [_label(c) for c in cells]
+    arrays = []
+    for name, shape in zip(model.names, model.shapes, strict=True):
+        if name not in raw:
+            raise DeepGuiError(f"{model.path}: its input {name!r} is not in its signature.")
+        values = raw[name]
+        arrays.append(values[:, None] if values.ndim == 1 and len(shape) == 1 else values)
+    ids = [str(int(n)) for n in table.row_numbers]
+    return Samples(arrays, ids, labels)
+
+
+def _label(cell: str) -> Any:
+    text = str(cell)
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return str(int(value)) if value.is_integer() else text
+
+
+def _image_settings(model: LoadedModel) -> tuple[tuple[int, int], str]:
+    pre = model.signature.preprocessing if model.signature else None
+    if pre is not None and pre.image:
+        return (int(pre.image["height"]), int(pre.image["width"])), pre.image["color_mode"]
+    shape = model.shapes[0] if len(model.shapes) == 1 else ()
+    if len(shape) != 3 or not shape[0] or not shape[1]:
+        raise DeepGuiError(f"{model.path}: does not take images.")
+    mode = {1: "grayscale", 3: "rgb", 4: "rgba"}.get(shape[2], "rgb")
+    return (int(shape[0]), int(shape[1])), mode
+
+
+def _read_images(model: LoadedModel, path: Path) -> Samples:
+    from deepgui.core.keras_layers import keras
+
+    size, mode = _image_settings(model)
+    labels: list[str] | None = None
+    if path.is_file():
+        files = [str(path)]
+    else:
+        subfolders = sorted(p for p in path.iterdir() if p.is_dir())
+        by_class = {
+            d.name: sorted(str(f) for f in d.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
+            for d in subfolders
+        }
+        by_class = {c: fs for c, fs in by_class.items() if fs}
+        if by_class:
+            files = [f for fs in by_class.values() for f in fs]
+            labels = [c for c, fs in by_class.items() for _ in fs]
+        else:
+            files = sorted(str(f) for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DeepGuiError(f"{path}: holds no images (png, jpg, gif or bmp).")
+    utils = keras().utils
+    images = []
+    for f in files:
+        try:
+            image = utils.load_img(f, color_mode=mode, target_size=size, interpolation="bilinear")
+        except Exception as exc:  # noqa: BLE001 - PIL's errors do not name the file
+            raise DeepGuiError(f"{f}: is not a readable image ({type(exc).__name__}).") from None
+        images.append(utils.img_to_array(image, dtype="float32"))
+    x = np.stack(images)
+    return Samples([x], files, labels)
+
+
+def _read_npz(model: LoadedModel, path: Path) -> Samples:
+    from deepgui.core.data.arrays import read_npz
+
+    arrays = read_npz(path)
+    x = next((arrays[k] for k in ("x", "x_test", "x_val", "x_train") if k in arrays), None)
+    if x is None:
+        raise DeepGuiError(f'{path.name}: has no array "x" to predict on.')
+    y = next((arrays[k] for k in ("y", "y_test", "y_val", "y_train") if k in arrays), None)
+    labels = None
+    if y is not None and len(y) == len(x):
+        classes = model.classes
+        y = np.asarray(y).reshape(len(y), -1)[:, 0] if np.ndim(y) > 1 else np.asarray(y)
+        if classes and y.dtype.kind in "iu":
+            labels = [classes[int(v)] if 0 <= int(v) < len(classes) else str(v) for v in y]
+        else:
+            labels = [_label(v) for v in y]
+    dtype = np.int32 if np.asarray(x).dtype.kind in "iu" else np.float32
+    return Samples([np.asarray(x, dtype=dtype)], [str(i) for i in range(len(x))], labels)
+
+
+# ----------------------------------------------------------------------------- predicting
+def predict(model: LoadedModel, samples: Samples) -> Predictions:
+    n = len(samples.ids)
+    outs = []
+    for start in range(0, n, BATCH):
+        part = [a[start : start + BATCH] for a in samples.arrays]
+        outs.append(np.asarray(model.run(part)[0], dtype=np.float64).reshape(len(part[0]), -1))
+    outputs = np.concatenate(outs) if outs else np.zeros((0, 1))
+    classes = model.classes or [str(i) for i in range(max(outputs.shape[1], 2))]
+    task = model.task
+    if task != "regression" and outputs.shape[1] == 1 and len(classes) > 2:
+        task = "regression"
+    return Predictions(samples.ids, outputs, classes, task, samples.labels)
+
+
+def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike) -> Predictions:
+    model = load(model_path)
+    return predict(model, read_data(model, data_path))

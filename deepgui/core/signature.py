@@ -1,0 +1,154 @@
+"""What a trained model takes and returns, written beside it so that it can be used without
+deepgui: the raw inputs and their preprocessing, the class names in output order, the task.
+
+A run directory holds it as ``signature.json`` with a few raw sample rows (``samples.npz``) for
+the self-checks of its exports; every export writes ``NAME.signature.json`` beside itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepgui.core.data.preprocessing import Preprocessing
+from deepgui.core.errors import DeepGuiError
+
+FORMAT = "deepgui-signature"
+RUN_FILE = "signature.json"
+SAMPLES_FILE = "samples.npz"
+SAMPLE_ROWS = 64
+
+
+@dataclass
+class Signature:
+    task: str
+    classes: list[str]
+    preprocessing: Preprocessing | None
+    # True where string columns go in as numbers (TFLite, ONNX): `vocabularies` says how.
+    strings_as_numbers: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "format": FORMAT,
+            "version": 1,
+            "task": self.task,
+            "classes": list(self.classes),
+            "inputs": self.input_summary(),
+            "strings_as_numbers": self.strings_as_numbers,
+            "preprocessing": self.preprocessing.to_dict() if self.preprocessing else None,
+        }
+        if self.strings_as_numbers and self.preprocessing is not None:
+            out["vocabularies"] = self.preprocessing.vocabularies()
+        return {**out, **self.extra}
+
+    def input_summary(self) -> list[dict[str, Any]]:
+        """One line per model input, as a person reading the JSON wants it first."""
+        if self.preprocessing is None:
+            return []
+        rows = []
+        for r in self.preprocessing.inputs:
+            spec = r.strings_as_numbers() if self.strings_as_numbers else r
+            row = {"name": r.name, "dtype": spec.dtype, "shape": [None, *spec.shape]}
+            if r.column is not None:
+                row["column"] = r.column
+            row["preprocessing"] = r.describe()
+            rows.append(row)
+        return rows
+
+    @classmethod
+    def from_dict(cls, data: Any, what: str) -> Signature:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise DeepGuiError(f"{what}: is not a deepgui signature file.")
+        pre = data.get("preprocessing")
+        classes = data.get("classes") or []
+        if not isinstance(classes, list):
+            raise DeepGuiError(f'{what}: its "classes" must be a list of names.')
+        return cls(
+            task=str(data.get("task") or "multiclass"),
+            classes=[str(c) for c in classes],
+            preprocessing=Preprocessing.from_dict(pre, what) if pre else None,
+            strings_as_numbers=bool(data.get("strings_as_numbers")),
+        )
+
+
+def sidecar_path(artefact: str | os.PathLike) -> Path:
+    """``model.keras`` -> ``model.signature.json``; a SavedModel folder ``out`` ->
+    ``out.signature.json`` beside it."""
+    path = Path(artefact)
+    stem = path.name if path.is_dir() or not path.suffix else path.stem
+    return path.with_name(f"{stem}.signature.json")
+
+
+def write(signature: Signature, path: str | os.PathLike) -> Path:
+    from deepgui.core.project import atomic_write_text
+
+    path = Path(path)
+    atomic_write_text(path, json.dumps(signature.to_dict(), indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def read(path: str | os.PathLike) -> Signature:
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise DeepGuiError(f"{path}: no such file.") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise DeepGuiError(f"{path}: cannot be read as JSON ({exc}).") from None
+    return Signature.from_dict(data, str(path))
+
+
+def find(model_path: str | os.PathLike) -> Signature | None:
+    """The signature that belongs to a run directory or an exported artefact, if it has one."""
+    path = Path(model_path)
+    for candidate in (path / RUN_FILE, sidecar_path(path), path.parent / RUN_FILE):
+        if candidate.is_file():
+            return read(candidate)
+    return None
+
+
+# ----------------------------------------------------------------------------- samples
+def write_samples(folder: Path, raw: Any, labels: np.ndarray | None) -> Path:
+    """A few raw rows as the user has them, for the exports' self-checks: strings as fixed-width
+    text (never pickled objects)."""
+    arrays = {}
+    n = min(SAMPLE_ROWS, len(labels) if labels is not None else _rows(raw))
+    items = raw.items() if isinstance(raw, dict) else [("", raw)]
+    for name, values in items:
+        values = np.asarray(values[:n])
+        if values.dtype == object:
+            values = values.astype(str)
+        arrays[f"x:{name}"] = values
+    if labels is not None:
+        arrays["y"] = np.asarray(labels[:n])
+    path = Path(folder) / SAMPLES_FILE
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def read_samples(folder: Path) -> tuple[Any, np.ndarray | None] | None:
+    """The raw sample rows of a run (a dict by input name, or one array), and their labels."""
+    path = Path(folder) / SAMPLES_FILE
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    labels = arrays.pop("y", None)
+    x = {k[2:]: (v.astype(object) if v.dtype.kind == "U" else v) for k, v in arrays.items()}
+    if list(x) == [""]:
+        return x[""], labels
+    return x, labels
+
+
+def _rows(raw: Any) -> int:
+    return len(next(iter(raw.values()))) if isinstance(raw, dict) else len(raw)
