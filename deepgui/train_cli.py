@@ -129,6 +129,9 @@ class ProgressPrinter:
         pass  # run() prints the outcome: it knows the run directory
 
 
+SPLIT_KEYS = ("validation_split", "test_split", "shuffle", "seed", "missing")
+
+
 def _error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
 
@@ -139,9 +142,14 @@ def _dataset_spec(project, args) -> dict[str, Any]:
         from deepgui.core.data import spec_from_path
 
         new = dict(spec_from_path(args.data, args.target))
-        for key in ("validation_split", "test_split", "shuffle", "seed"):
-            if key in spec and key not in new:
-                new[key] = spec[key]
+        # Another file of the same kind keeps the project's reading options (column kinds,
+        # text length, image size...); another kind keeps only the split.
+        same_kind = spec.get("source") == new["source"]
+        for key, value in spec.items():
+            if key in ("path", "validation_path", "test_path", "source", "name"):
+                continue
+            if (same_kind or key in SPLIT_KEYS) and key not in new:
+                new[key] = value
         return new
     if args.target:
         spec["target"] = args.target

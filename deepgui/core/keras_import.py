@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepgui.core.errors import ModelImportError
+from deepgui.core.errors import DeepGuiError, ModelImportError
 from deepgui.core.graph import Graph, default_layer_name
 from deepgui.core.keras_layers import keras
 from deepgui.core.project import Project, weights_path_for
@@ -436,6 +436,18 @@ def load_model_file(path: str | os.PathLike) -> Any:
         raise ModelImportError(_explain_load_error(path, exc)) from None
 
 
+def load_network_file(path: str | os.PathLike) -> Any:
+    """The editable network of a model file: a trained run's model.keras carries its data
+    preprocessing in front of the network; the editor takes the network (the preprocessing is
+    fitted again on the data whenever it trains)."""
+    from deepgui.core.data.preprocessing import network_of
+
+    try:
+        return network_of(load_model_file(path))
+    except DeepGuiError as exc:
+        raise ModelImportError(f"{path}: {exc}") from None
+
+
 def _explain_load_error(path: Path, exc: Exception) -> str:
     text = str(exc)
     if "Lambda" in text and ("safe_mode" in text or "unsafe" in text.lower()):
@@ -465,7 +477,7 @@ def _explain_load_error(path: Path, exc: Exception) -> str:
 
 def project_from_model_file(path: str | os.PathLike) -> tuple[Project, Any]:
     """A new (unsaved) project holding the file's model as a graph, and the loaded model."""
-    model = load_model_file(path)
+    model = load_network_file(path)
     graph = import_model(model).graph
     return Project(graph=graph), model
 
@@ -476,7 +488,7 @@ def import_model_file(model_path: str | os.PathLike, project_path: str | os.Path
     Nothing is written unless the whole import succeeds."""
     from deepgui.core import weights
 
-    model = load_model_file(model_path)
+    model = load_network_file(model_path)
     result = import_model(model)
     project = Project(graph=result.graph)
     project_path = Path(project_path)

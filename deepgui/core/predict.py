@@ -52,6 +52,7 @@ class Samples:
     arrays: list[np.ndarray]
     ids: list[str]
     labels: list[Any] | None = None
+    label_name: str = "label"  # the target column's name, for a table
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Predictions:
     classes: list[str]
     task: str
     labels: list[Any] | None = None
+    label_name: str = "label"
 
     @property
     def predicted(self) -> list[Any]:
@@ -104,7 +106,7 @@ class Predictions:
                 )
             ]
         if self.labels is not None:
-            header.append("label")
+            header.append(self.label_name)
             for row, label in zip(rows, self.labels, strict=True):
                 row.append(label)
         return header, rows
@@ -311,7 +313,7 @@ def _read_table(model: LoadedModel, path: Path) -> Samples:
         values = raw[name]
         arrays.append(values[:, None] if values.ndim == 1 and len(shape) == 1 else values)
     ids = [str(int(n)) for n in table.row_numbers]
-    return Samples(arrays, ids, labels)
+    return Samples(arrays, ids, labels, pre.target or "label")
 
 
 def _label(cell: str) -> Any:
@@ -399,7 +401,7 @@ def predict(model: LoadedModel, samples: Samples) -> Predictions:
     task = model.task
     if task != "regression" and outputs.shape[1] == 1 and len(classes) > 2:
         task = "regression"
-    return Predictions(samples.ids, outputs, classes, task, samples.labels)
+    return Predictions(samples.ids, outputs, classes, task, samples.labels, samples.label_name)
 
 
 def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike) -> Predictions:

@@ -368,6 +368,25 @@ def array_preprocessing(
     return Preprocessing([raw], [Group(name, [name])], table=False, image=image)
 
 
+def network_of(model):
+    """The trained network inside a raw-input model (the one nested model beside
+    "preprocessing"), or the model itself when it has no preprocessing in front."""
+    names = [layer.name for layer in model.layers]
+    if "preprocessing" not in names:
+        return model
+    nested = [
+        layer
+        for layer in model.layers
+        if hasattr(layer, "layers") and layer.name != "preprocessing"
+    ]
+    if len(nested) != 1:
+        raise DatasetError(
+            f"{model.name}: the network cannot be told apart from its preprocessing "
+            f"({len(nested)} nested models)."
+        )
+    return nested[0]
+
+
 def model_scales_inputs(graph) -> bool:
     """Whether every Input of the graph feeds straight into Rescaling or Normalization (the
     keras.io shape): then the loader hands the network raw values."""

@@ -10,27 +10,12 @@ import os
 from typing import Any
 
 from deepgui.core import signature as signatures
-from deepgui.core.errors import ExportError
+from deepgui.core.data.preprocessing import network_of
 from deepgui.core.export.model_export import canonical_format, export_model, target_path
 from deepgui.core.export.report import ExportReport
 
 # Formats whose runtimes have no string lookup tables.
 NUMBERS_ONLY = ("tflite", "onnx")
-
-
-def inner_network(model):
-    """The trained network inside a raw-input model (the nested model after "preprocessing")."""
-    nested = [
-        layer
-        for layer in model.layers
-        if hasattr(layer, "layers") and layer.name != "preprocessing"
-    ]
-    if len(nested) != 1:
-        raise ExportError(
-            f"{model.name}: the network cannot be told apart from its preprocessing "
-            f"({len(nested)} nested models)."
-        )
-    return nested[0]
 
 
 def export_with_signature(
@@ -47,7 +32,7 @@ def export_with_signature(
     pre = sig.preprocessing
     artefact, samples, tail = model, raw_samples, ""
     if pre is not None and pre.has_strings and fmt in NUMBERS_ONLY:
-        artefact = pre.wrap(inner_network(model), strings=False, name=model.name)
+        artefact = pre.wrap(network_of(model), strings=False, name=model.name)
         if raw_samples is not None:
             samples = pre.numbers_for_strings(raw_samples)
         sig = dataclasses.replace(sig, strings_as_numbers=True)
