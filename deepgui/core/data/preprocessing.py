@@ -190,10 +190,15 @@ class Preprocessing:
 
         k = keras()
         tensors = raw if self.table else {self.inputs[0].name: raw}
-        done = {r.name: _encode(k, r, tensors[r.name], strings) for r in self.inputs}
+        by_name = self.by_name()
         out = {}
         for g in self.groups:
-            parts = [done[n] for n in g.inputs]
+            parts = []
+            for run in _numeric_runs([by_name[n] for n in g.inputs]):
+                if isinstance(run, list):  # neighbouring numeric columns: one set of ops
+                    parts.append(_encode_numeric(k, run, [tensors[r.name] for r in run]))
+                else:
+                    parts.append(_encode(k, run, tensors[run.name], strings))
             out[g.name] = (
                 parts[0]
                 if len(parts) == 1
@@ -442,6 +447,37 @@ def _encode(k, r: RawInput, x, strings: bool):
         name=_layer_name(f"words_{r.name}"),
     )
     return layer(ops.reshape(x, (-1,)))
+
+
+def _numeric_runs(inputs: list[RawInput]) -> list[Any]:
+    """The inputs in order, neighbouring table columns of numbers gathered into lists: a
+    30-column table then takes three operations instead of sixty (training data is prepared
+    faster, and the raw-input model predicts at nearly the bare network's speed)."""
+    out: list[Any] = []
+    for r in inputs:
+        if r.kind == "numeric" and r.shape == [1]:
+            if out and isinstance(out[-1], list):
+                out[-1].append(r)
+                continue
+            out.append([r])
+        else:
+            out.append(r)
+    return [run[0] if isinstance(run, list) and len(run) == 1 else run for run in out]
+
+
+def _encode_numeric(k, run: list[RawInput], tensors: list) -> Any:
+    """Numeric columns side by side: missing values filled, then standardized."""
+    ops = k.ops
+    first = _layer_name(run[0].name)
+    x = k.layers.Concatenate(name=f"numbers_from_{first}")(tensors)
+    if any(r.fill is not None for r in run):
+        fill = [r.fill if r.fill is not None else 0.0 for r in run]
+        x = ops.where(ops.isnan(x), np.array(fill, np.float32), x)
+    if any(r.scale is not None for r in run):
+        scale = [r.scale if r.scale is not None else 1.0 for r in run]
+        offset = [r.offset if r.offset is not None else 0.0 for r in run]
+        x = k.layers.Rescaling(scale=scale, offset=offset, name=f"standardize_from_{first}")(x)
+    return x
 
 
 def _text_ids(r: RawInput, texts: np.ndarray) -> np.ndarray:
