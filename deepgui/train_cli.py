@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="number of epochs (overrides the project)")
     parser.add_argument("--batch-size", type=int, help="batch size (overrides the project)")
     parser.add_argument(
-        "--out", help="the run directory (default: runs/<timestamp>/ beside the project)"
+        "--out", help="the run directory (default: NAME.runs/<timestamp>/ beside the project)"
     )
     parser.add_argument(
         "--missing",
@@ -129,35 +129,8 @@ class ProgressPrinter:
         pass  # run() prints the outcome: it knows the run directory
 
 
-SPLIT_KEYS = ("validation_split", "test_split", "shuffle", "seed", "missing")
-
-
 def _error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
-
-
-def _dataset_spec(project, args) -> dict[str, Any]:
-    spec = dict(project.dataset or {})
-    if args.data:
-        from deepgui.core.data import spec_from_path
-
-        new = dict(spec_from_path(args.data, args.target))
-        # Another file of the same kind keeps the project's reading options (column kinds,
-        # text length, image size...); another kind keeps only the split.
-        same_kind = spec.get("source") == new["source"]
-        for key, value in spec.items():
-            if key in ("path", "validation_path", "test_path", "source", "name"):
-                continue
-            if (same_kind or key in SPLIT_KEYS) and key not in new:
-                new[key] = value
-        return new
-    if args.target:
-        spec["target"] = args.target
-    return spec
-
-
-def _with_missing(spec: dict[str, Any], args) -> dict[str, Any]:
-    return {**spec, "missing": args.missing} if getattr(args, "missing", None) else spec
 
 
 def _missing_sentence(counts: dict[str, int], policy: str | None) -> str:
@@ -172,72 +145,33 @@ def _missing_sentence(counts: dict[str, int], policy: str | None) -> str:
     return f"Missing values: {cells} cell{'s' * (cells != 1)}; " + "; ".join(parts) + "."
 
 
-def _input_shape(graph) -> tuple | None:
-    """The single Input's shape without the batch axis (lets an image folder match the model)."""
-    from deepgui.core.keras_layers import input_shape_of
-
-    inputs = graph.input_nodes()
-    if len(inputs) != 1:
-        return None
-    try:
-        return tuple(input_shape_of(inputs[0])[1:])
-    except ValueError:
-        return None
-
-
 def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui train` for parsed arguments; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from deepgui.core.project import load_project
-    from deepgui.core.training import TrainingConfig, TrainingEngine
-    from deepgui.core.training.rundir import default_run_dir, is_resumable
+    from deepgui.core.training import TrainingEngine
+    from deepgui.core.training.prepare import prepare_run
 
     try:
-        project = load_project(args.project)
-        if args.epochs is not None and args.epochs < 1:
-            raise DeepGuiError(f"--epochs must be at least 1, not {args.epochs}.")
-        if args.batch_size is not None and args.batch_size < 1:
-            raise DeepGuiError(f"--batch-size must be at least 1, not {args.batch_size}.")
-        run_dir = Path(args.out) if args.out else default_run_dir(project.path)
-        resume = is_resumable(run_dir)
-        if resume and (run_dir / "project.dgproj").exists():
-            trained = load_project(run_dir / "project.dgproj")
-            trained.path = project.path  # relative data paths stay relative to the project
-            project = trained
-            spec = dict(project.dataset)
-        else:
-            if (run_dir / "metrics.json").exists():
-                raise DeepGuiError(f"{run_dir}: holds a finished run; choose another --out.")
-            if run_dir.is_file():
-                raise DeepGuiError(f"{run_dir}: is a file; --out needs a folder.")
-            # Never write over files a person keeps there (a run that failed early leaves only
-            # its project copy, which may go).
-            if run_dir.is_dir() and any(p.name != "project.dgproj" for p in run_dir.iterdir()):
-                raise DeepGuiError(f"{run_dir}: is not empty; choose a new folder for --out.")
-            spec = _dataset_spec(project, args)
-        if not spec:
-            raise DeepGuiError(
-                f"{project.path}: has no dataset; give one with --data PATH (CSV, image folder or .npz)."
-            )
-        config = TrainingConfig.from_dict(project.training).with_overrides(
-            epochs=args.epochs, batch_size=args.batch_size
+        prepared = prepare_run(
+            load_project(args.project),
+            args.out,
+            data=args.data,
+            target=args.target,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            missing=getattr(args, "missing", None),
         )
-        from deepgui.core.data import load_dataset
-
-        spec = _with_missing(spec, args)
-        data = load_dataset(
-            spec,
-            project.path.parent,
-            input_shape=_input_shape(project.graph),
-            graph=project.graph,
-        )
-        spec = getattr(data, "spec", None) or spec  # what was actually used, defaults filled in
+        data = prepared.load_data()
+        spec = getattr(data, "spec", None) or prepared.spec  # as used, defaults filled in
         missing = data.extras.get("missing") or {}
         if missing.get("cells"):
             sys.stderr.write(_missing_sentence(missing, spec.get("missing")) + "\n")
     except DeepGuiError as exc:
         _error(str(exc))
         return EXIT_BAD_INPUT
+    project, config, run_dir = prepared.project, prepared.config, prepared.run_dir
+    resume = prepared.resume
 
     printer = ProgressPrinter(sys.stderr)
     engine = TrainingEngine(

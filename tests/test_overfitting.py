@@ -10,7 +10,7 @@ import pytest
 from deepgui.core.graph import Graph
 from deepgui.core.project import Project
 from deepgui.core.training.overfitting import OverfittingDetector
-from deepgui.core.training.remedies import SetTraining, suggest_remedies
+from deepgui.core.training.remedies import suggest_remedies
 
 
 def feed(detector, loss, val):
@@ -182,13 +182,33 @@ def test_augmentation_for_image_inputs_builds():
     assert model.output_shape == (None, 3)
 
 
-def test_set_training_merges_nested_sections():
-    training = {"early_stopping": {"patience": 2}, "epochs": 3}
-    cmd = SetTraining(training, {"early_stopping": {"enabled": True}})
-    cmd.redo(Graph())
-    assert training["early_stopping"] == {"patience": 2, "enabled": True}
-    cmd.undo(Graph())
-    assert training == {"early_stopping": {"patience": 2}, "epochs": 3}
+def test_a_remedy_undone_restores_only_what_it_changed():
+    """Remedy, then later edits of other settings, then undo: the later edits stay."""
+    from deepgui.core.commands import set_fields
+    from deepgui.core.project import Project
+
+    project = Project(training={"early_stopping": {"patience": 2}, "epochs": 10,
+                                "learning_rate": 0.01})  # fmt: skip
+    remedy = next(r for r in suggest_remedies(project, 1000, 10_000) if r.key == "early_stopping")
+    remedy.apply(project)
+    assert project.training["early_stopping"]["enabled"] is True
+    assert project.training["early_stopping"]["patience"] == 5
+    for epochs in (2, 20, 50):  # typing 50 in the form: one step
+        project.undo.push(set_fields(project.training, epochs=epochs))
+    project.undo.push(set_fields(project.training, learning_rate=0.001))
+    project.undo.undo()  # the learning rate
+    project.undo.undo()  # the epochs, all three keystrokes
+    assert project.training["epochs"] == 10 and project.training["learning_rate"] == 0.01
+    project.undo.redo()
+    project.undo.redo()
+    project.undo.undo()
+    project.undo.undo()
+    project.undo.undo()  # the remedy
+    assert project.training == {"early_stopping": {"patience": 2}, "epochs": 10,
+                                "learning_rate": 0.01}  # fmt: skip
+    project.undo.redo()
+    project.undo.redo()
+    assert project.training["epochs"] == 50 and project.training["early_stopping"]["enabled"]
 
 
 # ----------------------------------------------------------------------------- a real run

@@ -21,7 +21,7 @@ def test_save_and_load_round_trip(tmp_path):
     path = project.save(tmp_path / "a.dgproj")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["format"] == FORMAT and data["version"] == 1
-    assert set(data) == {"format", "version", "graph", "layout", "dataset", "training"}
+    assert set(data) == {"format", "version", "id", "graph", "layout", "dataset", "training"}
     loaded = load_project(path)
     assert loaded.to_dict() == project.to_dict()
     assert loaded.path == path and loaded.undo.is_clean and loaded.name == "a"
@@ -132,3 +132,25 @@ def test_random_bytes_raise_only_the_format_error(tmp_path_factory, raw):
     path.write_bytes(raw)
     with pytest.raises(ProjectFormatError):
         load_project(path)
+
+
+def test_identity_is_kept_in_the_file_and_runs_follow_the_project(tmp_path, monkeypatch):
+    from deepgui.core.training import runs
+
+    monkeypatch.setenv("DEEPGUI_SCRATCH", str(tmp_path / "scratch"))
+    project = Project()
+    scratch_run = runs.new_run_dir(project)
+    assert runs.is_scratch(scratch_run)
+    (scratch_run / "checkpoints").mkdir(parents=True)
+    project.save(tmp_path / "a" / "first.dgproj")  # the first save moves the runs beside it
+    assert (tmp_path / "a" / "first.runs" / scratch_run.name / "checkpoints").is_dir()
+    assert not scratch_run.exists()
+    again = load_project(tmp_path / "a" / "first.dgproj")
+    assert again.id == project.id and [r.name for r in runs.project_runs(again)] == [
+        scratch_run.name
+    ]
+    again.save(tmp_path / "b" / "copy.dgproj")  # Save As copies; the old file keeps its runs
+    assert (tmp_path / "a" / "first.runs" / scratch_run.name).is_dir()
+    assert (tmp_path / "b" / "copy.runs" / scratch_run.name).is_dir()
+    other = Project(path=tmp_path / "a" / "other.dgproj")
+    assert runs.project_runs(other) == []

@@ -166,12 +166,15 @@ def test_npz_data_and_default_run_directory(tmp_path):
     np.savez(tmp_path / "mine.npz", x=x, y=y)
     proc = train(project, "--data", tmp_path / "mine.npz", "--epochs", 2, "--batch-size", 8)
     assert proc.returncode == 0, proc.stderr
-    runs = list((tmp_path / "runs").iterdir())
+    runs = list((tmp_path / "iris_dense.runs").iterdir())  # named after the project
     assert len(runs) == 1
     metrics = json.loads((runs[0] / "metrics.json").read_text())
     assert metrics["epochs_run"] == 2 and metrics["batch_size"] == 8
     copy = json.loads((runs[0] / "project.dgproj").read_text())
     assert copy["dataset"]["source"] == "npz" and copy["training"]["epochs"] == 2
+    from deepgui.core.project import load_project
+
+    assert copy["id"] == load_project(project).id  # the run belongs to this project
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,68 @@ class Command:
     def undo(self, graph: Graph) -> None:
         raise NotImplementedError
 
+    def merge(self, later: Command) -> bool:
+        """Absorb `later`, already done, into this step (consecutive edits of one field);
+        False when they stay separate steps."""
+        return False
+
+
+_ABSENT = object()
+
+
+@dataclass
+class SetFields(Command):
+    """Change keys of a settings dict (the project's training or dataset section) in place;
+    a key set to `REMOVE` is taken out. Undo restores exactly the keys it changed, and the
+    next edit of the same keys merges into this step, so typing a number is one undo step."""
+
+    settings: dict[str, Any]
+    changes: dict[str, Any]
+    text: str = "Change settings"  # type: ignore[assignment]
+    _old: dict[str, Any] = field(default_factory=dict)
+
+    def redo(self, graph: Graph) -> None:
+        self._old = {
+            k: copy.deepcopy(self.settings[k]) if k in self.settings else _ABSENT
+            for k in self.changes
+        }
+        for key, value in self.changes.items():
+            if value is REMOVE:
+                self.settings.pop(key, None)
+            else:
+                self.settings[key] = copy.deepcopy(value)
+
+    def undo(self, graph: Graph) -> None:
+        for key, value in self._old.items():
+            if value is _ABSENT:
+                self.settings.pop(key, None)
+            else:
+                self.settings[key] = copy.deepcopy(value)
+
+    def merge(self, later: Command) -> bool:
+        if not (
+            isinstance(later, SetFields)
+            and later.settings is self.settings
+            and later.changes.keys() == self.changes.keys()
+        ):
+            return False
+        self.changes = later.changes  # the first step's old values stay: undo goes back past both
+        return True
+
+
+class _Remove:
+    def __repr__(self) -> str:
+        return "REMOVE"
+
+
+REMOVE = _Remove()
+
+
+def set_fields(settings: dict[str, Any], text: str = "Change settings", **changes: Any):
+    """A SetFields for the keys whose value differs; None when nothing would change."""
+    changed = {k: v for k, v in changes.items() if settings.get(k, _ABSENT) != v}
+    return SetFields(settings, changed, text) if changed else None
+
 
 @dataclass
 class AddNode(Command):
@@ -207,6 +269,11 @@ class UndoStack:
 
     def push(self, command: Command) -> Command:
         command.redo(self.graph)  # raises before anything is recorded if the edit is refused
+        top = self._done[-1] if self._done and not self._undone else None
+        # Never merge into the saved state: undo must be able to get back to it.
+        if top is not None and self._clean_depth != len(self._done) and top.merge(command):
+            self._changed()
+            return top
         self._done.append(command)
         self._undone.clear()
         if len(self._done) > self.limit:

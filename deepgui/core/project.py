@@ -15,6 +15,7 @@ import json
 import math
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ class Project:
     dataset: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    # Who this project is, kept in its file: its runs are found by it, wherever it is saved.
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
     undo: UndoStack = field(init=False)
 
     def __post_init__(self) -> None:
@@ -53,6 +56,7 @@ class Project:
         return {
             "format": FORMAT,
             "version": VERSION,
+            "id": self.id,
             "graph": self.graph.to_dict(),
             "layout": {"positions": self.graph.positions()},
             "dataset": self.dataset,
@@ -65,7 +69,13 @@ class Project:
             raise ProjectFormatError("The project has no file name yet: choose where to save it.")
         text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False)
         atomic_write_text(target, text + "\n")
+        from deepgui.core.training import runs
+
+        before = runs.runs_root(self)
         self.path = target
+        # The runs go where the project now is: moved out of the scratch area on the first save,
+        # copied on a Save As (the old file keeps its own).
+        runs.relocate(before, runs.runs_root(self), move=runs.is_scratch(before))
         self.undo.set_clean()
         return target
 
@@ -113,6 +123,10 @@ def load_project(path: str | os.PathLike) -> Project:
     except RecursionError:
         raise ProjectFormatError(f"{path}: is nested too deeply to be a project.") from None
     project = project_from_dict(data, source=str(path))
+    if not (isinstance(data, dict) and data.get("id")):
+        # A file from before projects had an id: the same one every time it is opened (its
+        # runs are found again), until a save writes it into the file.
+        project.id = uuid.uuid5(uuid.NAMESPACE_URL, str(path.resolve())).hex
     project.path = path
     project.undo.set_clean()
     return project
@@ -210,6 +224,11 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
     project = Project(
         graph=graph, dataset=dict(data.get("dataset", {})), training=dict(data.get("training", {}))
     )
+    identity = data.get("id")
+    if identity is not None and not (isinstance(identity, str) and identity.isalnum()):
+        raise fail('field "id" must be letters and digits.')
+    if identity:
+        project.id = identity
     return project
 
 

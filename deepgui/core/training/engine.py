@@ -432,6 +432,8 @@ class TrainingEngine:
             "learning_rate": cfg.learning_rate,
             "loss": cfg.resolved_loss(self.data, self._output_units()),
             "seed": cfg.seed,
+            "data": self.data.description,
+            "params": self.model.count_params() if self.model is not None else None,
             "task": self.data.task,
             "classes": list(self.data.class_names),
         }

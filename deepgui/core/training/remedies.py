@@ -1,44 +1,29 @@
 """Remedies for overfitting, ranked for one model, each a one-click undoable edit.
 
 A remedy's `command(project)` returns a `Macro` to push on ``project.undo``: graph edits from
-deepgui.core.commands plus, for early stopping, a `SetTraining` step that changes the project's
-training dict in place (so undo restores that too).
+deepgui.core.commands plus, for early stopping, a `SetFields` step on the project's training
+settings (undo restores exactly the keys it changed, so later edits of others survive).
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from deepgui.core.catalogue import regularizer
-from deepgui.core.commands import AddNode, Command, Connect, Disconnect, Macro, set_params
+from deepgui.core.commands import (
+    AddNode,
+    Command,
+    Connect,
+    Disconnect,
+    Macro,
+    SetFields,
+    set_params,
+)
 from deepgui.core.graph import Graph, Node
 
 _AUGMENTATION = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomCrop")
-
-
-@dataclass
-class SetTraining(Command):
-    """Change keys of a training dict in place (nested dicts are merged one level deep)."""
-
-    training: dict[str, Any]
-    changes: dict[str, Any]
-    _old: dict[str, Any] | None = None
-    text: str = "Change training settings"  # type: ignore[assignment]
-
-    def redo(self, graph: Graph) -> None:
-        self._old = copy.deepcopy(self.training)
-        for key, value in self.changes.items():
-            if isinstance(value, dict) and isinstance(self.training.get(key), dict):
-                self.training[key] = {**self.training[key], **copy.deepcopy(value)}
-            else:
-                self.training[key] = copy.deepcopy(value)
-
-    def undo(self, graph: Graph) -> None:
-        self.training.clear()
-        self.training.update(self._old or {})
 
 
 @dataclass
@@ -127,9 +112,10 @@ def _l2(project, factor: float = 1e-4) -> Macro:
 
 
 def _early_stopping(project) -> Macro:
-    change = {"early_stopping": {"enabled": True, "monitor": "val_loss", "patience": 5,
-                                 "restore_best_weights": True}}  # fmt: skip
-    return Macro([SetTraining(project.training, change)], text="Turn on early stopping")
+    stopping = {**(project.training.get("early_stopping") or {}), "enabled": True,
+                "monitor": "val_loss", "patience": 5, "restore_best_weights": True}  # fmt: skip
+    step = SetFields(project.training, {"early_stopping": stopping}, "Turn on early stopping")
+    return Macro([step], text="Turn on early stopping")
 
 
 def _augmentation(project) -> Macro:

@@ -1,0 +1,169 @@
+"""Where a project's runs live, and what each one trained.
+
+A saved project ``folder/NAME.dgproj`` keeps its runs in ``folder/NAME.runs/<timestamp>/``; an
+unsaved one in a scratch area named after its id (``$DEEPGUI_SCRATCH``, else the user's data
+folder), from which its first save moves them. A run belongs to the project whose id its project
+copy carries, so two projects in one folder never see each other's runs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deepgui.core.training.rundir import CHECKPOINTS, is_resumable
+
+RUNS_SUFFIX = ".runs"
+
+
+def scratch_root() -> Path:
+    """Where unsaved projects keep their runs."""
+    override = os.environ.get("DEEPGUI_SCRATCH")
+    if override:
+        return Path(override)
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(data) / "deepgui" / "scratch"
+
+
+def runs_root(project) -> Path:
+    """The folder that holds this project's runs."""
+    if project.path is not None:
+        path = Path(project.path)
+        return path.with_name(path.stem + RUNS_SUFFIX)
+    return scratch_root() / project.id / "runs"
+
+
+def is_scratch(root: Path) -> bool:
+    try:
+        Path(root).resolve().relative_to(scratch_root().resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def new_run_dir(project, now: _dt.datetime | None = None) -> Path:
+    """A fresh ``<runs root>/<timestamp>/`` for the next run (not created yet)."""
+    root = runs_root(project)
+    stamp = (now or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    target, i = root / stamp, 1
+    while target.exists():
+        target, i = root / f"{stamp}-{i}", i + 1
+    return target
+
+
+def relocate(old: Path, new: Path, *, move: bool) -> None:
+    """Bring the runs from `old` to `new` (moved or copied); runs already at `new` stay."""
+    old, new = Path(old), Path(new)
+    if old == new or not old.is_dir():
+        return
+    new.mkdir(parents=True, exist_ok=True)
+    for run in sorted(p for p in old.iterdir() if p.is_dir()):
+        target = new / run.name
+        if target.exists():
+            continue
+        if move:
+            shutil.move(str(run), str(target))
+        else:
+            shutil.copytree(run, target)
+    if move:
+        try:
+            old.rmdir()
+            old.parent.rmdir()  # the scratch folder named after the id, when now empty
+        except OSError:
+            pass
+
+
+@dataclass
+class RunInfo:
+    """One run of a project, and what it trained, for the Runs tab and the Export dialog."""
+
+    path: Path
+    metrics: dict[str, Any]
+    trained: dict[str, Any]  # layers, params, data, settings
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.metrics)
+
+    @property
+    def resumable(self) -> bool:
+        return is_resumable(self.path)
+
+    @property
+    def has_model(self) -> bool:
+        return (self.path / "model.keras").is_file()
+
+    @property
+    def stopped_by(self) -> str:
+        return str(self.metrics.get("stopped_by", "unfinished"))
+
+    def describe(self) -> str:
+        """One line: what it trained and how it ended."""
+        t = self.trained
+        parts = []
+        if t.get("layers"):
+            parts.append(f"{t['layers']} layers")
+        if t.get("params"):
+            parts.append(f"{t['params']:,} params")
+        if t.get("data"):
+            parts.append(str(t["data"]))
+        settings = [f"{t[k]}" for k in ("optimizer",) if t.get(k)]
+        if t.get("learning_rate"):
+            settings.append(f"lr {t['learning_rate']:g}")
+        if t.get("epochs"):
+            settings.append(f"{t['epochs']} epochs")
+        if t.get("batch_size"):
+            settings.append(f"batch {t['batch_size']}")
+        if settings:
+            parts.append(", ".join(settings))
+        return "; ".join(parts)
+
+
+def project_runs(project) -> list[RunInfo]:
+    """This project's runs, newest first: finished ones and ones that can resume."""
+    root = runs_root(project)
+    if not root.is_dir():
+        return []
+    out = []
+    for d in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True):
+        if not ((d / "metrics.json").exists() or (d / CHECKPOINTS).exists()):
+            continue
+        copy = _read_json(d / "project.dgproj")
+        if copy.get("id") not in (None, project.id):
+            continue  # another project's run, copied or moved here by hand
+        out.append(RunInfo(d, _read_json(d / "metrics.json"), _trained(copy, d)))
+    return out
+
+
+def _trained(copy: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    metrics = _read_json(run_dir / "metrics.json")
+    training = copy.get("training") or {}
+    nodes = (copy.get("graph") or {}).get("nodes") or []
+    dataset = copy.get("dataset") or {}
+    data = metrics.get("data") or dataset.get("name") or Path(str(dataset.get("path", ""))).name
+    return {
+        "layers": len(nodes),
+        "params": metrics.get("params"),
+        "data": data,
+        "optimizer": training.get("optimizer"),
+        "learning_rate": training.get("learning_rate"),
+        "epochs": training.get("epochs"),
+        "batch_size": training.get("batch_size"),
+    }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
