@@ -66,10 +66,46 @@ def test_overfitting_banner_and_remedy(qtbot, tmp_path):
     assert len(project.graph) == nodes_before
     assert not any(n.class_name == "Dropout" for n in project.graph)
 
-    with qtbot.waitSignal(panel.dirty, timeout=1000):
-        panel.banner.buttons["early_stopping"].click()
+    panel.banner.buttons["early_stopping"].click()
     assert project.training["early_stopping"]["enabled"] is True
     assert panel.form.es_enabled.isChecked()
+    assert project.undo.undo_text() == "Turn on early stopping"
     project.undo.undo()
     assert not (project.training.get("early_stopping") or {}).get("enabled")
     assert not panel.form.es_enabled.isChecked()  # the form follows the undo
+
+
+def test_remedy_then_form_edits_then_undo_keeps_what_came_later(qtbot, tmp_path):
+    """Remedy, then the user types a new number of epochs and learning rate, then undo: one
+    step per field, and undoing them never reverts what the remedy did or vice versa."""
+    from PySide6.QtCore import Qt
+
+    project = memorising_project(tmp_path)
+    panel = TrainingPanel(lambda: project)
+    qtbot.addWidget(panel)
+    panel.show()
+    from deepgui.core.training.remedies import suggest_remedies
+
+    remedy = next(r for r in suggest_remedies(project, 1000, 10**6) if r.key == "early_stopping")
+    panel.apply_remedy(remedy)
+    epochs_before = project.training["epochs"]
+    rate_before = panel.form.learning_rate.value()
+    for box, text in ((panel.form.epochs, "50"), (panel.form.learning_rate, "0.02")):
+        box.setFocus()
+        box.selectAll()
+        qtbot.keyClicks(box, text)
+        qtbot.keyClick(box, Qt.Key.Key_Tab)
+    assert project.training["epochs"] == 50
+    assert project.training["learning_rate"] == pytest.approx(0.02)
+    project.undo.undo()  # the learning rate, every keystroke of it
+    assert project.training["learning_rate"] == pytest.approx(rate_before)
+    assert project.training["epochs"] == 50 and project.training["early_stopping"]["enabled"]
+    project.undo.undo()  # the epochs
+    assert project.training["epochs"] == epochs_before
+    assert project.training["early_stopping"]["enabled"]  # the remedy stands
+    assert panel.form.epochs.value() == epochs_before  # the form shows the project
+    project.undo.redo()
+    project.undo.redo()
+    assert project.training["epochs"] == 50
+    assert project.training["learning_rate"] == pytest.approx(0.02)
+    assert panel.form.epochs.value() == 50

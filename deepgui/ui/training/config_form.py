@@ -3,7 +3,6 @@ shows what `parse_training` says about it; the core decides what is valid."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -51,13 +50,16 @@ def _real(low: float, high: float, decimals: int, step: float) -> QDoubleSpinBox
 
 
 class TrainingForm(QWidget):
-    """Form <-> project.training. `changed` fires after every edit the user makes."""
+    """Shows project.training; each edit the user makes is announced as `edited` (the keys that
+    change and their new values). The form never writes the project: its owner turns the edit
+    into an undoable command, and the form shows the project again when the stack moves."""
 
-    changed = Signal()
+    edited = Signal(dict)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.training: dict[str, Any] = {}
+        self._shown: dict[str, Any] = {}  # the form's values as last loaded or sent
         self._loading = False
         self.optimizer = _combo(list(OPTIMIZERS))
         self.learning_rate = _real(1e-6, 10.0, 6, 0.0005)
@@ -143,6 +145,7 @@ class TrainingForm(QWidget):
                 self.device.addItem(label, spec)
         self._select_device(current)
         self._loading = False
+        self._shown = self.values()
 
     def _select_device(self, spec: str) -> None:
         i = self.device.findData(spec)
@@ -153,7 +156,7 @@ class TrainingForm(QWidget):
 
     # ------------------------------------------------------------------ model -> form
     def load(self, training: dict[str, Any]) -> None:
-        """Show `training` (the project's own dict, edited in place from now on)."""
+        """Show `training` (the project's own dict; read only, never written here)."""
         self.training = training
         self._loading = True
         try:
@@ -185,6 +188,9 @@ class TrainingForm(QWidget):
             self._enable_schedule_fields(cfg.schedule.kind)
         finally:
             self._loading = False
+        # What the form shows now: an edit sends only the fields that differ from it (a file
+        # without some settings must not have them all written by the first edit).
+        self._shown = self.values()
 
     def _enable_schedule_fields(self, kind: str) -> None:
         """Show only the fields the chosen schedule uses (keeps the form narrow)."""
@@ -236,14 +242,14 @@ class TrainingForm(QWidget):
         if self._loading:
             return
         new = self.values()
-        old = copy.deepcopy(self.training)
-        self.training.update(new)
         self._enable_schedule_fields(new["schedule"]["kind"])
         try:
-            parse_training(self.training)
+            parse_training({**self.training, **new})
         except TrainingError as exc:
             self.error.setText(str(exc))
         else:
             self.error.setText("")
-        if self.training != old:
-            self.changed.emit()
+        changes = {k: v for k, v in new.items() if self._shown.get(k) != v}
+        self._shown = new
+        if changes:
+            self.edited.emit(changes)

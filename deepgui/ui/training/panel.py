@@ -77,6 +77,7 @@ class TrainingPanel(QWidget):
         self.epochs_seen: list[int] = []
         self.batches_seen = 0
         self._project_seen: Project | None = None
+        self._form_editing = False  # a form edit is being pushed
         self._devices_probed = False
         self._reset_progress_state()
         self.background = Background(self)
@@ -138,7 +139,7 @@ class TrainingPanel(QWidget):
         self.stop_button.clicked.connect(self.stop_training)
         self.pause_button.clicked.connect(self.pause_training)
         self.resume_button.clicked.connect(self.resume_training)
-        self.form.changed.connect(self.dirty)
+        self.form.edited.connect(self._edit_training)
         self.data_view.changed.connect(self.dirty)
         self.banner.remedy_clicked.connect(self.apply_remedy)
         self.runs.open_project_requested.connect(self.open_project_requested)
@@ -159,8 +160,23 @@ class TrainingPanel(QWidget):
         self.runs.set_project_path(project.path)
         self._set_buttons()
 
+    def _edit_training(self, changes: dict) -> None:
+        """A form edit becomes one command on the project's undo stack (consecutive edits of
+        one field merge into one step)."""
+        from deepgui.core.commands import set_fields
+
+        project = self.get_project()
+        command = set_fields(project.training, "Change training settings", **changes)
+        if command is not None:
+            self._form_editing = True  # the form already shows it: no reload mid-typing
+            try:
+                project.undo.push(command)
+            finally:
+                self._form_editing = False
+
     def _undo_moved(self, project: Project) -> None:
-        if project is self.get_project() and not self.form.isHidden():
+        # Hidden or not: a stale form would send its old values back with the next edit.
+        if project is self.get_project() and not self._form_editing:
             self.form.load(project.training)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -393,7 +409,6 @@ class TrainingPanel(QWidget):
         self.banner.mark_applied(
             remedy.key, f"<b>{command.text}</b> applied; undo with Ctrl+Z. Train again to compare."
         )
-        self.dirty.emit()
         return True
 
     # ------------------------------------------------------------------ display
