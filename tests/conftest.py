@@ -1,6 +1,7 @@
 import gc
 import os
 import sys
+import tempfile
 
 import pytest
 
@@ -8,6 +9,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Determinism and a quiet CPU: tests share 2 cores.
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+# Unsaved projects keep their runs in a scratch area: the tests' own, never the user's.
+os.environ.setdefault("DEEPGUI_SCRATCH", tempfile.mkdtemp(prefix="deepgui-test-scratch-"))
 
 
 @pytest.fixture(autouse=True)

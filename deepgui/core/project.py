@@ -52,6 +52,19 @@ class Project:
     def weights_path(self) -> Path | None:
         return weights_path_for(self.path) if self.path else None
 
+    def snapshot(self) -> Project:
+        """A detached copy (same identity and path, no undo history) that another thread may
+        read while the user goes on editing this one."""
+        import copy
+
+        return Project(
+            graph=self.graph.snapshot(),
+            dataset=copy.deepcopy(self.dataset),
+            training=copy.deepcopy(self.training),
+            path=self.path,
+            id=self.id,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT,

@@ -45,24 +45,25 @@ QUANTIZE = [
 
 
 def export_sources(project: Project) -> list[tuple[str, object]]:
-    """(label, source) pairs: each finished run of the project (newest first), then the
-    project itself (its graph with saved weights, if any)."""
-    sources: list[tuple[str, object]] = []
-    if project.path is not None:
-        from deepgui.core.training.rundir import list_runs
+    """(label, source) pairs: each finished run of the project, saved or not (newest first),
+    then the project itself (its graph with saved weights, if any)."""
+    from deepgui.core.training.runs import project_runs
 
-        for run in list_runs(project.path):
-            if not (run.path / "model.keras").exists():
-                continue
-            m = run.metrics
-            best = m.get("best") or {}
-            values = best.get("metrics") or {}
-            shown = [k for k in ("val_accuracy", "val_loss") if isinstance(values.get(k), float)]
-            detail = ", ".join(f"{k} {values[k]:.4g}" for k in shown)
-            if detail:
-                detail = f"epoch {best.get('epoch')}: {detail}"
-            label = f"Run {run.name}: {m.get('epochs_run', '?')} epochs, {m.get('stopped_by', '?')}"
-            sources.append((label + (f" (best {detail})" if detail else ""), run.path))
+    sources: list[tuple[str, object]] = []
+    for run in project_runs(project):
+        if not run.has_model:
+            continue
+        m = run.metrics
+        best = m.get("best") or {}
+        values = best.get("metrics") or {}
+        shown = [k for k in ("val_accuracy", "val_loss") if isinstance(values.get(k), float)]
+        detail = ", ".join(f"{k} {values[k]:.4g}" for k in shown)
+        if detail:
+            detail = f"epoch {best.get('epoch')}: {detail}"
+        label = f"Run {run.name}: {m.get('epochs_run', '?')} epochs, {m.get('stopped_by', '?')}"
+        label += f" (best {detail})" if detail else ""
+        what = run.describe()
+        sources.append((f"{label} — {what}" if what else label, run.path))
     weights = project.weights_path
     state = "with its saved weights" if weights and weights.exists() else "untrained"
     sources.append((f"The model in the editor ({state})", project))
@@ -234,6 +235,4 @@ class ExportDialog(QDialog):
 
 def _detached(project: Project) -> Project:
     """The project as it is now, so edits made while the export runs don't reach it."""
-    copy = Project(graph=project.graph.snapshot(), dataset=dict(project.dataset),
-                   training=dict(project.training), path=project.path)  # fmt: skip
-    return copy
+    return project.snapshot()

@@ -13,6 +13,7 @@ run killed at any moment resumes from a consistent epoch.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import io
@@ -170,10 +171,37 @@ def read_checkpoint(run_dir: Path) -> dict[str, Any] | None:
     return state
 
 
+# How a run may have ended and still go on from its last checkpoint.
+RESUMABLE_ENDINGS = ("user", "error")
+
+
 def is_resumable(run_dir: Path) -> bool:
-    """A run directory with a checkpoint and no final metrics: killed part-way."""
+    """A run with a checkpoint that did not finish its epochs: killed part-way (no final
+    metrics), or stopped by the user or by an error before its last epoch."""
     run_dir = Path(run_dir)
-    return (run_dir / CHECKPOINTS / STATE).exists() and not (run_dir / "metrics.json").exists()
+    if not (run_dir / CHECKPOINTS / STATE).exists():
+        return False
+    metrics_path = run_dir / "metrics.json"
+    if not metrics_path.exists():
+        return True
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        done, planned = int(metrics["epochs_run"]), int(metrics["epochs_planned"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return metrics.get("stopped_by") in RESUMABLE_ENDINGS and done < planned
+
+
+def mark_failed(run_dir: Path, reason: str, metrics: dict[str, Any], epochs_run: int) -> None:
+    """A run that failed before the engine wrote its metrics (bad data, a model that cannot be
+    built) still gets them, so it shows up marked failed instead of looking unfinished."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir() or (run_dir / "metrics.json").exists():
+        return
+    # A read-only or vanished folder: the message on screen still says what happened.
+    with contextlib.suppress(OSError):
+        write_json(run_dir / "metrics.json", {**metrics, "stopped_by": reason,
+                                              "epochs_run": epochs_run})  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- listing runs

@@ -8,7 +8,6 @@ blocking wait on the GUI thread is the bounded one in `shutdown()`.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from deepgui.core.errors import DeepGuiError
 from deepgui.core.project import Project
-from deepgui.core.training import rundir
+from deepgui.core.training import rundir, runs
 from deepgui.ui.training.banner import OverfittingBanner
 from deepgui.ui.training.buffers import RateMeter, format_seconds
 from deepgui.ui.training.config_form import TrainingForm
@@ -143,6 +142,7 @@ class TrainingPanel(QWidget):
         self.data_view.changed.connect(self.dirty)
         self.banner.remedy_clicked.connect(self.apply_remedy)
         self.runs.open_project_requested.connect(self.open_project_requested)
+        self.runs.resume_requested.connect(lambda path: self.start_training(resume=Path(path)))
         self.plots.timer.timeout.connect(self._update_progress)
         self.reload()
 
@@ -157,7 +157,7 @@ class TrainingPanel(QWidget):
             self.banner.hide()
         self.form.load(project.training)
         self.data_view.load(project.dataset)
-        self.runs.set_project_path(project.path)
+        self.runs.set_project(project)
         self._set_buttons()
 
     def _edit_training(self, changes: dict) -> None:
@@ -197,8 +197,9 @@ class TrainingPanel(QWidget):
     def is_training(self) -> bool:
         return self.run is not None and not self.run.done
 
-    def start_training(self) -> bool:
-        """Start a run of the current project; False (with a message) when one is running."""
+    def start_training(self, resume: Path | None = None) -> bool:
+        """Start a run of the current project, or continue the stopped run in `resume` from its
+        last checkpoint; False (with a message) when one is running."""
         if self.is_training():
             self.message.setText("A run is already in progress: stop it first.")
             return False
@@ -209,7 +210,7 @@ class TrainingPanel(QWidget):
             self.message.setText("Choose the data first (Data tab).")
             self.settings_tabs.setCurrentIndex(0)
             return False
-        self.run_dir = rundir.default_run_dir(project.path)
+        self.run_dir = Path(resume) if resume else runs.new_run_dir(project)
         self.plots.reset(1)
         self.banner.hide()
         self.evaluation.clear()
@@ -380,15 +381,8 @@ class TrainingPanel(QWidget):
 
     def _mark_failed(self, reason: str) -> None:
         """A run that failed before the engine wrote its metrics still shows up, marked failed."""
-        d = self.run_dir
-        if d is not None and d.is_dir() and not (d / "metrics.json").exists():
-            metrics = {
-                **self.last_metrics,
-                "stopped_by": reason,
-                "epochs_run": len(self.epochs_seen),
-            }
-            with contextlib.suppress(OSError):
-                rundir.write_json(d / "metrics.json", metrics)
+        if self.run_dir is not None:
+            rundir.mark_failed(self.run_dir, reason, self.last_metrics, len(self.epochs_seen))
 
     def _thread_done(self) -> None:
         # Only the current run's thread counts; an older one may finish after a new run began.

@@ -1,5 +1,6 @@
-"""The runs of the project (written by the engine from the app or the CLI alike): their
-configuration, best and final metrics and why they stopped; overlay, reopen, delete."""
+"""The runs of the open project (written by the engine from the app or the CLI alike): what
+each trained, its best and final metrics and why it stopped; overlay, resume, reopen, delete.
+Which runs belong to the project is the core's decision (core/training/runs.py)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from deepgui.core.errors import TrainingError
-from deepgui.core.training.rundir import list_runs, read_history
+from deepgui.core.training import runs as project_runs
+from deepgui.core.training.rundir import read_history
 from deepgui.ui.training.plots import color
 
 COLUMNS = ["Run", "Stopped by", "Epochs", "Best", "Final loss", "Final val_loss", "Test",
-           "Optimizer", "LR", "Batch", "Samples/s", "Device"]  # fmt: skip
+           "Trained", "Samples/s", "Device"]  # fmt: skip
 
 
 def _fmt(value: Any) -> str:
@@ -49,19 +51,21 @@ def run_row(summary) -> list[str]:
     final = m.get("final") or {}
     test = m.get("test") or {}
     test_text = ", ".join(f"{k} {_fmt(v)}" for k, v in list(test.items())[:2])
-    return [summary.name, summary.stopped_by, _fmt(m.get("epochs_run")), best_text,
+    stopped = summary.stopped_by + (" (can resume)" if summary.resumable else "")
+    return [summary.name, stopped, _fmt(m.get("epochs_run")), best_text,
             _fmt(final.get("loss")), _fmt(final.get("val_loss")), test_text,
-            _fmt(m.get("optimizer")), _fmt(m.get("learning_rate")), _fmt(m.get("batch_size")),
-            _fmt(m.get("samples_per_second")), _fmt(m.get("device"))]  # fmt: skip
+            summary.describe(), _fmt(m.get("samples_per_second")),
+            _fmt(m.get("device"))]  # fmt: skip
 
 
 class RunsView(QWidget):
     open_project_requested = Signal(str)
+    resume_requested = Signal(str)  # the run folder to continue
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.project_path: Path | None = None
-        self.runs = []
+        self.project = None
+        self.runs: list[project_runs.RunInfo] = []
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -75,6 +79,11 @@ class RunsView(QWidget):
         self.metric.currentTextChanged.connect(lambda _t: self.overlay())
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip(
+            "Continue the selected run from its last finished epoch, with its own settings"
+        )
+        self.resume_button.clicked.connect(self._resume_clicked)
         self.open_button = QPushButton("Open run's project")
         self.open_button.clicked.connect(self._open_clicked)
         self.delete_button = QPushButton("Delete…")
@@ -91,6 +100,7 @@ class RunsView(QWidget):
 
         bar = QHBoxLayout()
         bar.addWidget(self.refresh_button)
+        bar.addWidget(self.resume_button)
         bar.addWidget(self.open_button)
         bar.addWidget(self.delete_button)
         bar.addStretch(1)
@@ -112,18 +122,17 @@ class RunsView(QWidget):
         layout.addWidget(split, 1)
         self._selection_changed()
 
-    def set_project_path(self, path: Path | None) -> None:
-        self.project_path = Path(path) if path else None
+    def set_project(self, project) -> None:
+        self.project = project
+        self.table.clearSelection()
         self.refresh()
 
-    def runs_root(self) -> Path:
-        base = self.project_path.parent if self.project_path else Path.cwd()
-        return base / "runs"
+    def runs_root(self) -> Path | None:
+        return project_runs.runs_root(self.project) if self.project is not None else None
 
     def refresh(self) -> None:
-        anchor = self.project_path or Path.cwd() / "untitled.dgproj"
         selected = {r.name for r in self.selected_runs()}
-        self.runs = list_runs(anchor)
+        self.runs = project_runs.project_runs(self.project) if self.project is not None else []
         self.table.setRowCount(len(self.runs))
         for i, run in enumerate(self.runs):
             for j, text in enumerate(run_row(run)):
@@ -153,11 +162,13 @@ class RunsView(QWidget):
     def _selection_changed(self) -> None:
         runs = self.selected_runs()
         self.open_button.setEnabled(len(runs) == 1 and (runs[0].path / "project.dgproj").exists())
+        self.resume_button.setEnabled(len(runs) == 1 and runs[0].resumable)
         self.delete_button.setEnabled(bool(runs))
         if len(runs) == 1:
             m = runs[0].metrics
             self.details.setText(
-                f"<b>{runs[0].name}</b>: {m.get('message', '')} device {m.get('device', '?')}, "
+                f"<b>{runs[0].name}</b>: {runs[0].describe()}. "
+                f"{m.get('message', '')} device {m.get('device', '?')}, "
                 f"loss {m.get('loss', '?')}, seed {m.get('seed', '?')}, "
                 f"{m.get('wall_seconds', '?')} s, overfitting: "
                 + (", ".join(f"epoch {o['epoch']}" for o in m.get("overfitting", [])) or "none")
@@ -186,6 +197,11 @@ class RunsView(QWidget):
         self.plot.setLabel("left", key)
         return drawn
 
+    def _resume_clicked(self) -> None:
+        runs = self.selected_runs()
+        if len(runs) == 1 and runs[0].resumable:
+            self.resume_requested.emit(str(runs[0].path))
+
     def _open_clicked(self) -> None:
         runs = self.selected_runs()
         if len(runs) == 1:
@@ -204,7 +220,10 @@ class RunsView(QWidget):
             self.delete_runs([r.path for r in runs])
 
     def delete_runs(self, paths: list[Path]) -> None:
-        root = self.runs_root().resolve()
+        root = self.runs_root()
+        if root is None:
+            return
+        root = root.resolve()
         for path in paths:
             path = Path(path).resolve()
             if path.parent != root:  # never remove anything outside this project's runs folder

@@ -8,7 +8,6 @@ background, when the first run starts.
 
 from __future__ import annotations
 
-import copy
 import sys
 import threading
 import time
@@ -24,13 +23,7 @@ from deepgui.core.training.engine import TrainingListener, describe_error
 
 def snapshot_project(project: Project) -> Project:
     """A detached copy the worker may read while the user keeps editing the original."""
-    copy_ = Project(
-        graph=project.graph.copy(),
-        dataset=copy.deepcopy(project.dataset),
-        training=copy.deepcopy(project.training),
-        path=project.path,
-    )
-    return copy_
+    return project.snapshot()
 
 
 def current_learning_rate(engine) -> float | None:
@@ -161,26 +154,32 @@ class TrainingWorker(QObject):
         self.finished.emit(reason, metrics, evaluation)
 
     def _run(self):
-        from deepgui.core.training.config import TrainingConfig
         from deepgui.core.training.engine import TrainingEngine
-        from deepgui.ui.training import data_access
+        from deepgui.core.training.prepare import prepare_run
         from deepgui.ui.training.evaluation_data import evaluate
 
-        project = self.project
         try:
-            config = TrainingConfig.from_dict(project.training)
-            if self.data is None:
+            # The same decisions as `deepgui train`: resume a stopped run in place, or start
+            # a new one, with the project's data and settings.
+            prepared = prepare_run(self.project, self.run_dir)
+            config = prepared.config
+            if self.data is None or prepared.resume:
                 self.status.emit("Loading data…")
-                base = project.path.parent if project.path else None
-                self.data = data_access.load_dataset(project.dataset, base, project.graph)
+                self.data = prepared.load_data()
         except DeepGuiError as exc:
             return "error", {"stopped_by": "error", "message": str(exc)}, None
         if self._stop:
             return "user", {"stopped_by": "user", "message": "Stopped before training began."}, None
-        self.status.emit("Importing TensorFlow and building the model…")
+        self.status.emit(
+            "Resuming from the last finished epoch…"
+            if prepared.resume
+            else "Importing TensorFlow and building the model…"
+        )
+        project = prepared.project
         engine = TrainingEngine(
             project.graph, self.data, config, _Relay(self), project=project,
-            dataset_spec=project.dataset, run_dir=self.run_dir,
+            dataset_spec=getattr(self.data, "spec", None) or prepared.spec,
+            run_dir=prepared.run_dir, resume=prepared.resume,
         )  # fmt: skip
         with self._lock:
             self.engine = engine
