@@ -114,3 +114,24 @@ def test_a_killed_run_resumes_from_the_app(qtbot, tmp_path):
     assert metrics["epochs_run"] == 3 and metrics["resumed_from_epoch"] == 1
     assert [r["epoch"] for r in rundir.read_history(run_dir)] == [1, 2, 3]
     assert [r.name for r in runs.project_runs(project)] == [run_dir.name]  # no second run
+
+
+def test_another_project_after_a_run_shows_a_clean_panel(qtbot, tmp_path):
+    project = digits_project(tmp_path, epochs=1)
+    current = [project]
+    panel = TrainingPanel(lambda: current[0])
+    qtbot.addWidget(panel)
+    panel.show()
+    with qtbot.waitSignal(panel.run_finished, timeout=120_000):
+        qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert panel.plots.epochs and panel.runs.table.rowCount() == 1, panel.message.text()
+    assert panel.message.text().startswith("Training finished")
+    from deepgui.core.project import Project
+
+    current[0] = Project()  # File > New
+    panel.reload()
+    assert not panel.plots.epochs and panel.plots.readout.text().startswith("Hover")
+    assert panel.message.text() == "Ready to train." and panel.speed.text() == ""
+    assert panel.runs.table.rowCount() == 0 and panel.banner.isHidden()
+    assert panel.evaluation.model is None and "Train a model" in panel.evaluation.summary.text()
+    assert panel.run_dir is None and panel.epoch_bar.value() <= 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import os
 import sys
+import threading
 from typing import Any
 
 from deepgui.core.catalogue import input_arity
@@ -16,6 +17,10 @@ POSITIONAL_INPUTS = {"MultiHeadAttention", "GroupQueryAttention"}
 
 
 _loaded = False
+# The first import of Keras and TensorFlow happens once, on one thread: two threads importing
+# them at the same moment (the training worker and the device probe) can see half-initialised
+# TensorFlow modules ("module ... has no attribute DatasetV2").
+_import_lock = threading.Lock()
 
 
 def keras():
@@ -37,7 +42,13 @@ def quiet_backend_start() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
+    with _import_lock:
+        if not _loaded:
+            _import_quietly()
+            _loaded = True
+
+
+def _import_quietly() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if os.environ.get("DEEPGUI_DEBUG"):
         import keras as _keras  # noqa: F401

@@ -37,6 +37,9 @@ class DeviceInfo:
 def list_gpus() -> list[dict[str, Any]]:
     """The GPUs TensorFlow sees, with memory growth switched on (so one run does not take all
     the memory up front). Each: {"index", "name", "compute_capability"}."""
+    from deepgui.core.keras_layers import quiet_backend_start
+
+    quiet_backend_start()  # the first import of TensorFlow, on one thread at a time
     import tensorflow as tf
 
     out = []

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 from deepgui.ui.training.images import to_pixmap
 from deepgui.ui.training.tasks import Background
 
+EMPTY = "Train a model to see how it does on data it has not seen."
+
 
 class EvaluationView(QWidget):
     def __init__(self, parent=None) -> None:
@@ -35,7 +37,7 @@ class EvaluationView(QWidget):
         self.model = None
         self.prediction: dict[str, Any] | None = None
         self.background = Background(self)
-        self.summary = QLabel("Train a model to see how it does on data it has not seen.")
+        self.summary = QLabel(EMPTY)
         self.summary.setWordWrap(True)
         self.predict_button = QPushButton("Predict on a file…")
         self.predict_button.setEnabled(False)
@@ -83,12 +85,18 @@ class EvaluationView(QWidget):
         layout.addLayout(top)
         layout.addLayout(body, 1)
 
-    def clear(self) -> None:
+    def clear(self, text: str = "Training…") -> None:
         self.result = None
         self.model = None
         self.predict_button.setEnabled(False)
-        self.summary.setText("Training…")
+        self.summary.setText(text)
         self._clear_samples()
+        self.confusion_image.clear()
+        for t in self._cell_texts:
+            self.confusion_plot.removeItem(t)
+        self._cell_texts = []
+        self.scatter_plot.clear()
+        self.predictions.hide()
 
     def show_result(self, result: dict[str, Any] | None, model=None) -> None:
         self.result, self.model = result, model

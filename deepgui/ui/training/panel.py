@@ -34,7 +34,7 @@ from deepgui.ui.training.banner import OverfittingBanner
 from deepgui.ui.training.buffers import RateMeter, format_seconds
 from deepgui.ui.training.config_form import TrainingForm
 from deepgui.ui.training.data_view import DataView
-from deepgui.ui.training.evaluation_view import EvaluationView
+from deepgui.ui.training.evaluation_view import EMPTY, EvaluationView
 from deepgui.ui.training.plots import LivePlots
 from deepgui.ui.training.runs_view import RunsView
 from deepgui.ui.training.tasks import Background
@@ -154,11 +154,27 @@ class TrainingPanel(QWidget):
             self._project_seen = project
             # Undo of a remedy can change the training dict: show it again when the stack moves.
             project.undo.subscribe(lambda p=project: self._undo_moved(p))
-            self.banner.hide()
+            if not self.is_training():
+                self._clear_run_display()
         self.form.load(project.training)
         self.data_view.load(project.dataset)
         self.runs.set_project(project)
         self._set_buttons()
+
+    def _clear_run_display(self) -> None:
+        """Another project: nothing of the previous one's run stays on screen."""
+        self.run_dir = None
+        self.last_reason, self.last_metrics, self.last_model = None, {}, None
+        self.epochs_seen, self.batches_seen = [], 0
+        self._reset_progress_state()
+        self.plots.reset(1)
+        self.evaluation.clear(EMPTY)
+        self.banner.hide()
+        self.message.setStyleSheet("")
+        self.message.setText("Ready to train.")
+        self.speed.setText("")
+        for bar in (self.epoch_bar, self.run_bar):
+            bar.reset()
 
     def _edit_training(self, changes: dict) -> None:
         """A form edit becomes one command on the project's undo stack (consecutive edits of

@@ -193,6 +193,7 @@ class LivePlots(QWidget):
             self.loss_plot.removeItem(a)
             self.metric_plot.removeItem(b)
         self._regions.clear()
+        self.readout.setText("Hover over a plot to read its values.")
         self.redraw()
 
     def add_batch(self, epoch: int, step: int, logs: dict[str, float]) -> None:
