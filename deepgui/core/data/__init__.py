@@ -33,7 +33,9 @@ Per source:
                   "num_words" [10000] and "maxlen" [200]
 
 A separate validation or test file replaces the matching fraction. Relative paths resolve
-against the project's folder. Every source reads the data as the user has it (raw CSV cells,
+against the project's folder. The dict is read once, at the edge, into a `DataSpec` (spec.py):
+every field checked and defaulted, every path found, before any file is read; the loaders are
+handed that and read its attributes. Every source reads the data as the user has it (raw CSV cells,
 pixel values 0-255) into NumPy arrays, splits it, and fits a `Preprocessing` (preprocessing.py)
 on the training split: Keras layers that the trained model carries in front of the network, so
 the model and its exports take raw data. Image folders are read whole into memory as float32
@@ -52,11 +54,21 @@ from deepgui.core.data.base import TASKS, LoadedData
 from deepgui.core.data.builtin import builtin_datasets
 from deepgui.core.data.check import check_against_model, loss_name
 from deepgui.core.data.preview import preview
-from deepgui.core.data.spec import normalize, spec_from_path
+from deepgui.core.data.spec import (
+    BuiltinOptions,
+    CsvOptions,
+    DataSpec,
+    ImageOptions,
+    KerasOptions,
+    NpzOptions,
+    TimeseriesOptions,
+    spec_from_path,
+)
 from deepgui.core.errors import DatasetError
 
 __all__ = [
     "TASKS",
+    "DataSpec",
     "DatasetError",
     "LoadedData",
     "builtin_datasets",
@@ -69,55 +81,58 @@ __all__ = [
 
 
 def load_dataset(
-    spec: dict[str, Any],
+    spec_dict: dict[str, Any],
     base_dir: Path | None = None,
     *,
     input_shape: tuple | None = None,
     graph: Any = None,
 ) -> LoadedData:
-    """Load and split the data `spec` describes, and fit its preprocessing on the training split.
-    `input_shape` (the model's Input shape without the batch axis) lets an image folder default
-    its size and colour mode to what the model takes; `graph`, the network, tells whether it
-    scales its inputs itself (then the preprocessing leaves the scaling to it). The result keeps
-    the raw splits (raw_train, ...) and the network-ready ones (x_train, ...). Every problem is a
-    DatasetError naming the file, column or field."""
+    """Load and split the data `spec_dict` describes, and fit its preprocessing on the training
+    split. The dict is read once into a `DataSpec` (every field checked, paths found) that the
+    loaders are handed. `input_shape` (the model's Input shape without the batch axis) lets an
+    image folder default its size and colour mode to what the model takes; `graph`, the network,
+    tells whether it scales its inputs itself (then the preprocessing leaves the scaling to it).
+    The result keeps the raw splits (raw_train, ...) and the network-ready ones (x_train, ...),
+    and in `spec` the dict with every default filled in. Every problem is a DatasetError naming
+    the file, column or field."""
     from deepgui.core.data.preprocessing import model_scales_inputs
 
-    spec = normalize(spec)
-    base = Path(base_dir) if base_dir is not None else None
+    spec = DataSpec.from_dict(spec_dict, base_dir)
     standardize = not model_scales_inputs(graph)
-    source = spec["source"]
-    if source == "builtin":
-        from deepgui.core.data.builtin import load_builtin
+    match spec.options:
+        case BuiltinOptions() as opts:
+            from deepgui.core.data.builtin import load_builtin
 
-        data = load_builtin(spec, standardize=standardize)
-    elif source == "csv":
-        from deepgui.core.data.tabular import load_csv
+            data = load_builtin(spec, opts, standardize=standardize)
+        case CsvOptions() as opts:
+            from deepgui.core.data.tabular import load_csv
 
-        data = load_csv(spec, base, standardize=standardize)
-    elif source == "npz":
-        from deepgui.core.data.arrays import load_npz
+            data = load_csv(spec, opts, standardize=standardize)
+        case NpzOptions() as opts:
+            from deepgui.core.data.arrays import load_npz
 
-        data = load_npz(spec, base)
-    elif source == "image_folder":
-        from deepgui.core.data.images import load_image_folder
+            data = load_npz(spec, opts)
+        case ImageOptions() as opts:
+            from deepgui.core.data.images import load_image_folder
 
-        data = load_image_folder(spec, base, input_shape, standardize=standardize)
-        spec = {**spec, **data.extras}  # record the size and colour mode actually used
-    elif source == "timeseries":
-        from deepgui.core.data.timeseries import load_timeseries
+            data = load_image_folder(spec, opts, input_shape, standardize=standardize)
+            # Record the size and colour mode actually used (the model's or the first image's).
+            size, mode = data.extras["image_size"], data.extras["color_mode"]
+            spec = spec.with_options(image_size=tuple(size), color_mode=mode)
+        case TimeseriesOptions() as opts:
+            from deepgui.core.data.timeseries import load_timeseries
 
-        data = load_timeseries(spec, base, standardize=standardize)
-    else:
-        from deepgui.core.data.keras_sets import load_keras_set
+            data = load_timeseries(spec, opts, standardize=standardize)
+        case KerasOptions() as opts:
+            from deepgui.core.data.keras_sets import load_keras_set
 
-        data = load_keras_set(spec, standardize=standardize)
+            data = load_keras_set(spec, opts, standardize=standardize)
     # An empty split is an absent one: callers test `is None`, not the length.
     if data.y_val is not None and len(data.y_val) == 0:
         data.x_val = data.y_val = None
     if data.y_test is not None and len(data.y_test) == 0:
         data.x_test = data.y_test = None
-    data.spec = spec
+    data.spec = spec.to_dict()
     return preprocess(data)
 
 

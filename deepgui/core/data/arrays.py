@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from deepgui.core.data.base import LoadedData
 from deepgui.core.data.labels import encode_labels
 from deepgui.core.data.preprocessing import array_preprocessing
-from deepgui.core.data.spec import resolve
 from deepgui.core.data.split import split_indices
 from deepgui.core.errors import DatasetError
+
+if TYPE_CHECKING:
+    from deepgui.core.data.spec import DataSpec, NpzOptions
 
 _PAIRS = (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"))
 
@@ -40,8 +43,8 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise DatasetError(f"{path}: is not a readable NumPy .npz file ({exc}).") from None
 
 
-def load_npz(spec: dict[str, Any], base_dir: Path | None, **_: Any) -> LoadedData:
-    path = resolve(spec, "path", base_dir)
+def load_npz(spec: DataSpec, opts: NpzOptions) -> LoadedData:
+    path = opts.path
     arrays = read_npz(path)
     if "x_val" not in arrays and "x_validation" in arrays:
         arrays["x_val"], arrays["y_val"] = (
@@ -63,8 +66,11 @@ def load_npz(spec: dict[str, Any], base_dir: Path | None, **_: Any) -> LoadedDat
                     f'{path.name}: has "{xk if xk in arrays else yk}" without "{yk if xk in arrays else xk}".'
                 )
             parts[xk] = (arrays[xk], arrays[yk])
-    for key, xk in (("validation_path", "x_val"), ("test_path", "x_test")):
-        other = resolve(spec, key, base_dir, required=False)
+    separate = [
+        ("validation_path", opts.validation_path, "x_val"),
+        ("test_path", opts.test_path, "x_test"),
+    ]
+    for key, other, xk in separate:  # key: the field, for the message
         if other is not None:
             extra = read_npz(other)
             x = extra.get("x", extra.get("x_train"))
@@ -74,7 +80,7 @@ def load_npz(spec: dict[str, Any], base_dir: Path | None, **_: Any) -> LoadedDat
                     f'{other.name}: needs arrays "x" and "y" (dataset field "{key}").'
                 )
             parts[xk] = (x, y)
-    return from_arrays(parts, spec, what=path.name, class_names=spec.get("class_names"))
+    return from_arrays(parts, spec, what=path.name, class_names=spec.class_names)
 
 
 def as_features(x: np.ndarray, what: str, key: str) -> np.ndarray:
@@ -99,10 +105,10 @@ def as_features(x: np.ndarray, what: str, key: str) -> np.ndarray:
 
 def from_arrays(
     parts: dict[str, tuple[np.ndarray, np.ndarray]],
-    spec: dict[str, Any],
+    spec: DataSpec,
     *,
     what: str,
-    class_names: list[str] | None = None,
+    class_names: Sequence[str] | None = None,
     scale: float | None = None,
     description: str = "",
 ) -> LoadedData:
@@ -123,17 +129,15 @@ def from_arrays(
             raise DatasetError(
                 f"{what}: samples in {key!r} have shape {x.shape[1:]} but in 'x_train' {x_train.shape[1:]}; they must match."
             )
-    y_train, task, names = encode_labels(
-        y_raw, spec.get("task"), class_names, what=f"{what} labels"
-    )
-    val_frac = 0.0 if "x_val" in checked else spec["validation_split"]
-    test_frac = 0.0 if "x_test" in checked else spec["test_split"]
+    y_train, task, names = encode_labels(y_raw, spec.task, class_names, what=f"{what} labels")
+    val_frac = 0.0 if "x_val" in checked else spec.validation_split
+    test_frac = 0.0 if "x_test" in checked else spec.test_split
     tr, va, te = split_indices(
         len(x_train),
         val_frac,
         test_frac,
-        shuffle=spec["shuffle"],
-        seed=spec["seed"],
+        shuffle=spec.shuffle,
+        seed=spec.seed,
         labels=y_train if task in ("multiclass", "binary") else None,
         what=what,
     )

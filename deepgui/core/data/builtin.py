@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepgui.core.data.base import LoadedData
 from deepgui.core.errors import DatasetError
 from deepgui.core.paths import datasets_dir
+
+if TYPE_CHECKING:
+    from deepgui.core.data.spec import BuiltinOptions, DataSpec
 
 # name: (file, description, how to read it)
 BUILTIN: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -39,9 +43,9 @@ def builtin_datasets() -> list[tuple[str, Path, str]]:
     return [(name, datasets_dir() / file, text) for name, (file, text, _) in BUILTIN.items()]
 
 
-def builtin_path(spec: dict[str, Any]) -> tuple[str, Path, dict[str, Any]]:
-    name = spec.get("name")
-    if name not in BUILTIN:
+def builtin_file(name: Any) -> tuple[Path, dict[str, Any]]:
+    """The shipped file of the sample `name` and how to read it; DatasetError names the field."""
+    if not isinstance(name, str) or name not in BUILTIN:
         raise DatasetError(
             f'The dataset field "name" is {name!r}; the built-in data sets are {", ".join(BUILTIN)}.'
         )
@@ -51,26 +55,34 @@ def builtin_path(spec: dict[str, Any]) -> tuple[str, Path, dict[str, Any]]:
         raise DatasetError(
             f"The built-in data set {name!r} is missing from this installation ({path}); reinstall deepgui."
         )
-    return name, path, how
+    return path, how
 
 
-def load_builtin(spec: dict[str, Any], *, standardize: bool = True) -> LoadedData:
+def builtin_path(spec: Mapping[str, Any]) -> tuple[str, Path, dict[str, Any]]:
+    """(name, file, how to read it) for a caller that holds the project's dict rather than a
+    DataSpec (predict_sources asks which file a project trains on)."""
+    name = spec.get("name")
+    return (name, *builtin_file(name))
+
+
+def load_builtin(spec: DataSpec, opts: BuiltinOptions, *, standardize: bool = True) -> LoadedData:
+    """A shipped sample: its CSV read as a CSV source with the sample's target, its arrays with
+    the sample's class names and known pixel range; the split settings are `spec`'s."""
     from deepgui.core.data.arrays import from_arrays, read_npz
+    from deepgui.core.data.spec import CsvOptions
     from deepgui.core.data.tabular import load_csv
 
-    name, path, how = builtin_path(spec)
-    if path.suffix == ".csv":
-        data = load_csv(
-            {**spec, "path": str(path), "target": how["target"]}, None, standardize=standardize
-        )
+    how = BUILTIN[opts.name][2]
+    if opts.path.suffix == ".csv":
+        data = load_csv(spec, CsvOptions(opts.path, how["target"]), standardize=standardize)
     else:
-        arrays = read_npz(path)
+        arrays = read_npz(opts.path)
         data = from_arrays(
             {"x_train": (arrays["x"], arrays["y"])},
             spec,
-            what=path.name,
+            what=opts.path.name,
             class_names=how["class_names"],
             scale=how["scale"] if standardize and how["scale"] != 1.0 else None,
         )
-    data.description = f"{name}: {BUILTIN[name][1]}"
+    data.description = f"{opts.name}: {BUILTIN[opts.name][1]}"
     return data

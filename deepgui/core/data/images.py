@@ -3,23 +3,26 @@
 values 0-255. The model divides by 255 itself (a Rescaling layer, see preprocessing.py) unless
 "rescale" is false or the network starts with its own Rescaling or Normalization.
 
-Spec fields: "image_size" [height, width] (default: the model's input, else the first image's
-size), "color_mode" "grayscale" | "rgb" | "rgba" (default: the model's channels, else the first
-image's), "rescale" (default true)."""
+Options (spec.ImageOptions): "image_size" [height, width] (default: the model's input, else the
+first image's size), "color_mode" "grayscale" | "rgb" | "rgba" (default: the model's channels,
+else the first image's), "rescale" (default true)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from deepgui.core.data.base import LoadedData
 from deepgui.core.data.preprocessing import array_preprocessing
-from deepgui.core.data.spec import IMAGE_SUFFIXES, resolve
+from deepgui.core.data.spec import IMAGE_SUFFIXES
 from deepgui.core.data.split import split_indices
 from deepgui.core.errors import DatasetError
+
+if TYPE_CHECKING:
+    from deepgui.core.data.spec import DataSpec, ImageOptions
 
 _MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
 
@@ -88,33 +91,22 @@ def _first_image_shape(path: str) -> tuple[int, int, int]:
 
 
 def image_settings(
-    spec: dict[str, Any], classes: dict[str, list[str]], input_shape=None
+    opts: ImageOptions, classes: dict[str, list[str]], input_shape=None
 ) -> tuple[tuple[int, int], str]:
-    size = spec.get("image_size")
-    mode = spec.get("color_mode")
+    """The size and colour mode to read at: the options' own (checked when the spec was read),
+    else what the model's Input takes, else the first image's."""
+    size, mode = opts.image_size, opts.color_mode
     shape = tuple(input_shape) if input_shape is not None else None
     if shape is not None and len(shape) == 3:
         if size is None and shape[0] and shape[1]:
-            size = [shape[0], shape[1]]
+            size = (int(shape[0]), int(shape[1]))
         if mode is None and shape[2] in _MODES:
             mode = _MODES[shape[2]]
     if size is None or mode is None:
         h, w, c = _first_image_shape(next(iter(classes.values()))[0])
-        size = size or [h, w]
+        size = size or (h, w)
         mode = mode or ("grayscale" if c == 1 else "rgb")
-    if not (
-        isinstance(size, list | tuple)
-        and len(size) == 2
-        and all(isinstance(v, int) and v > 0 for v in size)
-    ):
-        raise DatasetError(
-            f'The dataset field "image_size" must be [height, width] in pixels, not {size!r}.'
-        )
-    if mode not in _MODES.values():
-        raise DatasetError(
-            f'The dataset field "color_mode" must be "grayscale", "rgb" or "rgba", not {mode!r}.'
-        )
-    return (int(size[0]), int(size[1])), mode
+    return size, mode
 
 
 def _amount(size: int) -> str:
@@ -131,15 +123,16 @@ def memory_budget() -> int:
 
 
 def load_image_folder(
-    spec: dict[str, Any], base_dir: Path | None, input_shape=None, *, standardize: bool = True
+    spec: DataSpec, opts: ImageOptions, input_shape=None, *, standardize: bool = True
 ) -> LoadedData:
-    root = resolve(spec, "path", base_dir)
+    """The size and colour mode used are in `extras` ("image_size", "color_mode"), for the run
+    to record."""
+    root = opts.path
     classes = class_folders(root)
-    size, mode = image_settings(spec, classes, input_shape)
+    size, mode = image_settings(opts, classes, input_shape)
     names = list(classes)
     others = {}
-    for key in ("validation_path", "test_path"):
-        other = resolve(spec, key, base_dir, required=False)
+    for key, other in (("val", opts.validation_path), ("test", opts.test_path)):
         if other is not None:
             found = class_folders(other, min_classes=1)  # a held-out set may lack a class
             unknown = [c for c in found if c not in classes]
@@ -157,16 +150,16 @@ def load_image_folder(
             f"in memory, more than this computer can spare; choose a smaller image_size."
         )
     x, y = _read(root, classes, size, mode, names)
-    val_frac = 0.0 if "validation_path" in others else spec["validation_split"]
-    test_frac = 0.0 if "test_path" in others else spec["test_split"]
+    val_frac = 0.0 if "val" in others else spec.validation_split
+    test_frac = 0.0 if "test" in others else spec.test_split
     tr, va, te = split_indices(
-        len(x), val_frac, test_frac, shuffle=spec["shuffle"], seed=spec["seed"],
-        labels=y if spec["shuffle"] else None, what=str(root),
+        len(x), val_frac, test_frac, shuffle=spec.shuffle, seed=spec.seed,
+        labels=y if spec.shuffle else None, what=str(root),
     )  # fmt: skip
-    parts = {"validation_path": (x[va], y[va]), "test_path": (x[te], y[te])}
+    parts = {"val": (x[va], y[va]), "test": (x[te], y[te])}
     for key, (other, found) in others.items():
         parts[key] = _read(other, found, size, mode, names)
-    (x_va, y_va), (x_te, y_te) = parts["validation_path"], parts["test_path"]
+    (x_va, y_va), (x_te, y_te) = parts["val"], parts["test"]
     task = "binary" if len(names) == 2 else "multiclass"
     return LoadedData(
         x[tr],
@@ -182,7 +175,7 @@ def load_image_folder(
         preprocessing=array_preprocessing(
             x.shape[1:],
             "image",
-            scale=1 / 255 if standardize and spec.get("rescale", True) else None,
+            scale=1 / 255 if standardize and opts.rescale else None,
             image={"height": size[0], "width": size[1], "color_mode": mode},
         ),
     )

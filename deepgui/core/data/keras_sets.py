@@ -5,15 +5,17 @@ integer sequences padded to "maxlen" (default 200) with "num_words" (default 100
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from deepgui.core.data.base import LoadedData
 from deepgui.core.data.preprocessing import array_preprocessing
-from deepgui.core.data.spec import positive_int
 from deepgui.core.data.split import split_indices
 from deepgui.core.errors import DatasetError
+
+if TYPE_CHECKING:
+    from deepgui.core.data.spec import DataSpec, KerasOptions
 
 KERAS_SETS = {
     "mnist": (
@@ -46,33 +48,25 @@ KERAS_SETS = {
 }
 
 
-def load_keras_set(spec: dict[str, Any], *, standardize: bool = True) -> LoadedData:
+def load_keras_set(spec: DataSpec, opts: KerasOptions, *, standardize: bool = True) -> LoadedData:
     from deepgui.core.keras_layers import keras
 
-    name = spec.get("name")
-    if name not in KERAS_SETS:
-        raise DatasetError(
-            f'The dataset field "name" is {name!r}; the Keras data sets are {", ".join(KERAS_SETS)}.'
-        )
+    name = opts.name
     k = keras()
     try:
         if name == "imdb":
-            num_words = positive_int(spec, "num_words", 10000, minimum=3)
-            (x_tr, y_tr), (x_te, y_te) = k.datasets.imdb.load_data(num_words=num_words)
+            (x_tr, y_tr), (x_te, y_te) = k.datasets.imdb.load_data(num_words=opts.num_words)
         else:
             (x_tr, y_tr), (x_te, y_te) = getattr(k.datasets, name).load_data()
-    except DatasetError:
-        raise
     except Exception as exc:  # noqa: BLE001 - urllib, HTTP and file errors all mean the same here
         raise DatasetError(
             f"The Keras data set {name!r} could not be downloaded (no internet connection?): "
             f"{type(exc).__name__}: {exc}. Connect once to download it, or choose a built-in data set."
         ) from None
     if name == "imdb":
-        maxlen = positive_int(spec, "maxlen", 200)
-        x_tr = k.utils.pad_sequences(x_tr, maxlen=maxlen).astype(np.int32)
-        x_te = k.utils.pad_sequences(x_te, maxlen=maxlen).astype(np.int32)
-        extras: dict[str, Any] = {"vocabulary_size": num_words}
+        x_tr = k.utils.pad_sequences(x_tr, maxlen=opts.maxlen).astype(np.int32)
+        x_te = k.utils.pad_sequences(x_te, maxlen=opts.maxlen).astype(np.int32)
+        extras: dict[str, Any] = {"vocabulary_size": opts.num_words}
         pre = array_preprocessing(x_tr.shape[1:], "x", dtype="int32")
     else:
         x_tr = _images(x_tr)
@@ -90,10 +84,10 @@ def load_keras_set(spec: dict[str, Any], *, standardize: bool = True) -> LoadedD
     # Keras's own test split is kept as the test set; validation comes from the training part.
     tr, va, _ = split_indices(
         len(x_tr),
-        spec["validation_split"],
+        spec.validation_split,
         0.0,
-        shuffle=spec["shuffle"],
-        seed=spec["seed"],
+        shuffle=spec.shuffle,
+        seed=spec.seed,
         labels=y_tr,
         what=name,
     )

@@ -3,6 +3,7 @@ floats for regression, 0/1 rows for multi-label; and deciding which task it is."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ MAX_NUMERIC_CLASSES = 20  # an integer target with more distinct values than thi
 def encode_labels(
     values: Any,
     task: str | None = None,
-    class_names: list[str] | None = None,
+    class_names: Sequence[str] | None = None,
     *,
     what: str = "the target",
 ) -> tuple[np.ndarray, str, list[str]]:
@@ -25,9 +26,10 @@ def encode_labels(
     if y.ndim == 0 or len(y) == 0:
         raise DatasetError(f"{what} has no labels.")
     if class_names is not None and not (
-        isinstance(class_names, list) and all(isinstance(c, str) for c in class_names)
+        isinstance(class_names, list | tuple) and all(isinstance(c, str) for c in class_names)
     ):
         raise DatasetError('The dataset field "class_names" must be a list of strings.')
+    class_names = list(class_names) if class_names is not None else None
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim > 1:

@@ -8,38 +8,45 @@ from typing import Any
 
 import numpy as np
 
-from deepgui.core.data.spec import normalize, resolve
+from deepgui.core.data.spec import (
+    BuiltinOptions,
+    CsvOptions,
+    DataSpec,
+    ImageOptions,
+    KerasOptions,
+    NpzOptions,
+    TimeseriesOptions,
+)
 from deepgui.core.errors import DatasetError
 
 
-def preview(spec: dict[str, Any], base_dir: Path | None = None, rows: int = 20) -> dict[str, Any]:
+def preview(
+    spec_dict: dict[str, Any], base_dir: Path | None = None, rows: int = 20
+) -> dict[str, Any]:
     """{"kind": "table" | "images" | "arrays" | "sequences" | "keras", ...}: for tables the column
     names, inferred types and first rows; for image folders a few files per class; for arrays and
-    sequences their shapes and a few samples."""
-    spec = normalize(spec)
-    source = spec["source"]
-    if source == "builtin":
-        from deepgui.core.data.builtin import builtin_path
+    sequences their shapes and a few samples. The spec is read (and checked) as loading reads it,
+    so the panel reports a bad field before training does."""
+    match DataSpec.from_dict(spec_dict, base_dir).options:
+        case BuiltinOptions(name=name, path=path):
+            from deepgui.core.data.builtin import BUILTIN
 
-        name, path, how = builtin_path(spec)
-        if path.suffix == ".csv":
-            return {**_table(path, rows), "target": how["target"], "name": name}
-        return {**_arrays(path, rows), "name": name, "class_names": how["class_names"]}
-    if source == "keras":
-        from deepgui.core.data.keras_sets import KERAS_SETS
+            how = BUILTIN[name][2]
+            if path.suffix == ".csv":
+                return {**_table(path, rows), "target": how["target"], "name": name}
+            return {**_arrays(path, rows), "name": name, "class_names": how["class_names"]}
+        case KerasOptions(name=name):
+            from deepgui.core.data.keras_sets import KERAS_SETS
 
-        if spec.get("name") not in KERAS_SETS:
-            raise DatasetError(
-                f'The dataset field "name" is {spec.get("name")!r}; the Keras data sets are {", ".join(KERAS_SETS)}.'
-            )
-        text, classes = KERAS_SETS[spec["name"]]
-        return {"kind": "keras", "name": spec["name"], "description": text, "class_names": classes}
-    path = resolve(spec, "path", base_dir)
-    if source in ("csv", "timeseries"):
-        return {**_table(path, rows), "target": spec.get("target")}
-    if source == "npz":
-        return _arrays(path, rows)
-    return _images(path, rows)
+            text, classes = KERAS_SETS[name]
+            return {"kind": "keras", "name": name, "description": text, "class_names": classes}
+        case CsvOptions(path=path, target=target) | TimeseriesOptions(path=path, target=target):
+            return {**_table(path, rows), "target": target}
+        case NpzOptions(path=path):
+            return _arrays(path, rows)
+        case ImageOptions(path=path):
+            return _images(path, rows)
+    raise AssertionError("every source has a case above")
 
 
 def _table(path: Path, rows: int) -> dict[str, Any]:

@@ -1,24 +1,162 @@
-"""The dataset spec: validating a project's ``dataset`` dict, filling defaults, resolving paths,
-and guessing a spec from a path given on the command line."""
+"""The dataset spec: a project's ``dataset`` dict (JSON) read once, at the edge, into a typed
+`DataSpec`: every field checked and defaulted, every path resolved against the project's folder
+and found, so the loaders read attributes and check nothing twice. Also guessing a spec from a
+path given on the command line."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from deepgui.core.data.table import KINDS
 from deepgui.core.errors import DatasetError
 
 SOURCES = ("builtin", "csv", "npz", "image_folder", "timeseries", "keras")
 DEFAULTS: dict[str, Any] = {"validation_split": 0.2, "test_split": 0.0, "shuffle": True, "seed": 42}
 MISSING_CHOICES = ("fill", "drop", "refuse", "error")  # "error": the old name of "refuse"
 TASK_CHOICES = ("multiclass", "binary", "regression", "multilabel")
+COLOR_MODES = ("grayscale", "rgb", "rgba")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 
 
+# What each source reads. Paths are resolved and known to exist; a target that is not chosen
+# is None, so the loader can ask for one while naming the file's columns.
+
+
+@dataclass(frozen=True)
+class BuiltinOptions:
+    name: str
+    path: Path  # the shipped file
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    path: Path
+    target: str | None = None
+    validation_path: Path | None = None
+    test_path: Path | None = None
+    columns: tuple[tuple[str, str | None], ...] = ()  # (column, kind) pairs overriding the guess
+    sequence_length: int = 64  # tokens per text column
+    max_tokens: int = 20000  # vocabulary of a text column
+
+
+@dataclass(frozen=True)
+class NpzOptions:
+    path: Path
+    validation_path: Path | None = None
+    test_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    path: Path
+    validation_path: Path | None = None
+    test_path: Path | None = None
+    # None: the model's Input decides, else the first image (known only when loading).
+    image_size: tuple[int, int] | None = None
+    color_mode: str | None = None
+    rescale: bool = True
+
+
+@dataclass(frozen=True)
+class TimeseriesOptions:
+    path: Path
+    target: str | None = None
+    window: int = 24
+    horizon: int = 1
+    stride: int = 1
+    features: tuple[str, ...] | None = None  # None: every numeric column
+
+
+@dataclass(frozen=True)
+class KerasOptions:
+    name: str
+    num_words: int = 10000  # imdb only
+    maxlen: int = 200  # imdb only
+
+
+SourceOptions = (
+    BuiltinOptions | CsvOptions | NpzOptions | ImageOptions | TimeseriesOptions | KerasOptions
+)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which source and how to read and split it; built by `from_dict`, handed to the loaders."""
+
+    source: str
+    options: SourceOptions
+    validation_split: float = 0.2
+    test_split: float = 0.0
+    shuffle: bool = True
+    seed: int = 42
+    missing: str = "fill"  # "fill" | "drop" | "refuse"
+    task: str | None = None  # None: inferred from the labels
+    class_names: tuple[str, ...] | None = None  # None: inferred from the labels
+    # The dict as given (defaults filled): `to_dict` keeps its paths as written, relative to
+    # the project, and the keys this source does not read (a field of another source stays
+    # when the user switches back and forth).
+    given: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, spec: Any, base_dir: Path | None = None) -> DataSpec:
+        """DatasetError names the first bad field; relative paths resolve against `base_dir`."""
+        out = normalize(spec)
+        class_names = out.get("class_names")
+        if class_names is not None and not (
+            isinstance(class_names, list) and all(isinstance(c, str) for c in class_names)
+        ):
+            raise DatasetError('The dataset field "class_names" must be a list of strings.')
+        base = Path(base_dir) if base_dir is not None else None
+        return cls(
+            source=out["source"],
+            options=_READERS[out["source"]](out, base),
+            validation_split=float(out["validation_split"]),
+            test_split=float(out["test_split"]),
+            shuffle=out["shuffle"],
+            seed=out["seed"],
+            missing=out["missing"],
+            task=out.get("task"),
+            class_names=tuple(class_names) if class_names is not None else None,
+            given=MappingProxyType(out),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec with every default filled in, as JSON: what a run records to be reproduced,
+        and what `from_dict` reads back to an equal spec."""
+        out = dict(self.given)
+        out.update(
+            source=self.source, validation_split=self.validation_split,
+            test_split=self.test_split, shuffle=self.shuffle, seed=self.seed, missing=self.missing,
+        )  # fmt: skip
+        if self.task is not None:
+            out["task"] = self.task
+        if self.class_names is not None:
+            out["class_names"] = list(self.class_names)
+        for f in fields(self.options):
+            value = getattr(self.options, f.name)
+            if value is None or isinstance(value, Path):  # paths stay as the user wrote them
+                continue
+            if f.name == "columns":
+                out[f.name] = dict(value)
+            else:
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def with_options(self, **changes: Any) -> DataSpec:
+        """This spec with some of its source's options changed (an image folder's size and colour
+        mode, once known, are recorded that way)."""
+        return replace(self, options=replace(self.options, **changes))
+
+
 def normalize(spec: Any) -> dict[str, Any]:
-    """A copy of `spec` with defaults filled in; DatasetError names the first bad field."""
+    """A copy of `spec` with the fields every source takes checked and defaulted; DatasetError
+    names the first bad field. `DataSpec.from_dict` goes on to the source's own fields."""
     if not isinstance(spec, dict):
         raise DatasetError(
             'The dataset settings must be an object such as {"source": "builtin", "name": "digits"}.'
@@ -43,10 +181,7 @@ def normalize(spec: Any) -> dict[str, Any]:
         raise DatasetError(
             'The dataset fields "validation_split" and "test_split" add up to 1 or more: nothing is left to train on.'
         )
-    if not isinstance(out["shuffle"], bool):
-        raise DatasetError(
-            f'The dataset field "shuffle" must be true or false, not {out["shuffle"]!r}.'
-        )
+    _check_bool(out, "shuffle")
     seed = out["seed"]
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise DatasetError(f'The dataset field "seed" must be a whole number from 0, not {seed!r}.')
@@ -69,6 +204,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _check_bool(spec: dict[str, Any], key: str, default: bool = True) -> bool:
+    value = spec.get(key, default)
+    if not isinstance(value, bool):
+        raise DatasetError(f'The dataset field "{key}" must be true or false, not {value!r}.')
+    return value
+
+
 def positive_int(
     spec: dict[str, Any], key: str, default: int | None = None, minimum: int = 1
 ) -> int:
@@ -81,7 +223,7 @@ def positive_int(
 
 
 def resolve(
-    spec: dict[str, Any], key: str, base_dir: Path | None, *, required: bool = True
+    spec: Mapping[str, Any], key: str, base_dir: Path | None, *, required: bool = True
 ) -> Path | None:
     """The path in `spec[key]`, relative to `base_dir`; DatasetError when it is needed and absent."""
     value = spec.get(key)
@@ -97,6 +239,121 @@ def resolve(
     if not path.exists():
         raise DatasetError(f'{path}: no such file or folder (dataset field "{key}").')
     return path
+
+
+def _target(spec: dict[str, Any]) -> str | None:
+    target = spec.get("target")
+    if target is None or target == "":
+        return None
+    if not isinstance(target, str):
+        raise DatasetError(f'The dataset field "target" must be a column name, not {target!r}.')
+    return target
+
+
+def _files(spec: dict[str, Any], base: Path | None) -> dict[str, Path | None]:
+    return {
+        "path": resolve(spec, "path", base),
+        "validation_path": resolve(spec, "validation_path", base, required=False),
+        "test_path": resolve(spec, "test_path", base, required=False),
+    }
+
+
+def _builtin(spec: dict[str, Any], base: Path | None) -> BuiltinOptions:
+    from deepgui.core.data.builtin import builtin_file
+
+    name = spec.get("name")
+    return BuiltinOptions(name, builtin_file(name)[0])
+
+
+def _csv(spec: dict[str, Any], base: Path | None) -> CsvOptions:
+    files = _files(spec, base)
+    target = _target(spec)
+    columns = spec.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise DatasetError(
+            'The dataset field "columns" must map column names to "numeric", "category", "text" or "ignore".'
+        )
+    for name, kind in columns.items():
+        if kind is not None and kind not in KINDS:  # None: guess, as for an unnamed column
+            raise DatasetError(
+                f'The dataset field "columns" gives {name!r} the kind {kind!r}; use one of {", ".join(KINDS)}.'
+            )
+    return CsvOptions(
+        **files,
+        target=target,
+        columns=tuple(columns.items()),
+        sequence_length=positive_int(spec, "sequence_length", 64),
+        max_tokens=positive_int(spec, "max_tokens", 20000, minimum=3),
+    )
+
+
+def _npz(spec: dict[str, Any], base: Path | None) -> NpzOptions:
+    return NpzOptions(**_files(spec, base))
+
+
+def _image_folder(spec: dict[str, Any], base: Path | None) -> ImageOptions:
+    files = _files(spec, base)
+    size = spec.get("image_size")
+    if size is not None and not (
+        isinstance(size, list | tuple)
+        and len(size) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+    ):
+        raise DatasetError(
+            f'The dataset field "image_size" must be [height, width] in pixels, not {size!r}.'
+        )
+    mode = spec.get("color_mode")
+    if mode is not None and mode not in COLOR_MODES:
+        raise DatasetError(
+            f'The dataset field "color_mode" must be "grayscale", "rgb" or "rgba", not {mode!r}.'
+        )
+    return ImageOptions(
+        **files,
+        image_size=(size[0], size[1]) if size is not None else None,
+        color_mode=mode,
+        rescale=_check_bool(spec, "rescale"),
+    )
+
+
+def _timeseries(spec: dict[str, Any], base: Path | None) -> TimeseriesOptions:
+    path = resolve(spec, "path", base)
+    target = _target(spec)
+    window = positive_int(spec, "window", 24)
+    horizon = positive_int(spec, "horizon", 1)
+    stride = positive_int(spec, "stride", 1)
+    named = spec.get("features")
+    if named is not None and not (
+        isinstance(named, list) and all(isinstance(n, str) for n in named)
+    ):
+        raise DatasetError('The dataset field "features" must be a list of column names.')
+    return TimeseriesOptions(
+        path, target, window, horizon, stride, features=tuple(named) if named else None
+    )
+
+
+def _keras(spec: dict[str, Any], base: Path | None) -> KerasOptions:
+    from deepgui.core.data.keras_sets import KERAS_SETS
+
+    name = spec.get("name")
+    if not isinstance(name, str) or name not in KERAS_SETS:
+        raise DatasetError(
+            f'The dataset field "name" is {name!r}; the Keras data sets are {", ".join(KERAS_SETS)}.'
+        )
+    return KerasOptions(
+        name,
+        num_words=positive_int(spec, "num_words", 10000, minimum=3),
+        maxlen=positive_int(spec, "maxlen", 200),
+    )
+
+
+_READERS = {
+    "builtin": _builtin,
+    "csv": _csv,
+    "npz": _npz,
+    "image_folder": _image_folder,
+    "timeseries": _timeseries,
+    "keras": _keras,
+}
 
 
 def spec_from_path(path: str, target: str | None = None) -> dict[str, Any]:

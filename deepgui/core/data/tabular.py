@@ -5,7 +5,7 @@ on the training rows as Keras layers (preprocessing.py) that travel inside the t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,7 +19,6 @@ from deepgui.core.data.preprocessing import (
     safe_input_name,
     text_input,
 )
-from deepgui.core.data.spec import positive_int, resolve
 from deepgui.core.data.split import split_indices
 from deepgui.core.data.table import (
     Column,
@@ -30,29 +29,24 @@ from deepgui.core.data.table import (
 )
 from deepgui.core.errors import DatasetError
 
+if TYPE_CHECKING:
+    from deepgui.core.data.spec import CsvOptions, DataSpec
 
-def load_csv(
-    spec: dict[str, Any], base_dir: Path | None, *, standardize: bool = True
-) -> LoadedData:
+
+def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> LoadedData:
     """`standardize` False leaves numeric columns in their own units (the network scales them)."""
-    path = resolve(spec, "path", base_dir)
-    target = spec.get("target")
+    path, target = opts.path, opts.target
     table = read_csv(path)
-    if not isinstance(target, str) or not target:
+    if target is None:
         raise DatasetError(
             f'{path.name}: choose the target column (the dataset field "target"); its columns are '
             + ", ".join(repr(h) for h in table.header[:12])
             + "."
         )
     table.index(target)
-    kinds = spec.get("columns") or {}
-    if not isinstance(kinds, dict):
-        raise DatasetError(
-            'The dataset field "columns" must map column names to "numeric", "category", "text" or "ignore".'
-        )
-    for name in kinds:
+    for name, _ in opts.columns:
         table.index(name)
-    kinds = {**kinds, target: None}
+    kinds: dict[str, str | None] = {**dict(opts.columns), target: None}
     features = [h for h in table.header if h != target and kinds.get(h) != "ignore"]
     if not features:
         raise DatasetError(
@@ -63,7 +57,7 @@ def load_csv(
 
     def typed(t: Table, forced: dict[str, str | None]) -> dict[str, Column]:
         cols = {n: type_column(t, n, forced.get(n)) for n in [*features, target]}
-        keep = _rows_to_keep(t, cols, target, spec["missing"], missing_counts)
+        keep = _rows_to_keep(t, cols, target, spec.missing, missing_counts)
         if keep is not None:
             cols = {
                 n: Column(c.name, c.kind, c.values[keep], c.missing[keep], c.categories)
@@ -74,30 +68,28 @@ def load_csv(
     train_cols = typed(table, kinds)
     forced = {n: c.kind for n, c in train_cols.items()}
     forced[target] = "numeric" if forced[target] == "numeric" else "category"
-    others = {}
-    for key in ("validation_path", "test_path"):
-        other = _read_extra(spec, key, base_dir, table)
-        if other is not None:
+    others = {}  # separate validation and test files, typed as the training file was
+    for key, other_path in (("val", opts.validation_path), ("test", opts.test_path)):
+        if other_path is not None:
+            other = _read_extra(other_path, table)
             others[key] = (other, typed(other, forced))
 
     what = f"{path.name} column {target!r}"
     y_all, task, class_names = encode_labels(
-        train_cols[target].values, spec.get("task"), spec.get("class_names"), what=what
+        train_cols[target].values, spec.task, spec.class_names, what=what
     )
     n_rows = len(y_all)
-    val_frac = 0.0 if "validation_path" in others else spec["validation_split"]
-    test_frac = 0.0 if "test_path" in others else spec["test_split"]
+    val_frac = 0.0 if "val" in others else spec.validation_split
+    test_frac = 0.0 if "test" in others else spec.test_split
     train_idx, val_idx, test_idx = split_indices(
         n_rows,
         val_frac,
         test_frac,
-        shuffle=spec["shuffle"],
-        seed=spec["seed"],
+        shuffle=spec.shuffle,
+        seed=spec.seed,
         labels=y_all if task in ("multiclass", "binary") else None,
         what=path.name,
     )
-    text_length = positive_int(spec, "sequence_length", 64)
-    max_tokens = positive_int(spec, "max_tokens", 20000, minimum=3)
     taken: set[str] = set()
     names = {n: safe_input_name(n, taken) for n in features}
     inputs = []
@@ -111,7 +103,11 @@ def load_csv(
                 category_input(names[n], n, col.values[train_idx], col.missing[train_idx])
             )
         else:
-            inputs.append(text_input(names[n], n, col.values[train_idx], text_length, max_tokens))
+            inputs.append(
+                text_input(
+                    names[n], n, col.values[train_idx], opts.sequence_length, opts.max_tokens
+                )
+            )
     texts = [r.name for r in inputs if r.kind == "text"]
     tabular = [r.name for r in inputs if r.kind != "text"]
     groups = [Group(r.column, [r.name]) for r in inputs if r.kind == "text"]
@@ -139,15 +135,9 @@ def load_csv(
         return raw(cols), labels
 
     x_train, y_train = raw(train_cols, train_idx), y_all[train_idx]
-    x_val, y_val = (
-        whole("validation_path")
-        if "validation_path" in others
-        else (raw(train_cols, val_idx), y_all[val_idx])
-    )
+    x_val, y_val = whole("val") if "val" in others else (raw(train_cols, val_idx), y_all[val_idx])
     x_test, y_test = (
-        whole("test_path")
-        if "test_path" in others
-        else (raw(train_cols, test_idx), y_all[test_idx])
+        whole("test") if "test" in others else (raw(train_cols, test_idx), y_all[test_idx])
     )
     feature_names = [f for r in inputs for f in _feature_names(r)]
     extras: dict[str, Any] = {
@@ -181,12 +171,8 @@ def _feature_names(r) -> list[str]:
     return [] if r.kind == "text" else [r.column]
 
 
-def _read_extra(
-    spec: dict[str, Any], key: str, base_dir: Path | None, train: Table
-) -> Table | None:
-    path = resolve(spec, key, base_dir, required=False)
-    if path is None:
-        return None
+def _read_extra(path: Path, train: Table) -> Table:
+    """A separate validation or test file, which must have the training file's columns."""
     other = read_csv(path)
     for name in train.header:
         if name not in other.header:
@@ -216,7 +202,7 @@ def _rows_to_keep(
                 bad_rows |= col.missing
     if total == 0:
         return None
-    if policy in ("error", "refuse"):
+    if policy == "refuse":
         where.sort()
         raise DatasetError(describe_missing(table.path, where, total))
     if bad_rows.all():

@@ -4,45 +4,39 @@ order (train first, then validation, then test) so no window sees its own future
 in the data's own units; the model standardizes them with the training part's statistics (a
 Rescaling layer inside it, see preprocessing.py); the target is left in its own units.
 
-Spec fields: "path", "target", "window" (rows per sample, default 24), "horizon" (default 1),
-"stride" (default 1), "features" (default every numeric column, the target included), "missing"
-("refuse"; "drop" removes the rows; "fill" carries the last value forward)."""
+Options (spec.TimeseriesOptions): "path", "target", "window" (rows per sample, default 24),
+"horizon" (default 1), "stride" (default 1), "features" (default every numeric column, the
+target included); the spec's "missing": "refuse", "drop" removes the rows, "fill" carries the
+last value forward."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from deepgui.core.data.base import LoadedData
 from deepgui.core.data.preprocessing import array_preprocessing
-from deepgui.core.data.spec import positive_int, resolve
 from deepgui.core.data.table import describe_missing, read_csv, type_column
 from deepgui.core.errors import DatasetError
 
+if TYPE_CHECKING:
+    from deepgui.core.data.spec import DataSpec, TimeseriesOptions
+
 
 def load_timeseries(
-    spec: dict[str, Any], base_dir: Path | None, *, standardize: bool = True
+    spec: DataSpec, opts: TimeseriesOptions, *, standardize: bool = True
 ) -> LoadedData:
-    path = resolve(spec, "path", base_dir)
+    path, target = opts.path, opts.target
+    window, horizon = opts.window, opts.horizon
     table = read_csv(path)
-    target = spec.get("target")
-    if not isinstance(target, str) or not target:
+    if target is None:
         raise DatasetError(
             f'{path.name}: choose the column to forecast (the dataset field "target").'
         )
     table.index(target)
-    window = positive_int(spec, "window", 24)
-    horizon = positive_int(spec, "horizon", 1)
-    stride = positive_int(spec, "stride", 1)
-    named = spec.get("features")
-    if named is not None and not (
-        isinstance(named, list) and all(isinstance(n, str) for n in named)
-    ):
-        raise DatasetError('The dataset field "features" must be a list of column names.')
-    if named:
-        cols = [type_column(table, n, "numeric") for n in named]
+    if opts.features is not None:
+        cols = [type_column(table, n, "numeric") for n in opts.features]
     else:  # a date or label column that is not numeric is left out
         cols = [c for c in (_try_numeric(table, h) for h in table.header) if c is not None]
     target_col = type_column(table, target, "numeric")
@@ -53,20 +47,20 @@ def load_timeseries(
     if missing.any():
         rows, which = np.nonzero(np.stack([c.missing for c in cols] + [target_col.missing], axis=1))
         all_names = [*names, target]
-        if spec["missing"] in ("error", "refuse"):
+        if spec.missing == "refuse":
             where = [
                 (int(table.row_numbers[r]), all_names[c])
                 for r, c in zip(rows[:5], which[:5], strict=True)
             ]
             raise DatasetError(describe_missing(path, where, len(rows)))
-        if spec["missing"] == "drop":
+        if spec.missing == "drop":
             keep = ~missing.any(axis=1)
             values, tvals = values[keep], tvals[keep]
         else:
             values, tvals = _forward_fill(values), _forward_fill(tvals[:, None])[:, 0]
     n = len(values)
-    n_test = int(round(n * spec["test_split"]))
-    n_val = int(round(n * spec["validation_split"]))
+    n_test = int(round(n * spec.test_split))
+    n_val = int(round(n * spec.validation_split))
     bounds = [0, n - n_val - n_test, n - n_test, n]
     if bounds[1] < window + horizon:
         raise DatasetError(
@@ -80,7 +74,7 @@ def load_timeseries(
     parts = []
     for i, label in enumerate(("training", "validation", "test")):
         lo, hi = bounds[i], bounds[i + 1]
-        x, y = windows(scaled[lo:hi], tvals[lo:hi], window, horizon, stride)
+        x, y = windows(scaled[lo:hi], tvals[lo:hi], window, horizon, opts.stride)
         if len(x) == 0 and (i == 0 or hi > lo):
             raise DatasetError(
                 f"{path.name}: the {label} part has {hi - lo} rows, too few for one window of {window} "
@@ -88,8 +82,8 @@ def load_timeseries(
             )
         parts.append((x, y))
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = parts
-    if spec["shuffle"]:  # training windows only: the order inside each window stays
-        order = np.random.default_rng(spec["seed"]).permutation(len(x_tr))
+    if spec.shuffle:  # training windows only: the order inside each window stays
+        order = np.random.default_rng(spec.seed).permutation(len(x_tr))
         x_tr, y_tr = x_tr[order], y_tr[order]
     return LoadedData(
         x_tr,
