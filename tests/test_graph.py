@@ -139,3 +139,15 @@ def test_a_layer_read_by_others_can_also_be_a_model_output():
     assert g.snapshot().nodes[code.id].output
     with pytest.raises(GraphError, match="Input"):
         g.set_output(i.id, True)
+
+
+def test_layer_name_rules_live_in_the_graph():
+    g = Graph()
+    a = g.add_node("Dense", {"units": 2})
+    b = g.add_node("Dense", {"units": 2})
+    assert g.name_problem(a.id, "hidden_1") is None
+    assert g.name_problem(a.id, a.name) is None  # its own name
+    assert "taken by another layer" in g.name_problem(a.id, b.name)
+    assert "needs a name" in g.name_problem(a.id, "")
+    for bad in ("dense-1", "dense.1", "2dense", "dénse", "den se", "🙂", "a\x00b"):
+        assert "letters, digits and underscores" in g.name_problem(a.id, bad), bad

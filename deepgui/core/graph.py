@@ -68,6 +68,10 @@ _SNAKE_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _SNAKE_2 = re.compile(r"([a-z])([A-Z])")
 
 
+# What a layer may be called (Graph.name_problem says why not).
+LAYER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def default_layer_name(class_name: str) -> str:
     """The base name Keras itself would give: ``Conv2D`` -> ``conv2d``, ``InputLayer`` -> ``input``."""
     if class_name == "InputLayer":
@@ -183,6 +187,24 @@ class Graph:
                     seen.add(other)
                     stack.append(other)
         return seen
+
+    def name_problem(self, node_id: str, name: str) -> str | None:
+        """Why `name` cannot be this layer's name, in one sentence; None when it can. Names
+        end up as Keras layer names and as input and output names in SavedModel, TFLite and
+        ONNX files, whose signatures take ASCII letters, digits and underscores."""
+        node = self._nodes.get(node_id)
+        current = node.name if node is not None else node_id
+        if not name:
+            return f"{current}: a layer needs a name."
+        if not LAYER_NAME.fullmatch(name):
+            return (
+                f"{name!r}: use letters, digits and underscores only, starting with a letter "
+                "or an underscore."
+            )
+        other = self.node_by_name(name)
+        if other is not None and other.id != node_id:
+            return f"The name {name!r} is taken by another layer: choose another."
+        return None
 
     def unique_name(self, base: str, ignore: str | None = None) -> str:
         taken = {n.name for n in self._nodes.values() if n.id != ignore}

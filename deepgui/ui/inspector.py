@@ -281,15 +281,7 @@ class Inspector(QWidget):
         if node is None:
             return
         name = self.name_edit.text().strip()
-        message = None
-        if not name:
-            message = f"{node.name}: a layer needs a name."
-        elif not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
-            message = f"{name!r}: use letters, digits and underscores only."
-        else:
-            other = self.doc.graph.node_by_name(name)
-            if other is not None and other.id != node.id:
-                message = f"The name {name!r} is taken by another layer: choose another."
+        message = self.doc.graph.name_problem(node.id, name)  # the rule lives in the core
         self.name_error.setText(message or "")
         self.name_error.setVisible(bool(message))
         if message is None and name != node.name:
