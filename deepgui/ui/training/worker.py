@@ -155,8 +155,8 @@ class TrainingWorker(QObject):
 
     def _run(self):
         from deepgui.core.training.engine import TrainingEngine
+        from deepgui.core.training.evaluation import evaluate
         from deepgui.core.training.prepare import prepare_run
-        from deepgui.ui.training.evaluation_data import evaluate
 
         try:
             # The same decisions as `deepgui train`: resume a stopped run in place, or start
