@@ -125,7 +125,7 @@ def test_odd_layer_names_become_valid_variables():
     assert {layer.name for layer in model.layers} == {"model", "class", "2nd-branch", "keras"}
 
 
-def test_training_section_loads_the_project_data_and_trains_with_its_settings():
+def test_training_section_loads_the_project_data_and_trains_with_its_settings(tmp_path):
     graph, _ = small_cnn()
     training = {
         "optimizer": "sgd",
@@ -143,19 +143,22 @@ def test_training_section_loads_the_project_data_and_trains_with_its_settings():
     dataset = {"source": "builtin", "name": "digits", "validation_split": 0.25, "seed": 7}
     source = generate_script(graph, dataset, training)
     assert "keras.utils.set_random_seed(7)" in source
-    assert "load_dataset(DATASET" in source and "'digits'" in source
-    namespace: dict = {"__name__": "__generated__"}
-    exec(compile(source, "<generated>", "exec"), namespace)
-    model, history = namespace["model"], namespace["history"]
+    assert '"name": "digits"' in source and "digits.npz" in source
+    assert 'keras.callbacks.EarlyStopping(monitor="val_loss", patience=2' in source
+    assert "keras.callbacks.ReduceLROnPlateau(" in source
+    path = tmp_path / "digits.py"
+    path.write_text(source, encoding="utf-8")
+    namespace: dict = {"__name__": "__generated__", "__file__": str(path)}
+    exec(compile(source, str(path), "exec"), namespace)
+    model, history = namespace["train"]()
     assert type(model.optimizer).__name__ == "SGD"
     assert float(model.optimizer.momentum) == pytest.approx(0.9)
     assert model.loss == "sparse_categorical_crossentropy"
     assert len(history.history["val_loss"]) == 2  # it trained, on a validation split
     # The same split as deepgui's own loader: a quarter of the non-test rows for validation.
-    data = namespace["data"]
-    assert len(data.y_val) == pytest.approx(len(data.y_train) / 3, rel=0.05)
-    kinds = {type(c).__name__ for c in namespace["callbacks"]}
-    assert kinds == {"EarlyStopping", "ReduceLROnPlateau"}
+    data = namespace["load_data"]()
+    assert len(data["validation"][1]) == pytest.approx(len(data["train"][1]) / 3, rel=0.05)
+    assert (tmp_path / "digits.weights.h5").is_file()
 
 
 def test_script_runs_as_a_program(tmp_path):

@@ -5,6 +5,11 @@ API. Only arguments that differ from the layer's own defaults are written: each 
 built, its config compared with that of a layer made from the required arguments alone, and
 only the differences kept, so the script reads like one a person would write and still gives
 exactly the same layer configs.
+
+With the project's data and training settings the script becomes a program that stands alone
+(codegen_training.py): the network is then a function written with the functional API always,
+because trained weights are laid out by the class and order of the layers, and a run saves a
+functional model.
 """
 
 from __future__ import annotations
@@ -34,14 +39,21 @@ def generate_script(
     training: dict | None = None,
     name: str = "model",
     base_dir: Path | None = None,
+    *,
+    trained: dict | None = None,
+    file_stem: str | None = None,
 ) -> str:
-    """A runnable Python script that builds `graph` with Keras and prints its summary."""
-    try:
-        order = graph.topological_order()
-    except GraphError as exc:
-        raise BuildError(f"The model cannot be written as code: {exc}") from None
-    if not graph.input_nodes():
-        raise BuildError("The model has no Input layer, so it cannot be written as code.")
+    """A runnable Python script that builds `graph` with Keras and prints its summary; given
+    the project's `dataset` or `training`, a program that stands alone and trains and predicts
+    (codegen_training.program). `trained` is a run's signature (task, classes, preprocessing)
+    whose weights the export writes beside the script as ``FILE_STEM.weights.h5``."""
+    order = _order(graph)
+    if dataset is not None or training is not None or trained is not None:
+        from deepgui.core.codegen_training import program
+
+        return program(
+            graph, dataset or {}, training or {}, name, base_dir, trained, file_stem or name
+        )
     renderer = _Renderer()
     lines = [
         f'"""The Keras model {_s(name)}, written out by deepgui: run it with Python to build it."""',
@@ -55,11 +67,25 @@ def generate_script(
     else:
         lines += _functional(graph, order, renderer, name)
     lines += ["", "model.summary()"]
-    if dataset is not None or training is not None:
-        from deepgui.core.codegen_training import training_section
-
-        lines += training_section(dataset or {}, training or {}, base_dir)
     return "\n".join(lines) + "\n"
+
+
+def network_function(graph: Graph, name: str, function: str = "build_network") -> list[str]:
+    """``def build_network():`` returning the untrained network, with the functional API."""
+    order = _order(graph)
+    body = _functional(graph, order, _Renderer(), name, indent=INDENT, result=None)
+    doc = f'{INDENT}"""The network {_s(name)}: a fresh, untrained keras.Model."""'
+    return [f"def {function}():", doc, *body]
+
+
+def _order(graph: Graph) -> list[str]:
+    try:
+        order = graph.topological_order()
+    except GraphError as exc:
+        raise BuildError(f"The model cannot be written as code: {exc}") from None
+    if not graph.input_nodes():
+        raise BuildError("The model has no Input layer, so it cannot be written as code.")
+    return order
 
 
 # ---------------------------------------------------------------------- structure
@@ -88,11 +114,20 @@ def _sequential(graph: Graph, order: list[str], r: _Renderer, name: str) -> list
     return lines
 
 
-def _functional(graph: Graph, order: list[str], r: _Renderer, name: str) -> list[str]:
+def _functional(
+    graph: Graph,
+    order: list[str],
+    r: _Renderer,
+    name: str,
+    indent: str = "",
+    result: str | None = "model",
+) -> list[str]:
+    """Functional-API lines at `indent`, ending ``RESULT = keras.Model(...)`` (or, with no
+    `result`, ``return keras.Model(...)``)."""
     variables = _variable_names(graph, order)
     lines: list[str] = []
     for node in graph.input_nodes():
-        lines += _wrap("", f"{variables[node.id]} = {_input_call(node, r)}", "")
+        lines += _wrap(indent, f"{variables[node.id]} = {_input_call(node, r)}", "")
     lines.append("")
     for nid in order:
         node = graph.nodes[nid]
@@ -101,15 +136,16 @@ def _functional(graph: Graph, order: list[str], r: _Renderer, name: str) -> list
         sources = [variables[p] for p in graph.predecessors(nid)]
         if not sources:
             raise BuildError(f"{node.name} has no input, so the model cannot be written as code.")
-        lines += _wrap("", f"{variables[nid]} = {r.layer(node)}({_call_args(node, sources)})", "")
+        call = f"{variables[nid]} = {r.layer(node)}({_call_args(node, sources)})"
+        lines += _wrap(indent, call, "")
     inputs = [variables[n.id] for n in graph.input_nodes()]
     outputs = [variables[n.id] for n in graph.output_nodes()]
     lines.append("")
     call = (
-        f"model = keras.Model(inputs={_one_or_list(inputs)}, "
-        f"outputs={_one_or_list(outputs)}, name={_s(name)})"
+        f"{'return' if result is None else result + ' ='} keras.Model(inputs="
+        f"{_one_or_list(inputs)}, outputs={_one_or_list(outputs)}, name={_s(name)})"
     )
-    lines += _wrap("", call, "")
+    lines += _wrap(indent, call, "")
     return lines
 
 

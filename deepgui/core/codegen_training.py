@@ -1,12 +1,28 @@
-"""The data-and-training half of a generated script: the project's data loaded the way deepgui
-loads it (same source, split, seed and preprocessing), then compiled and fitted with the
-project's training settings, read through the same validation the engine uses."""
+"""The program a project becomes: one Python file that stands alone (Keras and NumPy, no deepgui)
+with the network (codegen.py), the Keras layers between the data as the user has it and the
+network, the project's data read, split and adapted as deepgui does it (codegen_data.py), the
+training with the project's settings, and predicting on new raw data (codegen_model.py)::
+
+    python NAME.py                              the network, and whether it is trained
+    python NAME.py predict DATA [-o OUT.csv]    predict with the weights beside the script
+    python NAME.py train [DATA] [--epochs N]    train from scratch; writes the weights
+
+Exported from a training run, the run's constants (class names, the preprocessing's medians,
+scales and vocabularies) are written into the script and the run's weights beside it, so the
+model the code builds is the trained one. Exported from a project, ``train`` learns both.
+"""
 
 from __future__ import annotations
 
-import pprint
+import json
+import re
+import textwrap
 from pathlib import Path
+from typing import Any
 
+from deepgui.core import codegen_data as data_parts
+from deepgui.core import codegen_model as model_parts
+from deepgui.core.errors import DatasetError
 from deepgui.core.training.config import TrainingConfig
 
 _OPTIMIZERS = {
@@ -16,84 +32,529 @@ _OPTIMIZERS = {
     "rmsprop": "RMSprop",
     "adagrad": "Adagrad",
 }
+# What `predict` reads, in words, by the readers a script has.
+_WHAT = {
+    "table": "a CSV file with the columns the model was trained on (with or without its target)",
+    "windows": "a CSV file with the time series' feature columns",
+    "images": "an image file or a folder of images (in class subfolders, to measure accuracy)",
+    "npz": "an .npz file with an array x (and labels y, to measure accuracy)",
+}
+LINE = 100
+_STDLIB = ("argparse", "csv", "io", "json", "math", "re", "sys")
+
+TRAIN_HELPERS = r'''
+def run_preprocessing(transform, raw, batch=4096):
+    """The network's inputs: the preprocessing model run once over raw data, in batches."""
+    n = len(next(iter(raw.values()))) if isinstance(raw, dict) else len(raw)
+    chunks = []
+    for start in range(0, n, batch):
+        if isinstance(raw, dict):
+            part = {k: v[start : start + batch] for k, v in raw.items()}
+        else:
+            part = raw[start : start + batch]
+        out = transform(part, training=False)
+        if isinstance(out, dict):
+            chunks.append({k: keras.ops.convert_to_numpy(v) for k, v in out.items()})
+        else:
+            chunks.append(keras.ops.convert_to_numpy(out))
+    if isinstance(chunks[0], dict):
+        return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    return np.concatenate(chunks)
+
+
+def check_shapes(network, x):
+    """The data against the network's inputs: one sentence naming both when they differ."""
+    if isinstance(x, dict) and len(x) == 1 and len(network.inputs) == 1:
+        x = next(iter(x.values()))
+    arrays = x if isinstance(x, dict) else {str(network.inputs[0].name).split(":")[0]: x}
+    for tensor in network.inputs:
+        name = str(tensor.name).split(":")[0]
+        if name not in arrays:
+            given = ", ".join(arrays)
+            raise Problem(f"The network's input {name!r} gets no data; the data gives {given}.")
+        want, got = tuple(tensor.shape)[1:], tuple(arrays[name].shape)[1:]
+        if len(want) != len(got) or any(w not in (None, g) for w, g in zip(want, got, strict=True)):
+            raise Problem(
+                f"The network's input {name!r} takes samples of shape {want} but the data gives "
+                f"{got}; change the Input layer's shape to {got}."
+            )
+
+
+def default_loss(task, units):
+    """The loss for these labels (two softmax units on binary labels: the sparse one)."""
+    if task == "binary" and units is not None and units > 1:
+        return "sparse_categorical_crossentropy"
+    return {
+        "multiclass": "sparse_categorical_crossentropy",
+        "binary": "binary_crossentropy",
+        "multilabel": "binary_crossentropy",
+        "regression": "mse",
+    }[task]
+
+
+def save_trained(pre, network, task, classes):
+    """The whole model (raw data in) beside this script: its weights, which `predict` loads
+    into the model this code builds, the model itself, and the constants it learned."""
+    pre = named_for(pre, network)
+    model = build_model(pre, network)
+    model.save_weights(WEIGHTS)
+    model.save(SAVED_MODEL)
+    signature = {
+        "format": "deepgui-signature",
+        "version": 1,
+        "task": task,
+        "classes": list(classes),
+        "strings_as_numbers": False,
+        "preprocessing": {"format": "deepgui-preprocessing", "version": 1, **pre},
+    }
+    SIGNATURE.write_text(json.dumps(signature, indent=1) + "\n", encoding="utf-8")
+    print(f"Wrote {WEIGHTS.name}, {SAVED_MODEL.name} and {SIGNATURE.name} beside {SCRIPT}.")
+'''
 
 
 def _rule(title: str) -> str:
     return "# " + "-" * 20 + f" {title} " + "-" * 20
 
 
-def training_section(dataset: dict, training: dict, base_dir: Path | None = None) -> list[str]:
-    """Script lines that load the project's data and train the `model` defined above them."""
+def program(
+    graph,
+    dataset: dict,
+    training: dict,
+    name: str,
+    base_dir: Path | None,
+    trained: dict | None,
+    stem: str,
+) -> str:
+    """The whole program for `graph` with the project's `dataset` and `training` settings;
+    `trained` (a run's signature: task, classes, preprocessing) fills in the constants that
+    go with the weights the export writes beside it as ``STEM.weights.h5``."""
+    from deepgui.core.codegen import network_function
+    from deepgui.core.data.preprocessing import model_scales_inputs
+
     cfg = TrainingConfig.from_dict(training)
-    folder = str((base_dir or Path.cwd()).resolve())
-    lines = [
+    spec, family, reason, extra = _script_dataset(dataset, graph)
+    pre = dict((trained or {}).get("preprocessing") or {}) or None
+    if pre is not None:
+        pre.pop("format", None)
+        pre.pop("version", None)
+    readers = _readers(family, pre, spec)
+    what = ", or ".join(text for key, text in _WHAT.items() if key in readers)
+
+    sections: list[tuple[str, list[str]]] = [
+        ("The network", ["\n".join(network_function(graph, name))]),
+        (
+            "Preprocessing: raw data -> the network's inputs",
+            [model_parts.PROBLEM, model_parts.PREPROCESSING, model_parts.TRAINED],
+        ),
+    ]
+    data = [model_parts.LABEL_TEXT]
+    if family in ("table", "timeseries") or readers & {"table", "windows"}:
+        data += [model_parts.READ_CSV, data_parts.COLUMNS]
+    if family == "timeseries" or "windows" in readers:
+        data.append(data_parts.FORWARD_FILL)
+    if family == "none":
+        data.append(data_parts.unsupported(reason))
+    else:
+        loaders = {
+            "table": data_parts.TABLE,
+            "arrays": data_parts.ARRAYS,
+            "images": data_parts.IMAGES,
+            "timeseries": data_parts.TIMESERIES,
+            "keras": data_parts.KERAS_SETS,
+        }
+        data += [data_parts.COMMON, loaders[family]]
+    sections.append(("Reading and splitting the data", data))
+    sections.append(("Training", [TRAIN_HELPERS, "\n".join(_train_function(cfg, graph))]))
+    readers_code = {
+        "table": model_parts.READ_TABLE,
+        "images": model_parts.READ_IMAGES,
+        "npz": model_parts.READ_NPZ,
+        "windows": model_parts.READ_WINDOWS,
+    }
+    predicting = [code for key, code in readers_code.items() if key in readers]
+    predicting += [model_parts.dispatch(readers), model_parts.PREDICT, model_parts.MAIN]
+    sections.append(("Predicting", predicting))
+    blocks = []
+    for title, parts in sections:
+        parts = [p.strip("\n") for p in parts]
+        blocks += [f"{_rule(title)}\n{parts[0]}", *parts[1:]]
+    code = "\n\n\n".join(blocks) + "\n"
+
+    constants = _constants(
+        spec, trained, pre, base_dir, not model_scales_inputs(graph), extra, what, code
+    )
+    head = [*_header(name, stem, what, trained), *_imports(code), "", *constants]
+    return "\n".join(head) + "\n\n\n" + code
+
+
+# ---------------------------------------------------------------------- the pieces
+def _header(name: str, stem: str, what: str, trained: dict | None) -> list[str]:
+    state = (
+        f"The trained weights are in {stem}.weights.h5 beside this file; `train` replaces them."
+        if trained
+        else f"`train` writes the trained weights to {stem}.weights.h5 beside this file."
+    )
+    intro = (
+        f'"""The Keras model {_quote(name)}, written out by deepgui as a program that stands '
+        "alone: the network, the Keras layers that turn the data as you have it into the "
+        "network's inputs, the training with the project's settings, and predicting. It needs "
+        "Keras and NumPy only."
+    )
+    return [
+        *textwrap.wrap(intro, 96),
         "",
+        f"    python {stem}.py                              the network, and whether it is trained",
+        f"    python {stem}.py predict DATA [-o OUT.csv]    predict on raw data",
+        f"    python {stem}.py train [DATA] [--epochs N]    train from scratch",
         "",
-        _rule("Data"),
-        "# The project's data, split and preprocessed exactly as deepgui does it.",
-        "import math",
+        *textwrap.wrap(f"DATA for predict: {what}. {state}", 96),
+        f"`train` also writes {stem}.keras (the whole model) and {stem}.signature.json (the constants",
+        "its preprocessing learned), which predict then uses instead of the constants below.",
+        '"""',
+        "",
+    ]
+
+
+def _imports(code: str) -> list[str]:
+    used = [m for m in _STDLIB if re.search(rf"\b{m}\.", code)]
+    return [
+        *(f"import {m}" for m in used),
         "from pathlib import Path",
         "",
+        "import keras",
         "import numpy as np",
+        "from keras import layers",
+    ]
+
+
+def _constants(
+    spec: dict,
+    trained: dict | None,
+    pre: dict | None,
+    base_dir: Path | None,
+    standardize: bool,
+    extra: dict[str, Any],
+    what: str,
+    code: str,
+) -> list[str]:
+    from deepgui.core.data.preprocessing import MAX_ONE_HOT
+    from deepgui.core.data.spec import CSV_SUFFIXES, IMAGE_SUFFIXES
+    from deepgui.core.data.table import _MISSING_SPELLINGS  # the script reads cells alike
+
+    base = f"Path({_s(str(Path(base_dir).resolve()))})" if base_dir is not None else "HERE"
+    lines = [
+        "# The files beside this script that hold the trained model, named after the script.",
+        "HERE = Path(__file__).resolve().parent",
+        "SCRIPT = Path(__file__).name",
+        'WEIGHTS = HERE / (Path(__file__).stem + ".weights.h5")',
+        'SAVED_MODEL = HERE / (Path(__file__).stem + ".keras")',
+        'SIGNATURE = HERE / (Path(__file__).stem + ".signature.json")',
+        "NOT_TRAINED = (",
+        '    f"No trained weights: run `python {SCRIPT} train` first; it writes {WEIGHTS.name} "',
+        '    "beside this script."',
+        ")",
         "",
-        "from deepgui.core.data import load_dataset",
+        "# What the model predicts, the class names in output order, and its raw inputs with the",
+        "# constants its preprocessing learned on the training split: a numeric column's missing",
+        "# values become `fill`, then x * scale + offset; a category is looked up in `vocabulary`",
+        "# (0: unseen), one-hot up to MAX_ONE_HOT categories; a text's words likewise.",
+    ]
+    if trained:
+        lines.append("# From the training run this script was exported from.")
+        lines += _assign("TASK", trained.get("task"))
+        lines += _assign("CLASSES", list(trained.get("classes") or []))
+        lines += _assign("PREPROCESSING", pre)
+    else:
+        lines.append("# Not known until the model is trained (`train` finds them in the data).")
+        lines += ["TASK = None", "CLASSES = []", "PREPROCESSING = None"]
+    lines += [
         "",
-        f"DATASET = {pprint.pformat(dataset, sort_dicts=True, width=88)}",
-        f"data = load_dataset(DATASET, base_dir=Path({folder!r}))",
-        "validation = (data.x_val, data.y_val) if data.x_val is not None else None",
+        "# The project's data: where it is and how it is split (a seed gives the same split).",
+    ]
+    lines += _assign("DATASET", spec)
+    lines.append("# Relative paths in DATASET are read from the project's folder.")
+    lines.append(f"BASE = {base}")
+    lines.append(
+        "# False when the network scales its inputs itself (Rescaling or Normalization first)."
+    )
+    lines.append(f"STANDARDIZE = {standardize}")
+    for key, value in extra.items():
+        lines += _assign(key, value)
+    optional = {
+        "MAX_ONE_HOT": [f"MAX_ONE_HOT = {MAX_ONE_HOT}"],
+        "MISSING": [
+            "# Cells that mean a value is missing.",
+            *_assign("MISSING", set(_MISSING_SPELLINGS)),
+        ],
+        "CSV_SUFFIXES": _assign("CSV_SUFFIXES", tuple(CSV_SUFFIXES)),
+        "IMAGE_SUFFIXES": _assign("IMAGE_SUFFIXES", tuple(IMAGE_SUFFIXES)),
+    }
+    for key, assignment in optional.items():
+        if re.search(rf"\b{key}\b", code):  # only what the code below uses
+            lines += assignment
+    lines += _assign("DATA_HELP", what)
+    return lines
+
+
+def _assign(name: str, value: Any) -> list[str]:
+    return f"{name} = {_literal(value, 0, len(name) + 3)}".splitlines()
+
+
+def _literal(value: Any, indent: int, column: int) -> str:
+    """`value` as a Python literal in the style of the code around it: on one line when it
+    fits from `column`, else one item per line (lists of plain values packed) under `indent`."""
+    flat = _flat(value)
+    if column + len(flat) <= LINE:
+        return flat
+    pad = " " * (indent + 4)
+    if isinstance(value, str):  # implicit concatenation, one piece per line
+        pieces = textwrap.wrap(value, LINE - len(pad) - 3, drop_whitespace=False)
+        return "(\n" + "\n".join(pad + _s(p) for p in pieces) + "\n" + " " * indent + ")"
+    if not isinstance(value, dict | list | tuple | set):
+        return flat
+    if isinstance(value, dict):
+        items = [
+            f"{pad}{_s(str(k))}: {_literal(v, indent + 4, indent + 6 + len(_s(str(k))))},"
+            for k, v in value.items()
+        ]
+        return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
+    opening, closing = {list: "[]", tuple: "()", set: "{}"}[type(value)]
+    values = sorted(value) if isinstance(value, set) else list(value)
+    if all(not isinstance(v, dict | list | tuple | set) for v in values):
+        lines, line = [], pad
+        for v in values:  # packed: a vocabulary of thousands of words stays readable
+            item = _flat(v) + ","
+            if len(line) + len(item) + 1 > LINE and line.strip():
+                lines.append(line.rstrip())
+                line = pad
+            line += item + " "
+        lines.append(line.rstrip())
+    else:
+        lines = [f"{pad}{_literal(v, indent + 4, indent + 4)}," for v in values]
+    return opening + "\n" + "\n".join(lines) + "\n" + " " * indent + closing
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, str):
+        return _s(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_s(str(k))}: {_flat(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, set):
+        return "{" + ", ".join(_flat(v) for v in sorted(value)) + "}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_flat(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flat(v) for v in value) + "]"
+    return repr(value)
+
+
+def _s(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _script_dataset(dataset: dict, graph) -> tuple[dict, str, str, dict[str, Any]]:
+    """(the spec the script reads, its loader family, why it cannot load (family "none"),
+    extra constants): built-in samples become the shipped file by absolute path, an image
+    folder's size and colour mode default to the network's Input, as deepgui loads them."""
+    from deepgui.core.data.preprocessing import model_scales_inputs
+    from deepgui.core.data.spec import normalize
+
+    try:
+        spec = normalize(dataset)
+    except DatasetError as exc:
+        return dict(dataset or {}), "none", str(exc), {}
+    source = spec["source"]
+    standardize = not model_scales_inputs(graph)
+    if source == "builtin":
+        from deepgui.core.data.builtin import BUILTIN
+        from deepgui.core.paths import datasets_dir
+
+        if spec.get("name") not in BUILTIN:
+            shown = ", ".join(BUILTIN)
+            return (
+                spec,
+                "none",
+                f"The built-in data set {spec.get('name')!r} is not one of {shown}.",
+                {},
+            )
+        file, _, how = BUILTIN[spec["name"]]
+        spec["path"] = str((datasets_dir() / file).resolve())
+        if file.endswith(".csv"):
+            spec["target"] = how["target"]
+            return spec, "table", "", {}
+        spec["class_names"] = list(how["class_names"])
+        scale = how["scale"] if standardize and how["scale"] != 1.0 else None
+        return spec, "arrays", "", {"ARRAY_SCALE": scale}
+    if source == "csv":
+        return spec, "table", "", {}
+    if source == "npz":
+        return spec, "arrays", "", {"ARRAY_SCALE": None}
+    if source == "image_folder":
+        _image_defaults(spec, graph)
+        return spec, "images", "", {}
+    if source == "timeseries":
+        return spec, "timeseries", "", {}
+    from deepgui.core.data.keras_sets import KERAS_SETS
+
+    if spec.get("name") not in KERAS_SETS:
+        shown = ", ".join(KERAS_SETS)
+        return spec, "none", f"The Keras data set {spec.get('name')!r} is not one of {shown}.", {}
+    return spec, "keras", "", {"KERAS_CLASSES": list(KERAS_SETS[spec["name"]][1])}
+
+
+def _image_defaults(spec: dict, graph) -> None:
+    """An image folder read at the network's Input size and channels, unless the spec says."""
+    from deepgui.core.keras_layers import input_shape_of
+
+    inputs = graph.input_nodes()
+    try:
+        shape = tuple(input_shape_of(inputs[0])[1:]) if len(inputs) == 1 else ()
+    except ValueError:
+        shape = ()
+    if len(shape) == 3:
+        if spec.get("image_size") is None and shape[0] and shape[1]:
+            spec["image_size"] = [int(shape[0]), int(shape[1])]
+        if spec.get("color_mode") is None and shape[2] in (1, 3, 4):
+            spec["color_mode"] = {1: "grayscale", 3: "rgb", 4: "rgba"}[shape[2]]
+
+
+def _readers(family: str, pre: dict | None, spec: dict) -> set[str]:
+    """What `predict` can read: a trained model's inputs say it; else the project's data."""
+    if pre is not None:
+        readers = {"npz"}
+        if pre.get("table"):
+            readers.add("table")
+        if pre.get("image"):
+            readers.add("images")
+        if family == "timeseries":
+            readers.add("windows")
+        return readers
+    if family == "keras":
+        return {"npz"} if spec.get("name") == "imdb" else {"images", "npz"}
+    return {
+        "table": {"table", "npz"},
+        "images": {"images", "npz"},
+        "timeseries": {"windows", "npz"},
+    }.get(family, {"npz"})
+
+
+# ---------------------------------------------------------------------- training
+def _train_function(cfg: TrainingConfig, graph) -> list[str]:
+    """``def train(data_path=None, epochs=None)`` with the project's training settings."""
+    ind = "    "
+    lines = [
+        "def train(data_path=None, epochs=None):",
+        '    """Train the network from scratch with the project\'s settings on its data (or on',
+        "    DATA), then save the whole model beside this script: the preprocessing adapted to the",
+        '    training split, run once over each split; the network trained on what it makes."""',
+        "    data = load_data(data_path)",
+        '    pre, task = data["preprocessing"], data["task"]',
+        "    transform = preprocessing_model(pre)",
+        '    x_train, y_train = run_preprocessing(transform, data["train"][0]), data["train"][1]',
+        "    validation = test = None",
+        '    if data["validation"] is not None:',
+        '        validation = (run_preprocessing(transform, data["validation"][0]), data["validation"][1])',
+        '    if data["test"] is not None:',
+        '        test = (run_preprocessing(transform, data["test"][0]), data["test"][1])',
         "",
-        _rule("Training"),
     ]
     if cfg.seed is not None:
-        lines.append(f"keras.utils.set_random_seed({cfg.seed})")
+        lines.append(f"{ind}keras.utils.set_random_seed({cfg.seed})")
     lines += [
-        f"EPOCHS, BATCH_SIZE = {cfg.epochs}, {cfg.batch_size}",
-        "steps_per_epoch = math.ceil(data.num_train / BATCH_SIZE)",
-        f"learning_rate = {_schedule(cfg)}",
-        f"optimizer = {_optimizer(cfg)}",
-        f"loss = {_loss(cfg)}",
-        f"metrics = {_metrics(cfg)}",
-        "model.compile(optimizer=optimizer, loss=loss, metrics=metrics)",
-        "",
-        "callbacks = []",
+        f"{ind}network = build_network()",
+        f"{ind}check_shapes(network, x_train)",
+        f"{ind}epochs, batch_size = epochs or {cfg.epochs}, {cfg.batch_size}",
+        *(
+            [f"{ind}steps_per_epoch = math.ceil(len(y_train) / batch_size)"]
+            if cfg.schedule.kind in ("step", "exponential", "cosine")
+            else []
+        ),
+        f"{ind}learning_rate = {_schedule(cfg)}",
+        f"{ind}optimizer = {_optimizer(cfg)}",
+        f"{ind}loss = {_loss(cfg)}",
+        f"{ind}metrics = {_metrics(cfg)}",
+        f"{ind}network.compile(optimizer=optimizer, loss=loss, metrics=metrics)",
     ]
+    lines += _adapt_normalization(graph)
+    lines.append(f"{ind}callbacks = []")
     stop = cfg.early_stopping
     if stop.enabled:
         lines.append(
-            "callbacks.append(keras.callbacks.EarlyStopping("
-            f"monitor={stop.monitor!r}, patience={stop.patience}, "
+            f"{ind}callbacks.append(keras.callbacks.EarlyStopping("
+            f"monitor={_s(stop.monitor)}, patience={stop.patience}, "
             f"restore_best_weights={stop.restore_best_weights}))"
         )
     if cfg.schedule.kind == "plateau":
         s = cfg.schedule
-        lines.append(
-            "callbacks.append(keras.callbacks.ReduceLROnPlateau("
-            f"factor={s.factor}, patience={s.patience}, min_lr={s.min_learning_rate}))"
-        )
+        lines += [
+            f'{ind}monitor = "val_loss" if validation is not None else "loss"',
+            f"{ind}callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, "
+            f"factor={s.factor}, patience={s.patience}, min_lr={s.min_learning_rate}))",
+        ]
     class_weight = "None"
     if cfg.class_weight == "balanced":
         lines += [
-            "counts = np.bincount(np.asarray(data.y_train).astype(int).ravel())",
-            "class_weight = {i: len(data.y_train) / (len(counts) * c)"
-            " for i, c in enumerate(counts) if c}",
+            f'{ind}if task not in ("multiclass", "binary"):',
+            f'{ind}    raise Problem(f"Balanced class weights need class labels, not a {{task}} task.")',
+            f"{ind}labels = np.asarray(y_train).reshape(len(y_train), -1)",
+            f"{ind}labels = labels[:, 0] if labels.shape[1] == 1 else labels.argmax(axis=1)",
+            f"{ind}found, counts = np.unique(labels.astype(int), return_counts=True)",
+            f"{ind}class_weight = {{",
+            f"{ind}    int(c): float(counts.sum() / (len(found) * n))",
+            f"{ind}    for c, n in zip(found, counts, strict=True)",
+            f"{ind}}}",
         ]
         class_weight = "class_weight"
     lines += [
-        "history = model.fit(",
-        "    data.x_train,",
-        "    data.y_train,",
-        "    validation_data=validation,",
-        "    epochs=EPOCHS,",
-        "    batch_size=BATCH_SIZE,",
-        f"    class_weight={class_weight},",
-        "    callbacks=callbacks,",
-        ")",
-        'print("Epochs run:", len(history.history["loss"]))',
-        "if data.x_test is not None:",
-        "    scores = model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)",
-        '    print("Test metrics:", {k: round(float(v), 4) for k, v in scores.items()})',
+        f"{ind}history = network.fit(",
+        f"{ind}    x_train,",
+        f"{ind}    y_train,",
+        f"{ind}    validation_data=validation,",
+        f"{ind}    epochs=epochs,",
+        f"{ind}    batch_size=batch_size,",
+        f"{ind}    class_weight={class_weight},",
+        f"{ind}    shuffle=True,",
+        f"{ind}    callbacks=callbacks,",
+        f"{ind})",
+        f'{ind}print("Epochs run:", len(history.history["loss"]))',
+        f"{ind}if test is not None:",
+        f"{ind}    scores = network.evaluate(*test, batch_size=batch_size, verbose=0, return_dict=True)",
+        f'{ind}    print("Test metrics:", {{k: round(float(v), 4) for k, v in scores.items()}})',
+        f'{ind}save_trained(pre, network, task, data["classes"])',
+        f"{ind}return network, history",
     ]
-    return lines
+    return [part for line in lines for part in _fit(line)]
+
+
+def _fit(line: str) -> list[str]:
+    """A statement too long for one line, its call's arguments one per line."""
+    from deepgui.core.codegen import _wrap
+
+    if len(line) <= LINE:
+        return [line]
+    text = line.lstrip(" ")
+    return _wrap(line[: len(line) - len(text)], text, "")
+
+
+def _adapt_normalization(graph) -> list[str]:
+    """A Normalization layer right after the one Input, without a mean of its own, learns its
+    mean and variance from the training data, as the engine does."""
+    inputs = graph.input_nodes()
+    if len(inputs) != 1:
+        return []
+    out = []
+    for nid in graph.successors(inputs[0].id):
+        node = graph.nodes[nid]
+        if node.class_name == "Normalization" and node.config.get("mean") is None:
+            out += [
+                "    if not isinstance(x_train, dict):  # it learns its mean and variance here",
+                f"        network.get_layer({_s(node.name)}).adapt(x_train)",
+            ]
+    return out
 
 
 def _schedule(cfg: TrainingConfig) -> str:
@@ -112,7 +573,7 @@ def _schedule(cfg: TrainingConfig) -> str:
         alpha = min(1.0, s.min_learning_rate / lr)
         return (
             f"keras.optimizers.schedules.CosineDecay({lr}, "
-            f"decay_steps=EPOCHS * steps_per_epoch, alpha={alpha})"
+            f"decay_steps=epochs * steps_per_epoch, alpha={alpha})"
         )
     return repr(lr)
 
@@ -132,9 +593,11 @@ def _optimizer(cfg: TrainingConfig) -> str:
 
 def _loss(cfg: TrainingConfig) -> str:
     if cfg.loss == "auto":
-        return "data.suggested_loss(model.outputs[0].shape[-1])"
-    return repr(cfg.loss)
+        return "default_loss(task, network.outputs[0].shape[-1])"
+    return _s(cfg.loss)
 
 
 def _metrics(cfg: TrainingConfig) -> str:
-    return "data.suggested_metrics()" if cfg.metrics == "auto" else repr(list(cfg.metrics))
+    if cfg.metrics == "auto":
+        return '["mae"] if task == "regression" else ["accuracy"]'
+    return json.dumps(list(cfg.metrics))

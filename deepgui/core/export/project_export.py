@@ -117,31 +117,176 @@ def _project_of(source: Project | str | os.PathLike) -> Project:
 
 
 def export_script(project: Project, path: Path) -> ExportReport:
-    """Write the Python script that rebuilds, loads the data and trains as the project does.
-    Its check compiles it; running it is the test suite's job (it trains)."""
+    """Write the Python program that stands alone (Keras and NumPy, no deepgui): the network,
+    the preprocessing layers, training with the project's settings, and predicting. From a
+    training run it also writes the run's trained weights beside it (``NAME.weights.h5``, with
+    ``NAME.signature.json``) and checks that the model the script's code builds, with those
+    weights loaded, gives the run model's outputs on the run's sample rows. From a project the
+    script's `train` makes the weights; its check is that it compiles."""
     try:
         from deepgui.core.codegen import generate_script
     except ImportError:
         raise ExportError("Python export is not available in this build of deepgui.") from None
-    base_dir = project.path.parent if project.path else None
+    run = _run_of(project)
+    sig = _run_signature(run) if run is not None else None
+    trained = None
+    if sig is not None:
+        pre = sig.preprocessing.to_dict()
+        trained = {"task": sig.task, "classes": list(sig.classes), "preprocessing": pre}
     script = generate_script(
-        project.graph, project.dataset, project.training, name=project.name, base_dir=base_dir
+        project.graph,
+        project.dataset,
+        project.training,
+        name=path.stem if run is not None else project.name,
+        base_dir=_data_folder(project, run),
+        trained=trained,
+        file_stem=path.stem,
     )
     try:
+        compile(script, str(path), "exec")
+    except SyntaxError as exc:  # a bug of ours: nothing is written
+        raise ExportError(
+            f"The Python script could not be written: its line {exc.lineno} is not valid Python "
+            f"({exc.msg})."
+        ) from None
+    model = _load_keras_file(run / RUN_MODEL) if trained else None
+    try:
         atomic_write_text(path, script)
+        if model is not None:
+            _write_run_weights(model, sig, path)
     except OSError as exc:
         raise ExportError(f"{path}: cannot be written ({exc.strerror or exc}).") from None
     size = artefact_size(path)
+    if model is None:
+        message = (
+            f"Wrote Python script {path} ({human_size(size)}); it compiles, and it needs only "
+            "Keras and NumPy to train the model with the project's settings and then predict."
+        )
+        return ExportReport(path, "python", size, None, None, True, message)
+    weights = _weights_beside(path)
     try:
-        compile(script, str(path), "exec")
-    except SyntaxError as exc:
-        message = f"Wrote Python script {path}, but its check FAILED: line {exc.lineno} is not valid Python ({exc.msg})."
+        diff = _check_script(script, path, model, run)
+    except Exception as exc:  # noqa: BLE001 - any failure of the script's own code is the verdict
+        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = (
+            f"Wrote Python script {path} with the trained weights in {weights.name}, but its "
+            f"check FAILED: the model its code builds could not run ({what})."
+        )
         return ExportReport(path, "python", size, None, None, False, message)
-    message = (
-        f"Wrote Python script {path} ({human_size(size)}); it compiles, and running it rebuilds "
-        "the model, loads the same data and trains it with the same settings."
+    tolerance = SCRIPT_TOLERANCE
+    if diff is None:
+        message = (
+            f"Wrote Python script {path} with the trained weights in {weights.name}; it needs "
+            "only Keras and NumPy, and the run kept no sample rows to check it on."
+        )
+        return ExportReport(path, "python", size, None, None, True, message)
+    ok = diff <= tolerance
+    verdict = (
+        f"checked: the model its code builds gives the run's outputs on {_sample_rows(run)} "
+        f"sample rows (largest difference {diff:.2g})"
+        if ok
+        else f"its check FAILED: the model its code builds differs from the run's by up to "
+        f"{diff:.3g} on the run's sample rows"
     )
-    return ExportReport(path, "python", size, None, None, True, message)
+    message = f"Wrote Python script {path} with the trained weights in {weights.name}; {verdict}."
+    return ExportReport(path, "python", size, diff, tolerance, ok, message)
+
+
+# The script's model and the run's are the same layers on the same machine: only float noise.
+SCRIPT_TOLERANCE = 1e-5
+
+
+def _run_of(project: Project) -> Path | None:
+    """The run directory a project was loaded from (its ``project.dgproj`` copy), if it was."""
+    if project.path is None or project.path.name != RUN_PROJECT:
+        return None
+    folder = project.path.parent
+    return folder if (folder / RUN_MODEL).is_file() else None
+
+
+def _run_signature(run: Path):
+    """The run's signature when it has preprocessing to write into the script (runs from
+    before signatures get a script that trains, like a project's)."""
+    from deepgui.core import signature
+
+    path = run / signature.RUN_FILE
+    if not path.is_file():
+        return None
+    try:
+        sig = signature.read(path)
+    except DeepGuiError as exc:
+        raise ExportError(str(exc)) from None
+    return sig if sig.preprocessing is not None else None
+
+
+def _data_folder(project: Project, run: Path | None) -> Path | None:
+    """Where the data's relative paths are read from: the project's folder; for a run (its
+    project copy sits in the run) the folder the run was made beside, ``PROJECT/runs/NAME``,
+    unless the path is found from the run itself."""
+    if project.path is None:
+        return None
+    if run is None:
+        return project.path.parent
+    relative = [
+        v
+        for k, v in project.dataset.items()
+        if k in ("path", "validation_path", "test_path") and isinstance(v, str) and v
+    ]
+    if all(Path(v).expanduser().is_absolute() or (run / v).exists() for v in relative):
+        return run
+    return run.parent.parent
+
+
+def _weights_beside(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.weights.h5")
+
+
+def _write_run_weights(model, sig, path: Path) -> None:
+    """The run model's weights beside the script (written whole, then renamed into place), and
+    its signature: the constants that go with them, which the script prefers when present."""
+    from deepgui.core import signature
+
+    target = _weights_beside(path)
+    # Keras insists on the .weights.h5 ending, so the temporary file keeps it.
+    tmp = target.with_name(f".{path.stem}.tmp.weights.h5")
+    try:
+        model.save_weights(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    signature.write(sig, path.with_name(f"{path.stem}.signature.json"))
+
+
+def _check_script(script: str, path: Path, model, run: Path) -> float | None:
+    """Run the script's own definitions here: build the model from its constants and code,
+    load the weights written beside it, and compare with the run's model on the run's raw
+    sample rows. The largest absolute difference (None: the run kept no samples)."""
+    import numpy as np
+
+    from deepgui.core import signature
+
+    samples = signature.read_samples(run)
+    if samples is None:
+        return None
+    raw = samples[0]
+    if isinstance(raw, dict):  # columns as the script reads them: one column per sample row
+        raw = {k: (v[:, None] if v.ndim == 1 else v) for k, v in raw.items()}
+    namespace: dict[str, Any] = {"__name__": "deepgui_export_check", "__file__": str(path)}
+    exec(compile(script, str(path), "exec"), namespace)  # our own generated code
+    built = namespace["build_model"](namespace["PREPROCESSING"], namespace["build_network"]())
+    built.load_weights(_weights_beside(path))
+    run_model = namespace["run_model"]
+    return float(np.max(np.abs(run_model(built, raw) - run_model(model, raw)), initial=0.0))
+
+
+def _sample_rows(run: Path) -> int:
+    from deepgui.core import signature
+
+    samples = signature.read_samples(run)
+    if samples is None:
+        return 0
+    raw = samples[0]
+    return len(next(iter(raw.values()))) if isinstance(raw, dict) else len(raw)
 
 
 def read_history_csv(path: Path) -> dict[str, list[float]]:
