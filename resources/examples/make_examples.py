@@ -10,6 +10,7 @@ Each example names a built-in data set and has a training section, so
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 from deepgui.core.graph import Graph
@@ -135,6 +136,8 @@ def main() -> None:
     index = []
     for name, make, description in EXAMPLES:
         project = make()
+        # A fixed identity, so the runs of an example are found again each time it is opened.
+        project.id = uuid.uuid5(uuid.NAMESPACE_URL, f"deepgui-example:{name}").hex
         project.save(HERE / f"{name}.dgproj")
         index.append({"name": name, "file": f"{name}.dgproj", "description": description})
     (HERE / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
