@@ -28,6 +28,7 @@ test-installer: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check deepgui tests benchmarks scripts
 	$(BIN)/ruff format --check deepgui tests benchmarks scripts
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python $$b || exit 1; done
