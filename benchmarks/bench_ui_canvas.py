@@ -22,7 +22,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISP
 def build_graph(n: int):
     """A long CNN-like chain with a residual branch every few layers, laid out top-down."""
     from deepgui.core.graph import Graph
-    from deepgui.ui.editing import layered_positions
+    from deepgui.core.layout import auto_layout
 
     g = Graph()
     kinds = [("Conv2D", {"filters": 32, "kernel_size": [3, 3], "activation": "relu", "padding": "same"}),
@@ -40,7 +40,7 @@ def build_graph(n: int):
             node = g.add_node(cls, cfg)
             g.connect(prev, node.id)
         prev = node.id
-    for nid, pos in layered_positions(g).items():
+    for nid, pos in auto_layout(g).items():
         g.move(nid, pos)
     return g
 

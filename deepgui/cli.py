@@ -45,14 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("train", help="train a project without a window")
-    try:
-        from deepgui import train_cli
-    except ImportError:  # the training command is optional in a partial install
-        train_cli = None
-    if train_cli is not None:
-        train_cli.add_arguments(p)
-    else:
-        p.add_argument("project")
+    from deepgui import train_cli
+
+    train_cli.add_arguments(p)
 
     p = sub.add_parser("predict", help="predict with a trained model on raw data")
     p.add_argument(

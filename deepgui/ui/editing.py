@@ -15,7 +15,6 @@ from deepgui.core.commands import (
     Connect,
     Disconnect,
     Macro,
-    MoveNodes,
     remove_nodes,
 )
 from deepgui.core.graph import Edge, Graph
@@ -96,55 +95,13 @@ def delete_command(
     return Macro(commands, text="Delete")
 
 
-def layered_positions(graph: Graph, width: float = 200.0, height: float = 78.0,
-                      gap_x: float = 50.0, gap_y: float = 60.0) -> dict[str, tuple[float, float]]:  # fmt: skip
-    """A simple top-down layered layout: each layer one row below its deepest input, rows
-    ordered by the mean column of their inputs to keep crossings down, centred on x = 0."""
-    try:
-        order = graph.topological_order()
-    except Exception:
-        order = list(graph.nodes)
-    depth: dict[str, int] = {}
-    for nid in order:
-        preds = [p for p in graph.predecessors(nid) if p in depth]
-        depth[nid] = 1 + max((depth[p] for p in preds), default=-1)
-    rows: dict[int, list[str]] = {}
-    for nid in order:
-        rows.setdefault(depth[nid], []).append(nid)
-    column: dict[str, float] = {}
-    positions: dict[str, tuple[float, float]] = {}
-    for d in sorted(rows):
-        row = rows[d]
-        if d > 0:
-            row.sort(
-                key=lambda n: _mean(
-                    [column[p] for p in graph.predecessors(n) if p in column], column, n
-                )
-            )
-        n = len(row)
-        for i, nid in enumerate(row):
-            column[nid] = i - (n - 1) / 2
-            positions[nid] = (column[nid] * (width + gap_x) - width / 2, d * (height + gap_y))
-    return positions
-
-
-def _mean(values: list[float], column: dict[str, float], nid: str) -> float:
-    return sum(values) / len(values) if values else 1e9
-
-
 def layout_command(graph: Graph) -> Command | None:
-    """Auto-layout as one undoable move; the core's layout engine when it is there."""
-    try:
-        from deepgui.core.layout import layout_command as core_layout  # type: ignore[import-not-found]
-    except ImportError:
-        core_layout = None
-    if core_layout is not None:
-        return core_layout(graph)
-    positions = layered_positions(graph)
-    changed = {
-        nid: pos for nid, pos in positions.items() if tuple(graph.nodes[nid].position) != pos
-    }
-    return MoveNodes(changed) if changed else None
+    """Auto-layout as one undoable move (the core's layered layout); None when nothing moves."""
+    from deepgui.core.layout import layout_command as core_layout
+
+    command = core_layout(graph)
+    moved = any(tuple(graph.nodes[n].position) != tuple(p) for n, p in command.positions.items())
+    return command if moved else None
 
 
 def default_config(class_name: str) -> dict[str, Any]:

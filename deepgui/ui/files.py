@@ -115,13 +115,8 @@ class FileActions(QObject):
     def import_model(self, path: Path) -> bool:
         """Import a Keras model in the background (loading it can take seconds, TensorFlow
         included); the project is replaced when it is ready. True when the import started."""
-        try:
-            from deepgui.core.keras_import import project_from_model_file
-        except ImportError:
-            self.dialogs.error(
-                "Cannot import", f"{path}: importing Keras models is not available in this version."
-            )
-            return False
+        from deepgui.core.keras_import import project_from_model_file
+
         self.importing = path
         self._edits_at_import = self.doc.edits
         self.window.statusBar().showMessage(f"Importing {path.name}…")
@@ -321,10 +316,8 @@ def _import_file(load, path: Path):
 
 def examples() -> list[tuple[str, Path, str]]:
     """(name, path, description) of the bundled examples; none when they are not installed."""
-    try:
-        from deepgui.core.training.examples import list_examples
-    except ImportError:
-        return []
+    from deepgui.core.training.examples import list_examples
+
     try:
         return [tuple(e) for e in list_examples()]
     except DeepGuiError:

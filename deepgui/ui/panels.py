@@ -136,12 +136,10 @@ class PythonHighlighter(QSyntaxHighlighter):
 
 
 def generate_code(graph, dataset: dict, training: dict, name: str) -> str | None:
-    """The Keras script from the core's code generator (None when it is not installed), or a
-    comment saying why it cannot be written yet. Plain Python: runs in a worker thread."""
-    try:
-        from deepgui.core.codegen import generate_script
-    except ImportError:
-        return None
+    """The Keras script from the core's code generator, or a comment saying why it cannot be
+    written yet. Plain Python: runs in a worker thread."""
+    from deepgui.core.codegen import generate_script
+
     try:
         return generate_script(graph, dataset or None, training or None, name=name)
     except DeepGuiError as exc:  # an unfinished graph: say why in the tab

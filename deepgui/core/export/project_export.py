@@ -123,10 +123,8 @@ def export_script(project: Project, path: Path) -> ExportReport:
     ``NAME.signature.json``) and checks that the model the script's code builds, with those
     weights loaded, gives the run model's outputs on the run's sample rows. From a project the
     script's `train` makes the weights; its check is that it compiles."""
-    try:
-        from deepgui.core.codegen import generate_script
-    except ImportError:
-        raise ExportError("Python export is not available in this build of deepgui.") from None
+    from deepgui.core.codegen import generate_script
+
     run = _run_of(project)
     sig = _run_signature(run) if run is not None else None
     trained = None
