@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -82,7 +82,6 @@ def make_plot(title: str, y_label: str) -> pg.PlotWidget:
 class LivePlots(QWidget):
     """Three plots (loss, metrics, learning rate) fed by `add_batch` and `add_epoch`."""
 
-    hovered = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -375,7 +374,6 @@ class LivePlots(QWidget):
         text = self.readout_at(plot, point.x())
         if text:
             self.readout.setText(text)
-            self.hovered.emit(text)
 
     def readout_at(self, plot: pg.PlotWidget, x: float) -> str:
         """Values of the curves in `plot` nearest to epoch position `x`."""
