@@ -118,11 +118,11 @@ def test_odd_layer_names_become_valid_variables():
     g = Graph()
     inp = add(g, "InputLayer", shape=[4], name="model")
     a = add(g, "Dense", inp, units=2, name="class")
-    b = add(g, "Dense", inp, units=2, name="2nd-branch")
+    b = add(g, "Dense", inp, units=2, name="lambda")
     add(g, "Concatenate", a, b, name="keras")
     source = generate_script(g)
     model = run_script(source)
-    assert {layer.name for layer in model.layers} == {"model", "class", "2nd-branch", "keras"}
+    assert {layer.name for layer in model.layers} == {"model", "class", "lambda", "keras"}
 
 
 def test_training_section_loads_the_project_data_and_trains_with_its_settings(tmp_path):

@@ -68,8 +68,33 @@ _SNAKE_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _SNAKE_2 = re.compile(r"([a-z])([A-Z])")
 
 
-# What a layer may be called (Graph.name_problem says why not).
+# What a layer may be called (layer_name_problem says why not). Names end up as Keras layer
+# names and as input and output names in SavedModel, TFLite and ONNX files, whose signatures
+# take ASCII letters, digits and underscores.
 LAYER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_NAME_LENGTH = 200
+
+
+def layer_name_problem(name: object) -> str | None:
+    """Why `name` cannot be a layer's name, in one sentence naming it; None when it can. The
+    one rule for layer names: the inspector, project files, imports and builds all apply it."""
+    if not isinstance(name, str) or not name:
+        return "a layer needs a name."
+    if len(name) > MAX_NAME_LENGTH:
+        return f"the layer name {name[:40]!r}... is longer than {MAX_NAME_LENGTH} characters."
+    if not LAYER_NAME.fullmatch(name):
+        return (
+            f"{name!r}: use letters, digits and underscores only, starting with a letter "
+            "or an underscore."
+        )
+    return None
+
+
+def valid_layer_name(name: object, fallback: str = "layer") -> str:
+    """A name that follows the rule, made from `name` (an imported model's layer names may not):
+    other characters become underscores, and a leading digit gets an underscore before it."""
+    text = re.sub(r"[^A-Za-z0-9_]", "_", str(name or ""))[:MAX_NAME_LENGTH] or fallback
+    return text if not text[0].isdigit() else f"_{text}"[:MAX_NAME_LENGTH]
 
 
 def default_layer_name(class_name: str) -> str:
@@ -189,18 +214,15 @@ class Graph:
         return seen
 
     def name_problem(self, node_id: str, name: str) -> str | None:
-        """Why `name` cannot be this layer's name, in one sentence; None when it can. Names
-        end up as Keras layer names and as input and output names in SavedModel, TFLite and
-        ONNX files, whose signatures take ASCII letters, digits and underscores."""
+        """Why `name` cannot be this layer's name, in one sentence; None when it can (the rule
+        is `layer_name_problem`, and a name no other layer has)."""
         node = self._nodes.get(node_id)
         current = node.name if node is not None else node_id
         if not name:
             return f"{current}: a layer needs a name."
-        if not LAYER_NAME.fullmatch(name):
-            return (
-                f"{name!r}: use letters, digits and underscores only, starting with a letter "
-                "or an underscore."
-            )
+        problem = layer_name_problem(name)
+        if problem:
+            return problem
         other = self.node_by_name(name)
         if other is not None and other.id != node_id:
             return f"The name {name!r} is taken by another layer: choose another."
@@ -404,6 +426,10 @@ class Graph:
             if node.id in graph._nodes:
                 raise GraphError(f"Two layers share the id {node.id!r}.")
             node.config.setdefault("name", graph.unique_name(default_layer_name(node.class_name)))
+            problem = layer_name_problem(node.config["name"])
+            if problem:
+                named = isinstance(node.config["name"], str) and node.config["name"]
+                raise GraphError(problem if named else f"Layer {node.id!r}: {problem}")
             graph._nodes[node.id] = node
         for raw in data.get("edges", []):
             edge = Edge(raw["source"], raw["target"], int(raw.get("target_port", 0)))

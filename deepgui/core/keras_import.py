@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepgui.core import fileio
 from deepgui.core.errors import DeepGuiError, ModelImportError
-from deepgui.core.graph import Graph, default_layer_name
+from deepgui.core.graph import Graph, default_layer_name, valid_layer_name
 from deepgui.core.keras_layers import keras
 from deepgui.core.project import Project, weights_path_for
 
@@ -50,7 +51,9 @@ class _Builder:
         self.counter += 1
         node_id = f"n{self.counter}"
         config = _plain(config, where=config.get("name", class_name))
-        name = config.get("name") or default_layer_name(class_name)
+        # The one rule for layer names (graph.layer_name_problem): a Keras name it does not
+        # allow ("conv-1", "block.2") is kept as near as the rule lets it be.
+        name = valid_layer_name(config.get("name") or default_layer_name(class_name))
         if name in self.names:  # a flattened inner model may reuse an outer layer's name
             stem = re.sub(r"_\d+$", "", name)
             name = next(f"{stem}_{i}" for i in range(1, 10**6) if f"{stem}_{i}" not in self.names)
@@ -419,21 +422,88 @@ _CLASS_RE = re.compile(
 )
 
 
+# A Keras model file bigger than this is not one a person builds or edits here.
+MAX_MODEL_BYTES = 8 * fileio.GiB
+# The model description (config.json in a .keras archive): a few megabytes at most.
+MAX_CONFIG_BYTES = 64 * fileio.MiB
+
+
 def load_model_file(path: str | os.PathLike) -> Any:
     """Load a ``.keras`` or ``.h5`` model safely; every failure is a ModelImportError."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".keras", ".h5", ".hdf5"):
         raise ModelImportError(f"{path}: is not a Keras model file (expected .keras or .h5).")
-    if not path.exists():
-        raise ModelImportError(f"{path}: no such file.")
-    if path.is_dir():
-        raise ModelImportError(f"{path}: is a folder, not a Keras model file.")
+    fileio.check_file(path, "Keras model file", MAX_MODEL_BYTES, error=ModelImportError)
+    config = _stored_config(path)
+    if config is not None:
+        _refuse_unsafe(path, config)
     k = keras()
     try:
         return k.saving.load_model(path, compile=False, safe_mode=True)
+    except RecursionError:
+        raise ModelImportError(f"{path}: its model description is nested too deeply.") from None
     except Exception as exc:  # Keras raises many kinds; each becomes one sentence
         raise ModelImportError(_explain_load_error(path, exc)) from None
+
+
+def _stored_config(path: Path) -> Any:
+    """The model description a file holds, read without Keras (None when it cannot be found
+    this way: Keras then reads the file and says what is wrong)."""
+    import zipfile
+
+    text = None
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                info = archive.getinfo("config.json")
+                if info.file_size > MAX_CONFIG_BYTES:
+                    raise ModelImportError(
+                        f"{path}: its model description claims {fileio.amount(info.file_size)}, "
+                        "more than a model description takes."
+                    )
+                text = archive.read(info).decode("utf-8")
+        else:
+            import h5py
+
+            with h5py.File(path, "r") as fh:
+                raw = fh.attrs.get("model_config")
+                text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except ModelImportError:
+        raise
+    except Exception:  # noqa: BLE001 - not found or not readable this way: Keras will say
+        return None
+    if not isinstance(text, str):
+        return None
+    from deepgui.core.project import ProjectFormatError, parse_json
+
+    try:
+        return parse_json(text, str(path))
+    except ProjectFormatError:
+        raise ModelImportError(
+            f"{path}: its model description is damaged or nested too deeply."
+        ) from None
+
+
+def _refuse_unsafe(path: Path, config: Any) -> None:
+    """A layer config naming a file (a vocabulary path) would make Keras read that file: refused
+    before Keras sees it, whatever safe mode would say."""
+    from deepgui.core.keras_layers import PATH_KEYS
+
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key in PATH_KEYS:
+                if isinstance(item.get(key), str) and not item[key].startswith("vocabulary"):
+                    name = item.get("name", "?")
+                    raise ModelImportError(
+                        f"{path}: layer {name} takes its {key} from the file {item[key]!r}, "
+                        "outside the model file; deepgui never reads files a model names."
+                    )
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def load_network_file(path: str | os.PathLike) -> Any:
@@ -454,6 +524,11 @@ def _explain_load_error(path: Path, exc: Exception) -> str:
         return (
             f"{path}: contains a Lambda layer (Python code), which deepgui never loads for safety: "
             "replace it with built-in layers."
+        )
+    if "vocabulary file" in text.lower():
+        return (
+            f"{path}: names a vocabulary file outside the model file; deepgui never reads files "
+            "a model names."
         )
     if "safe_mode" in text:
         return f"{path}: holds Python code that deepgui never loads for safety."
@@ -482,19 +557,88 @@ def project_from_model_file(path: str | os.PathLike) -> tuple[Project, Any]:
     return Project(graph=graph), model
 
 
-def import_model_file(model_path: str | os.PathLike, project_path: str | os.PathLike) -> Project:
+def import_model_file(
+    model_path: str | os.PathLike, project_path: str | os.PathLike, force: bool = False
+) -> Project:
     """`deepgui import`: load a model file, save it as a project and its weights beside it.
 
-    Nothing is written unless the whole import succeeds."""
+    Neither the project file nor its ``NAME.weights.h5`` is overwritten unless `force` (and even
+    then only files deepgui wrote are replaced). Nothing is written unless the whole import
+    succeeds; the weights are written first, so no project is left pointing at missing ones."""
+    return import_model_file_and_model(model_path, project_path, force)[0]
+
+
+def import_model_file_and_model(
+    model_path: str | os.PathLike, project_path: str | os.PathLike, force: bool = False
+) -> tuple[Project, Any]:
+    """`import_model_file`, also handing back the loaded Keras model."""
     from deepgui.core import weights
 
+    project_path = check_import_target(project_path, force)
     model = load_network_file(model_path)
     result = import_model(model)
     project = Project(graph=result.graph)
-    project_path = Path(project_path)
-    weights.save_layer_weights(
-        {result.graph.nodes[nid].name: layer for nid, layer in result.layers.items()},
-        weights_path_for(project_path),
+    data = weights.weights_bytes(
+        {result.graph.nodes[nid].name: layer for nid, layer in result.layers.items()}
     )
-    project.save(project_path)
-    return project
+    text = project.to_json()
+    # Both files are written whole under temporary names first; only then is either renamed
+    # into place, so a full disk or a kill part-way leaves whatever was there before.
+    try:
+        with fileio.staged(weights_path_for(project_path), suffix=".h5") as weights_tmp:
+            weights_tmp.write_bytes(data)
+            with fileio.staged(project_path) as project_tmp:
+                project_tmp.write_text(text, encoding="utf-8")
+    except fileio.WriteError as exc:
+        raise ModelImportError(str(exc)) from None
+    project.path = project_path
+    project.undo.set_clean()
+    return project, model
+
+
+def check_import_target(project_path: str | os.PathLike, force: bool = False) -> Path:
+    """Where an import may write its project: ModelImportError, one sentence, when the name is
+    not a project's, its folder cannot take it, or either file exists (without `force`)."""
+    from deepgui.core import weights
+
+    project_path = Path(project_path).expanduser()
+    if project_path.suffix != ".dgproj":
+        raise ModelImportError(f"{project_path}: a project file must end in .dgproj.")
+    if project_path.is_dir():
+        raise ModelImportError(f"{project_path}: is a folder; give a file name ending in .dgproj.")
+    for parent in project_path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ModelImportError(f"{project_path}: cannot be written: {parent} is a file.")
+            break
+    weights_file = weights_path_for(project_path)
+    for target in (project_path, weights_file):
+        if (target.exists() or target.is_symlink()) and not force:
+            raise ModelImportError(
+                f"{target} already exists: choose another name or pass --force to replace it."
+            )
+    if weights_file.exists() and not weights.is_weights_file(weights_file):
+        raise ModelImportError(
+            f"{weights_file} is not a weights file deepgui wrote, so it is not replaced: move "
+            "it away or choose another name."
+        )
+    if project_path.exists() and not _is_project_file(project_path):
+        raise ModelImportError(
+            f"{project_path} is not a deepgui project, so it is not replaced: move it away or "
+            "choose another name."
+        )
+    try:
+        fileio.writable_folder(project_path.parent)
+    except fileio.WriteError as exc:
+        raise ModelImportError(str(exc)) from None
+    return project_path
+
+
+def _is_project_file(path: Path) -> bool:
+    from deepgui.core.project import FORMAT
+
+    try:
+        head = fileio.read_bytes(path, "project file", 64 * fileio.MiB)[:4096]
+    except DeepGuiError:
+        return False
+    return f'"{FORMAT}"'.encode() in head

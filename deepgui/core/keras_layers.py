@@ -10,7 +10,8 @@ import threading
 from typing import Any
 
 from deepgui.core.catalogue import input_arity
-from deepgui.core.graph import Node
+from deepgui.core.errors import BuildError
+from deepgui.core.graph import Node, layer_name_problem
 
 # Layers called with positional tensors rather than one list.
 POSITIONAL_INPUTS = {"MultiHeadAttention", "GroupQueryAttention"}
@@ -95,26 +96,126 @@ def layer_config(node: Node) -> dict[str, Any]:
     return config
 
 
+# Config keys Keras reads as a file path when they hold a string (project.PATH_KEYS).
+PATH_KEYS = ("vocabulary", "idf_weights")
+
+
+def _path_in(config: Any) -> tuple[str, str] | None:
+    """(key, value) of a file path anywhere in a layer config, else None."""
+    if not isinstance(config, dict):
+        return None
+    for key in PATH_KEYS:
+        if isinstance(config.get(key), str):
+            return key, config[key]
+    inner = config.get("layer")
+    return _path_in(inner.get("config")) if isinstance(inner, dict) else None
+
+
+def _with_defaults(cls, config: dict[str, Any]) -> dict[str, Any]:
+    """A few from_config methods (TextVectorization) read keys that a palette-made config,
+    holding only the catalogued parameters, leaves out: the constructor's defaults fill them."""
+    import inspect
+
+    try:
+        params = inspect.signature(cls.__init__).parameters.values()
+    except (TypeError, ValueError):
+        return config
+    defaults = {
+        p.name: p.default
+        for p in params
+        if p.default is not inspect.Parameter.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    return {**defaults, **config}
+
+
 def make_layer(node: Node):
-    """A fresh Keras layer for `node` (unbuilt)."""
+    """A fresh Keras layer for `node` (unbuilt), always through Keras's deserialization in safe
+    mode: a config can never run code or make Keras read a file. BuildError, naming the layer,
+    for a name against the rule or a file path in the config."""
+    problem = layer_name_problem(node.config.get("name", node.id))
+    if problem:
+        raise BuildError(problem)
+    path = _path_in(node.config)
+    if path is not None:
+        raise BuildError(
+            f"{node.name}: its {path[0]} names the file {path[1]!r}; a layer takes its "
+            f"{path[0]} as a list (deepgui never reads files named in a layer's settings)."
+        )
     k = keras()
-    serialized = {
+    config = layer_config(node)
+    # keras.layers.deserialize runs from_config in Keras's safe-mode scope (it refuses Lambda
+    # code and vocabulary files); there is no path around it.
+    try:
+        return k.layers.deserialize(_serialized(node.class_name, config))
+    except KeyError:
+        cls = getattr(k.layers, node.class_name, None)
+        if not isinstance(cls, type):
+            raise
+        return k.layers.deserialize(_serialized(node.class_name, _with_defaults(cls, config)))
+
+
+def _serialized(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
+    return {
         "module": "keras.layers",
-        "class_name": node.class_name,
-        "config": layer_config(node),
+        "class_name": class_name,
+        "config": config,
         "registered_name": None,
     }
-    try:
-        return k.layers.deserialize(serialized)
-    except KeyError:
-        # A few from_config methods (TextVectorization) read keys that a palette-made config,
-        # holding only the catalogued parameters, leaves out; the constructor has defaults.
-        cls = getattr(k.layers, node.class_name)
-        return cls(**serialized["config"])
+
+
+# Weights beyond this many values (4 GB as float32) would exhaust memory when Keras creates
+# them; a layer that asks for them is refused before it is built.
+MAX_LAYER_PARAMS = 10**9
+
+
+def _estimated_params(class_name: str, config: dict[str, Any], inputs: list) -> int:
+    """A lower bound of the weights the layers that grow with their settings would create."""
+
+    def last(i: int = 0) -> int:
+        shape = tuple(getattr(inputs[i], "shape", ()) or ()) if len(inputs) > i else ()
+        value = shape[-1] if shape else 1
+        return value if isinstance(value, int) else 1
+
+    def number(key: str, default: int = 1) -> int:
+        value = config.get(key, default)
+        if isinstance(value, list | tuple):
+            out = 1
+            for v in value:
+                out *= v if isinstance(v, int) and v > 0 else 1
+            return out
+        return value if isinstance(value, int) and value > 0 else default
+
+    if class_name in ("Dense", "EinsumDense"):
+        return last() * number("units")
+    if class_name == "Embedding":
+        return number("input_dim") * number("output_dim")
+    if class_name.startswith(("Conv", "SeparableConv", "DepthwiseConv")):
+        return number("kernel_size") * last() * max(number("filters"), number("depth_multiplier"))
+    if class_name in ("LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D"):
+        units = number("units") if "units" in config else number("filters")
+        return 4 * units * (last() + units)
+    if class_name == "Bidirectional" and isinstance(config.get("layer"), dict):
+        inner = config["layer"]
+        return 2 * _estimated_params(inner.get("class_name", ""), inner.get("config", {}), inputs)
+    if class_name in ("MultiHeadAttention", "GroupQueryAttention"):
+        return 4 * number("num_heads") * number("key_dim") * last()
+    return 0
 
 
 def call_layer(layer, class_name: str, inputs: list):
-    """Call `layer` on its input tensors in the convention its class uses."""
+    """Call `layer` on its input tensors in the convention its class uses. ValueError, before
+    anything is allocated, for a layer whose weights would not fit in memory."""
+    try:
+        config = layer.get_config()
+    except Exception:  # noqa: BLE001 - no config: nothing to estimate
+        config = {}
+    params = _estimated_params(class_name, config, list(inputs))
+    if params > MAX_LAYER_PARAMS:
+        raise ValueError(
+            f"{layer.name} would have about {params:,} weights ({params * 4 / 2**30:,.0f} GiB), "
+            "more than fits in memory: make it smaller."
+        )
     _, max_inputs = input_arity(class_name)
     if class_name in POSITIONAL_INPUTS:
         return layer(*inputs)
@@ -124,13 +225,47 @@ def call_layer(layer, class_name: str, inputs: list):
 
 
 def input_shape_of(node: Node) -> tuple[int | None, ...]:
-    """The full (batched) shape an InputLayer node declares."""
+    """The full (batched) shape an InputLayer node declares. ValueError, one sentence naming
+    the layer and the field, for a shape that is not a list of positive whole numbers."""
     config = node.config
     if config.get("batch_shape") is not None:
-        return tuple(config["batch_shape"])
+        batch_shape = config["batch_shape"]
+        if not isinstance(batch_shape, list | tuple) or not batch_shape:
+            raise ValueError(
+                f"{node.name}: batch_shape must be a list such as [null, 28, 28, 1], "
+                f"not {batch_shape!r}."
+            )
+        return _dims(node, "batch_shape", list(batch_shape))
     shape = config.get("shape")
     if shape is None:
         raise ValueError(f"{node.name}: the Input has no shape.")
-    if isinstance(shape, int):
+    if isinstance(shape, int) and not isinstance(shape, bool):
         shape = [shape]
-    return (None, *shape)
+    if not isinstance(shape, list | tuple):
+        raise ValueError(f"{node.name}: shape must be a list such as [28, 28, 1], not {shape!r}.")
+    return (None, *_dims(node, "shape", list(shape)))
+
+
+# More values than this in one sample is not data a person trains on here: 100 million
+# (a 10,000 x 10,000 image), and it keeps a typo from allocating terabytes.
+MAX_SAMPLE_VALUES = 10**8
+
+
+def _dims(node: Node, key: str, dims: list) -> tuple[int | None, ...]:
+    for d in dims:
+        if d is not None and (not isinstance(d, int) or isinstance(d, bool) or d < 1):
+            raise ValueError(
+                f"{node.name}: every size in {key} must be a positive whole number or null, "
+                f"not {d!r}."
+            )
+    if len(dims) > 16:
+        raise ValueError(f"{node.name}: {key} has {len(dims)} sizes; an Input takes at most 16.")
+    values = 1
+    for d in dims[1:] if key == "batch_shape" else dims:
+        values *= d or 1
+    if values > MAX_SAMPLE_VALUES:
+        raise ValueError(
+            f"{node.name}: {key} {dims} makes {values:,} values per sample, more than deepgui "
+            f"handles ({MAX_SAMPLE_VALUES:,})."
+        )
+    return tuple(dims)

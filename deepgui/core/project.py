@@ -14,19 +14,28 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepgui.core import fileio
 from deepgui.core.commands import UndoStack
 from deepgui.core.errors import GraphError, ProjectFormatError
-from deepgui.core.graph import Graph
+from deepgui.core.graph import Graph, layer_name_problem
 
 FORMAT = "deepgui-project"
 VERSION = 1
 SUFFIX = ".dgproj"
+# A project is a few kilobytes of JSON; anything far bigger is not one (and is not read whole).
+MAX_BYTES = 64 * fileio.MiB
+# Keras configs nest a few levels (a Bidirectional's layer, an initializer's config); a file
+# nested deeper than this is not a project, and would exhaust the stack of whatever reads it.
+MAX_DEPTH = 48
+# Config keys Keras reads as a file path when given a string; a project names such files only
+# inside its own folder, and they are read into the project when it loads.
+PATH_KEYS = ("vocabulary", "idf_weights")
+MAX_VOCABULARY_BYTES = 16 * fileio.MiB
 
 
 @dataclass
@@ -76,12 +85,17 @@ class Project:
             "training": self.training,
         }
 
+    def to_json(self) -> str:
+        """The project file's text."""
+        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
     def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Write the project file atomically; WriteError (an OSError, one sentence naming the
+        file) when the disk refuses, with the old file left whole."""
         target = Path(path) if path else self.path
         if target is None:
             raise ProjectFormatError("The project has no file name yet: choose where to save it.")
-        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False)
-        atomic_write_text(target, text + "\n")
+        atomic_write_text(target, self.to_json())
         from deepgui.core.training import runs
 
         before = runs.runs_root(self)
@@ -99,43 +113,23 @@ def weights_path_for(project_path: Path) -> Path:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder, flushed, then renamed over the target, so
-    a crash mid-save leaves the old file whole."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    a crash mid-save leaves the old file whole. A failure (a full or read-only disk) leaves no
+    temporary file and raises WriteError (an OSError) naming the path."""
+    fileio.atomic_write_text(path, text)
 
 
 def load_project(path: str | os.PathLike) -> Project:
     """Read and validate a project file. Every problem is a ProjectFormatError naming the file."""
     path = Path(path)
-    try:
-        raw_bytes = path.read_bytes()
-    except FileNotFoundError:
-        raise ProjectFormatError(f"{path}: no such file.") from None
-    except IsADirectoryError:
-        raise ProjectFormatError(f"{path}: is a folder, not a project file.") from None
-    except OSError as exc:
-        raise ProjectFormatError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+    raw_bytes = fileio.read_bytes(path, "project file", MAX_BYTES, error=ProjectFormatError)
+    if raw_bytes.startswith(b"\xef\xbb\xbf"):
+        raw_bytes = raw_bytes[3:]
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError:
         raise ProjectFormatError(f"{path}: is not UTF-8 text, so not a deepgui project.") from None
-    try:
-        data = json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise ProjectFormatError(f"{path}: is not valid JSON ({exc}).") from None
-    except RecursionError:
-        raise ProjectFormatError(f"{path}: is nested too deeply to be a project.") from None
-    project = project_from_dict(data, source=str(path))
+    data = parse_json(text, str(path))
+    project = project_from_dict(data, source=str(path), base_dir=path.parent)
     if not (isinstance(data, dict) and data.get("id")):
         # A file from before projects had an id: the same one every time it is opened (its
         # runs are found again), until a save writes it into the file.
@@ -145,14 +139,54 @@ def load_project(path: str | os.PathLike) -> Project:
     return project
 
 
+def parse_json(text: str, source: str) -> Any:
+    """JSON as a project holds it: no NaN or infinity, nested no deeper than MAX_DEPTH."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ProjectFormatError(f"{source}: is nested too deeply to be a project.") from None
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise ProjectFormatError(f"{source}: is not valid JSON ({exc}).") from None
+    if _depth(data) > MAX_DEPTH:
+        raise ProjectFormatError(
+            f"{source}: is nested more than {MAX_DEPTH} levels deep, which no project is."
+        )
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in `value` (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-def project_from_dict(data: Any, source: str = "project") -> Project:
+def project_from_dict(
+    data: Any, source: str = "project", base_dir: str | os.PathLike | None = None
+) -> Project:
+    """A validated project from its JSON. Files its layers name (a vocabulary) are read from
+    `base_dir`, the project's folder, and nowhere else; without one, none are read."""
+
     def fail(message: str) -> ProjectFormatError:
         return ProjectFormatError(f"{source}: {message}")
 
+    if _depth(data) > MAX_DEPTH:
+        raise fail(f"is nested more than {MAX_DEPTH} levels deep, which no project is.")
     if not isinstance(data, dict):
         raise fail("is not a deepgui project (the top level must be an object).")
     if data.get("format") != FORMAT:
@@ -190,6 +224,10 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
             raise fail(f"{where}.config must be an object.")
         if "name" in config and not isinstance(config["name"], str):
             raise fail(f"{where}.config.name must be a string.")
+        if "name" in config:
+            problem = layer_name_problem(config["name"])
+            if problem:
+                raise fail(f"{where}: {problem}")
         if not isinstance(node.get("output", False), bool):
             raise fail(f"{where}.output must be true or false.")
     names = [n["config"]["name"] for n in nodes if "name" in (n.get("config") or {})]
@@ -234,6 +272,11 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
         raise fail(str(exc)) from None
     except (TypeError, ValueError, KeyError) as exc:
         raise fail(f"the graph is malformed ({exc}).") from None
+    for node in graph:
+        try:
+            node.config = inline_files(node.name, node.config, base_dir)
+        except ProjectFormatError as exc:
+            raise fail(str(exc)) from None
     project = Project(
         graph=graph, dataset=dict(data.get("dataset", {})), training=dict(data.get("training", {}))
     )
@@ -243,6 +286,42 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
     if identity:
         project.id = identity
     return project
+
+
+def inline_files(layer: str, config: dict[str, Any], base_dir) -> dict[str, Any]:
+    """`config` with every file its layer would read (a vocabulary path) read into it as a
+    list of lines, from `base_dir` only; ProjectFormatError for a path anywhere else. Building
+    a layer then never opens a file, and a project cannot make deepgui read outside its folder."""
+    out = dict(config)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str):
+            out[key] = _read_listed_file(layer, key, value, base_dir)
+    inner = out.get("layer")
+    if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
+        out["layer"] = {**inner, "config": inline_files(layer, inner["config"], base_dir)}
+    return out
+
+
+def _read_listed_file(layer: str, key: str, value: str, base_dir) -> list[str]:
+    shown = f"layer {layer}: its {key} names the file {value!r}"
+    if base_dir is None:
+        raise ProjectFormatError(f"{shown}; write the {key} into the layer as a list instead.")
+    folder = Path(base_dir).resolve()
+    target = (folder / Path(value).expanduser()).resolve()
+    if target == folder or folder not in target.parents:
+        raise ProjectFormatError(
+            f"{shown}, which lies outside the project's folder; deepgui reads files named in a "
+            "project only from that folder."
+        )
+    text = fileio.read_text(target, f"{key} file", MAX_VOCABULARY_BYTES, error=ProjectFormatError)
+    lines = text.splitlines()
+    if key == "idf_weights":
+        try:
+            return [float(v) for v in lines if v.strip()]
+        except ValueError:
+            raise ProjectFormatError(f"{shown}, which does not hold one number per line.") from None
+    return lines
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

@@ -10,12 +10,13 @@ variable's path as the ``name`` attribute for people reading the file.
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from deepgui.core import fileio
 from deepgui.core.errors import ProjectFormatError
 
 FORMAT = "deepgui-weights"
@@ -40,41 +41,57 @@ def save_weights(model: Any, path: str | os.PathLike) -> Path:
 
 
 def save_layer_weights(layers: Mapping[str, Any], path: str | os.PathLike) -> Path:
-    """Write the weights of each layer under the given name; layers without weights are skipped."""
+    """Write the weights of each layer under the given name; layers without weights are skipped.
+
+    The HDF5 file is made in memory and written with plain Python file calls (atomically), so
+    a full or read-only disk is one WriteError naming the path: libhdf5 never meets the error
+    (it cannot always recover from one, and has crashed the process at exit)."""
+    return fileio.atomic_write_bytes(Path(path), weights_bytes(layers))
+
+
+def weights_bytes(layers: Mapping[str, Any]) -> bytes:
+    """The weights file for `layers` (name -> layer), as bytes."""
     import h5py
     import numpy as np
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as fh:
+        fh.attrs["format"] = FORMAT
+        fh.attrs["version"] = VERSION
+        group = fh.create_group("layers")
+        for name, layer in layers.items():
+            variables = list(getattr(layer, "weights", []))
+            if not variables:
+                continue
+            sub = group.create_group(name)
+            for i, variable in enumerate(variables):
+                data = sub.create_dataset(str(i), data=np.asarray(variable.numpy()))
+                data.attrs["name"] = str(getattr(variable, "path", variable.name))
+    return buffer.getvalue()
+
+
+def is_weights_file(path: str | os.PathLike) -> bool:
+    """Whether `path` is a weights file deepgui wrote (its format attribute says so)."""
     try:
-        with h5py.File(tmp, "w") as fh:
-            fh.attrs["format"] = FORMAT
-            fh.attrs["version"] = VERSION
-            group = fh.create_group("layers")
-            for name, layer in layers.items():
-                variables = list(getattr(layer, "weights", []))
-                if not variables:
-                    continue
-                sub = group.create_group(name)
-                for i, variable in enumerate(variables):
-                    data = sub.create_dataset(str(i), data=np.asarray(variable.numpy()))
-                    data.attrs["name"] = str(getattr(variable, "path", variable.name))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        read_weights(path, arrays=False)
+    except ProjectFormatError:
+        return False
+    return True
 
 
-def read_weights(path: str | os.PathLike) -> dict[str, list[Any]]:
-    """Every stored layer's arrays, by layer name. ProjectFormatError for a bad file."""
+# Weights of a model edited here fit in a few gigabytes; a bigger file is not read.
+MAX_BYTES = 16 * fileio.GiB
+
+
+def read_weights(path: str | os.PathLike, arrays: bool = True) -> dict[str, list[Any]]:
+    """Every stored layer's arrays, by layer name (with `arrays` False, only the names are
+    checked). ProjectFormatError for a bad file, or one that is not a regular file."""
     import h5py
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise ProjectFormatError(f"{path}: no such weights file.")
+    fileio.check_file(path, "weights file", MAX_BYTES, error=ProjectFormatError)
     try:
         with h5py.File(path, "r") as fh:
             if fh.attrs.get("format") != FORMAT or "layers" not in fh:
@@ -87,12 +104,13 @@ def read_weights(path: str | os.PathLike) -> dict[str, list[Any]]:
             out: dict[str, list[Any]] = {}
             for name, group in fh["layers"].items():
                 keys = sorted(group.keys(), key=int)
-                out[name] = [group[k][()] for k in keys]
+                out[name] = [group[k][()] for k in keys] if arrays else []
             return out
     except ProjectFormatError:
         raise
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ProjectFormatError(f"{path}: is damaged and cannot be read ({exc}).") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ProjectFormatError(f"{path}: is damaged and cannot be read ({first}).") from None
 
 
 def load_weights(model: Any, path: str | os.PathLike, strict: bool = False) -> list[str]:

@@ -6,9 +6,11 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zlib import error as zlib_error
 
 import numpy as np
 
+from deepgui.core import fileio
 from deepgui.core.data.base import LoadedData
 from deepgui.core.data.labels import encode_labels
 from deepgui.core.data.preprocessing import array_preprocessing
@@ -22,13 +24,17 @@ _PAIRS = (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"))
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every array in the file; never unpickles (object arrays are refused)."""
+    """Every array in the file; never unpickles (object arrays are refused). Only a regular
+    file is read, and each array's header (its shape and type) is checked against the bytes the
+    file holds and against the memory there is, before any array is read."""
+    size = fileio.check_file(path, "NumPy .npz file", error=DatasetError)
     try:
         with open(path, "rb") as fh:
             if fh.read(4) != b"PK\x03\x04":
                 raise DatasetError(
                     f"{path}: is not a readable NumPy .npz file (not a zip archive)."
                 )
+        _check_members(path, size)
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
     except FileNotFoundError:
@@ -39,8 +45,65 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
                 f"{path}: holds Python objects, which deepgui does not load; save plain numeric arrays."
             ) from None
         raise DatasetError(f"{path}: is not a readable NumPy .npz file ({exc}).") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+    except MemoryError:
+        raise DatasetError(f"{path}: its arrays do not fit in memory.") from None
+    except (OSError, zipfile.BadZipFile, EOFError, zlib_error) as exc:
         raise DatasetError(f"{path}: is not a readable NumPy .npz file ({exc}).") from None
+
+
+def check_npz(path: Path) -> None:
+    """DatasetError unless `path` is a regular .npz file whose arrays, as their headers describe
+    them, are there in full and fit in memory (nothing is read beyond the headers)."""
+    size = fileio.check_file(path, "NumPy .npz file", error=DatasetError)
+    try:
+        _check_members(path, size)
+    except (OSError, zipfile.BadZipFile, EOFError, zlib_error) as exc:
+        raise DatasetError(f"{path}: is not a readable NumPy .npz file ({exc}).") from None
+
+
+def _check_members(path: Path, size: int) -> None:
+    """What each array says it holds against what the file holds: a header claiming 10^12
+    values in a small file, or arrays that would not fit in memory, are refused by name."""
+    budget = fileio.memory_budget()
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as member:
+                try:
+                    version = np.lib.format.read_magic(member)
+                    if version == (1, 0):
+                        shape, _fortran, dtype = np.lib.format.read_array_header_1_0(member)
+                    else:
+                        shape, _fortran, dtype = np.lib.format.read_array_header_2_0(member)
+                    header = member.tell()
+                except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+                    raise DatasetError(
+                        f"{path}: the array {name!r} has a damaged header ({exc})."
+                    ) from None
+            if dtype.hasobject:
+                raise DatasetError(
+                    f"{path}: the array {name!r} holds Python objects, which deepgui does not "
+                    "load; save plain numeric arrays."
+                )
+            count = 1
+            for d in shape:
+                count *= int(d)
+            claimed = count * dtype.itemsize
+            if claimed > info.file_size - header:
+                raise DatasetError(
+                    f"{path}: the array {name!r} claims {count:,} values of {dtype} "
+                    f"({fileio.amount(claimed)}), but the file holds "
+                    f"{fileio.amount(max(info.file_size - header, 0))} for it; it is damaged."
+                )
+            total += claimed
+            if total > budget:
+                raise DatasetError(
+                    f"{path}: its arrays take {fileio.amount(total)} in memory once unpacked "
+                    f"(from {fileio.amount(size)} on disk), more than this computer can spare."
+                )
 
 
 def load_npz(spec: DataSpec, opts: NpzOptions) -> LoadedData:

@@ -1,6 +1,6 @@
-"""A folder of images with one subfolder per class, read through
-``keras.utils.image_dataset_from_directory`` and materialized to float32 arrays of raw pixel
-values 0-255. The model divides by 255 itself (a Rescaling layer, see preprocessing.py) unless
+"""A folder of images with one subfolder per class, read as
+``keras.utils.image_dataset_from_directory`` reads one (the same decoding and resizing, the same
+file order) and materialized to float32 arrays of raw pixel values 0-255. The model divides by 255 itself (a Rescaling layer, see preprocessing.py) unless
 "rescale" is false or the network starts with its own Rescaling or Normalization.
 
 Options (spec.ImageOptions): "image_size" [height, width] (default: the model's input, else the
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from deepgui.core import fileio
 from deepgui.core.data.base import LoadedData
 from deepgui.core.data.preprocessing import array_preprocessing
 from deepgui.core.data.spec import IMAGE_SUFFIXES
@@ -28,24 +29,31 @@ _MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
 
 
 def class_folders(root: Path, min_classes: int = 2) -> dict[str, list[str]]:
-    """Image files per class subfolder (sorted as Keras sorts them); DatasetError when the folder
-    is not laid out as one subfolder per class. Plain strings and os.walk: a folder of 10,000
+    """Image files per class subfolder, in the order Keras lists them; DatasetError when the
+    folder is not laid out as one subfolder per class. A class is named by its folder as it is
+    (dots, quotes, a leading dot and all). Only regular files are taken: a device or a pipe
+    named like an image would hang the reader. Plain strings and os.walk: a folder of 10,000
     images is listed in milliseconds, where pathlib takes a good part of a second."""
     if not root.is_dir():
         raise DatasetError(
             f"{root}: is not a folder; an image data set is a folder with one subfolder per class."
         )
     classes = {}
-    with os.scandir(root) as entries:
-        subfolders = sorted(e.name for e in entries if e.is_dir())
+    try:
+        with os.scandir(root) as entries:
+            subfolders = sorted(e.name for e in entries if e.is_dir())
+    except OSError as exc:
+        raise DatasetError(f"{root}: cannot be read: {fileio.why(exc)}.") from None
     for name in subfolders:
         files = []
-        for folder, _, names in os.walk(os.path.join(root, name)):
-            files.extend(
-                os.path.join(folder, n) for n in names if n.lower().endswith(IMAGE_SUFFIXES)
-            )
+        walked = sorted(os.walk(os.path.join(root, name)), key=lambda entry: entry[0])
+        for folder, _, names in walked:
+            for n in sorted(names):
+                path = os.path.join(folder, n)
+                if n.lower().endswith(IMAGE_SUFFIXES) and os.path.isfile(path):
+                    files.append(path)
         if files:
-            classes[name] = sorted(files)
+            classes[name] = files
     if not classes:
         loose = any(f.suffix.lower() in IMAGE_SUFFIXES for f in root.iterdir())
         hint = (
@@ -115,11 +123,8 @@ def _amount(size: int) -> str:
 
 def memory_budget() -> int:
     """Bytes the images may take: half the physical memory (the model and training need the
-    rest). Unknown memory: no limit."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
-    except (AttributeError, ValueError, OSError):
-        return 1 << 62
+    rest)."""
+    return fileio.memory_budget()
 
 
 def load_image_folder(
@@ -182,28 +187,53 @@ def load_image_folder(
 
 
 def _read(root: Path, classes: dict[str, list[str]], size, mode: str, names: list[str]):
-    """All images under `root` as float32 (n, h, w, c) pixel values, labels indexed into `names`."""
-    from deepgui.core.keras_layers import keras
+    """All images under `root` as float32 (n, h, w, c) pixel values, labels indexed into `names`.
+
+    The files listed by class_folders, decoded and resized as Keras's
+    image_dataset_from_directory does; a GIF (TensorFlow decodes GIFs only as RGB) is decoded
+    as RGB and then converted to the colour mode asked for, its first frame if animated."""
+    import tensorflow as tf
+
+    channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[mode]
+    paths = [f for files in classes.values() for f in files]
+    labels = [i for i, files in enumerate(classes.values()) for _ in files]
+
+    def load(path):
+        raw = tf.io.read_file(path)
+
+        def gif():
+            image = tf.io.decode_image(raw, channels=3, expand_animations=False)
+            if channels == 1:
+                return tf.image.rgb_to_grayscale(image)
+            if channels == 4:
+                return tf.concat(
+                    [image, tf.fill(tf.shape(image[..., :1]), tf.constant(255, image.dtype))], -1
+                )
+            return image
+
+        def other():
+            return tf.io.decode_image(raw, channels=channels, expand_animations=False)
+
+        image = tf.cond(tf.equal(tf.strings.substr(raw, 0, 3), "GIF"), gif, other)
+        image = tf.image.resize(image, size, method="bilinear")
+        image.set_shape((size[0], size[1], channels))
+        return image
 
     try:
-        ds = keras().utils.image_dataset_from_directory(
-            str(root), labels="inferred", label_mode="int", class_names=list(classes),
-            color_mode=mode, image_size=size, batch_size=512, shuffle=False, verbose=False,
-        )  # fmt: skip
-        xs, ys = [], []
-        for xb, yb in ds.as_numpy_iterator():
-            xs.append(xb)
-            ys.append(yb)
+        ds = tf.data.Dataset.from_tensor_slices(paths).map(
+            load, num_parallel_calls=tf.data.AUTOTUNE
+        )
+        ds = ds.batch(512)
+        xs = list(ds.as_numpy_iterator())
     except Exception as exc:  # noqa: BLE001 - TensorFlow's decode errors do not name the file
         bad = _find_undecodable(classes)
         if bad is not None:
             raise DatasetError(
                 f"{bad}: is not a readable image (corrupt or truncated); delete or replace it."
             ) from None
-        raise DatasetError(
-            f"{root}: the images could not be read ({type(exc).__name__}: {exc})."
-        ) from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatasetError(f"{root}: the images could not be read ({first[:200]}).") from None
     x = np.concatenate(xs).astype(np.float32, copy=False)
     # This folder's own class order, mapped onto the training folder's.
     remap = np.array([names.index(c) for c in classes], dtype=np.int32)
-    return x, remap[np.concatenate(ys)]
+    return x, remap[np.asarray(labels, dtype=np.int64)]

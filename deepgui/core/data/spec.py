@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from deepgui.core import fileio
 from deepgui.core.data.table import KINDS
 from deepgui.core.errors import DatasetError
 
@@ -223,9 +224,16 @@ def positive_int(
 
 
 def resolve(
-    spec: Mapping[str, Any], key: str, base_dir: Path | None, *, required: bool = True
+    spec: Mapping[str, Any],
+    key: str,
+    base_dir: Path | None,
+    *,
+    required: bool = True,
+    kind: str = "any",
 ) -> Path | None:
-    """The path in `spec[key]`, relative to `base_dir`; DatasetError when it is needed and absent."""
+    """The path in `spec[key]`, relative to `base_dir`; DatasetError when it is needed and absent,
+    or is not of `kind`: "file" (a regular file: never a device or a pipe, which would hang or
+    never end), "folder", or "any" of the two."""
     value = spec.get(key)
     if value is None or value == "":
         if required:
@@ -236,8 +244,23 @@ def resolve(
     path = Path(value).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
+    if "\x00" in str(path):
+        raise DatasetError(f'The dataset field "{key}" holds a NUL character: not a path.')
     if not path.exists():
         raise DatasetError(f'{path}: no such file or folder (dataset field "{key}").')
+    if path.is_dir():
+        if kind == "file":
+            raise DatasetError(f'{path}: is a folder, not a data file (dataset field "{key}").')
+        return path
+    if kind == "folder":
+        raise DatasetError(
+            f'{path}: is not a folder (dataset field "{key}"); an image data set is a folder '
+            "with one subfolder per class."
+        )
+    try:
+        fileio.check_file(path, "data file", error=DatasetError)
+    except DatasetError as exc:
+        raise DatasetError(f'{str(exc).rstrip(".")} (dataset field "{key}").') from None
     return path
 
 
@@ -250,11 +273,11 @@ def _target(spec: dict[str, Any]) -> str | None:
     return target
 
 
-def _files(spec: dict[str, Any], base: Path | None) -> dict[str, Path | None]:
+def _files(spec: dict[str, Any], base: Path | None, kind: str = "file") -> dict[str, Path | None]:
     return {
-        "path": resolve(spec, "path", base),
-        "validation_path": resolve(spec, "validation_path", base, required=False),
-        "test_path": resolve(spec, "test_path", base, required=False),
+        "path": resolve(spec, "path", base, kind=kind),
+        "validation_path": resolve(spec, "validation_path", base, required=False, kind=kind),
+        "test_path": resolve(spec, "test_path", base, required=False, kind=kind),
     }
 
 
@@ -292,7 +315,7 @@ def _npz(spec: dict[str, Any], base: Path | None) -> NpzOptions:
 
 
 def _image_folder(spec: dict[str, Any], base: Path | None) -> ImageOptions:
-    files = _files(spec, base)
+    files = _files(spec, base, kind="folder")
     size = spec.get("image_size")
     if size is not None and not (
         isinstance(size, list | tuple)
@@ -316,7 +339,7 @@ def _image_folder(spec: dict[str, Any], base: Path | None) -> ImageOptions:
 
 
 def _timeseries(spec: dict[str, Any], base: Path | None) -> TimeseriesOptions:
-    path = resolve(spec, "path", base)
+    path = resolve(spec, "path", base, kind="file")
     target = _target(spec)
     window = positive_int(spec, "window", 24)
     horizon = positive_int(spec, "horizon", 1)
@@ -360,8 +383,10 @@ def spec_from_path(path: str, target: str | None = None) -> dict[str, Any]:
     """Guess the spec for a path from the command line: a folder of images, a .npz or a CSV.
     The path is made absolute, since a project's own relative paths are read from its folder."""
     p = Path(path).expanduser()
-    if not p.exists():
+    if "\x00" in str(path) or not p.exists():
         raise DatasetError(f"{path}: no such file or folder.")
+    if not p.is_dir():  # a device or a pipe would hang the reader or never end
+        fileio.check_file(p, "data file", error=DatasetError)
     p = p.resolve()
     if p.is_dir():
         spec: dict[str, Any] = {"source": "image_folder", "path": str(p)}

@@ -4,17 +4,29 @@ or free text. Plain ``csv`` + NumPy; rows are numbered as a spreadsheet shows th
 from __future__ import annotations
 
 import csv
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from deepgui.core import fileio
 from deepgui.core.errors import DatasetError
 
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
 KINDS = ("numeric", "category", "text", "ignore")
 MAX_ONE_HOT = 20  # more categories than this are integer-encoded
+# Models compute in 32-bit floats: a value beyond this (3.4e38 is their limit, and the
+# standardization divides by the spread) would become infinity, or scale every value to zero.
+MAX_MAGNITUDE = 1e38
+# A number written with a decimal comma: 1,5  -2,75  3  1,5e3.
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*")
+
+
+def max_bytes() -> int:
+    """The biggest CSV read: its cells take several times its size once parsed."""
+    return fileio.memory_budget() // 8
 
 
 @dataclass
@@ -27,6 +39,7 @@ class Table:
     text: list[np.ndarray | None]
     row_numbers: np.ndarray  # spreadsheet row number of each data row
     floats: dict[str, np.ndarray] = field(default_factory=dict)
+    delimiter: str = ","
 
     @property
     def n_rows(self) -> int:
@@ -73,7 +86,9 @@ class Column:
 def read_csv(path: Path, max_rows: int | None = None) -> Table:
     """Read a delimited text file (comma, semicolon or tab, sniffed from the header line).
     Whole regular files go through NumPy's C parser; anything it refuses (ragged rows, blank
-    lines, quoted line breaks) through the csv module, which also words the errors."""
+    lines, quoted line breaks) through the csv module, which also words the errors. Only a
+    regular file is read (a device or a pipe is refused), and only one that fits in memory."""
+    fileio.check_file(path, "CSV file", max_bytes(), error=DatasetError)
     if max_rows is None:
         table = _read_fast(Path(path))
         if table is not None:
@@ -131,17 +146,17 @@ def read_csv(path: Path, max_rows: int | None = None) -> Table:
             "check for a stray delimiter or a missing quote."
         )
     cells = [np.array(col) for col in zip(*body, strict=True)]
-    return Table(Path(path), header, cells, numbers)
+    return Table(Path(path), header, cells, numbers, delimiter=delimiter)
 
 
 def _read_fast(path: Path) -> Table | None:
     """The whole file through np.loadtxt: floats when every cell is a number, else strings.
     None when the file needs the careful path (or fails: the careful path then says why)."""
     try:
-        data = path.read_bytes()
+        data = fileio.read_bytes(path, "CSV file", max_bytes(), error=DatasetError)
         header_end = data.find(b"\n") + 1
         header_line = data[:header_end].decode("utf-8-sig")
-    except (OSError, ValueError):
+    except (DatasetError, ValueError):
         return None
     end = len(data)
     while end > header_end and data[end - 1] in b"\r\n":
@@ -163,7 +178,7 @@ def _read_fast(path: Path) -> Table | None:
         if everything.shape != (expected, len(header)):
             return None
         floats = {h: everything[:, j] for j, h in enumerate(header)}
-        return Table(path, header, [None] * len(header), numbers, floats)
+        return Table(path, header, [None] * len(header), numbers, floats, delimiter)
     # Mixed: columns whose first rows are all numbers are parsed as floats by NumPy (its
     # string-to-float conversion afterwards is several times slower); the rest as strings.
     try:
@@ -182,7 +197,7 @@ def _read_fast(path: Path) -> Table | None:
     for k, j in enumerate(others):
         text[j] = np.ascontiguousarray(strings[:, k])
     floats = {header[j]: parsed[:, k] for k, j in enumerate(numeric)}
-    return Table(path, header, text, numbers, floats)
+    return Table(path, header, text, numbers, floats, delimiter)
 
 
 def _loadtxt(path: Path, delimiter: str, dtype, usecols: list[int] | None = None):
@@ -238,12 +253,12 @@ def type_column(table: Table, name: str, kind: str | None = None) -> Column:
         )
     if name in table.floats and kind in (None, "numeric"):
         values = table.floats[name]
-        return Column(name, "numeric", values, ~np.isfinite(values))
+        return _numeric(table, name, values, ~np.isfinite(values))
     cells = table.column(name)
     if kind in (None, "numeric"):
         try:  # fast path: every cell a number (NaN and inf count as missing)
             values = cells.astype(np.float64)
-            return Column(name, "numeric", values, ~np.isfinite(values))
+            return _numeric(table, name, values, ~np.isfinite(values))
         except ValueError:
             pass
     missing = missing_mask(cells)
@@ -252,9 +267,13 @@ def type_column(table: Table, name: str, kind: str | None = None) -> Column:
     if kind in (None, "numeric"):
         try:
             values[~missing] = present.astype(np.float64)
-            return Column(name, "numeric", values, missing | ~np.isfinite(values))
+            return _numeric(table, name, values, missing | ~np.isfinite(values))
         except ValueError:
             pass
+        commas = _decimal_commas(table, name, cells, missing)
+        if commas is not None:
+            values[~missing] = commas
+            return _numeric(table, name, values, missing | ~np.isfinite(values))
     uniq, inverse = np.unique(present, return_inverse=True)
     numeric_uniq = np.array([_is_float(u) for u in uniq], dtype=bool)
     is_number = numeric_uniq[inverse] if len(present) else np.zeros(0, bool)
@@ -279,6 +298,46 @@ def type_column(table: Table, name: str, kind: str | None = None) -> Column:
     return Column(
         name, kind, strings, missing, [str(u) for u in uniq] if kind == "category" else []
     )
+
+
+def _numeric(table: Table, name: str, values: np.ndarray, missing: np.ndarray) -> Column:
+    """A numeric column, refused (naming it) when a value is beyond what a model computes in."""
+    finite = values[~missing]
+    if finite.size:
+        big = np.abs(finite) > MAX_MAGNITUDE
+        if big.any():
+            row = np.flatnonzero(~missing)[np.flatnonzero(big)[0]]
+            raise DatasetError(
+                f"{table.path.name}: column {name!r} holds {values[row]:g} (row "
+                f"{table.row_numbers[row]}), beyond what a model computes with (at most "
+                f"about {MAX_MAGNITUDE:g} in size); rescale the column, for example to other "
+                'units, or mark it "ignore".'
+            )
+    return Column(name, "numeric", values, missing)
+
+
+def _decimal_commas(
+    table: Table, name: str, cells: np.ndarray, missing: np.ndarray
+) -> np.ndarray | None:
+    """The present cells as numbers when they are written with decimal commas (1,5): read so
+    in a file separated by semicolons or tabs, where a comma cannot be a separator. In a comma-
+    separated file (quoted "1,5") a comma may as well separate thousands: named, not guessed."""
+    present = [str(c) for c in cells[~missing]]
+    if not present or not any("," in c for c in present):
+        return None
+    if not all(_DECIMAL_COMMA.fullmatch(c) for c in present):
+        return None
+    if table.delimiter == ",":
+        row = table.row_numbers[np.flatnonzero(~missing)[next(i for i, c in enumerate(present)
+                                                              if "," in c)]]  # fmt: skip
+        example = next(c for c in present if "," in c)
+        raise DatasetError(
+            f"{table.path.name}: column {name!r} writes numbers with commas (row {row}: "
+            f"{example!r}), which in a comma-separated file could be decimal commas or "
+            "thousands separators; save the file with decimal points, or separated by "
+            "semicolons."
+        )
+    return np.array([float(c.strip().replace(",", ".")) for c in present], dtype=np.float64)
 
 
 def _is_float(text: str) -> bool:
