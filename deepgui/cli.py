@@ -33,7 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="turn a Keras model into an editable project, weights kept")
     p.add_argument("model", help="the Keras model file (.keras, .h5)")
     p.add_argument("-o", "--output", required=True, help="the project file to write (.dgproj)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing project file")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing project file and its weights file (only files deepgui wrote)",
+    )
 
     p = sub.add_parser("export", help="export a project or a training run")
     p.add_argument("project", help="a project (.dgproj) or a run directory")
@@ -42,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--opset", type=int, default=None, help="ONNX opset")
     p.add_argument(
         "--quantize", choices=("none", "float16", "dynamic"), default="none", help="TFLite only"
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an earlier export at PATH (never a folder or file deepgui did not write)",
     )
 
     p = sub.add_parser("train", help="train a project without a window")
@@ -88,8 +97,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # never a traceback in a user's face; DEEPGUI_DEBUG=1 shows it
         if os.environ.get("DEEPGUI_DEBUG"):
             raise
-        print(f"deepgui: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"deepgui: {_unexpected(exc)}", file=sys.stderr)
         return 1
+
+
+def _unexpected(exc: BaseException) -> str:
+    """One sentence for an error no command foresaw (a bug to report, or the machine)."""
+    from deepgui.core import fileio
+
+    if isinstance(exc, MemoryError):
+        return "ran out of memory; close other programs or use smaller data."
+    if isinstance(exc, RecursionError):
+        return "the input is nested too deeply to be read."
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {fileio.why(exc)}."
+    text = " ".join(str(exc).split())[:300] or type(exc).__name__
+    return (
+        f"unexpected error ({type(exc).__name__}: {text}); run again with DEEPGUI_DEBUG=1 "
+        "for the details to put in a bug report."
+    )
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -108,7 +134,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             options["opset"] = args.opset
         if args.quantize != "none":
             options["quantize"] = args.quantize
-        return cmd_export(Path(args.project), args.fmt, Path(args.output), options)
+        return cmd_export(Path(args.project), args.fmt, Path(args.output), options, args.force)
     if command == "train":
         from deepgui import train_cli
 
@@ -170,64 +196,53 @@ def cmd_summary(path: Path) -> int:
     total = inference.total_params()
     trainable = sum(i.trainable_params for i in inference.info.values())
     problems = inference.problems()
-    for _nid, severity, message in problems:
+    failed: set[str] = set()
+    for nid, severity, message in problems:
+        if severity == "error":
+            if nid in failed:
+                continue  # one sentence per layer: its first error is the one to fix first
+            failed.add(nid)
         print(f"{severity}: {message}", file=sys.stderr)
     print(f"Trainable params: {trainable:,}")
     print(f"Non-trainable params: {total - trainable:,}")
     print(f"Total params: {total}")
-    return 1 if any(s == "error" for _n, s, _m in problems) else 0
+    return 1 if failed else 0
 
 
 def cmd_import(model_path: Path, output: Path, force: bool = False) -> int:
-    from deepgui.core.keras_import import project_from_model_file
-    from deepgui.core.project import weights_path_for
-    from deepgui.core.weights import save_weights
+    from deepgui.core.keras_import import check_import_target, import_model_file_and_model
 
     if model_path.suffix.lower() not in MODEL_SUFFIXES:
         raise DeepGuiError(f"{model_path}: not a Keras model file (expected .keras or .h5).")
     if not model_path.exists():
         raise DeepGuiError(f"{model_path}: no such file.")
-    if output.suffix != ".dgproj":
-        raise DeepGuiError(f"{output}: a project file must end in .dgproj.")
-    if output.exists() and not force:
-        raise DeepGuiError(f"{output} already exists: choose another name or pass --force.")
-    project, model = project_from_model_file(model_path)
-    # Weights first: if they cannot be written, no half-made project is left behind.
-    save_weights(model, weights_path_for(output))
-    project.save(output)
+    check_import_target(output, force)  # before the model loads: a bad -o is said at once
+    project, model = import_model_file_and_model(model_path, output, force)
     print(f"Imported {len(project.graph)} layers ({model.count_params():,} params) into {output}")
     return 0
 
 
-def cmd_export(project: Path, fmt: str, output: Path, options: dict) -> int:
+def cmd_export(project: Path, fmt: str, output: Path, options: dict, force: bool = False) -> int:
     from deepgui.core.export import export_project
 
     if not project.exists():
         raise DeepGuiError(f"{project}: no such file or run directory.")
-    report = export_project(project, fmt, output, **options)
+    report = export_project(project, fmt, output, force=force, **options)
     print(report.message)
     return 0 if report.ok else 1
 
 
 def cmd_predict(model: Path, data: Path, output: Path | None, force: bool = False) -> int:
-    from deepgui.core.predict import predict_file
-    from deepgui.core.project import atomic_write_text
+    from deepgui.core.predict import check_output, predict_file, write_predictions
 
     if output is not None:
-        if output.is_dir():
-            raise DeepGuiError(f"{output}: is a folder; give a file name ending in .csv.")
-        if output.exists() and not force:
-            raise DeepGuiError(f"{output} already exists: choose another name or pass --force.")
+        check_output(output, force)  # before the model loads
     predictions = predict_file(model, data)
-    text = predictions.csv_text()
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(predictions.csv_text())
         print(predictions.summary(), file=sys.stderr)
         return 0
-    try:
-        atomic_write_text(output, text)
-    except OSError as exc:
-        raise DeepGuiError(f"{output}: cannot be written ({exc.strerror or exc}).") from None
+    write_predictions(predictions, output, force)
     print(f"{predictions.summary()} Wrote {output}.")
     return 0
 

@@ -149,9 +149,9 @@ def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui train` for parsed arguments; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from deepgui.core.project import load_project
-    from deepgui.core.training import TrainingEngine
     from deepgui.core.training.prepare import prepare_run
 
+    prepared = None
     try:
         prepared = prepare_run(
             load_project(args.project),
@@ -168,8 +168,19 @@ def run(args: argparse.Namespace) -> int:
         if missing.get("cells"):
             sys.stderr.write(_missing_sentence(missing, spec.get("missing")) + "\n")
     except DeepGuiError as exc:
+        if prepared is not None:
+            prepared.release()
         _error(str(exc))
         return EXIT_BAD_INPUT
+    try:
+        return _train(prepared, data, spec)
+    finally:
+        prepared.release()
+
+
+def _train(prepared, data, spec) -> int:
+    from deepgui.core.training import TrainingEngine
+
     project, config, run_dir = prepared.project, prepared.config, prepared.run_dir
     resume = prepared.resume
 

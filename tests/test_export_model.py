@@ -201,27 +201,38 @@ def test_unwritable_places(exported, tmp_path):
 def test_failed_export_leaves_the_old_artefact(exported, tmp_path, monkeypatch):
     models, _ = exported
     target = tmp_path / "model.onnx"
-    target.write_bytes(b"the user's earlier export")
+    earlier = b"\x08 an earlier ONNX export"  # an ONNX model starts with its ir_version field
+    target.write_bytes(earlier)
 
     def explode(*args, **kwargs):
         raise ValueError("converter crashed\nwith a long trace")
 
     monkeypatch.setattr(export_formats, "write", explode)
     with pytest.raises(ExportError, match="converter crashed") as info:
-        export_model(models["cnn"], "onnx", target)
+        export_model(models["cnn"], "onnx", target, force=True)
     _one_sentence(info.value)
-    assert target.read_bytes() == b"the user's earlier export"
+    assert target.read_bytes() == earlier
     assert os.listdir(tmp_path) == ["model.onnx"]  # no staging folder left behind
 
 
-def test_savedmodel_export_replaces_an_existing_folder(exported, tmp_path):
+def test_savedmodel_export_never_clears_a_folder(exported, tmp_path):
+    """An existing folder is refused; --force replaces only an earlier SavedModel export."""
     models, _ = exported
     target = tmp_path / "saved"
     target.mkdir()
-    (target / "stale.txt").write_text("old")
-    report = export_model(models["cnn"], "savedmodel", target)
+    (target / "notes.txt").write_text("the user's")
+    for force in (False, True):
+        with pytest.raises(ExportError, match="saved") as info:
+            export_model(models["cnn"], "savedmodel", target, force=force)
+        _one_sentence(info.value)
+        assert (target / "notes.txt").read_text() == "the user's"
+    (target / "notes.txt").unlink()
+    target.rmdir()
+    assert export_model(models["cnn"], "savedmodel", target).ok
+    with pytest.raises(ExportError, match="already exists"):
+        export_model(models["cnn"], "savedmodel", target)
+    report = export_model(models["cnn"], "savedmodel", target, force=True)
     assert report.ok, report.message
-    assert not (target / "stale.txt").exists()
     assert sorted(os.listdir(tmp_path)) == ["saved"]
 
 

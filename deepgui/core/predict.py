@@ -258,9 +258,13 @@ def _trailing_number(key: str) -> tuple[int, str]:
 # ----------------------------------------------------------------------------- the data
 def read_data(model: LoadedModel, path: str | os.PathLike) -> Samples:
     """Raw data from `path`, shaped as `model` takes it."""
+    from deepgui.core import fileio
+
     path = Path(path).expanduser()
     if not path.exists():
         raise DeepGuiError(f"{path}: no such file or folder.")
+    if not path.is_dir():  # devices and pipes are refused before anything reads them
+        fileio.check_file(path, "data file", error=DeepGuiError)
     pre = model.signature.preprocessing if model.signature else None
     suffix = path.suffix.lower()
     if path.is_file() and suffix in CSV_SUFFIXES:
@@ -346,7 +350,9 @@ def _read_images(model: LoadedModel, path: Path) -> Samples:
     else:
         subfolders = sorted(p for p in path.iterdir() if p.is_dir())
         by_class = {
-            d.name: sorted(str(f) for f in d.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
+            d.name: sorted(
+                str(f) for f in d.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
+            )
             for d in subfolders
         }
         by_class = {c: fs for c, fs in by_class.items() if fs}
@@ -354,9 +360,20 @@ def _read_images(model: LoadedModel, path: Path) -> Samples:
             files = [f for fs in by_class.values() for f in fs]
             labels = [c for c, fs in by_class.items() for _ in fs]
         else:
-            files = sorted(str(f) for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            files = sorted(
+                str(f) for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
+            )
         if not files:
             raise DeepGuiError(f"{path}: holds no images (png, jpg, gif or bmp).")
+    from deepgui.core import fileio
+
+    channels = {"grayscale": 1, "rgb": 3, "rgba": 4}.get(mode, 3)
+    needed = len(files) * size[0] * size[1] * channels * 4
+    if needed > fileio.memory_budget():
+        raise DeepGuiError(
+            f"{path}: {len(files)} images of {size[0]}x{size[1]} would take "
+            f"{fileio.amount(needed)} in memory, more than this computer can spare."
+        )
     utils = keras().utils
     images = []
     for f in files:
@@ -402,6 +419,54 @@ def predict(model: LoadedModel, samples: Samples) -> Predictions:
     if task != "regression" and outputs.shape[1] == 1 and len(classes) > 2:
         task = "regression"
     return Predictions(samples.ids, outputs, classes, task, samples.labels, samples.label_name)
+
+
+# ----------------------------------------------------------------------------- writing
+def check_output(path: str | os.PathLike, force: bool = False) -> Path:
+    """Where predictions may be written: DeepGuiError, one sentence, for a folder, a file that
+    exists (unless `force`, and then only a predictions file deepgui wrote) or a folder that
+    cannot be written."""
+    from deepgui.core import fileio
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise DeepGuiError(f"{path}: is a folder; give a file name ending in .csv.")
+    if path.exists() or path.is_symlink():
+        if not force:
+            raise DeepGuiError(
+                f"{path} already exists: choose another name or pass --force to replace it."
+            )
+        if not _is_predictions_file(path):
+            raise DeepGuiError(
+                f"{path} is not a predictions file deepgui wrote, so it is not replaced: move "
+                "it away or choose another name."
+            )
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise DeepGuiError(f"{path}: cannot be written: {parent} is a file, not a folder.")
+    fileio.writable_folder(path.parent)
+    return path
+
+
+def _is_predictions_file(path: Path) -> bool:
+    from deepgui.core import fileio
+
+    try:
+        head = fileio.read_bytes(path, "predictions file", 1 << 34)[:4096]
+    except DeepGuiError:
+        return False
+    first = head.split(b"\n", 1)[0]
+    return first.startswith((b"row,", b"file,")) and b"predict" in first
+
+
+def write_predictions(predictions: Predictions, path: str | os.PathLike, force: bool = False):
+    """Write the predictions CSV atomically; nothing that was there is replaced unless `force`
+    (see check_output)."""
+    from deepgui.core import fileio
+
+    path = check_output(path, force)
+    fileio.atomic_write_text(path, predictions.csv_text())
+    return path
 
 
 def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike) -> Predictions:

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from deepgui.core import fileio
 from deepgui.core.errors import DeepGuiError, ExportError
 from deepgui.core.export import formats
 from deepgui.core.export.report import ExportReport, artefact_size, human_size
@@ -39,9 +42,13 @@ def canonical_format(fmt: str) -> str:
 
 
 def export_model(
-    model, fmt: str, path: str | os.PathLike, note: str = "", **options: Any
+    model, fmt: str, path: str | os.PathLike, note: str = "", force: bool = False, **options: Any
 ) -> ExportReport:
     """Export `model` as `fmt` to `path` and check the artefact.
+
+    Nothing that exists is replaced unless `force`, and even then only an earlier export of the
+    same format (check_targets): a SavedModel goes into a new folder and never clears one. A
+    model whose outputs on the sample inputs are not finite (NaN weights) is not written.
 
     Options: ``quantize`` ("float16" or "dynamic", TFLite), ``opset`` (ONNX), ``batch_size``
     (TFLite: fix the batch size), ``samples`` (inputs for the check: one array, a list in input
@@ -53,8 +60,10 @@ def export_model(
     fmt = canonical_format(fmt)
     options = _check_options(fmt, options)
     target = target_path(fmt, path)
+    check_targets(fmt, target, force)
     # Keras's ONNX exporter refuses a model that has never been called.
     _call_once(model)
+    _refuse_non_finite(model, options.get("samples"))
     _write_in_place(fmt, model, target, options)
     if fmt == "tflite" and options.get("batch_size") is None and _needs_fixed_batch(target):
         # Recurrent layers with a free batch size convert to TensorFlow ("Flex") ops that the
@@ -95,6 +104,14 @@ def verify(
         base = formats.QUANTIZED_TOLERANCE.get(quantize or "", spec.tolerance)
         tolerance = base * output_scale(expected)
     written = f"Wrote {spec.label} {path} ({human_size(size)}{note})"
+    samples_text = f"{len(arrays[0]) if arrays and arrays[0].ndim else 1} sample inputs"
+    if not _finite(expected):
+        return ExportReport(
+            path, fmt, size, None, tolerance, False,
+            f"{written}, but its check FAILED: the Keras model's outputs on {samples_text} are "
+            "NaN or infinite, so neither it nor the export is usable: train it again (a lower "
+            "learning rate often helps).",
+        )  # fmt: skip
     try:
         with _quiet():
             actual = formats.run(fmt, path, model, arrays)
@@ -103,8 +120,13 @@ def verify(
             path, fmt, size, None, tolerance, False,
             f"{written}, but its check failed: {spec.label} could not run it ({_sentence(exc)}).",
         )  # fmt: skip
+    if not _finite(actual):
+        return ExportReport(
+            path, fmt, size, None, tolerance, False,
+            f"{written}, but its check FAILED: its outputs on {samples_text} are NaN or "
+            "infinite where the Keras model's are finite.",
+        )  # fmt: skip
     diff = max_abs_diff(expected, actual)
-    samples_text = f"{len(arrays[0]) if arrays and arrays[0].ndim else 1} sample inputs"
     if diff <= tolerance:
         message = (
             f"{written}; checked in {spec.label} on {samples_text}: largest difference from "
@@ -137,6 +159,90 @@ def target_path(fmt: str, path: str | os.PathLike) -> Path:
     if parent.exists() and not parent.is_dir():
         raise ExportError(f"{parent}: is a file, so nothing can be exported into it.")
     return target
+
+
+# What a SavedModel folder holds (TensorFlow writes these and nothing else).
+SAVEDMODEL_PARTS = {"saved_model.pb", "variables", "assets", "fingerprint.pb", "keras_metadata.pb"}
+
+
+def check_targets(fmt: str, target: Path, force: bool, beside: tuple[Path, ...] = ()) -> None:
+    """ExportError, one sentence naming it, when the artefact's path or a file written `beside`
+    it (its signature, a script's weights) exists and `force` is not given; with `force`, when
+    what is there is not an earlier export deepgui wrote (a file of the format, a SavedModel
+    folder holding nothing else, a signature file): nothing else is ever replaced."""
+    spec_label = formats.FORMATS[fmt].label if fmt in formats.FORMATS else fmt
+    for path in (target, *beside):
+        if not (path.exists() or path.is_symlink()):
+            continue
+        if not force:
+            raise ExportError(
+                f"{path} already exists: choose another name, or pass --force to replace an "
+                "earlier export."
+            )
+        kind = spec_label if path == target else "signature or weights"
+        if not _is_our_export(fmt if path == target else "beside", path):
+            raise ExportError(
+                f"{path} is not a {kind} file deepgui exported, so it is not replaced, even with "
+                "--force: move it away or choose another name."
+            )
+
+
+def _is_our_export(fmt: str, path: Path) -> bool:
+    """Whether `path` looks like an artefact deepgui writes for `fmt` ("beside": a signature
+    or a weights file beside one)."""
+    if path.is_symlink():
+        return False
+    if fmt == "savedmodel":
+        if not path.is_dir():
+            return False
+        names = {p.name for p in path.iterdir()}
+        return "saved_model.pb" in names and names <= SAVEDMODEL_PARTS
+    try:
+        fileio.check_file(path, "file")
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except (DeepGuiError, OSError):
+        return False
+    if fmt == "keras":
+        return head.startswith(b"PK\x03\x04") or head.startswith(b"\x89HDF")
+    if fmt == "tflite":
+        return head[4:8] == b"TFL3"
+    if fmt == "onnx":
+        return head[:1] == b"\x08"  # an ONNX model starts with its ir_version field
+    if fmt == "python":
+        return b"deepgui" in head
+    if fmt == "csv":
+        return head.startswith(b"epoch")
+    if fmt == "svg":
+        return b"<svg" in head or head.startswith(b"<?xml")
+    # A signature (JSON naming its task) or a weights file (HDF5).
+    return head.startswith(b"\x89HDF") or (head.lstrip().startswith(b"{") and b'"task"' in head)
+
+
+def _finite(arrays: list[np.ndarray]) -> bool:
+    for a in arrays:
+        a = np.asarray(a)
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            return False
+    return True
+
+
+def _refuse_non_finite(model, samples: Any) -> None:
+    """A model that computes NaN or infinity (trained into NaN weights) is not written."""
+    weights = [np.asarray(w) for w in model.get_weights()]
+    bad = [w for w in weights if w.dtype.kind == "f" and not np.isfinite(w).all()]
+    if not bad:
+        arrays = random_inputs(model) if samples is None else normalize_inputs(model, samples)
+        if _finite(reference_outputs(model, arrays)):
+            return
+        raise ExportError(
+            f"The model {model.name} gives NaN or infinite outputs on the sample inputs, so it "
+            "is not usable and nothing was written."
+        )
+    raise ExportError(
+        f"The model {model.name} has NaN or infinite weights (its training diverged), so it is "
+        "not usable and nothing was written: train it again, with a lower learning rate."
+    )
 
 
 def _check_options(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -172,9 +278,7 @@ def _write_in_place(fmt: str, model, target: Path, options: dict[str, Any]) -> N
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     except OSError as exc:
-        raise ExportError(
-            f"{target.parent}: cannot be written to ({exc.strerror or exc})."
-        ) from None
+        raise ExportError(f"{target.parent}: cannot be written to: {fileio.why(exc)}.") from None
     try:
         staged = staging / target.name
         try:
@@ -185,23 +289,35 @@ def _write_in_place(fmt: str, model, target: Path, options: dict[str, Any]) -> N
         except ImportError as exc:
             raise formats._missing(spec, exc) from None
         except Exception as exc:
+            disk = fileio.disk_problem(exc)
+            if disk:
+                raise ExportError(f"{target}: cannot be written: {disk}.") from None
             raise ExportError(
                 f"The {spec.label} export of {target.name} failed: {_sentence(exc)}."
             ) from exc
         if not staged.exists():
             raise ExportError(f"The {spec.label} exporter wrote nothing to {target.name}.")
-        _replace(staged, target)
+        try:
+            _replace(staged, target, staging / "previous")
+        except OSError as exc:
+            raise ExportError(f"{target}: cannot be written: {fileio.why(exc)}.") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _replace(staged: Path, target: Path) -> None:
-    if target.is_dir():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(staged, target)
-        shutil.rmtree(old, ignore_errors=True)
+def _replace(staged: Path, target: Path, aside: Path) -> None:
+    """Move the finished artefact over `target`. A folder there (an earlier SavedModel export,
+    replaced only with --force) is first moved `aside`, into the staging folder that is removed
+    afterwards, and moved back if the new one cannot take its place."""
+    if target.is_dir() and not target.is_symlink():
+        if fileio.exchange(staged, target):  # one step: a kill never leaves neither
+            return
+        os.replace(target, aside)
+        try:
+            os.replace(staged, target)
+        except OSError:
+            os.replace(aside, target)
+            raise
     else:
         os.replace(staged, target)
 

@@ -7,12 +7,17 @@ from __future__ import annotations
 import csv
 import math
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
+from deepgui.core import fileio
 from deepgui.core.errors import DeepGuiError, ExportError
-from deepgui.core.export.model_export import canonical_format, export_model
+from deepgui.core.export.model_export import (
+    canonical_format,
+    check_targets,
+    export_model,
+    target_path,
+)
 from deepgui.core.export.plots import export_plots
 from deepgui.core.export.report import ExportReport, artefact_size, human_size
 from deepgui.core.project import Project, atomic_write_text, load_project
@@ -25,31 +30,36 @@ PROJECT_FORMATS = {"python": ".py", "csv": ".csv", "svg": ".svg"}
 
 
 def export_project(
-    source: Project | str | os.PathLike, fmt: str, path: str | os.PathLike, **options: Any
+    source: Project | str | os.PathLike,
+    fmt: str,
+    path: str | os.PathLike,
+    force: bool = False,
+    **options: Any,
 ) -> ExportReport:
     """Export a project, a run directory or a ``.keras`` file as `fmt` (see export_model for
-    the model formats and their options; also "python", and from a run "csv" and "svg")."""
+    the model formats and their options; also "python", and from a run "csv" and "svg").
+    Nothing that exists is replaced unless `force`, and then only an earlier export."""
     key = str(fmt).strip().lower()
     if key in PROJECT_FORMATS:
         path = _with_suffix(Path(path).expanduser(), PROJECT_FORMATS[key])
         if key == "python":
-            return export_script(_project_of(source), path)
-        return _export_history(source, key, path)
+            return export_script(_project_of(source), path, force=force)
+        return _export_history(source, key, path, force=force)
     fmt = canonical_format(fmt)  # a bad format is reported before anything slow is loaded
+    check_targets(fmt, target_path(fmt, path), force)  # before the model loads: said at once
     model, note = load_source_model(source)
-    sig = samples = None
+    sig = raw = None
     if not isinstance(source, Project):
         from deepgui.core import signature
 
         sig = signature.find(source)
         if Path(source).is_dir():
-            samples = signature.read_samples(Path(source))
+            raw = _samples_of(Path(source))
     if sig is None:
-        return export_model(model, fmt, path, note=note, **options)
+        return export_model(model, fmt, path, note=note, force=force, **options)
     from deepgui.core.export.raw_export import export_with_signature
 
-    raw = samples[0] if samples is not None else None
-    return export_with_signature(model, sig, fmt, path, raw, note=note, **options)
+    return export_with_signature(model, sig, fmt, path, raw, note=note, force=force, **options)
 
 
 def load_source_model(source: Project | str | os.PathLike) -> tuple[Any, str]:
@@ -60,13 +70,33 @@ def load_source_model(source: Project | str | os.PathLike) -> tuple[Any, str]:
     if src.is_dir():
         model_file = src / RUN_MODEL
         if not model_file.is_file():
-            raise ExportError(f"{src}: is not a run directory (it has no {RUN_MODEL}).")
+            raise ExportError(_no_model(src))
         return _load_keras_file(model_file), ""
     if not src.exists():
         raise ExportError(f"{src}: no such project, model file or run directory.")
     if src.suffix.lower() in (".keras", ".h5", ".hdf5"):
         return _load_keras_file(src), ""
     return _model_of_project(load_project(src))
+
+
+def _no_model(run: Path) -> str:
+    """Why a folder has no model to export: not a run, or a run that kept none."""
+    from deepgui.core.training.rundir import read_run
+
+    try:
+        metrics = read_run(run)["metrics"]
+    except DeepGuiError:
+        metrics = {}
+    if metrics.get("stopped_by") == "nan_loss":
+        return (
+            f"{run}: this run has no trained model: its loss became NaN before any epoch "
+            "finished with usable weights. Train again with a lower learning rate."
+        )
+    if metrics or (run / RUN_PROJECT).is_file():
+        return (
+            f"{run}: this run saved no trained model ({RUN_MODEL}), so there is nothing to export."
+        )
+    return f"{run}: is not a run directory (it has no {RUN_MODEL})."
 
 
 def _model_of_project(project: Project) -> tuple[Any, str]:
@@ -116,7 +146,7 @@ def _project_of(source: Project | str | os.PathLike) -> Project:
     return load_project(src)
 
 
-def export_script(project: Project, path: Path) -> ExportReport:
+def export_script(project: Project, path: Path, force: bool = False) -> ExportReport:
     """Write the Python program that stands alone (Keras and NumPy, no deepgui): the network,
     the preprocessing layers, training with the project's settings, and predicting. From a
     training run it also writes the run's trained weights beside it (``NAME.weights.h5``, with
@@ -126,6 +156,8 @@ def export_script(project: Project, path: Path) -> ExportReport:
     from deepgui.core.codegen import generate_script
 
     run = _run_of(project)
+    beside = (_weights_beside(path), path.with_name(f"{path.stem}.signature.json"))
+    check_targets("python", path, force, beside=beside if run is not None else ())
     sig = _run_signature(run) if run is not None else None
     trained = None
     if sig is not None:
@@ -148,12 +180,16 @@ def export_script(project: Project, path: Path) -> ExportReport:
             f"({exc.msg})."
         ) from None
     model = _load_keras_file(run / RUN_MODEL) if trained else None
+    if model is not None:
+        from deepgui.core.export.model_export import _refuse_non_finite
+
+        _refuse_non_finite(model, None if run is None else _samples_of(run))
     try:
-        atomic_write_text(path, script)
-        if model is not None:
+        if model is not None:  # the weights first: a script never points at missing ones
             _write_run_weights(model, sig, path)
+        atomic_write_text(path, script)
     except OSError as exc:
-        raise ExportError(f"{path}: cannot be written ({exc.strerror or exc}).") from None
+        raise ExportError(str(fileio.write_error(path, exc))) from None
     size = artefact_size(path)
     if model is None:
         message = (
@@ -235,6 +271,22 @@ def _data_folder(project: Project, run: Path | None) -> Path | None:
     return run.parent.parent
 
 
+def _samples_of(run: Path):
+    """The run's raw sample rows (checked before they are read), or None."""
+    from deepgui.core import signature
+    from deepgui.core.data.arrays import check_npz
+
+    path = run / signature.SAMPLES_FILE
+    if not path.is_file():
+        return None
+    try:
+        check_npz(path)
+        samples = signature.read_samples(run)
+    except (DeepGuiError, OSError, ValueError) as exc:
+        raise ExportError(f"{path}: the run's sample rows cannot be read ({exc}).") from None
+    return samples[0] if samples is not None else None
+
+
 def _weights_beside(path: Path) -> Path:
     return path.with_name(f"{path.stem}.weights.h5")
 
@@ -246,12 +298,13 @@ def _write_run_weights(model, sig, path: Path) -> None:
 
     target = _weights_beside(path)
     # Keras insists on the .weights.h5 ending, so the temporary file keeps it.
-    tmp = target.with_name(f".{path.stem}.tmp.weights.h5")
-    try:
-        model.save_weights(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with fileio.staged(target, suffix=".weights.h5") as tmp:
+        try:
+            model.save_weights(tmp)
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - h5py wraps a full disk in its own errors
+            raise fileio.write_error(target, exc) from None
     signature.write(sig, path.with_name(f"{path.stem}.signature.json"))
 
 
@@ -261,12 +314,9 @@ def _check_script(script: str, path: Path, model, run: Path) -> float | None:
     sample rows. The largest absolute difference (None: the run kept no samples)."""
     import numpy as np
 
-    from deepgui.core import signature
-
-    samples = signature.read_samples(run)
-    if samples is None:
+    raw = _samples_of(run)
+    if raw is None:
         return None
-    raw = samples[0]
     if isinstance(raw, dict):  # columns as the script reads them: one column per sample row
         raw = {k: (v[:, None] if v.ndim == 1 else v) for k, v in raw.items()}
     namespace: dict[str, Any] = {"__name__": "deepgui_export_check", "__file__": str(path)}
@@ -278,12 +328,9 @@ def _check_script(script: str, path: Path, model, run: Path) -> float | None:
 
 
 def _sample_rows(run: Path) -> int:
-    from deepgui.core import signature
-
-    samples = signature.read_samples(run)
-    if samples is None:
+    raw = _samples_of(run)
+    if raw is None:
         return 0
-    raw = samples[0]
     return len(next(iter(raw.values()))) if isinstance(raw, dict) else len(raw)
 
 
@@ -307,7 +354,9 @@ def read_history_csv(path: Path) -> dict[str, list[float]]:
     return history
 
 
-def _export_history(source: Project | str | os.PathLike, key: str, path: Path) -> ExportReport:
+def _export_history(
+    source: Project | str | os.PathLike, key: str, path: Path, force: bool = False
+) -> ExportReport:
     if isinstance(source, Project) or not Path(source).is_dir():
         raise ExportError(
             f"The {'history' if key == 'csv' else 'plots'} come from a training run: "
@@ -316,15 +365,16 @@ def _export_history(source: Project | str | os.PathLike, key: str, path: Path) -
     history_file = Path(source) / RUN_HISTORY
     if not history_file.is_file():
         raise ExportError(f"{source}: has no {RUN_HISTORY}; train the model first.")
+    check_targets(key, path, force)
     history = read_history_csv(history_file)
     try:
         if key == "csv":
-            path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(history_file, path)
+            text = fileio.read_text(history_file, "history file", 1 << 30, error=ExportError)
+            fileio.atomic_write_text(path, text)
         else:
             export_plots(history, path)
     except OSError as exc:
-        raise ExportError(f"{path}: cannot be written ({exc.strerror or exc}).") from None
+        raise ExportError(str(fileio.write_error(path, exc))) from None
     epochs = max((len(v) for v in history.values()), default=0)
     what = "training history" if key == "csv" else "training curves"
     message = f"Wrote the {what} of {epochs} epochs to {path} ({human_size(artefact_size(path))})."

@@ -11,7 +11,12 @@ from typing import Any
 
 from deepgui.core import signature as signatures
 from deepgui.core.data.preprocessing import network_of
-from deepgui.core.export.model_export import canonical_format, export_model, target_path
+from deepgui.core.export.model_export import (
+    canonical_format,
+    check_targets,
+    export_model,
+    target_path,
+)
 from deepgui.core.export.report import ExportReport
 
 # Formats whose runtimes have no string lookup tables.
@@ -25,10 +30,14 @@ def export_with_signature(
     path: str | os.PathLike,
     raw_samples: Any = None,
     note: str = "",
+    force: bool = False,
     **options: Any,
 ) -> ExportReport:
-    """Export `model` (raw data in) as `fmt`, check it on `raw_samples`, write its signature."""
+    """Export `model` (raw data in) as `fmt`, check it on `raw_samples`, write its signature.
+    Neither the artefact nor its signature file replaces anything unless `force`."""
     fmt = canonical_format(fmt)
+    target = target_path(fmt, path)
+    check_targets(fmt, target, force, beside=(signatures.sidecar_path(target),))
     pre = sig.preprocessing
     artefact, samples, tail = model, raw_samples, ""
     if pre is not None and pre.has_strings and fmt in NUMBERS_ONLY:
@@ -43,9 +52,9 @@ def export_with_signature(
         )
     if samples is not None:
         options["samples"] = samples
-    report = export_model(artefact, fmt, path, note=note, **options)
+    report = export_model(artefact, fmt, path, note=note, force=force, **options)
     if report.ok:
-        sidecar = signatures.write(sig, signatures.sidecar_path(target_path(fmt, path)))
+        sidecar = signatures.write(sig, signatures.sidecar_path(target))
         message = f"{report.message} Inputs and class names: {sidecar.name}.{tail}"
         report = dataclasses.replace(report, message=message)
     return report

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepgui.core import fileio
 from deepgui.core.data.base import LoadedData
 from deepgui.core.errors import DatasetError, DeepGuiError, TrainingError
 from deepgui.core.graph import Graph
@@ -66,12 +68,23 @@ class RunResult:
     run_dir: Path | None = None
 
 
+# Lines Keras puts before the real reason ("Exception encountered when calling
+# Functional.call().") or after it ("Arguments received by ...").
+_WRAPPER_LINES = (
+    "exception encountered when calling",
+    "arguments received by",
+    "•",
+    "call context",
+)
+
+
 def describe_error(exc: BaseException, batch_size: int | None = None) -> str:
     """One sentence for any exception that escaped training."""
     if isinstance(exc, DeepGuiError):
         return str(exc)
     name = type(exc).__name__
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    text = lines[0] if lines else ""
     if (
         isinstance(exc, MemoryError)
         or "ResourceExhausted" in name
@@ -79,7 +92,23 @@ def describe_error(exc: BaseException, batch_size: int | None = None) -> str:
     ):
         hint = f" (now {batch_size})" if batch_size else ""
         return f"Training ran out of memory: lower the batch size{hint} or use a smaller model."
-    return f"Training failed ({name}): {text[:300]}"
+    disk = fileio.disk_problem(exc)
+    if disk is not None and isinstance(exc, OSError | IOError):
+        where = getattr(exc, "filename", None)
+        return (
+            f"{where}: cannot be written: {disk}."
+            if where
+            else f"A file cannot be written: {disk}."
+        )
+    if disk is not None:
+        return f"Training could not write its files: {disk}."
+    reasons = [ln for ln in lines if not ln.lower().startswith(_WRAPPER_LINES)]
+    if reasons and lines and lines[0].lower().startswith(_WRAPPER_LINES[0]):
+        layer = re.search(r"calling (\w+)", lines[0])
+        where = f" in {layer.group(1)}" if layer else ""
+        text = f"{reasons[0]}{where}"
+    text = re.sub(r"\s+", " ", text).rstrip(".")
+    return f"Training failed ({name}): {text[:300]}."
 
 
 class TrainingEngine:
@@ -161,6 +190,7 @@ class TrainingEngine:
         if self.run_dir is not None and (self.history or reason != "error"):
             try:
                 self._write_run(reason, metrics)
+                reason = metrics["stopped_by"]
             except Exception as exc:  # noqa: BLE001
                 metrics["message"] = describe_error(exc)
                 reason = metrics["stopped_by"] = "error"
@@ -380,7 +410,7 @@ class TrainingEngine:
                 )
             self.listener.overfitting_detected(report)
         if self.run_dir is not None:
-            rundir.save_checkpoint(
+            saved = rundir.save_checkpoint(
                 self.run_dir,
                 self.model,
                 {
@@ -394,6 +424,9 @@ class TrainingEngine:
                 },
                 weights_only=isinstance(self.source, Graph),
             )
+            if saved is None:  # the weights went NaN or infinite with a finite loss
+                self._nan = (epoch, 0, math.nan)
+                self.model.stop_training = True
         self.listener.epoch_ended(epoch, logs)
 
     def _wall(self) -> float:
@@ -472,36 +505,62 @@ class TrainingEngine:
         run_dir = self.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         if self.model is not None:
-            network = self.model
-            state = rundir.read_checkpoint(run_dir) if reason == "nan_loss" else None
-            if state is not None:  # NaN weights help nobody: back to the last finished epoch
-                if state["model_path"].endswith(".keras"):
-                    from deepgui.core.keras_layers import keras
-
-                    network = keras().saving.load_model(state["model_path"], safe_mode=True)
-                else:
-                    rundir.restore_weights(network, Path(state["model_path"]))
-            self._save_model(network, run_dir)
+            network = self._usable_network(reason, metrics)
+            if network is not None:
+                self._save_model(network, run_dir)
         rundir.write_history(run_dir, self.history)
         rundir.write_json(run_dir / "metrics.json", metrics)
 
+    def _usable_network(self, reason: str, metrics: dict[str, Any]):
+        """The model to save: the trained one when its weights are finite, else the last
+        checkpoint (whose weights always are); None when there is none, with the reason added
+        to the run's message. NaN weights are never saved as a usable model."""
+        network = self.model
+        if reason != "nan_loss" and rundir.all_finite(network.get_weights()):
+            return network
+        state = rundir.read_checkpoint(self.run_dir)
+        if state is None:
+            note = (
+                "No epoch finished with usable weights, so this run keeps no model (model.keras)."
+            )
+            metrics["message"] = f"{metrics.get('message', '')} {note}".strip()
+            metrics["model_saved"] = False
+            if reason != "nan_loss":
+                metrics["stopped_by"] = "nan_loss"
+            (self.run_dir / "model.keras").unlink(missing_ok=True)
+            return None
+        if state["model_path"].endswith(".keras"):
+            from deepgui.core.keras_layers import keras
+
+            network = keras().saving.load_model(state["model_path"], safe_mode=True)
+        else:
+            rundir.restore_weights(network, Path(state["model_path"]))
+        epoch = int(state["epochs_done"])
+        note = f"The saved model is the one from epoch {epoch}, the last with usable weights."
+        metrics["message"] = f"{metrics.get('message', '')} {note}".strip()
+        metrics["model_epoch"] = epoch
+        return network
+
     def _save_model(self, network, run_dir: Path) -> None:
         """``model.keras``: the network behind its preprocessing, so that it takes the data as
-        the user has it; with its signature and a few raw rows for the exports' checks."""
+        the user has it; with its signature and a few raw rows for the exports' checks. Each
+        file is written whole, then renamed: a full disk leaves no temporary file behind."""
         from deepgui.core import signature
 
         pre = self.data.preprocessing
         model = pre.wrap(network, name=f"{network.name}_with_preprocessing") if pre else network
-        tmp = run_dir / ".model.tmp.keras"
-        model.save(tmp)
-        tmp.replace(run_dir / "model.keras")
+        rundir.save_keras_model(model, run_dir / "model.keras")
         sig = signature.Signature(self.data.task, list(self.data.class_names), pre)
         signature.write(sig, run_dir / signature.RUN_FILE)
         raw, labels = self.data.raw_val, self.data.y_val
         if raw is None or labels is None:
             raw, labels = self.data.raw_train, self.data.y_train
         if raw is not None:
-            signature.write_samples(run_dir, raw, labels)
+            try:
+                signature.write_samples(run_dir, raw, labels)
+            except OSError as exc:
+                (run_dir / f".{signature.SAMPLES_FILE}.tmp").unlink(missing_ok=True)
+                raise fileio.write_error(run_dir / signature.SAMPLES_FILE, exc) from None
 
 
 def _present(x, y) -> bool:

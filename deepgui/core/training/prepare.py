@@ -1,16 +1,19 @@
 """Everything decided before a run starts, shared by `deepgui train` and the app: where the run
 goes, whether it resumes a run that was stopped or killed, which data it trains on, and with
-which settings. The one place those rules live."""
+which settings. The one place those rules live.
+
+The run folder is locked (rundir.RunLock) before anything in it is looked at, and stays locked
+until the run is released: a second run into the same folder is refused with one sentence."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deepgui.core.errors import DeepGuiError
 from deepgui.core.training.config import TrainingConfig
-from deepgui.core.training.rundir import is_resumable
+from deepgui.core.training.rundir import LOCK, RunLock, is_resumable, read_checkpoint
 from deepgui.core.training.runs import new_run_dir
 
 RUN_PROJECT = "project.dgproj"
@@ -26,6 +29,13 @@ class PreparedRun:
     config: TrainingConfig
     run_dir: Path
     resume: bool
+    lock: RunLock | None = field(default=None, repr=False)
+
+    def release(self) -> None:
+        """Unlock the run folder (removed when nothing was written into it). The lock is also
+        released when this object is dropped, and by the kernel when the process ends."""
+        if self.lock is not None:
+            self.lock.release()
 
     @property
     def base_dir(self) -> Path | None:
@@ -59,17 +69,29 @@ def prepare_run(
 ) -> PreparedRun:
     """Decide the run. `out` names its folder (default: a new one among the project's runs);
     a folder holding a stopped or killed run resumes it with the settings it started with.
-    DeepGuiError, one sentence, for anything that cannot be run."""
-    from deepgui.core.project import load_project
-
+    DeepGuiError, one sentence, for anything that cannot be run. The run folder is locked
+    before anything in it is read: release() the result when the run is over."""
     if epochs is not None and epochs < 1:
         raise DeepGuiError(f"--epochs must be at least 1, not {epochs}.")
     if batch_size is not None and batch_size < 1:
         raise DeepGuiError(f"--batch-size must be at least 1, not {batch_size}.")
     if missing is not None and missing not in MISSING_CHOICES:
         raise DeepGuiError(f"--missing must be fill, drop or refuse, not {missing!r}.")
-    run_dir = Path(out) if out else new_run_dir(project)
+    run_dir = Path(out).expanduser() if out else new_run_dir(project)
+    lock = RunLock.acquire(run_dir)
+    try:
+        return _decide(project, run_dir, lock, data, target, epochs, batch_size, missing)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _decide(project, run_dir, lock, data, target, epochs, batch_size, missing) -> PreparedRun:
+    from deepgui.core.project import load_project
+
     resume = is_resumable(run_dir)
+    if resume:
+        read_checkpoint(run_dir)  # a damaged checkpoint is said now, in one sentence
     if resume and (run_dir / RUN_PROJECT).exists():
         trained = load_project(run_dir / RUN_PROJECT)
         trained.path = project.path  # relative data paths stay relative to the project
@@ -77,7 +99,8 @@ def prepare_run(
         project = trained
         spec = dict(project.dataset)
     else:
-        check_new_run_dir(run_dir)
+        resume = False
+        check_new_run_dir(run_dir, ours=lock.existed)
         spec = dataset_spec(project.dataset, data, target)
     if not spec:
         where = project.path or "The project"
@@ -89,17 +112,26 @@ def prepare_run(
     config = TrainingConfig.from_dict(project.training).with_overrides(
         epochs=epochs, batch_size=batch_size
     )
-    return PreparedRun(project, spec, config, run_dir, resume)
+    return PreparedRun(project, spec, config, run_dir, resume, lock)
 
 
-def check_new_run_dir(run_dir: Path) -> None:
-    """A new run never writes over a finished run or files a person keeps there (a run that
-    failed early leaves only its project copy, which may go)."""
-    if (run_dir / "metrics.json").exists():
-        raise DeepGuiError(f"{run_dir}: holds a finished run; choose another --out.")
+def check_new_run_dir(run_dir: Path, ours: bool = False) -> None:
+    """A new run never writes over a finished run or files a person keeps there. The one thing
+    it may replace is the project copy of a run of deepgui's own (`ours`: the folder has
+    deepgui's lock file) that failed before it trained."""
     if run_dir.is_file():
         raise DeepGuiError(f"{run_dir}: is a file; --out needs a folder.")
-    if run_dir.is_dir() and any(p.name != RUN_PROJECT for p in run_dir.iterdir()):
+    if (run_dir / "metrics.json").exists():
+        raise DeepGuiError(f"{run_dir}: holds a finished run; choose another --out.")
+    if not run_dir.is_dir():
+        return
+    names = {p.name for p in run_dir.iterdir()} - {LOCK}
+    if names == {RUN_PROJECT} and not ours:
+        raise DeepGuiError(
+            f"{run_dir}: holds {RUN_PROJECT}, which is not a run's copy deepgui wrote; choose a "
+            "new folder for --out so that it is not overwritten."
+        )
+    if names - {RUN_PROJECT}:
         raise DeepGuiError(f"{run_dir}: is not empty; choose a new folder for --out.")
 
 
