@@ -2,13 +2,23 @@
 
 The window paints before anything heavy loads: Keras (TensorFlow) is imported afterwards, in
 the background, and shapes appear when it is ready.
+
+The app keeps a crash log in its config folder (`crash.log`): Python's faulthandler writes
+every thread's stack there when the process dies of a signal (a segfault, an abort), and every
+uncaught exception, in any thread, is written there too, so neither is lost when stderr is
+silenced (as it is while TensorFlow loads) or there is no terminal. Help offers the log for a
+bug report (`show_crash_log`).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import faulthandler
 import os
 import sys
+import threading
 import time
+import traceback
 from pathlib import Path
 from typing import NamedTuple
 
@@ -76,9 +86,111 @@ class _FirstPaint(QObject):
         return False
 
 
+CRASH_LOG = "crash.log"
+# The log keeps its newest part: a few hundred crashes' worth is plenty for a bug report.
+MAX_LOG_BYTES = 1 << 20
+_crash_file = None  # kept open for faulthandler, which writes to its descriptor when we die
+
+
+def crash_log_path() -> Path:
+    return settings.config_dir() / CRASH_LOG
+
+
+def install_crash_log(path: Path | None = None) -> Path | None:
+    """Send fatal signals (faulthandler, all threads) and uncaught exceptions (main thread,
+    other threads, Qt slots) to the crash log. Returns the log's path, or None when it cannot
+    be written (the app then runs without one). Uncaught exceptions still reach the previous
+    hooks, so a terminal shows them as before."""
+    global _crash_file
+    path = Path(path) if path is not None else crash_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _trim(path)
+        handle = open(path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115 - kept open
+    except OSError:
+        return None
+    if _crash_file is not None:
+        _crash_file.close()
+    _crash_file = handle
+    faulthandler.enable(file=handle, all_threads=True)
+    previous_hook = sys.excepthook
+    previous_thread_hook = threading.excepthook
+
+    def excepthook(kind, value, tb):
+        log_exception(kind, value, tb)
+        previous_hook(kind, value, tb)
+
+    def thread_hook(args):
+        where = f"thread {args.thread.name}" if args.thread is not None else "a thread"
+        log_exception(args.exc_type, args.exc_value, args.exc_traceback, where)
+        previous_thread_hook(args)
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_hook
+    return path
+
+
+def log_exception(kind, value, tb, where: str = "the main thread") -> None:
+    """Append one uncaught exception, with its traceback, to the crash log."""
+    handle = _crash_file
+    if handle is None or kind is KeyboardInterrupt:
+        return
+    try:
+        stamp = _dt.datetime.now().isoformat(timespec="seconds")
+        handle.write(f"\n--- {stamp} uncaught exception in {where} (pid {os.getpid()})\n")
+        handle.write("".join(traceback.format_exception(kind, value, tb)))
+        handle.flush()
+    except (OSError, ValueError):
+        pass  # a full disk or a closed log: nothing more to do
+
+
+def _trim(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return
+    if size > MAX_LOG_BYTES:
+        with open(path, "rb") as fh:
+            fh.seek(size - MAX_LOG_BYTES // 2)
+            tail = fh.read()
+        from deepgui.core.fileio import atomic_write_bytes
+
+        atomic_write_bytes(path, b"[older entries removed]\n" + tail)
+
+
+def crash_log_text(limit: int = 20_000) -> str:
+    """The newest part of the crash log ("" when nothing has been logged)."""
+    path = crash_log_path()
+    try:
+        data = path.read_bytes()[-limit:]
+    except OSError:
+        return ""
+    return data.decode("utf-8", errors="replace").strip()
+
+
+def show_crash_log(parent=None) -> None:
+    """Help > Crash log: where the log is and its newest entries, to attach to a bug report.
+    (The main window's Help menu calls this.)"""
+    from PySide6.QtWidgets import QMessageBox
+
+    text = crash_log_text()
+    box = QMessageBox(parent)
+    box.setWindowTitle("Crash log")
+    if text:
+        box.setText(
+            f"deepgui records crashes and unexpected errors in\n{crash_log_path()}\n\n"
+            "Attach that file to a bug report. Its newest entries are below."
+        )
+        box.setDetailedText(text)
+    else:
+        box.setText(f"No crashes recorded. The log would be in\n{crash_log_path()}")
+    box.exec()
+
+
 def run_app(path: str | None = None) -> int:
     """Open the desktop app on FILE (a project or a Keras model) or the usual start project."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    install_crash_log()
     if QApplication.instance() is None:
         # Fractional scale factors (150 %) drawn as they are, not rounded: crisp on HiDPI.
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
