@@ -49,6 +49,9 @@ def _under_xvfb() -> int | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
+    parser.add_argument("--part", choices=("all", "editor", "data"), default="all",
+                        help="editor: building a model; data: missing values, what the Input "
+                        "receives, predicting on a file")  # fmt: skip
     args = parser.parse_args()
     code = _under_xvfb()
     if code is not None:
@@ -88,6 +91,9 @@ def main() -> int:
         path = out / f"{name}.png"
         w.grab().save(str(path))
         print(path)
+
+    if args.part == "data":
+        return data_shots(app, out, wait, settle, shot)
 
     # 1. First launch: the example project, shapes worked out in the background.
     project = initial_project(None).project
@@ -183,6 +189,120 @@ def main() -> int:
     w.apply_theme()
     w.files.unsaved_extra = False
     w.doc.project.undo.set_clean()
+    w.close()
+    if args.part == "all":
+        return data_shots(app, out, wait, settle, shot)
+    return 0
+
+
+def flowers_csv(folder: Path) -> Path:
+    """Iris with a category column and a few empty cells: the data panel has gaps to report."""
+    import csv
+    import random
+
+    from deepgui.core.paths import datasets_dir
+
+    rng = random.Random(7)
+    with (datasets_dir() / "iris.csv").open() as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    body = [[*r[:4], rng.choice(["north", "south", "east"]), r[4]] for r in body]
+    for i, j in ((3, 0), (17, 1), (40, 4), (77, 2), (101, 0), (120, 3)):
+        body[i][j] = ""
+    body[130][5] = ""  # a row without its label
+    path = folder / "flowers.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([[*header[:4], "garden", header[4]], *body])
+    return path
+
+
+def data_shots(app, out: Path, wait, settle, shot) -> int:
+    """The data panel's missing-values choice, what the Input layer receives, then a short run
+    and Predict on a File with its table."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from deepgui.core.graph import Graph
+    from deepgui.core.project import Project
+    from deepgui.ui.editing import default_config
+    from deepgui.ui.main_window import MainWindow
+
+    folder = Path(tempfile.mkdtemp(prefix="deepgui-flowers-"))
+    flowers_csv(folder)
+    g = Graph()
+    inp = g.add_node("InputLayer", {**default_config("InputLayer"), "shape": [8],
+                                     "name": "measurements"}, (0.0, 0.0))  # fmt: skip
+    hidden = g.add_node("Dense", {**default_config("Dense"), "units": 16,
+                                  "activation": "relu"}, (0.0, 140.0))  # fmt: skip
+    last = g.add_node("Dense", {**default_config("Dense"), "units": 3,
+                                "activation": "softmax", "name": "species"}, (0.0, 280.0))  # fmt: skip
+    g.connect(inp.id, hidden.id, 0)
+    g.connect(hidden.id, last.id, 0)
+    project = Project(
+        graph=g,
+        dataset={"source": "csv", "path": "flowers.csv", "target": "species"},
+        training={"epochs": 15, "batch_size": 16, "learning_rate": 0.01},
+    )
+    project.save(folder / "flowers.dgproj")
+    w = MainWindow(project)
+    w.resize(1500, 940)
+    w.show()
+    w.start_background()
+    settle(w)
+    panel = w.training_panel()
+    w.tabs.setCurrentWidget(panel)
+    w.resizeDocks([w.bottom_dock], [560], Qt.Orientation.Vertical)
+    view = panel.data_view
+
+    def preview() -> None:
+        view.last_preview = None
+        QTest.mouseClick(view.preview_button, Qt.MouseButton.LeftButton)
+        while view.last_preview is None:
+            wait(50)
+        wait(200)
+
+    preview()
+    shot(w, "11_data_panel_missing_filled")
+    view.missing.setCurrentIndex(view.missing.findData("drop"))
+    preview()
+    shot(panel.settings_tabs, "12_data_form_missing_dropped")
+    view.missing.setCurrentIndex(view.missing.findData("refuse"))
+    preview()
+    shot(panel.settings_tabs, "13_data_form_missing_refused")
+    view.missing.setCurrentIndex(view.missing.findData("fill"))
+    preview()
+
+    w.bottom_dock.hide()  # the canvas at its full height
+    wait(100)
+    w.view.fit_all()
+    wait(200)
+    shot(w, "14_canvas_input_receives")
+    w.view.resetTransform()
+    w.view.centerOn(w.scene.nodes[inp.id].sceneBoundingRect().center())
+    wait(200)
+    shot(w.view, "15_canvas_input_caption_100pct")
+
+    w.train()  # shows the bottom dock again
+    while panel.is_training() or panel.last_reason is None:
+        wait(100)
+    dialog = w.predict_on_file()
+    dialog.resize(900, 560)
+    wait(200)
+    QTest.mouseClick(dialog.predict_button, Qt.MouseButton.LeftButton)
+    while not dialog.progress.isHidden():
+        wait(50)
+    wait(200)
+    shot(dialog, "16_predict_dialog_results")
+    dialog.data.setText(str(folder / "flowers_without_garden.csv"))
+    (folder / "flowers_without_garden.csv").write_text("sepal_length,sepal_width\n5.1,3.5\n")
+    QTest.mouseClick(dialog.predict_button, Qt.MouseButton.LeftButton)
+    while not dialog.progress.isHidden():
+        wait(50)
+    wait(200)
+    shot(dialog, "17_predict_dialog_error")
+    dialog.close()
+    w.doc.project.undo.set_clean()
+    w.files.unsaved_extra = False
     w.close()
     return 0
 

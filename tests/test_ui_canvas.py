@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from deepgui.core.commands import AddNode, Connect  # noqa: E402
+from deepgui.core.commands import AddNode, Connect, MoveNodes  # noqa: E402
 from deepgui.core.project import Project  # noqa: E402
 from deepgui.ui.editing import LAYER_MIME  # noqa: E402
 from deepgui.ui.main_window import MainWindow  # noqa: E402
@@ -426,3 +426,61 @@ def test_connect_by_dragging_from_a_free_input_back_to_a_layer(window, qtbot):
     drag_from_input(window, qtbot, merge, 1, window.scene.nodes[after].sceneBoundingRect().center())
     assert graph.predecessors(merge) == [b]
     assert messages and "cycle" in messages[-1]
+
+
+def test_input_layer_shows_the_columns_it_receives_after_loading_and_training(
+    qtbot, tmp_path, monkeypatch
+):
+    from deepgui.core.paths import examples_dir
+    from deepgui.core.project import load_project
+
+    monkeypatch.setenv("DEEPGUI_CONFIG_DIR", str(tmp_path / "config"))
+    project = load_project(examples_dir() / "iris_dense.dgproj")
+    project.training["epochs"] = 1
+    project.save(tmp_path / "iris.dgproj")
+    w = MainWindow(project, autosave_ms=3_600_000)
+    w.dialogs = FakeDialogs()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    input_id = w.doc.graph.node_by_name("measurements").id
+    assert not w.scene.caption_items  # nothing is known about the data before it is loaded
+
+    view = w.training_panel().data_view
+    qtbot.mouseClick(view.preview_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: input_id in w.scene.caption_items, timeout=20000)
+    caption = w.scene.caption_items[input_id]
+    assert caption.caption.title == "Receives 4 columns"
+    text = caption.caption.text()
+    for column in ("sepal_length", "sepal_width", "petal_length", "petal_width"):
+        assert f"{column}: missing → " in text and "standardized" in text
+    assert "species" not in text  # the target is what comes out, not what goes in
+    assert "sepal_length" in caption.toolTip()
+    # Beside its Input (above it: where the data comes in), clear of every layer.
+    node = w.scene.nodes[input_id]
+    rect = caption.sceneBoundingRect()
+    assert rect.bottom() < node.sceneBoundingRect().top()
+    assert not any(rect.intersects(n.sceneBoundingRect()) for n in w.scene.nodes.values())
+    w.view.fit_all()  # fitting the graph to the window takes the caption in too
+    assert w.view.viewport().rect().contains(w.view.mapFromScene(rect.topLeft()))
+    # A layer moved into its place pushes the caption beside the Input, still clear of it.
+    x, y = w.doc.graph.node(input_id).position
+    dense = w.doc.graph.node_by_name("dense").id
+    w.doc.push(MoveNodes({dense: (x, y - 150)}))
+    rect = caption.sceneBoundingRect()
+    assert rect.top() == pytest.approx(node.sceneBoundingRect().top() + 9)  # level with it
+    assert not any(rect.intersects(n.sceneBoundingRect()) for n in w.scene.nodes.values())
+    w.doc.undo()
+    assert caption.sceneBoundingRect().bottom() < node.sceneBoundingRect().top()
+
+    # Another data set: what the Input receives is no longer known until it is loaded again.
+    view.missing.setCurrentIndex(view.missing.findData("drop"))
+    assert not w.scene.caption_items
+    # A run loads the data too, and says what the Input receives as it starts.
+    with qtbot.waitSignal(w.training.run_finished, timeout=60000):
+        qtbot.keyClick(w, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: input_id in w.scene.caption_items, timeout=5000)
+    assert "petal_width" in w.scene.caption_items[input_id].caption.text()
+    assert w.training.shutdown(20000)
+    w.doc.shutdown()

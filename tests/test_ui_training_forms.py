@@ -7,6 +7,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
+
 from deepgui.core.graph import Graph  # noqa: E402
 from deepgui.core.project import Project  # noqa: E402
 from deepgui.core.training.config import parse_training  # noqa: E402
@@ -23,8 +25,8 @@ def test_configuration_form_edits_the_training_dict(qtbot, tmp_path):
     qtbot.addWidget(panel)
     form = panel.form
     assert form.epochs.value() == 3 and form.batch_size.value() == 64
-    with qtbot.waitSignal(panel.dirty, timeout=1000):
-        form.optimizer.setCurrentText("sgd")
+    form.optimizer.setCurrentText("sgd")
+    assert project.undo.undo_text() == "Change training settings" and not project.undo.is_clean
     form.epochs.setValue(7)
     form.schedule.setCurrentText("cosine")
     form.es_enabled.setChecked(True)
@@ -125,3 +127,42 @@ def test_an_unsaved_project_without_data_asks_for_it(qtbot):
     qtbot.addWidget(panel)
     assert not panel.start_training()
     assert "data" in panel.message.text().lower() and not panel.is_training()
+
+
+def test_missing_values_choice_writes_the_field_and_the_preview_says_what_was_done(qtbot, tmp_path):
+    (tmp_path / "gaps.csv").write_text(
+        "size,colour,label\n1.0,red,a\n,blue,b\n3.0,,a\n4.0,red,\n5.0,blue,b\n6.0,red,a\n"
+        "7.0,blue,b\n8.0,red,a\n"
+    )
+    g = Graph()
+    add(g, "Dense", add(g, "InputLayer", shape=[4]), units=2, activation="softmax")
+    project = Project(graph=g, dataset={"source": "csv", "path": "gaps.csv", "target": "label",
+                                        "validation_split": 0.25})  # fmt: skip
+    project.save(tmp_path / "gaps.dgproj")
+    panel = TrainingPanel(lambda: project)
+    qtbot.addWidget(panel)
+    view = panel.data_view
+    assert view.missing.currentData() == "fill" and view.missing.isEnabled()
+
+    def preview() -> str:
+        view.last_preview = None
+        qtbot.mouseClick(view.preview_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: view.last_preview is not None, timeout=20000)
+        return view.missing_label.text()
+
+    assert preview() == (
+        "2 missing cells filled inside the model; 1 row without a target left out."
+    )
+    with qtbot.waitSignal(panel.dirty, timeout=1000):
+        view.missing.setCurrentIndex(view.missing.findData("drop"))
+    assert project.dataset["missing"] == "drop" and view.missing_label.text() == ""
+    assert preview() == "3 rows with missing values dropped (3 empty cells)."
+    view.missing.setCurrentIndex(view.missing.findData("refuse"))
+    assert project.dataset["missing"] == "refuse"
+    assert preview() == ""
+    assert "gaps.csv" in view.last_preview["error"] and "row" in view.status.text()
+    # The field as saved comes back into the form; "error" is the old name of "refuse".
+    view.load({**project.dataset, "missing": "error"})
+    assert view.missing.currentData() == "refuse"
+    view.source.setCurrentIndex(view.source.findData("npz"))
+    assert not view.missing.isEnabled()  # arrays have no empty cells

@@ -26,7 +26,15 @@ from PySide6.QtWidgets import (
 
 from deepgui.core.commands import AddNode, Connect, Disconnect, Macro, MoveNodes, insert_on_edge
 from deepgui.core.graph import Edge
-from deepgui.ui.canvas_items import NODE_HEIGHT, NODE_WIDTH, EdgeItem, NodeItem, connection_path
+from deepgui.ui.canvas_items import (
+    CAPTION_GAP,
+    NODE_HEIGHT,
+    NODE_WIDTH,
+    DataCaptionItem,
+    EdgeItem,
+    NodeItem,
+    connection_path,
+)
 from deepgui.ui.document import Document
 from deepgui.ui.editing import LAYER_MIME, default_config
 from deepgui.ui.theme import canvas_colors
@@ -45,6 +53,9 @@ class CanvasScene(QGraphicsScene):
         self.colors = canvas_colors()
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[Edge, EdgeItem] = {}
+        # What each Input layer receives, once data is loaded: node id -> InputCaption (core).
+        self.captions: dict[str, object] = {}
+        self.caption_items: dict[str, DataCaptionItem] = {}
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         doc.graph_changed.connect(self._on_graph_event)
         doc.project_replaced.connect(self.rebuild)
@@ -56,6 +67,8 @@ class CanvasScene(QGraphicsScene):
         self.clear()
         self.nodes.clear()
         self.edges.clear()
+        self.captions.clear()  # another project: the data described belonged to the old one
+        self.caption_items.clear()
         graph = self.doc.graph
         for node in graph:
             self._add_node(node)
@@ -70,7 +83,7 @@ class CanvasScene(QGraphicsScene):
         for item in self.nodes.values():
             item.colors = self.colors
             item.update()
-        for item in self.edges.values():
+        for item in list(self.edges.values()) + list(self.caption_items.values()):
             item.colors = self.colors
             item.update()
         self.update()
@@ -80,6 +93,8 @@ class CanvasScene(QGraphicsScene):
         self.nodes[node.id] = item
         self.addItem(item)
         item.set_info(self.doc.info.get(node.id))
+        if node.id in self.captions:  # an Input put back by undo keeps what it receives
+            self._add_caption(node.id)
         return item
 
     def _add_edge(self, edge: Edge) -> None:
@@ -100,8 +115,10 @@ class CanvasScene(QGraphicsScene):
         if event == "node_added":
             self._add_node(payload)
             self._grow_rect()
+            self._place_captions()
         elif event == "node_removed":
             item = self.nodes.pop(payload.id, None)
+            self.caption_items.pop(payload.id, None)  # a child: removed with its layer
             if item is not None:
                 self.removeItem(item)
         elif event == "node_changed":
@@ -115,6 +132,7 @@ class CanvasScene(QGraphicsScene):
             if item is not None and (item.pos().x(), item.pos().y()) != payload.position:
                 item.setPos(QPointF(*payload.position))
             self._grow_rect()
+            self._place_captions()
         elif event == "edge_added":
             self._add_edge(payload)
         elif event == "edge_removed":
@@ -128,6 +146,50 @@ class CanvasScene(QGraphicsScene):
         info = self.doc.info
         for nid, item in self.nodes.items():
             item.set_info(info.get(nid))
+
+    # ---------------------------------------------------------------- data at the Inputs
+    def show_input_captions(self, captions: dict) -> None:
+        """Show beside each Input layer what it receives (InputCaptions by node id, from the
+        core's describe module); an empty dict takes them away."""
+        self.captions = dict(captions)
+        for nid in list(self.caption_items):
+            item = self.caption_items.pop(nid)
+            item.setParentItem(None)
+            self.removeItem(item)
+        for nid in self.captions:
+            if nid in self.nodes:
+                self._add_caption(nid)
+        self._place_captions()
+
+    def _add_caption(self, node_id: str) -> None:
+        item = DataCaptionItem(self.captions[node_id], self.colors)
+        item.setParentItem(self.nodes[node_id])
+        self.caption_items[node_id] = item
+
+    def _place_captions(self) -> None:
+        """Put each caption above its Input layer, centred (where the data comes in), or
+        beside it when another layer or caption is in the way."""
+        if not self.caption_items:
+            return
+        taken = [item.sceneBoundingRect() for item in self.nodes.values()]
+        for nid, caption in self.caption_items.items():
+            node = self.nodes[nid]
+            own = node.sceneBoundingRect()
+            size = caption.size()
+            spots = [
+                QPointF((NODE_WIDTH - size.width()) / 2, -size.height() - CAPTION_GAP),
+                QPointF(-size.width() - CAPTION_GAP, 0),
+                QPointF(NODE_WIDTH + CAPTION_GAP, 0),
+            ]
+            others = [r for r in taken if r != own]
+            chosen = spots[0]
+            for spot in spots:
+                rect = QRectF(node.mapToScene(spot), size)
+                if not any(rect.intersects(r) for r in others):
+                    chosen = spot
+                    break
+            caption.setPos(chosen)
+            taken.append(QRectF(node.mapToScene(chosen), size))
 
     def _grow_rect(self) -> None:
         """A generous scene rectangle around the graph so there is room to pan and drop."""

@@ -8,8 +8,9 @@ node is drawn as a plain coloured box.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape as html_escape
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -91,7 +92,11 @@ class _Fonts:
         self.mono = QFont("monospace")
         self.mono.setStyleHint(QFont.StyleHint.Monospace)
         self.mono.setPixelSize(11)
+        self.name_small = QFont()
+        self.name_small.setPixelSize(11)
+        self.name_small.setBold(True)
         self.name_m, self.type_m = QFontMetricsF(self.name), QFontMetricsF(self.type)
+        self.name_small_m = QFontMetricsF(self.name_small)
         self.body_m, self.mono_m = QFontMetricsF(self.body), QFontMetricsF(self.mono)
 
 
@@ -423,3 +428,92 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(colour, width))
         painter.setBrush(QBrush())
         painter.drawPath(self.path())
+
+
+CAPTION_GAP = 10.0  # between a caption and its Input layer
+CAPTION_PAD = 6.0
+CAPTION_MAX_WIDTH = 340.0  # wider than a layer when its rows need it, never across the graph
+
+
+class DataCaptionItem(QGraphicsItem):
+    """What an Input layer receives, drawn beside it (a child, so it moves with the layer):
+    a title, then one row per column or array with the preprocessing it gets inside the
+    model. Rows past the caption's limit are counted; the tooltip lists every one."""
+
+    def __init__(self, caption, colors: CanvasColors) -> None:
+        super().__init__()
+        self.caption = caption  # deepgui.core.data.describe.InputCaption
+        self.colors = colors
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks reach the canvas
+        self.setAcceptHoverEvents(True)
+        self.setZValue(-0.5)  # under layers, over connections
+        self.setToolTip("<br>".join(html_escape(line) for line in caption.lines()))
+        f = fonts()
+        rows = caption.visible_rows()
+        self._line_h = f.type_m.height() + 3
+        # The names take what they need up to 45 % of the widest caption; the treatments the rest.
+        self._names_w = min(
+            max((f.type_m.horizontalAdvance(w) for w, _ in rows), default=0) + 10,
+            CAPTION_MAX_WIDTH * 0.45,
+        )
+        needed = max(
+            [self._names_w + f.type_m.horizontalAdvance(h) for _, h in rows]
+            + [f.name_small_m.horizontalAdvance(caption.title), f.type_m.horizontalAdvance(
+                caption.more_text())]
+        )  # fmt: skip
+        width = min(max(NODE_WIDTH, needed + 2 * CAPTION_PAD + 2), CAPTION_MAX_WIDTH)
+        count = 1 + len(rows) + (1 if caption.hidden else 0)
+        self._size = QSizeF(width, 2 * CAPTION_PAD + count * self._line_h)
+
+    def size(self) -> QSizeF:
+        return self._size
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(QPointF(0, 0), self._size)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        c = self.colors
+        rect = self.boundingRect().adjusted(0.5, 0.5, -0.5, -0.5)
+        accent = category_color("Input")
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(accent, 1.2, Qt.PenStyle.DashLine))
+        painter.setBrush(_mix(c.background, c.node, 0.7))
+        painter.drawRoundedRect(rect, 6, 6)
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.4:
+            return  # too small to read, as the layers' own text
+        f = fonts()
+        elide = Qt.TextElideMode.ElideRight
+        width = self._size.width() - 2 * CAPTION_PAD
+        names_w = self._names_w
+        y = CAPTION_PAD
+        painter.setFont(f.name_small)
+        painter.setPen(accent)
+        line = QRectF(CAPTION_PAD, y, width, self._line_h)
+        painter.drawText(
+            line,
+            Qt.AlignmentFlag.AlignVCenter,
+            f.name_small_m.elidedText(self.caption.title, elide, width),
+        )
+        for what, how in self.caption.visible_rows():
+            y += self._line_h
+            painter.setFont(f.type)
+            painter.setPen(c.text)
+            painter.drawText(
+                QRectF(CAPTION_PAD, y, names_w, self._line_h),
+                Qt.AlignmentFlag.AlignVCenter,
+                f.type_m.elidedText(what, elide, names_w - 6),
+            )
+            painter.setPen(c.muted)
+            painter.drawText(
+                QRectF(CAPTION_PAD + names_w, y, width - names_w, self._line_h),
+                Qt.AlignmentFlag.AlignVCenter,
+                f.type_m.elidedText(how, elide, width - names_w),
+            )
+        if self.caption.hidden:
+            y += self._line_h
+            painter.setPen(c.muted)
+            painter.drawText(
+                QRectF(CAPTION_PAD, y, width, self._line_h),
+                Qt.AlignmentFlag.AlignVCenter,
+                self.caption.more_text(),
+            )

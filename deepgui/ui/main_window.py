@@ -165,6 +165,10 @@ class MainWindow(QMainWindow):
         a["train"] = self._action("&Train", self.train, "F5", "train", "Train the model")
         a["stop"] = self._action("&Stop", self.stop, "Shift+F5", "stop", "Stop training")
         a["stop"].setEnabled(False)
+        a["predict"] = self._action(
+            "&Predict on a File…", self.predict_on_file, None, None,
+            "Run a trained model on a CSV, an image, an image folder or an .npz file",
+        )  # fmt: skip
         a["shortcuts"] = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1", "help")
         a["about"] = self._action("&About deepgui", self.show_about)
         # The delete keys must not fire while the user edits a text field.
@@ -227,6 +231,8 @@ class MainWindow(QMainWindow):
         m = menu.addMenu("&Run")
         m.addAction(a["train"])
         m.addAction(a["stop"])
+        m.addSeparator()
+        m.addAction(a["predict"])
         m = menu.addMenu("&Help")
         m.addAction(a["shortcuts"])
         m.addAction(a["about"])
@@ -447,6 +453,9 @@ class MainWindow(QMainWindow):
             panel.run_finished.connect(self._training_state)
             panel.dirty.connect(self.files.mark_changed)
             panel.open_project_requested.connect(lambda path: self.files.open_path(path))
+            # What the Input layers receive, once the data panel or a starting run loaded data.
+            panel.data_view.inputs_described.connect(self.scene.show_input_captions)
+            panel.run_started.connect(lambda: panel.data_view.follow_run(panel.run.worker))
             self.doc.project_replaced.connect(panel.reload)
             index = self.tabs.indexOf(self.training)
             current = self.tabs.currentIndex()
@@ -483,6 +492,17 @@ class MainWindow(QMainWindow):
             return
         panel.start_training()
         self._training_state()
+
+    def predict_on_file(self, model_path: str | None = None):
+        """Run ▸ Predict on a File: the dialog, non-modal, on the project's latest run."""
+        from deepgui.ui.predict_dialog import PredictDialog
+
+        previous = getattr(self, "_predict", None)
+        if previous is not None:
+            previous.close()  # one at a time: a second would show another project's runs
+        self._predict = PredictDialog(self.doc.project, self, model_path)
+        self._predict.show()
+        return self._predict
 
     def stop(self) -> None:
         self.stop_requested.emit()

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deepgui.core.data.describe import input_captions, missing_summary
 from deepgui.core.project import Project
 from deepgui.ui.training import data_access
 from deepgui.ui.training.images import to_pixmap
@@ -41,6 +42,16 @@ from deepgui.ui.training.tasks import Background
 SOURCES = [("builtin", "Built-in sample"), ("csv", "CSV file"), ("npz", "NumPy file (.npz)"),
            ("image_folder", "Image folder (one subfolder per class)"),
            ("timeseries", "Time series (CSV or .npz)")]  # fmt: skip
+MISSING = [("fill", "Fill inside the model"), ("drop", "Drop rows"), ("refuse", "Refuse the file")]
+MISSING_TIPS = {
+    "fill": "Missing numbers become the training median and missing categories an 'unseen' "
+    "slot, inside the trained model, so new data with gaps works too; rows without a target "
+    "are left out",
+    "drop": "Leave out every row that has an empty cell",
+    "refuse": "Stop and name the rows and columns with empty cells, to fix the file first",
+}
+# Sources that read table cells, where the "missing" field applies (built-in tables included).
+MISSING_SOURCES = ("builtin", "csv", "timeseries")
 PREVIEW_ROWS = 50
 
 
@@ -54,13 +65,24 @@ def summarize(data) -> str:
     return f"{', '.join(parts)} samples of shape {data.sample_shape}; {kind}."
 
 
+def describe_inputs(data, graph) -> dict[str, Any]:
+    """Input node id -> what it receives from `data` (core's InputCaption)."""
+    if graph is None or data is None:
+        return {}
+    inputs = [(node.id, node.name) for node in graph.input_nodes()]
+    return input_captions(data.preprocessing, inputs, data.feature_names)
+
+
 def preview_of(spec: dict[str, Any], base_dir: Path | None, graph=None) -> dict[str, Any]:
     """What the preview shows (runs in the background): the data package's preview (table rows
     with column types, image files per class, sequences), a few images per class for image
-    arrays, and a one-line summary of the data as loaded and split."""
+    arrays, a one-line summary of the data as loaded and split, what was done about missing
+    values, and what each Input layer of the graph receives."""
     out: dict[str, Any] = dict(data_access.preview(spec, base_dir, PREVIEW_ROWS))
     data = data_access.load_dataset(spec, base_dir, graph)
     out["summary"] = summarize(data)
+    out["missing"] = missing_summary(data.extras.get("missing"), data.spec.get("missing", "fill"))
+    out["input_captions"] = describe_inputs(data, graph)
     x = data.x_train
     if out.get("kind") == "arrays" and not isinstance(x, dict) and np.ndim(x) == 4:
         x = np.asarray(x)
@@ -83,6 +105,9 @@ class DataView(QWidget):
 
     changed = Signal()
     checked = Signal(bool, str)  # fits, message
+    # Input node id -> InputCaption once data is loaded (preview or a run's start); {} when the
+    # data changed since, so the canvas stops showing what no longer holds.
+    inputs_described = Signal(object)
 
     def __init__(self, get_project: Callable[[], Project], parent=None) -> None:
         super().__init__(parent)
@@ -91,6 +116,7 @@ class DataView(QWidget):
         self._loading = False
         self.background = Background(self)
         self.last_preview: dict[str, Any] | None = None
+        self._run_worker = None  # the starting run whose loaded data is still to be described
         self.source = QComboBox()
         for key, label in SOURCES:
             self.source.addItem(label, key)
@@ -119,12 +145,29 @@ class DataView(QWidget):
         self.horizon.setRange(1, 100000)
         self.horizon.setToolTip("How many rows after the window the target is read")
         self.shuffle = QCheckBox("Shuffle before splitting")
+        self.missing = QComboBox()
+        for key, label in MISSING:
+            self.missing.addItem(label, key)
+            self.missing.setItemData(
+                self.missing.count() - 1, MISSING_TIPS[key], Qt.ItemDataRole.ToolTipRole
+            )
+        self.missing.setToolTip("What to do with empty cells in the table")
+        # Long item texts must not widen the form past its tab (the path row would be cut off).
+        for combo in (self.source, self.builtin, self.target, self.missing):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(12)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
+        # Sized for typical seeds, not for 2**31: the split row must fit a narrow Data tab.
+        self.seed.setMinimumWidth(64)
         self.preview_button = QPushButton("Preview")
         self.check_button = QPushButton("Check against the model")
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.missing_label = QLabel()  # what loading did about empty cells, in plain words
+        self.missing_label.setWordWrap(True)
         self.check_label = QLabel()
         self.check_label.setWordWrap(True)
 
@@ -143,6 +186,7 @@ class DataView(QWidget):
         form.addRow("Sample", self.builtin)
         form.addRow("Path", path_row)
         form.addRow("Target column", self.target)
+        form.addRow("Missing values", self.missing)
         series_row = QHBoxLayout()
         series_row.addWidget(QLabel("window"))
         series_row.addWidget(self.window)
@@ -177,6 +221,7 @@ class DataView(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
+        layout.addWidget(self.missing_label)
         layout.addWidget(self.check_label)
         layout.addWidget(self.stack, 1)
 
@@ -188,6 +233,7 @@ class DataView(QWidget):
         for w in (self.validation, self.test, self.seed, self.window, self.horizon):
             w.valueChanged.connect(self._write)
         self.shuffle.toggled.connect(self._write)
+        self.missing.currentIndexChanged.connect(self._write)
         self.browse.clicked.connect(self._browse)
         self.preview_button.clicked.connect(self.refresh_preview)
         self.check_button.clicked.connect(self.check)
@@ -212,11 +258,14 @@ class DataView(QWidget):
             self.seed.setValue(int(dataset.get("seed", 42)))
             self.window.setValue(int(dataset.get("window", 24)))
             self.horizon.setValue(int(dataset.get("horizon", 1)))
+            missing = {"error": "refuse"}.get(dataset.get("missing"), dataset.get("missing"))
+            self.missing.setCurrentIndex(max(0, self.missing.findData(missing or "fill")))
             self._enable_fields()
         finally:
             self._loading = False
         self.check_label.setText("")
         self.status.setText("")
+        self.missing_label.setText("")
 
     def _enable_fields(self) -> None:
         source = self.source.currentData()
@@ -226,6 +275,7 @@ class DataView(QWidget):
         self.target.setEnabled(source in ("csv", "timeseries"))
         for w in (self.window, self.horizon):
             w.setEnabled(source == "timeseries")
+        self.missing.setEnabled(source in MISSING_SOURCES)
 
     # ------------------------------------------------------------------ form -> model
     def values(self) -> dict[str, Any]:
@@ -240,6 +290,8 @@ class DataView(QWidget):
             out["target"] = target
         if source == "timeseries":
             out.update(window=self.window.value(), horizon=self.horizon.value())
+        if source in MISSING_SOURCES:
+            out["missing"] = self.missing.currentData()
         out.update(validation_split=round(self.validation.value(), 4),
                    test_split=round(self.test.value(), 4),
                    shuffle=self.shuffle.isChecked(), seed=self.seed.value())  # fmt: skip
@@ -258,6 +310,8 @@ class DataView(QWidget):
         self.dataset.update({**keep, **new})
         if self.dataset != old:
             self.check_label.setText("")
+            self.missing_label.setText("")
+            self.inputs_described.emit({})
             self.changed.emit()
 
     def _browse(self) -> None:
@@ -287,10 +341,14 @@ class DataView(QWidget):
     def _preview_failed(self, message: str) -> None:
         self.last_preview = {"error": message}
         self.status.setText(f"<span style='color:#d9534f'>{message}</span>")
+        self.missing_label.setText("")
+        self.inputs_described.emit({})
 
     def _show_preview(self, out: dict[str, Any]) -> None:
         self.last_preview = out
         self.status.setText(out.get("summary", ""))
+        self.missing_label.setText(out.get("missing", ""))
+        self.inputs_described.emit(out.get("input_captions") or {})
         kind = out.get("kind")
         if kind == "table":
             self._show_table(out["columns"], out["types"], out["rows"])
@@ -352,6 +410,25 @@ class DataView(QWidget):
                 label = QLabel()
                 label.setPixmap(pix)
                 self.thumbs_grid.addWidget(label, row, col + 1)
+
+    def follow_run(self, worker) -> None:
+        """Describe what a starting run loaded, once it has (the worker's data is set before
+        its `started`; `finished` covers a run that failed after loading)."""
+        self._run_worker = worker
+        worker.started.connect(self._run_data_loaded)
+        worker.finished.connect(self._run_data_loaded)
+
+    def _run_data_loaded(self, *_args) -> None:
+        # A method of this widget, so the worker thread's signal is queued to the GUI thread.
+        data = getattr(self._run_worker, "data", None)
+        if data is None:
+            return
+        self._run_worker = None  # once per run
+        self.inputs_described.emit(describe_inputs(data, self.get_project().graph))
+        spec = getattr(data, "spec", None) or {}
+        self.missing_label.setText(
+            missing_summary(data.extras.get("missing"), spec.get("missing", "fill"))
+        )
 
     def check(self) -> None:
         """Load the data and build the model in the background; say whether they fit."""

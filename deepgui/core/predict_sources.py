@@ -1,0 +1,82 @@
+"""What "Predict on a file" offers before the user browses: the project's finished runs (their
+trained models, newest first) and the data file the project trains on, when `predict` can read
+it. Qt-free, so the choices are the same wherever they are shown."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from deepgui.core.data.spec import CSV_SUFFIXES
+from deepgui.core.errors import DeepGuiError
+
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".tflite", ".onnx")
+
+
+def finished_runs(project) -> list[tuple[str, Path]]:
+    """(label, run directory) for each run of the project that saved a trained model, newest
+    first. A run that failed before saving one has nothing to predict with."""
+    if project is None:
+        return []
+    from deepgui.core.training.runs import project_runs
+
+    out = []
+    for run in project_runs(project):
+        if not run.finished or not run.has_model:
+            continue
+        m = run.metrics
+        final = m.get("final") or {}
+        shown = [k for k in ("val_accuracy", "accuracy", "val_loss") if _number(final.get(k))]
+        detail = f", {shown[0]} {final[shown[0]]:.4g}" if shown else ""
+        label = f"Run {run.name}: {m.get('epochs_run', '?')} epochs, {run.stopped_by}{detail}"
+        out.append((label, run.path))
+    return out
+
+
+def model_label(path: str | os.PathLike) -> str:
+    """How a model chosen by browsing is named in the list."""
+    p = Path(path)
+    if p.is_dir() and (p / "model.keras").is_file():
+        return f"Run folder {p.name}"
+    if p.is_dir():
+        return f"SavedModel {p.name}"
+    return p.name
+
+
+def is_model_path(path: str | os.PathLike) -> bool:
+    """Whether `path` looks like something `predict.load` runs (it still checks on loading)."""
+    p = Path(path)
+    if p.is_dir():
+        return (p / "model.keras").is_file() or (p / "saved_model.pb").is_file()
+    return p.suffix.lower() in MODEL_SUFFIXES
+
+
+def project_data_file(spec: dict[str, Any] | None, base_dir: Path | None) -> Path | None:
+    """The file or folder the project trains on, when `predict` reads that kind (a CSV, an
+    .npz, an image folder, a built-in sample); None for anything else or when it is missing."""
+    if not spec:
+        return None
+    source = spec.get("source")
+    try:
+        if source == "builtin":
+            from deepgui.core.data.builtin import builtin_path
+
+            path = builtin_path(spec)[1]
+        elif source in ("csv", "npz", "image_folder"):
+            from deepgui.core.data.spec import resolve
+
+            path = resolve(spec, "path", base_dir)
+        else:
+            return None
+    except DeepGuiError:
+        return None
+    if path is None or not path.exists():
+        return None
+    if path.is_file() and path.suffix.lower() not in (*CSV_SUFFIXES, ".npz"):
+        return None
+    return path
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
