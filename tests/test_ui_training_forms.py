@@ -81,9 +81,9 @@ def test_data_form_preview_and_check(qtbot, tmp_path):
     assert blocker.args[0] is False and "10" in blocker.args[1]
 
     # Iris: a CSV with a text target column; the table shows each column's inferred type.
-    with qtbot.waitSignal(panel.dirty, timeout=1000):
-        view.builtin.setCurrentIndex(view.builtin.findData("iris"))
+    view.builtin.setCurrentIndex(view.builtin.findData("iris"))
     assert project.dataset["name"] == "iris"
+    assert project.undo.undo_text() == "Change data settings"
     view.last_preview = None
     view.refresh_preview()
     qtbot.waitUntil(lambda: view.last_preview is not None, timeout=20000)
@@ -153,8 +153,7 @@ def test_missing_values_choice_writes_the_field_and_the_preview_says_what_was_do
     assert preview() == (
         "2 missing cells filled inside the model; 1 row without a target left out."
     )
-    with qtbot.waitSignal(panel.dirty, timeout=1000):
-        view.missing.setCurrentIndex(view.missing.findData("drop"))
+    view.missing.setCurrentIndex(view.missing.findData("drop"))
     assert project.dataset["missing"] == "drop" and view.missing_label.text() == ""
     assert preview() == "3 rows with missing values dropped (3 empty cells)."
     view.missing.setCurrentIndex(view.missing.findData("refuse"))

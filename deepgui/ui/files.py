@@ -74,6 +74,17 @@ class FileActions(QObject):
         if self.can_leave():
             self.set_project(Project())
 
+    def revert(self) -> bool:
+        """Throw away the edits since the last save: the file as it is on disk."""
+        path = self.doc.project.path
+        if path is None or not self.is_dirty():
+            return False
+        if not self.dialogs.confirm(
+            "Revert", f"Discard every change since {path.name} was last saved?"
+        ):
+            return False
+        return self.open_path(path, ask=False)
+
     def open_dialog(self) -> None:
         if not self.can_leave():
             return

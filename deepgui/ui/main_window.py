@@ -3,7 +3,7 @@ menus, toolbar and status bar. File handling lives in `files.FileActions`."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -40,9 +40,6 @@ from deepgui.ui.theme import apply_theme
 
 
 class MainWindow(QMainWindow):
-    train_requested = Signal()
-    stop_requested = Signal()
-
     def __init__(self, project: Project | None = None, autosave_ms: int = 30_000) -> None:
         super().__init__()
         self.setWindowIcon(icon("app"))
@@ -118,6 +115,9 @@ class MainWindow(QMainWindow):
         a["save_as"] = self._action(
             "Save &As…", f.save_as, K.SaveAs, None, "Save the project under a new name"
         )
+        a["revert"] = self._action(
+            "Re&vert", f.revert, None, None, "Discard the changes since the last save"
+        )
         a["import"] = self._action(
             "&Import Keras model…",
             f.import_dialog,
@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
         self.examples_menu = m.addMenu("Open E&xample")
         self.examples_menu.aboutToShow.connect(self.files.fill_examples_menu)
         m.addSeparator()
-        for key in ("save", "save_as"):
+        for key in ("save", "save_as", "revert"):
             m.addAction(a[key])
         m.addSeparator()
         m.addAction(a["import"])
@@ -313,6 +313,7 @@ class MainWindow(QMainWindow):
         selected = bool(self.scene.selectedItems())
         for key in ("cut", "copy", "duplicate", "delete"):
             a[key].setEnabled(selected)
+        a["revert"].setEnabled(self.doc.project.path is not None and self.files.is_dirty())
 
     def refresh_status(self) -> None:
         errors, warnings = self.problems.count()
@@ -435,23 +436,20 @@ class MainWindow(QMainWindow):
 
     def auto_layout(self) -> None:
         command = layout_command(self.doc.graph)
-        if command is not None and getattr(command, "positions", True):
+        if command is not None:
             self.doc.push(command)
         QTimer.singleShot(0, self.view.fit_all)
 
     # ------------------------------------------------------------------ run / help
     def training_panel(self):
         """The Training tab's panel, loaded on first use (it brings pyqtgraph: ~0.4 s, which
-        would otherwise delay the first paint). None when this install has no training UI."""
+        would otherwise delay the first paint)."""
         if self._training_panel is None:
-            try:
-                from deepgui.ui.training.panel import TrainingPanel as Panel
-            except ImportError:
-                return None
+            from deepgui.ui.training.panel import TrainingPanel as Panel
+
             panel = Panel(lambda: self.doc.project)
             panel.run_started.connect(self._training_state)
             panel.run_finished.connect(self._training_state)
-            panel.dirty.connect(self.files.mark_changed)
             panel.open_project_requested.connect(lambda path: self.files.open_path(path))
             # What the Input layers receive, once the data panel or a starting run loaded data.
             panel.data_view.inputs_described.connect(self.scene.show_input_captions)
@@ -484,12 +482,6 @@ class MainWindow(QMainWindow):
         self.bottom_dock.show()
         panel = self.training_panel()
         self.tabs.setCurrentWidget(self.training)
-        self.train_requested.emit()
-        if panel is None:
-            self.statusBar().showMessage(
-                "Training is not part of this install; use `deepgui train`.", 10_000
-            )
-            return
         panel.start_training()
         self._training_state()
 
@@ -505,7 +497,6 @@ class MainWindow(QMainWindow):
         return self._predict
 
     def stop(self) -> None:
-        self.stop_requested.emit()
         if self._training_panel is not None:
             self._training_panel.stop_training()
 

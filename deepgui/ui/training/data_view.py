@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deepgui.core.commands import REMOVE
 from deepgui.core.data.describe import input_captions, missing_summary
 from deepgui.core.project import Project
 from deepgui.ui.training import data_access
@@ -101,9 +102,11 @@ def preview_of(spec: dict[str, Any], base_dir: Path | None, graph=None) -> dict[
 
 
 class DataView(QWidget):
-    """Form <-> project.dataset; `changed` fires after the user edits it."""
+    """Shows project.dataset; each edit the user makes is announced as `edited` (the keys that
+    change, `REMOVE` for those that go). The form never writes the project: its owner pushes the
+    edit as an undoable command, and the form shows the project again when the stack moves."""
 
-    changed = Signal()
+    edited = Signal(dict)
     checked = Signal(bool, str)  # fits, message
     # Input node id -> InputCaption once data is loaded (preview or a run's start); {} when the
     # data changed since, so the canvas stops showing what no longer holds.
@@ -113,6 +116,8 @@ class DataView(QWidget):
         super().__init__(parent)
         self.get_project = get_project
         self.dataset: dict[str, Any] = {}
+        self._shown: dict[str, Any] = {}  # the form's values as last loaded or sent
+        self._seen: dict[str, Any] = {}  # the dataset as the form last showed it
         self._loading = False
         self.background = Background(self)
         self.last_preview: dict[str, Any] | None = None
@@ -240,7 +245,9 @@ class DataView(QWidget):
 
     # ------------------------------------------------------------------ model -> form
     def load(self, dataset: dict[str, Any]) -> None:
-        """Show `dataset` (the project's own dict, edited in place from now on)."""
+        """Show `dataset` (the project's own dict; read only, never written here)."""
+        if dataset is not self.dataset:
+            self.clear_preview()  # another project: nothing of the last one's data stays
         self.dataset = dataset
         self._loading = True
         try:
@@ -263,6 +270,8 @@ class DataView(QWidget):
             self._enable_fields()
         finally:
             self._loading = False
+        self._shown = self.values()
+        self._seen = copy.deepcopy(dataset)
         self.check_label.setText("")
         self.status.setText("")
         self.missing_label.setText("")
@@ -301,18 +310,25 @@ class DataView(QWidget):
         if self._loading:
             return
         self._enable_fields()
-        old = copy.deepcopy(self.dataset)
         new = self.values()
-        keep = {k: v for k, v in self.dataset.items() if k not in ("name", "path", "target")}
-        if new["source"] != old.get("source"):
-            keep = {}  # source-specific options do not carry over to another kind of source
-        self.dataset.clear()
-        self.dataset.update({**keep, **new})
-        if self.dataset != old:
+        # Only what the user changed: a field the form merely shows is never written back.
+        changes: dict[str, Any] = {k: v for k, v in new.items() if self._shown.get(k) != v}
+        if new["source"] != self._shown.get("source"):
+            drop = set(self.dataset) - set(new)  # another kind of source: its options go
+        else:
+            drop = {k for k in ("name", "path", "target") if k in self.dataset and k not in new}
+        changes.update(dict.fromkeys(drop, REMOVE))
+        self._shown = new
+        if changes:
             self.check_label.setText("")
             self.missing_label.setText("")
             self.inputs_described.emit({})
-            self.changed.emit()
+            self.edited.emit(changes)
+            self._seen = copy.deepcopy(self.dataset)  # the edit is in the project now
+
+    def shows(self, dataset: dict[str, Any]) -> bool:
+        """Whether the form shows `dataset` as it is (after an undo it may not)."""
+        return dataset is self.dataset and dataset == self._seen
 
     def _browse(self) -> None:
         source = self.source.currentData()
@@ -337,6 +353,16 @@ class DataView(QWidget):
         self.status.setText("Loading the preview…")
         self.background.run("preview", lambda: preview_of(spec, base, graph), self._show_preview,
                             self._preview_failed)  # fmt: skip
+
+    def clear_preview(self) -> None:
+        self.last_preview = None
+        self.table.clear()
+        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self._show_images({}, [])
+        self.sequence_plot.clear()
+        self.stack.setCurrentIndex(0)
+        self.inputs_described.emit({})
 
     def _preview_failed(self, message: str) -> None:
         self.last_preview = {"error": message}

@@ -62,7 +62,6 @@ def _scroll(widget: QWidget) -> QScrollArea:
 class TrainingPanel(QWidget):
     run_started = Signal()
     run_finished = Signal(str)  # the reason: completed, early_stopping, user, nan_loss, error
-    dirty = Signal()  # the project's dataset or training dict changed
     open_project_requested = Signal(str)
 
     def __init__(self, get_project: Callable[[], Project], parent=None) -> None:
@@ -139,7 +138,7 @@ class TrainingPanel(QWidget):
         self.pause_button.clicked.connect(self.pause_training)
         self.resume_button.clicked.connect(self.resume_training)
         self.form.edited.connect(self._edit_training)
-        self.data_view.changed.connect(self.dirty)
+        self.data_view.edited.connect(self._edit_dataset)
         self.banner.remedy_clicked.connect(self.apply_remedy)
         self.runs.open_project_requested.connect(self.open_project_requested)
         self.runs.resume_requested.connect(lambda path: self.start_training(resume=Path(path)))
@@ -177,12 +176,18 @@ class TrainingPanel(QWidget):
             bar.reset()
 
     def _edit_training(self, changes: dict) -> None:
+        self._push_settings("training", changes, "Change training settings")
+
+    def _edit_dataset(self, changes: dict) -> None:
+        self._push_settings("dataset", changes, "Change data settings")
+
+    def _push_settings(self, section: str, changes: dict, text: str) -> None:
         """A form edit becomes one command on the project's undo stack (consecutive edits of
         one field merge into one step)."""
         from deepgui.core.commands import set_fields
 
         project = self.get_project()
-        command = set_fields(project.training, "Change training settings", **changes)
+        command = set_fields(getattr(project, section), text, **changes)
         if command is not None:
             self._form_editing = True  # the form already shows it: no reload mid-typing
             try:
@@ -194,6 +199,8 @@ class TrainingPanel(QWidget):
         # Hidden or not: a stale form would send its old values back with the next edit.
         if project is self.get_project() and not self._form_editing:
             self.form.load(project.training)
+            if not self.data_view.shows(project.dataset):
+                self.data_view.load(project.dataset)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
