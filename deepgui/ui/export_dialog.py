@@ -4,7 +4,6 @@ and the dialog shows the check's result."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -24,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from deepgui.core.errors import DeepGuiError
 from deepgui.core.project import Project
+from deepgui.ui.tasks import Background
 
 # (key, label, suffix, needs a run) — "csv" and "svg" are a run's history and curves.
 FORMATS = [
@@ -79,7 +78,7 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(620)
         self.project = project
         self.report = None
-        self._worker: threading.Thread | None = None
+        self.background = Background(self)
 
         self.source = QComboBox()
         for label, source in export_sources(project):
@@ -178,7 +177,7 @@ class ExportDialog(QDialog):
     # ------------------------------------------------------------------ export
     def start_export(self) -> None:
         """Run the export and its check in a worker thread; the window stays responsive."""
-        if self._worker is not None and self._worker.is_alive():
+        if self.background.busy():
             return
         path = self.path.text().strip()
         if not path:
@@ -190,21 +189,12 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(False)
         self.progress.show()
         self._show("Exporting and checking…", ok=None)
-        self._worker = threading.Thread(
-            target=self._run, args=(source, fmt, path, options), name="export", daemon=True
-        )
-        self._worker.start()
-
-    def _run(self, source, fmt: str, path: str, options: dict) -> None:
         from deepgui.core.export import export_project
 
-        try:
-            outcome = export_project(source, fmt, path, **options)
-        except DeepGuiError as exc:
-            outcome = str(exc)
-        except Exception as exc:  # exporters call deep into TensorFlow: report, never crash
-            outcome = f"{path}: the export failed ({type(exc).__name__}: {exc})."
-        self.export_done.emit(outcome)
+        self.background.run(
+            "export", lambda: export_project(source, fmt, path, **options),
+            self.export_done.emit, self.export_done.emit,
+        )  # fmt: skip
 
     def _finished(self, outcome) -> None:
         self.progress.hide()
@@ -217,13 +207,11 @@ class ExportDialog(QDialog):
 
     def wait(self, timeout: float = 120.0) -> bool:
         """Wait for a running export (tests, and closing while one runs)."""
-        if self._worker is not None:
-            self._worker.join(timeout)
-            return not self._worker.is_alive()
-        return True
+        self.background.wait(timeout)
+        return not self.background.busy()
 
     def reject(self) -> None:
-        if self._worker is not None and self._worker.is_alive():
+        if self.background.busy():
             self._show("An export is still running; it finishes in the background.", ok=None)
         super().reject()
 

@@ -13,7 +13,7 @@ from deepgui.core.errors import DeepGuiError
 from deepgui.core.project import SUFFIX, Project, load_project
 from deepgui.ui import recovery, settings
 from deepgui.ui.dialogs import MODEL_FILTER
-from deepgui.ui.tasks import LatestTask
+from deepgui.ui.tasks import Background
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 
@@ -37,8 +37,7 @@ class FileActions(QObject):
         self._autosaved_at: tuple[int, int] | None = None
         self.importing: Path | None = None  # a Keras model being imported in the background
         self._edits_at_import = 0
-        self._import_task = LatestTask(self)
-        self._import_task.finished.connect(self._imported)
+        self.background = Background(self)
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_ms)
         self.timer.timeout.connect(self.autosave)
@@ -131,15 +130,19 @@ class FileActions(QObject):
         self.importing = path
         self._edits_at_import = self.doc.edits
         self.window.statusBar().showMessage(f"Importing {path.name}…")
-        self._import_task.run(_import_file, project_from_model_file, path)
+        self.background.run(
+            "import", lambda: _import_file(project_from_model_file, path), self._imported,
+            self._import_failed,
+        )  # fmt: skip
         return True
+
+    def _import_failed(self, message: str) -> None:
+        self.importing = None
+        self.window.statusBar().clearMessage()
+        self.dialogs.error("Cannot import model", message)
 
     def _imported(self, result) -> None:
         path, self.importing = self.importing, None
-        if isinstance(result, str):  # the one-sentence reason it failed
-            self.window.statusBar().clearMessage()
-            self.dialogs.error("Cannot import model", result)
-            return
         if self.doc.edits != self._edits_at_import and not self.maybe_save():
             self.window.statusBar().showMessage(f"Import of {path.name} set aside.", 5000)
             return
@@ -314,13 +317,13 @@ class FileActions(QObject):
 
 
 def _import_file(load, path: Path):
-    """Runs in a worker thread: the laid-out project, or one sentence saying why not."""
+    """Runs in a worker thread: the laid-out project; DeepGuiError says why not."""
     try:
         project, _model = load(path)
-    except DeepGuiError as exc:
-        return str(exc)
+    except DeepGuiError:
+        raise
     except Exception as exc:  # Keras's own loaders raise anything; say it in one sentence
-        return f"{path}: cannot be read as a Keras model ({exc})."
+        raise DeepGuiError(f"{path}: cannot be read as a Keras model ({exc}).") from None
     FileActions._layout_if_stacked(project)
     return project
 

@@ -25,7 +25,7 @@ from deepgui.core.errors import DeepGuiError
 from deepgui.ui.document import Document
 from deepgui.ui.icons import icon
 from deepgui.ui.inference import snapshot
-from deepgui.ui.tasks import LatestTask
+from deepgui.ui.tasks import Background
 from deepgui.ui.theme import is_dark
 
 
@@ -172,8 +172,7 @@ class CodePanel(QWidget):
         # The generator needs Keras: write the script once Keras has loaded (in the background),
         # only while the tab is visible, and after edits settle.
         self._stale = True
-        self._task = LatestTask(self)
-        self._task.finished.connect(self._show)
+        self.background = Background(self)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(250)
@@ -200,14 +199,14 @@ class CodePanel(QWidget):
         """Write the script in the background (300 layers take most of a second)."""
         self._stale = False
         project = self.doc.project
-        self._task.run(generate_code, snapshot(project.graph), copy.deepcopy(project.dataset),
-                       copy.deepcopy(project.training), self.doc.files_name())  # fmt: skip
+        args = (snapshot(project.graph), copy.deepcopy(project.dataset),
+                copy.deepcopy(project.training), self.doc.files_name())  # fmt: skip
+        self.background.run(
+            "code", lambda: generate_code(*args), self._show,
+            lambda message: self._show(f"# The script cannot be written yet: {message}\n"),
+        )  # fmt: skip
 
-    def _show(self, code) -> None:
-        if isinstance(code, Exception):
-            code = f"# The script cannot be written yet: {code}\n"
-        if code is None:
-            code = "# The code generator is not part of this install.\n"
+    def _show(self, code: str) -> None:
         if code != self.text.toPlainText():
             self.text.setPlainText(code)
 

@@ -34,7 +34,7 @@ from deepgui.core.predict_sources import (
     project_data_file,
 )
 from deepgui.core.project import Project, atomic_write_text
-from deepgui.ui.training.tasks import Background
+from deepgui.ui.tasks import Background
 
 MODEL_FILTER = "Trained models (*.keras *.h5 *.tflite *.onnx)"
 DATA_FILTER = "Data (*.csv *.tsv *.txt *.npz *.png *.jpg *.jpeg *.gif *.bmp)"

@@ -1,46 +1,72 @@
-"""One plain function at a time in a background thread, its result delivered on the UI thread
-through a queued signal. Newer requests supersede older ones: only the latest result counts."""
+"""The UI's one helper for background work (importing a model, writing the code panel's script,
+loading a preview, checking data against the model, predicting, exporting): a plain thread runs
+a plain function, and its result or one-sentence failure comes back to the GUI thread through a
+queued signal, so no widget is touched off the GUI thread. Newer jobs of the same name make
+older results stale. (Two workers live longer and keep their own threads: shape inference,
+which holds its Keras import and cache, and the training run, which is paused and stopped.)"""
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from deepgui.core.errors import DeepGuiError
+from deepgui.core.training.engine import describe_error
 
-class LatestTask(QObject):
-    """Runs `fn(*args)` off the UI thread; `finished(result)` fires only for the newest call."""
 
-    _done = Signal(int, object)
-    finished = Signal(object)
+class Background(QObject):
+    """Runs one job at a time per name; a newer job of the same name makes older results stale."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    succeeded = Signal(str, int, object)  # name, ticket, result
+    failed = Signal(str, int, str)  # name, ticket, one-sentence message
+
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._counter = itertools.count(1)
-        self._latest = 0
-        self._done.connect(self._deliver)
-        self.busy = False
+        self._tickets: dict[str, int] = {}
+        self._handlers: dict[str, tuple[Callable, Callable]] = {}
+        self._threads: list[threading.Thread] = []
+        self.succeeded.connect(self._on_succeeded)
+        self.failed.connect(self._on_failed)
 
-    def run(self, fn: Callable[..., Any], *args: Any) -> None:
-        ticket = next(self._counter)
-        self._latest = ticket
-        self.busy = True
+    def run(self, name: str, fn: Callable[[], Any], on_done: Callable[[Any], None],
+            on_error: Callable[[str], None]) -> int:  # fmt: skip
+        ticket = self._tickets.get(name, 0) + 1
+        self._tickets[name] = ticket
+        self._handlers[name] = (on_done, on_error)
 
-        def work() -> None:
+        def job() -> None:
             try:
-                result = fn(*args)
-            except Exception as exc:  # reported as the result: the caller decides what to show
-                result = exc
-            with contextlib.suppress(RuntimeError):  # the owner went away meanwhile
-                self._done.emit(ticket, result)
+                result = fn()
+            except DeepGuiError as exc:
+                outcome = (self.failed, str(exc))
+            except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+                outcome = (self.failed, describe_error(exc))
+            else:
+                outcome = (self.succeeded, result)
+            # The widget may have been closed meanwhile; then nobody is waiting for the answer.
+            with contextlib.suppress(RuntimeError):
+                outcome[0].emit(name, ticket, outcome[1])
 
-        threading.Thread(target=work, name="ui-task", daemon=True).start()
+        thread = threading.Thread(target=job, name=f"deepgui-{name}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+        return ticket
 
-    def _deliver(self, ticket: int, result: Any) -> None:
-        if ticket == self._latest:
-            self.busy = False
-            self.finished.emit(result)
+    def busy(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def wait(self, timeout: float = 5.0) -> None:
+        for t in list(self._threads):
+            t.join(timeout)
+
+    def _on_succeeded(self, name: str, ticket: int, result: Any) -> None:
+        if self._tickets.get(name) == ticket:
+            self._handlers[name][0](result)
+
+    def _on_failed(self, name: str, ticket: int, message: str) -> None:
+        if self._tickets.get(name) == ticket:
+            self._handlers[name][1](message)

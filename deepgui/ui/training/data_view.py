@@ -36,9 +36,9 @@ from PySide6.QtWidgets import (
 from deepgui.core.commands import REMOVE
 from deepgui.core.data.describe import input_captions, missing_summary
 from deepgui.core.project import Project
+from deepgui.ui.tasks import Background
 from deepgui.ui.training import data_access
 from deepgui.ui.training.images import to_pixmap
-from deepgui.ui.training.tasks import Background
 
 SOURCES = [("builtin", "Built-in sample"), ("csv", "CSV file"), ("npz", "NumPy file (.npz)"),
            ("image_folder", "Image folder (one subfolder per class)"),

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deepgui.ui.tasks import Background
 from deepgui.ui.training.images import to_pixmap
-from deepgui.ui.training.tasks import Background
 
 EMPTY = "Train a model to see how it does on data it has not seen."
 

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from deepgui.core.errors import DeepGuiError
 from deepgui.core.project import Project
 from deepgui.core.training import rundir, runs
+from deepgui.ui.tasks import Background
 from deepgui.ui.training.banner import OverfittingBanner
 from deepgui.ui.training.buffers import RateMeter, format_seconds
 from deepgui.ui.training.config_form import TrainingForm
@@ -37,7 +38,6 @@ from deepgui.ui.training.data_view import DataView
 from deepgui.ui.training.evaluation_view import EMPTY, EvaluationView
 from deepgui.ui.training.plots import LivePlots
 from deepgui.ui.training.runs_view import RunsView
-from deepgui.ui.training.tasks import Background
 from deepgui.ui.training.worker import TrainingRun
 
 REASON_TEXT = {
