@@ -82,7 +82,6 @@ def make_plot(title: str, y_label: str) -> pg.PlotWidget:
 class LivePlots(QWidget):
     """Three plots (loss, metrics, learning rate) fed by `add_batch` and `add_epoch`."""
 
-
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.steps_per_epoch = 1
