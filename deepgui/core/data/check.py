@@ -235,3 +235,14 @@ def _check_vocabulary(data: LoadedData, model) -> list[str]:
                 f"{layer.input_dim}; set its input_dim to {size}."
             )
     return out
+
+
+def summarize(data: LoadedData) -> str:
+    """One line on the data as loaded and split, for the Data panel and the data check."""
+    parts = [f"{data.num_train} training"]
+    if data.y_val is not None:
+        parts.append(f"{len(data.y_val)} validation")
+    if data.y_test is not None:
+        parts.append(f"{len(data.y_test)} test")
+    kind = data.task + (f", {data.num_classes} classes" if data.num_classes else "")
+    return f"{', '.join(parts)} samples of shape {data.sample_shape}; {kind}."

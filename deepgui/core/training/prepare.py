@@ -156,3 +156,23 @@ def dataset_spec(
     if target:
         spec["target"] = target
     return spec
+
+
+def check_fit(project, base_dir: Path | None = None) -> tuple[bool, str]:
+    """(fits, message): the project's data loaded as a run would load it, against its model
+    built as a run would build it. The Data panel's check; it runs in the background."""
+    from deepgui.core.build import build_model
+    from deepgui.core.data import check_against_model
+    from deepgui.core.data.check import summarize
+
+    snapshot = project.snapshot()
+    if base_dir is not None and snapshot.path is None:
+        snapshot.path = Path(base_dir) / "untitled.dgproj"  # relative data paths start here
+    data = PreparedRun(snapshot, dict(project.dataset), TrainingConfig(), Path(), False).load_data()
+    config = TrainingConfig.from_dict(project.training)
+    model = build_model(project.graph)
+    units = model.outputs[0].shape[-1]
+    problems = check_against_model(data, model, config.resolved_loss(data, units))
+    if problems:
+        return False, " ".join(problems)
+    return True, f"The data fits the model: {summarize(data)}"

@@ -34,8 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from deepgui.core.commands import REMOVE
+from deepgui.core.data.check import summarize
 from deepgui.core.data.describe import input_captions, missing_summary
 from deepgui.core.project import Project
+from deepgui.core.training.prepare import check_fit
 from deepgui.ui.tasks import Background
 from deepgui.ui.training import data_access
 from deepgui.ui.training.images import to_pixmap
@@ -54,16 +56,6 @@ MISSING_TIPS = {
 # Sources that read table cells, where the "missing" field applies (built-in tables included).
 MISSING_SOURCES = ("builtin", "csv", "timeseries")
 PREVIEW_ROWS = 50
-
-
-def summarize(data) -> str:
-    parts = [f"{data.num_train} training"]
-    if data.y_val is not None:
-        parts.append(f"{len(data.y_val)} validation")
-    if data.y_test is not None:
-        parts.append(f"{len(data.y_test)} test")
-    kind = data.task + (f", {data.num_classes} classes" if data.num_classes else "")
-    return f"{', '.join(parts)} samples of shape {data.sample_shape}; {kind}."
 
 
 def describe_inputs(data, graph) -> dict[str, Any]:
@@ -473,18 +465,3 @@ class DataView(QWidget):
             f"<span style='color:{colour}'>{'✓' if ok else '✗'} {message}</span>"
         )
         self.checked.emit(ok, message)
-
-
-def check_fit(project: Project, base_dir: Path | None) -> tuple[bool, str]:
-    """(fits, message) for the project's data against its model (runs in the background)."""
-    from deepgui.core.build import build_model
-    from deepgui.core.training.config import TrainingConfig
-
-    data = data_access.load_dataset(project.dataset, base_dir, project.graph)
-    cfg = TrainingConfig.from_dict(project.training)
-    model = build_model(project.graph)
-    units = model.outputs[0].shape[-1]
-    problems = data_access.check_against_model(data, model, cfg.resolved_loss(data, units))
-    if problems:
-        return False, " ".join(problems)
-    return True, f"The data fits the model: {summarize(data)}"
