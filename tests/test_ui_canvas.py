@@ -484,3 +484,39 @@ def test_input_layer_shows_the_columns_it_receives_after_loading_and_training(
     assert "petal_width" in w.scene.caption_items[input_id].caption.text()
     assert w.training.shutdown(20000)
     w.doc.shutdown()
+
+
+def test_picking_up_a_connection_changes_the_model_only_on_release(window, qtbot):
+    """The gesture shows its wire and hides the old one, but the document hears nothing until
+    the mouse is released: then one step, "Reconnect", which undo takes back whole."""
+    a = add(window, "InputLayer", (0, 0), shape=[8])
+    b = add(window, "Dense", (-150, 200), units=4)
+    c = add(window, "Dense", (150, 200), units=4)
+    window.doc.push(Connect(a, b))
+    events = []
+    window.doc.graph.subscribe(lambda event, payload: events.append(event))
+    steps = len(window.doc.project.undo._done)
+    vp = window.view.viewport()
+    start = window.view.mapFromScene(window.scene.nodes[b].input_port_pos(0))
+    end = window.view.mapFromScene(window.scene.nodes[c].input_port_pos(0))
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(vp, pos=(start + end) / 2)
+    qtbot.mouseMove(vp, pos=end)
+    old = window.scene.edges[window.doc.graph.edges[0]]
+    assert not old.isVisible() and events == []  # only the picture moved
+    assert [(e.source, e.target) for e in window.doc.graph.edges] == [(a, b)]
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=end)
+    assert [(e.source, e.target) for e in window.doc.graph.edges] == [(a, c)]
+    assert len(window.doc.project.undo._done) == steps + 1
+    assert window.doc.project.undo.undo_text() == "Reconnect"
+    window.doc.undo()
+    assert [(e.source, e.target) for e in window.doc.graph.edges] == [(a, b)]
+    # Picked up and given up with Escape: nothing happened, the wire is back in view.
+    events.clear()
+    start = window.view.mapFromScene(window.scene.nodes[b].input_port_pos(0))
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(vp, pos=end)
+    qtbot.keyClick(window.view, Qt.Key.Key_Escape)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=end)
+    assert events == [] and [(e.source, e.target) for e in window.doc.graph.edges] == [(a, b)]
+    assert all(item.isVisible() for item in window.scene.edges.values())

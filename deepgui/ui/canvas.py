@@ -9,22 +9,19 @@ there), and dropping project or model files (handed to the main window).
 
 from __future__ import annotations
 
-import html
 import math
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
+from PySide6.QtGui import QFont, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsItem,
-    QGraphicsPathItem,
     QGraphicsScene,
-    QGraphicsTextItem,
     QGraphicsView,
 )
 
-from deepgui.core.commands import AddNode, Connect, Disconnect, Macro, MoveNodes, insert_on_edge
+from deepgui.core.commands import AddNode, MoveNodes, insert_on_edge
 from deepgui.core.graph import Edge
 from deepgui.ui.canvas_items import (
     CAPTION_GAP,
@@ -33,10 +30,10 @@ from deepgui.ui.canvas_items import (
     DataCaptionItem,
     EdgeItem,
     NodeItem,
-    connection_path,
 )
 from deepgui.ui.document import Document
 from deepgui.ui.editing import LAYER_MIME, default_config
+from deepgui.ui.interactions import Interaction, PanInteraction, WireInteraction
 from deepgui.ui.theme import canvas_colors
 
 # Zooming scales a picture this big (twice the node's size: still sharp up to 200 %).
@@ -268,15 +265,9 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._connect_from: NodeItem | None = None
-        # An edge lifted off its input port while its end is dragged elsewhere: (edge, index).
-        self._detached: tuple[Edge, int] | None = None
-        self._reverse_port: int | None = None  # set while dragging from a free input port
-        self._wire: QGraphicsPathItem | None = None
-        self._wire_label: QGraphicsTextItem | None = None
-        self._panning: QPointF | None = None
-        self._space = False
-        self._press_positions: dict[str, tuple[float, float]] = {}
+        # The gesture in progress (interactions.py): it gets the mouse until it ends.
+        self.interaction: Interaction | None = None
+        self.space_held = False
         self._drop_edge = None
         self._zoom_settle = QTimer(self)
         self._zoom_settle.setSingleShot(True)
@@ -339,10 +330,9 @@ class CanvasView(QGraphicsView):
     # ---------------------------------------------------------------- mouse
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.MiddleButton or (
-            event.button() == Qt.MouseButton.LeftButton and self._space
+            event.button() == Qt.MouseButton.LeftButton and self.space_held
         ):
-            self._panning = event.position()
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            self.interaction = PanInteraction(self, event.position())
             event.accept()
             return
         if event.button() == Qt.MouseButton.LeftButton:
@@ -365,37 +355,22 @@ class CanvasView(QGraphicsView):
                 event.accept()
                 return
         super().mousePressEvent(event)
-        self._press_positions = {
-            nid: (self.canvas.nodes[nid].pos().x(), self.canvas.nodes[nid].pos().y())
-            for nid in self.canvas.selected_node_ids()
-        }
 
     def mouseMoveEvent(self, event) -> None:
-        if self._panning is not None:
-            delta = event.position() - self._panning
-            self._panning = event.position()
-            self.horizontalScrollBar().setValue(
-                self.horizontalScrollBar().value() - round(delta.x())
-            )
-            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
+        if isinstance(self.interaction, PanInteraction):
+            self.interaction.move(event.position())
             event.accept()
             return
-        if self._connect_from is not None:
-            self.update_connection(self.mapToScene(event.position().toPoint()))
+        if self.interaction is not None:
+            self.interaction.move(self.mapToScene(event.position().toPoint()))
             event.accept()
             return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
-        if self._panning is not None:
-            self._panning = None
-            self.viewport().setCursor(
-                Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.ArrowCursor
-            )
-            event.accept()
-            return
-        if self._connect_from is not None:
-            self.finish_connection(self.mapToScene(event.position().toPoint()))
+        if self.interaction is not None:
+            interaction, self.interaction = self.interaction, None
+            interaction.release(self.mapToScene(event.position().toPoint()))
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -414,10 +389,10 @@ class CanvasView(QGraphicsView):
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = True
+            self.space_held = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             return
-        if event.key() == Qt.Key.Key_Escape and self._connect_from is not None:
+        if event.key() == Qt.Key.Key_Escape and self.interaction is not None:
             self.cancel_connection()
             return
         step = 50.0 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 10.0
@@ -440,139 +415,44 @@ class CanvasView(QGraphicsView):
 
     def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = False
+            self.space_held = False
             self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
             return
         super().keyReleaseEvent(event)
 
     # ---------------------------------------------------------------- connecting
     def begin_connection(self, source: NodeItem) -> None:
-        self._connect_from = source
-        self._wire = QGraphicsPathItem()
-        self._wire.setZValue(10)
-        self._wire_label = QGraphicsTextItem()
-        self._wire_label.setZValue(11)
-        font = QFont()
-        font.setPixelSize(12)
-        self._wire_label.setFont(font)
-        self.canvas.addItem(self._wire)
-        self.canvas.addItem(self._wire_label)
+        """Start dragging a connection from `source`'s output."""
+        self.interaction = WireInteraction(self, source)
 
     def begin_reattach(self, edge: Edge) -> None:
         """Pick up the end of a connection at its input port, to drop it on another layer (or
-        on empty canvas to disconnect). The edge is lifted off the graph while dragging so the
-        live feedback judges the new place as if it were gone; one undoable step on release."""
-        graph = self.doc.graph
-        self._detached = (edge, graph.edge_index(edge))
-        graph.disconnect(edge)
-        self.begin_connection(self.canvas.nodes[edge.source])
-
-    def _target_at(self, pos: QPointF) -> tuple[NodeItem | None, int | None]:
-        item = self.canvas.node_at(pos)
-        if item is None or item is self._connect_from:
-            return item, None
-        port = item.port_at(pos, slack=8)
-        return item, (port[1] if port and port[0] == "in" else None)
-
-    def _candidate(
-        self, pos: QPointF
-    ) -> tuple[NodeItem | None, NodeItem | None, int | None, str | None]:
-        """(source, target, port, problem) of the connection a drop at `pos` would make; the
-        end under the pointer is None over empty canvas."""
-        graph = self.doc.graph
-        if self._reverse_port is not None:  # dragging from an input port back to a source
-            target, port = self._connect_from, self._reverse_port
-            source = self.canvas.node_at(pos)
-            if source is None or source is target:
-                return None, target, port, None
-            return (
-                source,
-                target,
-                port,
-                graph.connection_problem(source.node_id, target.node_id, port),
-            )
-        source = self._connect_from
-        target, port = self._target_at(pos)
-        if target is None:
-            return source, None, None, None
-        return source, target, port, graph.connection_problem(source.node_id, target.node_id, port)
-
-    def connection_problem(self, pos: QPointF) -> tuple[NodeItem | None, int | None, str | None]:
-        """(layer under the pointer, port, why it may not connect) for live feedback."""
-        source, target, port, problem = self._candidate(pos)
-        return (source if self._reverse_port is not None else target), port, problem
-
-    def update_connection(self, pos: QPointF) -> None:
-        if self._connect_from is None:
-            return
-        source, target, port, problem = self._candidate(pos)
-        reverse = self._reverse_port is not None
-        hovered = source if reverse else target
-        fits = hovered is not None and not problem
-        if reverse:
-            start, end = (source.output_port_pos() if fits else pos), target.input_port_pos(port)
-        else:
-            free = port if port is not None else None
-            if fits and free is None:
-                free = self.doc.graph.next_free_port(target.node_id)
-            start, end = source.output_port_pos(), (target.input_port_pos(free) if fits else pos)
-        colors = self.canvas.colors
-        colour = colors.edge if hovered is None else colors.error if problem else colors.ok
-        self._wire.setPen(
-            QPen(colour, 2.2, Qt.PenStyle.DashLine if hovered is None else Qt.PenStyle.SolidLine)
-        )
-        self._wire.setPath(connection_path(start, end))
-        text = problem or (f"Connect {source.name} → {target.name}" if hovered else "")
-        self._wire_label.setHtml(
-            f"<div style='background:{colors.node.name()}; color:{QColor(colour).name()};'>"
-            f"&nbsp;{html.escape(text)}&nbsp;</div>"
-            if text
-            else ""
-        )
-        self._wire_label.setPos(pos + QPointF(16, 12))
-        self.hint.emit(text)
-
-    def finish_connection(self, pos: QPointF) -> bool:
-        """Connect to whatever is under `pos`; a refused connection reports its reason."""
-        if self._connect_from is None:
-            return False
-        source, target, port, problem = self._candidate(pos)
-        detached = self._detached[0] if self._detached else None
-        self.cancel_connection()  # puts a lifted edge back: the command below does the change
-        if detached is not None:
-            if target is None:
-                return self.doc.push(Disconnect(detached))
-            if target.node_id == detached.target and port in (None, detached.target_port):
-                return False  # dropped back where it was
-            if problem:
-                self.doc.message.emit(problem)
-                return False
-            move = [Disconnect(detached), Connect(source.node_id, target.node_id, port)]
-            return self.doc.push(Macro(move, text="Reconnect"))
-        if source is None or target is None:
-            return False
-        if problem:
-            self.doc.message.emit(problem)
-            return False
-        return self.doc.push(Connect(source.node_id, target.node_id, port))
+        on empty canvas to disconnect); one undoable step on release, none before."""
+        self.interaction = WireInteraction(self, self.canvas.nodes[edge.source], detached=edge)
 
     def begin_reverse(self, target: NodeItem, port: int) -> None:
         """Start a connection at a free input port and drag it back to the layer to read from."""
-        self.begin_connection(target)
-        self._reverse_port = port
+        self.interaction = WireInteraction(self, target, reverse_port=port)
+
+    def connection_problem(self, pos: QPointF) -> tuple[NodeItem | None, int | None, str | None]:
+        """(layer under the pointer, port, why it may not connect) for live feedback."""
+        if not isinstance(self.interaction, WireInteraction):
+            return None, None, None
+        return self.interaction.problem(pos)
+
+    def update_connection(self, pos: QPointF) -> None:
+        if isinstance(self.interaction, WireInteraction):
+            self.interaction.move(pos)
+
+    def finish_connection(self, pos: QPointF) -> bool:
+        """Connect to whatever is under `pos`; a refused connection reports its reason."""
+        interaction, self.interaction = self.interaction, None
+        return interaction.release(pos) if isinstance(interaction, WireInteraction) else False
 
     def cancel_connection(self) -> None:
-        for item in (self._wire, self._wire_label):
-            if item is not None:
-                self.canvas.removeItem(item)
-        self._wire = self._wire_label = None
-        self._connect_from = None
-        self._reverse_port = None
-        if self._detached is not None:
-            edge, index = self._detached
-            self._detached = None
-            self.doc.graph.restore_edge(edge, index)
-        self.hint.emit("")
+        interaction, self.interaction = self.interaction, None
+        if interaction is not None:
+            interaction.cancel()
 
     # ---------------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event) -> None:
