@@ -11,9 +11,10 @@ from __future__ import annotations
 from deepgui.core.commands import MoveNodes
 from deepgui.core.graph import Graph
 
-# At least the canvas's node box (210 x 78), so laid-out boxes never touch on screen.
-NODE_WIDTH = 210.0
-NODE_HEIGHT = 80.0
+# The box every layer takes on the canvas: the one size the layout, the inserting commands and
+# the canvas's items all use, so laid-out and inserted layers never overlap on screen.
+NODE_WIDTH = 230.0
+NODE_HEIGHT = 78.0
 GAP_X = 40.0
 GAP_Y = 60.0
 SWEEPS = 4

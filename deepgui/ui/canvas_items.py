@@ -25,10 +25,9 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 
 from deepgui.core import catalogue
 from deepgui.core.graph import Edge, Node
+from deepgui.core.layout import NODE_HEIGHT, NODE_WIDTH
 from deepgui.ui.theme import CanvasColors, canvas_colors, category_color
 
-NODE_WIDTH = 230.0
-NODE_HEIGHT = 78.0
 PORT_RADIUS = 6.0
 HEADER = 24.0
 
