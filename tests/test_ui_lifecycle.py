@@ -104,6 +104,11 @@ def test_new_and_revert_reset_every_panel(qtbot, window, tmp_path):
     with qtbot.waitSignal(panel.run_finished, timeout=120_000):
         press(qtbot, window, Qt.Key.Key_F5)
     assert panel.plots.epochs and panel.runs.table.rowCount() == 1
+    # The Evaluation tab's "Predict on a file…" opens the Predict dialog on this very run.
+    qtbot.mouseClick(panel.evaluation.predict_button, Qt.MouseButton.LeftButton)
+    dialog = window._predict
+    assert str(dialog.model.currentData()) == str(panel.run_dir)
+    dialog.close()
     # Revert: the file as saved (epochs back), its run still listed, the panels reset.
     window.files.revert()
     assert window.doc.project.training["epochs"] != 2 and not window.files.is_dirty()

@@ -1,5 +1,5 @@
 """Evaluation after training: metrics on the held-out split, the confusion matrix, sample
-predictions, predicted-against-actual for regression, and predicting on a picked file."""
+predictions, predicted-against-actual for regression, and the way to the Predict dialog."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from deepgui.core.data.base import LoadedData  # noqa: E402
-from deepgui.core.errors import DatasetError  # noqa: E402
-from deepgui.ui.training.evaluation_data import (  # noqa: E402
-    confusion_matrix,
-    evaluate,
-    load_inputs,
-    predict_file,
-)
+from deepgui.core.training.evaluation import confusion_matrix, evaluate  # noqa: E402
 from deepgui.ui.training.evaluation_view import EvaluationView  # noqa: E402
 
 pytestmark = pytest.mark.ui
@@ -24,22 +18,6 @@ pytestmark = pytest.mark.ui
 def test_confusion_matrix_counts_true_against_predicted():
     m = confusion_matrix(np.array([0, 0, 1, 2, 2]), np.array([0, 1, 1, 2, 0]), 3)
     assert m.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
-
-
-def test_load_inputs_shapes_and_refusals(tmp_path):
-    np.savez(tmp_path / "a.npz", x=np.zeros((5, 64)))
-    assert load_inputs(tmp_path / "a.npz", (8, 8, 1)).shape == (5, 8, 8, 1)
-    np.save(tmp_path / "one.npy", np.ones((8, 8, 1)))
-    assert load_inputs(tmp_path / "one.npy", (8, 8, 1)).shape == (1, 8, 8, 1)
-    (tmp_path / "rows.csv").write_text("a,b,c\n1,2,3\n4,5,6\n")
-    assert load_inputs(tmp_path / "rows.csv", (3,)).tolist() == [[1, 2, 3], [4, 5, 6]]
-    with pytest.raises(DatasetError, match="one column too many"):
-        load_inputs(tmp_path / "rows.csv", (2,))
-    with pytest.raises(DatasetError, match=r"shape \(3,\) but the model expects \(5,\)"):
-        load_inputs(tmp_path / "rows.csv", (5,))
-    (tmp_path / "x.txt2").write_text("?")
-    with pytest.raises(DatasetError, match="pick a .npz"):
-        load_inputs(tmp_path / "x.txt2", (3,))
 
 
 def _model(inputs: int, outputs: int, activation: str | None):
@@ -70,16 +48,10 @@ def test_classification_view_shows_matrix_samples_and_file_predictions(qtbot, tm
     assert view.samples_grid.count() == 16
     assert "test split (20 samples)" in view.summary.text()
 
-    np.savez(tmp_path / "new.npz", x=x[:5])
-    view.predict_file(tmp_path / "new.npz")
-    qtbot.waitUntil(lambda: view.prediction is not None, timeout=20000)
-    assert view.predictions.rowCount() == 5
-    assert view.predictions.item(0, 0).text() in ("a", "b", "c")
-    view.prediction = None
-    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
-    view.predict_file(tmp_path / "bad.csv")
-    qtbot.waitUntil(lambda: view.prediction is not None, timeout=20000)
-    assert "expects (4,)" in view.summary.text()
+    # Predicting on a file is the Predict dialog's (raw data in): the button asks for it.
+    assert view.predict_button.isEnabled()
+    with qtbot.waitSignal(view.predict_requested, timeout=1000):
+        view.predict_button.click()
 
 
 def test_regression_view_scatters_predicted_against_actual(qtbot, tmp_path):
@@ -96,7 +68,3 @@ def test_regression_view_scatters_predicted_against_actual(qtbot, tmp_path):
     assert view.left.currentWidget() is view.scatter_plot
     xs, ys = view.scatter_plot.getPlotItem().listDataItems()[0].getData()
     assert np.allclose(xs, y[20:]) and len(ys) == 10
-    path = tmp_path / "in.csv"
-    np.savetxt(path, x[:3], delimiter=",", header="a,b", comments="")
-    out = predict_file(model, path, [])
-    assert len(out["rows"]) == 3 and out["rows"][0][1] is None

@@ -451,6 +451,7 @@ class MainWindow(QMainWindow):
             panel.run_started.connect(self._training_state)
             panel.run_finished.connect(self._training_state)
             panel.open_project_requested.connect(lambda path: self.files.open_path(path))
+            panel.predict_requested.connect(lambda path: self.predict_on_file(path or None))
             # What the Input layers receive, once the data panel or a starting run loaded data.
             panel.data_view.inputs_described.connect(self.scene.show_input_captions)
             panel.run_started.connect(lambda: panel.data_view.follow_run(panel.run.worker))

@@ -1,42 +1,37 @@
 """Evaluation after training: held-out metrics, a confusion-matrix heat map, sample
-predictions (images with predicted and true labels, or predicted against actual), and
-predicting on a file the user picks."""
+predictions (images with predicted and true labels, or predicted against actual), and a way
+to the Predict dialog for the run."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from deepgui.ui.tasks import Background
 from deepgui.ui.training.images import to_pixmap
 
 EMPTY = "Train a model to see how it does on data it has not seen."
 
 
 class EvaluationView(QWidget):
+    predict_requested = Signal()  # "Predict on a file…": the dialog, on this run
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.result: dict[str, Any] | None = None
         self.model = None
-        self.prediction: dict[str, Any] | None = None
-        self.background = Background(self)
         self.summary = QLabel(EMPTY)
         self.summary.setWordWrap(True)
         self.predict_button = QPushButton("Predict on a file…")
@@ -66,10 +61,6 @@ class EvaluationView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.samples)
-        self.predictions = QTableWidget(0, 2)
-        self.predictions.setHorizontalHeaderLabels(["Prediction", "Confidence"])
-        self.predictions.horizontalHeader().setStretchLastSection(True)
-        self.predictions.hide()
 
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
@@ -77,7 +68,6 @@ class EvaluationView(QWidget):
         right = QVBoxLayout()
         right.addWidget(QLabel("Sample predictions"))
         right.addWidget(scroll, 2)
-        right.addWidget(self.predictions, 1)
         body = QHBoxLayout()
         body.addWidget(self.left, 3)
         body.addLayout(right, 2)
@@ -96,7 +86,6 @@ class EvaluationView(QWidget):
             self.confusion_plot.removeItem(t)
         self._cell_texts = []
         self.scatter_plot.clear()
-        self.predictions.hide()
 
     def show_result(self, result: dict[str, Any] | None, model=None) -> None:
         self.result, self.model = result, model
@@ -189,33 +178,6 @@ class EvaluationView(QWidget):
 
     # ------------------------------------------------------------------ predict on a file
     def _predict_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Predict on a file", "", "Inputs (*.npz *.npy *.csv *.tsv);;All files (*)"
-        )
-        if path:
-            self.predict_file(path)
-
-    def predict_file(self, path: str | Path) -> None:
-        """Predict on `path` in the background; the table shows the answers."""
-        from deepgui.ui.training.evaluation_data import predict_file
-
-        model, names = self.model, list((self.result or {}).get("class_names") or [])
-        if model is None:
-            return
-        self.summary.setText(f"Predicting on {Path(path).name}…")
-        self.background.run("predict", lambda: predict_file(model, Path(path), names),
-                            self._show_prediction, self._prediction_failed)  # fmt: skip
-
-    def _show_prediction(self, out: dict[str, Any]) -> None:
-        self.prediction = out
-        rows = out["rows"]
-        self.predictions.setRowCount(len(rows))
-        for i, (label, conf) in enumerate(rows):
-            self.predictions.setItem(i, 0, QTableWidgetItem(label))
-            self.predictions.setItem(i, 1, QTableWidgetItem("" if conf is None else f"{conf:.1%}"))
-        self.predictions.show()
-        self.summary.setText(f"{len(rows)} predictions for {Path(out['path']).name}.")
-
-    def _prediction_failed(self, message: str) -> None:
-        self.prediction = {"error": message}
-        self.summary.setText(message)
+        # The raw-data prediction (the model takes the data as the user has it): the
+        # Predict dialog, on the run just evaluated.
+        self.predict_requested.emit()

@@ -63,6 +63,7 @@ class TrainingPanel(QWidget):
     run_started = Signal()
     run_finished = Signal(str)  # the reason: completed, early_stopping, user, nan_loss, error
     open_project_requested = Signal(str)
+    predict_requested = Signal(str)  # a run folder to predict with
 
     def __init__(self, get_project: Callable[[], Project], parent=None) -> None:
         super().__init__(parent)
@@ -141,6 +142,9 @@ class TrainingPanel(QWidget):
         self.data_view.edited.connect(self._edit_dataset)
         self.banner.remedy_clicked.connect(self.apply_remedy)
         self.runs.open_project_requested.connect(self.open_project_requested)
+        self.evaluation.predict_requested.connect(
+            lambda: self.predict_requested.emit(str(self.run_dir) if self.run_dir else "")
+        )
         self.runs.resume_requested.connect(lambda path: self.start_training(resume=Path(path)))
         self.plots.timer.timeout.connect(self._update_progress)
         self.reload()
