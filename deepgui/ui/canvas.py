@@ -287,7 +287,14 @@ class CanvasView(QGraphicsView):
         factor = max(0.08 / current, min(3.0 / current, factor))
         self._zooming()
         self.scale(factor, factor)
+        self._repaint_all()
         self.zoom_changed.emit(self.zoom())
+
+    def _repaint_all(self) -> None:
+        # After a change of scale Qt repaints only the regions it thinks changed, and pieces of
+        # the scaled node pictures stayed behind outside them (seen with wheel and keys under
+        # X11): repaint the whole viewport, which costs one blit per cached node.
+        self.viewport().update()
 
     def _zooming(self) -> None:
         """While the zoom changes, nodes scale a cached picture instead of being redrawn at
@@ -300,6 +307,7 @@ class CanvasView(QGraphicsView):
     def _zoom_settled(self) -> None:
         for item in self.canvas.nodes.values():
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._repaint_all()
 
     def fit_all(self) -> None:
         bounds = self.canvas.itemsBoundingRect()
@@ -311,6 +319,7 @@ class CanvasView(QGraphicsView):
             if self.zoom() > 1.0:
                 self.setTransform(QTransform())
                 self.centerOn(bounds.center())
+        self._repaint_all()
         self.zoom_changed.emit(self.zoom())
 
     def center_on_node(self, node_id: str) -> None:
