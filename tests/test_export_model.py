@@ -75,6 +75,7 @@ def exported(tmp_path_factory):
     return models, reports
 
 
+@pytest.mark.slow  # over 5 s on 2 cores
 @pytest.mark.parametrize("model_name", list(BUILDERS))
 @pytest.mark.parametrize("label", [_label(f, o) for f, o in EXPORTS])
 def test_round_trip_matches_keras(exported, model_name, label):

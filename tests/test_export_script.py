@@ -198,6 +198,7 @@ def test_script_retrains_from_scratch_and_predicts_with_its_own_weights(table_ru
     assert_same_predictions(fresh / "after.csv", tmp_path / "d.csv")
 
 
+@pytest.mark.slow  # over 5 s on 2 cores
 def test_script_from_a_project_trains_before_it_predicts(tmp_path):
     project = load_project(example_path("iris_dense"))
     project.save(tmp_path / "iris.dgproj")

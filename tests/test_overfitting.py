@@ -212,6 +212,7 @@ def test_a_remedy_undone_restores_only_what_it_changed():
 
 
 # ----------------------------------------------------------------------------- a real run
+@pytest.mark.slow  # over 5 s on 2 cores
 def test_real_overfitting_training_raises_the_flag(tmp_path):
     from deepgui.core.data.base import LoadedData
     from deepgui.core.training import TrainingConfig, TrainingEngine, TrainingListener

@@ -41,6 +41,7 @@ def copy_example(name: str, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.slow  # over 5 s on 2 cores
 def test_digits_example_reaches_095_validation_accuracy(tmp_path):
     out = tmp_path / "run"
     proc = train(examples_dir() / "digits_cnn.dgproj", "--epochs", 12, "--out", out)
@@ -54,6 +55,7 @@ def test_digits_example_reaches_095_validation_accuracy(tmp_path):
     assert f"run directory: {out}" in proc.stdout
 
 
+@pytest.mark.slow  # over 5 s on 2 cores
 def test_a_killed_run_resumes_and_finishes_with_the_right_epoch_count(tmp_path):
     project = copy_example("moons_dense", tmp_path)
     out = tmp_path / "run"
@@ -129,6 +131,7 @@ def test_ctrl_c_stops_gracefully_and_keeps_the_run(tmp_path):
     assert "stopped by: user" in stdout
 
 
+@pytest.mark.slow  # over 5 s on 2 cores
 def test_overfitting_warnings_appear_as_they_happen(tmp_path):
     from deepgui.core.graph import Graph
     from deepgui.core.project import Project

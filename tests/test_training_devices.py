@@ -86,6 +86,7 @@ _MIRRORED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # over 5 s on 2 cores
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
