@@ -202,7 +202,8 @@ def cmd_summary(path: Path) -> int:
             if nid in failed:
                 continue  # one sentence per layer: its first error is the one to fix first
             failed.add(nid)
-        print(f"{severity}: {message}", file=sys.stderr)
+        end = "" if message.rstrip().endswith((".", "!", "?")) else "."
+        print(f"{severity}: {message.rstrip()}{end}", file=sys.stderr)
     print(f"Trainable params: {trainable:,}")
     print(f"Non-trainable params: {total - trainable:,}")
     print(f"Total params: {total}")

@@ -512,8 +512,9 @@ def load_network_file(path: str | os.PathLike) -> Any:
     fitted again on the data whenever it trains)."""
     from deepgui.core.data.preprocessing import network_of
 
+    model = load_model_file(path)  # its errors name the file already
     try:
-        return network_of(load_model_file(path))
+        return network_of(model)
     except DeepGuiError as exc:
         raise ModelImportError(f"{path}: {exc}") from None
 

@@ -96,6 +96,9 @@ def layer_config(node: Node) -> dict[str, Any]:
     return config
 
 
+# Layers that carry Python code: never built, whatever their config says.
+CODE_LAYERS = ("Lambda", "TFSMLayer")
+
 # Config keys Keras reads as a file path when they hold a string (project.PATH_KEYS).
 PATH_KEYS = ("vocabulary", "idf_weights")
 
@@ -142,17 +145,31 @@ def make_layer(node: Node):
             f"{node.name}: its {path[0]} names the file {path[1]!r}; a layer takes its "
             f"{path[0]} as a list (deepgui never reads files named in a layer's settings)."
         )
+    if node.class_name in CODE_LAYERS:
+        raise BuildError(
+            f"{node.name}: a {node.class_name} layer holds Python code, which deepgui never "
+            "runs; use built-in layers instead."
+        )
     k = keras()
+    cls = getattr(k.layers, node.class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, k.layers.Layer)):
+        # "Unknown layer": the wording shape inference turns into its own sentence.
+        raise ValueError(f"Unknown layer {node.class_name}.")
     config = layer_config(node)
     # keras.layers.deserialize runs from_config in Keras's safe-mode scope (it refuses Lambda
     # code and vocabulary files); there is no path around it.
     try:
-        return k.layers.deserialize(_serialized(node.class_name, config))
-    except KeyError:
-        cls = getattr(k.layers, node.class_name, None)
-        if not isinstance(cls, type):
-            raise
-        return k.layers.deserialize(_serialized(node.class_name, _with_defaults(cls, config)))
+        try:
+            return k.layers.deserialize(_serialized(node.class_name, config))
+        except KeyError:
+            return k.layers.deserialize(_serialized(node.class_name, _with_defaults(cls, config)))
+    except (TypeError, KeyError, RecursionError) as exc:
+        # Keras's own wording here is pages long; the setting at fault is in its first line.
+        text = str(exc).split("Exception encountered:")[-1]
+        first = " ".join(text.split())[:160] or type(exc).__name__
+        raise BuildError(
+            f"{node.name}: its settings are not ones {node.class_name} takes ({first})."
+        ) from None
 
 
 def _serialized(class_name: str, config: dict[str, Any]) -> dict[str, Any]:

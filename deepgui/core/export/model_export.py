@@ -179,11 +179,16 @@ def check_targets(fmt: str, target: Path, force: bool, beside: tuple[Path, ...] 
                 f"{path} already exists: choose another name, or pass --force to replace an "
                 "earlier export."
             )
-        kind = spec_label if path == target else "signature or weights"
+        if path != target:
+            kind = "a signature or weights file deepgui wrote"
+        elif fmt == "savedmodel":
+            kind = "a SavedModel deepgui exported"
+        else:
+            kind = f"a {spec_label} file deepgui exported"
         if not _is_our_export(fmt if path == target else "beside", path):
             raise ExportError(
-                f"{path} is not a {kind} file deepgui exported, so it is not replaced, even with "
-                "--force: move it away or choose another name."
+                f"{path} is not {kind}, so it is not replaced, even with --force: move it away "
+                "or choose another name."
             )
 
 

@@ -282,7 +282,9 @@ def _samples_of(run: Path):
     try:
         check_npz(path)
         samples = signature.read_samples(run)
-    except (DeepGuiError, OSError, ValueError) as exc:
+    except DeepGuiError as exc:
+        raise ExportError(str(exc)) from None
+    except (OSError, ValueError, KeyError, EOFError) as exc:
         raise ExportError(f"{path}: the run's sample rows cannot be read ({exc}).") from None
     return samples[0] if samples is not None else None
 

@@ -47,11 +47,11 @@ class RunLock:
     into the same folder is refused with one sentence instead of both writing over each other.
     The kernel releases it when the process ends, however it ends (kill -9 included)."""
 
-    def __init__(self, run_dir: Path, fd: int, existed: bool, created_dir: bool) -> None:
+    def __init__(self, run_dir: Path, fd: int, existed: bool, created: Path | None) -> None:
         self.run_dir = run_dir
         self._fd: int | None = fd
         self.existed = existed  # the folder was a deepgui run folder before this lock
-        self._created_dir = created_dir
+        self._created = created  # the outermost folder this lock made (None: none)
 
     @classmethod
     def acquire(cls, run_dir: str | os.PathLike) -> RunLock:
@@ -60,7 +60,8 @@ class RunLock:
         run_dir = Path(run_dir)
         if run_dir.exists() and not run_dir.is_dir():
             raise TrainingError(f"{run_dir}: is a file; a run needs a folder.")
-        created = not run_dir.exists()
+        missing = [p for p in (run_dir, *run_dir.parents) if not p.exists()]
+        created = missing[-1] if missing else None
         lock_path = run_dir / LOCK
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -93,9 +94,14 @@ class RunLock:
         if self._fd is None:
             return
         try:
-            if self._created_dir and {p.name for p in self.run_dir.iterdir()} == {LOCK}:
+            if self._created is not None and {p.name for p in self.run_dir.iterdir()} == {LOCK}:
                 (self.run_dir / LOCK).unlink()
-                self.run_dir.rmdir()
+                folder = self.run_dir
+                while True:  # the folders made for it too (NAME.runs/ for a first run)
+                    folder.rmdir()
+                    if folder == self._created:
+                        break
+                    folder = folder.parent
         except OSError:
             pass
         finally:
