@@ -194,3 +194,20 @@ def test_recovery_folder_odd_names_are_harmless(tmp_path):
     (tmp_path / "session-1x.dgproj").write_text("{}")
     assert recovery.orphans(tmp_path) == []
     assert json.loads((tmp_path / "session-1x.dgproj").read_text()) == {}
+
+
+def test_a_keras_call_error_keeps_its_cause_and_layer():
+    """Keras wraps a layer's error in "Exception encountered when calling ..." lines; the
+    sentence keeps the cause and the model it happened in."""
+    from deepgui.core.training.engine import describe_error
+
+    exc = ValueError(
+        "Exception encountered when calling Functional.call().\n\n"
+        "\x1b[1mInvalid dtype: str for layer dense_1\x1b[0m\n\n"
+        "Arguments received by Functional.call():\n  • inputs=tf.Tensor(shape=(8, 4))"
+    )
+    text = describe_error(exc)
+    assert "Invalid dtype: str for layer dense_1" in text and "Functional" in text
+    assert "\n" not in text and "\x1b" not in text and text.endswith(".")
+    full = describe_error(OSError(28, "No space left on device", "/data/run/model.keras"))
+    assert full == "/data/run/model.keras: cannot be written: the disk is full."

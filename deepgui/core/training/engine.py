@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -83,7 +84,8 @@ def describe_error(exc: BaseException, batch_size: int | None = None) -> str:
     if isinstance(exc, DeepGuiError):
         return str(exc)
     name = type(exc).__name__
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # Keras colours its messages
+    lines = [ln.strip() for ln in plain.strip().splitlines() if ln.strip()]
     text = lines[0] if lines else ""
     if (
         isinstance(exc, MemoryError)
@@ -152,6 +154,8 @@ class TrainingEngine:
         self.samples = 0
         self._prior_wall = 0.0
         self.initial_epoch = 0
+        self.engine_used = "xla" if config.engine == "xla" else _backend_engine()
+        self.engine_note = ""
 
     # ------------------------------------------------------------------ control (any thread)
     def stop(self) -> None:
@@ -220,7 +224,9 @@ class TrainingEngine:
                 model = keras.saving.load_model(state["model_path"], safe_mode=True)
             else:
                 model = self._make_model(placement)
-                model.compile(optimizer=make_optimizer(cfg, steps), loss=loss, metrics=metric_names)
+                jit = self._xla_compiles(placement, loss, steps)
+                model.compile(optimizer=make_optimizer(cfg, steps), loss=loss,
+                              metrics=metric_names, jit_compile=jit)  # fmt: skip
                 if state is not None:
                     rundir.restore_weights(model, Path(state["model_path"]))
                 else:
@@ -240,6 +246,8 @@ class TrainingEngine:
                 self.initial_epoch,
                 {
                     "device": self.device,
+                    "engine": self.engine_used,
+                    "engine_note": self.engine_note,
                     "loss": loss,
                     "metrics": metric_names,
                     "batch_size": cfg.batch_size,
@@ -274,6 +282,36 @@ class TrainingEngine:
         if es is not None and es.stopped_epoch > 0:
             return "early_stopping", f"{cfg.early_stopping.monitor} stopped improving."
         return "completed", ""
+
+    def _xla_compiles(self, placement, loss: str, steps: int) -> bool | str:
+        """For the XLA engine: whether this model compiles with XLA, tried on one batch with a
+        throwaway copy; a layer that cannot compile falls back to plain TensorFlow, said in a
+        sentence. Other engines let Keras decide ("auto")."""
+        if self.config.engine != "xla":
+            return "auto"
+        cfg, data = self.config, self.data
+        try:
+            probe = self._make_model(placement)
+            if probe is self.source:  # a built model given: no throwaway copy to try on
+                return True
+            probe.compile(optimizer=make_optimizer(cfg, steps), loss=loss, jit_compile=True)
+            x = data.x_train
+            x = (
+                {k: v[: cfg.batch_size] for k, v in x.items()}
+                if isinstance(x, dict)
+                else (x[: cfg.batch_size])
+            )
+            probe.train_on_batch(x, data.y_train[: cfg.batch_size])
+        except Exception as exc:  # noqa: BLE001 - XLA refuses some layers: say so and go on
+            first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+            self.engine_used = "tensorflow"
+            self.engine_note = (
+                "XLA cannot compile this model, so TensorFlow trains it without XLA"
+                + (f" ({first})" if first else "")
+                + "."
+            )
+            return False
+        return True
 
     def _load_state(self) -> dict[str, Any] | None:
         if not (self.resume_requested and self.run_dir is not None):
@@ -458,6 +496,7 @@ class TrainingEngine:
             if self.train_seconds > 0
             else 0.0,
             "device": self.device,
+            "engine": self.engine_used,
             "stopped_by": reason,
             "epochs_planned": cfg.epochs,
             "batch_size": cfg.batch_size,
@@ -566,6 +605,12 @@ class TrainingEngine:
 def _present(x, y) -> bool:
     """A split is there when it has samples (loaders may give empty arrays for a 0 fraction)."""
     return x is not None and y is not None and len(y) > 0
+
+
+def _backend_engine() -> str:
+    """The engine name of this process's Keras backend (without importing Keras)."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    return backend if backend in ("jax", "torch") else "tensorflow"
 
 
 def _adapt_leading_normalization(model, x_train) -> None:
