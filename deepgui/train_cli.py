@@ -28,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="number of epochs (overrides the project)")
     parser.add_argument("--batch-size", type=int, help="batch size (overrides the project)")
     parser.add_argument(
+        "--engine",
+        choices=("auto", "tensorflow", "xla", "jax"),
+        help="what trains it: auto (the fastest, measured once per model and machine), "
+        "tensorflow, xla (TensorFlow with XLA) or jax (in a worker process)",
+    )
+    parser.add_argument(
         "--out", help="the run directory (default: NAME.runs/<timestamp>/ beside the project)"
     )
     parser.add_argument(
@@ -75,8 +81,14 @@ class ProgressPrinter:
         self.remaining_batches = (epochs - initial_epoch) * steps_per_epoch
         self.t_start = time.perf_counter()
         what = "Resuming" if info.get("resumed") else "Training"
+        engine = {"xla": "TensorFlow with XLA", "jax": "JAX", "tensorflow": "TensorFlow"}.get(
+            info.get("engine", ""), "Keras"
+        )
+        if info.get("engine_note"):
+            self._write(info["engine_note"] + "\n")
         self._write(
-            f"{what} on {info['device']}: {info['num_train']} training and {info['num_val']} "
+            f"{what} with {engine} on {info['device']}: {info['num_train']} training and "
+            f"{info['num_val']} "
             f"validation samples, loss {info['loss']}, batch size {self.batch_size}, "
             f"epochs {initial_epoch + 1}-{epochs}.\n"
         )
@@ -173,21 +185,25 @@ def run(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_BAD_INPUT
     try:
-        return _train(prepared, data, spec)
+        return _train(prepared, data, spec, getattr(args, "engine", None))
     finally:
         prepared.release()
 
 
-def _train(prepared, data, spec) -> int:
-    from deepgui.core.training import TrainingEngine
+def _train(prepared, data, spec, requested: str | None = None) -> int:
+    from deepgui.core.training import engines
 
     project, config, run_dir = prepared.project, prepared.config, prepared.run_dir
     resume = prepared.resume
-
+    if requested:
+        config = config.with_overrides(engine=requested)
+    chosen, note = engines.resolve(config.engine, project, data, config)
+    if note:
+        sys.stderr.write(f"Engine: {note}.\n")
     printer = ProgressPrinter(sys.stderr)
-    engine = TrainingEngine(
-        project.graph, data, config, printer,
-        project=project, dataset_spec=spec, run_dir=run_dir, resume=resume,
+    engine = engines.make_engine(
+        chosen, project, data, config, printer,
+        dataset_spec=spec, run_dir=run_dir, resume=resume,
     )  # fmt: skip
 
     def interrupt(*_):

@@ -90,6 +90,9 @@ class TrainingConfig:
     mixed_precision: bool = False
     tensorboard: bool = False
     use_project_weights: bool = True
+    # What trains it (engines.py): "auto", "tensorflow", "xla" (TensorFlow with XLA) or "jax"
+    # (in a worker process).
+    engine: str = "tensorflow"
     overfitting: OverfittingSettings = field(default_factory=OverfittingSettings)
 
     @classmethod
@@ -233,6 +236,9 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
         raise _fail("device", problem)
     cfg.mixed_precision = _flag(raw, "mixed_precision", False, "")
     cfg.tensorboard = _flag(raw, "tensorboard", False, "")
+    from deepgui.core.training.engines import ENGINES
+
+    cfg.engine = _choice(raw, "engine", "tensorflow", ENGINES, "")
     cfg.use_project_weights = _flag(raw, "use_project_weights", True, "")
     ov = _section(raw, "overfitting")
     cfg.overfitting = OverfittingSettings(

@@ -154,18 +154,32 @@ class TrainingWorker(QObject):
         self.finished.emit(reason, metrics, evaluation)
 
     def _run(self):
-        from deepgui.core.training.engine import TrainingEngine
-        from deepgui.core.training.evaluation import evaluate
         from deepgui.core.training.prepare import prepare_run
 
         try:
             # The same decisions as `deepgui train`: resume a stopped run in place, or start
-            # a new one, with the project's data and settings.
+            # a new one, with the project's data and settings (its folder locked meanwhile).
             prepared = prepare_run(self.project, self.run_dir)
-            config = prepared.config
+        except DeepGuiError as exc:
+            return "error", {"stopped_by": "error", "message": str(exc)}, None
+        try:
+            return self._train(prepared)
+        finally:
+            prepared.release()
+
+    def _train(self, prepared):
+        from deepgui.core.training import engines
+        from deepgui.core.training.evaluation import evaluate
+
+        config = prepared.config
+        try:
             if self.data is None or prepared.resume:
                 self.status.emit("Loading data…")
                 self.data = prepared.load_data()
+            if config.engine == "auto":
+                self.status.emit("Measuring which engine trains this model fastest…")
+            project = prepared.project
+            chosen, note = engines.resolve(config.engine, project, self.data, config)
         except DeepGuiError as exc:
             return "error", {"stopped_by": "error", "message": str(exc)}, None
         if self._stop:
@@ -173,11 +187,10 @@ class TrainingWorker(QObject):
         self.status.emit(
             "Resuming from the last finished epoch…"
             if prepared.resume
-            else "Importing TensorFlow and building the model…"
+            else f"Starting {engines.LABELS[chosen]}{f' ({note})' if note else ''}…"
         )
-        project = prepared.project
-        engine = TrainingEngine(
-            project.graph, self.data, config, _Relay(self), project=project,
+        engine = engines.make_engine(
+            chosen, project, self.data, config, _Relay(self),
             dataset_spec=getattr(self.data, "spec", None) or prepared.spec,
             run_dir=prepared.run_dir, resume=prepared.resume,
         )  # fmt: skip

@@ -1,0 +1,199 @@
+"""Which engine trains a run: TensorFlow (in this process), TensorFlow with XLA (in this
+process, compiled), or JAX (in a worker process, since Keras's backend is fixed per process).
+`auto` takes the fastest engine that can run the model, measured by a short probe whose figures
+are cached per machine and model shape. The CLI (`--engine`) and the app decide through here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ENGINES = ("auto", "tensorflow", "xla", "jax")
+LABELS = {"tensorflow": "TensorFlow", "xla": "TensorFlow with XLA", "jax": "JAX (worker process)"}
+PROBE_BATCHES = 24
+PROBE_FILE = "engine_probe.json"
+
+
+def available() -> list[str]:
+    """The engines this installation can run."""
+    out = ["tensorflow", "xla"]
+    if importlib.util.find_spec("jax") is not None:
+        out.append("jax")
+    return out
+
+
+def resolve(requested: str, project, data, config) -> tuple[str, str]:
+    """(engine, note): the engine to use and, when it is not the one asked for, why."""
+    if requested == "auto":
+        speeds = probe(project, data, config)
+        usable = {e: s for e, s in speeds.items() if s > 0}
+        if not usable:
+            return "tensorflow", "no engine could be measured; TensorFlow trains it"
+        best = max(usable, key=usable.get)
+        shown = ", ".join(f"{LABELS[e]} {s:,.0f}" for e, s in sorted(usable.items()))
+        return best, f"auto chose {LABELS[best]} (samples/s: {shown})"
+    if requested == "jax" and "jax" not in available():
+        return "tensorflow", "JAX is not installed here; TensorFlow trains it"
+    return requested, ""
+
+
+def make_engine(engine: str, project, data, config, listener, *, dataset_spec, run_dir,
+                resume: bool = False):  # fmt: skip
+    """The engine object for one run: TrainingEngine in this process (XLA compiles), or a
+    WorkerEngine supervising a JAX process. Both have run, stop, pause and resume."""
+    if engine == "jax":
+        from deepgui.core.training.worker_process import WorkerEngine
+
+        return WorkerEngine("jax", project, data, config, listener, dataset_spec=dataset_spec,
+                            run_dir=run_dir, resume=resume)  # fmt: skip
+    from deepgui.core.training.engine import TrainingEngine
+
+    config = config.with_overrides(engine=engine)
+    return TrainingEngine(project.graph, data, config, listener, project=project,
+                          dataset_spec=dataset_spec, run_dir=run_dir, resume=resume)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- the probe
+def model_key(project, data, config) -> str:
+    """What decides the speeds: the machine, the layers and shapes, the batch size."""
+    graph = project.graph.to_dict()
+    for node in graph.get("nodes", []):
+        node.get("config", {}).pop("name", None)
+        node.pop("id", None)
+    what = {
+        "machine": [platform.machine(), platform.processor(), os.cpu_count()],
+        "graph": graph["nodes"],
+        "edges": len(graph.get("edges", [])),
+        "shape": list(data.sample_shape),
+        "batch": config.batch_size,
+        "engines": available(),
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _cache_path() -> Path:
+    base = os.environ.get("DEEPGUI_CONFIG_DIR") or os.path.join(Path.home(), ".config", "deepgui")
+    return Path(base) / PROBE_FILE
+
+
+def cached(key: str) -> dict[str, float] | None:
+    try:
+        data = json.loads(_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    entry = data.get(key) if isinstance(data, dict) else None
+    return {str(k): float(v) for k, v in entry.items()} if isinstance(entry, dict) else None
+
+
+def _remember(key: str, speeds: dict[str, float]) -> None:
+    path = _cache_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data = data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = {}
+    data[key] = speeds
+    try:
+        from deepgui.core.project import atomic_write_text
+
+        atomic_write_text(path, json.dumps(data, indent=1))
+    except OSError:
+        pass  # a read-only config folder: the probe runs again next time
+
+
+def probe(project, data, config) -> dict[str, float]:
+    """Samples per second of each available engine on this model and data (a few batches each,
+    after compiling); cached per machine and model shape."""
+    key = model_key(project, data, config)
+    speeds = cached(key)
+    if speeds is not None:
+        return speeds
+    speeds = {}
+    for engine in available():
+        try:
+            if engine == "jax":
+                speeds[engine] = _probe_in_worker(project, data, config)
+            else:
+                speeds[engine] = probe_here(project.graph, data, config, jit=engine == "xla")
+        except Exception:  # noqa: BLE001 - an engine that cannot run the model is not chosen
+            speeds[engine] = 0.0
+    _remember(key, speeds)
+    return speeds
+
+
+def probe_here(graph, data, config, jit: bool = False) -> float:
+    """Train a fresh copy of the model on a few batches with this process's backend; samples/s
+    of the second pass (the first one compiles)."""
+    from deepgui.core.build import build_model
+    from deepgui.core.training.config import make_optimizer
+
+    n = min(data.num_train, PROBE_BATCHES * config.batch_size)
+    x = data.x_train
+    x = {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
+    y = data.y_train[:n]
+    model = build_model(graph)
+    units = model.outputs[0].shape[-1]
+    model.compile(optimizer=make_optimizer(config, PROBE_BATCHES),
+                  loss=config.resolved_loss(data, units), jit_compile=jit)  # fmt: skip
+    model.fit(x, y, batch_size=config.batch_size, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=config.batch_size, epochs=1, verbose=0)
+    return n / (time.perf_counter() - start)
+
+
+def _probe_in_worker(project, data, config) -> float:
+    import tempfile
+
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="deepgui-probe-") as folder:
+        n = min(data.num_train, PROBE_BATCHES * config.batch_size)
+        x = data.x_train
+        arrays = (
+            {f"x:{k}": np.asarray(v[:n]) for k, v in x.items()}
+            if isinstance(x, dict)
+            else {"x:": np.asarray(x[:n])}
+        )
+        np.savez(Path(folder) / "data.npz", y=np.asarray(data.y_train[:n]), **arrays)
+        meta = {"project": project.to_dict(), "config": config.to_dict(), "task": data.task,
+                "class_names": list(data.class_names)}  # fmt: skip
+        (Path(folder) / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        out = subprocess.run(
+            [sys.executable, "-m", "deepgui.core.training.engines", folder],
+            capture_output=True, text=True, env=env, timeout=300,
+        )  # fmt: skip
+        if out.returncode != 0:
+            return 0.0
+        return float(out.stdout.strip().splitlines()[-1])
+
+
+def _probe_main(folder: str) -> None:
+    """In the JAX process: the probe on the arrays handed over."""
+    import numpy as np
+
+    from deepgui.core.data.base import LoadedData
+    from deepgui.core.project import project_from_dict
+    from deepgui.core.training.config import TrainingConfig
+
+    meta = json.loads((Path(folder) / "meta.json").read_text(encoding="utf-8"))
+    with np.load(Path(folder) / "data.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    xs = {k[2:]: v for k, v in arrays.items() if k.startswith("x:")}
+    x: Any = xs[""] if list(xs) == [""] else xs
+    data = LoadedData(x, arrays["y"], task=meta["task"], class_names=meta["class_names"])
+    project = project_from_dict(meta["project"])
+    print(probe_here(project.graph, data, TrainingConfig.from_dict(meta["config"])))
+
+
+if __name__ == "__main__":
+    _probe_main(sys.argv[1])

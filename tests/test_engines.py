@@ -1,0 +1,149 @@
+"""Engines: TensorFlow, TensorFlow with XLA, and JAX in a worker process all write the same run
+directory, whose model loads under TensorFlow; the worker stops at once when told and a
+crashed worker ends the run with a sentence; `auto` measures once and remembers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from deepgui.core.data import load_dataset
+from deepgui.core.graph import Graph
+from deepgui.core.project import Project
+from deepgui.core.training import TrainingConfig, TrainingListener, engines
+from tests.helpers import add
+
+pytest.importorskip("jax")
+
+
+def iris_project(tmp_path, epochs: int = 3) -> Project:
+    g = Graph()
+    hidden = add(g, "Dense", add(g, "InputLayer", shape=[4]), units=16, activation="relu")
+    add(g, "Dense", hidden, units=3, activation="softmax")
+    project = Project(graph=g, dataset={"source": "builtin", "name": "iris"},
+                      training={"epochs": epochs, "batch_size": 16, "learning_rate": 0.02})  # fmt: skip
+    project.save(tmp_path / "iris.dgproj")
+    return project
+
+
+class Events(TrainingListener):
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+        self.batches = 0
+        self.info: dict = {}
+        self.first_epoch = threading.Event()
+
+    def started(self, steps_per_epoch, epochs, initial_epoch, info):
+        self.info = info
+
+    def batch_ended(self, step, logs):
+        self.batches += 1
+
+    def epoch_ended(self, epoch, logs):
+        self.epochs.append(epoch)
+        self.first_epoch.set()
+
+
+def run_engine(name: str, project, tmp_path, epochs: int | None = None, listener=None):
+    data = load_dataset(project.dataset, graph=project.graph)
+    config = TrainingConfig.from_dict(project.training)
+    if epochs:
+        config = config.with_overrides(epochs=epochs)
+    listener = listener or Events()
+    engine = engines.make_engine(name, project, data, config, listener,
+                                 dataset_spec=project.dataset, run_dir=tmp_path / name)  # fmt: skip
+    return engine, listener, data
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["xla", "jax"])
+def test_each_engine_writes_the_same_run_directory(name, tmp_path):
+    project = iris_project(tmp_path)
+    engine, events, data = run_engine(name, project, tmp_path)
+    result = engine.run()
+    assert result.reason == "completed", result.metrics.get("message")
+    run = tmp_path / name
+    names = {p.name for p in run.iterdir()}
+    assert {"model.keras", "history.csv", "metrics.json", "signature.json", "samples.npz",
+            "project.dgproj", "checkpoints"} <= names  # fmt: skip
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["engine"] == name and metrics["epochs_run"] == 3
+    assert events.epochs == [1, 2, 3] and events.batches >= 3 * 7  # per-batch events arrive
+    assert events.info["engine"] == name
+    # The model (trained under JAX or XLA) loads under TensorFlow and takes the raw columns.
+    import keras
+
+    model = keras.saving.load_model(run / "model.keras")
+    accuracy = np.mean(np.argmax(model.predict(data.raw_val, verbose=0), 1) == data.y_val)
+    assert accuracy > 0.6
+
+
+def test_xla_falls_back_with_a_sentence_when_the_model_does_not_compile(tmp_path, monkeypatch):
+    project = iris_project(tmp_path, epochs=1)
+    engine, events, _ = run_engine("xla", project, tmp_path)
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("XLA compilation of op Foo is not supported")
+
+    import keras
+
+    monkeypatch.setattr(keras.Model, "train_on_batch", refuse)
+    result = engine.run()
+    assert result.reason == "completed"
+    assert result.metrics["engine"] == "tensorflow"
+    assert "XLA cannot compile this model" in events.info["engine_note"]
+    assert "op Foo" in events.info["engine_note"]
+
+
+@pytest.mark.slow
+def test_the_worker_stops_at_once_and_a_crash_is_one_sentence(tmp_path):
+    project = iris_project(tmp_path, epochs=500)
+    engine, events, _ = run_engine("jax", project, tmp_path, epochs=500)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(engine.run()))
+    thread.start()
+    assert events.first_epoch.wait(120)
+    asked = time.perf_counter()
+    engine.stop()
+    thread.join(30)
+    assert not thread.is_alive() and time.perf_counter() - asked < 3.0
+    assert results[0].reason == "user" and len(events.epochs) < 500
+    assert engine.process.poll() is not None  # no process left behind
+
+    engine, events, _ = run_engine("jax", project, tmp_path / "crash", epochs=500)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(engine.run()))
+    thread.start()
+    assert events.first_epoch.wait(120)
+    os.kill(engine.process.pid, signal.SIGKILL)
+    thread.join(30)
+    result = results[0]
+    assert result.reason == "error" and "training worker was killed" in result.metrics["message"]
+    assert "\n" not in result.metrics["message"] and engine.process.poll() is not None
+
+
+def test_auto_measures_once_per_model_and_machine_and_takes_the_fastest(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPGUI_CONFIG_DIR", str(tmp_path / "config"))
+    project = iris_project(tmp_path)
+    data = load_dataset(project.dataset, graph=project.graph)
+    config = TrainingConfig.from_dict(project.training)
+    calls = []
+    monkeypatch.setattr(
+        engines,
+        "probe_here",
+        lambda g, d, c, jit=False: calls.append(jit) or (900.0 if jit else 500.0),
+    )
+    monkeypatch.setattr(engines, "_probe_in_worker", lambda p, d, c: calls.append("jax") or 2000.0)
+    chosen, note = engines.resolve("auto", project, data, config)
+    assert chosen == "jax" and "JAX" in note and len(calls) == 3
+    again, _ = engines.resolve("auto", project, data, config)
+    assert again == "jax" and len(calls) == 3  # remembered, not measured again
+    wider = config.with_overrides(batch_size=64)
+    engines.resolve("auto", project, data, wider)
+    assert len(calls) == 6  # another batch size is another measurement
