@@ -77,3 +77,33 @@ def test_valid_values_pass_and_search_filters():
         "MaxPooling2D",
         "GlobalAveragePooling2D",
     }
+
+
+def test_search_ranks_an_exact_name_then_a_prefix_then_a_word_match():
+    def first(text: str) -> str:
+        return catalogue.search(text)[0].class_name
+
+    # An exact name wins over names that contain it (GlobalMaxPooling2D came first before).
+    assert first("MaxPooling2D") == "MaxPooling2D"
+    assert first("max_pooling2d") == "MaxPooling2D"  # Keras's own layer names work too
+    # A prefix beats a name that merely contains the text; the 2-D layer leads its siblings.
+    assert [s.class_name for s in catalogue.search("maxpool")] == [
+        "MaxPooling2D", "MaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling1D"
+    ]  # fmt: skip
+    assert first("conv") == "Conv2D"
+    assert first("drop") == "Dropout"
+    assert first("dense") == "Dense"
+    # Part of a name before a description that mentions it.
+    assert first("pool") == "MaxPooling2D"
+    assert first("norm") == "Normalization"
+    # Words anywhere in the name, then in the description.
+    assert first("pooling 2D") == "MaxPooling2D"
+    ranks = [catalogue.match_rank(catalogue.get(n), "maxpool") for n in
+             ("MaxPooling2D", "GlobalMaxPooling1D", "Dense")]  # fmt: skip
+    assert ranks == [1, 2, None]
+    assert catalogue.match_rank(catalogue.get("Dense"), "DENSE") == 0
+    assert catalogue.match_rank(catalogue.get("Dropout"), "units") is None
+    # No text: every layer in palette order.
+    assert [s.class_name for s in catalogue.search("  ")] == [
+        s.class_name for s in catalogue.all_layers()
+    ]

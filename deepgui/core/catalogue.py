@@ -93,14 +93,56 @@ def get(class_name: str) -> LayerSpec | None:
     return _load().get(class_name)
 
 
-def search(text: str) -> list[LayerSpec]:
-    """Layers whose name, category or description contains every word of `text`."""
+def _squeeze(text: str) -> str:
+    """Lower case without separators, so `max_pooling2d` and `MaxPooling2D` compare equal."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def _dimension_rank(class_name: str) -> int:
+    # Among equally good matches the 2-D layer comes first: most models built here read
+    # images, and `maxpool` should give MaxPooling2D before its 1-D and 3-D siblings.
+    for rank, suffix in enumerate(("2D", "1D", "3D")):
+        if suffix in class_name:
+            return rank
+    return 0
+
+
+def match_rank(spec: LayerSpec, text: str) -> int | None:
+    """How well `text` names this layer, 0 best: 0 the exact name, 1 a prefix of it, 2 part of
+    it, 3 every word in the name, 4 every word in its name, category or description; None
+    when it does not match. Case and separators do not count (`max_pooling2d`, `MaxPool`)."""
     words = text.lower().split()
-    return [
-        s
-        for s in all_layers()
-        if all(w in f"{s.class_name} {s.category} {s.description}".lower() for w in words)
-    ]
+    if not words:
+        return 4
+    query, name = _squeeze(text), _squeeze(spec.class_name)
+    if query and name == query:
+        return 0
+    if query and name.startswith(query):
+        return 1
+    if query and query in name:
+        return 2
+    squeezed = [_squeeze(w) for w in words]
+    if all(w in name for w in squeezed):
+        return 3
+    haystack = f"{spec.class_name} {spec.category} {spec.description}".lower()
+    if all(w in haystack for w in words):
+        return 4
+    return None
+
+
+def search(text: str) -> list[LayerSpec]:
+    """Layers matching `text`, best first (Ctrl+K adds the first): an exact name wins, then a
+    prefix, then part of a name, then a word match (see `match_rank`); ties go to the 2-D
+    layer, then the shorter name, then palette order. Empty text: every layer, palette order."""
+    ranked = []
+    for order, spec in enumerate(all_layers()):
+        rank = match_rank(spec, text)
+        if rank is not None:
+            key = (rank, _dimension_rank(spec.class_name), len(spec.class_name), order)
+            ranked.append((key, spec))
+    if not text.split():
+        return [spec for _, spec in ranked]
+    return [spec for _, spec in sorted(ranked, key=lambda pair: pair[0])]
 
 
 # Layers outside the palette can still come in through import; these take several inputs.

@@ -65,6 +65,7 @@ class Palette(QWidget):
         layout.addWidget(self.tree)
         self._items: dict[str, QTreeWidgetItem] = {}
         self._categories: dict[str, QTreeWidgetItem] = {}
+        self.best: str | None = None  # the layer Enter adds: the best match of the search
         self._build()
 
     def _build(self) -> None:
@@ -92,14 +93,23 @@ class Palette(QWidget):
         self.tree.expandAll()
 
     def filter(self, text: str) -> None:
-        """Show only layers matching every word typed (the core's search)."""
-        shown = {s.class_name for s in catalogue.search(text)}
+        """Show only the layers matching what was typed, and mark the best match (the core's
+        ranking): the one Enter adds."""
+        ranked = [s.class_name for s in catalogue.search(text)]
+        shown = set(ranked)
         for name, item in self._items.items():
             item.setHidden(name not in shown)
         for parent in self._categories.values():
             visible = any(not parent.child(i).isHidden() for i in range(parent.childCount()))
             parent.setHidden(not visible)
             parent.setExpanded(True)
+        self.best = ranked[0] if ranked and text.strip() else None
+        if self.best is not None:
+            item = self._items[self.best]
+            self.tree.setCurrentItem(item)
+            self.tree.scrollToItem(item)
+        else:
+            self.tree.setCurrentItem(None)
 
     def visible_layers(self) -> list[str]:
         return [
@@ -114,6 +124,7 @@ class Palette(QWidget):
             self.layer_activated.emit(class_name)
 
     def _activate_first(self) -> None:
-        layers = self.visible_layers()
-        if layers:
-            self.layer_activated.emit(layers[0])
+        # Enter adds the best match by the core's ranking, not the first row of the tree (the
+        # tree is sorted by category: `MaxPooling2D` came after GlobalMaxPooling2D there).
+        if self.best is not None:
+            self.layer_activated.emit(self.best)
