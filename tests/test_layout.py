@@ -168,3 +168,59 @@ def test_ordering_removes_most_crossings():
             unordered[nid] = (i * 1000.0 - len(row) * 500.0, r * 1000.0)
     before, after = crossings(g, unordered), crossings(g, auto_layout(g))
     assert before > 0 and after < 0.7 * before
+
+
+def overlapping(positions: dict[str, tuple[float, float]]) -> list[tuple[str, str]]:
+    items = list(positions.items())
+    return [(a, b) for i, (a, (xa, ya)) in enumerate(items) for b, (xb, yb) in items[i + 1 :]
+            if abs(xa - xb) < NODE_WIDTH and abs(ya - yb) < NODE_HEIGHT]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_inserting_on_any_edge_of_a_laid_out_graph_overlaps_nothing(seed):
+    from deepgui.core.commands import insert_on_edge
+
+    rng = random.Random(seed)
+    g = random_dag(25, seed)
+    for nid, pos in auto_layout(g).items():
+        g.move(nid, pos)
+    stack = UndoStack(g)
+    before = g.positions()
+    for _ in range(5):  # dropped somewhere along a random connection, five times over
+        edge = rng.choice(g.edges)
+        (x0, y0), (x1, y1) = g.node(edge.source).position, g.node(edge.target).position
+        t = rng.random()
+        drop = (x0 + t * (x1 - x0) + rng.uniform(-30, 30), y0 + t * (y1 - y0) + NODE_HEIGHT)
+        stack.push(insert_on_edge(g, edge, "Dense", {"units": 2}, drop))
+        assert overlapping({n.id: n.position for n in g}) == []
+    for _ in range(5):
+        stack.undo()
+    assert g.positions() == before
+
+
+def test_make_room_moves_everything_below_as_one_block():
+    from deepgui.core.layout import GAP_Y, make_room
+
+    pitch = NODE_HEIGHT + GAP_Y
+    column = {
+        "a": (0.0, 0.0),
+        "b": (0.0, pitch),
+        "side": (600.0, pitch + 10),
+        "c": (0.0, 2 * pitch),
+    }
+    # Wanted on top of b: it goes below a, and b, c and the layer beside them move one row.
+    spot, moves = make_room(column, 5.0, 20.0)
+    assert spot == (5.0, pitch)
+    assert moves == {"b": (0.0, 2 * pitch), "side": (600.0, 2 * pitch + 10),
+                     "c": (0.0, 3 * pitch)}  # fmt: skip
+    # Room for two stacked layers; nothing moves when there is room already.
+    assert make_room(column, 0.0, pitch, 2 * NODE_HEIGHT + GAP_Y)[1]["b"] == (0.0, 3 * pitch)
+    assert make_room({"a": (0.0, 0.0)}, 0.0, 400.0) == ((0.0, 400.0), {})
+
+
+def test_free_spot_steps_right_of_layers_in_the_way():
+    from deepgui.core.layout import GAP_X, free_spot
+
+    taken = {"a": (0.0, 0.0), "b": (NODE_WIDTH + GAP_X, 10.0)}
+    assert free_spot(taken, 20.0, 5.0) == (2 * (NODE_WIDTH + GAP_X), 5.0)
+    assert free_spot(taken, 0.0, 500.0) == (0.0, 500.0)

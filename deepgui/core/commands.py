@@ -236,17 +236,28 @@ def remove_nodes(graph: Graph, node_ids: Sequence[str]) -> Macro:
 
 def insert_on_edge(graph: Graph, edge: Edge, class_name: str, config: dict | None = None,
                    position: tuple[float, float] = (0.0, 0.0)) -> Macro:  # fmt: skip
-    """Drop a layer onto an edge: source -> new -> target, keeping the target's port."""
-    add = AddNode(class_name, config, position, node_id=graph.new_id())
-    return Macro(
-        [
-            Disconnect(edge),
-            add,
-            Connect(edge.source, add.node_id, 0),
-            Connect(add.node_id, edge.target, edge.target_port),
-        ],
-        text=f"Insert {class_name}",
-    )
+    """Drop a layer onto an edge: source -> new -> target, keeping the target's port. The new
+    layer goes where it was dropped (in the connection's column when dropped near it), below
+    its source, and the layers below it move down to make room: one undo step for all."""
+    from deepgui.core.layout import NODE_WIDTH, make_room  # layout builds on these commands
+
+    x, y = position
+    for column in (graph.node(edge.source).position[0], graph.node(edge.target).position[0]):
+        if abs(x - column) < NODE_WIDTH / 2:
+            x = column
+            break
+    positions = {n.id: n.position for n in graph}
+    (x, y), moves = make_room(positions, x, y)
+    add = AddNode(class_name, config, (x, y), node_id=graph.new_id())
+    steps: list[Command] = [
+        Disconnect(edge),
+        add,
+        Connect(edge.source, add.node_id, 0),
+        Connect(add.node_id, edge.target, edge.target_port),
+    ]
+    if moves:
+        steps.append(MoveNodes(moves))
+    return Macro(steps, text=f"Insert {class_name}")
 
 
 class UndoStack:

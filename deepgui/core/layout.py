@@ -75,6 +75,52 @@ def auto_layout(graph: Graph) -> dict[str, tuple[float, float]]:
     return positions
 
 
+def make_room(
+    positions: dict[str, tuple[float, float]],
+    x: float,
+    y: float,
+    height: float = NODE_HEIGHT,
+) -> tuple[tuple[float, float], dict[str, tuple[float, float]]]:
+    """Room for a new box `height` tall (one layer, or a stack of them) whose top-left corner
+    is wanted at (x, y), among the layers at `positions` (top-left corners).
+
+    The box first moves down below any layer above it that it would touch; then every layer
+    whose top is at or below the box's top moves down by one amount, as a block, until the
+    highest of them is GAP_Y below the box. Moving everything below by one amount keeps rows
+    in line and cannot make two moved layers meet; layers above never move. Returns the box's
+    top-left corner and the new positions of the layers that move (none when it already fits).
+    """
+
+    def beside(px: float) -> bool:  # horizontally within a gap of the box
+        return px < x + NODE_WIDTH + GAP_X and x < px + NODE_WIDTH + GAP_X
+
+    moved = True
+    while moved:  # y only grows, so this ends
+        moved = False
+        for px, py in positions.values():
+            if py < y < py + NODE_HEIGHT + GAP_Y and beside(px):
+                y, moved = py + NODE_HEIGHT + GAP_Y, True
+    below = {nid: p for nid, p in positions.items() if p[1] >= y}
+    if not below:
+        return (x, y), {}
+    dy = y + height + GAP_Y - min(py for _, py in below.values())
+    if dy <= 0:
+        return (x, y), {}
+    return (x, y), {nid: (px, py + dy) for nid, (px, py) in below.items()}
+
+
+def free_spot(positions: dict[str, tuple[float, float]], x: float, y: float) -> tuple[float, float]:
+    """(x, y), or the nearest spot to its right where a box touches no layer (a layer added
+    with nothing selected goes to the middle of the view, which may hold one already)."""
+
+    def touches(px: float, py: float) -> bool:
+        return abs(px - x) < NODE_WIDTH + GAP_X / 2 and abs(py - y) < NODE_HEIGHT + GAP_Y / 2
+
+    while any(touches(px, py) for px, py in positions.values()):
+        x = max(px for px, py in positions.values() if touches(px, py)) + NODE_WIDTH + GAP_X
+    return x, y
+
+
 def layout_command(graph: Graph) -> MoveNodes:
     """The auto-layout as one undoable command (push it on the project's undo stack)."""
     command = MoveNodes(auto_layout(graph))

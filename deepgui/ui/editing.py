@@ -15,6 +15,7 @@ from deepgui.core.commands import (
     Connect,
     Disconnect,
     Macro,
+    MoveNodes,
     remove_nodes,
 )
 from deepgui.core.graph import Edge, Graph
@@ -102,6 +103,30 @@ def layout_command(graph: Graph) -> Command | None:
     command = core_layout(graph)
     moved = any(tuple(graph.nodes[n].position) != tuple(p) for n, p in command.positions.items())
     return command if moved else None
+
+
+def add_after_command(
+    graph: Graph, source_id: str, class_name: str, config: dict[str, Any], new_id: str
+) -> Macro:
+    """A layer added after the selected one (Ctrl+K, double-click in the palette): one row
+    below it and connected from it. When the selected layer feeds exactly one other, the new
+    layer goes in between, as dropping it on that connection would; the layers below move
+    down to make room. One undo step."""
+    from deepgui.core.catalogue import input_arity
+    from deepgui.core.layout import GAP_Y, NODE_HEIGHT, make_room
+
+    x, y = graph.node(source_id).position
+    positions = {n.id: n.position for n in graph}
+    (x, y), moves = make_room(positions, x, y + NODE_HEIGHT + GAP_Y)
+    steps: list[Command] = [MoveNodes(moves)] if moves else []
+    steps.append(AddNode(class_name, config, (x, y), new_id))
+    if input_arity(class_name)[1] != 0:  # an Input takes no connection
+        outgoing = graph.out_edges(source_id)
+        if len(outgoing) == 1:
+            edge = outgoing[0]
+            steps += [Disconnect(edge), Connect(new_id, edge.target, edge.target_port)]
+        steps.append(Connect(source_id, new_id, 0))
+    return Macro(steps, text=f"Add {class_name}")
 
 
 def default_config(class_name: str) -> dict[str, Any]:

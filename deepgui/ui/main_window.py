@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from deepgui.core.commands import AddNode, Connect, Macro
+from deepgui.core.commands import AddNode, Macro, MoveNodes
+from deepgui.core.layout import free_spot
 from deepgui.core.project import Project
 from deepgui.ui import settings
 from deepgui.ui.canvas import CanvasScene, CanvasView
@@ -24,6 +25,7 @@ from deepgui.ui.dialogs import Dialogs
 from deepgui.ui.document import Document
 from deepgui.ui.editing import (
     CLIPBOARD_MIME,
+    add_after_command,
     copy_selection,
     default_config,
     delete_command,
@@ -358,25 +360,19 @@ class MainWindow(QMainWindow):
         config = default_config(class_name)
         new_id = graph.new_id()
         if len(selected) == 1:
-            src = graph.nodes[selected[0]]
-            pos = (src.position[0], src.position[1] + NODE_HEIGHT + 60)
-            add = AddNode(class_name, config, pos, new_id)
-            if graph.connection_problem(src.id, new_id) is None or class_name != "InputLayer":
-                ok = self.doc.push(Macro([add, Connect(src.id, new_id)], text=f"Add {class_name}"))
-                if not ok:  # refused (an Input takes no input): add it unconnected
-                    ok = self.doc.push(AddNode(class_name, config, pos, new_id))
-            else:
-                ok = self.doc.push(add)
+            command = add_after_command(graph, selected[0], class_name, config, new_id)
+            ok = self.doc.push(command)
+            if not ok:  # a connection refused: the layer on its own, in the room made for it
+                alone = [c for c in command.commands if isinstance(c, AddNode | MoveNodes)]
+                ok = self.doc.push(Macro(alone, text=command.text))
         else:
             centre = self.view.mapToScene(self.view.viewport().rect().center())
-            ok = self.doc.push(
-                AddNode(
-                    class_name,
-                    config,
-                    (centre.x() - NODE_WIDTH / 2, centre.y() - NODE_HEIGHT / 2),
-                    new_id,
-                )
+            spot = free_spot(
+                {n.id: n.position for n in graph},
+                centre.x() - NODE_WIDTH / 2,
+                centre.y() - NODE_HEIGHT / 2,
             )
+            ok = self.doc.push(AddNode(class_name, config, spot, new_id))
         if not ok:
             return None
         self.select_node(new_id)

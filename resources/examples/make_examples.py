@@ -14,13 +14,16 @@ import uuid
 from pathlib import Path
 
 from deepgui.core.graph import Graph
+from deepgui.core.layout import GAP_Y, NODE_HEIGHT
 from deepgui.core.project import Project
 
 HERE = Path(__file__).resolve().parent
 
 
-def chain(layers: list[tuple[str, dict]], x: float = 0.0, dy: float = 90.0) -> Graph:
-    """A straight chain of layers, laid out top to bottom."""
+def chain(
+    layers: list[tuple[str, dict]], x: float = 0.0, dy: float = NODE_HEIGHT + GAP_Y
+) -> Graph:
+    """A straight chain of layers, laid out top to bottom as Auto Layout spaces them."""
     graph = Graph()
     previous = None
     for i, (class_name, config) in enumerate(layers):

@@ -18,6 +18,7 @@ from deepgui.core.commands import (
     Connect,
     Disconnect,
     Macro,
+    MoveNodes,
     SetFields,
     set_params,
 )
@@ -65,30 +66,35 @@ def image_inputs(graph: Graph) -> list[Node]:
     return out
 
 
-def _insert_after(graph: Graph, node: Node, class_name: str, config: dict) -> list[Command]:
-    """node -> new -> (every former successor, on the same ports)."""
-    new_id = graph.new_id()
-    x, y = node.position
-    steps: list[Command] = [AddNode(class_name, config, (x, y + 60.0), node_id=new_id)]
-    for edge in graph.out_edges(node.id):
-        steps += [Disconnect(edge), Connect(new_id, edge.target, edge.target_port)]
-    steps.append(Connect(node.id, new_id, 0))
-    return steps
+def _insert_chain_after(
+    graph: Graph,
+    node: Node,
+    layers: list[tuple[str, dict]],
+    positions: dict[str, tuple[float, float]],
+) -> list[Command]:
+    """node -> l1 -> l2 -> ... -> former successors, the new layers stacked in the node's
+    column and the layers below moved down to make room for them. `positions` is the canvas
+    as the steps so far leave it (several inserts go into one step): it is updated here."""
+    from deepgui.core.layout import GAP_Y, NODE_HEIGHT, make_room
 
-
-def _insert_chain_after(graph: Graph, node: Node, layers: list[tuple[str, dict]]) -> list[Command]:
-    """node -> l1 -> l2 -> ... -> former successors."""
     ids = [graph.new_id() for _ in layers]  # the counter advances: distinct, unused ids
-    x, y = node.position
-    steps: list[Command] = [
-        AddNode(cls, cfg, (x + 40.0 * (i + 1), y + 60.0 * (i + 1)), node_id=nid)
-        for i, ((cls, cfg), nid) in enumerate(zip(layers, ids, strict=True))
-    ]
+    x, y = positions[node.id]
+    pitch = NODE_HEIGHT + GAP_Y
+    (x, top), moves = make_room(positions, x, y + pitch, len(layers) * pitch - GAP_Y)
+    steps: list[Command] = [MoveNodes(moves)] if moves else []
+    positions.update(moves)
+    for i, ((cls, cfg), nid) in enumerate(zip(layers, ids, strict=True)):
+        positions[nid] = (x, top + i * pitch)
+        steps.append(AddNode(cls, cfg, positions[nid], node_id=nid))
     for edge in graph.out_edges(node.id):
         steps += [Disconnect(edge), Connect(ids[-1], edge.target, edge.target_port)]
     steps.append(Connect(node.id, ids[0], 0))
     steps += [Connect(a, b, 0) for a, b in zip(ids, ids[1:], strict=False)]
     return steps
+
+
+def _canvas(graph: Graph) -> dict[str, tuple[float, float]]:
+    return {n.id: n.position for n in graph}
 
 
 # ----------------------------------------------------------------------------- builders
@@ -99,8 +105,9 @@ def _dropout(project, rate: float = 0.3) -> Macro:
     if not targets:  # e.g. a CNN with no hidden Dense: regularise right before the output
         outs = [graph.node(p) for o in graph.output_nodes() for p in graph.predecessors(o.id)]
         targets = [n for n in outs if not n.is_input][:1]
+    positions = _canvas(graph)
     for node in targets:
-        steps += _insert_after(graph, node, "Dropout", {"rate": rate})
+        steps += _insert_chain_after(graph, node, [("Dropout", {"rate": rate})], positions)
     return Macro(steps, text="Add dropout")
 
 
@@ -121,11 +128,13 @@ def _early_stopping(project) -> Macro:
 def _augmentation(project) -> Macro:
     graph = project.graph
     steps: list[Command] = []
+    positions = _canvas(graph)
     for node in image_inputs(graph):
         steps += _insert_chain_after(
             graph,
             node,
             [("RandomRotation", {"factor": 0.05}), ("RandomZoom", {"height_factor": 0.1})],
+            positions,
         )
     return Macro(steps, text="Add data augmentation")
 
