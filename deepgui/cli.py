@@ -163,6 +163,8 @@ def load_any(path: Path):
 
     if not path.exists():
         raise DeepGuiError(f"{path}: no such file.")
+    if path.is_dir() and (path / "model.keras").is_file():  # a run directory
+        path = path / "model.keras"
     if path.suffix.lower() in MODEL_SUFFIXES:
         from deepgui.core.keras_import import project_from_model_file
 
@@ -204,10 +206,27 @@ def cmd_summary(path: Path) -> int:
             failed.add(nid)
         end = "" if message.rstrip().endswith((".", "!", "?")) else "."
         print(f"{severity}: {message.rstrip()}{end}", file=sys.stderr)
+    _print_preprocessing(path, project)
     print(f"Trainable params: {trainable:,}")
     print(f"Non-trainable params: {total - trainable:,}")
     print(f"Total params: {total}")
     return 1 if failed else 0
+
+
+def _print_preprocessing(path: Path, project) -> None:
+    """The layers between the data and the network, when a trained model has them."""
+    from deepgui.core import signature
+
+    sig, where = signature.of_source(path, project)
+    pre = sig.preprocessing if sig is not None else None
+    if pre is None or pre.is_identity:
+        return
+    print(f"Preprocessing inside {where}: {pre.step_count()} layers (no weights), taking")
+    rows = [(r.column or r.name, r.describe()) for r in pre.inputs]
+    width = max(len(name) for name, _ in rows)
+    for name, what in rows:
+        print(f"  {name.ljust(width)}  {what}")
+    print("-" * (width + 2))
 
 
 def cmd_import(model_path: Path, output: Path, force: bool = False) -> int:

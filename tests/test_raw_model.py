@@ -174,3 +174,12 @@ def test_a_leading_rescaling_layer_trains_like_plain_keras(image_folder, tmp_pat
     scores = consume(image_folder, export_all(run, tmp_path / "exports")[:1])
     assert next(iter(scores.values())) >= ours - 0.05
     assert np.isfinite(ours)
+
+
+def test_summary_shows_the_preprocessing_the_model_carries(table_run):
+    _, run, _ = table_run
+    out = deepgui("summary", run).stdout
+    assert "Preprocessing inside the trained model: 6 layers" in out
+    rows = out.split("Preprocessing inside")[1].splitlines()[1:5]
+    assert [r.split()[0] for r in rows] == ["age", "income", "city", "review"]
+    assert "missing ->" in rows[0] and "one-hot" in rows[2] and "text:" in rows[3]

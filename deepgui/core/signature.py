@@ -152,3 +152,18 @@ def read_samples(folder: Path) -> tuple[Any, np.ndarray | None] | None:
 
 def _rows(raw: Any) -> int:
     return len(next(iter(raw.values()))) if isinstance(raw, dict) else len(raw)
+
+
+def of_source(path: str | os.PathLike, project=None) -> tuple[Signature | None, str]:
+    """The preprocessing that goes with what `deepgui summary` was given, and where it comes
+    from: a model file's or run's own signature, else a project's newest run that has one."""
+    found = find(path) if Path(path).exists() else None
+    if found is not None:
+        return found, "the trained model"
+    if project is not None and getattr(project, "path", None) is not None:
+        from deepgui.core.training.runs import project_runs
+
+        for run in project_runs(project):
+            if (run.path / RUN_FILE).is_file():
+                return read(run.path / RUN_FILE), f"its newest run {run.name}"
+    return None, ""

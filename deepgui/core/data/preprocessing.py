@@ -134,11 +134,19 @@ class Preprocessing:
         return {r.name: r.column or r.name for r in self.inputs}
 
     def step_count(self) -> int:
-        """Preprocessing layers in the model, for the summary."""
-        return sum(
-            (r.fill is not None) + (r.scale is not None) + (r.dtype == "string")
-            for r in self.inputs
-        ) + sum(len(g.inputs) > 1 for g in self.groups)
+        """Preprocessing layers in the model (as `outputs` builds them), for the summary."""
+        by_name, count = self.by_name(), 0
+        for g in self.groups:
+            parts = _numeric_runs([by_name[n] for n in g.inputs])
+            for run in parts:
+                if isinstance(run, list):  # joined, then one fill and one scaling
+                    count += 1 + any(r.fill is not None for r in run)
+                    count += any(r.scale is not None for r in run)
+                else:
+                    count += (run.fill is not None) + (run.scale is not None)
+                    count += (run.dtype == "string") + (run.kind == "category" and not run.one_hot)
+            count += len(parts) > 1  # the group's columns joined
+        return count
 
     def describe(self) -> list[str]:
         return [f"{r.column or r.name}: {r.describe()}" for r in self.inputs]
