@@ -167,3 +167,12 @@ def test_a_leading_normalization_learns_the_training_statistics(tmp_path: Path):
     # The saved model takes the raw columns by name and gives the same outputs as in training.
     saved = keras().saving.load_model(tmp_path / "run" / "model.keras")
     assert np.allclose(saved(data.raw_val), result.model(data.x_val), atol=1e-5)
+
+
+def test_rows_without_a_label_are_not_scored():
+    out = Predictions(["2", "3", "4"], np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]),
+                      ["a", "b"], "multiclass", ["a", "", "b"])  # fmt: skip
+    assert out.accuracy == 0.5  # row 3 has no label: one right of two
+    assert (
+        Predictions(["2"], np.array([[0.9, 0.1]]), ["a", "b"], "multiclass", [""]).accuracy is None
+    )

@@ -88,8 +88,12 @@ class Predictions:
         """The share of samples predicted right, when the data had labels (classification)."""
         if self.labels is None or self.task in ("regression", "multilabel") or not self.ids:
             return None
-        truth = [str(v) for v in self.labels]
-        return float(np.mean([p == t for p, t in zip(self.predicted, truth, strict=True)]))
+        # A row whose label cell is empty has no truth to score against.
+        pairs = [(p, str(t)) for p, t in zip(self.predicted, self.labels, strict=True)
+                 if str(t).strip() not in ("", "nan", "None")]  # fmt: skip
+        if not pairs:
+            return None
+        return float(np.mean([p == t for p, t in pairs]))
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
         """The rows `deepgui predict` writes: id, prediction, one probability per class."""
