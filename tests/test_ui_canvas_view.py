@@ -17,6 +17,7 @@ from tests.ui_support import (  # noqa: E402
     on_screen,
     open_window,
     painted_afresh,
+    settle,
     wheel,
 )
 
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.ui
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("DEEPGUI_CONFIG_DIR", str(tmp_path / "config"))
     w = open_window(qtbot, load_project(example_path("digits_cnn")))
+    w.start_background()
     yield w
     w.doc.shutdown()
 
@@ -52,3 +54,84 @@ def test_zooming_with_the_wheel_and_keys_leaves_no_stale_pieces(window, qtbot):
     assert view.zoom() < before
     qtbot.wait(400)
     assert differing_share(on_screen(viewport), painted_afresh(viewport)) < 0.002
+
+
+def separator_drag(qtbot, w, dy: int) -> None:
+    """Drag the splitter between the canvas and the bottom dock by `dy` pixels."""
+    canvas_bottom = w.view.mapTo(w, QPoint(0, w.view.height())).y()
+    dock_top = w.bottom_dock.mapTo(w, QPoint(0, 0)).y()
+    start = QPoint(w.view.mapTo(w, QPoint(w.view.width() // 2, 0)).x(),
+                   (canvas_bottom + dock_top) // 2)  # fmt: skip
+    qtbot.mousePress(w, Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 5):
+        qtbot.mouseMove(w, start + QPoint(0, dy * step // 4))
+        qtbot.wait(20)  # Qt moves the separator on a timer after each move
+    qtbot.mouseRelease(w, Qt.MouseButton.LeftButton, pos=start + QPoint(0, dy))
+
+
+def test_the_canvas_stays_the_largest_thing_with_the_training_tab_open(window, qtbot):
+    view, dock = window.view, window.bottom_dock
+    qtbot.mouseClick(window.tabs.tabBar(), Qt.MouseButton.LeftButton,
+                     pos=window.tabs.tabBar().tabRect(3).center())  # fmt: skip
+    assert window.tabs.currentWidget() is window.training
+    qtbot.wait(50)
+    area = view.width() * view.height()
+    assert area > dock.width() * dock.height()
+    # Dragged as short as it goes, the dock leaves the canvas two thirds of the window.
+    window.resizeDocks([dock], [450], Qt.Orientation.Vertical)
+    qtbot.wait(50)
+    assert dock.height() >= 400
+    separator_drag(qtbot, window, 400)
+    qtbot.wait(50)
+    assert dock.height() <= 300
+    assert view.height() >= 0.5 * window.height()
+    plots = window.training.plots
+    assert plots.loss_plot.height() >= 100 and plots.loss_plot.isVisible()
+
+
+def test_fit_to_window_keeps_the_model_readable(window, qtbot):
+    from deepgui.ui.canvas import READABLE_ZOOM
+    from deepgui.ui.canvas_items import fonts
+
+    settle(qtbot, window)
+    view = window.view
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert view.zoom() >= READABLE_ZOOM
+    # At the laptop's default layout the whole digits model fits, every layer inside the view.
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    for item in window.scene.nodes.values():
+        assert shown.contains(item.sceneBoundingRect()), item.name
+    # Names are drawn at least 11 pixels high on screen, shapes without the batch size.
+    name_font, _ = fonts().scaled("name", 11.5 / view.zoom())
+    assert name_font.pixelSize() * view.zoom() >= 11
+    conv = next(i for i in window.scene.nodes.values() if i.name == "conv2d")
+    assert conv.short_shape == "8×8×32"
+    # A model too tall for the canvas at that scale is shown from its inputs down.
+    qtbot.mouseClick(window.tabs.tabBar(), Qt.MouseButton.LeftButton,
+                     pos=window.tabs.tabBar().tabRect(3).center())  # fmt: skip
+    window.resizeDocks([window.bottom_dock], [420], Qt.Orientation.Vertical)
+    qtbot.wait(50)
+    qtbot.keyClick(view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert view.zoom() == pytest.approx(READABLE_ZOOM)
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    inputs = [i for i in window.scene.nodes.values() if i.class_name == "InputLayer"]
+    assert all(shown.contains(i.sceneBoundingRect()) for i in inputs)
+
+
+def test_dock_sizes_are_remembered_for_the_next_window(window, qtbot):
+    window.resizeDocks([window.bottom_dock], [400], Qt.Orientation.Vertical)
+    qtbot.wait(50)
+    separator_drag(qtbot, window, 120)  # the user makes the canvas taller
+    qtbot.wait(50)
+    height = window.bottom_dock.height()
+    assert 250 <= height <= 300
+    window.doc.project.undo.set_clean()
+    assert window.close()
+    again = open_window(qtbot, load_project(example_path("digits_cnn")))
+    try:
+        qtbot.wait(50)
+        assert again.bottom_dock.height() == height
+        assert again.size() == window.size()
+    finally:
+        again.doc.shutdown()

@@ -39,6 +39,9 @@ from deepgui.ui.theme import canvas_colors
 # Zooming scales a picture this big (twice the node's size: still sharp up to 200 %).
 ITEM_CACHE_SIZE = QSize(int(NODE_WIDTH * 2 + 40), int(NODE_HEIGHT * 2 + 40))
 OPENABLE = (".dgproj", ".keras", ".h5", ".hdf5")
+# Fitting the model to the window stops at this scale: layers still show their names and shapes
+# in a larger type there (NodeItem's compact drawing); below it a model is boxes without text.
+READABLE_ZOOM = 0.4
 
 
 class CanvasScene(QGraphicsScene):
@@ -310,15 +313,22 @@ class CanvasView(QGraphicsView):
         self._repaint_all()
 
     def fit_all(self) -> None:
+        """Show the whole model, but never smaller than READABLE_ZOOM: a model too tall for the
+        canvas at that scale is shown from its inputs down, and the rest scrolls."""
         bounds = self.canvas.itemsBoundingRect()
         if bounds.isNull():
             self.setTransform(QTransform())
             self.centerOn(0, 0)
         else:
-            self.fitInView(bounds.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
-            if self.zoom() > 1.0:
-                self.setTransform(QTransform())
-                self.centerOn(bounds.center())
+            padded = bounds.adjusted(-24, -24, 24, 24)
+            self.fitInView(padded, Qt.AspectRatioMode.KeepAspectRatio)
+            zoom = min(max(self.zoom(), READABLE_ZOOM), 1.0)
+            if zoom != self.zoom():
+                self.setTransform(QTransform.fromScale(zoom, zoom))
+                view = self.viewport().rect()
+                # The top of the model (where the data comes in) at the top of the canvas.
+                top = padded.top() + view.height() / zoom / 2
+                self.centerOn(padded.center().x(), min(top, padded.center().y()))
         self._repaint_all()
         self.zoom_changed.emit(self.zoom())
 

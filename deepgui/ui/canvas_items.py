@@ -30,6 +30,11 @@ from deepgui.ui.theme import CanvasColors, canvas_colors, category_color
 
 PORT_RADIUS = 6.0
 HEADER = 24.0
+# Zoomed out, the usual text would be too small to read: below COMPACT_LOD a layer shows only
+# its name and output shape, in type that stays about 12 and 10 pixels high on screen; below
+# BOXES_LOD, only its box.
+COMPACT_LOD = 0.75
+BOXES_LOD = 0.28
 
 _SHORT = {"kernel_size": "kernel", "pool_size": "pool", "strides": "stride", "return_sequences": "seq",
           "target_shape": "to", "num_heads": "heads", "key_dim": "key", "output_dim": "dim",
@@ -69,6 +74,15 @@ def key_params_text(node: Node) -> str:
     return " · ".join(parts)
 
 
+def short_shape(shape) -> str:
+    """``8×8×32`` for (None, 8, 8, 32): what one sample comes out as, in a few characters."""
+    if not isinstance(shape, list | tuple) or not shape or shape[0] is not None:
+        return ""
+    if not all(d is None or isinstance(d, int) for d in shape[1:]):
+        return ""  # several outputs: the full text
+    return "×".join("?" if d is None else str(d) for d in shape[1:]) or "scalar"
+
+
 def format_count(n: int) -> str:
     if n >= 1_000_000:
         return f"{n / 1e6:.2f}M params"
@@ -97,6 +111,16 @@ class _Fonts:
         self.name_m, self.type_m = QFontMetricsF(self.name), QFontMetricsF(self.type)
         self.name_small_m = QFontMetricsF(self.name_small)
         self.body_m, self.mono_m = QFontMetricsF(self.body), QFontMetricsF(self.mono)
+        self._scaled: dict[tuple[str, int], tuple[QFont, QFontMetricsF]] = {}
+
+    def scaled(self, kind: str, pixels: float) -> tuple[QFont, QFontMetricsF]:
+        """The name (bold) or mono font at `pixels`, made once per whole pixel size."""
+        key = (kind, max(6, round(pixels)))
+        if key not in self._scaled:
+            font = QFont(self.name if kind == "name" else self.mono)
+            font.setPixelSize(key[1])
+            self._scaled[key] = (font, QFontMetricsF(font))
+        return self._scaled[key]
 
 
 _FONTS: _Fonts | None = None
@@ -132,6 +156,7 @@ class NodeItem(QGraphicsItem):
         self.edges: list[EdgeItem] = []
         self.colors = colors or canvas_colors()
         self.shape_text = "…"
+        self.short_shape = "…"  # the shape without the batch size, for the compact drawing
         self.params_text = ""
         self.state = "pending"  # pending | ok | warning | error
         self.messages: list[str] = []
@@ -198,8 +223,10 @@ class NodeItem(QGraphicsItem):
 
         if info is None:
             shape, params, state, messages = "…", "", "pending", []
+            self.short_shape = "…"
         else:
             shape = format_shape(info.output_shape) if info.output_shape is not None else "?"
+            self.short_shape = short_shape(info.output_shape) or shape
             params = format_count(info.params) if info.output_shape is not None else ""
             messages = list(info.errors) + list(info.warnings)
             state = "error" if info.errors else "warning" if info.warnings else "ok"
@@ -290,6 +317,44 @@ class NodeItem(QGraphicsItem):
         return super().itemChange(change, value)
 
     # ---------------------------------------------------------------- painting
+    def _paint_header(self, painter: QPainter, height: float, accent: QColor) -> None:
+        header = QPainterPath()
+        header.setFillRule(Qt.FillRule.WindingFill)  # the square lower half must not cancel out
+        header.addRoundedRect(QRectF(0, 0, NODE_WIDTH, height), 8, 8)
+        header.addRect(QRectF(0, height / 2, NODE_WIDTH, height / 2))
+        painter.fillPath(header, accent)
+
+    def _paint_compact(self, painter: QPainter, lod: float, accent: QColor) -> None:
+        """Zoomed out: the name on a taller header and the output shape, each in type scaled
+        to stay readable on screen (a fitted model stays readable down to READABLE_ZOOM)."""
+        f = fonts()
+        name_font, name_m = f.scaled("name", min(34.0, 11.5 / lod))
+        header = min(NODE_HEIGHT * 0.55, name_m.height() + 6)
+        self._paint_header(painter, header, accent)
+        if lod < BOXES_LOD:
+            return
+        elide = Qt.TextElideMode.ElideRight
+        width = NODE_WIDTH - 16
+        painter.setFont(name_font)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(QRectF(8, 0, width, header), Qt.AlignmentFlag.AlignVCenter,
+                         name_m.elidedText(self.name, elide, width))  # fmt: skip
+        shape_font, shape_m = f.scaled("mono", min(30.0, 10.0 / lod))
+        painter.setFont(shape_font)
+        painter.setPen(self.colors.error if self.state == "error" else self.colors.text)
+        shown = "error" if self.state == "error" else self.short_shape
+        painter.drawText(QRectF(8, header, width, NODE_HEIGHT - header),
+                         Qt.AlignmentFlag.AlignVCenter, shape_m.elidedText(shown, elide, width))  # fmt: skip
+        self._paint_ports(painter, accent)
+
+    def _paint_ports(self, painter: QPainter, accent: QColor) -> None:
+        painter.setPen(QPen(self.colors.node_border.darker(130), 1.2))
+        for i in range(self.input_count):
+            painter.setBrush(accent if i in self.connected_ports else self.colors.node)
+            painter.drawEllipse(self.input_port_local(i), PORT_RADIUS, PORT_RADIUS)
+        painter.setBrush(accent)
+        painter.drawEllipse(self.output_port_local(), PORT_RADIUS, PORT_RADIUS)
+
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         c = self.colors
         rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
@@ -313,13 +378,10 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, 8, 8)
         # header band in the category colour
-        header = QPainterPath()
-        header.setFillRule(Qt.FillRule.WindingFill)  # the square lower half must not cancel out
-        header.addRoundedRect(QRectF(0, 0, NODE_WIDTH, HEADER), 8, 8)
-        header.addRect(QRectF(0, HEADER / 2, NODE_WIDTH, HEADER / 2))
-        painter.fillPath(header, accent)
-        if lod < 0.4:  # too small to read: skip text and ports
+        if lod < COMPACT_LOD:
+            self._paint_compact(painter, lod, accent)
             return
+        self._paint_header(painter, HEADER, accent)
         f = fonts()
         t = self._texts or self._lay_out()
         white = QColor("#ffffff")
@@ -352,13 +414,7 @@ class NodeItem(QGraphicsItem):
             painter.drawText(
                 QRectF(centre.x() - 8, centre.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, "!"
             )
-        # ports
-        painter.setPen(QPen(c.node_border.darker(130), 1.2))
-        for i in range(self.input_count):
-            painter.setBrush(accent if i in self.connected_ports else c.node)
-            painter.drawEllipse(self.input_port_local(i), PORT_RADIUS, PORT_RADIUS)
-        painter.setBrush(accent)
-        painter.drawEllipse(self.output_port_local(), PORT_RADIUS, PORT_RADIUS)
+        self._paint_ports(painter, accent)
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:

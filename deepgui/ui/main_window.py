@@ -69,19 +69,51 @@ class MainWindow(QMainWindow):
             "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.bottom_dock = self._dock("Model", self.tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks(
-            [self.palette_dock, self.inspector_dock], [230, 330], Qt.Orientation.Horizontal
-        )
-        self.resizeDocks([self.bottom_dock], [230], Qt.Orientation.Vertical)
+        # Its tabs are its title: a title bar above them took height from the canvas (View ▸
+        # Model shows and hides it).
+        self.bottom_dock.setTitleBarWidget(QWidget())
         self.files = FileActions(self, autosave_ms)
         self._build_actions()
         self._build_status_bar()
         self._wire()
         self.setAcceptDrops(True)
-        self.resize(1400, 900)
+        if not self.restore_layout():
+            self.default_layout()
         self.refresh_title()
 
     # ------------------------------------------------------------------ building
+    def default_layout(self) -> None:
+        """The first start's sizes: the window fills a laptop's screen (85 % of a larger one)
+        and the canvas gets most of it; the docks take what their contents need."""
+        screen = self.screen().availableGeometry()
+        small = screen.width() <= 1440 or screen.height() <= 900
+        scale = 1.0 if small else 0.85
+        self.resize(int(screen.width() * scale), int(screen.height() * scale))
+        self.layout_docks()
+
+    def layout_docks(self) -> None:
+        """Side docks as narrow as their contents allow and the bottom dock a quarter of the
+        height: the canvas is the largest thing in the window."""
+        w, h = self.width(), self.height()
+        tree = self.palette_panel.tree
+        palette = tree.sizeHintForColumn(0) + tree.verticalScrollBar().sizeHint().width() + 16
+        self.resizeDocks(
+            [self.palette_dock, self.inspector_dock],
+            [max(palette, int(w * 0.12)), min(360, max(260, int(w * 0.19)))],
+            Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks([self.bottom_dock], [max(200, int(h * 0.25))], Qt.Orientation.Vertical)
+
+    def restore_layout(self) -> bool:
+        """The window's size and docks as the user left them; False the first time."""
+        saved = settings.window_layout()
+        if saved is None:
+            return False
+        return self.restoreGeometry(saved[0]) and self.restoreState(saved[1])
+
+    def save_layout(self) -> None:
+        settings.set_window_layout(bytes(self.saveGeometry()), bytes(self.saveState()))
+
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")
@@ -543,6 +575,7 @@ class MainWindow(QMainWindow):
             return
         self.files.shutdown()
         self.doc.shutdown()
+        self.save_layout()
         event.accept()
 
     def dragEnterEvent(self, event) -> None:

@@ -75,3 +75,22 @@ def set_theme(choice: str) -> None:
     s = settings()
     s.setValue("theme", choice)
     s.sync()
+
+
+def window_layout() -> tuple[bytes, bytes] | None:
+    """The main window's geometry and dock layout as last closed, or None the first time."""
+    s = settings()
+    geometry, state = s.value("window/geometry"), s.value("window/state")
+    if geometry is None or state is None:
+        return None
+    try:
+        return bytes(geometry), bytes(state)
+    except TypeError:
+        return None  # written by something else: the default layout instead
+
+
+def set_window_layout(geometry: bytes, state: bytes) -> None:
+    s = settings()
+    s.setValue("window/geometry", geometry)
+    s.setValue("window/state", state)
+    s.sync()

@@ -87,8 +87,9 @@ class TrainingForm(QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d9534f;")
 
+        # The schedule's own numbers on a row of their own: beside the choice they made the
+        # form wider than the Training tab's settings column.
         sched_row = QHBoxLayout()
-        sched_row.addWidget(self.schedule, 1)
         self._schedule_labels = {}
         for label, w in (("factor", self.schedule_factor), ("every (epochs)", self.schedule_every),
                          ("decay per epoch", self.schedule_decay),
@@ -98,10 +99,17 @@ class TrainingForm(QWidget):
             self._schedule_labels[w] = text
             sched_row.addWidget(text)
             sched_row.addWidget(w)
+        sched_row.addStretch(1)
+        for combo in (self.loss, self.es_monitor):  # long loss names must not widen the form
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(16)
         form = QFormLayout()
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
-        form.addRow("Schedule", sched_row)
+        form.addRow("Schedule", self.schedule)
+        form.addRow("", sched_row)
         form.addRow("Loss", self.loss)
         form.addRow("Metrics", self.metrics)
         form.addRow("Batch size", self.batch_size)

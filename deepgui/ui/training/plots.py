@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QGraphicsItem,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -58,8 +58,9 @@ class TimedPlotWidget(pg.PlotWidget):
         self.last_paint = time.perf_counter() - t
 
 
-def make_plot(title: str, y_label: str) -> pg.PlotWidget:
-    w = TimedPlotWidget(title=title)
+def make_plot(y_label: str) -> pg.PlotWidget:
+    # No title: the y axis names what is plotted, and a short dock keeps its height for data.
+    w = TimedPlotWidget()
     w.setBackground(None)
     item = w.getPlotItem()
     item.showGrid(x=True, y=True, alpha=0.2)
@@ -73,9 +74,9 @@ def make_plot(title: str, y_label: str) -> pg.PlotWidget:
     for name in ("left", "bottom"):
         item.getAxis(name).enableAutoSIPrefix(False)  # "accuracy (x0.001)" confuses people
         item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-    item.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     item.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-    w.setMinimumHeight(160)
+    # Short enough for a laptop's bottom dock: the canvas stays the largest thing on screen.
+    w.setMinimumSize(160, 100)
     return w
 
 
@@ -93,9 +94,9 @@ class LivePlots(QWidget):
         self._regions: list[tuple[pg.LinearRegionItem, pg.LinearRegionItem, float]] = []
         self.redraws = 0
 
-        self.loss_plot = make_plot("Loss", "loss")
-        self.metric_plot = make_plot("Metrics", "value")
-        self.lr_plot = make_plot("Learning rate", "learning rate")
+        self.loss_plot = make_plot("loss")
+        self.metric_plot = make_plot("metrics")
+        self.lr_plot = make_plot("learning rate")
         self.plots = {
             "loss": self.loss_plot,
             "metrics": self.metric_plot,
@@ -127,24 +128,28 @@ class LivePlots(QWidget):
         self.readout.setObjectName("plotReadout")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        # One row of options with the hover read-out, and the three plots side by side: the
+        # bottom dock is wide and short, so a second row of plots would only make it taller.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.readout.setMinimumWidth(80)
         bar = QHBoxLayout()
         bar.addWidget(self.log_box)
         bar.addWidget(QLabel("Smoothing"))
         bar.addWidget(self.smooth_slider)
-        bar.addStretch(1)
+        bar.addSpacing(12)
+        bar.addWidget(self.readout, 1)
         bar.addWidget(self.export_choice)
         bar.addWidget(self.export_button)
-        grid = QGridLayout()
-        grid.addWidget(self.loss_plot, 0, 0, 2, 1)
-        grid.addWidget(self.metric_plot, 0, 1)
-        grid.addWidget(self.lr_plot, 1, 1)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        row.addWidget(self.loss_plot, 3)
+        row.addWidget(self.metric_plot, 2)
+        row.addWidget(self.lr_plot, 2)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
         layout.addLayout(bar)
-        layout.addLayout(grid, 1)
-        layout.addWidget(self.readout)
+        layout.addLayout(row, 1)
 
         self._proxies = [
             pg.SignalProxy(
