@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from deepgui.core.commands import REMOVE
 from deepgui.core.data.check import summarize
 from deepgui.core.data.describe import input_captions, missing_summary
+from deepgui.core.errors import DatasetError
 from deepgui.core.project import Project
 from deepgui.core.training.prepare import check_fit
 from deepgui.ui.tasks import Background
@@ -72,7 +73,14 @@ def preview_of(spec: dict[str, Any], base_dir: Path | None, graph=None) -> dict[
     arrays, a one-line summary of the data as loaded and split, what was done about missing
     values, and what each Input layer of the graph receives."""
     out: dict[str, Any] = dict(data_access.preview(spec, base_dir, PREVIEW_ROWS))
-    data = data_access.load_dataset(spec, base_dir, graph)
+    try:
+        data = data_access.load_dataset(spec, base_dir, graph)
+    except DatasetError as exc:
+        if out.get("kind") != "table":
+            raise
+        # The table is still worth showing (its columns fill the target list); the sentence
+        # says what loading it for training found.
+        return {**out, "error": str(exc)}
     out["summary"] = summarize(data)
     out["missing"] = missing_summary(data.extras.get("missing"), data.spec.get("missing", "fill"))
     out["input_captions"] = describe_inputs(data, graph)
@@ -114,6 +122,9 @@ class DataView(QWidget):
         self.background = Background(self)
         self.last_preview: dict[str, Any] | None = None
         self._run_worker = None  # the starting run whose loaded data is still to be described
+        self._choose_target = False  # the user gave a new file: pick its target once it is read
+        self._listed_for: dict[str, Any] | None = None  # whose columns the target list holds
+        self._listed_path: str | None = None
         self.source = QComboBox()
         for key, label in SOURCES:
             self.source.addItem(label, key)
@@ -250,6 +261,8 @@ class DataView(QWidget):
             if j >= 0:
                 self.builtin.setCurrentIndex(j)
             self.path.setText(str(dataset.get("path", "")))
+            if dataset is not self._listed_for or dataset.get("path") != self._listed_path:
+                self.target.clear()  # another file's columns
             self.target.setCurrentText(str(dataset.get("target", "")))
             self.validation.setValue(float(dataset.get("validation_split", 0.2)))
             self.test.setValue(float(dataset.get("test_split", 0.0)))
@@ -267,6 +280,7 @@ class DataView(QWidget):
         self.check_label.setText("")
         self.status.setText("")
         self.missing_label.setText("")
+        self._read_columns()
 
     def _enable_fields(self) -> None:
         source = self.source.currentData()
@@ -310,6 +324,7 @@ class DataView(QWidget):
         else:
             drop = {k for k in ("name", "path", "target") if k in self.dataset and k not in new}
         changes.update(dict.fromkeys(drop, REMOVE))
+        new_file = "path" in changes or "source" in changes
         self._shown = new
         if changes:
             self.check_label.setText("")
@@ -317,6 +332,15 @@ class DataView(QWidget):
             self.inputs_described.emit({})
             self.edited.emit(changes)
             self._seen = copy.deepcopy(self.dataset)  # the edit is in the project now
+        if new_file and new["source"] in ("csv", "timeseries") and new.get("path"):
+            self._choose_target = not new.get("target")
+            self._loading = True  # another file's columns go; the target typed stays
+            text = self.target.currentText()
+            self.target.clear()
+            self.target.setCurrentText(text)
+            self._loading = False
+            self._listed_for = None
+            self._read_columns()
 
     def shows(self, dataset: dict[str, Any]) -> bool:
         """Whether the form shows `dataset` as it is (after an undo it may not)."""
@@ -364,7 +388,10 @@ class DataView(QWidget):
 
     def _show_preview(self, out: dict[str, Any]) -> None:
         self.last_preview = out
-        self.status.setText(out.get("summary", ""))
+        if out.get("error"):
+            self.status.setText(f"<span style='color:#d9534f'>{out['error']}</span>")
+        else:
+            self.status.setText(out.get("summary", ""))
         self.missing_label.setText(out.get("missing", ""))
         self.inputs_described.emit(out.get("input_captions") or {})
         kind = out.get("kind")
@@ -409,12 +436,52 @@ class DataView(QWidget):
             for j, cell in enumerate(row):
                 self.table.setItem(i, j, QTableWidgetItem(cell))
         self.table.resizeColumnsToContents()
-        current = self.target.currentText()
+        self.offer_columns(columns, choose=True)
+
+    def offer_columns(self, columns: list[str], choose: bool) -> None:
+        """Every column of the table in the target list. Without a target yet and when the user
+        asked (`choose`: a preview, a new file), the last column (where tables usually keep it)
+        is chosen, as an edit of the project like any other; opening a project changes nothing."""
+        current = self.target.currentText().strip()
+        self._listed_for, self._listed_path = self.dataset, self.dataset.get("path")
         self._loading = True
-        self.target.clear()
-        self.target.addItems(columns)
-        self.target.setCurrentText(current or (columns[-1] if columns else ""))
-        self._loading = False
+        try:
+            self.target.clear()
+            self.target.addItems(columns)
+            self.target.setMaxVisibleItems(min(max(len(columns), 10), 30))
+            index = self.target.findText(current) if current else -1
+            self.target.setCurrentIndex(index)  # the list follows the target (-1: none yet)
+            self.target.setCurrentText(current)
+        finally:
+            self._loading = False
+        if (
+            choose
+            and not current
+            and columns
+            and self.source.currentData() in ("csv", "timeseries")
+        ):
+            self.target.setCurrentIndex(len(columns) - 1)  # written through _write
+            if self.last_preview is not None and self.last_preview.get("error"):
+                self.refresh_preview()  # loading failed for want of a target: again with it
+
+    def _read_columns(self) -> None:
+        """Fill the target list from the file's header as soon as there is a file (the user
+        need not preview first); reading a few rows in the background."""
+        spec = copy.deepcopy(self.dataset)
+        if spec.get("source") not in ("csv", "timeseries") or not spec.get("path"):
+            return
+        listed = self._listed_for is self.dataset and self._listed_path == spec.get("path")
+        if listed and self.target.count():
+            return  # listed already
+        self._listed_for, self._listed_path = self.dataset, spec.get("path")
+        base = self._base_dir()
+        self.background.run("columns", lambda: data_access.preview(spec, base, 1),
+                            self._columns_read, lambda _message: None)  # fmt: skip
+
+    def _columns_read(self, out: dict[str, Any]) -> None:
+        choose, self._choose_target = self._choose_target, False
+        if out.get("kind") == "table":
+            self.offer_columns(list(out["columns"]), choose)
 
     def _show_images(self, images: dict[int, list[QPixmap]], names: list[str]) -> None:
         while self.thumbs_grid.count():
