@@ -62,13 +62,24 @@ def test_plateau_without_falling_training_loss_is_not_overfitting():
     assert feed(OverfittingDetector(patience=3, gap=10.0), loss, val) == []
 
 
-def test_gap_rule_flags_a_jump_above_the_best():
+def test_gap_rule_flags_a_jump_above_the_best_that_lasts_two_epochs():
     loss = [1.0, 0.8, 0.6, 0.5, 0.45]
-    val = [1.0, 0.8, 0.7, 0.9, 0.95]  # 0.9 is 29 % above 0.7
+    val = [1.0, 0.8, 0.7, 0.9, 0.95]  # 0.9 is 29 % above 0.7, then 0.95 is 36 %
     reports = feed(OverfittingDetector(patience=5, gap=0.2), loss, val)
     assert [r.kind for r in reports] == ["gap"]
-    assert reports[0].epoch == 4 and reports[0].detected_at == 4
-    assert "29%" in reports[0].reason
+    assert reports[0].epoch == 4 and reports[0].detected_at == 5
+    assert "36%" in reports[0].reason
+
+
+def test_a_single_epochs_spike_is_not_overfitting():
+    """One bad epoch, then back near the best: neither rule flags it (it used to, and the run
+    then ended with its best epoch after the 'overfitting' began)."""
+    loss = [1.0, 0.8, 0.6, 0.5, 0.45, 0.42, 0.40, 0.38, 0.36, 0.35]
+    val = [1.0, 0.8, 0.7, 1.1, 0.71, 0.705, 0.69, 0.68, 0.70, 0.72]
+    assert feed(OverfittingDetector(patience=3, gap=0.2), loss, val) == []
+    # A spike at the end of the patience window does not make a rise either.
+    val = [1.0, 0.8, 0.7, 0.705, 0.70, 0.95, 0.69]
+    assert feed(OverfittingDetector(patience=3, gap=10.0), loss[:7], val) == []
 
 
 def test_flags_once_per_episode_and_rearms_after_a_new_best():
@@ -96,6 +107,26 @@ def test_replay_restores_state_after_resume():
     assert det.reports and det.reports[0].epoch == 7
     # Already flagged in this episode: the next rising epoch is not reported again.
     assert det.update(10, {"loss": 0.01, "val_loss": 1.5}) is None
+
+
+def test_assess_follows_the_runs_own_best_epoch():
+    from deepgui.core.training.overfitting import assess, best_epoch
+
+    loss = [1.0, 0.8, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1]
+    val = [1.0, 0.8, 0.7, 0.75, 0.8, 0.85, 0.8, 0.7, 0.66, 0.65, 0.64, 0.63]
+    pairs = enumerate(zip(loss, val, strict=True), start=1)
+    rows = [{"epoch": i, "loss": a, "val_loss": b} for i, (a, b) in pairs]
+    det = OverfittingDetector(patience=3, gap=10.0)
+    report = next(r for r in (det.update(r["epoch"], r) for r in rows[:6]) if r)
+    assert (report.epoch, report.best_epoch, report.detected_at) == (4, 3, 6)
+    status = assess(report, rows[:6])
+    assert status.active and status.best_epoch == 3
+    assert "from epoch 4" in status.headline and "epoch 3" in status.explanation
+    # Later epochs beat the best: the flag is revisited, and the best it names is the run's.
+    status = assess(report, rows)
+    assert not status.active and status.best_epoch == best_epoch(rows)[0] == 12
+    assert "epoch 12" in status.headline and "did not last" in status.explanation
+    assert "  " not in status.explanation and ".." not in status.explanation
 
 
 # ----------------------------------------------------------------------------- remedies
@@ -127,7 +158,8 @@ def test_remedies_are_ranked_and_apply_as_one_undo_step():
     assert scores == sorted(scores, reverse=True)
 
     dropout = remedies[0]
-    dropout.apply(project)
+    edit = dropout.apply(project)
+    assert edit.in_effect  # the banner says "applied" only while it is
     g = project.graph
     drops = [n for n in g if n.class_name == "Dropout"]
     assert len(drops) == 2
@@ -135,9 +167,9 @@ def test_remedies_are_ranked_and_apply_as_one_undo_step():
     assert [g.node(s).class_name for s in g.successors(widest.id)] == ["Dropout"]
     assert len(g.output_nodes()) == 1 and g.output_nodes()[0].config["units"] == 3
     project.undo.undo()
-    assert project.graph.to_dict() == before
+    assert project.graph.to_dict() == before and not edit.in_effect
     project.undo.redo()
-    assert sum(n.class_name == "Dropout" for n in project.graph) == 2
+    assert sum(n.class_name == "Dropout" for n in project.graph) == 2 and edit.in_effect
 
 
 def test_early_stopping_remedy_changes_training_and_undoes():

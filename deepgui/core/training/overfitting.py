@@ -1,11 +1,16 @@
 """The overfitting detector: pure Python, fed one epoch's logs at a time.
 
-It flags two things, each once per episode (it re-arms when validation loss reaches a new best):
+It flags two things, each once per episode (it re-arms when validation loss reaches a new best),
+and only on a rise that lasts: a single epoch's spike is noise, not overfitting.
 
-- rising: validation loss has stayed above its best for `patience` epochs, ending clearly
-  higher than its best, while training loss kept falling over the same epochs;
-- gap: validation loss has moved more than `gap` (a fraction, 0.2 = 20 %) above its best while
-  training loss is no higher than it was at that best.
+- rising: validation loss has stayed above its best for `patience` epochs, its last two
+  epochs clearly higher than its best, while training loss kept falling over the same epochs;
+- gap: validation loss has stayed more than `gap` (a fraction, 0.2 = 20 %) above its best for
+  two epochs in a row (one when `patience` is 1) while training loss is no higher than it was
+  at that best.
+
+A flag is revisited as epochs come (`assess`): when validation loss later reaches a new best,
+the rise was not lasting, and what the banner says follows the run's own best epoch.
 
 Epochs are counted from 1, as a person reads them. The epoch a report gives as the start is the
 first epoch after the best validation loss.
@@ -72,7 +77,10 @@ class OverfittingDetector:
         window = range(i - self.patience + 1, i + 1)
         vals = [self.val_loss[j] for j in window]
         losses = [self.loss[j] for j in range(i - self.patience, i + 1)]
-        rose = vals[-1] > best * (1 + self.min_rise) + 1e-12 and vals[-1] >= vals[0]
+        clearly = best * (1 + self.min_rise) + 1e-12
+        # Sustained: the last two epochs (one with patience 1) both clearly above the best.
+        lasting = all(v > clearly for v in vals[-min(2, self.patience) :])
+        rose = lasting and vals[-1] >= vals[0]
         fell = losses[-1] < losses[0]
         if not (rose and fell):
             return None
@@ -89,8 +97,14 @@ class OverfittingDetector:
         if not self._armed["gap"]:
             return None
         best = self.val_loss[b]
-        rel = (self.val_loss[i] - best) / max(abs(best), 1e-12)
-        if rel <= self.gap or self.loss[i] > self.loss[b]:
+        confirm = min(2, self.patience)  # epochs in a row: one spike is not a gap
+        if i - b < confirm:
+            return None
+        rels = [
+            (self.val_loss[j] - best) / max(abs(best), 1e-12) for j in range(i - confirm + 1, i + 1)
+        ]
+        rel = rels[-1]
+        if min(rels) <= self.gap or self.loss[i] > self.loss[b]:
             return None
         self._armed["gap"] = False
         start = self.epochs[b + 1]
@@ -115,6 +129,59 @@ class OverfittingDetector:
         """Feed a resumed run's history back in, so the detector picks up where it was."""
         for row in rows:
             self.update(int(row["epoch"]), row)
+
+
+@dataclass(frozen=True)
+class OverfittingStatus:
+    """What the overfitting banner says now, for a report and the epochs seen since."""
+
+    active: bool  # still overfitting at the newest epoch (False: a new best came after it)
+    started: int  # the first epoch after the best the flag was raised from
+    best_epoch: int  # the run's own best so far: its lowest validation loss
+    best_val_loss: float
+    headline: str
+    explanation: str
+
+
+def best_epoch(rows: list[dict[str, Any]]) -> tuple[int, float] | None:
+    """(epoch, validation loss) of the lowest validation loss, the first of equals: the same
+    best a run's metrics.json names."""
+    scored = [r for r in rows if _finite(r.get("val_loss"))]
+    if not scored:
+        return None
+    row = min(scored, key=lambda r: r["val_loss"])
+    return int(row["epoch"]), float(row["val_loss"])
+
+
+def assess(report: OverfittingReport, rows: list[dict[str, Any]]) -> OverfittingStatus:
+    """Revisit `report` given every epoch so far (history rows with `epoch` and `val_loss`):
+    still overfitting, or over because validation loss reached a new best since."""
+    best = best_epoch(rows) or (report.best_epoch, report.best_val_loss)
+    if best[0] > report.best_epoch:
+        return OverfittingStatus(
+            active=False,
+            started=report.epoch,
+            best_epoch=best[0],
+            best_val_loss=best[1],
+            headline=f"Validation loss improved again: its best is now epoch {best[0]}.",
+            explanation=(
+                f"It rose from epoch {report.epoch} to {report.detected_at} ({report.reason}), "
+                f"then reached a new low of {best[1]:.4g} at epoch {best[0]}, so that rise did "
+                "not last. If it rises again, these remedies help:"
+            ),
+        )
+    return OverfittingStatus(
+        active=True,
+        started=report.epoch,
+        best_epoch=best[0],
+        best_val_loss=best[1],
+        headline=f"The model has started to overfit (from epoch {report.epoch}).",
+        explanation=(
+            "It is memorising the training data instead of learning what generalises: "
+            f"{report.reason}. The best model so far was at epoch {best[0]} (validation "
+            f"loss {best[1]:.4g}). Pick a remedy for the next run (each is one undoable edit):"
+        ),
+    )
 
 
 def _finite(value: Any) -> bool:

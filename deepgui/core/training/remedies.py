@@ -28,6 +28,22 @@ _AUGMENTATION = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslatio
 
 
 @dataclass
+class RemedyEdit(Macro):
+    """A remedy's edit on the undo stack. It knows whether it is in effect, so the banner can
+    say "applied" only while it is (undo takes the word back, redo gives it again)."""
+
+    in_effect: bool = False
+
+    def redo(self, graph: Graph) -> None:
+        super().redo(graph)
+        self.in_effect = True
+
+    def undo(self, graph: Graph) -> None:
+        super().undo(graph)
+        self.in_effect = False
+
+
+@dataclass
 class Remedy:
     key: str  # dropout | l2 | early_stopping | augmentation | smaller_model
     title: str
@@ -39,9 +55,10 @@ class Remedy:
         """The edit for the project as it is now (build it at click time, not earlier)."""
         return self.build(project)
 
-    def apply(self, project) -> Macro:
+    def apply(self, project) -> RemedyEdit:
         """Push the edit on the project's undo stack: one step to undo."""
-        return project.undo.push(self.command(project))
+        edit = self.command(project)
+        return project.undo.push(RemedyEdit(list(edit.commands), text=edit.text))
 
 
 # ----------------------------------------------------------------------------- model facts

@@ -74,6 +74,7 @@ class TrainingPanel(QWidget):
         self.last_metrics: dict[str, Any] = {}
         self.last_model = None
         self.epochs_seen: list[int] = []
+        self.history: list[dict[str, Any]] = []  # the run's epochs: {"epoch", logs...}
         self.batches_seen = 0
         self._project_seen: Project | None = None
         self._form_editing = False  # a form edit is being pushed
@@ -174,11 +175,11 @@ class TrainingPanel(QWidget):
         """Another project: nothing of the previous one's run stays on screen."""
         self.run_dir = None
         self.last_reason, self.last_metrics, self.last_model = None, {}, None
-        self.epochs_seen, self.batches_seen = [], 0
+        self.epochs_seen, self.batches_seen, self.history = [], 0, []
         self._reset_progress_state()
         self.plots.reset(1)
         self.evaluation.clear(EMPTY)
-        self.banner.hide()
+        self.banner.clear()
         self.message.setStyleSheet("")
         self.message.setText("Ready to train.")
         self.speed.setText("")
@@ -207,6 +208,8 @@ class TrainingPanel(QWidget):
 
     def _undo_moved(self, project: Project) -> None:
         # Hidden or not: a stale form would send its old values back with the next edit.
+        if project is self.get_project():
+            self.banner.refresh_applied()  # a remedy undone is offered again
         if project is self.get_project() and not self._form_editing:
             self.form.load(project.training)
             if not self.data_view.shows(project.dataset):
@@ -245,9 +248,9 @@ class TrainingPanel(QWidget):
             return False
         self.run_dir = Path(resume) if resume else runs.new_run_dir(project)
         self.plots.reset(1)
-        self.banner.hide()
+        self.banner.clear()
         self.evaluation.clear()
-        self.epochs_seen, self.batches_seen = [], 0
+        self.epochs_seen, self.batches_seen, self.history = [], 0, []
         self._reset_progress_state()
         self.last_reason, self.last_metrics, self.last_model = None, {}, None
         self.message.setText("Starting…")
@@ -365,11 +368,26 @@ class TrainingPanel(QWidget):
 
     def _on_epoch(self, epoch: int, logs: dict) -> None:
         self.epochs_seen.append(epoch)
+        self.history.append({"epoch": epoch, **logs})
         self.plots.add_epoch(epoch, logs)
+        self._revisit_banner()
 
     def _on_overfitting(self, report) -> None:
+        # The engine flags before it reports the epoch's end: count that epoch in already.
         self.plots.shade_overfitting(report.epoch)
-        self.banner.show_report(report)
+        rows = self.history
+        if not rows or rows[-1]["epoch"] < report.detected_at:
+            rows = [*rows, {"epoch": report.detected_at}]
+        self.banner.show_report(report, rows)
+
+    def _revisit_banner(self) -> None:
+        """After every epoch the banner says again what the flag means: a new best since ends
+        the shaded stretch, and the best epoch it names is the run's own."""
+        if self.banner.report is None:
+            return
+        status = self.banner.revisit(self.history)
+        if status is not None and not status.active:
+            self.plots.close_overfitting(status.best_epoch)
 
     def _on_worker_paused(self) -> None:
         self._on_paused(True)
@@ -433,9 +451,7 @@ class TrainingPanel(QWidget):
             self.message.setText(f"{remedy.title} could not be applied: {exc}")
             return False
         self.form.load(project.training)
-        self.banner.mark_applied(
-            remedy.key, f"<b>{command.text}</b> applied; undo with Ctrl+Z. Train again to compare."
-        )
+        self.banner.mark_applied(remedy.key, command)
         return True
 
     # ------------------------------------------------------------------ display

@@ -91,7 +91,9 @@ class LivePlots(QWidget):
         self.epochs: dict[str, Series] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._drawn: dict[str, int] = {}
-        self._regions: list[tuple[pg.LinearRegionItem, pg.LinearRegionItem, float]] = []
+        # Shaded overfitting stretches: [loss plot's region, metrics plot's, start, end or None
+        # while it lasts].
+        self._regions: list[list] = []
         self.redraws = 0
 
         self.loss_plot = make_plot("loss")
@@ -192,7 +194,7 @@ class LivePlots(QWidget):
             del self._curves[key]
         self.epochs.clear()
         self._drawn.clear()
-        for a, b, _ in self._regions:
+        for a, b, *_ in self._regions:
             self.loss_plot.removeItem(a)
             self.metric_plot.removeItem(b)
         self._regions.clear()
@@ -227,12 +229,18 @@ class LivePlots(QWidget):
             item.setToolTip(f"Overfitting from epoch {start_epoch}")
         self.loss_plot.addItem(a)
         self.metric_plot.addItem(b)
-        self._regions.append((a, b, x0))
+        self._regions.append([a, b, x0, None])
         self._update_regions()
+
+    def close_overfitting(self, end_epoch: int) -> None:
+        """The stretch shaded last ended: validation loss reached a new best at `end_epoch`."""
+        if self._regions and self._regions[-1][3] is None:
+            self._regions[-1][3] = max(float(end_epoch - 1), self._regions[-1][2] + 0.05)
+            self._update_regions()
 
     @property
     def overfitting_regions(self) -> list[tuple[float, float]]:
-        return [tuple(a.getRegion()) for a, _, _ in self._regions]
+        return [tuple(a.getRegion()) for a, *_ in self._regions]
 
     def _make_curve(self, key: str) -> None:
         base = metric_base(key)
@@ -332,8 +340,9 @@ class LivePlots(QWidget):
             vb.setYRange(lo - 0.08 * span, hi + 0.08 * span, padding=0)
 
     def _update_regions(self) -> None:
-        end = max(self._last_x(), 0.0)
-        for a, b, x0 in self._regions:
+        latest = max(self._last_x(), 0.0)
+        for a, b, x0, x1 in self._regions:
+            end = latest if x1 is None else x1
             region = (x0, max(end, x0 + 0.05))
             a.setRegion(region)
             b.setRegion(region)
