@@ -176,3 +176,19 @@ def test_rows_without_a_label_are_not_scored():
     assert (
         Predictions(["2"], np.array([[0.9, 0.1]]), ["a", "b"], "multiclass", [""]).accuracy is None
     )
+
+
+def test_an_image_model_takes_pictures_of_any_size(tmp_path: Path):
+    """Resizing to the data set's size is inside the model, as the loader resized."""
+    folder = write_image_folder(tmp_path / "imgs", per_class=3)
+    data = load_dataset({"source": "image_folder", "path": str(folder)}, graph=graph_with(None))
+    raw_input = data.preprocessing.inputs[0]
+    assert raw_input.shape == [None, None, 1] and raw_input.resize == [8, 8]
+    assert data.x_train.shape[1:] == (8, 8, 1)
+    k = keras()
+    inp = k.Input((8, 8, 1), name="image")
+    network = k.Model(inp, k.layers.Dense(3)(k.layers.Flatten()(inp)), name="net")
+    model = data.preprocessing.wrap(network)
+    big = np.random.default_rng(0).uniform(0, 255, (2, 24, 16, 1)).astype("float32")
+    resized = np.asarray(k.layers.Resizing(8, 8)(big))
+    assert np.allclose(model(big), network(resized / 255), atol=1e-5)

@@ -139,7 +139,8 @@ def test_a_leading_rescaling_layer_trains_like_plain_keras(image_folder, tmp_pat
     run = tmp_path / "run"
     deepgui("train", project, "--data", image_folder, "--out", run)
     sig = json.loads((run / "signature.json").read_text())
-    assert sig["inputs"][0]["preprocessing"] == "as it is"  # scaled once, by the model
+    assert sig["inputs"][0]["preprocessing"] == "resized to 8x8"  # scaled once, by the model
+    assert sig["inputs"][0]["shape"] == [None, None, None, 1]  # pictures of any size go in
 
     import keras
 

@@ -121,11 +121,16 @@ def is_number(text):
 
 
 def array_preprocessing(shape, name, scale=None, offset=None, dtype="float32", image=None):
-    """One array input (images, windows, arrays): rescaled, or passed as it is."""
+    """One array input (images, windows, arrays): rescaled, or passed as it is; an image of
+    any size is resized to the data set's size inside the model."""
+    dims = [int(d) for d in shape]
+    resize = None
+    if image is not None and len(dims) == 3:
+        resize, dims = dims[:2], [None, None, dims[2]]
     raw = {
-        "name": name, "kind": "array", "shape": [int(d) for d in shape], "dtype": dtype,
+        "name": name, "kind": "array", "shape": dims, "dtype": dtype,
         "column": None, "fill": None, "scale": scale, "offset": offset, "vocabulary": [],
-        "one_hot": True, "sequence_length": 0,
+        "one_hot": True, "sequence_length": 0, "resize": resize,
     }  # fmt: skip
     return {
         "inputs": [raw], "groups": [{"name": name, "inputs": [name]}],
@@ -250,6 +255,7 @@ def fit_table(features, typed, rows, target):
             "name": safe_input_name(h, taken), "kind": kind, "shape": [1],
             "dtype": "float32" if kind == "numeric" else "string", "column": h, "fill": None,
             "scale": None, "offset": None, "vocabulary": [], "one_hot": True, "sequence_length": 0,
+            "resize": None,
         }  # fmt: skip
         if kind == "numeric":
             present = values[rows][np.isfinite(values[rows])]

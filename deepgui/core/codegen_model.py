@@ -77,6 +77,8 @@ def encode(r, x):
     first for unseen values) or its index; a text as word ids; an image or array rescaled, or
     passed as it is."""
     if r["kind"] in ("numeric", "array"):
+        if r.get("resize"):  # an image of any size, resized as the loader resized it
+            x = layers.Resizing(*r["resize"], name=layer_name("resize_" + r["name"]))(x)
         if r["fill"] is not None:
             x = keras.ops.where(keras.ops.isnan(x), r["fill"], x)
         if r["scale"] is not None:

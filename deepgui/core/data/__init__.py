@@ -141,7 +141,7 @@ def preprocess(data: LoadedData) -> LoadedData:
     once (what a cached tf.data map would do, without running the layers every epoch)."""
     data.raw_train, data.raw_val, data.raw_test = data.x_train, data.x_val, data.x_test
     pre = data.preprocessing
-    if pre is not None and not pre.is_identity:
+    if pre is not None and pre.changes(data.raw_train):
         data.x_train = pre.apply(data.raw_train)
         data.x_val = pre.apply(data.raw_val)
         data.x_test = pre.apply(data.raw_test)

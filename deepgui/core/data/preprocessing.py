@@ -55,15 +55,7 @@ class RawInput:
     vocabulary: list[str] = field(default_factory=list)  # category and text
     one_hot: bool = True  # category: one-hot columns, else the index as a number
     sequence_length: int = 0  # text: token ids per text
-
-    @property
-    def width(self) -> int:
-        """How many numbers this input contributes to the network's feature vector."""
-        if self.kind == "category":
-            return len(self.vocabulary) + 1 if self.one_hot else 1
-        if self.kind == "text":
-            return self.sequence_length
-        return int(np.prod(self.shape)) if self.shape else 1
+    resize: list[int] | None = None  # image: [height, width] it is resized to, any size in
 
     def describe(self) -> str:
         """A few words on what happens to this input, for the canvas and the summary."""
@@ -79,9 +71,12 @@ class RawInput:
             return f"{len(self.vocabulary)} categories, {how} (+1 for unseen)"
         if self.kind == "text":
             return f"text: {len(self.vocabulary)} words, {self.sequence_length} tokens"
-        if self.scale is not None and not isinstance(self.scale, list):
-            return f"x {self.scale:.4g}"
-        return "standardized" if self.scale is not None else "as it is"
+        steps = [f"resized to {self.resize[0]}x{self.resize[1]}"] if self.resize else []
+        if self.scale is not None:
+            steps.append(
+                f"x {self.scale:.4g}" if not isinstance(self.scale, list) else "standardized"
+            )
+        return ", ".join(steps) or "as it is"
 
     def strings_as_numbers(self) -> RawInput:
         """This input as formats without string lookups take it: a category's index (0 for
@@ -124,7 +119,18 @@ class Preprocessing:
             and self.inputs[0].kind == "array"
             and self.inputs[0].scale is None
             and self.inputs[0].fill is None
+            and not self.inputs[0].resize
         )
+
+    def changes(self, raw: Any) -> bool:
+        """Whether the layers change these raw arrays at all (images already at the size the
+        model resizes to, with no scaling, pass through untouched)."""
+        if self.is_identity:
+            return False
+        only = self.inputs[0] if not self.table and len(self.inputs) == 1 else None
+        if only is None or only.scale is not None or only.fill is not None or not only.resize:
+            return True
+        return raw is not None and list(np.shape(raw)[1:3]) != list(only.resize)
 
     def by_name(self) -> dict[str, RawInput]:
         return {r.name: r for r in self.inputs}
@@ -143,7 +149,7 @@ class Preprocessing:
                     count += 1 + any(r.fill is not None for r in run)
                     count += any(r.scale is not None for r in run)
                 else:
-                    count += (run.fill is not None) + (run.scale is not None)
+                    count += (run.fill is not None) + (run.scale is not None) + bool(run.resize)
                     count += (run.dtype == "string") + (run.kind == "category" and not run.one_hot)
             count += len(parts) > 1  # the group's columns joined
         return count
@@ -376,8 +382,14 @@ def array_preprocessing(
     dtype: str = "float32",
     image: dict[str, Any] | None = None,
 ) -> Preprocessing:
-    """One array input (images, windows, plain arrays): scaled, or passed as it is."""
-    raw = RawInput(name, "array", [int(d) for d in shape], dtype=dtype, scale=scale, offset=offset)
+    """One array input (images, windows, plain arrays): scaled, or passed as it is. An image
+    input takes pictures of any size and resizes them (bilinear, as the loader did) to the
+    data set's size inside the model."""
+    dims: list[Any] = [int(d) for d in shape]
+    resize = None
+    if image is not None and len(dims) == 3:
+        resize, dims = dims[:2], [None, None, dims[2]]
+    raw = RawInput(name, "array", dims, dtype=dtype, scale=scale, offset=offset, resize=resize)
     return Preprocessing([raw], [Group(name, [name])], table=False, image=image)
 
 
@@ -420,6 +432,9 @@ def _encode(k, r: RawInput, x, strings: bool):
     """The layers for one raw input."""
     ops = k.ops
     if r.kind in ("numeric", "array"):
+        if r.resize:
+            height, width = r.resize
+            x = k.layers.Resizing(height, width, name=_layer_name(f"resize_{r.name}"))(x)
         if r.fill is not None:
             x = ops.where(ops.isnan(x), r.fill, x)
         if r.scale is not None:
