@@ -121,6 +121,22 @@ def png(path: Path, seed: int, channels: int = 3) -> Path:
     return path
 
 
+def png_claiming(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims width x height pixels, with almost no pixel data after it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    data = zlib.compress(b"\x00" * 1000)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
+                     + chunk(b"IEND", b""))  # fmt: skip
+    return path
+
+
 def image_folder(root: Path, classes=("cats", "dogs"), per_class: int = 5) -> Path:
     for c, name in enumerate(classes):
         for i in range(per_class):
@@ -519,6 +535,9 @@ def image_cases(root: Path) -> list[Case]:
     data = (f / "cats" / "0.png").read_bytes()
     (f / "cats" / "8.png").write_bytes(data[: len(data) // 2])
     train("truncated_png", f, "8.png")
+    f = image_folder(d / "bomb")
+    png_claiming(f / "dogs" / "9.png", 50_000, 50_000)
+    train("decompression_bomb", f, "9.png")
     train("one_class", image_folder(d / "one", classes=("only",)), "one class")
     loose = d / "loose"
     for i in range(4):

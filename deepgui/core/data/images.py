@@ -72,6 +72,39 @@ def class_folders(root: Path, min_classes: int = 2) -> dict[str, list[str]]:
     return classes
 
 
+# Pixels one image may have: decoding takes width x height x channels bytes at once, whatever
+# size it is resized to afterwards (a small PNG can claim 50,000 x 50,000).
+MAX_PIXELS = 10**8
+
+
+def check_dimensions(classes: dict[str, list[str]]) -> None:
+    """DatasetError naming the first image whose header claims more than MAX_PIXELS, read from
+    the headers alone before anything is decoded. Files without a readable header are left to
+    the decoder, which names them."""
+    try:
+        import warnings
+
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow comes with Keras's image utilities
+        return
+    for files in classes.values():
+        for f in files:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    with Image.open(f) as image:
+                        width, height = image.size
+            except Image.DecompressionBombError:
+                width = height = MAX_PIXELS
+            except Exception:  # noqa: BLE001 - not an image PIL reads: the decoder will say
+                continue
+            if width * height > MAX_PIXELS:
+                raise DatasetError(
+                    f"{f}: claims {width}x{height} pixels, more than deepgui decodes "
+                    f"({MAX_PIXELS:,} pixels); make it smaller or leave it out."
+                )
+
+
 def _find_undecodable(classes: dict[str, list[str]]) -> str | None:
     """The first file TensorFlow cannot decode: its own error does not say which (only looked
     for after a failure, so a good folder is not read twice)."""
@@ -134,6 +167,7 @@ def load_image_folder(
     to record."""
     root = opts.path
     classes = class_folders(root)
+    check_dimensions(classes)  # before the first image is decoded to learn its size
     size, mode = image_settings(opts, classes, input_shape)
     names = list(classes)
     others = {}
@@ -154,6 +188,8 @@ def load_image_folder(
             f"{root}: {count} images of {size[0]}x{size[1]} {mode} would take {_amount(needed)} "
             f"in memory, more than this computer can spare; choose a smaller image_size."
         )
+    for _, found in others.values():
+        check_dimensions(found)
     x, y = _read(root, classes, size, mode, names)
     val_frac = 0.0 if "val" in others else spec.validation_split
     test_frac = 0.0 if "test" in others else spec.test_split
