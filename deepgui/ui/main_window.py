@@ -480,6 +480,8 @@ class MainWindow(QMainWindow):
             panel.run_finished.connect(self._training_state)
             panel.open_project_requested.connect(lambda path: self.files.open_path(path))
             panel.predict_requested.connect(lambda path: self.predict_on_file(path or None))
+            panel.preflight = self.training_blocker
+            panel.problem_shown.connect(self.select_node)
             # What the Input layers receive, once the data panel or a starting run loaded data.
             panel.data_view.inputs_described.connect(self.scene.show_input_captions)
             panel.run_started.connect(lambda: panel.data_view.follow_run(panel.run.worker))
@@ -495,6 +497,19 @@ class MainWindow(QMainWindow):
             self.training = panel
             self._training_panel = panel
         return self._training_panel
+
+    def training_blocker(self) -> tuple[str, str] | None:
+        """The first error the shapes worked out for the canvas found, as (layer id or "",
+        its sentence); None when nothing is known to stop the model from training (while the
+        shapes are still being worked out, training finds out for itself)."""
+        if not self.doc.keras_ready or self.doc.inference_pending:
+            return None
+        errors = [(nid, message) for nid, severity, message in self.doc.problems
+                  if severity == "error"]  # fmt: skip
+        if not errors:
+            return None
+        order = {nid: i for i, nid in enumerate(self.doc.graph.topological_order())}
+        return min(errors, key=lambda e: order.get(e[0], -1))
 
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.training and self._training_panel is None:

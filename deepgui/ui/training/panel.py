@@ -64,10 +64,14 @@ class TrainingPanel(QWidget):
     run_finished = Signal(str)  # the reason: completed, early_stopping, user, nan_loss, error
     open_project_requested = Signal(str)
     predict_requested = Signal(str)  # a run folder to predict with
+    problem_shown = Signal(str)  # a layer whose problem keeps the model from training
 
     def __init__(self, get_project: Callable[[], Project], parent=None) -> None:
         super().__init__(parent)
         self.get_project = get_project
+        # What keeps the model from training, as the canvas found it: (layer id or "", sentence)
+        # or None. The main window supplies it (it holds the shapes worked out for the canvas).
+        self.preflight: Callable[[], tuple[str, str] | None] = lambda: None
         self.run: TrainingRun | None = None
         self.run_dir: Path | None = None
         self.last_reason: str | None = None
@@ -246,6 +250,19 @@ class TrainingPanel(QWidget):
             self.message.setText("Choose the data first (Data tab).")
             self.settings_tabs.setCurrentIndex(0)
             return False
+        problem = self.preflight()
+        if problem is not None:  # it would only start and then fail
+            node_id, sentence = problem
+            sentence = sentence.rstrip()
+            sentence += "" if sentence.endswith((".", "!", "?")) else "."
+            self.message.setStyleSheet("color: #d9534f;")
+            self.message.setText(
+                f"Not started: {sentence} Fix it on the canvas first (the Problems tab lists "
+                "every problem), then train."
+            )
+            if node_id:
+                self.problem_shown.emit(node_id)
+            return False
         self.run_dir = Path(resume) if resume else runs.new_run_dir(project)
         self.plots.reset(1)
         self.banner.clear()
@@ -414,6 +431,8 @@ class TrainingPanel(QWidget):
             self.message.setStyleSheet("color: #d9534f;")
             self.message.setText(f"{text}: {message}" if message else text)
             self._mark_failed(reason)
+            if reason == "error":  # a check made at the start no longer vouches for anything
+                self.data_view.check_label.setText("")
         else:
             self.message.setStyleSheet("")
             best = self.last_metrics.get("best") or {}
@@ -468,8 +487,16 @@ class TrainingPanel(QWidget):
     def _update_progress(self) -> None:
         if not self.is_training() and self.last_reason is None:
             return
+        if not self.is_training() and not self.epochs_seen and self.current_epoch == 0:
+            # It ended before an epoch began (a failed start): no progress to show.
+            for bar in (self.epoch_bar, self.run_bar):
+                bar.reset()
+                bar.setFormat("")
+            self.speed.setText("")
+            return
         self.epoch_bar.setValue(self.current_step)
         self.epoch_bar.setFormat(f"epoch {self.current_epoch}/{self.total_epochs}: %v/%m batches")
+        self.run_bar.setFormat("run %p%")
         done = max(0, self.current_epoch - 1 - self.initial_epoch) * self.steps_per_epoch
         self.run_bar.setValue(min(self.run_bar.maximum(), done + self.current_step))
         if not self.is_training():
