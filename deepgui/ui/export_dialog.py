@@ -203,7 +203,7 @@ class ExportDialog(QDialog):
             self._show(outcome, ok=False)
             return
         self.report = outcome
-        self._show(outcome.message, ok=outcome.ok)
+        self._show(result_text(outcome), ok=outcome.ok)
 
     def wait(self, timeout: float = 120.0) -> bool:
         """Wait for a running export (tests, and closing while one runs)."""
@@ -219,6 +219,20 @@ class ExportDialog(QDialog):
         color = {True: "#1b7f3b", False: "#b3261e", None: ""}[ok]
         self.result.setStyleSheet(f"color: {color};" if color else "")
         self.result.setText(text)
+
+
+def result_text(report) -> str:
+    """What the dialog says about a finished export. One that failed its own check must not
+    read as a success: it says so first, then whether the file was kept."""
+    message = report.message.strip()
+    if report.ok:
+        return f"✓ {message}"
+    path = Path(report.path)
+    if path.exists():
+        kept = f"The file at {path} did not pass: do not use it."
+    else:
+        kept = "Nothing was kept."
+    return f"✗ The export failed its check. {message} {kept}"
 
 
 def _detached(project: Project) -> Project:
