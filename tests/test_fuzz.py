@@ -30,7 +30,7 @@ QUICK = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-MORE = settings(QUICK, max_examples=1500)
+MORE = settings(QUICK, max_examples=600)
 
 # Values people and programs get wrong: types, signs, sizes, text where numbers go.
 SCALARS = st.one_of(
