@@ -128,11 +128,11 @@ def write_samples(folder: Path, raw: Any, labels: np.ndarray | None) -> Path:
         arrays[f"x:{name}"] = values
     if labels is not None:
         arrays["y"] = np.asarray(labels[:n])
+    from deepgui.core import fileio
+
     path = Path(folder) / SAMPLES_FILE
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as fh:
+    with fileio.staged(path) as tmp, tmp.open("wb") as fh:  # nothing left behind on failure
         np.savez(fh, **arrays)
-    os.replace(tmp, path)
     return path
 
 

@@ -204,10 +204,10 @@ class WorkerEngine:
         network = keras().saving.load_model(path, safe_mode=True)
         pre = self.data.preprocessing
         if pre is not None:
+            from deepgui.core.training.rundir import save_keras_model
+
             model = pre.wrap(network, name=f"{network.name}_with_preprocessing")
-            tmp = self.run_dir / ".model.tmp.keras"
-            model.save(tmp)
-            tmp.replace(path)
+            save_keras_model(model, path)  # atomic; a full disk leaves no temporary file
         sig = signature.Signature(self.data.task, list(self.data.class_names), pre)
         signature.write(sig, self.run_dir / signature.RUN_FILE)
         raw, labels = self.data.raw_val, self.data.y_val
