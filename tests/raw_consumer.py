@@ -33,8 +33,7 @@ MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 
 
 def signature_of(artefact: Path) -> dict:
-    stem = artefact.name if artefact.is_dir() else artefact.stem
-    return json.loads((artefact.parent / f"{stem}.signature.json").read_text("utf-8"))
+    return json.loads((artefact.parent / f"{artefact.name}.signature.json").read_text("utf-8"))
 
 
 def read_table(path: Path, sig: dict) -> tuple[dict[str, np.ndarray], list[str]]:

@@ -452,7 +452,7 @@ def test_kill_during_export_leaves_the_earlier_export_whole(work, tmp_path):
     load_model_file(target)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
         "m.keras",
-        "m.signature.json",
+        "m.keras.signature.json",
     ]
 
 

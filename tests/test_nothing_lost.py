@@ -78,7 +78,7 @@ def test_import_force_replaces_only_an_earlier_import(tmp_path):
 
 def test_export_force_replaces_an_earlier_export(run, tmp_path):
     for fmt, name, beside in (
-        ("keras", "m.keras", ["m.signature.json"]),
+        ("keras", "m.keras", ["m.keras.signature.json"]),
         ("python", "s.py", ["s.signature.json", "s.weights.h5"]),
     ):
         target = tmp_path / name

@@ -123,12 +123,12 @@ def test_images_reach_the_network_scaled_once(tmp_path: Path):
 
 
 def test_signature_beside_artefacts_and_samples_without_pickles(tmp_path: Path):
-    assert signature.sidecar_path(tmp_path / "m.keras").name == "m.signature.json"
+    assert signature.sidecar_path(tmp_path / "m.keras").name == "m.keras.signature.json"
     (tmp_path / "saved").mkdir()
     assert signature.sidecar_path(tmp_path / "saved").name == "saved.signature.json"
     pre, raw = table_preprocessing()
     sig = signature.Signature("binary", ["no", "yes"], pre)
-    signature.write(sig, tmp_path / "m.signature.json")
+    signature.write(sig, tmp_path / "m.keras.signature.json")
     found = signature.find(tmp_path / "m.keras")
     assert found.classes == ["no", "yes"] and found.preprocessing.table
     signature.write_samples(tmp_path, raw, np.array([0, 1, 0, 1, 1]))

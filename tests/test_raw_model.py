@@ -84,7 +84,7 @@ def test_string_columns_go_in_as_numbers_only_where_the_format_needs_it(table_ru
     _, run, artefacts = table_run
     by_format = dict(zip(FORMATS, artefacts, strict=True))
     signatures = {
-        fmt: json.loads(p.with_name(f"model_{fmt}.signature.json").read_text())
+        fmt: json.loads(p.with_name(f"{p.name}.signature.json").read_text())
         for fmt, p in by_format.items()
     }
     for fmt, sig in signatures.items():
@@ -184,3 +184,17 @@ def test_summary_shows_the_preprocessing_the_model_carries(table_run):
     rows = out.split("Preprocessing inside")[1].splitlines()[1:5]
     assert [r.split()[0] for r in rows] == ["age", "income", "city", "review"]
     assert "missing ->" in rows[0] and "one-hot" in rows[2] and "text:" in rows[3]
+
+
+def test_one_name_in_several_formats_keeps_a_signature_each(table_run, tmp_path):
+    _, run, _ = table_run
+    for fmt in ("keras", "tflite", "onnx"):
+        report = export_project(run, fmt, tmp_path / "model")
+        assert report.ok, report.message
+    names = sorted(p.name for p in tmp_path.glob("*.signature.json"))
+    assert names == [
+        "model.keras.signature.json", "model.onnx.signature.json", "model.tflite.signature.json"
+    ]  # fmt: skip
+    keras_sig = json.loads((tmp_path / "model.keras.signature.json").read_text())
+    onnx_sig = json.loads((tmp_path / "model.onnx.signature.json").read_text())
+    assert not keras_sig["strings_as_numbers"] and onnx_sig["strings_as_numbers"]

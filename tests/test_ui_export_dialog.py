@@ -116,7 +116,7 @@ def test_an_unsaved_projects_run_exports_before_and_after_save_as(qtbot, tmp_pat
         with qtbot.waitSignal(dialog.export_done, timeout=120_000):
             qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
         assert dialog.report is not None and dialog.report.ok, dialog.result.text()
-        assert "iris.signature.json" in dialog.result.text()
+        assert "iris.keras.signature.json" in dialog.result.text()
         if round_ == 0:
             project.save(tmp_path / "elsewhere" / "iris.dgproj")
             assert dialog.source.itemData(0) != runs.project_runs(project)[0].path

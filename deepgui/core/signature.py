@@ -2,7 +2,8 @@
 deepgui: the raw inputs and their preprocessing, the class names in output order, the task.
 
 A run directory holds it as ``signature.json`` with a few raw sample rows (``samples.npz``) for
-the self-checks of its exports; every export writes ``NAME.signature.json`` beside itself.
+the self-checks of its exports; every export writes ``FILE.signature.json`` beside itself
+(``model.onnx.signature.json``).
 """
 
 from __future__ import annotations
@@ -78,11 +79,11 @@ class Signature:
 
 
 def sidecar_path(artefact: str | os.PathLike) -> Path:
-    """``model.keras`` -> ``model.signature.json``; a SavedModel folder ``out`` ->
-    ``out.signature.json`` beside it."""
+    """``model.onnx`` -> ``model.onnx.signature.json``; a SavedModel folder ``out`` ->
+    ``out.signature.json`` beside it. Named after the whole file name, so exports of one name
+    in several formats (whose signatures differ) each keep their own."""
     path = Path(artefact)
-    stem = path.name if path.is_dir() or not path.suffix else path.stem
-    return path.with_name(f"{stem}.signature.json")
+    return path.with_name(f"{path.name}.signature.json")
 
 
 def write(signature: Signature, path: str | os.PathLike) -> Path:

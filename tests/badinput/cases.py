@@ -704,9 +704,9 @@ def run_cases(root: Path) -> list[Case]:
     (out / "script.weights.h5").write_bytes(b"weights the user keeps")
     add("export_python_onto_weights", ["export", run, "--format", "python", "-o",
                                        out / "script.py"], "script.weights.h5")  # fmt: skip
-    (out / "m.signature.json").write_text("{}")
+    (out / "m.keras.signature.json").write_text("{}")
     add("export_onto_signature", ["export", run, "--format", "keras", "-o", out / "m.keras"],
-        "m.signature.json")  # fmt: skip
+        "m.keras.signature.json")  # fmt: skip
     no_model = root / "no_model"
     shutil.copytree(run, no_model)
     (no_model / "model.keras").unlink()
