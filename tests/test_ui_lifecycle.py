@@ -109,11 +109,13 @@ def test_new_and_revert_reset_every_panel(qtbot, window, tmp_path):
     dialog = window._predict
     assert str(dialog.model.currentData()) == str(panel.run_dir)
     dialog.close()
-    # Revert: the file as saved (epochs back), its run still listed, the panels reset.
+    # Revert: the file as saved (epochs back), its run still listed and shown as the file's
+    # last run (its curves, from its history), the preview reset.
     window.files.revert()
     assert window.doc.project.training["epochs"] != 2 and not window.files.is_dirty()
     assert panel.form.epochs.value() == window.doc.project.training["epochs"]
-    assert not panel.plots.epochs and panel.data_view.table.rowCount() == 0
+    assert panel.data_view.table.rowCount() == 0
+    assert panel.message.text().startswith("Last run, ") and len(panel.plots.epochs["loss"]) == 2
     assert panel.runs.table.rowCount() == 1  # the file's own run
     # New: nothing of the old project anywhere.
     press(qtbot, window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)

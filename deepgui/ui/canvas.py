@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsScene,
     QGraphicsView,
+    QLabel,
 )
 
 from deepgui.core.commands import AddNode, MoveNodes, insert_on_edge
@@ -39,6 +40,10 @@ from deepgui.ui.theme import canvas_colors
 # Zooming scales a picture this big (twice the node's size: still sharp up to 200 %).
 ITEM_CACHE_SIZE = QSize(int(NODE_WIDTH * 2 + 40), int(NODE_HEIGHT * 2 + 40))
 OPENABLE = (".dgproj", ".keras", ".h5", ".hdf5")
+EMPTY_HINT = (
+    "Drag a layer from the palette to start (or press Ctrl+K and type its name),\n"
+    "or open one with File ▸ Open Example."
+)
 # Fitting the model to the window stops at this scale: layers still show their names and shapes
 # in a larger type there (NodeItem's compact drawing); below it a model is boxes without text.
 READABLE_ZOOM = 0.4
@@ -276,6 +281,11 @@ class CanvasView(QGraphicsView):
         self._zoom_settle.setSingleShot(True)
         self._zoom_settle.setInterval(250)
         self._zoom_settle.timeout.connect(self._zoom_settled)
+        self.empty_hint = self._make_hint()
+        # After the scene has followed the event (it connected first), so `nodes` is current.
+        scene.doc.graph_changed.connect(self.refresh_hint)
+        scene.doc.project_replaced.connect(self.refresh_hint)
+        self.refresh_hint()
 
     @property
     def doc(self) -> Document:
@@ -548,18 +558,24 @@ class CanvasView(QGraphicsView):
         ]
 
     # ---------------------------------------------------------------- empty state
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        if self.canvas.nodes:
-            return
-        painter.save()
-        painter.resetTransform()
-        painter.setPen(self.canvas.colors.muted)
+    def _make_hint(self) -> QLabel:
+        # A label over the viewport, not text painted in drawForeground: Qt repaints only the
+        # regions that change, so painted text stayed on screen under the first layer added.
+        hint = QLabel(EMPTY_HINT, self.viewport())
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
+        hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         font = QFont()
         font.setPixelSize(15)
-        painter.setFont(font)
-        painter.drawText(
-            self.viewport().rect(),
-            Qt.AlignmentFlag.AlignCenter,
-            "Drag a layer from the palette to start (or press Ctrl+K and type its name),\nor open one with File ▸ Open Example.",
-        )
-        painter.restore()
+        hint.setFont(font)
+        return hint
+
+    def refresh_hint(self, *_args) -> None:
+        """The hint shows on an empty canvas only, in the canvas's own muted colour."""
+        self.empty_hint.setStyleSheet(f"color: {self.canvas.colors.muted.name()};")
+        self.empty_hint.setGeometry(self.viewport().rect().adjusted(24, 24, -24, -24))
+        self.empty_hint.setVisible(not self.canvas.nodes)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.refresh_hint()

@@ -88,7 +88,7 @@ def format_count(n: int) -> str:
         return f"{n / 1e6:.2f}M params"
     if n >= 10_000:
         return f"{n / 1e3:.1f}k params"
-    return f"{n:,} params"
+    return f"{n:,} param{'s' * (n != 1)}"
 
 
 class _Fonts:

@@ -96,6 +96,39 @@ def delete_command(
     return Macro(commands, text="Delete")
 
 
+def delete_and_reconnect_command(graph: Graph, node_ids: Iterable[str]) -> Macro | None:
+    """Delete layers and keep the chain whole: whatever each deleted layer fed now reads from
+    what fed it (its first input, through other deleted layers), on the same ports. A
+    connection the graph would refuse (an Input, a full merge) is left out; the rest go in.
+    One undo step. None when nothing is selected."""
+    ids = [nid for nid in graph.topological_order() if nid in set(node_ids)]
+    if not ids:
+        return None
+    gone = set(ids)
+
+    def feeder(nid: str) -> str | None:  # what feeds `nid` once the deleted layers are gone
+        while nid in gone:
+            first = sorted(graph.in_edges(nid), key=lambda e: e.target_port)
+            if not first:
+                return None
+            nid = first[0].source
+        return nid
+
+    after = graph.snapshot()
+    for nid in ids:
+        after.remove_node(nid)
+    links: list[Command] = []
+    for nid in ids:
+        source = feeder(nid)
+        for edge in graph.out_edges(nid):
+            if source is None or edge.target in gone:
+                continue
+            if after.connection_problem(source, edge.target, edge.target_port) is None:
+                after.connect(source, edge.target, edge.target_port)
+                links.append(Connect(source, edge.target, edge.target_port))
+    return Macro([remove_nodes(graph, ids), *links], text="Delete and reconnect")
+
+
 def layout_command(graph: Graph) -> Command | None:
     """Auto-layout as one undoable move (the core's layered layout); None when nothing moves."""
     from deepgui.core.layout import layout_command as core_layout

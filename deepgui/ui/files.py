@@ -243,8 +243,10 @@ class FileActions(QObject):
     def fill_examples_menu(self) -> None:
         menu = self.window.examples_menu
         menu.clear()
+        menu.setToolTipsVisible(True)
         for name, path, description in examples():
-            action = QAction(name, menu)
+            # What each example is, in the menu itself: a bare name told a newcomer nothing.
+            action = QAction(f"{name} — {description}" if description else name, menu)
             action.setStatusTip(description)
             action.setToolTip(description)
             action.triggered.connect(lambda _=False, p=path: self.open_example(p))

@@ -16,17 +16,23 @@ from deepgui.ui.theme import category_color, is_dark
 _SIZES = (16, 20, 24, 32, 48, 64)
 
 
-def _render(svg: bytes) -> QIcon:
-    renderer = QSvgRenderer(QByteArray(svg))
+# Icon ink per look: normal, and disabled. Qt's own disabled version of a light icon on a dark
+# toolbar looked as bright as an enabled one; these are drawn faint against either background.
+_INK = {False: ("#3a4150", "#b8bdc8"), True: ("#dfe3ea", "#5f6675")}
+
+
+def _render(svgs: dict[QIcon.Mode, bytes]) -> QIcon:
     icon = QIcon()
-    for size in _SIZES:
-        pixmap = QPixmap(size, size)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        renderer.render(painter)
-        painter.end()
-        icon.addPixmap(pixmap)
+    for mode, svg in svgs.items():
+        renderer = QSvgRenderer(QByteArray(svg))
+        for size in _SIZES:
+            pixmap = QPixmap(size, size)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            renderer.render(painter)
+            painter.end()
+            icon.addPixmap(pixmap, mode)
     return icon
 
 
@@ -37,7 +43,9 @@ def _icon(name: str, dark: bool) -> QIcon:
         text = path.read_text(encoding="utf-8")
     except OSError:
         return QIcon()  # a missing icon leaves the text, never an error
-    return _render(text.replace("@FG", "#dfe3ea" if dark else "#3a4150").encode())
+    normal, disabled = _INK[dark]
+    return _render({QIcon.Mode.Normal: text.replace("@FG", normal).encode(),
+                    QIcon.Mode.Disabled: text.replace("@FG", disabled).encode()})  # fmt: skip
 
 
 def icon(name: str) -> QIcon:

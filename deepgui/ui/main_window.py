@@ -28,6 +28,7 @@ from deepgui.ui.editing import (
     add_after_command,
     copy_selection,
     default_config,
+    delete_and_reconnect_command,
     delete_command,
     layout_command,
     paste_command,
@@ -103,6 +104,14 @@ class MainWindow(QMainWindow):
             Qt.Orientation.Horizontal,
         )
         self.resizeDocks([self.bottom_dock], [max(200, int(h * 0.25))], Qt.Orientation.Vertical)
+
+    def give_bottom_room(self, height: int) -> None:
+        """Grow the bottom dock so its tab shows `height` pixels, never past 55 % of the
+        window: what just appeared (the overfitting banner, the evaluation) is seen whole. A
+        dock already that tall keeps the size the user gave it."""
+        target = min(height + self.tabs.tabBar().sizeHint().height(), int(self.height() * 0.55))
+        if self.bottom_dock.isVisible() and self.bottom_dock.height() < target:
+            self.resizeDocks([self.bottom_dock], [target], Qt.Orientation.Vertical)
 
     def restore_layout(self) -> bool:
         """The window's size and docks as the user left them; False the first time."""
@@ -181,6 +190,10 @@ class MainWindow(QMainWindow):
         a["delete"] = self._action(
             "&Delete", self.delete_selection, [K.Delete, "Backspace"], "delete"
         )
+        a["dissolve"] = self._action(
+            "Delete and &Reconnect", self.delete_and_reconnect, ["Ctrl+Delete", "Ctrl+Backspace"],
+            None, "Delete the selected layers and connect what fed them to what they fed",
+        )  # fmt: skip
         a["select_all"] = self._action("Select &All", self.select_all, K.SelectAll)
         a["add_layer"] = self._action(
             "Add &Layer…", self.focus_palette, "Ctrl+K", None,
@@ -206,7 +219,7 @@ class MainWindow(QMainWindow):
         a["shortcuts"] = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1", "help")
         a["about"] = self._action("&About deepgui", self.show_about)
         # The delete keys must not fire while the user edits a text field.
-        for name in ("delete", "cut", "copy", "paste", "select_all", "undo", "redo"):
+        for name in ("delete", "dissolve", "cut", "copy", "paste", "select_all", "undo", "redo"):
             a[name].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.view.addAction(a[name])
         menu = self.menuBar()
@@ -237,6 +250,7 @@ class MainWindow(QMainWindow):
             "paste",
             "duplicate",
             "delete",
+            "dissolve",
             None,
             "select_all",
         ):
@@ -312,6 +326,7 @@ class MainWindow(QMainWindow):
         doc.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         doc.undo_changed.connect(self.refresh_actions)
         doc.undo_changed.connect(self.refresh_title)
+        doc.undo_changed.connect(self.refresh_status)  # the layer count, before shapes come
         doc.info_changed.connect(self.refresh_status)
         doc.keras_loaded.connect(lambda: self.keras_label.setText(""))
         doc.project_replaced.connect(self.refresh_title)
@@ -347,6 +362,7 @@ class MainWindow(QMainWindow):
         selected = bool(self.scene.selectedItems())
         for key in ("cut", "copy", "duplicate", "delete"):
             a[key].setEnabled(selected)
+        a["dissolve"].setEnabled(bool(self.scene.selected_node_ids()))
         a["revert"].setEnabled(self.doc.project.path is not None and self.files.is_dirty())
 
     def refresh_status(self) -> None:
@@ -361,7 +377,8 @@ class MainWindow(QMainWindow):
         )
         self.problem_label.setStyleSheet("color: #d32f2f;" if errors else "")
         total = sum(getattr(i, "params", 0) for i in self.doc.info.values())
-        self.params_label.setText(f"{len(self.doc.graph)} layers · {total:,} params")
+        count = len(self.doc.graph)
+        self.params_label.setText(f"{count} layer{'s' * (count != 1)} · {total:,} params")
         self.tabs.setTabText(
             2, f"Problems ({errors + warnings})" if errors + warnings else "Problems"
         )
@@ -411,9 +428,21 @@ class MainWindow(QMainWindow):
         return new_id
 
     def delete_selection(self) -> None:
-        command = delete_command(
-            self.doc.graph, self.scene.selected_node_ids(), self.scene.selected_edges()
-        )
+        graph, ids = self.doc.graph, self.scene.selected_node_ids()
+        command = delete_command(graph, ids, self.scene.selected_edges())
+        # A layer in the middle of a chain leaves it broken: say how to keep it whole.
+        middle = [graph.node(n).name for n in ids
+                  if any(e.source not in ids for e in graph.in_edges(n))
+                  and any(e.target not in ids for e in graph.out_edges(n))]  # fmt: skip
+        if command is not None and self.doc.push(command) and middle:
+            self.statusBar().showMessage(
+                f"Deleted {', '.join(middle)}: the layers around it are no longer connected. "
+                "Ctrl+Z, then Edit ▸ Delete and Reconnect (Ctrl+Delete) keeps the chain whole.",
+                15_000,
+            )
+
+    def delete_and_reconnect(self) -> None:
+        command = delete_and_reconnect_command(self.doc.graph, self.scene.selected_node_ids())
         if command is not None:
             self.doc.push(command)
 
@@ -481,6 +510,7 @@ class MainWindow(QMainWindow):
             panel.open_project_requested.connect(lambda path: self.files.open_path(path))
             panel.predict_requested.connect(lambda path: self.predict_on_file(path or None))
             panel.preflight = self.training_blocker
+            panel.room_wanted.connect(self.give_bottom_room)
             panel.problem_shown.connect(self.select_node)
             # What the Input layers receive, once the data panel or a starting run loaded data.
             panel.data_view.inputs_described.connect(self.scene.show_input_captions)
@@ -624,6 +654,7 @@ class MainWindow(QMainWindow):
             "paste",
             "duplicate",
             "delete",
+            "dissolve",
             None,
             "add_layer",
             "layout",
@@ -657,6 +688,9 @@ class MainWindow(QMainWindow):
                 action.setIcon(icon(name))
         self.scene.apply_colors()
         self.view.resetCachedContent()
+        self.view.refresh_hint()
+        if self._training_panel is not None:
+            self._training_panel.apply_theme()
 
     def start_background(self) -> None:
         """Called once the window has painted: load Keras and infer shapes in the background."""

@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -38,20 +40,22 @@ class EvaluationView(QWidget):
         self.predict_button.setEnabled(False)
         self.predict_button.clicked.connect(self._predict_clicked)
 
-        self.confusion_plot = pg.PlotWidget(
-            title="Confusion matrix (rows: true, columns: predicted)"
+        # No title: the axes say "true" and "predicted", and a short dock keeps its height for
+        # the cells.
+        self.confusion_plot = pg.PlotWidget()
+        self.confusion_plot.setToolTip(
+            "Confusion matrix: rows are the true classes, columns the predicted ones"
         )
-        self.confusion_plot.setBackground(None)
         self.confusion_image = pg.ImageItem()
         self.confusion_image.setColorMap(pg.colormap.get("viridis"))
         self.confusion_plot.addItem(self.confusion_image)
         self.confusion_plot.getPlotItem().invertY(True)
         self.confusion_plot.setAspectLocked(True)
         self._cell_texts: list[pg.TextItem] = []
-        self.scatter_plot = pg.PlotWidget(title="Predicted against actual")
-        self.scatter_plot.setBackground(None)
+        self.scatter_plot = pg.PlotWidget()
         self.scatter_plot.setLabel("bottom", "actual")
         self.scatter_plot.setLabel("left", "predicted")
+        self.scatter_plot.setToolTip("Predicted against actual: on the dashed line, exactly right")
         self.left = QStackedWidget()
         self.left.addWidget(self.confusion_plot)
         self.left.addWidget(self.scatter_plot)
@@ -68,12 +72,38 @@ class EvaluationView(QWidget):
         right = QVBoxLayout()
         right.addWidget(QLabel("Sample predictions"))
         right.addWidget(scroll, 2)
-        body = QHBoxLayout()
+        # The matrix and samples only once there are some: empty axes said nothing.
+        self.body = QWidget()
+        body = QHBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.left, 3)
         body.addLayout(right, 2)
         layout = QVBoxLayout(self)
+        layout.setAlignment(Qt.AlignmentFlag.AlignTop)
         layout.addLayout(top)
-        layout.addLayout(body, 1)
+        layout.addWidget(self.body, 1)
+        self.body.hide()
+        self.follow_palette()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.follow_palette()
+
+    def follow_palette(self) -> None:
+        """Plots in the window's colours, light or dark (pyqtgraph keeps its own otherwise:
+        the matrix stayed on a light grey in the dark look)."""
+        palette = QApplication.palette()  # the look's own (a hidden tab's may lag behind)
+        base = palette.color(QPalette.ColorRole.Base)
+        text = palette.color(QPalette.ColorRole.WindowText)
+        for plot in (self.confusion_plot, self.scatter_plot):
+            plot.setBackground(base)
+            item = plot.getPlotItem()
+            for name in ("left", "bottom"):
+                axis = item.getAxis(name)
+                axis.setTextPen(text)
+                axis.setPen(text)
+                axis.label.setDefaultTextColor(text)
 
     def clear(self, text: str = "Training…") -> None:
         self.result = None
@@ -85,11 +115,37 @@ class EvaluationView(QWidget):
         for t in self._cell_texts:
             self.confusion_plot.removeItem(t)
         self._cell_texts = []
+        item = self.confusion_plot.getPlotItem()
+        for name in ("left", "bottom"):
+            item.getAxis(name).setTicks(None)  # the last matrix's class names go with it
         self.scatter_plot.clear()
+        self.body.hide()
+
+    def show_stored(self, run_name: str, metrics: dict[str, Any]) -> None:
+        """A reopened project's last run, from its metrics.json alone: its held-out scores;
+        the confusion matrix and samples need the model run on the data (the next run)."""
+        self.clear(EMPTY)
+        test = {k: v for k, v in (metrics.get("test") or {}).items() if isinstance(v, float)}
+        best = metrics.get("best") or {}
+        if test:
+            scores = ", ".join(f"{k} {v:.4g}" for k, v in test.items())
+            text = f"Last run, {run_name}, on the test split: {scores}."
+        elif best.get("metrics"):
+            shown = {k: v for k, v in best["metrics"].items() if k.startswith("val_")}
+            scores = ", ".join(f"{k} {v:.4g}" for k, v in shown.items()) or "no validation"
+            text = f"Last run, {run_name}, at its best epoch {best.get('epoch')}: {scores}."
+        else:
+            text = f"Last run, {run_name}: no scores were recorded."
+        self.summary.setText(
+            f"{text} Train again for the confusion matrix and sample predictions, or predict "
+            "on a file with this run."
+        )
+        self.predict_button.setEnabled(True)
 
     def show_result(self, result: dict[str, Any] | None, model=None) -> None:
         self.result, self.model = result, model
         self.predict_button.setEnabled(model is not None)
+        self.body.hide()
         if not result:
             self.summary.setText("No evaluation: the run did not produce a model.")
             return
@@ -100,6 +156,7 @@ class EvaluationView(QWidget):
         self.summary.setText(
             f"On the {result['split']} split ({result['count']} samples): {metrics}."
         )
+        self.body.show()
         if "confusion" in result:
             self._show_confusion(result["confusion"], result["class_names"])
             self.left.setCurrentWidget(self.confusion_plot)
@@ -117,10 +174,13 @@ class EvaluationView(QWidget):
         self._cell_texts = []
         n = len(m)
         if n <= 20:
+            font = QFont()
+            font.setPixelSize(10 if n > 6 else 12)  # inside a cell, not over its neighbours
             for i in range(n):
                 for j in range(n):
                     t = pg.TextItem(str(int(m[i, j])), anchor=(0.5, 0.5),
                                     color="w" if m[i, j] < 0.6 * m.max() else "k")  # fmt: skip
+                    t.setFont(font)
                     t.setPos(j + 0.5, i + 0.5)
                     self.confusion_plot.addItem(t)
                     self._cell_texts.append(t)
@@ -130,6 +190,7 @@ class EvaluationView(QWidget):
         item.getAxis("left").setTicks([labels])
         item.setLabel("bottom", "predicted")
         item.setLabel("left", "true")
+        self.follow_palette()
 
     def _show_scatter(self, actual: np.ndarray, predicted: np.ndarray) -> None:
         self.scatter_plot.clear()
@@ -143,6 +204,7 @@ class EvaluationView(QWidget):
         while self.samples_grid.count():
             w = self.samples_grid.takeAt(0).widget()
             if w is not None:
+                w.hide()  # gone from the screen now; deleted when the event loop gets to it
                 w.deleteLater()
 
     def _show_samples(self, result: dict[str, Any]) -> None:

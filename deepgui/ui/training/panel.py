@@ -52,6 +52,12 @@ SHORT_REASON = {"completed": "finished", "early_stopping": "stopped early", "use
                 "nan_loss": "NaN loss", "error": "failed"}  # fmt: skip
 
 
+# Heights of the views below the controls that show them whole: the plots beside a banner, and
+# the confusion matrix with the sample predictions.
+PLOTS_HEIGHT = 200
+EVALUATION_HEIGHT = 330
+
+
 def _scroll(widget: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
@@ -65,6 +71,9 @@ class TrainingPanel(QWidget):
     open_project_requested = Signal(str)
     predict_requested = Signal(str)  # a run folder to predict with
     problem_shown = Signal(str)  # a layer whose problem keeps the model from training
+    # The panel's height that shows what just appeared whole (the overfitting banner, the
+    # evaluation the user opened); the main window grows the dock, within limits.
+    room_wanted = Signal(int)
 
     def __init__(self, get_project: Callable[[], Project], parent=None) -> None:
         super().__init__(parent)
@@ -157,6 +166,7 @@ class TrainingPanel(QWidget):
             lambda: self.predict_requested.emit(str(self.run_dir) if self.run_dir else "")
         )
         self.runs.resume_requested.connect(lambda path: self.start_training(resume=Path(path)))
+        self.view_tabs.currentChanged.connect(self._view_changed)
         self.plots.timer.timeout.connect(self._update_progress)
         self.reload()
 
@@ -170,6 +180,7 @@ class TrainingPanel(QWidget):
             project.undo.subscribe(lambda p=project: self._undo_moved(p))
             if not self.is_training():
                 self._clear_run_display()
+                self._show_last_run(project)
         self.form.load(project.training)
         self.data_view.load(project.dataset)
         self.runs.set_project(project)
@@ -189,6 +200,49 @@ class TrainingPanel(QWidget):
         self.speed.setText("")
         for bar in (self.epoch_bar, self.run_bar):
             bar.reset()
+
+    def _show_last_run(self, project: Project) -> None:
+        """A project opened again shows its newest finished run as it ended: the curves from
+        its history.csv and, from its metrics.json, how it ended and its held-out scores (the
+        confusion matrix needs the model run on the data: it comes with the next run)."""
+        finished = [r for r in runs.project_runs(project) if r.finished]
+        if not finished:
+            return
+        run = finished[0]
+        try:
+            rows = rundir.read_history(run.path)
+        except DeepGuiError:
+            return  # a damaged history: the Runs tab says so; nothing to draw
+        if not rows:
+            return
+        metrics = run.metrics
+        self.run_dir, self.last_metrics = run.path, dict(metrics)
+        self.last_reason = str(metrics.get("stopped_by", "completed"))
+        self.history = rows
+        self.epochs_seen = [int(r["epoch"]) for r in rows]
+        planned = int(metrics.get("epochs_planned") or 0)
+        self.plots.set_epochs(0, max(planned, self.epochs_seen[-1]))
+        for row in rows:
+            self.plots.add_epoch(row["epoch"], {k: v for k, v in row.items() if k != "epoch"})
+        best = metrics.get("best") or {}
+        flags = metrics.get("overfitting") or []
+        if flags and best.get("epoch") is not None and int(best["epoch"]) < int(flags[-1]["epoch"]):
+            self.plots.shade_overfitting(int(flags[-1]["epoch"]))  # still overfitting at the end
+        self.plots.redraw()
+        self.message.setText(f"Last run, {run.name}: {self._outcome_text(metrics)}")
+        self.evaluation.show_stored(run.name, metrics)
+
+    def _outcome_text(self, metrics: dict[str, Any]) -> str:
+        """How a run ended, in the words the panel uses when it ends (one place for both)."""
+        reason = str(metrics.get("stopped_by", "completed"))
+        text = REASON_TEXT.get(reason, reason)
+        if reason in ("error", "nan_loss"):
+            message = metrics.get("message", "")
+            return f"{text}: {message}" if message else text
+        best = metrics.get("best") or {}
+        extra = f" Best {best.get('monitor')} at epoch {best.get('epoch')}." if best else ""
+        where = f" Saved in {self.run_dir}." if self.run_dir and self.run_dir.exists() else ""
+        return f"{text} after {metrics.get('epochs_run', 0)} epochs.{extra}{where}"
 
     def _edit_training(self, changes: dict) -> None:
         self._push_settings("training", changes, "Change training settings")
@@ -396,6 +450,25 @@ class TrainingPanel(QWidget):
         if not rows or rows[-1]["epoch"] < report.detected_at:
             rows = [*rows, {"epoch": report.detected_at}]
         self.banner.show_report(report, rows)
+        self._ask_for_room(PLOTS_HEIGHT)
+
+    def apply_theme(self) -> None:
+        """Follow a light/dark switch where pyqtgraph keeps colours of its own."""
+        self.evaluation.follow_palette()
+
+    def _ask_for_room(self, views_height: int) -> None:
+        """Ask for the height that shows the controls, the banner and `views_height` of the
+        plots or evaluation, once the layout has taken in what changed."""
+
+        def ask() -> None:
+            above = self.split.mapTo(self, self.split.rect().topLeft()).y()
+            self.room_wanted.emit(above + views_height + 12)
+
+        QTimer.singleShot(0, ask)
+
+    def _view_changed(self, _index: int) -> None:
+        if self.view_tabs.currentWidget() is self.evaluation:
+            self._ask_for_room(EVALUATION_HEIGHT)
 
     def _revisit_banner(self) -> None:
         """After every epoch the banner says again what the flag means: a new best since ends
@@ -425,22 +498,15 @@ class TrainingPanel(QWidget):
         self.last_model = run.worker.model if run is not None else None
         self.plots.stop()
         self._update_progress()
-        text = REASON_TEXT.get(reason, reason)
-        message = self.last_metrics.get("message", "")
         if reason in ("error", "nan_loss"):
             self.message.setStyleSheet("color: #d9534f;")
-            self.message.setText(f"{text}: {message}" if message else text)
+            self.message.setText(self._outcome_text({**self.last_metrics, "stopped_by": reason}))
             self._mark_failed(reason)
             if reason == "error":  # a check made at the start no longer vouches for anything
                 self.data_view.check_label.setText("")
         else:
             self.message.setStyleSheet("")
-            best = self.last_metrics.get("best") or {}
-            extra = f" Best {best.get('monitor')} at epoch {best.get('epoch')}." if best else ""
-            where = f" Saved in {self.run_dir}." if self.run_dir and self.run_dir.exists() else ""
-            self.message.setText(
-                f"{text} after {self.last_metrics.get('epochs_run', 0)} epochs.{extra}{where}"
-            )
+            self.message.setText(self._outcome_text({**self.last_metrics, "stopped_by": reason}))
         if evaluation is not None:
             self.evaluation.show_result(evaluation, self.last_model)
         else:
