@@ -76,6 +76,7 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.setMinimumWidth(620)
+        self.resize(760, 10)
         self.project = project
         self.report = None
         self.background = Background(self)
@@ -83,6 +84,13 @@ class ExportDialog(QDialog):
         self.source = QComboBox()
         for label, source in export_sources(project):
             self.source.addItem(label, source)
+            self.source.setItemData(self.source.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
+        # A run's long description must not make the dialog as wide as the screen.
+        self.source.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.source.setMinimumContentsLength(40)
+        self.source.view().setTextElideMode(Qt.TextElideMode.ElideRight)
         self.format = QComboBox()
         for key, label, _suffix, _run in FORMATS:
             self.format.addItem(label, key)

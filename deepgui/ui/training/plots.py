@@ -66,7 +66,8 @@ def make_plot(y_label: str) -> pg.PlotWidget:
     item.showGrid(x=True, y=True, alpha=0.2)
     item.setLabel("bottom", "epoch")
     item.setLabel("left", y_label)
-    item.addLegend(offset=(-10, 10))
+    # A small legend: in a short plot a large one hid the curves it names.
+    item.addLegend(offset=(-4, 4), labelTextSize="8pt", verSpacing=-8)
     item.setDownsampling(auto=True, mode="peak")
     item.setClipToView(True)
     # Cache axes, title and legend as pixmaps: redrawing a curve then repaints only the curve,
@@ -105,9 +106,10 @@ class LivePlots(QWidget):
             "learning_rate": self.lr_plot,
         }
         pen_raw = pg.mkPen(QColor(120, 130, 150, 90), width=1)
-        self._curves["batch_raw"] = self.loss_plot.plot(pen=pen_raw, name="loss per batch")
+        # The raw batch losses are the faint line behind their smoothed curve: one legend entry.
+        self._curves["batch_raw"] = self.loss_plot.plot(pen=pen_raw)
         self._curves["batch_smooth"] = self.loss_plot.plot(
-            pen=pg.mkPen(color(0), width=2), name="loss per batch (smoothed)"
+            pen=pg.mkPen(color(0), width=2), name="batch loss (smoothed)"
         )
         self._curves["batch_lr"] = self.lr_plot.plot(pen=pg.mkPen(color(2), width=2))
         self.metric_plot.setXLink(self.loss_plot)
@@ -287,7 +289,10 @@ class LivePlots(QWidget):
         cost = time.perf_counter() - t + sum(p.last_paint for p in self.plots.values())
         self.last_cost = cost
         interval = int(min(MAX_REDRAW_MS, max(REDRAW_MS, 1000 * cost / BUDGET)))
-        if abs(interval - self.timer.interval()) > 0.2 * self.timer.interval():
+        current = self.timer.interval()
+        # Slower at once when a frame costs more (the budget holds from the next frame);
+        # faster again only on a clear change, so the interval does not jitter.
+        if interval > current or interval < 0.8 * current:
             self.timer.setInterval(interval)
 
     def _redraw(self) -> None:
