@@ -33,7 +33,8 @@ def _under_xvfb() -> int | None:
         )
         return 2
     display = ":97"
-    server = subprocess.Popen([xvfb, display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+    # Large enough for the biggest window size shot (2560x1440).
+    server = subprocess.Popen([xvfb, display, "-screen", "0", "2560x1440x24", "-nolisten", "tcp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         time.sleep(1.0)
@@ -46,153 +47,214 @@ def _under_xvfb() -> int | None:
         server.wait(10)
 
 
+SIZES = {"1366x768": (1366, 768), "2560x1440": (2560, 1440)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
-    parser.add_argument("--part", choices=("all", "editor", "data"), default="all",
-                        help="editor: building a model; data: missing values, what the Input "
-                        "receives, predicting on a file")  # fmt: skip
+    parser.add_argument("--part", choices=("all", "main", "data"), default="all",
+                        help="main: the main views (empty, building, training, overfitting "
+                        "banner, evaluation, export, dark) at each size; data: missing values, "
+                        "what the Input receives, predicting on a file")  # fmt: skip
+    parser.add_argument("--size", choices=("all", *SIZES), default="all")
     args = parser.parse_args()
     code = _under_xvfb()
     if code is not None:
         return code
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     os.environ["DEEPGUI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="deepgui-shots-")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+    from PySide6.QtWidgets import QApplication
+
+    from deepgui.ui.theme import apply_theme
+
+    app = QApplication(sys.argv[:1])
+    apply_theme(app, dark=False)
+    shots = Shots(app)
+    sizes = list(SIZES) if args.size == "all" else [args.size]
+    if args.part in ("all", "main"):
+        for size in sizes:
+            main_views(shots, out / size, SIZES[size])
+    if args.part in ("all", "data"):
+        data_shots(app, out / "1366x768", shots.wait, shots.settle, shots.shot)
+    print(f"{shots.count} screenshots in {out}")
+    return 0
+
+
+class Shots:
+    """Waiting on the app and saving what a window shows."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.count = 0
+
+    def wait(self, ms: int) -> None:
+        end = time.monotonic() + ms / 1000
+        while time.monotonic() < end:
+            self.app.processEvents()
+            time.sleep(0.01)
+
+    def until(self, condition, seconds: float = 120.0) -> bool:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if condition():
+                return True
+            self.wait(50)
+        return False
+
+    def settle(self, w) -> None:
+        self.until(lambda: w.doc.keras_ready and not w.doc.inference_pending, 60)
+        self.wait(300)
+
+    def shot(self, widget, path) -> None:
+        path = Path(path).with_suffix(".png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.wait(50)
+        widget.grab().save(str(path))
+        self.count += 1
+        print(path)
+
+
+def main_views(shots: Shots, out: Path, size: tuple[int, int]) -> None:
+    """The main window at one size: empty, building a model (and a refused connection, and F5
+    with a problem), training, the overfitting banner, the evaluation, the export dialog, the
+    project reopened with its last run, and the dark look of the same views."""
     from PySide6.QtCore import QMimeData, QPointF, Qt
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
     from deepgui.core.commands import set_params
-    from deepgui.ui.app import initial_project
+    from deepgui.core.paths import examples_dir
+    from deepgui.core.project import Project, load_project
     from deepgui.ui.editing import LAYER_MIME
     from deepgui.ui.main_window import MainWindow
     from deepgui.ui.theme import apply_theme
 
-    app = QApplication(sys.argv[:1])
-    apply_theme(app, dark=False)
-
-    def wait(ms: int) -> None:
-        end = time.monotonic() + ms / 1000
-        while time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.01)
-
-    def settle(w: MainWindow) -> None:
-        end = time.monotonic() + 60
-        while time.monotonic() < end and (not w.doc.keras_ready or w.doc.inference_pending):
-            wait(50)
-        wait(300)
-
-    def shot(w, name: str) -> None:
-        path = out / f"{name}.png"
-        w.grab().save(str(path))
-        print(path)
-
-    if args.part == "data":
-        return data_shots(app, out, wait, settle, shot)
-
-    # 1. First launch: the example project, shapes worked out in the background.
-    project = initial_project(None).project
-    w = MainWindow(project)
-    w.resize(1500, 940)
+    wait, shot = shots.wait, shots.shot
+    w = MainWindow(Project())
+    w.resize(*size)
+    w.layout_docks()  # as the first start lays them out on a screen of this size
+    w.move(0, 0)
     w.show()
-    wait(200)
-    shot(w, "01_startup_before_keras")
+    wait(300)
     w.start_background()
-    w.view.fit_all()
-    settle(w)
-    shot(w, "02_example_with_shapes")
-
-    # 2. Build a small CNN from the palette by hand.
-    w.files.set_project(type(project)())
-    wait(200)
-    shot(w, "03_empty_project")
+    shot(w, out / "01_empty")
 
     def drop(class_name: str, x: float, y: float) -> str:
         mime = QMimeData()
         mime.setData(LAYER_MIME, class_name.encode())
         point = w.view.mapFromScene(QPointF(x, y))
-        extra = (
-            Qt.DropAction.CopyAction,
-            mime,
-            Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
+        extra = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                 Qt.KeyboardModifier.NoModifier)  # fmt: skip
         QApplication.sendEvent(w.view.viewport(), QDragEnterEvent(point, *extra))
         QApplication.sendEvent(w.view.viewport(), QDropEvent(QPointF(point), *extra))
         wait(30)
         return w.scene.selected_node_ids()[0]
 
-    def wire(src: str, dst: str, port: int = 0) -> None:
+    def wire(src: str, dst: str) -> None:
         vp = w.view.viewport()
         start = w.view.mapFromScene(w.scene.nodes[src].output_port_pos())
-        end = w.view.mapFromScene(w.scene.nodes[dst].input_port_pos(port))
+        end = w.view.mapFromScene(w.scene.nodes[dst].input_port_pos(0))
         QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
         QTest.mouseMove(vp, end)
         QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
         wait(30)
 
-    w.view.resetTransform()
-    w.view.centerOn(0, 350)
+    # Building: a small CNN dropped from the palette and wired by hand, one layer selected.
+    w.view.centerOn(0, 300)
     names = ["InputLayer", "Conv2D", "MaxPooling2D", "Conv2D", "Flatten", "Dense"]
-    ids = [drop(name, 0, 100 + i * 140) for i, name in enumerate(names)]
+    ids = [drop(name, 0, 60 + i * 140) for i, name in enumerate(names)]
     for a, b in zip(ids, ids[1:], strict=False):
         wire(a, b)
+    w.doc.push(set_params(w.doc.graph, ids[0], shape=[28, 28, 1]))
     w.doc.push(set_params(w.doc.graph, ids[-1], units=10, activation="softmax"))
+    shots.settle(w)
     w.view.fit_all()
-    settle(w)
     w.scene.select_nodes([ids[1]])
-    wait(100)
-    shot(w, "04_small_cnn_built_inspector")
-
-    # 3. Live feedback: dragging a connection onto an Input is refused with its reason.
+    shot(w, out / "02_building")
     vp = w.view.viewport()
     start = w.view.mapFromScene(w.scene.nodes[ids[-1]].output_port_pos())
     over = w.view.mapFromScene(w.scene.nodes[ids[0]].sceneBoundingRect().center())
     QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
     QTest.mouseMove(vp, over)
     wait(100)
-    shot(w, "05_refused_connection_feedback")
+    shot(w, out / "03_building_refused_connection")
     QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, over)
-
-    # 4. Break it: a kernel larger than the image, seen on the node and in Problems.
+    # F5 with a problem on the canvas: nothing starts, the layer to fix is selected.
     w.doc.push(set_params(w.doc.graph, ids[3], kernel_size=[40, 40]))
-    settle(w)
-    w.tabs.setCurrentWidget(w.problems)
-    w.scene.select_nodes([ids[3]])
-    wait(100)
-    shot(w, "06_error_on_node_and_problems")
-    w.doc.undo()
-    settle(w)
-
-    # 5. The generated code, then the summary.
-    w.tabs.setCurrentWidget(w.code)
-    wait(400)
-    shot(w, "07_code_tab")
-    w.tabs.setCurrentWidget(w.summary)
-    wait(100)
-    shot(w, "08_summary_tab")
-
-    # 6. Dark palette; then the training tab.
-    apply_theme(app, dark=True)
-    w.apply_theme()
+    w.doc.project.dataset = {"source": "builtin", "name": "digits"}
+    shots.settle(w)
+    w.train()
     wait(200)
-    shot(w, "09_dark")
-    w.tabs.setCurrentIndex(3)
-    wait(800)
-    shot(w, "10_training_tab_dark")
-    apply_theme(app, dark=False)
-    w.apply_theme()
-    w.files.unsaved_extra = False
+    shot(w, out / "04_f5_with_a_problem")
+
+    # Training the digits example (copied: its runs go beside the copy), made to overfit:
+    # no dropout, half the data held out for validation.
+    folder = Path(tempfile.mkdtemp(prefix="deepgui-digits-"))
+    shutil.copy(examples_dir() / "digits_cnn.dgproj", folder / "digits_cnn.dgproj")
+    project = load_project(folder / "digits_cnn.dgproj")
+    for node in project.graph:
+        if node.class_name == "Dropout":
+            node.config["rate"] = 0.0
+    project.dataset.update(validation_split=0.5, test_split=0.1)
+    project.training.update(epochs=40, learning_rate=0.003,
+                            overfitting={"patience": 2, "gap": 0.1})  # fmt: skip
+    project.save(folder / "digits_cnn.dgproj")
     w.doc.project.undo.set_clean()
+    w.files.open_path(folder / "digits_cnn.dgproj", ask=False)
+    shots.settle(w)
+    w.view.fit_all()
+    w.train()
+    panel = w.training
+    shots.until(lambda: len(panel.epochs_seen) >= 4, 120)
+    panel.plots.redraw()
+    shot(w, out / "05_training")
+    flagged = shots.until(lambda: panel.banner.isVisible() or not panel.is_training(), 240)
+    if flagged and panel.is_training():
+        seen = len(panel.epochs_seen)
+        shots.until(lambda: len(panel.epochs_seen) >= seen + 2 or not panel.is_training(), 60)
+        panel.stop_training()
+    shots.until(lambda: not panel.is_training() and panel.last_reason is not None, 120)
+    panel.plots.redraw()
+    shot(w, out / "06_overfit_banner")
+    panel.view_tabs.setCurrentWidget(panel.evaluation)
+    shot(w, out / "07_evaluation")
+
+    w.files.export_dialog()
+    dialog = w.files._export
+    dialog.show()
+    dialog.format.setCurrentIndex(dialog.format.findData("keras"))
+    dialog.path.setText(str(folder / "digits.keras"))
+    QTest.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    shots.until(lambda: not dialog.background.busy(), 120)
+    shot(dialog, out / "08_export")
+    dialog.close()
+
+    # Dark: the same views.
+    apply_theme(shots.app, dark=True)
+    w.apply_theme()
+    shot(w, out / "09_dark_evaluation")
+    panel.view_tabs.setCurrentWidget(panel.plots)
+    w.scene.select_nodes([next(iter(w.scene.nodes))])
+    shot(w, out / "10_dark_training")
+    w.tabs.setCurrentWidget(w.summary)
+    shot(w, out / "11_dark_building")
+    apply_theme(shots.app, dark=False)
+    w.apply_theme()
+
+    # Reopened: the project shows its last run's curves and scores.
+    w.files.open_path(folder / "digits_cnn.dgproj", ask=False)
+    w.tabs.setCurrentWidget(panel)
+    shots.settle(w)
+    shot(w, out / "12_reopened_last_run")
+    panel.view_tabs.setCurrentWidget(panel.evaluation)
+    shot(w, out / "13_reopened_evaluation")
+    w.doc.project.undo.set_clean()
+    w.files.unsaved_extra = False
     w.close()
-    if args.part == "all":
-        return data_shots(app, out, wait, settle, shot)
-    return 0
 
 
 def flowers_csv(folder: Path) -> Path:
@@ -245,13 +307,14 @@ def data_shots(app, out: Path, wait, settle, shot) -> int:
     )
     project.save(folder / "flowers.dgproj")
     w = MainWindow(project)
-    w.resize(1500, 940)
+    w.resize(1366, 768)
+    w.layout_docks()
     w.show()
     w.start_background()
     settle(w)
     panel = w.training_panel()
     w.tabs.setCurrentWidget(panel)
-    w.resizeDocks([w.bottom_dock], [560], Qt.Orientation.Vertical)
+    w.resizeDocks([w.bottom_dock], [420], Qt.Orientation.Vertical)
     view = panel.data_view
 
     def preview() -> None:
@@ -262,13 +325,13 @@ def data_shots(app, out: Path, wait, settle, shot) -> int:
         wait(200)
 
     preview()
-    shot(w, "11_data_panel_missing_filled")
+    shot(w, out / "21_data_panel_missing_filled")
     view.missing.setCurrentIndex(view.missing.findData("drop"))
     preview()
-    shot(panel.settings_tabs, "12_data_form_missing_dropped")
+    shot(panel.settings_tabs, out / "22_data_form_missing_dropped")
     view.missing.setCurrentIndex(view.missing.findData("refuse"))
     preview()
-    shot(panel.settings_tabs, "13_data_form_missing_refused")
+    shot(panel.settings_tabs, out / "23_data_form_missing_refused")
     view.missing.setCurrentIndex(view.missing.findData("fill"))
     preview()
 
@@ -276,11 +339,11 @@ def data_shots(app, out: Path, wait, settle, shot) -> int:
     wait(100)
     w.view.fit_all()
     wait(200)
-    shot(w, "14_canvas_input_receives")
+    shot(w, out / "24_canvas_input_receives")
     w.view.resetTransform()
     w.view.centerOn(w.scene.nodes[inp.id].sceneBoundingRect().center())
     wait(200)
-    shot(w.view, "15_canvas_input_caption_100pct")
+    shot(w.view, out / "25_canvas_input_caption_100pct")
 
     w.train()  # shows the bottom dock again
     while panel.is_training() or panel.last_reason is None:
@@ -292,14 +355,14 @@ def data_shots(app, out: Path, wait, settle, shot) -> int:
     while not dialog.progress.isHidden():
         wait(50)
     wait(200)
-    shot(dialog, "16_predict_dialog_results")
+    shot(dialog, out / "26_predict_dialog_results")
     dialog.data.setText(str(folder / "flowers_without_garden.csv"))
     (folder / "flowers_without_garden.csv").write_text("sepal_length,sepal_width\n5.1,3.5\n")
     QTest.mouseClick(dialog.predict_button, Qt.MouseButton.LeftButton)
     while not dialog.progress.isHidden():
         wait(50)
     wait(200)
-    shot(dialog, "17_predict_dialog_error")
+    shot(dialog, out / "27_predict_dialog_error")
     dialog.close()
     w.doc.project.undo.set_clean()
     w.files.unsaved_extra = False

@@ -103,7 +103,8 @@ class MainWindow(QMainWindow):
             [max(palette, int(w * 0.12)), min(360, max(260, int(w * 0.19)))],
             Qt.Orientation.Horizontal,
         )
-        self.resizeDocks([self.bottom_dock], [max(200, int(h * 0.25))], Qt.Orientation.Vertical)
+        share = 0.25 if h < 1100 else 0.32  # a tall screen has room for taller plots too
+        self.resizeDocks([self.bottom_dock], [max(200, int(h * share))], Qt.Orientation.Vertical)
 
     def give_bottom_room(self, height: int) -> None:
         """Grow the bottom dock so its tab shows `height` pixels, never past 55 % of the

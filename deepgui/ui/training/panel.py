@@ -54,7 +54,7 @@ SHORT_REASON = {"completed": "finished", "early_stopping": "stopped early", "use
 
 # Heights of the views below the controls that show them whole: the plots beside a banner, and
 # the confusion matrix with the sample predictions.
-PLOTS_HEIGHT = 200
+PLOTS_HEIGHT = 240
 EVALUATION_HEIGHT = 330
 
 
