@@ -109,7 +109,9 @@ def read(path: str | os.PathLike) -> Signature:
 def find(model_path: str | os.PathLike) -> Signature | None:
     """The signature that belongs to a run directory or an exported artefact, if it has one."""
     path = Path(model_path)
-    for candidate in (path / RUN_FILE, sidecar_path(path), path.parent / RUN_FILE):
+    # NAME.signature.json: what the standalone script's `train` writes beside NAME.keras.
+    stem_named = path.with_name(f"{path.stem}.signature.json")
+    for candidate in (path / RUN_FILE, sidecar_path(path), stem_named, path.parent / RUN_FILE):
         if candidate.is_file():
             return read(candidate)
     return None
