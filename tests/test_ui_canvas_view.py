@@ -135,3 +135,26 @@ def test_dock_sizes_are_remembered_for_the_next_window(window, qtbot):
         assert again.size() == window.size()
     finally:
         again.doc.shutdown()
+
+
+def test_a_refused_connection_says_why_in_readable_type_at_any_zoom(window, qtbot):
+    from tests.ui_support import view_point
+
+    view = window.view
+    view.fit_all()
+    assert view.zoom() < 0.75
+    items = list(window.scene.nodes.values())
+    last, first = items[-1], items[0]
+    vp = view.viewport()
+    start, over = (
+        view_point(window, last.output_port_pos()),
+        view_point(window, first.sceneBoundingRect().center()),
+    )
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(vp, pos=over)
+    label = view.interaction.label
+    assert "takes no incoming connection" in label.toPlainText()
+    # Drawn at its own size whatever the zoom (it was a speck zoomed out).
+    assert label.deviceTransform(view.viewportTransform()).m11() == pytest.approx(1.0)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=over)
+    assert view.interaction is None

@@ -9,7 +9,7 @@ import html
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsTextItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsTextItem
 
 from deepgui.core.commands import Connect, Disconnect, Macro
 from deepgui.core.graph import Edge
@@ -89,6 +89,8 @@ class WireInteraction(Interaction):
         self.wire.setZValue(10)
         self.label = QGraphicsTextItem()
         self.label.setZValue(11)
+        # Read at any zoom: the reason a connection is refused was a speck when zoomed out.
+        self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         font = QFont()
         font.setPixelSize(12)
         self.label.setFont(font)

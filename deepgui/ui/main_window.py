@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         palette = tree.sizeHintForColumn(0) + tree.verticalScrollBar().sizeHint().width() + 16
         self.resizeDocks(
             [self.palette_dock, self.inspector_dock],
-            [max(palette, int(w * 0.12)), min(360, max(260, int(w * 0.19)))],
+            [max(palette, int(w * 0.12)), min(380, max(300, int(w * 0.19)))],
             Qt.Orientation.Horizontal,
         )
         share = 0.25 if h < 1100 else 0.32  # a tall screen has room for taller plots too

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -79,10 +80,12 @@ class EvaluationView(QWidget):
         body.addWidget(self.left, 3)
         body.addLayout(right, 2)
         layout = QVBoxLayout(self)
-        layout.setAlignment(Qt.AlignmentFlag.AlignTop)
         layout.addLayout(top)
         layout.addWidget(self.body, 1)
         self.body.hide()
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.predict_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        top.setAlignment(self.predict_button, Qt.AlignmentFlag.AlignTop)
         self.follow_palette()
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
