@@ -343,6 +343,7 @@ class TrainingPanel(QWidget):
         self._live_worker[:] = [w]
         self.run = run
         self.view_tabs.setCurrentWidget(self.plots)
+        self._ask_for_room(PLOTS_HEIGHT)  # curves worth reading while it trains
         run.start()
         self.plots.start()
         self._set_buttons()
