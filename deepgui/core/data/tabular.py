@@ -40,7 +40,7 @@ def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> L
     if target is None:
         raise DatasetError(
             f'{path.name}: choose the target column (the dataset field "target"); its columns are '
-            + ", ".join(repr(h) for h in table.header[:12])
+            + ", ".join(repr(h) for h in table.header)  # all of them: the target is often last
             + "."
         )
     table.index(target)

@@ -111,7 +111,7 @@ class RunInfo:
         t = self.trained
         parts = []
         if t.get("layers"):
-            parts.append(f"{t['layers']} layers")
+            parts.append(f"{t['layers']} layer{'s' * (t['layers'] != 1)}")
         if t.get("params"):
             parts.append(f"{t['params']:,} params")
         if t.get("data"):
