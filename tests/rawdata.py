@@ -3,6 +3,9 @@ numbers, string categories, free text and missing cells, and folders of PNG imag
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,8 @@ import numpy as np
 from deepgui.core.graph import Graph
 from deepgui.core.project import Project
 from tests.helpers import add
+
+ROOT = Path(__file__).resolve().parents[1]
 
 GOOD = ["great", "lovely", "superb", "fine", "happy", "bright"]
 BAD = ["awful", "dull", "broken", "sad", "poor", "noisy"]
@@ -95,3 +100,14 @@ def cnn_project(path: Path, size: int = 8, rescaling: bool = False, epochs: int 
     training = {"epochs": epochs, "batch_size": 16, "learning_rate": 0.003, "seed": 1}
     Project(graph=g, dataset=dataset, training=training).save(path)
     return path
+
+
+def deepgui(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The command line in a process of its own, as a user runs it; it must succeed."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "deepgui.cli", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result

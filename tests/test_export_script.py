@@ -18,7 +18,13 @@ import pytest
 from deepgui.core.export import export_project
 from deepgui.core.project import load_project
 from deepgui.core.training.examples import example_path
-from tests.rawdata import cnn_project, mixed_project, write_image_folder, write_mixed_csv
+from tests.rawdata import (
+    cnn_project,
+    deepgui,
+    mixed_project,
+    write_image_folder,
+    write_mixed_csv,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,16 +58,6 @@ def isolated(folder: Path, *args: str, timeout: float = 120) -> subprocess.Compl
         [sys.executable, "-I", "-c", BLOCKER + RUN_SCRIPT, *map(str, args)],
         capture_output=True, text=True, timeout=timeout, env=env, cwd=folder,
     )  # fmt: skip
-
-
-def deepgui(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-m", "deepgui.cli", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result
 
 
 def assert_stands_alone(script: Path) -> None:

@@ -14,21 +14,17 @@ import numpy as np
 import pytest
 
 from deepgui.core.export import export_project
-from tests.rawdata import cnn_project, mixed_project, write_image_folder, write_mixed_csv
+from tests.rawdata import (
+    cnn_project,
+    deepgui,
+    mixed_project,
+    write_image_folder,
+    write_mixed_csv,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMATS = ("keras", "savedmodel", "tflite", "onnx")
 pytestmark = pytest.mark.slow
-
-
-def deepgui(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-m", "deepgui.cli", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result
 
 
 def consume(data: Path, artefacts: list[Path]) -> dict[str, float]:
