@@ -5,6 +5,12 @@ up to a size stated before the first byte is read. Writing: into a temporary fil
 folder, flushed, then renamed over the target, so a crash or a full disk leaves what was there
 whole and no temporary file behind; every failure is one sentence naming the path
 (`WriteError`, which is also an OSError for callers that catch those).
+
+A process killed outright (kill -9, a power cut) cannot remove its temporary file, so every
+one is named by one scheme, ``.NAME.deepgui-tmp.PID.RANDOM[SUFFIX]`` (`temp_prefix`): the
+next write into that folder recognises deepgui's own leftovers and removes those whose process
+is gone, or that are older than TEMP_GRACE_S (by then the pid may belong to someone else).
+Nothing else in the folder is touched (`sweep_temporaries`).
 """
 
 from __future__ import annotations
@@ -12,8 +18,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -181,6 +190,85 @@ def read_text(
         raise error(f"{path}: is not UTF-8 text, so not a {what}.") from None
 
 
+# ----------------------------------------------------------------------------- temporaries
+TEMP_MARK = ".deepgui-tmp."
+# A write in progress touches its file within seconds; one a live pid has left alone this long
+# is a leftover whose pid was reused.
+TEMP_GRACE_S = 24 * 3600
+# The target's name is cut to this many bytes in the temporary's: the whole name would not
+# fit within the 255 bytes a file name may have once the mark, pid and ending are added.
+_NAME_BYTES = 120
+_TEMP_NAME = re.compile(r"^\..*\.deepgui-tmp\.(\d{1,10})\.[a-z0-9_]{4,}(\..*)?$", re.DOTALL)
+
+
+def temp_prefix(path: str | os.PathLike) -> str:
+    """The start of a temporary name beside `path` (for tempfile's `prefix`, which appends the
+    random part): hidden, the target's name (shortened), the mark and this process's pid."""
+    name = os.fsencode(Path(path).name)[:_NAME_BYTES].decode("utf-8", errors="ignore")
+    return f".{name}{TEMP_MARK}{os.getpid()}."
+
+
+def temp_owner(name: str) -> int | None:
+    """The pid that made the temporary file or folder called `name`; None when `name` is not
+    one of deepgui's temporaries."""
+    m = _TEMP_NAME.match(name)
+    return int(m.group(1)) if m else None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs now (someone else's counts)."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    except (OSError, OverflowError, ValueError):  # a pid no system has
+        return False
+    return True
+
+
+def sweep_temporaries(folder: str | os.PathLike, grace_s: float = TEMP_GRACE_S) -> list[Path]:
+    """Remove deepgui's own temporaries in `folder` that a killed process left: those whose
+    process is gone, or untouched for `grace_s`. Files of running writers (this process's too)
+    and everything not named by the scheme stay. Best effort, never raises; the paths removed."""
+    removed = []
+    now = time.time()
+    try:
+        with os.scandir(folder) as entries:
+            candidates = [e for e in entries if e.name.startswith(".") and TEMP_MARK in e.name]
+    except OSError:
+        return removed
+    for entry in candidates:
+        pid = temp_owner(entry.name)
+        if pid is None:
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+            if pid_alive(pid) and age < grace_s:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove: left as it is
+        removed.append(Path(entry.path))
+    return removed
+
+
+def temp_folder(path: str | os.PathLike) -> Path:
+    """A new hidden folder beside `path`, named by the scheme (for a writer that makes a folder
+    before moving it into place, as a SavedModel export does); leftovers are swept first."""
+    path = Path(path)
+    sweep_temporaries(path.parent)
+    return Path(tempfile.mkdtemp(prefix=temp_prefix(path), dir=path.parent))
+
+
 # ----------------------------------------------------------------------------- writing
 def _prepare_folder(path: Path) -> None:
     parent = path.parent
@@ -198,11 +286,13 @@ def _prepare_folder(path: Path) -> None:
 def staged(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary path beside `path` to write to; renamed over `path` when the block ends
     without an error, removed when it raises. OSErrors become WriteError naming `path`.
-    `suffix` is the temporary file's ending (some writers insist on one, as Keras on .keras)."""
+    `suffix` is the temporary file's ending (some writers insist on one, as Keras on .keras).
+    What a killed earlier writer left in that folder is swept away first."""
     path = Path(path)
     _prepare_folder(path)
+    sweep_temporaries(path.parent)
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix, dir=path.parent)
         os.close(fd)
     except OSError as exc:
         raise write_error(path, exc) from None
@@ -263,7 +353,7 @@ def writable_folder(folder: str | os.PathLike) -> None:
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".deepgui-probe.", dir=folder)
+        fd, name = tempfile.mkstemp(prefix=temp_prefix(folder / "deepgui-probe"), dir=folder)
         os.close(fd)
         os.unlink(name)
     except OSError as exc:

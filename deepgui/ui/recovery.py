@@ -20,28 +20,13 @@ from pathlib import Path
 
 from deepgui.core import fileio
 from deepgui.core.errors import DeepGuiError, ProjectFormatError
+from deepgui.core.fileio import pid_alive
 from deepgui.core.project import Project, atomic_write_text, parse_json, project_from_dict
 
 _NAME = re.compile(r"session-(\d{1,12})\.dgproj$")
 UNREADABLE = "unreadable"
 # An autosaved project is kilobytes; a file far bigger is not one.
 MAX_BYTES = 64 * fileio.MiB
-
-
-def pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    except (OSError, OverflowError, ValueError):  # a pid no system has
-        return False
-    return True
 
 
 class RecoveryFile:
