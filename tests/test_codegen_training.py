@@ -201,6 +201,59 @@ def test_image_and_array_reading_mirror_deepgui(tmp_path):
     assert ours["preprocessing"]["inputs"][0]["scale"] == pytest.approx(1 / 16)
 
 
+def odd_image_folder(root: Path) -> Path:
+    """The test folder plus what tripped the script before: a class folder whose name starts
+    with a dot, a grayscale GIF, an animated colour GIF, and palette PNGs."""
+    from PIL import Image
+
+    write_image_folder(root, per_class=6)
+    rng = np.random.default_rng(7)
+
+    def noise(*shape):
+        return rng.integers(0, 256, shape, dtype=np.uint8)
+
+    hidden = root / ".hidden"
+    hidden.mkdir()
+    for i in range(4):
+        Image.fromarray(noise(8, 8), mode="L").save(hidden / f"{i}.png")
+    Image.fromarray(noise(8, 8), mode="L").save(root / "blob" / "gray.gif")
+    Image.fromarray(noise(8, 8), mode="L").convert("P").save(root / "vertical" / "palette.png")
+    frames = [Image.fromarray(noise(8, 8, 3)).convert("P", palette=Image.Palette.ADAPTIVE)
+              for _ in range(3)]  # fmt: skip
+    frames[0].save(root / "horizontal" / "moving.gif", save_all=True, append_images=frames[1:])
+    frames[1].save(root / ".hidden" / "colour.png")
+    return root
+
+
+@pytest.mark.parametrize("mode", [None, "rgb", "rgba"])
+def test_image_reading_mirrors_deepgui_on_dot_folders_gifs_and_palettes(tmp_path, mode):
+    """Every class folder deepgui reads (a leading dot too), and GIFs and palette images read
+    to the same pixels in each colour mode (grayscale: the network's one channel)."""
+    pictures = odd_image_folder(tmp_path / "pictures")
+    dataset = {"source": "image_folder", "path": str(pictures), "validation_split": 0.3}
+    if mode is not None:
+        dataset["color_mode"] = mode
+    graph = small_cnn()[0]
+    script = load_script(tmp_path, graph, dataset)
+    ours = script["load_data"]()
+    theirs = load_dataset(dataset, tmp_path, input_shape=(8, 8, 1), graph=graph)
+    assert ours["classes"] == theirs.class_names and ".hidden" in theirs.class_names
+    for key, x, y in (("train", theirs.raw_train, theirs.y_train),
+                      ("validation", theirs.raw_val, theirs.y_val)):  # fmt: skip
+        assert ours[key][0].shape == x.shape and x.shape[-1] == {None: 1, "rgb": 3, "rgba": 4}[mode]
+        np.testing.assert_array_equal(ours[key][0], x)
+        assert ours[key][1].tolist() == y.tolist()
+
+
+def test_image_program_names_an_unreadable_image(tmp_path):
+    pictures = write_image_folder(tmp_path / "pictures", per_class=3)
+    (pictures / "blob" / "broken.gif").write_bytes(b"GIF89a not really")
+    dataset = {"source": "image_folder", "path": str(pictures)}
+    script = load_script(tmp_path, small_cnn()[0], dataset)
+    with pytest.raises(script["Problem"], match="broken.gif: is not a readable image"):
+        script["load_data"]()
+
+
 def test_array_program_trains_then_predicts_an_npz(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(240, 4)).astype(np.float32)

@@ -390,14 +390,23 @@ def load_data(data_path=None):
 
 IMAGES = r'''
 def class_folders(root, least=2):
-    """Image files per class subfolder, sorted as Keras sorts them."""
+    """Image files per class subfolder, listed as deepgui lists them: every subfolder is a
+    class named as it is (a leading dot too), its image files (regular files only) at any
+    depth, folder by folder in sorted order."""
+    import os  # only this reader walks folders
+
     if not root.is_dir():
         raise Problem(f"{root}: is not a folder of class subfolders with images.")
     classes = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        files = sorted(str(f) for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
+    for name in sorted(p.name for p in root.iterdir() if p.is_dir()):
+        files = []
+        for folder, _, names in sorted(os.walk(os.path.join(root, name)), key=lambda w: w[0]):
+            for n in sorted(names):
+                path = os.path.join(folder, n)
+                if n.lower().endswith(IMAGE_SUFFIXES) and os.path.isfile(path):
+                    files.append(path)
         if files:
-            classes[folder.name] = files
+            classes[name] = files
     if len(classes) < least:
         raise Problem(
             f"{root}: needs at least {least} class subfolders with images, such as "
@@ -406,28 +415,78 @@ def class_folders(root, least=2):
     return classes
 
 
+def decode_image(raw, channels):
+    """One image file's bytes as pixels with `channels` channels, decoded as deepgui decodes
+    them: TensorFlow reads a GIF (a palette image) only as RGB, so a GIF is read as RGB and
+    then made grayscale or given an opaque alpha channel; its first frame if animated."""
+    import tensorflow as tf  # Keras's own image reading needs TensorFlow too
+
+    def gif():
+        image = tf.image.decode_image(raw, channels=3, expand_animations=False)
+        if channels == 1:
+            return tf.image.rgb_to_grayscale(image)
+        if channels == 4:
+            opaque = tf.fill(tf.shape(image[..., :1]), tf.constant(255, image.dtype))
+            return tf.concat([image, opaque], -1)
+        return image
+
+    def other():
+        return tf.image.decode_image(raw, channels=channels, expand_animations=False)
+
+    return tf.cond(tf.equal(tf.strings.substr(raw, 0, 3), "GIF"), gif, other)
+
+
 def read_image_folder(root, classes, size, mode, names):
-    """All images under `root` as float32 pixel values 0-255, labels indexed into `names`."""
+    """All images under `root` as float32 pixel values 0-255 (resized as Keras resizes them),
+    labels indexed into `names`."""
+    import tensorflow as tf
+    from tensorflow import io as tf_io
+
+    channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[mode]
+    paths = [f for files in classes.values() for f in files]
+    labels = [i for i, files in enumerate(classes.values()) for _ in files]
+
+    def load(path):
+        image = decode_image(tf_io.read_file(path), channels)
+        image = tf.image.resize(image, size, method="bilinear")
+        image.set_shape((size[0], size[1], channels))
+        return image
+
     try:
-        images = keras.utils.image_dataset_from_directory(
-            str(root), labels="inferred", label_mode="int", class_names=list(classes),
-            color_mode=mode, image_size=size, batch_size=512, shuffle=False, verbose=False,
-        )  # fmt: skip
-        xs, ys = zip(*images.as_numpy_iterator(), strict=True)
+        images = tf.data.Dataset.from_tensor_slices(paths).map(load).batch(512)
+        xs = list(images.as_numpy_iterator())
     except Exception as exc:  # TensorFlow's decode errors do not name the file
+        for f in paths:
+            try:
+                decode_image(tf_io.read_file(f), 3)
+            except Exception:
+                raise Problem(f"{f}: is not a readable image (corrupt or truncated).") from None
         raise Problem(f"{root}: the images could not be read ({type(exc).__name__}).") from None
     remap = np.array([names.index(c) for c in classes], dtype=np.int32)
-    return np.concatenate(xs).astype(np.float32), remap[np.concatenate(ys)]
+    return np.concatenate(xs).astype(np.float32), remap[np.asarray(labels, dtype=np.int64)]
+
+
+def first_image(path):
+    """The first image's height, width and channels, as deepgui reads them when neither the
+    project nor the network says."""
+    from tensorflow import io as tf_io
+
+    try:
+        shape = tf_io.decode_image(tf_io.read_file(path), expand_animations=False).shape
+    except Exception:  # TensorFlow's decode errors do not name the file
+        raise Problem(f"{path}: is not a readable image (empty or corrupt).") from None
+    return int(shape[0]), int(shape[1]), int(shape[2])
 
 
 def load_data(data_path=None):
     """A folder with one subfolder of images per class, read at the model's size."""
     root = Path(data_path).resolve() if data_path else resolve(DATASET.get("path"), "image folder")
     classes = class_folders(root)
-    size, mode = DATASET.get("image_size"), DATASET.get("color_mode") or "rgb"
-    if not size:  # the first image's size
-        first = keras.utils.load_img(next(iter(classes.values()))[0], color_mode=mode)
-        size = [first.height, first.width]
+    size, mode = DATASET.get("image_size"), DATASET.get("color_mode")
+    if not size or not mode:  # the first image's
+        height, width, channels = first_image(next(iter(classes.values()))[0])
+        size = size or [height, width]
+        mode = mode or ("grayscale" if channels == 1 else "rgb")
     size = (int(size[0]), int(size[1]))
     names = list(classes)
     x, y = read_image_folder(root, classes, size, mode, names)
