@@ -4,9 +4,9 @@ and compare its outputs with the model's on sample inputs."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +17,7 @@ import numpy as np
 from deepgui.core import fileio
 from deepgui.core.errors import DeepGuiError, ExportError
 from deepgui.core.export import formats
+from deepgui.core.export.augmentation import without_augmentation
 from deepgui.core.export.report import ExportReport, artefact_size, human_size
 from deepgui.core.export.samples import (
     as_model_input,
@@ -49,13 +50,14 @@ def export_model(
     Nothing that exists is replaced unless `force`, and even then only an earlier export of the
     same format (check_targets): a SavedModel goes into a new folder and never clears one. A
     model whose outputs on the sample inputs are not finite (NaN weights) is not written.
+    Random augmentation layers, which do nothing at inference, are left out (augmentation.py).
 
     Options: ``quantize`` ("float16" or "dynamic", TFLite), ``opset`` (ONNX), ``batch_size``
     (TFLite: fix the batch size), ``samples`` (inputs for the check: one array, a list in input
     order or a dict by input name; random by default), ``tolerance`` (absolute; by default
     scaled to the outputs' magnitude). `note` is a remark shown beside the size in the message.
-    The artefact is written beside `path` first and moved
-    into place only when complete, so a failed export leaves what was there untouched.
+    The artefact is written and checked beside `path` first and moved into place only when it
+    passes, so a failed export or check leaves what was there untouched (``kept`` False).
     """
     fmt = canonical_format(fmt)
     options = _check_options(fmt, options)
@@ -64,22 +66,44 @@ def export_model(
     # Keras's ONNX exporter refuses a model that has never been called.
     _call_once(model)
     _refuse_non_finite(model, options.get("samples"))
-    _write_in_place(fmt, model, target, options)
-    if fmt == "tflite" and options.get("batch_size") is None and _needs_fixed_batch(target):
-        # Recurrent layers with a free batch size convert to TensorFlow ("Flex") ops that the
-        # plain LiteRT runtime lacks; with batch 1 they lower to built-in ops.
-        options["batch_size"] = 1
-        _write_in_place(fmt, model, target, options)
-        note += "; batch size fixed to 1, as its recurrent layers need on LiteRT"
-    return verify(
-        fmt,
-        target,
-        model,
-        samples=options.get("samples"),
-        tolerance=options.get("tolerance"),
-        quantize=options.get("quantize"),
-        note=note,
-    )
+    artefact, dropped = without_augmentation(model)
+    if artefact is not model:
+        _call_once(artefact)
+    with _staging(target) as staging:
+        staged = staging / target.name
+        _write(fmt, artefact, staged, target, options)
+        if fmt == "tflite" and options.get("batch_size") is None and _needs_fixed_batch(staged):
+            # Recurrent layers with a free batch size convert to TensorFlow ("Flex") ops that
+            # the plain LiteRT runtime lacks; with batch 1 they lower to built-in ops.
+            options["batch_size"] = 1
+            _write(fmt, artefact, staged, target, options)
+            note += "; batch size fixed to 1, as its recurrent layers need on LiteRT"
+        # The check compares with the model as given, augmentation and all: at inference the
+        # artefact must compute what it computes.
+        check = _check(fmt, staged, model, options.get("samples"), options.get("tolerance"),
+                       options.get("quantize"))  # fmt: skip
+        size = artefact_size(staged)
+        label = formats.FORMATS[fmt].label
+        note += _left_out(dropped)
+        if not check.ok:
+            where = (
+                f"the earlier {target} is left as it was"
+                if target.exists() or target.is_symlink()
+                else f"nothing was written to {target}"
+            )
+            message = (
+                f"The {label} export failed its check, so it was deleted and {where}: "
+                f"{check.reason}."
+            )
+            return ExportReport(
+                target, fmt, size, check.diff, check.tolerance, False, message, kept=False
+            )
+        try:
+            _replace(staged, target, staging / "previous")
+        except OSError as exc:
+            raise ExportError(f"{target}: cannot be written: {fileio.why(exc)}.") from None
+    message = f"Wrote {label} {target} ({human_size(size)}{note}); {check.reason}."
+    return ExportReport(target, fmt, size, check.diff, check.tolerance, True, message)
 
 
 def verify(
@@ -95,49 +119,68 @@ def verify(
     and through `model`, and report the largest difference. Never raises for a mismatch or a
     failing runtime: those come back as ``ok=False`` with the reason."""
     fmt = canonical_format(fmt)
-    spec = formats.FORMATS[fmt]
     path = Path(path)
     size = artefact_size(path)
+    check = _check(fmt, path, model, samples, tolerance, quantize)
+    written = f"Wrote {formats.FORMATS[fmt].label} {path} ({human_size(size)}{note})"
+    if check.ok:
+        message = f"{written}; {check.reason}."
+    else:
+        message = f"{written}, but its check FAILED: {check.reason}."
+    return ExportReport(path, fmt, size, check.diff, check.tolerance, check.ok, message)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Check:
+    ok: bool
+    diff: float | None
+    tolerance: float
+    reason: str  # how it was checked, or why it failed: a clause for a sentence
+
+
+def _check(
+    fmt: str, path: Path, model, samples: Any, tolerance: float | None, quantize: str | None
+) -> _Check:
+    """Run the artefact at `path` in its runtime and `model` in Keras on the same inputs."""
+    spec = formats.FORMATS[fmt]
     arrays = random_inputs(model) if samples is None else normalize_inputs(model, samples)
     expected = reference_outputs(model, arrays)
     if tolerance is None:
         base = formats.QUANTIZED_TOLERANCE.get(quantize or "", spec.tolerance)
         tolerance = base * output_scale(expected)
-    written = f"Wrote {spec.label} {path} ({human_size(size)}{note})"
     samples_text = f"{len(arrays[0]) if arrays and arrays[0].ndim else 1} sample inputs"
     if not _finite(expected):
-        return ExportReport(
-            path, fmt, size, None, tolerance, False,
-            f"{written}, but its check FAILED: the Keras model's outputs on {samples_text} are "
-            "NaN or infinite, so neither it nor the export is usable: train it again (a lower "
-            "learning rate often helps).",
+        return _Check(False, None, tolerance,
+            f"the Keras model's outputs on {samples_text} are NaN or infinite, so neither it "
+            "nor the export is usable: train it again (a lower learning rate often helps)",
         )  # fmt: skip
     try:
         with _quiet():
             actual = formats.run(fmt, path, model, arrays)
     except Exception as exc:
-        return ExportReport(
-            path, fmt, size, None, tolerance, False,
-            f"{written}, but its check failed: {spec.label} could not run it ({_sentence(exc)}).",
-        )  # fmt: skip
+        return _Check(False, None, tolerance, f"{spec.label} could not run it ({_sentence(exc)})")
     if not _finite(actual):
-        return ExportReport(
-            path, fmt, size, None, tolerance, False,
-            f"{written}, but its check FAILED: its outputs on {samples_text} are NaN or "
-            "infinite where the Keras model's are finite.",
+        return _Check(False, None, tolerance,
+            f"its outputs on {samples_text} are NaN or infinite where the Keras model's are "
+            "finite",
         )  # fmt: skip
     diff = max_abs_diff(expected, actual)
     if diff <= tolerance:
-        message = (
-            f"{written}; checked in {spec.label} on {samples_text}: largest difference from "
-            f"the Keras model {diff:.2g} (tolerance {tolerance:.2g})."
-        )
-        return ExportReport(path, fmt, size, diff, tolerance, True, message)
-    message = (
-        f"{written}, but its check FAILED: on {samples_text} its outputs differ from the Keras "
-        f"model's by up to {diff:.3g}, more than the tolerance {tolerance:.2g}."
-    )
-    return ExportReport(path, fmt, size, diff, tolerance, False, message)
+        return _Check(True, diff, tolerance,
+            f"checked in {spec.label} on {samples_text}: largest difference from the Keras "
+            f"model {diff:.2g} (tolerance {tolerance:.2g})",
+        )  # fmt: skip
+    return _Check(False, diff, tolerance,
+        f"on {samples_text} its outputs differ from the Keras model's by up to {diff:.3g}, "
+        f"more than the tolerance {tolerance:.2g}",
+    )  # fmt: skip
+
+
+def _left_out(dropped: list[str]) -> str:
+    """The remark beside the size that names the layers the export leaves out, or ""."""
+    if not dropped:
+        return ""
+    return f"; without {', '.join(dict.fromkeys(dropped))}: augmentation acts only in training"
 
 
 def target_path(fmt: str, path: str | os.PathLike) -> Path:
@@ -276,38 +319,42 @@ def _check_options(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _write_in_place(fmt: str, model, target: Path, options: dict[str, Any]) -> None:
-    """Write into a hidden folder beside `target`, then move the finished artefact over it."""
-    spec = formats.FORMATS[fmt]
+@contextlib.contextmanager
+def _staging(target: Path) -> Iterator[Path]:
+    """A hidden folder beside `target` (same file system: the move into place is a rename),
+    removed afterwards with whatever is still in it; one a killed export left is swept."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        staging = fileio.temp_folder(target)
     except OSError as exc:
         raise ExportError(f"{target.parent}: cannot be written to: {fileio.why(exc)}.") from None
     try:
-        staged = staging / target.name
-        try:
-            with _quiet():
-                formats.write(fmt, model, staged, options)
-        except DeepGuiError:
-            raise
-        except ImportError as exc:
-            raise formats._missing(spec, exc) from None
-        except Exception as exc:
-            disk = fileio.disk_problem(exc)
-            if disk:
-                raise ExportError(f"{target}: cannot be written: {disk}.") from None
-            raise ExportError(
-                f"The {spec.label} export of {target.name} failed: {_sentence(exc)}."
-            ) from exc
-        if not staged.exists():
-            raise ExportError(f"The {spec.label} exporter wrote nothing to {target.name}.")
-        try:
-            _replace(staged, target, staging / "previous")
-        except OSError as exc:
-            raise ExportError(f"{target}: cannot be written: {fileio.why(exc)}.") from None
+        yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write(fmt: str, model, staged: Path, target: Path, options: dict[str, Any]) -> None:
+    """Write the artefact to `staged`; errors name `target`, the path the user chose."""
+    spec = formats.FORMATS[fmt]
+    if staged.is_dir():  # a second try (TFLite with a fixed batch) starts afresh
+        shutil.rmtree(staged)
+    try:
+        with _quiet():
+            formats.write(fmt, model, staged, options)
+    except DeepGuiError:
+        raise
+    except ImportError as exc:
+        raise formats._missing(spec, exc) from None
+    except Exception as exc:
+        disk = fileio.disk_problem(exc)
+        if disk:
+            raise ExportError(f"{target}: cannot be written: {disk}.") from None
+        raise ExportError(
+            f"The {spec.label} export of {target.name} failed: {_sentence(exc)}."
+        ) from exc
+    if not staged.exists():
+        raise ExportError(f"The {spec.label} exporter wrote nothing to {target.name}.")
 
 
 def _replace(staged: Path, target: Path, aside: Path) -> None:

@@ -14,6 +14,8 @@ class ExportReport:
     `max_abs_diff` is the largest absolute difference between the artefact's outputs and the
     Keras model's on the same sample inputs (None where nothing numeric was compared, as for a
     script); `ok` is False when that difference exceeds `tolerance` or the check could not run.
+    `kept` is False when the exporter deleted an artefact that failed its check: whatever is at
+    `path` then is what was there before (an earlier export), not this one.
     """
 
     path: Path
@@ -23,6 +25,7 @@ class ExportReport:
     tolerance: float | None
     ok: bool
     message: str
+    kept: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
