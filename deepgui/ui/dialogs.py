@@ -1,7 +1,12 @@
 """Every question the app asks the user, in one replaceable object, so tests can answer them
-without a modal dialog."""
+without a modal dialog; and the one question asked before anything a user has is written over
+(`ask_replace`), which dialogs of their own (Export, Predict) ask directly."""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
@@ -57,6 +62,10 @@ class Dialogs:
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def replace(self, paths: Sequence[str | os.PathLike], what: str, detail: str = "") -> bool:
+        """Whether `what` may be written over the existing `paths` (see ask_replace)."""
+        return ask_replace(self.parent, paths, what, detail)
+
     def error(self, title: str, message: str) -> None:
         QMessageBox.warning(self.parent, title, message)
 
@@ -72,3 +81,31 @@ class Dialogs:
             self.parent, "Save project as", suggestion, file_filter
         )
         return path or None
+
+
+def ask_replace(
+    parent: QWidget | None,
+    paths: Sequence[str | os.PathLike],
+    what: str,
+    detail: str = "",
+) -> bool:
+    """Ask before `what` ("this export") is written over files that exist: the question names
+    each path; Replace says yes, Cancel (the default, and Esc) no."""
+    paths = [Path(p) for p in paths]
+    if len(paths) == 1:
+        question = f"{paths[0]} already exists. Replace it with {what}?"
+    else:
+        others = ", ".join(p.name for p in paths[1:])
+        question = f"{paths[0]} and {others} beside it already exist. Replace them with {what}?"
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Replace existing file?")
+    box.setText(question)
+    if detail:
+        box.setInformativeText(detail)
+    replace = box.addButton("Replace", QMessageBox.ButtonRole.AcceptRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    box.exec()
+    return box.clickedButton() is replace

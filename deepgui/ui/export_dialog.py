@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deepgui.core.errors import DeepGuiError
 from deepgui.core.project import Project
+from deepgui.ui.dialogs import ask_replace
 from deepgui.ui.tasks import Background
 
 # (key, label, suffix, needs a run) — "csv" and "svg" are a run's history and curves.
@@ -36,6 +38,7 @@ FORMATS = [
     ("csv", "Training history (.csv)", ".csv", True),
     ("svg", "Training curves (.svg)", ".svg", True),
 ]
+REPLACE_EXPORT = "deepgui replaces only an earlier export it wrote; anything else is left as it is."
 QUANTIZE = [
     ("none", "None (float32)"),
     ("float16", "float16 weights"),
@@ -192,6 +195,13 @@ class ExportDialog(QDialog):
             self._show("Choose where to save the export.", ok=False)
             return
         source, fmt, options = self.source.currentData(), self._format_key(), self.options()
+        # The user is asked before anything they have is replaced; Yes is the CLI's --force,
+        # with which the core still replaces only what deepgui itself wrote there.
+        taken = existing_outputs(source, fmt, path)
+        force = bool(taken)
+        if taken and not ask_replace(self, taken, "this export", REPLACE_EXPORT):
+            self._show("Nothing was exported; choose another name to keep both.", ok=None)
+            return
         if isinstance(source, Project):
             source = _detached(source)
         self.export_button.setEnabled(False)
@@ -200,7 +210,7 @@ class ExportDialog(QDialog):
         from deepgui.core.export import export_project
 
         self.background.run(
-            "export", lambda: export_project(source, fmt, path, **options),
+            "export", lambda: export_project(source, fmt, path, force=force, **options),
             self.export_done.emit, self.export_done.emit,
         )  # fmt: skip
 
@@ -241,6 +251,39 @@ def result_text(report) -> str:
     else:
         kept = "Nothing was kept."
     return f"✗ The export failed its check. {message} {kept}"
+
+
+def existing_outputs(source: object, fmt: str, path: str) -> list[Path]:
+    """What an export of `source` as `fmt` to `path` would write over: the artefact (the
+    format's suffix added as the core adds it) and the files written beside it (a run's
+    signature; a script's weights and signature). A name the core refuses anyway (a wrong
+    suffix) gives none: the export then says why."""
+    suffix = next(s for k, _l, s, _r in FORMATS if k == fmt)
+    target = Path(path).expanduser()
+    if suffix and target.suffix.lower() != suffix:
+        if target.suffix:
+            return []
+        target = target.with_suffix(suffix)
+    beside: list[Path] = []
+    if not isinstance(source, Project):  # a run: its signature and weights go beside
+        if fmt == "python":
+            stem = target.stem
+            beside = [target.with_name(f"{stem}.weights.h5"),
+                      target.with_name(f"{stem}.signature.json")]  # fmt: skip
+        elif fmt not in ("csv", "svg") and _has_signature(source):
+            from deepgui.core.signature import sidecar_path
+
+            beside = [sidecar_path(target)]
+    return [p for p in (target, *beside) if p.exists() or p.is_symlink()]
+
+
+def _has_signature(run) -> bool:
+    from deepgui.core import signature
+
+    try:
+        return signature.find(run) is not None
+    except DeepGuiError:
+        return False  # a damaged one: the export names it
 
 
 def _detached(project: Project) -> Project:

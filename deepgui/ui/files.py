@@ -16,6 +16,7 @@ from deepgui.ui.dialogs import MODEL_FILTER
 from deepgui.ui.tasks import Background
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+REPLACE_PROJECT = "The file is replaced by the project in the editor; runs kept beside it stay."
 
 
 class _BusyCursor:
@@ -186,13 +187,16 @@ class FileActions(QObject):
                 if self.doc.project.path
                 else f"{self.display_name()}{SUFFIX}"
             )
-            path = self.dialogs.save_file(suggestion)
-            if not path:
+            chosen = self.dialogs.save_file(suggestion)
+            if not chosen:
                 return False
-        path = Path(path)
-        if path.suffix != SUFFIX:
-            path = path.with_name(path.name + SUFFIX)
-        return self._save_to(path)
+            path = _with_suffix(Path(chosen))
+            # The file dialog asked about the name as typed; with .dgproj added it may name
+            # another file, which is not written over without asking either.
+            taken = path != Path(chosen) and (path.exists() or path.is_symlink())
+            if taken and not self.dialogs.replace([path], "this project", REPLACE_PROJECT):
+                return False
+        return self._save_to(_with_suffix(Path(path)))
 
     def _save_to(self, path: Path) -> bool:
         try:
@@ -316,6 +320,10 @@ class FileActions(QObject):
         """A clean exit: nothing is left to recover."""
         self.timer.stop()
         self.recovery.discard()
+
+
+def _with_suffix(path: Path) -> Path:
+    return path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX)
 
 
 def _import_file(load, path: Path):

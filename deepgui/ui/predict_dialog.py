@@ -33,12 +33,16 @@ from deepgui.core.predict_sources import (
     model_label,
     project_data_file,
 )
-from deepgui.core.project import Project, atomic_write_text
+from deepgui.core.project import Project
+from deepgui.ui.dialogs import ask_replace
 from deepgui.ui.tasks import Background
 
 MODEL_FILTER = "Trained models (*.keras *.h5 *.tflite *.onnx)"
 DATA_FILTER = "Data (*.csv *.tsv *.txt *.npz *.png *.jpg *.jpeg *.gif *.bmp)"
 WRONG = QColor("#c62828")
+REPLACE_PREDICTIONS = (
+    "deepgui replaces only a predictions file it wrote; any other file is left as it is."
+)
 
 
 def predict_on(model_path: str, data_path: str):
@@ -301,14 +305,31 @@ class PredictDialog(QDialog):
             return
         data = Path(self.data.text().strip())
         default = str(data.with_name(f"{data.stem}_predictions.csv"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save predictions", default, "CSV (*.csv)")
+        # save() asks before it replaces anything, with deepgui's own rule: not the file
+        # dialog too, which would ask a second time and then let any file be replaced.
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save predictions", default, "CSV (*.csv)",
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )  # fmt: skip
         if path:
             self.save(path)
 
     def save(self, path: str) -> bool:
-        """Write the table as `deepgui predict -o` does; the file is replaced whole or not."""
+        """Write the table as `deepgui predict -o` does; the file is replaced whole or not. An
+        existing file is replaced only when the user says so, and only if it is a predictions
+        file deepgui wrote (the data itself, say, never is)."""
+        from deepgui.core.predict import write_predictions
+
+        target = Path(path)
+        taken = target.exists() or target.is_symlink()
+        if taken and not ask_replace(self, [target], "these predictions", REPLACE_PREDICTIONS):
+            self._show(f"Nothing was saved; {target} is as it was.", ok=None)
+            return False
         try:
-            atomic_write_text(Path(path), self.predictions.csv_text())
+            write_predictions(self.predictions, target, force=taken)
+        except DeepGuiError as exc:  # refused, or the disk said no: one sentence naming it
+            self._show(str(exc), ok=False)
+            return False
         except OSError as exc:
             self._show(f"{path}: could not be written ({exc.strerror or exc}).", ok=False)
             return False
