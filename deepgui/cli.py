@@ -14,7 +14,7 @@ from pathlib import Path
 
 from deepgui.core.errors import DeepGuiError
 
-COMMANDS = ("summary", "import", "export", "train", "predict", "examples", "datasets")
+COMMANDS = ("summary", "import", "export", "train", "worker", "predict", "examples", "datasets")
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx", "python")
 
@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     from deepgui import train_cli
 
     train_cli.add_arguments(p)
+
+    p = sub.add_parser("worker", help="join a run on several machines as one of its ranks")
+    from deepgui import worker_cli
+
+    worker_cli.add_arguments(p)
 
     p = sub.add_parser("predict", help="predict with a trained model on raw data")
     p.add_argument(
@@ -139,6 +144,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from deepgui import train_cli
 
         return train_cli.run(args)
+    if command == "worker":
+        from deepgui import worker_cli
+
+        return worker_cli.run(args)
     if command == "predict":
         out = Path(args.output) if args.output else None
         return cmd_predict(Path(args.model), Path(args.data), out, force=args.force)

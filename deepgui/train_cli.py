@@ -37,6 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", help="the run directory (default: NAME.runs/<timestamp>/ beside the project)"
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        help="train on W ranks (this one and W-1 started with deepgui worker), with JAX",
+    )
+    parser.add_argument(
+        "--coordinator",
+        help="HOST:PORT this machine listens on for the other ranks (with --workers)",
+    )
+    parser.add_argument(
+        "--join-timeout", type=int, default=300, help="seconds to wait for the other ranks"
+    )
+    parser.add_argument(
         "--missing",
         choices=("fill", "drop", "refuse"),
         help="missing values in a CSV: fill them inside the model (default), drop their rows, "
@@ -133,6 +145,9 @@ class ProgressPrinter:
         advice = f" Try: {tips}." if tips else ""
         self._write(f"warning: overfitting from epoch {report.epoch}: {report.reason}.{advice}\n")
 
+    def waiting(self, text: str) -> None:
+        self._write(text + "\n")
+
     def paused(self) -> None: ...
 
     def resumed(self) -> None: ...
@@ -174,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             missing=getattr(args, "missing", None),
         )
+        cluster = _cluster(args, prepared)
         data = prepared.load_data()
         spec = getattr(data, "spec", None) or prepared.spec  # as used, defaults filled in
         missing = data.extras.get("missing") or {}
@@ -185,25 +201,55 @@ def run(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_BAD_INPUT
     try:
-        return _train(prepared, data, spec, getattr(args, "engine", None))
+        return _train(prepared, data, spec, getattr(args, "engine", None), cluster)
     finally:
         prepared.release()
 
 
-def _train(prepared, data, spec, requested: str | None = None) -> int:
+def _cluster(args: argparse.Namespace, prepared):
+    """The run's ranks when --workers is given; DeepGuiError with a sentence for a bad choice."""
+    workers, coordinator = getattr(args, "workers", None), getattr(args, "coordinator", None)
+    if workers is None:
+        if coordinator:
+            raise DeepGuiError("--coordinator needs --workers W, the number of ranks.")
+        return None
+    from deepgui.core.training import distributed, engines
+
+    if workers > 1 and not coordinator:
+        raise DeepGuiError(
+            "--workers needs --coordinator HOST:PORT, the address of this machine that the "
+            "other ranks reach (127.0.0.1:PORT when they all run here)."
+        )
+    if getattr(args, "engine", None) not in (None, "auto", "jax"):
+        raise DeepGuiError(f"--engine {args.engine}: a run on several ranks trains with JAX; "
+                           "leave --engine out or give jax.")  # fmt: skip
+    if "jax" not in engines.available():
+        raise DeepGuiError("--workers needs JAX, which is not installed here.")
+    if prepared.resume:
+        raise DeepGuiError(f"{prepared.run_dir}: a run on several ranks cannot resume a "
+                           "stopped run; give a new --out.")  # fmt: skip
+    return distributed.make_cluster(coordinator or "127.0.0.1:7477", workers, 0,
+                                    join_seconds=args.join_timeout)  # fmt: skip
+
+
+def _train(prepared, data, spec, requested: str | None = None, cluster=None) -> int:
     from deepgui.core.training import engines
 
     project, config, run_dir = prepared.project, prepared.config, prepared.run_dir
     resume = prepared.resume
-    if requested:
-        config = config.with_overrides(engine=requested)
-    chosen, note = engines.resolve(config.engine, project, data, config)
-    if note:
-        sys.stderr.write(f"Engine: {note}.\n")
+    if cluster is not None:
+        chosen = "jax"
+        sys.stderr.write(f"Engine: JAX on {cluster.world} rank(s), data parallel.\n")
+    else:
+        if requested:
+            config = config.with_overrides(engine=requested)
+        chosen, note = engines.resolve(config.engine, project, data, config)
+        if note:
+            sys.stderr.write(f"Engine: {note}.\n")
     printer = ProgressPrinter(sys.stderr)
     engine = engines.make_engine(
         chosen, project, data, config, printer,
-        dataset_spec=spec, run_dir=run_dir, resume=resume,
+        dataset_spec=spec, run_dir=run_dir, resume=resume, cluster=cluster,
     )  # fmt: skip
 
     def interrupt(*_):

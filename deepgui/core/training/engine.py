@@ -156,6 +156,9 @@ class TrainingEngine:
         self.initial_epoch = 0
         self.engine_used = "xla" if config.engine == "xla" else _backend_engine()
         self.engine_note = ""
+        # A run on several ranks feeds fit its slices of each global batch and agrees on stop
+        # and pause after every batch (distributed.ClusterFeed); None: fit takes the arrays.
+        self.feed = None
 
     # ------------------------------------------------------------------ control (any thread)
     def stop(self) -> None:
@@ -216,7 +219,11 @@ class TrainingEngine:
         self.device = placement.description
         if cfg.seed is not None:
             keras.utils.set_random_seed(cfg.seed)
-        steps = max(1, math.ceil(data.num_train / cfg.batch_size))
+        steps = (
+            self.feed.steps(data.num_train, cfg.batch_size)
+            if self.feed is not None
+            else max(1, math.ceil(data.num_train / cfg.batch_size))
+        )
         state = self._load_state()
         weights_info: dict[str, Any] = {}
         with placement.scope():
@@ -258,15 +265,17 @@ class TrainingEngine:
                 },
             )
             if self.initial_epoch < cfg.epochs and not self._stop:
+                if self.feed is not None:
+                    inputs = self.feed.fit_args(keras, data, cfg, class_weight, val)
+                    callbacks = self.feed.callbacks(keras, self) + callbacks
+                else:
+                    inputs = {"x": data.x_train, "y": data.y_train, "batch_size": cfg.batch_size,
+                              "validation_data": val, "class_weight": class_weight,
+                              "shuffle": True}  # fmt: skip
                 model.fit(
-                    data.x_train,
-                    data.y_train,
-                    batch_size=cfg.batch_size,
+                    **inputs,
                     epochs=cfg.epochs,
                     initial_epoch=self.initial_epoch,
-                    validation_data=val,
-                    class_weight=class_weight,
-                    shuffle=True,
                     callbacks=callbacks,
                     verbose=0,
                 )

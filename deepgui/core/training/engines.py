@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 ENGINES = ("auto", "tensorflow", "xla", "jax")
 LABELS = {"tensorflow": "TensorFlow", "xla": "TensorFlow with XLA", "jax": "JAX (worker process)"}
@@ -47,14 +46,15 @@ def resolve(requested: str, project, data, config) -> tuple[str, str]:
 
 
 def make_engine(engine: str, project, data, config, listener, *, dataset_spec, run_dir,
-                resume: bool = False):  # fmt: skip
+                resume: bool = False, cluster=None):  # fmt: skip
     """The engine object for one run: TrainingEngine in this process (XLA compiles), or a
-    WorkerEngine supervising a JAX process. Both have run, stop, pause and resume."""
-    if engine == "jax":
+    WorkerEngine supervising a JAX process (rank 0 of `cluster`, a run on several machines,
+    which only JAX trains). Both have run, stop, pause and resume."""
+    if engine == "jax" or cluster is not None:
         from deepgui.core.training.worker_process import WorkerEngine
 
         return WorkerEngine("jax", project, data, config, listener, dataset_spec=dataset_spec,
-                            run_dir=run_dir, resume=resume)  # fmt: skip
+                            run_dir=run_dir, resume=resume, cluster=cluster)  # fmt: skip
     from deepgui.core.training.engine import TrainingEngine
 
     config = config.with_overrides(engine=engine)
@@ -164,20 +164,11 @@ def probe_here(graph, data, config, jit: bool | str = "auto") -> float:
 def _probe_in_worker(project, data, config) -> float:
     import tempfile
 
-    import numpy as np
+    from deepgui.core.training import handover
 
     with tempfile.TemporaryDirectory(prefix="deepgui-probe-") as folder:
         n = min(data.num_train, PROBE_BATCHES * config.batch_size)
-        x = data.x_train
-        arrays = (
-            {f"x:{k}": np.asarray(v[:n]) for k, v in x.items()}
-            if isinstance(x, dict)
-            else {"x:": np.asarray(x[:n])}
-        )
-        np.savez(Path(folder) / "data.npz", y=np.asarray(data.y_train[:n]), **arrays)
-        meta = {"project": project.to_dict(), "config": config.to_dict(), "task": data.task,
-                "class_names": list(data.class_names)}  # fmt: skip
-        (Path(folder) / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        handover.write(Path(folder), data, handover.describe(data, project, config), limit=n)
         env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
         out = subprocess.run(
             [sys.executable, "-m", "deepgui.core.training.engines", folder],
@@ -190,19 +181,11 @@ def _probe_in_worker(project, data, config) -> float:
 
 def _probe_main(folder: str) -> None:
     """In the JAX process: the probe on the arrays handed over."""
-    import numpy as np
-
-    from deepgui.core.data.base import LoadedData
-    from deepgui.core.project import project_from_dict
+    from deepgui.core.training import handover
     from deepgui.core.training.config import TrainingConfig
 
-    meta = json.loads((Path(folder) / "meta.json").read_text(encoding="utf-8"))
-    with np.load(Path(folder) / "data.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    xs = {k[2:]: v for k, v in arrays.items() if k.startswith("x:")}
-    x: Any = xs[""] if list(xs) == [""] else xs
-    data = LoadedData(x, arrays["y"], task=meta["task"], class_names=meta["class_names"])
-    project = project_from_dict(meta["project"])
+    data, meta = handover.read(Path(folder))
+    project = handover.project_of(meta, str(Path(folder) / handover.META_FILE))
     print(probe_here(project.graph, data, TrainingConfig.from_dict(meta["config"])))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -26,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from deepgui.core.data.base import LoadedData
+from deepgui.core.training import handover
+from deepgui.core.training.distributed import Cluster
 from deepgui.core.training.engine import RunResult, TrainingListener
 from deepgui.core.training.overfitting import OverfittingReport
 
@@ -36,8 +39,10 @@ class WorkerEngine:
     """Runs one training in a child process with the given Keras backend."""
 
     def __init__(self, backend: str, project, data: LoadedData, config, listener=None, *,
-                 dataset_spec=None, run_dir: Path, resume: bool = False) -> None:  # fmt: skip
+                 dataset_spec=None, run_dir: Path, resume: bool = False,
+                 cluster: Cluster | None = None) -> None:  # fmt: skip
         self.backend = backend
+        self.cluster = cluster  # rank 0 of a run on several machines (distributed.py)
         self.project = project
         self.data = data
         self.config = config
@@ -114,39 +119,24 @@ class WorkerEngine:
 
     def _hand_over(self) -> None:
         """The arrays and what the worker needs to know, written into the run directory."""
-        work = self.run_dir / WORK
-        work.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, np.ndarray] = {}
-        for split in ("train", "val", "test"):
-            x, y = getattr(self.data, f"x_{split}"), getattr(self.data, f"y_{split}")
-            if x is None or y is None:
-                continue
-            items = x.items() if isinstance(x, dict) else [("", x)]
-            for name, values in items:
-                arrays[f"x_{split}:{name}"] = np.asarray(values)
-            arrays[f"y_{split}"] = np.asarray(y)
-        np.savez(work / "data.npz", **arrays)
-        project = self.project.to_dict()
-        meta = {
-            "project": project,
-            "project_path": str(self.project.path) if self.project.path else None,
-            "config": self.config.to_dict(),
-            "dataset_spec": self.dataset_spec,
-            "task": self.data.task,
-            "class_names": list(self.data.class_names),
-            "feature_names": list(self.data.feature_names),
-            "description": self.data.description,
-            "resume": self.resume,
-        }
-        (work / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        more: dict[str, Any] = {"dataset_spec": self.dataset_spec, "resume": self.resume}
+        if self.cluster is not None:
+            more["cluster"] = self.cluster.to_dict()
+            if self.config.seed is None:
+                # Every rank must draw the same initial weights and dropout masks.
+                import secrets
+
+                self.config = self.config.with_overrides(seed=secrets.randbelow(2**31))
+        handover.write(self.run_dir / WORK, self.data,
+                       handover.describe(self.data, self.project, self.config, **more))  # fmt: skip
 
     def _supervise(self) -> tuple[str, dict[str, Any]]:
-        env = {**os.environ, "KERAS_BACKEND": self.backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env = worker_environment(self.backend, self.config.device)
         command = [sys.executable, "-m", "deepgui.core.training.worker_process", str(self.run_dir)]
         with self._lock:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, env=env, bufsize=1,
+                text=True, env=env, bufsize=1, start_new_session=True,
             )  # fmt: skip
         if self._stop:
             self._send("stop")
@@ -155,22 +145,33 @@ class WorkerEngine:
         drain.start()
         outcome: tuple[str, dict[str, Any]] | None = None
         for line in self.process.stdout:
-            event = _parse(line)
+            event = parse_event(line)
             if event is None:
                 continue
             if event["event"] == "finished":
                 outcome = (event["reason"], event["metrics"])
             else:
                 self._relay(event)
-        code = self.process.wait()
+        code = end_process(self.process, self._grace())
         drain.join(5)
         if outcome is not None:
+            if self.cluster is not None and outcome[0] == "error":
+                outcome[1]["message"] = cluster_sentence(outcome[1].get("message", ""), errors)
             return outcome
-        return "error", {"stopped_by": "error", "message": _crash_sentence(code, errors)}
+        return "error", {"stopped_by": "error", "message": crash_sentence(code, errors)}
+
+    def _grace(self) -> float:
+        """How long a worker that has reported its end may take to leave: a rank of a cluster
+        waits for the others at shutdown, at most one heartbeat period."""
+        return 10.0 + (self.cluster.heartbeat_seconds if self.cluster is not None else 0)
 
     def _relay(self, event: dict[str, Any]) -> None:
         kind, listener = event["event"], self.listener
-        if kind == "started":
+        if kind == "waiting":
+            waiting = getattr(listener, "waiting", None)
+            if waiting is not None:
+                waiting(event["text"])
+        elif kind == "started":
             listener.started(event["steps"], event["epochs"], event["initial"], event["info"])
         elif kind == "epoch_started":
             listener.epoch_started(event["epoch"])
@@ -218,7 +219,7 @@ class WorkerEngine:
         return network
 
 
-def _parse(line: str) -> dict[str, Any] | None:
+def parse_event(line: str) -> dict[str, Any] | None:
     line = line.strip()
     if not line.startswith("{"):
         return None  # a library printing on stdout: not an event
@@ -229,15 +230,67 @@ def _parse(line: str) -> dict[str, Any] | None:
     return event if isinstance(event, dict) and "event" in event else None
 
 
-def _crash_sentence(code: int, errors: list[str]) -> str:
+def crash_sentence(code: int, errors: list[str]) -> str:
     if code in (-9, 137):
         return ("The training worker was killed (out of memory?): lower the batch size or use "
                 "a smaller model.")  # fmt: skip
     last = next((e.strip() for e in reversed(errors) if e.strip()), "")
+    text = " ".join(errors[-200:])
     if "MemoryError" in last or "RESOURCE_EXHAUSTED" in last or "out of memory" in last.lower():
         return "The training worker ran out of memory: lower the batch size or use a smaller model."
+    if _PEER_GONE.search(text):
+        return cluster_sentence("", errors)
     detail = f": {last[:200]}" if last else ""
     return f"The training worker stopped unexpectedly (exit status {code}){detail}."
+
+
+_PEER_GONE = re.compile(r"heartbeat|Gloo|Connection reset|connection refused|UNAVAILABLE|"
+                        r"coordination service|Barrier failed", re.IGNORECASE)  # fmt: skip
+
+
+def cluster_sentence(message: str, errors: list[str]) -> str:
+    """A run on several machines that failed because a rank went away says so, not what the
+    collective that noticed it printed."""
+    if not _PEER_GONE.search(message + " " + " ".join(errors[-200:])):
+        return message
+    return ("Another rank of the run stopped (its process or machine went away, or the network "
+            "between them failed), so every rank ended; the last finished epoch's checkpoint "
+            "is kept.")  # fmt: skip
+
+
+def worker_environment(backend: str, device: str = "auto") -> dict[str, str]:
+    """The child's environment: its Keras backend, and the devices it may use (JAX takes every
+    device it sees, so the choice is made by what it is shown)."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if device == "cpu":
+        env["JAX_PLATFORMS"] = "cpu"
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    elif device.startswith("gpu:") and "," not in device:
+        env["CUDA_VISIBLE_DEVICES"] = device[4:]
+    elif device.startswith("gpu:"):
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(p.strip()[4:] for p in device.split(","))
+    return env
+
+
+def end_process(process: subprocess.Popen, grace: float) -> int:
+    """Wait for a child that has finished its work; one that lingers past `grace` seconds (a
+    rank waiting for others that are gone) is killed with everything it started."""
+    import signal
+
+    try:
+        return process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            break
+        try:
+            return process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            continue
+    return process.wait()
 
 
 # ----------------------------------------------------------------------------- the worker
@@ -294,44 +347,95 @@ def _plain(value: Any) -> Any:
 
 
 def worker_main(run_dir: str) -> int:
-    """The child: train the handed-over arrays into `run_dir`, events on stdout."""
-    from deepgui.core.project import project_from_dict
+    """The child: train the handed-over arrays into `run_dir`, events on stdout. As rank 0 of
+    a cluster it first waits for the other ranks and hands them the same arrays."""
+    out = sys.stdout
+    sys.stdout = sys.stderr  # libraries' prints must not mix with the event stream
+    listener = _PipeListener(out)
+    run_dir_path = Path(run_dir)
+    work = run_dir_path / WORK
+    data, meta = handover.read(work)
+    cluster = Cluster.from_dict(meta["cluster"]) if meta.get("cluster") else None
+    if cluster is not None:
+        from deepgui.core.training import distributed
+
+        if cluster.world > 1:
+            others = "; ".join(cluster.command_for(r) for r in range(1, cluster.world))
+            listener._emit(event="waiting", text=f"Waiting at {cluster.coordinator} for "
+                           f"{cluster.world - 1} more rank(s) to join: {others}")  # fmt: skip
+        try:
+            distributed.join(cluster)
+            _share_with_ranks(meta, data)
+        except Exception as exc:  # noqa: BLE001 - one sentence, then leave
+            from deepgui.core.training.engine import describe_error
+
+            listener.finished("error", {"stopped_by": "error", "message": describe_error(exc)})
+            return 1
+    project = handover.project_of(meta, str(work / handover.META_FILE))
+    return _train(project, data, meta, run_dir_path, listener, cluster)
+
+
+def _share_with_ranks(meta: dict[str, Any], data: LoadedData) -> None:
+    """Rank 0: the project, settings and arrays to every other rank, with the project's stored
+    weights (the ranks must start alike)."""
+    from deepgui.core.training import distributed
+
+    arrays = handover.arrays_of(data)
+    project = handover.project_of(meta, "the hand-over")
+    weights = project.weights_path
+    if weights is not None and weights.is_file():
+        arrays["__weights__"] = np.frombuffer(weights.read_bytes(), dtype=np.uint8)
+    distributed.share(handover.to_bytes(arrays, {k: v for k, v in meta.items()
+                                                 if k != "project_path"}))  # fmt: skip
+
+
+def rank_main(coordinator: str, rank: int, world: int, out_dir: str) -> int:
+    """A rank other than 0 (`deepgui worker` starts it): join the chief, take the hand-over,
+    train into `out_dir`, events on stdout for the launcher to print."""
+    from deepgui.core.training import distributed
+
+    out = sys.stdout
+    sys.stdout = sys.stderr
+    listener = _PipeListener(out)
+    cluster = distributed.make_cluster(coordinator, world, rank)
+    run_dir = Path(out_dir)
+    try:
+        distributed.join(cluster)
+        arrays, meta = handover.from_bytes(distributed.share(None))
+    except Exception as exc:  # noqa: BLE001 - one sentence, then leave
+        from deepgui.core.training.engine import describe_error
+
+        listener.finished("error", {"stopped_by": "error", "message": describe_error(exc)})
+        return 1
+    weights = arrays.pop("__weights__", None)
+    data = handover.data_of(arrays, meta)
+    meta["project_path"] = str(run_dir / "project.dgproj")
+    project = handover.project_of(meta, f"rank {rank}'s hand-over")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if weights is not None and project.weights_path is not None:
+        project.weights_path.write_bytes(weights.tobytes())
+    meta["resume"] = False
+    return _train(project, data, meta, run_dir, listener, cluster)
+
+
+def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster) -> int:
     from deepgui.core.training.config import TrainingConfig
     from deepgui.core.training.engine import TrainingEngine
 
-    out = sys.stdout
-    sys.stdout = sys.stderr  # libraries' prints must not mix with the event stream
-    run_dir_path = Path(run_dir)
-    work = run_dir_path / WORK
-    meta = json.loads((work / "meta.json").read_text(encoding="utf-8"))
-    with np.load(work / "data.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    splits: dict[str, Any] = {}
-    for key, values in arrays.items():
-        if key.startswith("x_"):
-            split, name = key[2:].split(":", 1)
-            if name:
-                splits.setdefault(f"x_{split}", {})[name] = values
-            else:
-                splits[f"x_{split}"] = values
-        else:
-            splits[key] = values
-    data = LoadedData(
-        splits["x_train"], splits["y_train"], splits.get("x_val"), splits.get("y_val"),
-        splits.get("x_test"), splits.get("y_test"), task=meta["task"],
-        class_names=meta["class_names"], feature_names=meta["feature_names"],
-        description=meta["description"],
-    )  # fmt: skip
-    project = project_from_dict(meta["project"], source=str(work / "meta.json"))
-    project.id = meta["project"].get("id") or project.id
-    if meta.get("project_path"):
-        project.path = Path(meta["project_path"])
-    listener = _PipeListener(out)
     engine = TrainingEngine(
         project.graph, data, TrainingConfig.from_dict(meta["config"]), listener,
-        project=project, dataset_spec=meta.get("dataset_spec"), run_dir=run_dir_path,
+        project=project, dataset_spec=meta.get("dataset_spec"), run_dir=run_dir,
         resume=bool(meta.get("resume")),
     )  # fmt: skip
+    if cluster is not None:
+        import keras
+
+        from deepgui.core.training.distributed import ClusterFeed
+
+        engine.feed = ClusterFeed(cluster)
+        # Every variable a rank creates, even the shape check's throwaway ones, must hold the
+        # same values on every rank: seed before the engine builds anything.
+        keras.utils.set_random_seed(engine.config.seed or 0)
     listener.engine = engine
 
     def control() -> None:
@@ -346,9 +450,11 @@ def worker_main(run_dir: str) -> int:
         engine.stop()  # the parent went away: stop after the batch in flight
 
     threading.Thread(target=control, name="control", daemon=True).start()
-    engine.run()
-    return 0
+    result = engine.run()
+    return 0 if result.reason != "error" else 1
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--rank":
+        sys.exit(rank_main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))
     sys.exit(worker_main(sys.argv[1]))

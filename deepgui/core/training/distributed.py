@@ -1,0 +1,299 @@
+"""Training on several machines: JAX processes joined by JAX's coordination service, trained
+data-parallel through Keras's distribution API (`DataParallel`), one `model.fit` per rank.
+
+Rank 0, the chief, runs the coordination service on the address it is given and nowhere else,
+hands every rank the project, settings and arrays (one blob through JAX's own collectives, so
+no second listener is opened), and reports to the app or the terminal. Every rank feeds its
+slice of each global batch: the batch the single-process run would train on, cut in `world`
+pieces (`ShardedBatches`), so the weights match a single-process run and every rank ends with
+the same weights. Stop and pause are the chief's, broadcast to every rank after each batch.
+
+A rank that dies is noticed by the others through the coordination service's heartbeat (or
+at once, by a collective that fails); they end their run with a sentence, and the launcher of
+each rank makes sure no process is left behind (worker_process.py).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from deepgui.core.errors import TrainingError
+
+HEARTBEAT_SECONDS = 10
+JOIN_SECONDS = 300
+PAUSE_POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where a rank finds the others: the chief's address, the number of ranks, this rank."""
+
+    coordinator: str  # HOST:PORT of the chief's coordination service
+    world: int
+    rank: int = 0
+    join_seconds: int = JOIN_SECONDS
+    heartbeat_seconds: int = HEARTBEAT_SECONDS
+
+    @property
+    def host(self) -> str:
+        return self.coordinator.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def is_chief(self) -> bool:
+        return self.rank == 0
+
+    def command_for(self, rank: int) -> str:
+        """What to type on the machine of `rank` to join this run."""
+        return f"deepgui worker --coordinator {self.coordinator} --rank {rank} --world {self.world}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"coordinator": self.coordinator, "world": self.world, "rank": self.rank,
+                "join_seconds": self.join_seconds,
+                "heartbeat_seconds": self.heartbeat_seconds}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Cluster:
+        return cls(str(d["coordinator"]), int(d["world"]), int(d.get("rank", 0)),
+                   int(d.get("join_seconds", JOIN_SECONDS)),
+                   int(d.get("heartbeat_seconds", HEARTBEAT_SECONDS)))  # fmt: skip
+
+
+def make_cluster(coordinator: str, world: int, rank: int = 0, *,
+                 join_seconds: int = JOIN_SECONDS) -> Cluster:  # fmt: skip
+    """A checked cluster description; TrainingError with one sentence for a bad value."""
+    text = (coordinator or "").strip()
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise TrainingError(
+            f"--coordinator must be HOST:PORT, such as 127.0.0.1:7477 or 10.0.0.5:7477, "
+            f"not {coordinator!r}."
+        )
+    if host in ("0.0.0.0", "::", "*"):
+        raise TrainingError(
+            f"--coordinator {text}: give the address of one network interface of the chief "
+            "(the run listens only there), not a wildcard."
+        )
+    if world < 1:
+        raise TrainingError(f"--world must be 1 or more, not {world}.")
+    if not 0 <= rank < world:
+        raise TrainingError(f"--rank must be between 0 and {world - 1} for --world {world}, "
+                            f"not {rank}.")  # fmt: skip
+    if join_seconds < 1:
+        raise TrainingError(f"the join timeout must be at least 1 second, not {join_seconds}.")
+    return Cluster(f"{_bracketed(host)}:{int(port)}", world, rank, join_seconds)
+
+
+def _bracketed(host: str) -> str:
+    try:
+        return f"[{host}]" if ipaddress.ip_address(host).version == 6 else host
+    except ValueError:
+        return host  # a host name
+
+
+def local_address(host: str) -> str:
+    """The address of this machine's interface that reaches `host`: where this rank's own
+    collectives listen. Loopback stays loopback; nothing is sent (a UDP 'connect' only routes)."""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    try:
+        family = socket.getaddrinfo(host, None)[0][0]
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((host, 9))
+            return probe.getsockname()[0]
+    except OSError as exc:
+        raise TrainingError(f"The coordinator {host} cannot be reached from this machine "
+                            f"({exc.strerror or exc}).") from None  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- in a JAX process
+def join(cluster: Cluster) -> None:
+    """Join the run (rank 0 starts the coordination service, bound to its given address only)
+    and make Keras train data-parallel over every rank's devices. Blocks until all have joined
+    or `cluster.join_seconds` pass."""
+    import jax
+
+    if cluster.world > 1:
+        # The coordination service of rank 0 would otherwise listen on every interface.
+        os.environ["JAX_COORDINATOR_BIND_ADDRESS"] = cluster.coordinator
+        _collectives_listen_on(local_address(cluster.host))
+        try:
+            jax.distributed.initialize(
+                cluster.coordinator, cluster.world, cluster.rank,
+                initialization_timeout=cluster.join_seconds,
+                heartbeat_timeout_seconds=cluster.heartbeat_seconds,
+                shutdown_timeout_seconds=cluster.heartbeat_seconds,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - JAX's errors name gRPC internals
+            raise TrainingError(_join_failure(cluster, exc)) from None
+    import keras
+
+    distribution = keras.distribution.DataParallel(devices=jax.devices())
+    # Each rank feeds its own slice of every global batch (ShardedBatches).
+    distribution.auto_shard_dataset = False
+    keras.distribution.set_distribution(distribution)
+
+
+def _collectives_listen_on(address: str) -> None:
+    """JAX's CPU collectives (Gloo) listen on the address the host name resolves to, which may
+    be every interface's; give them this rank's address instead."""
+    import functools
+
+    from jax._src import xla_bridge
+
+    make = xla_bridge._jax.make_gloo_tcp_collectives
+    if not isinstance(make, functools.partial):
+        xla_bridge._jax.make_gloo_tcp_collectives = functools.partial(make, hostname=address)
+
+
+def _join_failure(cluster: Cluster, exc: BaseException) -> str:
+    text = str(exc)
+    if cluster.is_chief and ("address already in use" in text.lower() or "bind" in text.lower()):
+        return (f"The chief cannot listen on {cluster.coordinator}: the port is in use or the "
+                "address is not this machine's; choose another --coordinator.")  # fmt: skip
+    if "DEADLINE_EXCEEDED" in text or "timed out" in text.lower() or "timeout" in text.lower():
+        if cluster.is_chief:
+            others = "; ".join(cluster.command_for(r) for r in range(1, cluster.world))
+            return (f"Not every worker joined at {cluster.coordinator} within "
+                    f"{cluster.join_seconds} s: start them with: {others}.")  # fmt: skip
+        return (f"No chief answered at {cluster.coordinator} within {cluster.join_seconds} s: "
+                "start the training there first, and check that the port is open.")  # fmt: skip
+    first = text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
+    return f"Joining the run at {cluster.coordinator} failed: {first}."
+
+
+def share(blob: bytes | None) -> bytes:
+    """The chief's bytes, on every rank (the others pass None): through JAX's collectives, as
+    raw bytes so that no dtype is narrowed on the way."""
+    from jax.experimental import multihost_utils
+
+    size = np.array([len(blob) if blob is not None else 0], dtype=np.int32)
+    size = int(np.asarray(multihost_utils.broadcast_one_to_all(size))[0])
+    # int32 lengths: the hand-over is at most 2 GB, said in a sentence before it is tried.
+    buffer = np.frombuffer(blob, dtype=np.uint8) if blob is not None else np.zeros(size, np.uint8)
+    out = multihost_utils.broadcast_one_to_all(buffer)
+    return np.asarray(out, dtype=np.uint8).tobytes()
+
+
+def broadcast_flags(values: list[int]) -> list[int]:
+    """The chief's small integers on every rank (one collective)."""
+    from jax.experimental import multihost_utils
+
+    out = multihost_utils.broadcast_one_to_all(np.asarray(values, dtype=np.int32))
+    return [int(v) for v in np.asarray(out)]
+
+
+# ----------------------------------------------------------------------------- feeding fit
+def global_steps(n: int, global_batch: int) -> int:
+    """Full global batches only: every rank must feed the same number of rows per step."""
+    return max(1, n // global_batch)
+
+
+def permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+    """Epoch `epoch`'s order of the training rows, the same on every rank."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def rank_rows(order: np.ndarray, step: int, batch: int, rank: int, world: int) -> np.ndarray:
+    """The rows of global batch `step` that `rank` feeds: its piece of the batch cut in `world`
+    equal pieces (a short last batch is cut in equal pieces too, its remainder dropped)."""
+    rows = order[step * batch : (step + 1) * batch]
+    piece = len(rows) // world
+    return rows[rank * piece : (rank + 1) * piece]
+
+
+def make_batches(keras, x, y, *, batch: int, cluster: Cluster, seed: int | None,
+                 shuffle: bool, full_batches: bool):  # fmt: skip
+    """A `keras.utils.PyDataset` of this rank's slices of the global batches of (x, y)."""
+    n = len(y)
+    steps = global_steps(n, batch) if full_batches else max(1, math.ceil(n / batch))
+
+    def take(values, rows):
+        return {k: v[rows] for k, v in values.items()} if isinstance(values, dict) else values[rows]
+
+    class ShardedBatches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch = 0
+            self.order = self._order()
+
+        def _order(self) -> np.ndarray:
+            return permutation(n, seed or 0, self.epoch) if shuffle else np.arange(n)
+
+        def __len__(self) -> int:
+            return steps
+
+        def __getitem__(self, step: int):
+            rows = rank_rows(self.order, step, batch, cluster.rank, cluster.world)
+            return take(x, rows), y[rows]
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self.order = self._order()
+
+    return ShardedBatches()
+
+
+class ClusterFeed:
+    """The engine's hook for a run on several ranks: how many steps, what `fit` is given, and
+    the callback that makes the chief's stop and pause every rank's."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.sync_seconds = 0.0  # time spent agreeing on stop and pause: the benchmark's cost
+
+    def steps(self, num_train: int, batch_size: int) -> int:
+        return global_steps(num_train, batch_size)
+
+    def fit_args(self, keras, data, config, class_weight, val) -> dict[str, Any]:
+        cluster, seed = self.cluster, config.seed
+        train = make_batches(keras, data.x_train, data.y_train, batch=config.batch_size,
+                             cluster=cluster, seed=seed, shuffle=True, full_batches=True)  # fmt: skip
+        args: dict[str, Any] = {"x": train, "class_weight": class_weight}
+        if val is not None:
+            args["validation_data"] = make_batches(
+                keras, val[0], val[1], batch=config.batch_size, cluster=cluster, seed=seed,
+                shuffle=False, full_batches=False,
+            )  # fmt: skip
+        return args
+
+    def callbacks(self, keras, engine) -> list:
+        feed, chief = self, self.cluster.is_chief
+
+        class SyncControl(keras.callbacks.Callback):
+            """First in the list: every rank learns the chief's stop and pause after each
+            batch; a pause keeps the ranks exchanging flags, so no collective waits long."""
+
+            def on_train_batch_end(self, batch, logs=None):
+                t0 = time.perf_counter()
+                stop, paused = self._flags()
+                if paused and not stop:
+                    if chief:
+                        engine.listener.paused()
+                    while paused and not stop:
+                        time.sleep(PAUSE_POLL_SECONDS)
+                        stop, paused = self._flags()
+                    if chief:
+                        engine.listener.resumed()
+                        engine.paused_seconds += time.perf_counter() - t0
+                if stop:
+                    engine.stop()
+                feed.sync_seconds += time.perf_counter() - t0
+
+            def _flags(self) -> tuple[bool, bool]:
+                mine = [int(engine.stop_requested), int(engine.is_paused)] if chief else [0, 0]
+                stop, paused = broadcast_flags(mine)
+                return bool(stop), bool(paused)
+
+        return [SyncControl()]
