@@ -4,7 +4,10 @@ self-check tests what a deployment would run, not the Keras model again."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,8 +55,10 @@ def _missing(fmt: Format, exc: ImportError) -> ExportError:
 # --- writers ------------------------------------------------------------------------------
 
 
-def write(fmt: str, model, path: Path, options: dict[str, Any]) -> None:
-    """Write `model` to `path` in `fmt`; exceptions propagate to the caller, which words them."""
+def write(fmt: str, model, path: Path, options: dict[str, Any]) -> list[str]:
+    """Write `model` to `path` in `fmt`; exceptions propagate to the caller, which words them.
+    Returns the TensorFlow ops the ONNX converter had no ONNX op for (it writes the model
+    anyway, and onnxruntime then refuses it): the reason a failed check gives."""
     if fmt == "keras":
         model.save(str(path))
     elif fmt == "savedmodel":
@@ -66,9 +71,39 @@ def write(fmt: str, model, path: Path, options: dict[str, Any]) -> None:
             import tf2onnx  # noqa: F401
         except ImportError as exc:
             raise _missing(FORMATS["onnx"], exc) from None
-        model.export(str(path), format="onnx", opset_version=options.get("opset"), verbose=False)
+        with _converter_log() as unsupported:
+            model.export(
+                str(path), format="onnx", opset_version=options.get("opset"), verbose=False
+            )
+        return unsupported
     else:  # guarded by the caller
         raise ExportError(f"Unknown export format {fmt!r}.")
+    return []
+
+
+@contextlib.contextmanager
+def _converter_log() -> Iterator[list[str]]:
+    """tf2onnx logs what it cannot convert as errors, tracebacks included, on stderr; the user
+    is told once, in the check's sentence. Yields the unsupported ops' names, filled in."""
+    found: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.msg != "Unsupported ops: %s":
+                return
+            # A Counter of op names; logging unpacks a lone mapping argument into `args`.
+            ops = record.args[0] if isinstance(record.args, tuple) else record.args
+            found.extend(str(op) for op in (ops or {}))
+
+    log = logging.getLogger("tf2onnx")
+    handler, propagate = Collect(logging.ERROR), log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        yield found
+    finally:
+        log.removeHandler(handler)
+        log.propagate = propagate
 
 
 def write_tflite(model, path: Path, quantize: str | None, batch_size: int | None) -> None:

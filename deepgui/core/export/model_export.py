@@ -71,12 +71,12 @@ def export_model(
         _call_once(artefact)
     with _staging(target) as staging:
         staged = staging / target.name
-        _write(fmt, artefact, staged, target, options)
+        unsupported = _write(fmt, artefact, staged, target, options)
         if fmt == "tflite" and options.get("batch_size") is None and _needs_fixed_batch(staged):
             # Recurrent layers with a free batch size convert to TensorFlow ("Flex") ops that
             # the plain LiteRT runtime lacks; with batch 1 they lower to built-in ops.
             options["batch_size"] = 1
-            _write(fmt, artefact, staged, target, options)
+            unsupported = _write(fmt, artefact, staged, target, options)
             note += "; batch size fixed to 1, as its recurrent layers need on LiteRT"
         # The check compares with the model as given, augmentation and all: at inference the
         # artefact must compute what it computes.
@@ -91,9 +91,12 @@ def export_model(
                 if target.exists() or target.is_symlink()
                 else f"nothing was written to {target}"
             )
+            # The runtime's error names the hidden staging path: the user knows only theirs.
+            reason = check.reason.replace(str(staged), str(target))
+            if unsupported:
+                reason += f", as its converter has no {label} op for {', '.join(unsupported)}"
             message = (
-                f"The {label} export failed its check, so it was deleted and {where}: "
-                f"{check.reason}."
+                f"The {label} export failed its check, so it was deleted and {where}: {reason}."
             )
             return ExportReport(
                 target, fmt, size, check.diff, check.tolerance, False, message, kept=False
@@ -334,14 +337,15 @@ def _staging(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write(fmt: str, model, staged: Path, target: Path, options: dict[str, Any]) -> None:
-    """Write the artefact to `staged`; errors name `target`, the path the user chose."""
+def _write(fmt: str, model, staged: Path, target: Path, options: dict[str, Any]) -> list[str]:
+    """Write the artefact to `staged`; errors name `target`, the path the user chose. Returns
+    the ops the converter could not translate (formats.write)."""
     spec = formats.FORMATS[fmt]
     if staged.is_dir():  # a second try (TFLite with a fixed batch) starts afresh
         shutil.rmtree(staged)
     try:
         with _quiet():
-            formats.write(fmt, model, staged, options)
+            unsupported = formats.write(fmt, model, staged, options)
     except DeepGuiError:
         raise
     except ImportError as exc:
@@ -355,6 +359,7 @@ def _write(fmt: str, model, staged: Path, target: Path, options: dict[str, Any])
         ) from exc
     if not staged.exists():
         raise ExportError(f"The {spec.label} exporter wrote nothing to {target.name}.")
+    return unsupported
 
 
 def _replace(staged: Path, target: Path, aside: Path) -> None:

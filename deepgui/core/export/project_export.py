@@ -156,7 +156,7 @@ def export_script(project: Project, path: Path, force: bool = False) -> ExportRe
     from deepgui.core.codegen import generate_script
 
     run = _run_of(project)
-    beside = (_weights_beside(path), path.with_name(f"{path.stem}.signature.json"))
+    beside = (_weights_beside(path), _signature_beside(path))
     check_targets("python", path, force, beside=beside if run is not None else ())
     sig = _run_signature(run) if run is not None else None
     trained = None
@@ -180,50 +180,73 @@ def export_script(project: Project, path: Path, force: bool = False) -> ExportRe
             f"({exc.msg})."
         ) from None
     model = _load_keras_file(run / RUN_MODEL) if trained else None
-    if model is not None:
-        from deepgui.core.export.model_export import _refuse_non_finite
-
-        _refuse_non_finite(model, None if run is None else _samples_of(run))
-    try:
-        if model is not None:  # the weights first: a script never points at missing ones
-            _write_run_weights(model, sig, path)
-        atomic_write_text(path, script)
-    except OSError as exc:
-        raise ExportError(str(fileio.write_error(path, exc))) from None
-    size = artefact_size(path)
-    if model is None:
+    if model is None:  # from a project: nothing to check beyond compiling
+        try:
+            atomic_write_text(path, script)
+        except OSError as exc:
+            raise ExportError(str(fileio.write_error(path, exc))) from None
+        size = artefact_size(path)
         message = (
             f"Wrote Python script {path} ({human_size(size)}); it compiles, and it needs only "
             "Keras and NumPy to train the model with the project's settings and then predict."
         )
         return ExportReport(path, "python", size, None, None, True, message)
+    from deepgui.core.export.model_export import _refuse_non_finite, _replace, _staging
+
+    _refuse_non_finite(model, _samples_of(run))
     weights = _weights_beside(path)
-    try:
-        diff = _check_script(script, path, model, run)
-    except Exception as exc:  # noqa: BLE001 - any failure of the script's own code is the verdict
-        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        message = (
-            f"Wrote Python script {path} with the trained weights in {weights.name}, but its "
-            f"check FAILED: the model its code builds could not run ({what})."
-        )
-        return ExportReport(path, "python", size, None, None, False, message)
-    tolerance = SCRIPT_TOLERANCE
+    # The script, its weights and its signature are written and checked in a folder beside
+    # `path` under their own names, and moved into place only when the check passes.
+    with _staging(path) as staging:
+        staged = staging / path.name
+        try:
+            _write_run_weights(model, sig, staged)
+            atomic_write_text(staged, script)
+        except OSError as exc:
+            raise ExportError(str(fileio.write_error(path, exc))) from None
+        size = artefact_size(staged)
+        try:
+            diff = _check_script(script, staged, model, run)
+        except Exception as exc:  # noqa: BLE001 - any failure of the script's own code is the verdict
+            what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = f"the model its code builds could not run ({what.rstrip('.')})"
+            return _script_not_kept(path, size, None, reason)
+        if diff is not None and diff > SCRIPT_TOLERANCE:
+            reason = (
+                f"the model its code builds differs from the run's by up to {diff:.3g} on the "
+                "run's sample rows"
+            )
+            return _script_not_kept(path, size, diff, reason)
+        try:  # the weights first: a script never points at missing ones
+            for part in (_weights_beside(staged), _signature_beside(staged), staged):
+                _replace(part, path.with_name(part.name), staging / "previous")
+        except OSError as exc:
+            raise ExportError(str(fileio.write_error(path, exc))) from None
     if diff is None:
         message = (
             f"Wrote Python script {path} with the trained weights in {weights.name}; it needs "
             "only Keras and NumPy, and the run kept no sample rows to check it on."
         )
         return ExportReport(path, "python", size, None, None, True, message)
-    ok = diff <= tolerance
-    verdict = (
-        f"checked: the model its code builds gives the run's outputs on {_sample_rows(run)} "
-        f"sample rows (largest difference {diff:.2g})"
-        if ok
-        else f"its check FAILED: the model its code builds differs from the run's by up to "
-        f"{diff:.3g} on the run's sample rows"
+    message = (
+        f"Wrote Python script {path} with the trained weights in {weights.name}; checked: the "
+        f"model its code builds gives the run's outputs on {_sample_rows(run)} sample rows "
+        f"(largest difference {diff:.2g})."
     )
-    message = f"Wrote Python script {path} with the trained weights in {weights.name}; {verdict}."
-    return ExportReport(path, "python", size, diff, tolerance, ok, message)
+    return ExportReport(path, "python", size, diff, SCRIPT_TOLERANCE, True, message)
+
+
+def _script_not_kept(path: Path, size: int, diff: float | None, reason: str) -> ExportReport:
+    where = (
+        f"the earlier {path} is left as it was"
+        if path.exists()
+        else f"nothing was written to {path}"
+    )
+    message = (
+        f"The Python script failed its check, so it and its weights were deleted and {where}: "
+        f"{reason}."
+    )
+    return ExportReport(path, "python", size, diff, SCRIPT_TOLERANCE, False, message, kept=False)
 
 
 # The script's model and the run's are the same layers on the same machine: only float noise.
@@ -293,6 +316,10 @@ def _weights_beside(path: Path) -> Path:
     return path.with_name(f"{path.stem}.weights.h5")
 
 
+def _signature_beside(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.signature.json")
+
+
 def _write_run_weights(model, sig, path: Path) -> None:
     """The run model's weights beside the script (written whole, then renamed into place), and
     its signature: the constants that go with them, which the script prefers when present."""
@@ -307,7 +334,7 @@ def _write_run_weights(model, sig, path: Path) -> None:
             raise
         except Exception as exc:  # noqa: BLE001 - h5py wraps a full disk in its own errors
             raise fileio.write_error(target, exc) from None
-    signature.write(sig, path.with_name(f"{path.stem}.signature.json"))
+    signature.write(sig, _signature_beside(path))
 
 
 def _check_script(script: str, path: Path, model, run: Path) -> float | None:
