@@ -32,7 +32,7 @@ from deepgui.core.training.config import (
     check_loss_and_metrics,
     make_optimizer,
 )
-from deepgui.core.training.overfitting import OverfittingDetector, OverfittingReport
+from deepgui.core.training.overfitting import OverfittingDetector, OverfittingReport, revise
 
 REASONS = ("completed", "early_stopping", "user", "nan_loss", "error")
 
@@ -449,6 +449,10 @@ class TrainingEngine:
         report = self.detector.update(epoch, logs)
         if report is not None:
             self.overfitting.append(report.to_dict())
+        # Every flag so far, revisited with this epoch (a new best withdraws the earlier ones):
+        # the checkpoint's state and metrics.json say what the banner says.
+        self.overfitting = revise(self.overfitting, self.history)
+        if report is not None:
             if self.project is not None:
                 from deepgui.core.training.remedies import suggest_remedies
 
@@ -499,7 +503,7 @@ class TrainingEngine:
             "epochs_run": len(rows),
             "final": final,
             "best": best,
-            "overfitting": list(self.overfitting),
+            "overfitting": revise(self.overfitting, rows),
             "wall_seconds": round(self._wall(), 3),
             "samples_per_second": round(self.samples / self.train_seconds, 1)
             if self.train_seconds > 0

@@ -34,7 +34,31 @@ class OverfittingReport:
     remedies: list[Any] = field(default_factory=list)  # filled by the engine (see remedies.py)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "reason": self.reason}
+        """As metrics.json lists it: where it began and why, and what `revise` needs to say
+        later whether it still holds."""
+        return {
+            "epoch": self.epoch,
+            "reason": self.reason,
+            "kind": self.kind,
+            "detected_at": self.detected_at,
+            "best_epoch": self.best_epoch,
+            "best_val_loss": self.best_val_loss,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OverfittingReport:
+        """A stored flag back; one from before flags kept their best (only `epoch` and
+        `reason`) gets it from the definition: the best was the epoch before it began."""
+        epoch = int(data["epoch"])
+        best = data.get("best_val_loss")
+        return cls(
+            epoch=epoch,
+            detected_at=int(data.get("detected_at") or epoch),
+            kind=str(data.get("kind") or "rising"),
+            reason=str(data.get("reason") or ""),
+            best_epoch=int(data.get("best_epoch") or epoch - 1),
+            best_val_loss=float(best) if _finite(best) else math.inf,
+        )
 
 
 class OverfittingDetector:
@@ -155,7 +179,8 @@ def best_epoch(rows: list[dict[str, Any]]) -> tuple[int, float] | None:
 
 def assess(report: OverfittingReport, rows: list[dict[str, Any]]) -> OverfittingStatus:
     """Revisit `report` given every epoch so far (history rows with `epoch` and `val_loss`):
-    still overfitting, or over because validation loss reached a new best since."""
+    still overfitting, or over because validation loss reached a new best since. The one rule
+    for the banner (live) and for the run's metrics.json (`revise`)."""
     best = best_epoch(rows) or (report.best_epoch, report.best_val_loss)
     if best[0] > report.best_epoch:
         return OverfittingStatus(
@@ -182,6 +207,45 @@ def assess(report: OverfittingReport, rows: list[dict[str, Any]]) -> Overfitting
             f"loss {best[1]:.4g}). Pick a remedy for the next run (each is one undoable edit):"
         ),
     )
+
+
+def revise(flags: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run's stored flags (metrics.json's `overfitting`) as `assess` reads them given every
+    epoch in `rows`: each gets ``"status": "active"``, or ``"withdrawn"`` when validation loss
+    reached a new best after it (then ``withdrawn`` says where, in numbers and in words), so a
+    finished run never lists a warning its own best epoch contradicts. Idempotent: a resumed
+    run revises its stored flags again with the epochs that followed."""
+    out = []
+    for flag in flags:
+        try:
+            report = OverfittingReport.from_dict(flag)
+        except (KeyError, TypeError, ValueError):
+            out.append(flag)  # not one of ours: kept as it is
+            continue
+        if not math.isfinite(report.best_val_loss):  # an older flag: its best from the history
+            row = next((r for r in rows if r.get("epoch") == report.best_epoch), {})
+            if _finite(row.get("val_loss")):
+                report.best_val_loss = float(row["val_loss"])
+        status = assess(report, rows)
+        entry = {k: v for k, v in flag.items() if k not in ("status", "withdrawn")}
+        entry.update({k: v for k, v in report.to_dict().items() if k not in entry})
+        entry["status"] = "active" if status.active else "withdrawn"
+        if not status.active:
+            entry["withdrawn"] = {
+                "best_epoch": status.best_epoch,
+                "best_val_loss": status.best_val_loss,
+                "reason": (
+                    f"validation loss reached a new best ({status.best_val_loss:.4g} at epoch "
+                    f"{status.best_epoch}) after this warning, so the rise did not last"
+                ),
+            }
+        out.append(entry)
+    return out
+
+
+def active_flags(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored flags that still hold (a run from before revision: all of them)."""
+    return [f for f in flags if isinstance(f, dict) and f.get("status", "active") == "active"]
 
 
 def _finite(value: Any) -> bool:

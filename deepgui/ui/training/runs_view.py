@@ -58,6 +58,21 @@ def run_row(summary) -> list[str]:
             _fmt(m.get("device"))]  # fmt: skip
 
 
+def overfitting_text(metrics: dict[str, Any]) -> str:
+    """The run's overfitting flags as the core revised them: a later new best of validation
+    loss withdraws a flag, and the text says so rather than list it as if it held."""
+    parts = []
+    for flag in metrics.get("overfitting") or []:
+        if not isinstance(flag, dict) or "epoch" not in flag:
+            continue
+        text = f"from epoch {flag['epoch']}"
+        withdrawn = flag.get("withdrawn") if flag.get("status") == "withdrawn" else None
+        if isinstance(withdrawn, dict):
+            text += f" (withdrawn: a new best at epoch {withdrawn.get('best_epoch')})"
+        parts.append(text)
+    return ", ".join(parts) or "none"
+
+
 class RunsView(QWidget):
     open_project_requested = Signal(str)
     resume_requested = Signal(str)  # the run folder to continue
@@ -170,8 +185,7 @@ class RunsView(QWidget):
                 f"<b>{runs[0].name}</b>: {runs[0].describe()}. "
                 f"{m.get('message', '')} device {m.get('device', '?')}, "
                 f"loss {m.get('loss', '?')}, seed {m.get('seed', '?')}, "
-                f"{m.get('wall_seconds', '?')} s, overfitting: "
-                + (", ".join(f"epoch {o['epoch']}" for o in m.get("overfitting", [])) or "none")
+                f"{m.get('wall_seconds', '?')} s, overfitting: {overfitting_text(m)}"
             )
         else:
             self.details.setText(
