@@ -67,6 +67,9 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     model: Any = None
     run_dir: Path | None = None
+    # The saved model on the held-out split (evaluation.evaluate), images included; what
+    # metrics.json keeps of it is its "evaluation". None when no model was saved.
+    evaluation: dict[str, Any] | None = None
 
 
 # Lines Keras puts before the real reason ("Exception encountered when calling
@@ -144,6 +147,7 @@ class TrainingEngine:
         self._nan: tuple[int, int, float] | None = None
         self.model = None
         self._inference = None
+        self.evaluation: dict[str, Any] | None = None
         self.history: list[dict[str, Any]] = []
         self.overfitting: list[dict[str, Any]] = []
         self.detector = OverfittingDetector(config.overfitting.patience, config.overfitting.gap)
@@ -202,7 +206,9 @@ class TrainingEngine:
                 metrics["message"] = describe_error(exc)
                 reason = metrics["stopped_by"] = "error"
         self.listener.finished(reason, metrics)
-        return RunResult(reason, metrics, list(self.history), self.model, self.run_dir)
+        return RunResult(
+            reason, metrics, list(self.history), self.model, self.run_dir, self.evaluation
+        )
 
     def _train(self) -> tuple[str, str]:
         from deepgui.core.keras_layers import keras as _keras
@@ -560,8 +566,21 @@ class TrainingEngine:
             network = self._usable_network(reason, metrics)
             if network is not None:
                 self._save_model(network, run_dir)
+                self._evaluate(network, metrics)
         rundir.write_history(run_dir, self.history)
         rundir.write_json(run_dir / "metrics.json", metrics)
+
+    def _evaluate(self, network, metrics: dict[str, Any]) -> None:
+        """The saved model on the held-out split, kept in metrics.json (``evaluation``: scores,
+        confusion matrix, a few predictions) so a reopened run shows it without its model or
+        data. A failure here costs the run nothing but that."""
+        from deepgui.core.training.evaluation import evaluate, stored
+
+        try:
+            self.evaluation = evaluate(network, self.data, self.config.batch_size)
+            metrics["evaluation"] = stored(self.evaluation)
+        except Exception:  # noqa: BLE001 - the run stands without its evaluation
+            self.evaluation = None
 
     def _usable_network(self, reason: str, metrics: dict[str, Any]):
         """The model to save: the trained one when its weights are finite, else the last

@@ -68,3 +68,64 @@ def evaluate(model, data: LoadedData, batch_size: int = 32, limit: int = 5000) -
         out["images"] = np.asarray(x[take], dtype=np.float32)
         out["image_index"] = take
     return out
+
+
+# What metrics.json keeps of the evaluation, so that a reopened run draws it without its model
+# or data: a confusion matrix up to this many classes (10,000 cells), the first SAMPLES
+# predictions, and for a regression this many points of predicted against actual.
+STORED_CLASSES = 100
+STORED_POINTS = 300
+
+
+def stored(result: dict[str, Any]) -> dict[str, Any]:
+    """`evaluate`'s result as metrics.json's ``evaluation`` (plain JSON, a few kilobytes):
+    split, count, metrics, class names, the confusion matrix and a few predictions. The
+    images are not kept."""
+    classes = "confusion" in result
+    take = SAMPLES if classes else STORED_POINTS
+    out: dict[str, Any] = {
+        "split": str(result["split"]),
+        "task": str(result["task"]),
+        "count": int(result["count"]),
+        "metrics": {k: float(v) for k, v in result["metrics"].items()},
+        "class_names": [str(c) for c in result.get("class_names") or []],
+    }
+    cast = int if classes else float
+    out["y_true"] = [cast(v) for v in np.asarray(result["y_true"]).ravel()[:take]]
+    out["y_pred"] = [cast(v) for v in np.asarray(result["y_pred"]).ravel()[:take]]
+    if classes and len(result["confusion"]) <= STORED_CLASSES:
+        out["confusion"] = np.asarray(result["confusion"]).astype(int).tolist()
+    return out
+
+
+def from_stored(data: Any) -> dict[str, Any] | None:
+    """A stored evaluation in `evaluate`'s form (NumPy arrays), or None for a run that kept
+    none (older runs) or one that does not read as one: its scores are shown instead."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        metrics = {str(k): float(v) for k, v in data["metrics"].items() if v is not None}
+        out: dict[str, Any] = {
+            "split": str(data["split"]),
+            "task": str(data["task"]),
+            "count": int(data["count"]),
+            "metrics": metrics,
+            "class_names": [str(c) for c in data.get("class_names") or []],
+        }
+        classes = data["task"] in ("multiclass", "binary")
+        kind = np.int64 if classes else np.float64
+        y_true = np.asarray(data["y_true"], dtype=kind).ravel()
+        y_pred = np.asarray(data["y_pred"], dtype=kind).ravel()
+        if len(y_true) != len(y_pred):
+            return None
+        out["y_true"], out["y_pred"] = y_true, y_pred
+        if classes:
+            matrix = np.asarray(data["confusion"], dtype=np.int64)
+            if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or (matrix < 0).any():
+                return None
+            out["confusion"] = matrix
+        elif not len(y_true):
+            return None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return out

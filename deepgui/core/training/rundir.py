@@ -2,8 +2,10 @@
 
     RUN_DIR/model.keras        the trained model
     RUN_DIR/history.csv        epoch (from 1) and every logged metric
-    RUN_DIR/metrics.json       epochs_run, final, best, overfitting, wall_seconds,
-                               samples_per_second, device, stopped_by (+ loss, test, ...)
+    RUN_DIR/metrics.json       epochs_run, final, best, overfitting (each flag "active" or
+                               "withdrawn" by a later best), wall_seconds, samples_per_second,
+                               device, stopped_by (+ loss, test, evaluation: the saved model's
+                               scores, confusion matrix and a few predictions, ...)
     RUN_DIR/project.dgproj     the project as trained
     RUN_DIR/checkpoints/epoch_NNNN.npz (or .keras) + state.json   the last finished epoch
     RUN_DIR/.deepgui-run.lock  held (flock) by the process training into the folder

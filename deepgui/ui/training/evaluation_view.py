@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deepgui.core.training.evaluation import from_stored
 from deepgui.ui.training.images import to_pixmap
 
 EMPTY = "Train a model to see how it does on data it has not seen."
@@ -125,9 +126,17 @@ class EvaluationView(QWidget):
         self.body.hide()
 
     def show_stored(self, run_name: str, metrics: dict[str, Any]) -> None:
-        """A reopened project's last run, from its metrics.json alone: its held-out scores;
-        the confusion matrix and samples need the model run on the data (the next run)."""
+        """A reopened project's last run, from its metrics.json alone: the evaluation the run
+        kept (its scores, confusion matrix or predicted against actual, and a few predictions,
+        without their pictures); a run from before runs kept one shows its held-out scores."""
         self.clear(EMPTY)
+        self.predict_button.setEnabled(True)  # the Predict dialog runs the run's own model
+        kept = from_stored(metrics.get("evaluation"))
+        if kept is not None:
+            self.result = kept
+            self._draw(kept)
+            self.summary.setText(f"Last run, {run_name}, {self._scores_text(kept)}")
+            return
         test = {k: v for k, v in (metrics.get("test") or {}).items() if isinstance(v, float)}
         best = metrics.get("best") or {}
         if test:
@@ -143,7 +152,6 @@ class EvaluationView(QWidget):
             f"{text} Train again for the confusion matrix and sample predictions, or predict "
             "on a file with this run."
         )
-        self.predict_button.setEnabled(True)
 
     def show_result(self, result: dict[str, Any] | None, model=None) -> None:
         self.result, self.model = result, model
@@ -155,10 +163,17 @@ class EvaluationView(QWidget):
         if "error" in result:
             self.summary.setText(f"Evaluation failed: {result['error']}")
             return
+        text = self._scores_text(result)
+        self.summary.setText(text[0].upper() + text[1:])
+        self._draw(result)
+
+    @staticmethod
+    def _scores_text(result: dict[str, Any]) -> str:
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items())
-        self.summary.setText(
-            f"On the {result['split']} split ({result['count']} samples): {metrics}."
-        )
+        return f"on the {result['split']} split ({result['count']} samples): {metrics}."
+
+    def _draw(self, result: dict[str, Any]) -> None:
+        """The matrix (classes) or the scatter (values), and the sample predictions."""
         self.body.show()
         if "confusion" in result:
             self._show_confusion(result["confusion"], result["class_names"])
