@@ -223,3 +223,46 @@ def test_a_rank_that_dies_ends_the_run_with_a_sentence_and_nothing_is_left(tmp_p
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
     # The chief's last finished epoch is kept, to resume from (on one machine).
     assert (tmp_path / "chief" / "checkpoints" / "state.json").is_file()
+
+
+class Paused(Events):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pauses = threading.Event()
+        self.resumes = threading.Event()
+
+    def paused(self):
+        self.pauses.set()
+
+    def resumed(self):
+        self.resumes.set()
+
+
+@pytest.mark.slow
+def test_pause_and_stop_on_the_chief_reach_every_rank(tmp_path):
+    engine, _, cluster = chief(tmp_path, world=2, epochs=2000, name="chief")
+    events = engine.listener = Paused()
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(engine.run()))
+    thread.start()
+    rank = start_rank(cluster.coordinator, 1, 2, tmp_path / "rank1")
+    assert events.first_epoch.wait(120)
+    engine.pause()
+    assert events.pauses.wait(5)
+    held = events.batches
+    time.sleep(1.5)
+    assert events.batches == held  # no rank trains while the chief is paused
+    engine.resume()
+    assert events.resumes.wait(5)
+    deadline = time.perf_counter() + 10
+    while events.batches == held and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    assert events.batches > held
+    asked = time.perf_counter()
+    engine.stop()
+    thread.join(30)
+    assert time.perf_counter() - asked < 3.0
+    assert results[0].reason == "user"
+    out, err = rank.communicate(timeout=30)
+    assert rank.returncode == 0, err[-2000:]
+    assert "stopped by: user" in out

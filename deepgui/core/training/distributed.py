@@ -30,6 +30,8 @@ from deepgui.core.errors import TrainingError
 HEARTBEAT_SECONDS = 10
 JOIN_SECONDS = 300
 PAUSE_POLL_SECONDS = 0.25
+SYNC_SECONDS = 0.1  # how often the ranks agree on stop and pause: a stop waits at most this
+MAX_STEPS_BETWEEN_SYNCS = 1000
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,20 @@ class ClusterFeed:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.sync_seconds = 0.0  # time spent agreeing on stop and pause: the benchmark's cost
+        self.syncs = 0
+        # The chief's requests, carried out by every rank at the next agreed step: the engine's
+        # own stop and pause act at once, which would leave the other ranks in a collective.
+        self.stop_requested = False
+        self.pause_requested = False
+
+    def stop(self) -> None:
+        self.stop_requested = True
+
+    def pause(self) -> None:
+        self.pause_requested = True
+
+    def resume(self) -> None:
+        self.pause_requested = False
 
     def steps(self, num_train: int, batch_size: int) -> int:
         return global_steps(num_train, batch_size)
@@ -272,28 +288,50 @@ class ClusterFeed:
         feed, chief = self, self.cluster.is_chief
 
         class SyncControl(keras.callbacks.Callback):
-            """First in the list: every rank learns the chief's stop and pause after each
-            batch; a pause keeps the ranks exchanging flags, so no collective waits long."""
+            """First in the list: every rank learns the chief's stop and pause at the same step.
+            A broadcast costs about a millisecond, a small model's whole step, so the ranks
+            agree only every few steps: each broadcast carries the step of the next one, chosen
+            by the chief to come about every SYNC_SECONDS. A pause keeps the ranks exchanging
+            flags, so no collective is left waiting."""
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.step = 0
+                self.next_sync = 1
+                self.t_sync = time.perf_counter()
+                self.step_synced = 0
 
             def on_train_batch_end(self, batch, logs=None):
+                self.step += 1
+                if self.step < self.next_sync:
+                    return
                 t0 = time.perf_counter()
-                stop, paused = self._flags()
+                stop, paused = self._agree()
                 if paused and not stop:
                     if chief:
                         engine.listener.paused()
                     while paused and not stop:
                         time.sleep(PAUSE_POLL_SECONDS)
-                        stop, paused = self._flags()
+                        stop, paused = self._agree()
                     if chief:
                         engine.listener.resumed()
                         engine.paused_seconds += time.perf_counter() - t0
                 if stop:
                     engine.stop()
                 feed.sync_seconds += time.perf_counter() - t0
+                feed.syncs += 1
 
-            def _flags(self) -> tuple[bool, bool]:
-                mine = [int(engine.stop_requested), int(engine.is_paused)] if chief else [0, 0]
-                stop, paused = broadcast_flags(mine)
+            def _agree(self) -> tuple[bool, bool]:
+                mine = [0, 0, 0]
+                if chief:
+                    now = time.perf_counter()
+                    steps = max(1, self.step - self.step_synced)
+                    per_step = (now - self.t_sync) / steps
+                    ahead = int(min(MAX_STEPS_BETWEEN_SYNCS,
+                                    max(1, SYNC_SECONDS / max(per_step, 1e-6))))  # fmt: skip
+                    mine = [int(feed.stop_requested), int(feed.pause_requested), self.step + ahead]
+                    self.t_sync, self.step_synced = now, self.step
+                stop, paused, self.next_sync = broadcast_flags(mine)
                 return bool(stop), bool(paused)
 
         return [SyncControl()]

@@ -49,7 +49,7 @@ class WorkerEngine:
         self.listener = listener or TrainingListener()
         self.dataset_spec = dataset_spec
         self.run_dir = Path(run_dir)
-        self.resume = resume
+        self.resume_run = resume  # continue a stopped run (not resume(), which ends a pause)
         self.process: subprocess.Popen | None = None
         self._stop = False
         self._paused = False
@@ -119,7 +119,7 @@ class WorkerEngine:
 
     def _hand_over(self) -> None:
         """The arrays and what the worker needs to know, written into the run directory."""
-        more: dict[str, Any] = {"dataset_spec": self.dataset_spec, "resume": self.resume}
+        more: dict[str, Any] = {"dataset_spec": self.dataset_spec, "resume": self.resume_run}
         if self.cluster is not None:
             more["cluster"] = self.cluster.to_dict()
             if self.config.seed is None:
@@ -438,16 +438,21 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
         keras.utils.set_random_seed(engine.config.seed or 0)
     listener.engine = engine
 
+    # A rank of a cluster stops and pauses when the ranks agree to (distributed.ClusterFeed).
+    controls = engine.feed if engine.feed is not None else engine
+
     def control() -> None:
         for line in sys.stdin:
             word = line.strip()
             if word == "stop":
-                engine.stop()
+                controls.stop()
             elif word == "pause":
-                engine.pause()
+                controls.pause()
             elif word == "resume":
-                engine.resume()
-        engine.stop()  # the parent went away: stop after the batch in flight
+                controls.resume()
+        if cluster is not None and not cluster.is_chief:
+            os._exit(1)  # its launcher went away: leave; the other ranks notice and end
+        controls.stop()  # the parent went away: stop after the batch in flight
 
     threading.Thread(target=control, name="control", daemon=True).start()
     result = engine.run()
