@@ -62,6 +62,26 @@ def make_engine(engine: str, project, data, config, listener, *, dataset_spec, r
                           dataset_spec=dataset_spec, run_dir=run_dir, resume=resume)  # fmt: skip
 
 
+def measure_project(project) -> dict[str, float]:
+    """Samples per second of each engine on the project's model and data (cached per machine
+    and model shape, so a second call answers at once): the Training panel's engine choice."""
+    from deepgui.core.training.config import TrainingConfig
+    from deepgui.core.training.prepare import PreparedRun
+
+    config = TrainingConfig.from_dict(project.training)
+    run = PreparedRun(project, dict(project.dataset), config, Path(), False)
+    return probe(project, run.load_data(), config)
+
+
+def speeds_sentence(speeds: dict[str, float]) -> str:
+    """'JAX (worker process) 10,478 · TensorFlow 3,301 samples/s' (fastest first), or why not."""
+    usable = sorted(((s, e) for e, s in speeds.items() if s > 0 and e in LABELS), reverse=True)
+    if not usable:
+        return "No engine could train this model in the measurement."
+    shown = " · ".join(f"{LABELS[e]} {s:,.0f}" for s, e in usable)
+    return f"Measured on this machine: {shown} samples/s."
+
+
 # ----------------------------------------------------------------------------- the probe
 def model_key(project, data, config) -> str:
     """What decides the speeds: the machine, the layers and shapes, the batch size."""

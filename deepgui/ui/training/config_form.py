@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -22,10 +23,12 @@ from PySide6.QtWidgets import (
 
 from deepgui.core.errors import TrainingError
 from deepgui.core.training.config import OPTIMIZERS, SCHEDULES, TrainingConfig, parse_training
+from deepgui.core.training.engines import ENGINES, LABELS, speeds_sentence
 
 LOSSES = ["auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
           "binary_crossentropy", "mse", "mae", "huber"]  # fmt: skip
 MONITORS = ["val_loss", "loss", "val_accuracy", "accuracy"]
+ENGINE_LABELS = {"auto": "Automatic (the fastest, measured)", **LABELS}
 
 
 def _combo(items: list[str], editable: bool = False) -> QComboBox:
@@ -55,6 +58,7 @@ class TrainingForm(QWidget):
     into an undoable command, and the form shows the project again when the stack moves."""
 
     edited = Signal(dict)
+    measure_requested = Signal()  # the user asked for each engine's speed on this model
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -82,6 +86,18 @@ class TrainingForm(QWidget):
         self.device.addItem("Automatic (first GPU, else CPU)", "auto")
         self.device.addItem("CPU", "cpu")
         self.mixed = QCheckBox("Mixed precision (float16 on GPUs that support it)")
+        self.engine = QComboBox()
+        for name in ENGINES:
+            self.engine.addItem(ENGINE_LABELS[name], name)
+        self.engine.setToolTip(
+            "What trains the model. JAX trains in a worker process, which keeps the window "
+            "responsive; Automatic measures each engine once for this model and machine."
+        )
+        self.measure = QPushButton("Measure")
+        self.measure.setToolTip("Train a few batches with each engine and show their speeds")
+        self.speeds = QLabel()
+        self.speeds.setObjectName("engineSpeeds")
+        self.speeds.setWordWrap(True)
         self.error = QLabel()
         self.error.setObjectName("formError")
         self.error.setWordWrap(True)
@@ -122,6 +138,11 @@ class TrainingForm(QWidget):
         es_form.addRow(self.es_restore)
         hw = QGroupBox("Hardware")
         hw_form = QFormLayout(hw)
+        engine_row = QHBoxLayout()
+        engine_row.addWidget(self.engine, 1)
+        engine_row.addWidget(self.measure)
+        hw_form.addRow("Engine", engine_row)
+        hw_form.addRow(self.speeds)
         hw_form.addRow("Device", self.device)
         hw_form.addRow(self.mixed)
         layout = QVBoxLayout(self)
@@ -131,8 +152,10 @@ class TrainingForm(QWidget):
         layout.addWidget(self.error)
         layout.addStretch(1)
 
-        for w in (self.optimizer, self.schedule, self.device, self.es_monitor, self.loss):
+        for w in (self.optimizer, self.schedule, self.device, self.engine, self.es_monitor,
+                  self.loss):  # fmt: skip
             w.currentIndexChanged.connect(self._write)
+        self.measure.clicked.connect(self._ask_to_measure)
         for w in (self.loss, self.es_monitor):
             w.lineEdit().editingFinished.connect(self._write)
         self.metrics.editingFinished.connect(self._write)
@@ -161,6 +184,31 @@ class TrainingForm(QWidget):
             self.device.addItem(spec, spec)
             i = self.device.count() - 1
         self.device.setCurrentIndex(i)
+
+    # ------------------------------------------------------------------ engines
+    def _ask_to_measure(self) -> None:
+        self.measure.setEnabled(False)
+        self.speeds.setText("Measuring each engine on a few batches of this model…")
+        self.measure_requested.emit()
+
+    def show_speeds(self, speeds: dict[str, float] | None, message: str = "") -> None:
+        """The measured samples/s beside each engine's name, so the choice is one click."""
+        self.measure.setEnabled(True)
+        if speeds is None:
+            self.speeds.setText(message)
+            return
+        best = max((s, e) for e, s in speeds.items())[1] if speeds else None
+        for i in range(self.engine.count()):
+            name = self.engine.itemData(i)
+            label = ENGINE_LABELS[name]
+            if name == "auto" and best is not None and speeds.get(best, 0) > 0:
+                label += f": {ENGINE_LABELS[best]}"
+            elif speeds.get(name, 0) > 0:
+                label += f" · {speeds[name]:,.0f} samples/s"
+            elif name in speeds:
+                label += " · cannot train this model"
+            self.engine.setItemText(i, label)
+        self.speeds.setText(speeds_sentence(speeds))
 
     # ------------------------------------------------------------------ model -> form
     def load(self, training: dict[str, Any]) -> None:
@@ -192,6 +240,7 @@ class TrainingForm(QWidget):
             self.es_patience.setValue(cfg.early_stopping.patience)
             self.es_restore.setChecked(cfg.early_stopping.restore_best_weights)
             self._select_device(cfg.device)
+            self.engine.setCurrentIndex(max(0, self.engine.findData(cfg.engine)))
             self.mixed.setChecked(cfg.mixed_precision)
             self._enable_schedule_fields(cfg.schedule.kind)
         finally:
@@ -243,6 +292,7 @@ class TrainingForm(QWidget):
                 "restore_best_weights": self.es_restore.isChecked(),
             },  # fmt: skip
             "device": self.device.currentData() or "auto",
+            "engine": self.engine.currentData() or "tensorflow",
             "mixed_precision": self.mixed.isChecked(),
         }
 

@@ -159,6 +159,7 @@ class TrainingPanel(QWidget):
         self.pause_button.clicked.connect(self.pause_training)
         self.resume_button.clicked.connect(self.resume_training)
         self.form.edited.connect(self._edit_training)
+        self.form.measure_requested.connect(self._measure_engines)
         self.data_view.edited.connect(self._edit_dataset)
         self.banner.remedy_clicked.connect(self.apply_remedy)
         self.runs.open_project_requested.connect(self.open_project_requested)
@@ -286,6 +287,17 @@ class TrainingPanel(QWidget):
         from deepgui.ui.training.devices_probe import detect_devices
 
         self.background.run("devices", detect_devices, self.form.set_devices, lambda _m: None)
+
+    def _measure_engines(self) -> None:
+        """Each engine's speed on this model, measured in the background (cached per machine
+        and model shape by the core), shown beside the engine choice."""
+        from deepgui.core.training.engines import measure_project
+
+        snapshot = self.get_project().snapshot()  # the user may edit on while it measures
+        self.background.run(
+            "engines", lambda: measure_project(snapshot), self.form.show_speeds,
+            lambda message: self.form.show_speeds(None, message),
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ control
     def is_training(self) -> bool:
