@@ -83,6 +83,9 @@ class Placement:
 
     @contextlib.contextmanager
     def scope(self):
+        if self.strategy is None and self.device is None:
+            yield  # JAX places arrays itself; TensorFlow may not even be installed there
+            return
         import tensorflow as tf
 
         if self.strategy is not None:
@@ -103,7 +106,9 @@ def choose(spec: str, mixed_precision: bool = False) -> Placement:
     from deepgui.core.keras_layers import keras
 
     backend = keras().backend.backend()
-    if backend != "tensorflow":  # JAX or PyTorch place arrays themselves
+    if backend == "jax":
+        return _jax_placement(spec, mixed_precision)
+    if backend != "tensorflow":  # PyTorch places arrays itself
         return Placement(f"{backend} backend, its default device")
     import tensorflow as tf
 
@@ -136,6 +141,28 @@ def choose(spec: str, mixed_precision: bool = False) -> Placement:
     index = int(parts[0][4:])
     name = gpus[index]["name"]
     return Placement(f"gpu:{index} ({name})", device=f"/GPU:{index}", mixed_precision=mixed)
+
+
+def _jax_placement(spec: str, mixed_precision: bool) -> Placement:
+    """Under JAX the parent process chose the devices by what it showed the worker
+    (worker_process.worker_environment); here they are named, and mixed precision is used
+    where every one of them is a GPU with tensor cores. A run over several devices or ranks
+    is data parallel through Keras's distribution (distributed.py)."""
+    import jax
+
+    local = jax.local_devices()
+    if spec.startswith("gpu") and local[0].platform == "cpu":
+        raise TrainingError(f'training.device is "{spec}" but JAX sees no GPU here (is the '
+                            'CUDA build of JAX installed?): use "cpu" or "auto".')  # fmt: skip
+    kinds = sorted({d.device_kind for d in local})
+    count = len(jax.devices())
+    what = local[0].platform if local[0].platform == "cpu" else ", ".join(kinds)
+    description = what if count == 1 else f"{count} devices ({what})"
+    mixed = bool(mixed_precision) and all(
+        d.platform == "gpu" and float(getattr(d, "compute_capability", "0") or 0) >= 7.0
+        for d in local
+    )  # fmt: skip
+    return Placement(description, mixed_precision=mixed)
 
 
 def _supports_mixed(parts: list[str], gpus: list[dict[str, Any]]) -> bool:
