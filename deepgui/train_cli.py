@@ -208,12 +208,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _cluster(args: argparse.Namespace, prepared):
     """The run's ranks when --workers is given; DeepGuiError with a sentence for a bad choice."""
+    from deepgui.core.training import distributed, engines
+
     workers, coordinator = getattr(args, "workers", None), getattr(args, "coordinator", None)
     if workers is None:
         if coordinator:
             raise DeepGuiError("--coordinator needs --workers W, the number of ranks.")
-        return None
-    from deepgui.core.training import distributed, engines
+        if prepared.config.ranks <= 1:
+            return None
+        # The project's own settings ask for several machines (training.ranks).
+        workers, coordinator = prepared.config.ranks, prepared.config.coordinator
 
     if workers > 1 and not coordinator:
         raise DeepGuiError(
@@ -226,8 +230,7 @@ def _cluster(args: argparse.Namespace, prepared):
     if "jax" not in engines.available():
         raise DeepGuiError("--workers needs JAX, which is not installed here.")
     if prepared.resume:
-        raise DeepGuiError(f"{prepared.run_dir}: a run on several ranks cannot resume a "
-                           "stopped run; give a new --out.")  # fmt: skip
+        raise DeepGuiError(f"{prepared.run_dir}: {distributed.RESUME_REFUSED}")
     return distributed.make_cluster(coordinator or "127.0.0.1:7477", workers, 0,
                                     join_seconds=args.join_timeout)  # fmt: skip
 

@@ -93,6 +93,10 @@ class TrainingConfig:
     # What trains it (engines.py): "auto", "tensorflow", "xla" (TensorFlow with XLA) or "jax"
     # (in a worker process).
     engine: str = "tensorflow"
+    # A run on several machines (distributed.py): this one is rank 0 of `ranks`, listening on
+    # `coordinator` (HOST:PORT) for the others; 1 trains on this machine alone.
+    ranks: int = 1
+    coordinator: str = "127.0.0.1:7477"
     overfitting: OverfittingSettings = field(default_factory=OverfittingSettings)
 
     @classmethod
@@ -240,6 +244,18 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
 
     cfg.engine = _choice(raw, "engine", "tensorflow", ENGINES, "")
     cfg.use_project_weights = _flag(raw, "use_project_weights", True, "")
+    cfg.ranks = _integer(raw, "ranks", 1, "", low=1)
+    coordinator = raw.get("coordinator", "127.0.0.1:7477")
+    if not isinstance(coordinator, str):
+        raise _fail("coordinator", f"must be HOST:PORT, not {coordinator!r}.")
+    cfg.coordinator = coordinator.strip()
+    if cfg.ranks > 1:
+        from deepgui.core.training.distributed import make_cluster  # no JAX import
+
+        try:
+            make_cluster(cfg.coordinator, cfg.ranks)
+        except TrainingError as exc:
+            raise _fail("coordinator", str(exc).replace("--coordinator ", "")) from None
     ov = _section(raw, "overfitting")
     cfg.overfitting = OverfittingSettings(
         patience=_integer(ov, "patience", 3, "overfitting.", low=1),

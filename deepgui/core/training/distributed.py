@@ -94,6 +94,20 @@ def make_cluster(coordinator: str, world: int, rank: int = 0, *,
     return Cluster(f"{_bracketed(host)}:{int(port)}", world, rank, join_seconds)
 
 
+def cluster_of(config, resume: bool = False) -> Cluster | None:
+    """The cluster a run's settings ask for (training.ranks > 1), as rank 0; None: one machine."""
+    if config.ranks <= 1:
+        return None
+    if resume:
+        raise TrainingError(RESUME_REFUSED)
+    return make_cluster(config.coordinator, config.ranks, 0)
+
+
+# Every rank would have to start from the same checkpoint, which only the chief has.
+RESUME_REFUSED = ("A run on several machines cannot be resumed; resume it on this machine "
+                  "alone (training.ranks 1), or start a new run.")  # fmt: skip
+
+
 def _bracketed(host: str) -> str:
     try:
         return f"[{host}]" if ipaddress.ip_address(host).version == 6 else host

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from deepgui.core.errors import TrainingError
 from deepgui.core.training.config import OPTIMIZERS, SCHEDULES, TrainingConfig, parse_training
+from deepgui.core.training.distributed import make_cluster
 from deepgui.core.training.engines import ENGINES, LABELS, speeds_sentence
 
 LOSSES = ["auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
@@ -95,6 +96,15 @@ class TrainingForm(QWidget):
         )
         self.measure = QPushButton("Measure")
         self.measure.setToolTip("Train a few batches with each engine and show their speeds")
+        self.ranks = _spin(1, 1024)
+        self.ranks.setToolTip("Train on this many machines: this one and the others, each "
+                              "started with the command shown below")  # fmt: skip
+        self.coordinator = QLineEdit()
+        self.coordinator.setPlaceholderText("HOST:PORT of this machine, e.g. 10.0.0.5:7477")
+        self.join_command = QLabel()
+        self.join_command.setObjectName("joinCommand")
+        self.join_command.setWordWrap(True)
+        self.join_command.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.speeds = QLabel()
         self.speeds.setObjectName("engineSpeeds")
         self.speeds.setWordWrap(True)
@@ -145,6 +155,9 @@ class TrainingForm(QWidget):
         hw_form.addRow(self.speeds)
         hw_form.addRow("Device", self.device)
         hw_form.addRow(self.mixed)
+        hw_form.addRow("Machines", self.ranks)
+        hw_form.addRow("Listen on", self.coordinator)
+        hw_form.addRow(self.join_command)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(es)
@@ -159,9 +172,10 @@ class TrainingForm(QWidget):
         for w in (self.loss, self.es_monitor):
             w.lineEdit().editingFinished.connect(self._write)
         self.metrics.editingFinished.connect(self._write)
+        self.coordinator.editingFinished.connect(self._write)
         for w in (self.learning_rate, self.schedule_factor, self.schedule_decay, self.batch_size,
                   self.epochs, self.es_patience, self.schedule_every, self.schedule_patience,
-                  self.schedule_min_lr):  # fmt: skip
+                  self.schedule_min_lr, self.ranks):  # fmt: skip
             w.valueChanged.connect(self._write)
         for w in (self.es_enabled, self.es_restore, self.mixed):
             w.toggled.connect(self._write)
@@ -184,6 +198,22 @@ class TrainingForm(QWidget):
             self.device.addItem(spec, spec)
             i = self.device.count() - 1
         self.device.setCurrentIndex(i)
+
+    def _show_cluster(self, cfg: TrainingConfig) -> None:
+        """With several machines: where this one listens, and what to type on the others
+        (the core's own command line); JAX trains such a run, whatever the engine choice."""
+        several = cfg.ranks > 1
+        self.coordinator.setEnabled(several)
+        self.engine.setEnabled(not several)
+        self.measure.setEnabled(not several)
+        if not several:
+            self.join_command.setText("")
+            return
+        cluster = make_cluster(cfg.coordinator, cfg.ranks)
+        commands = "\n".join(cluster.command_for(r) for r in range(1, cluster.world))
+        self.join_command.setText(
+            f"JAX trains it on {cluster.world} machines. On each of the others, run:\n{commands}"
+        )
 
     # ------------------------------------------------------------------ engines
     def _ask_to_measure(self) -> None:
@@ -242,7 +272,10 @@ class TrainingForm(QWidget):
             self._select_device(cfg.device)
             self.engine.setCurrentIndex(max(0, self.engine.findData(cfg.engine)))
             self.mixed.setChecked(cfg.mixed_precision)
+            self.ranks.setValue(cfg.ranks)
+            self.coordinator.setText(cfg.coordinator)
             self._enable_schedule_fields(cfg.schedule.kind)
+            self._show_cluster(cfg)
         finally:
             self._loading = False
         # What the form shows now: an edit sends only the fields that differ from it (a file
@@ -293,6 +326,8 @@ class TrainingForm(QWidget):
             },  # fmt: skip
             "device": self.device.currentData() or "auto",
             "engine": self.engine.currentData() or "tensorflow",
+            "ranks": self.ranks.value(),
+            "coordinator": self.coordinator.text().strip(),
             "mixed_precision": self.mixed.isChecked(),
         }
 
@@ -302,11 +337,12 @@ class TrainingForm(QWidget):
         new = self.values()
         self._enable_schedule_fields(new["schedule"]["kind"])
         try:
-            parse_training({**self.training, **new})
+            cfg = parse_training({**self.training, **new})
         except TrainingError as exc:
             self.error.setText(str(exc))
         else:
             self.error.setText("")
+            self._show_cluster(cfg)
         changes = {k: v for k, v in new.items() if self._shown.get(k) != v}
         self._shown = new
         if changes:

@@ -84,6 +84,10 @@ class _Relay(TrainingListener):
     def overfitting_detected(self, report):
         self.w.overfitting_detected.emit(report)
 
+    def waiting(self, text):
+        """A run on several machines waits for its other ranks: say so, with their command."""
+        self.w.status.emit(str(text))
+
     def paused(self):
         self.flush()
         self.w.paused.emit()
@@ -168,7 +172,7 @@ class TrainingWorker(QObject):
             prepared.release()
 
     def _train(self, prepared):
-        from deepgui.core.training import engines
+        from deepgui.core.training import distributed, engines
         from deepgui.core.training.evaluation import evaluate
 
         config = prepared.config
@@ -176,10 +180,14 @@ class TrainingWorker(QObject):
             if self.data is None or prepared.resume:
                 self.status.emit("Loading data…")
                 self.data = prepared.load_data()
-            if config.engine == "auto":
-                self.status.emit("Measuring which engine trains this model fastest…")
             project = prepared.project
-            chosen, note = engines.resolve(config.engine, project, self.data, config)
+            cluster = distributed.cluster_of(config, prepared.resume)
+            if cluster is not None:
+                chosen, note = "jax", f"rank 0 of {cluster.world}, data parallel"
+            else:
+                if config.engine == "auto":
+                    self.status.emit("Measuring which engine trains this model fastest…")
+                chosen, note = engines.resolve(config.engine, project, self.data, config)
         except DeepGuiError as exc:
             return "error", {"stopped_by": "error", "message": str(exc)}, None
         if self._stop:
@@ -192,7 +200,7 @@ class TrainingWorker(QObject):
         engine = engines.make_engine(
             chosen, project, self.data, config, _Relay(self),
             dataset_spec=getattr(self.data, "spec", None) or prepared.spec,
-            run_dir=prepared.run_dir, resume=prepared.resume,
+            run_dir=prepared.run_dir, resume=prepared.resume, cluster=cluster,
         )  # fmt: skip
         with self._lock:
             self.engine = engine
