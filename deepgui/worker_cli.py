@@ -106,6 +106,8 @@ def supervise(cluster, out: Path, device: str) -> int:
             kind = event["event"]
             if kind == "finished":
                 outcome = (event["reason"], event["metrics"])
+            elif kind in ("note", "waiting"):
+                sys.stderr.write(f"{event['text']}\n")
             elif kind == "started":
                 printer.started(event["steps"], event["epochs"], event["initial"], event["info"])
             elif kind == "epoch_started":

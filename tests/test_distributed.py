@@ -184,6 +184,15 @@ def test_two_ranks_on_loopback_train_as_one(tmp_path):
         for a, b in zip(chief_w[name], rank_w[name], strict=True):
             assert np.array_equal(a, b), f"{name} differs between the ranks"
 
+    # Every rank's folder holds the model that takes the raw columns, and they agree.
+    import keras
+
+    data = load_dataset(engine.project.dataset, graph=engine.project.graph)
+    chief_model = keras.saving.load_model(tmp_path / "chief" / "model.keras")
+    rank_model = keras.saving.load_model(tmp_path / "rank1" / "model.keras")
+    np.testing.assert_array_equal(chief_model.predict(data.raw_val, verbose=0),
+                                  rank_model.predict(data.raw_val, verbose=0))  # fmt: skip
+
     # The same run on one rank: the same global batches, so the same weights (to rounding).
     single, _, _ = chief(tmp_path / "one", world=1, epochs=3, name="single")
     assert single.run().reason == "completed"

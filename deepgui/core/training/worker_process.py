@@ -122,6 +122,9 @@ class WorkerEngine:
         more: dict[str, Any] = {"dataset_spec": self.dataset_spec, "resume": self.resume_run}
         if self.cluster is not None:
             more["cluster"] = self.cluster.to_dict()
+            pre = self.data.preprocessing
+            if pre is not None:  # every rank saves a model that takes the raw data
+                more["preprocessing"] = pre.to_dict()
             if self.config.seed is None:
                 # Every rank must draw the same initial weights and dropout masks.
                 import secrets
@@ -196,27 +199,37 @@ class WorkerEngine:
     def _wrap_model(self):
         """The worker saved the bare network (it never saw the preprocessing): load it here,
         under this process's backend, and save it behind its preprocessing."""
-        from deepgui.core import signature
-        from deepgui.core.keras_layers import keras
-
-        path = self.run_dir / "model.keras"
-        if not path.is_file():
+        network = wrap_saved_network(self.run_dir, self.data.preprocessing, self.data.task,
+                                     list(self.data.class_names))  # fmt: skip
+        if network is None:
             return None
-        network = keras().saving.load_model(path, safe_mode=True)
-        pre = self.data.preprocessing
-        if pre is not None:
-            from deepgui.core.training.rundir import save_keras_model
+        from deepgui.core import signature
 
-            model = pre.wrap(network, name=f"{network.name}_with_preprocessing")
-            save_keras_model(model, path)  # atomic; a full disk leaves no temporary file
-        sig = signature.Signature(self.data.task, list(self.data.class_names), pre)
-        signature.write(sig, self.run_dir / signature.RUN_FILE)
         raw, labels = self.data.raw_val, self.data.y_val
         if raw is None or labels is None:
             raw, labels = self.data.raw_train, self.data.y_train
         if raw is not None:
             signature.write_samples(self.run_dir, raw, labels)
         return network
+
+
+def wrap_saved_network(run_dir: Path, pre, task: str, class_names: list[str]):
+    """Put the preprocessing in front of the network a worker saved in RUN_DIR/model.keras
+    and write the run's signature; returns the bare network (None when nothing was saved)."""
+    from deepgui.core import signature
+    from deepgui.core.keras_layers import keras
+
+    path = Path(run_dir) / "model.keras"
+    if not path.is_file():
+        return None
+    network = keras().saving.load_model(path, safe_mode=True)
+    if pre is not None:
+        from deepgui.core.training.rundir import save_keras_model
+
+        model = pre.wrap(network, name=f"{network.name}_with_preprocessing")
+        save_keras_model(model, path)  # atomic; a full disk leaves no temporary file
+    signature.write(signature.Signature(task, class_names, pre), Path(run_dir) / signature.RUN_FILE)
+    return network
 
 
 def parse_event(line: str) -> dict[str, Any] | None:
@@ -456,6 +469,21 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
 
     threading.Thread(target=control, name="control", daemon=True).start()
     result = engine.run()
+    if cluster is not None and not cluster.is_chief and meta.get("preprocessing"):
+        # This rank's run folder holds a model that takes the raw data, as the chief's does.
+        import keras
+
+        from deepgui.core.data.preprocessing import Preprocessing
+
+        # Loading under the run's distribution would lay the weights out over every rank,
+        # which have left by now: this is this rank's own copy.
+        keras.distribution.set_distribution(None)
+        try:
+            pre = Preprocessing.from_dict(meta["preprocessing"])
+            wrap_saved_network(run_dir, pre, data.task, list(data.class_names))
+        except Exception as exc:  # noqa: BLE001 - the bare network stays; say why
+            listener._emit(event="note", text=f"The model in {run_dir} is the bare network "
+                           f"(without its preprocessing): {exc}")  # fmt: skip
     return 0 if result.reason != "error" else 1
 
 
