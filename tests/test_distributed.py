@@ -275,3 +275,20 @@ def test_pause_and_stop_on_the_chief_reach_every_rank(tmp_path):
     out, err = rank.communicate(timeout=30)
     assert rank.returncode == 0, err[-2000:]
     assert "stopped by: user" in out
+
+
+@pytest.mark.slow
+def test_the_jax_engine_trains_data_parallel_over_several_devices_of_one_machine(tmp_path):
+    """training.device "gpus" (or a list) makes one JAX process train over every device it
+    names; two CPU devices stand in for two GPUs here."""
+    project = iris_project(tmp_path, epochs=2)
+    project.training["device"] = "cpu:0,cpu:1"
+    data = load_dataset(project.dataset, graph=project.graph)
+    config = TrainingConfig.from_dict(project.training)
+    events = Events()
+    engine = engines.make_engine("jax", project, data, config, events,
+                                 dataset_spec=project.dataset, run_dir=tmp_path / "run")  # fmt: skip
+    result = engine.run()
+    assert result.reason == "completed", result.metrics.get("message")
+    assert result.metrics["device"] == "2 devices (cpu)"
+    assert events.epochs == [1, 2] and events.batches == 2 * 7  # full global batches of 16

@@ -221,19 +221,33 @@ def permutation(n: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-def rank_rows(order: np.ndarray, step: int, batch: int, rank: int, world: int) -> np.ndarray:
+def rank_rows(order: np.ndarray, step: int, batch: int, rank: int, world: int,
+              multiple: int = 1) -> np.ndarray:  # fmt: skip
     """The rows of global batch `step` that `rank` feeds: its piece of the batch cut in `world`
-    equal pieces (a short last batch is cut in equal pieces too, its remainder dropped)."""
+    equal pieces (a short last batch is cut in equal pieces too, its remainder dropped), each
+    a multiple of the rank's device count, which split it again."""
     rows = order[step * batch : (step + 1) * batch]
     piece = len(rows) // world
+    piece -= piece % multiple
     return rows[rank * piece : (rank + 1) * piece]
+
+
+def local_cluster(device: str) -> Cluster | None:
+    """One process over several devices of this machine (training.device "gpus" or a list such
+    as "gpu:0,gpu:1"): the same data-parallel run as a cluster of one rank."""
+    if device == "gpus" or "," in device:
+        return Cluster("local", 1, 0)
+    return None
 
 
 def make_batches(keras, x, y, *, batch: int, cluster: Cluster, seed: int | None,
                  shuffle: bool, full_batches: bool):  # fmt: skip
     """A `keras.utils.PyDataset` of this rank's slices of the global batches of (x, y)."""
+    import jax
+
     n = len(y)
     steps = global_steps(n, batch) if full_batches else max(1, math.ceil(n / batch))
+    devices = jax.local_device_count()
 
     def take(values, rows):
         return {k: v[rows] for k, v in values.items()} if isinstance(values, dict) else values[rows]
@@ -251,7 +265,7 @@ def make_batches(keras, x, y, *, batch: int, cluster: Cluster, seed: int | None,
             return steps
 
         def __getitem__(self, step: int):
-            rows = rank_rows(self.order, step, batch, cluster.rank, cluster.world)
+            rows = rank_rows(self.order, step, batch, cluster.rank, cluster.world, devices)
             return take(x, rows), y[rows]
 
         def on_epoch_end(self) -> None:

@@ -282,6 +282,13 @@ def worker_environment(backend: str, device: str = "auto") -> dict[str, str]:
         env["CUDA_VISIBLE_DEVICES"] = device[4:]
     elif device.startswith("gpu:"):
         env["CUDA_VISIBLE_DEVICES"] = ",".join(p.strip()[4:] for p in device.split(","))
+    elif device.startswith("cpu:") and "," in device:
+        # Several CPU devices: XLA splits the processor into that many, as TensorFlow's
+        # logical CPU devices do (mostly to try a multi-device run without GPUs).
+        env["JAX_PLATFORMS"] = "cpu"
+        flags = env.get("XLA_FLAGS", "")
+        count = len(device.split(","))
+        env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
     return env
 
 
@@ -368,7 +375,12 @@ def worker_main(run_dir: str) -> int:
     run_dir_path = Path(run_dir)
     work = run_dir_path / WORK
     data, meta = handover.read(work)
-    cluster = Cluster.from_dict(meta["cluster"]) if meta.get("cluster") else None
+    if meta.get("cluster"):
+        cluster = Cluster.from_dict(meta["cluster"])
+    else:
+        from deepgui.core.training.distributed import local_cluster
+
+        cluster = local_cluster(meta["config"].get("device", "auto"))
     if cluster is not None:
         from deepgui.core.training import distributed
 
@@ -378,7 +390,8 @@ def worker_main(run_dir: str) -> int:
                            f"{cluster.world - 1} more rank(s) to join: {others}")  # fmt: skip
         try:
             distributed.join(cluster)
-            _share_with_ranks(meta, data)
+            if cluster.world > 1:
+                _share_with_ranks(meta, data)
         except Exception as exc:  # noqa: BLE001 - one sentence, then leave
             from deepgui.core.training.engine import describe_error
 
