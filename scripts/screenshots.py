@@ -252,6 +252,23 @@ def main_views(shots: Shots, out: Path, size: tuple[int, int]) -> None:
     shot(w, out / "12_reopened_last_run")
     panel.view_tabs.setCurrentWidget(panel.evaluation)
     shot(w, out / "13_reopened_evaluation")
+
+    # The engine choice, measured on this model, and a run on two machines.
+    form = panel.form
+    scroll = form.parentWidget().parentWidget()  # the Configuration tab's scroll area
+    panel.settings_tabs.setCurrentWidget(scroll)
+    QTest.mouseClick(form.measure, Qt.MouseButton.LeftButton)
+    shots.until(lambda: form.measure.isEnabled(), 300)
+    form.engine.setCurrentIndex(form.engine.findData("jax"))
+    scroll.ensureWidgetVisible(form.join_command)
+    shots.settle(w)
+    shot(w, out / "14_engine_choice")
+    form.ranks.setValue(2)
+    form.coordinator.setText("10.0.0.5:7477")
+    form.coordinator.editingFinished.emit()
+    scroll.ensureWidgetVisible(form.join_command)
+    shots.settle(w)
+    shot(w, out / "15_two_machines")
     w.doc.project.undo.set_clean()
     w.files.unsaved_extra = False
     w.close()

@@ -36,8 +36,8 @@ def test_measure_shows_each_engines_speed_and_a_click_chooses_one(qtbot, tmp_pat
     # It measured the project's own data, as training would load it.
     assert seen["rows"] > 1000 and seen["batch"] == 64
     texts = {form.engine.itemData(i): form.engine.itemText(i) for i in range(form.engine.count())}
-    assert texts["jax"] == "JAX (worker process) · 10,800 samples/s"
-    assert texts["tensorflow"] == "TensorFlow · 3,300 samples/s"
+    assert texts["jax"] == "JAX (worker process) · 10,800/s"
+    assert texts["tensorflow"] == "TensorFlow · 3,300/s"
     assert texts["xla"].endswith("cannot train this model")
     assert texts["auto"].endswith(": JAX (worker process)")
     assert form.speeds.text() == (

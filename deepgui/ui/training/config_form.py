@@ -234,7 +234,7 @@ class TrainingForm(QWidget):
             if name == "auto" and best is not None and speeds.get(best, 0) > 0:
                 label += f": {ENGINE_LABELS[best]}"
             elif speeds.get(name, 0) > 0:
-                label += f" · {speeds[name]:,.0f} samples/s"
+                label += f" · {speeds[name]:,.0f}/s"
             elif name in speeds:
                 label += " · cannot train this model"
             self.engine.setItemText(i, label)
