@@ -566,7 +566,8 @@ class TrainingEngine:
             network = self._usable_network(reason, metrics)
             if network is not None:
                 self._save_model(network, run_dir)
-                self._evaluate(network, metrics)
+                if self.feed is None:  # one rank of several would evaluate its slice alone
+                    self._evaluate(network, metrics)
         rundir.write_history(run_dir, self.history)
         rundir.write_json(run_dir / "metrics.json", metrics)
 
