@@ -4,6 +4,8 @@ recovery after a crash, importing a Keras model, and what opens first."""
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 
@@ -242,3 +244,66 @@ def test_importing_a_broken_model_says_why(qtbot, config, tmp_path):
     kind, message = w.dialogs.asked[-1]
     assert kind == "error" and "broken.keras" in message and "\n" not in message.strip()
     assert len(w.doc.graph) == 2  # the open project is untouched
+
+
+def test_start_with_odd_recovery_files_offers_the_good_session_and_names_the_rest(
+    qtbot, config, tmp_path
+):
+    """Beside a crashed session's autosave: a pid no system has, JSON nested 5000 deep, a link
+    to nowhere, a malformed "recovery" field. The start offers the crashed session back (real
+    message boxes, clicked), then names the files it moved aside, and nothing raises."""
+    from deepgui.ui.dialogs import Dialogs
+    from deepgui.ui.files import recovery_dir
+    from tests.test_ui_replace import Boxes
+
+    folder = recovery_dir()
+    saved = tmp_path / "work.dgproj"
+    project = Project()
+    project.graph.add_node("InputLayer", {"shape": [4]}, node_id="in")
+    project.save(saved)
+    project.graph.nodes["in"].config["shape"] = [7]  # the unsaved edit the crash would lose
+    crashed = recovery.RecoveryFile(folder, pid=999_999_999_001).write(project)
+    autosaved = crashed.read_bytes()
+    impossible = folder / f"session-{'9' * 40}.dgproj"
+    impossible.write_bytes(autosaved)
+    nested = folder / "session-999999999002.dgproj"
+    nested.write_text("[" * 5000 + "]" * 5000)
+    dangling = folder / "session-999999999003.dgproj"
+    dangling.symlink_to(folder / "gone")
+    malformed = folder / "session-999999999004.dgproj"
+    malformed.write_text(json.dumps({**Project().to_dict(), "recovery": "yesterday"}))
+    for age, path in enumerate((crashed, nested, dangling, malformed)):
+        os.utime(path, (time.time() - 60 * age,) * 2, follow_symlinks=False)
+
+    w = MainWindow(Project(), autosave_ms=3_600_000)
+    qtbot.addWidget(w)
+    w.dialogs = Dialogs(w)
+    w.show()
+    with Boxes(qtbot, "Yes", "OK") as boxes:
+        assert w.files.check_recovery()
+        boxes.wait_all_answered()
+    offer, note = boxes.seen
+    assert "work.dgproj had unsaved changes" in offer
+    assert w.doc.project.path == saved and w.doc.graph.nodes["in"].config["shape"] == [7]
+    moved = sorted((folder / recovery.UNREADABLE).iterdir())
+    assert [p.name.split(".dgproj")[0] for p in moved] == [
+        "session-999999999002",
+        "session-999999999003",
+    ]
+    assert "could not recover 2 autosaved files" in note and str(moved[0].parent) in note
+    assert all(p.name in note for p in moved) and "nested" in note and "\n" not in note
+    assert impossible.read_bytes() == autosaved  # a pid no system has: not a session of ours
+    assert malformed.exists() and not crashed.exists()
+    w.files.shutdown()
+    w.dialogs = FakeDialogs()  # closing the window then discards the recovered edits unasked
+
+    # The malformed field only loses the name of the file it was editing: offered next time.
+    again = MainWindow(Project(), autosave_ms=3_600_000)
+    qtbot.addWidget(again)
+    again.dialogs = Dialogs(again)
+    with Boxes(qtbot, "No") as boxes:
+        assert not again.files.check_recovery()
+        boxes.wait_all_answered()
+    again.dialogs = FakeDialogs()
+    assert len(boxes.seen) == 1 and "an unsaved project" in boxes.seen[0]
+    assert not malformed.exists() and impossible.exists()  # a pid no system has: not a session

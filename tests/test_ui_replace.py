@@ -170,6 +170,7 @@ def test_save_as_asks_when_the_name_with_dgproj_added_is_taken(qtbot, tmp_path, 
     from deepgui.core.project import load_project
     from deepgui.ui.dialogs import Dialogs
     from deepgui.ui.main_window import MainWindow
+    from tests.ui_support import FakeDialogs
 
     monkeypatch.setenv("DEEPGUI_CONFIG_DIR", str(tmp_path / "config"))
     other = Project()
@@ -200,6 +201,7 @@ def test_save_as_asks_when_the_name_with_dgproj_added_is_taken(qtbot, tmp_path, 
     with Boxes(qtbot) as boxes:  # a free name: nothing to ask
         window.actions["save_as"].trigger()
     assert not boxes.seen and (tmp_path / "fresh.dgproj").is_file()
+    window.dialogs = FakeDialogs()  # closing asks nothing: a modal box would wait forever
     window.doc.shutdown()
 
 

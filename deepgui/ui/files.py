@@ -298,23 +298,30 @@ class FileActions(QObject):
         return True
 
     def check_recovery(self) -> bool:
-        """Offer the work a crashed session left behind; True when it was recovered."""
-        for path in recovery.orphans(recovery_dir()):
+        """Offer the work a crashed session left behind; True when it was recovered. A file in
+        the recovery folder that cannot be read never stops the start: it is moved aside into
+        `unreadable/` (recovery.screen) and the user is told which, after the offer."""
+        good, set_aside = recovery.screen(recovery_dir())
+        recovered = False
+        for path in good:
             original = recovery.original_path(path)
             what = Path(original).name if original else "an unsaved project"
-            if self.dialogs.offer_recovery(what):
-                try:
-                    project = recovery.load_recovered(path)
-                except DeepGuiError as exc:
-                    self.dialogs.error("Cannot recover", str(exc))
-                    path.unlink(missing_ok=True)
-                    continue
-                self.set_project(project, recovered=True)
-                self.recovery.write(project)  # now this session's own recovery file
+            if not self.dialogs.offer_recovery(what):
                 path.unlink(missing_ok=True)
-                return True
+                continue
+            try:
+                project = recovery.load_recovered(path)
+            except DeepGuiError as exc:  # it changed since it was screened: moved aside too
+                self.dialogs.error("Cannot recover", str(exc))
+                continue
+            self.set_project(project, recovered=True)
+            self.recovery.write(project)  # now this session's own recovery file
             path.unlink(missing_ok=True)
-        return False
+            recovered = True
+            break
+        if set_aside:
+            self.dialogs.error("Autosaved work set aside", set_aside_message(set_aside))
+        return recovered
 
     def shutdown(self) -> None:
         """A clean exit: nothing is left to recover."""
@@ -346,6 +353,30 @@ def examples() -> list[tuple[str, Path, str]]:
         return [tuple(e) for e in list_examples()]
     except DeepGuiError:
         return []
+
+
+def set_aside_message(set_aside: list[tuple[Path, str]]) -> str:
+    """One sentence naming each recovery file that could not be read and where it went."""
+    moved = [(Path(p), _reason(why)) for p, why in set_aside]
+    if len(moved) == 1:
+        path, why = moved[0]
+        where = (
+            f"moved it to {path}" if path.parent.name == recovery.UNREADABLE else "left it there"
+        )
+        return f"deepgui could not recover the autosaved file {path.name} and {where}: {why}."
+    folders = {p.parent for p, _ in moved}
+    where = f"moved them to {next(iter(folders))}" if len(folders) == 1 else "set them aside"
+    listed = "; ".join(f"{p.name} ({why})" for p, why in moved)
+    return f"deepgui could not recover {len(moved)} autosaved files and {where}: {listed}."
+
+
+def _reason(why: str) -> str:
+    """A reason without the file's path in front (the message names the file once) and
+    without its full stop (it goes inside a sentence)."""
+    head, sep, rest = why.partition(": ")
+    if sep and head.endswith(".dgproj"):
+        why = rest
+    return why.strip().rstrip(".")
 
 
 def recovery_dir() -> Path:

@@ -53,8 +53,9 @@ class RecoveryFile:
 
 
 def orphans(folder: Path) -> list[Path]:
-    """Recovery files whose session is no longer running, newest first. Never raises: an entry
-    that is not a regular file is passed over (a link to nowhere is moved aside)."""
+    """What crashed sessions left: everything named like a recovery file whose session is no
+    longer running, newest first, whatever it is (a link to nowhere, a pipe or a folder too:
+    reading one then says what it is, and `screen` moves it aside and names it). Never raises."""
     folder = Path(folder)
     try:
         entries = list(folder.iterdir()) if folder.is_dir() else []
@@ -66,12 +67,10 @@ def orphans(folder: Path) -> list[Path]:
         if not m or pid_alive(int(m.group(1))):
             continue
         try:
-            mtime = path.stat().st_mtime
-        except OSError:  # a link to nowhere: keep it out of the way, and out of the list
-            set_aside(path)
+            mtime = path.lstat().st_mtime  # the entry itself: a link to nowhere has one too
+        except OSError:  # gone meanwhile
             continue
-        if path.is_file():
-            found.append((mtime, path))
+        found.append((mtime, path))
     return [p for _, p in sorted(found, key=lambda item: item[0], reverse=True)]
 
 
@@ -131,10 +130,13 @@ def screen(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         try:
             project_from_dict(_read(path), source=str(path))
         except DeepGuiError as exc:
-            moved = set_aside(path)
-            bad.append((moved or path, str(exc)))
+            why = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a damaged file must never stop the start
+            why = f"{path}: cannot be read as a recovery file ({type(exc).__name__})."
+        else:
+            good.append(path)
             continue
-        good.append(path)
+        bad.append((set_aside(path) or path, why))
     return good, bad
 
 
