@@ -169,22 +169,30 @@ def crash_log_text(limit: int = 20_000) -> str:
 
 
 def show_crash_log(parent=None) -> None:
-    """Help > Crash log: where the log is and its newest entries, to attach to a bug report.
-    (The main window's Help menu calls this.)"""
-    from PySide6.QtWidgets import QMessageBox
+    """Help > Crash Log: where the log is and its newest entries, with Copy and Open Folder
+    for a bug report; says so when nothing has been logged. (The main window's Help menu
+    calls this.)"""
+    from deepgui.ui.dialogs import CrashLogDialog
 
-    text = crash_log_text()
-    box = QMessageBox(parent)
-    box.setWindowTitle("Crash log")
-    if text:
-        box.setText(
-            f"deepgui records crashes and unexpected errors in\n{crash_log_path()}\n\n"
-            "Attach that file to a bug report. Its newest entries are below."
-        )
-        box.setDetailedText(text)
-    else:
-        box.setText(f"No crashes recorded. The log would be in\n{crash_log_path()}")
-    box.exec()
+    dialog = CrashLogDialog(crash_log_path(), crash_log_text(), versions(), parent)
+    dialog.exec()
+
+
+def versions() -> str:
+    """The versions a bug report needs: deepgui's, Python's, Qt's and the system's."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import PySide6
+
+    try:
+        ours = version("deepgui")
+    except PackageNotFoundError:
+        ours = "development"
+    return (
+        f"deepgui {ours}, Python {platform.python_version()}, PySide6 {PySide6.__version__}, "
+        f"{platform.platform()}"
+    )
 
 
 def run_app(path: str | None = None) -> int:

@@ -8,7 +8,19 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 PROJECT_FILTER = "deepgui projects (*.dgproj)"
 OPEN_FILTER = (
@@ -109,3 +121,70 @@ def ask_replace(
     box.setEscapeButton(cancel)
     box.exec()
     return box.clickedButton() is replace
+
+
+class CrashLogDialog(QDialog):
+    """Help ▸ Crash Log: where the log is, its newest entries, and the two things a bug report
+    needs of it: Copy (the entries with the path and the versions) and Open Folder (to attach
+    the file itself). Says plainly when nothing has been logged."""
+
+    def __init__(self, path: Path, text: str, about: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Crash log")
+        self.path, self.text, self.about = Path(path), text, about
+        if text:
+            intro = (
+                f"deepgui records crashes and unexpected errors in {self.path}. For a bug report, "
+                "attach that file (Open Folder) or paste its newest entries (Copy)."
+            )
+        else:
+            intro = (
+                "No crashes recorded: deepgui has not crashed or met an unexpected error since "
+                f"its log began. The log would be kept in {self.path}."
+            )
+        self.intro = QLabel(intro)
+        self.intro.setWordWrap(True)
+        self.intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.log = QPlainTextEdit(text)
+        self.log.setReadOnly(True)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log.setVisible(bool(text))
+        self.log.moveCursor(self.log.textCursor().MoveOperation.End)  # the newest entry
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        buttons = QDialogButtonBox()
+        self.copy_button = QPushButton("Copy to Clipboard")
+        self.folder_button = QPushButton("Open Folder")
+        buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.folder_button, QDialogButtonBox.ButtonRole.ActionRole)
+        close = buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.copy_button.setEnabled(bool(text))
+        self.folder_button.setEnabled(self.path.parent.is_dir())
+        self.copy_button.clicked.connect(self.copy)
+        self.folder_button.clicked.connect(self.open_folder)
+        close.clicked.connect(self.accept)
+        close.setDefault(True)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addWidget(self.log, 1)
+        layout.addWidget(self.status)
+        layout.addWidget(buttons)
+        # Wide enough for a path on one line; without a log, as tall as the wrapped sentence.
+        self.resize(720, 460 if text else max(self.heightForWidth(720), self.sizeHint().height()))
+
+    def report_text(self) -> str:
+        """What Copy puts on the clipboard: the versions, where the log is, its entries."""
+        head = [line for line in (self.about, f"Crash log: {self.path}") if line]
+        return "\n".join(head) + "\n\n" + self.text + "\n"
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.report_text())
+        self.status.setText("Copied: paste it into the bug report.")
+
+    def open_folder(self) -> None:
+        folder = self.path.parent
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.status.setText(f"No file manager could open {folder}; the path is above.")

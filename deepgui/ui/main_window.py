@@ -218,6 +218,10 @@ class MainWindow(QMainWindow):
             "Run a trained model on a CSV, an image, an image folder or an .npz file",
         )  # fmt: skip
         a["shortcuts"] = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1", "help")
+        a["crash_log"] = self._action(
+            "&Crash Log…", self.show_crash_log, None, None,
+            "Where deepgui records crashes, and its newest entries for a bug report",
+        )  # fmt: skip
         a["about"] = self._action("&About deepgui", self.show_about)
         # The delete keys must not fire while the user edits a text field.
         for name in ("delete", "dissolve", "cut", "copy", "paste", "select_all", "undo", "redo"):
@@ -284,6 +288,8 @@ class MainWindow(QMainWindow):
         m.addAction(a["predict"])
         m = menu.addMenu("&Help")
         m.addAction(a["shortcuts"])
+        m.addAction(a["crash_log"])
+        m.addSeparator()
         m.addAction(a["about"])
         bar = self.addToolBar("Main")
         bar.setObjectName("toolbar_main")
@@ -596,6 +602,11 @@ class MainWindow(QMainWindow):
         self.dialogs.info(
             "Keyboard shortcuts", "<table cellspacing=6>" + "".join(rows) + "</table>"
         )
+
+    def show_crash_log(self) -> None:
+        from deepgui.ui.app import show_crash_log  # app imports this module: not at the top
+
+        show_crash_log(self)
 
     def show_about(self) -> None:
         from importlib.metadata import PackageNotFoundError, version
