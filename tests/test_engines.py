@@ -147,3 +147,41 @@ def test_auto_measures_once_per_model_and_machine_and_takes_the_fastest(tmp_path
     wider = config.with_overrides(batch_size=64)
     engines.resolve("auto", project, data, wider)
     assert len(calls) == 6  # another batch size is another measurement
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", ["digits_cnn", "iris_dense", "sequence_lstm", "moons_dense"])
+def test_the_jax_worker_trains_every_bundled_example_into_a_run_that_tensorflow_loads(
+    example, tmp_path
+):
+    """The same run folder as the TensorFlow engine, and its model (trained under JAX) loads
+    under TensorFlow and takes the raw rows the run kept for the exports' checks."""
+    import shutil
+
+    from deepgui.core.paths import examples_dir
+    from deepgui.core.project import load_project
+    from deepgui.core.signature import read_samples
+    from deepgui.core.training.prepare import prepare_run
+
+    shutil.copy(examples_dir() / f"{example}.dgproj", tmp_path / f"{example}.dgproj")
+    project = load_project(tmp_path / f"{example}.dgproj")
+    prepared = prepare_run(project, tmp_path / "run", epochs=1)
+    try:
+        data = prepared.load_data()
+        engine = engines.make_engine("jax", prepared.project, data, prepared.config, Events(),
+                                     dataset_spec=prepared.spec, run_dir=prepared.run_dir)  # fmt: skip
+        result = engine.run()
+    finally:
+        prepared.release()
+    assert result.reason == "completed", result.metrics.get("message")
+    run = tmp_path / "run"
+    assert {"model.keras", "history.csv", "metrics.json", "signature.json", "samples.npz",
+            "project.dgproj", "checkpoints"} <= {p.name for p in run.iterdir()}  # fmt: skip
+    assert json.loads((run / "metrics.json").read_text())["engine"] == "jax"
+    import keras
+
+    assert keras.backend.backend() == "tensorflow"
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    raw, labels = read_samples(run)
+    predictions = np.asarray(model.predict(raw, verbose=0))
+    assert len(predictions) == len(labels) and np.all(np.isfinite(predictions))
