@@ -154,3 +154,24 @@ def test_identity_is_kept_in_the_file_and_runs_follow_the_project(tmp_path, monk
     assert (tmp_path / "b" / "copy.runs" / scratch_run.name).is_dir()
     other = Project(path=tmp_path / "a" / "other.dgproj")
     assert runs.project_runs(other) == []
+
+
+def test_weights_follow_a_save_as_and_a_replaced_projects_weights_go_with_it(tmp_path):
+    from deepgui.core.project import Project, weights_path_for
+
+    first = Project()
+    first.save(tmp_path / "a.dgproj")
+    weights_path_for(tmp_path / "a.dgproj").write_bytes(b"weights of a")
+    first.save(tmp_path / "b.dgproj")  # Save As: b gets a's weights, a keeps its own
+    assert weights_path_for(tmp_path / "b.dgproj").read_bytes() == b"weights of a"
+    assert weights_path_for(tmp_path / "a.dgproj").read_bytes() == b"weights of a"
+
+    other = Project()
+    other.save(tmp_path / "c.dgproj")  # c has no weights
+    other.save(tmp_path / "b.dgproj")  # saved over b (the app asked): b's weights are not c's
+    assert not weights_path_for(tmp_path / "b.dgproj").exists()
+    fresh = Project()
+    weights_path_for(tmp_path / "d.dgproj").write_bytes(b"weights of the old d")
+    fresh.save(tmp_path / "d.dgproj")  # a new project saved over d
+    assert not weights_path_for(tmp_path / "d.dgproj").exists()
+    assert weights_path_for(tmp_path / "a.dgproj").is_file()  # nothing else touched

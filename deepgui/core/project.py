@@ -89,6 +89,21 @@ class Project:
         """The project file's text."""
         return json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
+    def _weights_follow(self, target: Path) -> None:
+        """On a Save As the project's weights go with it (copied: the old file keeps its own),
+        and the weights of a project saved over (the user chose to replace it) go with that
+        project, rather than being taken for this one's at the next training."""
+        old = self.weights_path
+        new = weights_path_for(target)
+        if old is None or old.resolve() == new.resolve():
+            if old is None and new.is_file():  # a first save over a project with weights
+                new.unlink()
+            return
+        if old.is_file():
+            _copy_file(old, new)
+        elif new.is_file():
+            new.unlink()
+
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write the project file atomically; WriteError (an OSError, one sentence naming the
         file) when the disk refuses, with the old file left whole."""
@@ -99,12 +114,20 @@ class Project:
         from deepgui.core.training import runs
 
         before = runs.runs_root(self)
+        self._weights_follow(target)
         self.path = target
         # The runs go where the project now is: moved out of the scratch area on the first save,
         # copied on a Save As (the old file keeps its own).
         runs.relocate(before, runs.runs_root(self), move=runs.is_scratch(before))
         self.undo.set_clean()
         return target
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    import shutil
+
+    with fileio.staged(target, suffix=".h5") as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def weights_path_for(project_path: Path) -> Path:
