@@ -32,7 +32,9 @@ class Boxes:
         self.qtbot = qtbot
         self.answers = list(answers)
         self.seen: list[str] = []
-        self._done: set[int] = set()
+        # The boxes answered, kept alive: a set of id()s could take a new box for an old one
+        # whose id was reused, and leave it open for ever (seen in a long run of the suite).
+        self._done: list[QMessageBox] = []
         self._timer = QTimer()
         self._timer.setInterval(20)
         self._timer.timeout.connect(self._answer)
@@ -45,10 +47,15 @@ class Boxes:
         self._timer.stop()
 
     def _answer(self) -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox) or not box.isVisible() or id(box) in self._done:
+        # Any visible message box, not only the active modal widget: under a loaded machine
+        # the box may be shown before it becomes active (or something else may be active).
+        boxes = [w for w in QApplication.topLevelWidgets()
+                 if isinstance(w, QMessageBox) and w.isVisible()
+                 and not any(done is w for done in self._done)]  # fmt: skip
+        if not boxes:
             return
-        self._done.add(id(box))
+        box = boxes[0]
+        self._done.append(box)
         said = "\n".join(t for t in (box.text(), box.informativeText()) if t)
         self.seen.append(said)
         buttons = {b.text().replace("&", ""): b for b in box.buttons()}
