@@ -210,4 +210,7 @@ def _probe_main(folder: str) -> None:
 
 
 if __name__ == "__main__":
+    from deepgui.core.training.worker_process import without_tensorflow
+
+    without_tensorflow()
     _probe_main(sys.argv[1])

@@ -500,7 +500,15 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
     return 0 if result.reason != "error" else 1
 
 
+def without_tensorflow() -> None:
+    """A JAX process never needs TensorFlow, yet Keras imports it the first time it serializes
+    a layer (to ask whether it is there): 2-3 s of every worker's start. Say it is absent."""
+    if os.environ.get("KERAS_BACKEND") == "jax" and "tensorflow" not in sys.modules:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]
+
+
 if __name__ == "__main__":
+    without_tensorflow()
     if sys.argv[1] == "--rank":
         sys.exit(rank_main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))
     sys.exit(worker_main(sys.argv[1]))
