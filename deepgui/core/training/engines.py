@@ -14,6 +14,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ENGINES = ("auto", "tensorflow", "xla", "jax")
@@ -33,16 +34,54 @@ def available() -> list[str]:
 def resolve(requested: str, project, data, config) -> tuple[str, str]:
     """(engine, note): the engine to use and, when it is not the one asked for, why."""
     if requested == "auto":
-        speeds = probe(project, data, config)
-        usable = {e: s for e, s in speeds.items() if s > 0}
-        if not usable:
-            return "tensorflow", "no engine could be measured; TensorFlow trains it"
-        best = max(usable, key=usable.get)
-        shown = ", ".join(f"{LABELS[e]} {s:,.0f}" for e, s in sorted(usable.items()))
-        return best, f"auto chose {LABELS[best]} (samples/s: {shown})"
+        return choose(project, data, config)
     if requested == "jax" and "jax" not in available():
         return "tensorflow", "JAX is not installed here; TensorFlow trains it"
     return requested, ""
+
+
+def choose(project, data, config, speeds: dict[str, float] | None = None) -> tuple[str, str]:
+    """`auto`: the engine that ends this run soonest, predicted from each engine's measured
+    speed and fixed cost (start-up, compiling, ending). A worker process that trains three
+    times faster still loses a short run to its few seconds of start-up; TensorFlow is kept
+    unless another engine saves at least SAVING of the run and a second."""
+    samples = data.num_train * config.epochs
+    if speeds is None:
+        key = model_key(project, data, config)
+        if cached(key) is None and samples < SHORT_RUN_SAMPLES:
+            return "tensorflow", (f"auto chose TensorFlow: a short run ({samples:,} samples) "
+                                  "ends sooner than measuring the engines would")  # fmt: skip
+        speeds = probe(project, data, config)
+    times = {e: predicted_seconds(speeds, e, samples) for e in rates(speeds)}
+    times = {e: t for e, t in times.items() if t is not None}
+    if not times:
+        return "tensorflow", "no engine could be measured; TensorFlow trains it"
+    best = min(times, key=times.get)
+    base = times.get("tensorflow")
+    if base is not None and best != "tensorflow":
+        saved = base - times[best]
+        if saved < max(MIN_SAVING_SECONDS, SAVING * base):
+            best = "tensorflow"
+    shown = ", ".join(
+        f"{LABELS[e]} {t:,.1f} s" for e, t in sorted(times.items(), key=lambda i: i[1])
+    )
+    return best, f"auto chose {LABELS[best]} (this run predicted at {shown})"
+
+
+SHORT_RUN_SAMPLES = 100_000  # about 20 s of TensorFlow on a small CPU: not worth a probe
+SAVING, MIN_SAVING_SECONDS = 0.10, 1.0
+
+
+def rates(speeds: dict[str, float]) -> dict[str, float]:
+    """The samples/s of each engine in a probe's figures (without their fixed costs)."""
+    return {e: s for e, s in speeds.items() if ":" not in e and e in LABELS}
+
+
+def predicted_seconds(speeds: dict[str, float], engine: str, samples: int) -> float | None:
+    rate = speeds.get(engine, 0.0)
+    if rate <= 0:
+        return None
+    return speeds.get(f"{engine}:fixed", 0.0) + samples / rate
 
 
 def make_engine(engine: str, project, data, config, listener, *, dataset_spec, run_dir,
@@ -62,20 +101,31 @@ def make_engine(engine: str, project, data, config, listener, *, dataset_spec, r
                           dataset_spec=dataset_spec, run_dir=run_dir, resume=resume)  # fmt: skip
 
 
-def measure_project(project) -> dict[str, float]:
-    """Samples per second of each engine on the project's model and data (cached per machine
-    and model shape, so a second call answers at once): the Training panel's engine choice."""
+@dataclass
+class Measurement:
+    """Each engine's samples/s on a project's model, and what `auto` takes for its run."""
+
+    speeds: dict[str, float]
+    auto: str
+    note: str
+
+
+def measure_project(project) -> Measurement:
+    """Each engine measured on the project's model and data (cached per machine and model
+    shape, so a second call answers at once): the Training panel's engine choice."""
     from deepgui.core.training.config import TrainingConfig
     from deepgui.core.training.prepare import PreparedRun
 
     config = TrainingConfig.from_dict(project.training)
-    run = PreparedRun(project, dict(project.dataset), config, Path(), False)
-    return probe(project, run.load_data(), config)
+    data = PreparedRun(project, dict(project.dataset), config, Path(), False).load_data()
+    speeds = probe(project, data, config)
+    auto, note = choose(project, data, config, speeds)
+    return Measurement(rates(speeds), auto, note)
 
 
 def speeds_sentence(speeds: dict[str, float]) -> str:
     """'JAX (worker process) 10,478 · TensorFlow 3,301 samples/s' (fastest first), or why not."""
-    usable = sorted(((s, e) for e, s in speeds.items() if s > 0 and e in LABELS), reverse=True)
+    usable = sorted(((s, e) for e, s in rates(speeds).items() if s > 0), reverse=True)
     if not usable:
         return "No engine could train this model in the measurement."
     shown = " · ".join(f"{LABELS[e]} {s:,.0f}" for s, e in usable)
@@ -96,6 +146,7 @@ def model_key(project, data, config) -> str:
         "shape": list(data.sample_shape),
         "batch": config.batch_size,
         "engines": available(),
+        "probe": 2,  # speeds and fixed costs (the first version kept only speeds)
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -141,20 +192,22 @@ def probe(project, data, config) -> dict[str, float]:
     for engine in available():
         try:
             if engine == "jax":
-                speeds[engine] = _probe_in_worker(project, data, config)
+                rate, fixed = _probe_in_worker(project, data, config)
             else:
                 jit = True if engine == "xla" else "auto"  # as the engines themselves compile
-                speeds[engine] = probe_here(project.graph, data, config, jit=jit)
+                rate, fixed = probe_here(project.graph, data, config, jit=jit)
         except Exception:  # noqa: BLE001 - an engine that cannot run the model is not chosen
-            speeds[engine] = 0.0
+            rate, fixed = 0.0, 0.0
+        speeds[engine], speeds[f"{engine}:fixed"] = rate, round(fixed, 3)
     _remember(key, speeds)
     return speeds
 
 
-def probe_here(graph, data, config, jit: bool | str = "auto") -> float:
-    """Train a fresh copy of the model on a few batches with this process's backend; samples/s
+def probe_here(graph, data, config, jit: bool | str = "auto") -> tuple[float, float]:
+    """Train a fresh copy of the model on a few batches with this process's backend: samples/s
     of the third epoch of one `fit` (under JAX the first two still compile; a second `fit`
-    call would compile again)."""
+    call would compile again), and the seconds the three epochs took beyond three at that
+    speed (the compiling, a fixed cost of every run)."""
     from deepgui.core.build import build_model
     from deepgui.core.training.config import make_optimizer
 
@@ -178,10 +231,16 @@ def probe_here(graph, data, config, jit: bool | str = "auto") -> float:
             marks.append(time.perf_counter())
 
     model.fit(x, y, batch_size=config.batch_size, epochs=3, verbose=0, callbacks=[Clock()])
-    return n / (marks[5] - marks[4])
+    steady = marks[5] - marks[4]
+    return n / steady, max(0.0, marks[5] - marks[0] - 3 * steady)
 
 
-def _probe_in_worker(project, data, config) -> float:
+# What a JAX run does after training that the probe does not: the parent loads the network,
+# puts the preprocessing in front and saves it (measured 1.5-1.7 s on the bundled examples).
+JAX_ENDING_SECONDS = 1.5
+
+
+def _probe_in_worker(project, data, config) -> tuple[float, float]:
     import tempfile
 
     from deepgui.core.training import handover
@@ -190,13 +249,18 @@ def _probe_in_worker(project, data, config) -> float:
         n = min(data.num_train, PROBE_BATCHES * config.batch_size)
         handover.write(Path(folder), data, handover.describe(data, project, config), limit=n)
         env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        started = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-m", "deepgui.core.training.engines", folder],
             capture_output=True, text=True, env=env, timeout=300,
         )  # fmt: skip
+        wall = time.perf_counter() - started
         if out.returncode != 0:
-            return 0.0
-        return float(out.stdout.strip().splitlines()[-1])
+            return 0.0, 0.0
+        rate, fixed = (float(v) for v in out.stdout.strip().splitlines()[-1].split())
+        # The process's start and imports count as fixed costs too: all but the steady epochs.
+        steady = 3 * n / rate
+        return rate, max(fixed, wall - steady) + JAX_ENDING_SECONDS
 
 
 def _probe_main(folder: str) -> None:
@@ -206,7 +270,8 @@ def _probe_main(folder: str) -> None:
 
     data, meta = handover.read(Path(folder))
     project = handover.project_of(meta, str(Path(folder) / handover.META_FILE))
-    print(probe_here(project.graph, data, TrainingConfig.from_dict(meta["config"])))
+    rate, fixed = probe_here(project.graph, data, TrainingConfig.from_dict(meta["config"]))
+    print(rate, fixed)
 
 
 if __name__ == "__main__":

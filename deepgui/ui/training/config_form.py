@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
 from deepgui.core.errors import TrainingError
 from deepgui.core.training.config import OPTIMIZERS, SCHEDULES, TrainingConfig, parse_training
 from deepgui.core.training.distributed import make_cluster
-from deepgui.core.training.engines import ENGINES, LABELS, speeds_sentence
+from deepgui.core.training.engines import ENGINES, LABELS, Measurement, speeds_sentence
 
 LOSSES = ["auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
           "binary_crossentropy", "mse", "mae", "huber"]  # fmt: skip
 MONITORS = ["val_loss", "loss", "val_accuracy", "accuracy"]
-ENGINE_LABELS = {"auto": "Automatic (the fastest, measured)", **LABELS}
+ENGINE_LABELS = {"auto": "Automatic (the quickest for this run)", **LABELS}
 
 
 def _combo(items: list[str], editable: bool = False) -> QComboBox:
@@ -221,24 +221,26 @@ class TrainingForm(QWidget):
         self.speeds.setText("Measuring each engine on a few batches of this model…")
         self.measure_requested.emit()
 
-    def show_speeds(self, speeds: dict[str, float] | None, message: str = "") -> None:
-        """The measured samples/s beside each engine's name, so the choice is one click."""
-        self.measure.setEnabled(True)
-        if speeds is None:
+    def show_speeds(self, measured: Measurement | None, message: str = "") -> None:
+        """The measured samples/s beside each engine's name, and what Automatic would take for
+        this run, so the choice is one click."""
+        self.measure.setEnabled(self.ranks.value() <= 1)
+        if measured is None:
             self.speeds.setText(message)
             return
-        best = max((s, e) for e, s in speeds.items())[1] if speeds else None
+        speeds = measured.speeds
         for i in range(self.engine.count()):
             name = self.engine.itemData(i)
             label = ENGINE_LABELS[name]
-            if name == "auto" and best is not None and speeds.get(best, 0) > 0:
-                label += f": {ENGINE_LABELS[best]}"
+            if name == "auto":
+                label += f": {ENGINE_LABELS[measured.auto]}"
             elif speeds.get(name, 0) > 0:
                 label += f" · {speeds[name]:,.0f}/s"
             elif name in speeds:
                 label += " · cannot train this model"
             self.engine.setItemText(i, label)
-        self.speeds.setText(speeds_sentence(speeds))
+        self.speeds.setText(f"{speeds_sentence(speeds)} Automatic takes "
+                            f"{ENGINE_LABELS[measured.auto]} for this run.")  # fmt: skip
 
     # ------------------------------------------------------------------ model -> form
     def load(self, training: dict[str, Any]) -> None:
