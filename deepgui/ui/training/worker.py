@@ -210,8 +210,10 @@ class TrainingWorker(QObject):
                 engine.pause()
         result = engine.run()
         self.model = result.model
-        evaluation = None
-        if result.model is not None and result.reason != "error":
+        # The engine in this process has evaluated the saved model already; a worker process's
+        # evaluation came back without its images, so the app evaluates that one itself.
+        evaluation = getattr(result, "evaluation", None)
+        if evaluation is None and result.model is not None and result.reason != "error":
             try:
                 evaluation = evaluate(result.model, self.data, config.batch_size)
             except Exception as exc:  # noqa: BLE001 - the run stands even if evaluation fails
