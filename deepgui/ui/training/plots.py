@@ -4,6 +4,11 @@ validation per epoch, each metric, and the learning rate.
 Points go into growing NumPy buffers as they arrive; the curves are redrawn from a timer at
 most 30 times a second, never per batch (drawing per batch slowed training to 0.6x, see
 shared/DESIGN.md). Peak downsampling and clip-to-view keep a million points smooth.
+
+Each timer tick does one short slice of drawing, so a 10 ms timer elsewhere on the GUI thread
+stays on time: it brings one plot up to date (the next one in turn that has new points), or
+makes one new curve. Drawing all three plots in one go, with the curves, legend entries and
+axes that change at an epoch's end, took 20-25 ms of the GUI thread at once on 2 cores.
 """
 
 from __future__ import annotations
@@ -64,6 +69,10 @@ def make_plot(y_label: str) -> pg.PlotWidget:
     w.setBackground(None)
     item = w.getPlotItem()
     item.showGrid(x=True, y=True, alpha=0.2)
+    # Grid lines at the labelled ticks only: with pyqtgraph's two finer levels of lines too,
+    # every change of the y range re-rendered the grid for 13 ms (4 ms with these).
+    for name in ("left", "bottom"):
+        item.getAxis(name).setStyle(maxTickLevel=0)
     item.setLabel("bottom", "epoch")
     item.setLabel("left", y_label)
     # A small legend: in a short plot a large one hid the curves it names.
@@ -92,6 +101,9 @@ class LivePlots(QWidget):
         self.epochs: dict[str, Series] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._drawn: dict[str, int] = {}
+        # Epoch series whose curve is not made yet (made one per tick, see `tick`).
+        self._unmade: list[str] = []
+        self._turn = 0  # the plot `tick` looks at first
         # Shaded overfitting stretches: [loss plot's region, metrics plot's, start, end or None
         # while it lasts].
         self._regions: list[list] = []
@@ -167,7 +179,7 @@ class LivePlots(QWidget):
         self.last_cost = 0.0
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
-        self.timer.timeout.connect(self.redraw)
+        self.timer.timeout.connect(self.tick)
 
     def _user_ranged(self, *_args) -> None:
         self._user_range = True  # the user zoomed or panned: leave the range to them
@@ -188,6 +200,8 @@ class LivePlots(QWidget):
         self.batch_loss.clear()
         self.batch_lr.clear()
         for key in list(self.epochs):
+            if key not in self._curves:
+                continue  # its curve was never made
             for plot in self.plots.values():
                 plot.getPlotItem().removeItem(self._curves[key])
             legend = self._legend_for(key)
@@ -195,6 +209,7 @@ class LivePlots(QWidget):
                 legend.removeItem(self._curves[key])
             del self._curves[key]
         self.epochs.clear()
+        self._unmade.clear()
         self._drawn.clear()
         for a, b, *_ in self._regions:
             self.loss_plot.removeItem(a)
@@ -216,8 +231,9 @@ class LivePlots(QWidget):
         for key, value in logs.items():
             series = self.epochs.get(key)
             if series is None:
+                # The curve (with its legend entry, a few ms each) comes with a later tick.
                 series = self.epochs[key] = Series(256)
-                self._make_curve(key)
+                self._unmade.append(key)
             series.append(float(epoch), float(value))
 
     def shade_overfitting(self, start_epoch: int) -> None:
@@ -243,6 +259,12 @@ class LivePlots(QWidget):
     @property
     def overfitting_regions(self) -> list[tuple[float, float]]:
         return [tuple(a.getRegion()) for a, *_ in self._regions]
+
+    def plot_of(self, key: str) -> str:
+        """Which plot ("loss", "metrics", "learning_rate") draws the epoch series `key`."""
+        if key in LR_KEYS:
+            return "learning_rate"
+        return "loss" if metric_base(key) == "loss" else "metrics"
 
     def _make_curve(self, key: str) -> None:
         base = metric_base(key)
@@ -282,11 +304,45 @@ class LivePlots(QWidget):
         self.redraw()
 
     def redraw(self) -> None:
-        """Push the buffers into the curves that changed since the last redraw, then adapt the
-        redraw interval so drawing (here and in the paints it causes) stays within BUDGET."""
+        """Bring every plot up to date now (the end of a run, an export, a test): make the
+        curves not made yet, push the buffers into the curves that changed."""
         t = time.perf_counter()
-        self._redraw()
-        cost = time.perf_counter() - t + sum(p.last_paint for p in self.plots.values())
+        self.redraws += 1
+        while self._unmade:
+            self._make_curve(self._unmade.pop(0))
+        for which in self.plots:
+            self._draw_plot(which)
+        self._adapt(time.perf_counter() - t)
+
+    def tick(self) -> None:
+        """One short slice of drawing (the timer's): make one new curve, or bring one plot up
+        to date, the next in turn that has changes. The paint that follows is of that plot
+        alone, in its own event; the loss plot still changes at least every third tick."""
+        t = time.perf_counter()
+        if self._unmade:
+            key = self._unmade.pop(0)
+            self._make_curve(key)
+            self._draw_plot(self.plot_of(key))
+        else:
+            names = list(self.plots)
+            for i in range(len(names)):
+                which = names[(self._turn + i) % len(names)]
+                if self._draw_plot(which):
+                    self._turn = (self._turn + i + 1) % len(names)
+                    break
+            else:
+                return  # nothing new: no drawing, no paint
+        self.redraws += 1
+        self._adapt(time.perf_counter() - t)
+
+    def pending(self) -> bool:
+        """Whether a plot shows less than its buffers hold."""
+        return bool(self._unmade) or any(self._changed(which) for which in self.plots)
+
+    def _adapt(self, seconds: float) -> None:
+        """Adapt the redraw interval so drawing (here and in the paints it causes) stays
+        within BUDGET."""
+        cost = seconds + sum(p.last_paint for p in self.plots.values())
         self.last_cost = cost
         interval = int(min(MAX_REDRAW_MS, max(REDRAW_MS, 1000 * cost / BUDGET)))
         current = self.timer.interval()
@@ -295,20 +351,40 @@ class LivePlots(QWidget):
         if interval > current or interval < 0.8 * current:
             self.timer.setInterval(interval)
 
-    def _redraw(self) -> None:
-        self.redraws += 1
-        sources = {"batch_raw": self.batch_loss, "batch_lr": self.batch_lr, **self.epochs}
-        for key, series in sources.items():
+    def _sources(self, which: str) -> dict[str, Series]:
+        """The curves of one plot that exist, with the series each draws."""
+        if which == "loss":
+            out = {"batch_raw": self.batch_loss, "batch_smooth": self.batch_loss}
+        elif which == "learning_rate":
+            out = {"batch_lr": self.batch_lr}
+        else:
+            out = {}
+        for key, series in self.epochs.items():
+            if key in self._curves and self.plot_of(key) == which:
+                out[key] = series
+        return out
+
+    def _changed(self, which: str) -> bool:
+        return any(self._drawn.get(k) != s.version for k, s in self._sources(which).items())
+
+    def _draw_plot(self, which: str) -> bool:
+        """Push the series of one plot that changed into its curves, and range its y axis;
+        False when nothing had changed."""
+        changed = False
+        for key, series in self._sources(which).items():
             if self._drawn.get(key) == series.version:
                 continue
             self._drawn[key] = series.version
-            self._curves[key].setData(series.x, series.y)
-        if self._drawn.get("batch_smooth") != self.batch_loss.version:
-            self._drawn["batch_smooth"] = self.batch_loss.version
-            self._curves["batch_smooth"].setData(self.batch_loss.x, self.batch_loss.smooth)
-        self._update_regions()
+            y = series.smooth if key == "batch_smooth" else series.y
+            self._curves[key].setData(series.x, y)
+            changed = True
+        if not changed:
+            return False
+        if which != "learning_rate":
+            self._update_regions()
         if not self._user_range:
-            self._fit_y()
+            self._fit_y(which)
+        return True
 
     def _series_of(self, which: str) -> list[Series]:
         if which == "loss":
@@ -320,11 +396,13 @@ class LivePlots(QWidget):
             out = [s for k, s in self.epochs.items() if k not in skip]
         return [s for s in out if len(s)]
 
-    def _fit_y(self) -> None:
-        """Range each plot's y axis to its data, changing it only when the data leaves the
-        range or fills less than 40 % of it: a handful of changes per run, so the axes (text,
-        the costly part of a repaint) are rarely redrawn."""
+    def _fit_y(self, only: str | None = None) -> None:
+        """Range each plot's y axis (or the plot `only`'s) to its data, changing it only when
+        the data leaves the range or fills less than 40 % of it: a handful of changes per run,
+        so the axes (text, the costly part of a repaint) are rarely redrawn."""
         for which, plot in self.plots.items():
+            if only is not None and which != only:
+                continue
             item = plot.getPlotItem()
             bounds = [s.bounds() for s in self._series_of(which)]
             bounds = [b for b in bounds if b[0] is not None]
@@ -358,7 +436,10 @@ class LivePlots(QWidget):
         return max(ends, default=0.0)
 
     def curve_data(self, key: str):
-        """The (x, y) arrays a curve currently draws ("batch_raw", "batch_smooth", "loss", …)."""
+        """The (x, y) arrays a curve currently draws ("batch_raw", "batch_smooth", "loss", …);
+        (None, None) for a series whose curve is not made yet."""
+        if key in self._unmade:
+            return None, None
         curve = self._curves[key]
         # xData/yData are all the curve holds; getData() would be clipped to the view.
         return curve.xData, curve.yData
@@ -398,7 +479,7 @@ class LivePlots(QWidget):
         parts = []
         epoch = None
         for key, series in self.epochs.items():
-            if self._curves[key].getViewBox() is not plot.getPlotItem().vb:
+            if self.plots[self.plot_of(key)] is not plot:
                 continue
             hit = series.nearest(x)
             if hit is not None:
