@@ -4,6 +4,7 @@ to the Predict dialog for the run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,9 @@ from deepgui.core.training.evaluation import from_stored
 from deepgui.ui.training.images import to_pixmap
 
 EMPTY = "Train a model to see how it does on data it has not seen."
+# What one step of `result_steps` draws: about 1-2 ms of the GUI thread each on 2 cores.
+CELLS_PER_STEP = 10
+SAMPLES_PER_STEP = 4
 
 
 class EvaluationView(QWidget):
@@ -154,6 +158,13 @@ class EvaluationView(QWidget):
         )
 
     def show_result(self, result: dict[str, Any] | None, model=None) -> None:
+        for _ in self.result_steps(result, model):
+            pass
+
+    def result_steps(self, result: dict[str, Any] | None, model=None) -> Iterator[None]:
+        """`show_result` in short steps (the caller runs one per event-loop turn, so the end
+        of a run does not hold the GUI thread: the matrix's cells and the sample pictures took
+        about 70 ms at once). The result and the summary are set at the first step."""
         self.result, self.model = result, model
         self.predict_button.setEnabled(model is not None)
         self.body.hide()
@@ -165,7 +176,8 @@ class EvaluationView(QWidget):
             return
         text = self._scores_text(result)
         self.summary.setText(text[0].upper() + text[1:])
-        self._draw(result)
+        yield
+        yield from self._draw_steps(result)
 
     @staticmethod
     def _scores_text(result: dict[str, Any]) -> str:
@@ -173,17 +185,22 @@ class EvaluationView(QWidget):
         return f"on the {result['split']} split ({result['count']} samples): {metrics}."
 
     def _draw(self, result: dict[str, Any]) -> None:
+        for _ in self._draw_steps(result):
+            pass
+
+    def _draw_steps(self, result: dict[str, Any]) -> Iterator[None]:
         """The matrix (classes) or the scatter (values), and the sample predictions."""
         self.body.show()
         if "confusion" in result:
-            self._show_confusion(result["confusion"], result["class_names"])
+            yield from self._confusion_steps(result["confusion"], result["class_names"])
             self.left.setCurrentWidget(self.confusion_plot)
         else:
             self._show_scatter(result["y_true"], result["y_pred"])
             self.left.setCurrentWidget(self.scatter_plot)
-        self._show_samples(result)
+        yield
+        yield from self._samples_steps(result)
 
-    def _show_confusion(self, matrix: np.ndarray, names: list[str]) -> None:
+    def _confusion_steps(self, matrix: np.ndarray, names: list[str]) -> Iterator[None]:
         m = np.asarray(matrix, dtype=float)
         # ImageItem's first axis is x: transpose so rows are true classes (y), columns predicted.
         self.confusion_image.setImage(m.T, levels=(0, max(1.0, m.max())))
@@ -196,12 +213,15 @@ class EvaluationView(QWidget):
             font.setPixelSize(10 if n > 6 else 12)  # inside a cell, not over its neighbours
             for i in range(n):
                 for j in range(n):
+                    if len(self._cell_texts) % CELLS_PER_STEP == 0:
+                        yield
                     t = pg.TextItem(str(int(m[i, j])), anchor=(0.5, 0.5),
                                     color="w" if m[i, j] < 0.6 * m.max() else "k")  # fmt: skip
                     t.setFont(font)
                     t.setPos(j + 0.5, i + 0.5)
                     self.confusion_plot.addItem(t)
                     self._cell_texts.append(t)
+            yield
         labels = [(i + 0.5, (names[i] if i < len(names) else str(i))[:10]) for i in range(n)]
         item = self.confusion_plot.getPlotItem()
         item.getAxis("bottom").setTicks([labels])
@@ -225,7 +245,7 @@ class EvaluationView(QWidget):
                 w.hide()  # gone from the screen now; deleted when the event loop gets to it
                 w.deleteLater()
 
-    def _show_samples(self, result: dict[str, Any]) -> None:
+    def _samples_steps(self, result: dict[str, Any]) -> Iterator[None]:
         self._clear_samples()
         names = result.get("class_names") or []
 
@@ -236,6 +256,8 @@ class EvaluationView(QWidget):
         y_true, y_pred = result["y_true"], result["y_pred"]
         count = len(images) if images is not None else min(16, len(y_true))
         for k in range(count):
+            if k % SAMPLES_PER_STEP == 0:
+                yield
             cell = QWidget()
             v = QVBoxLayout(cell)
             v.setContentsMargins(2, 2, 2, 2)

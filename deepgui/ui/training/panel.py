@@ -4,12 +4,16 @@ the overfitting banner, evaluation and the runs of the project.
 The panel shows the core's state and sends it commands. Training runs in a `TrainingRun`
 (a worker QObject in a QThread); every update arrives as a queued signal, and the only
 blocking wait on the GUI thread is the bounded one in `shutdown()`.
+
+Every handler keeps its slice of the GUI thread short (a 10 ms timer elsewhere stays within a
+few ms while a run trains): the plots draw one plot per timer tick, and the end of a run is
+shown over several event-loop turns (`_finish_steps`) before `run_finished` says it is shown.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +96,9 @@ class TrainingPanel(QWidget):
         self._project_seen: Project | None = None
         self._form_editing = False  # a form edit is being pushed
         self._devices_probed = False
+        # Bumped when what the panel shows is replaced (a new run, another project): the steps
+        # still showing the end of an earlier run then stop drawing.
+        self._shown = 0
         self._reset_progress_state()
         self.background = Background(self)
         # If the panel goes away mid-run, the run must not go on training without it.
@@ -189,6 +196,7 @@ class TrainingPanel(QWidget):
 
     def _clear_run_display(self) -> None:
         """Another project: nothing of the previous one's run stays on screen."""
+        self._shown += 1
         self.run_dir = None
         self.last_reason, self.last_metrics, self.last_model = None, {}, None
         self.epochs_seen, self.batches_seen, self.history = [], 0, []
@@ -330,7 +338,13 @@ class TrainingPanel(QWidget):
                 self.problem_shown.emit(node_id)
             return False
         self.run_dir = Path(resume) if resume else runs.new_run_dir(project)
+        self._shown += 1
         self.plots.reset(1)
+        if not resume:
+            # The x axis set now, at the click, for the epochs the run will have: when the run
+            # reports them (`_on_started`, mid-run) it is already right, and three plots'
+            # axes and grids are not redrawn at once then.
+            self.plots.set_epochs(0, int(project.training.get("epochs") or 1))
         self.banner.clear()
         self.evaluation.clear()
         self.epochs_seen, self.batches_seen, self.history = [], 0, []
@@ -504,12 +518,15 @@ class TrainingPanel(QWidget):
         self._set_buttons()
 
     def _on_finished(self, reason: str, metrics: dict, evaluation: Any) -> None:
+        """How the run ended, at once; the plots' last points, the evaluation and the runs
+        list follow over several event-loop turns (drawn in one go they held the GUI thread
+        for 70-85 ms), then `run_finished`."""
         run = self.run
         if run is not None:
             run.done = True  # the thread ends right after this signal; no more events come
         self.last_reason, self.last_metrics = reason, dict(metrics or {})
         self.last_model = run.worker.model if run is not None else None
-        self.plots.stop()
+        self.plots.timer.stop()
         self._update_progress()
         if reason in ("error", "nan_loss"):
             self.message.setStyleSheet("color: #d9534f;")
@@ -520,13 +537,40 @@ class TrainingPanel(QWidget):
         else:
             self.message.setStyleSheet("")
             self.message.setText(self._outcome_text({**self.last_metrics, "stopped_by": reason}))
-        if evaluation is not None:
-            self.evaluation.show_result(evaluation, self.last_model)
-        else:
-            self.evaluation.show_result(None, None)
-        self.runs.refresh()
         self._set_buttons()
-        self.run_finished.emit(reason)
+        self._step_through(self._finish_steps(evaluation), lambda: self.run_finished.emit(reason))
+
+    def _finish_steps(self, evaluation: Any) -> Iterator[None]:
+        """The end of a run shown, one short slice per step: the plots' last points (one plot
+        a step), the evaluation (a few cells a step), the runs list."""
+        while self.plots.pending():
+            self.plots.tick()
+            yield
+        yield from self.evaluation.result_steps(evaluation, self.last_model)
+        yield
+        self.runs.refresh()
+
+    def _step_through(self, steps: Iterator[None], then: Callable[[], None]) -> None:
+        """Run one step of `steps` per event-loop turn (timers and input are served between
+        them), then `then`. Steps showing what has since been replaced (a new run, another
+        project) are dropped; `then` still runs."""
+        shown = self._shown
+
+        def step() -> None:
+            if shown == self._shown:
+                try:
+                    next(steps)
+                except StopIteration:
+                    pass
+                except BaseException:
+                    then()  # whoever waits for the end hears of it, failed step or not
+                    raise
+                else:
+                    QTimer.singleShot(0, self, step)
+                    return
+            then()
+
+        QTimer.singleShot(0, self, step)
 
     def _mark_failed(self, reason: str) -> None:
         """A run that failed before the engine wrote its metrics still shows up, marked failed."""
