@@ -68,7 +68,8 @@ class RunResult:
     model: Any = None
     run_dir: Path | None = None
     # The saved model on the held-out split (evaluation.evaluate), images included; what
-    # metrics.json keeps of it is its "evaluation". None when no model was saved.
+    # metrics.json keeps of it is its "evaluation". None when no model was saved, and for a
+    # run the user stopped or one on several ranks (see _write_run).
     evaluation: dict[str, Any] | None = None
 
 
@@ -566,7 +567,10 @@ class TrainingEngine:
             network = self._usable_network(reason, metrics)
             if network is not None:
                 self._save_model(network, run_dir)
-                if self.feed is None:  # one rank of several would evaluate its slice alone
+                # Not for a run the user stopped: it ends at once (the app shows its last
+                # batches when it ends), keeping its scores; nor on one rank of several, which
+                # would evaluate its slice alone.
+                if reason in ("completed", "early_stopping") and self.feed is None:
                     self._evaluate(network, metrics)
         rundir.write_history(run_dir, self.history)
         rundir.write_json(run_dir / "metrics.json", metrics)
