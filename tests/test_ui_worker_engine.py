@@ -34,15 +34,15 @@ def test_the_jax_worker_trains_stops_at_once_and_a_crash_is_a_sentence(qtbot, tm
     assert panel.start_training()
     qtbot.waitUntil(lambda: len(panel.epochs_seen) >= 1, timeout=120000)
     assert panel.batches_seen >= panel.steps_per_epoch
-    with qtbot.waitSignal(panel.run_finished, timeout=20000) as blocker:
-        asked = time.perf_counter()
+    # The pace as the panel sees it (the relay's lag is in both counts, and cancels).
+    t0, b0 = time.perf_counter(), panel.batches_seen
+    qtbot.wait(1000)
+    per_second = (panel.batches_seen - b0) / (time.perf_counter() - t0)
+    with qtbot.waitSignal(panel.run_finished, timeout=30000) as blocker:
+        at_stop = panel.batches_seen
         panel.stop_training()
-        last_batch, seen = asked, panel.batches_seen
-        while time.perf_counter() - asked < 2.0:  # when do the batches stop coming?
-            qtbot.wait(20)
-            if panel.batches_seen != seen:
-                last_batch, seen = time.perf_counter(), panel.batches_seen
-    assert last_batch - asked < 1.0  # training stopped within a second (saving follows)
+    # Training stopped within a second: no more batches came than a second's worth.
+    assert panel.batches_seen - at_stop <= per_second * 1.0 + 5
     assert blocker.args == ["user"]
     assert panel.last_metrics["engine"] == "jax"
     qtbot.waitUntil(lambda: not panel.is_training(), timeout=20000)
