@@ -35,10 +35,15 @@ def fake_export(ok: bool, keep: bool):
     def export_project(source, fmt, path, **options):
         if keep:
             Path(path).write_bytes(b"onnx")
+        message = "The ONNX model matches Keras (largest difference 1e-07)."
+        if not ok:
+            message = "onnxruntime could not load it: INVALID_GRAPH."
+            if not keep:  # as the core says it when it deletes what failed
+                message = ("The ONNX export failed its check, so it was deleted and nothing "
+                           f"was written to {path}: {message}")  # fmt: skip
         return ExportReport(path=path, format=fmt, size_bytes=4, max_abs_diff=None if not ok
-                            else 1e-7, tolerance=1e-4, ok=ok,
-                            message="onnxruntime could not load it: INVALID_GRAPH." if not ok
-                            else "The ONNX model matches Keras (largest difference 1e-07).")  # fmt: skip
+                            else 1e-7, tolerance=1e-4, ok=ok, message=message,
+                            kept=keep)  # fmt: skip
 
     return export_project
 
@@ -61,9 +66,10 @@ def test_the_dialog_says_plainly_whether_the_export_passed_its_check(
     if ok:
         assert text.startswith("✓ The ONNX model matches Keras")
         return
-    assert text.startswith("✗ The export failed its check. onnxruntime could not load it")
     if keep:
+        assert text.startswith("✗ The export failed its check. onnxruntime could not load it")
         assert text.endswith(f"The file at {target} did not pass: do not use it.")
-    else:
-        assert text.endswith("Nothing was kept.")
+    else:  # said once, by the core: what was deleted
+        assert text.startswith("✗ The ONNX export failed its check, so it was deleted")
+        assert text.count("failed its check") == 1
     assert "#b3261e" in dialog.result.styleSheet()

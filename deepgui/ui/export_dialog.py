@@ -245,12 +245,11 @@ def result_text(report) -> str:
     message = report.message.strip()
     if report.ok:
         return f"✓ {message}"
+    if not getattr(report, "kept", True):
+        return f"✗ {message}"  # the core's sentence says what was deleted and what was left
     path = Path(report.path)
-    if path.exists():
-        kept = f"The file at {path} did not pass: do not use it."
-    else:
-        kept = "Nothing was kept."
-    return f"✗ The export failed its check. {message} {kept}"
+    return (f"✗ The export failed its check. {message} The file at {path} did not pass: "
+            "do not use it.")  # fmt: skip
 
 
 def existing_outputs(source: object, fmt: str, path: str) -> list[Path]:
