@@ -69,7 +69,9 @@ def supervise(cluster, out: Path, device: str) -> int:
     from deepgui.core.training.worker_process import (
         crash_sentence,
         end_process,
+        grace_seconds,
         parse_event,
+        relay_progress,
         worker_environment,
     )
     from deepgui.train_cli import ProgressPrinter
@@ -103,20 +105,11 @@ def supervise(cluster, out: Path, device: str) -> int:
             event = parse_event(line)
             if event is None:
                 continue
-            kind = event["event"]
-            if kind == "finished":
+            if event["event"] == "finished":
                 outcome = (event["reason"], event["metrics"])
-            elif kind in ("note", "waiting"):
-                sys.stderr.write(f"{event['text']}\n")
-            elif kind == "started":
-                printer.started(event["steps"], event["epochs"], event["initial"], event["info"])
-            elif kind == "epoch_started":
-                printer.epoch_started(event["epoch"])
-            elif kind == "batch_ended":
-                printer.batch_ended(event["step"], event["logs"])
-            elif kind == "epoch_ended":
-                printer.epoch_ended(event["epoch"], event["logs"])
-        code = end_process(process, 10.0 + cluster.heartbeat_seconds)
+            elif event["event"] != "overfitting":  # the chief reports it, with its remedies
+                relay_progress(event, printer)
+        code = end_process(process, grace_seconds(cluster))
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -164,37 +164,20 @@ class WorkerEngine:
         return "error", {"stopped_by": "error", "message": crash_sentence(code, errors)}
 
     def _grace(self) -> float:
-        """How long a worker that has reported its end may take to leave: a rank of a cluster
-        waits for the others at shutdown, at most one heartbeat period."""
-        return 10.0 + (self.cluster.heartbeat_seconds if self.cluster is not None else 0)
+        return grace_seconds(self.cluster)
 
     def _relay(self, event: dict[str, Any]) -> None:
-        kind, listener = event["event"], self.listener
-        if kind == "waiting":
-            waiting = getattr(listener, "waiting", None)
-            if waiting is not None:
-                waiting(event["text"])
-        elif kind == "started":
-            listener.started(event["steps"], event["epochs"], event["initial"], event["info"])
-        elif kind == "epoch_started":
-            listener.epoch_started(event["epoch"])
-        elif kind == "batch_ended":
-            listener.batch_ended(event["step"], event["logs"])
-        elif kind == "epoch_ended":
-            listener.epoch_ended(event["epoch"], event["logs"])
-        elif kind == "overfitting":
-            report = OverfittingReport(**event["report"])
-            if self.project is not None:
-                from deepgui.core.training.remedies import suggest_remedies
+        if event["event"] != "overfitting":
+            relay_progress(event, self.listener)
+            return
+        report = OverfittingReport(**event["report"])
+        if self.project is not None:
+            from deepgui.core.training.remedies import suggest_remedies
 
-                report.remedies = suggest_remedies(
-                    self.project, self.data.num_train, event.get("params") or 0
-                )
-            listener.overfitting_detected(report)
-        elif kind == "paused":
-            listener.paused()
-        elif kind == "resumed":
-            listener.resumed()
+            report.remedies = suggest_remedies(
+                self.project, self.data.num_train, event.get("params") or 0
+            )
+        self.listener.overfitting_detected(report)
 
     def _wrap_model(self):
         """The worker saved the bare network (it never saw the preprocessing): load it here,
@@ -211,6 +194,35 @@ class WorkerEngine:
         if raw is not None:
             signature.write_samples(self.run_dir, raw, labels)
         return network
+
+
+def relay_progress(event: dict[str, Any], listener) -> None:
+    """A worker's progress event (one parsed JSON line) as the listener's call. The app's
+    worker engine and `deepgui worker`'s terminal both relay through here; overfitting and
+    finished need their receiver's own handling."""
+    kind = event["event"]
+    if kind in ("waiting", "note"):
+        waiting = getattr(listener, "waiting", None)  # optional: not every listener shows it
+        if waiting is not None:
+            waiting(event["text"])
+    elif kind == "started":
+        listener.started(event["steps"], event["epochs"], event["initial"], event["info"])
+    elif kind == "epoch_started":
+        listener.epoch_started(event["epoch"])
+    elif kind == "batch_ended":
+        listener.batch_ended(event["step"], event["logs"])
+    elif kind == "epoch_ended":
+        listener.epoch_ended(event["epoch"], event["logs"])
+    elif kind == "paused":
+        listener.paused()
+    elif kind == "resumed":
+        listener.resumed()
+
+
+def grace_seconds(cluster: Cluster | None) -> float:
+    """How long a worker that has reported its end may take to leave: a rank of a cluster
+    waits for the others at shutdown, at most one heartbeat period."""
+    return 10.0 + (cluster.heartbeat_seconds if cluster is not None else 0)
 
 
 def wrap_saved_network(run_dir: Path, pre, task: str, class_names: list[str]):
