@@ -248,7 +248,9 @@ def _probe_in_worker(project, data, config) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="deepgui-probe-") as folder:
         n = min(data.num_train, PROBE_BATCHES * config.batch_size)
         handover.write(Path(folder), data, handover.describe(data, project, config), limit=n)
-        env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        from deepgui.core.training.worker_process import worker_environment
+
+        env = worker_environment("jax")  # the same child environment as a JAX run's
         started = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-m", "deepgui.core.training.engines", folder],
