@@ -224,10 +224,8 @@ def _cluster(args: argparse.Namespace, prepared):
             "--workers needs --coordinator HOST:PORT, the address of this machine that the "
             "other ranks reach (127.0.0.1:PORT when they all run here)."
         )
-    if getattr(args, "engine", None) not in (None, "auto", "jax"):
-        raise DeepGuiError(f"--engine {args.engine}: a run on several ranks trains with JAX; "
-                           "leave --engine out or give jax.")  # fmt: skip
     if "jax" not in engines.available():
+        # JAX's coordination service joins the ranks, whichever engine trains them.
         raise DeepGuiError("--workers needs JAX, which is not installed here.")
     if prepared.resume:
         raise DeepGuiError(f"{prepared.run_dir}: {distributed.RESUME_REFUSED}")
@@ -241,14 +239,18 @@ def _train(prepared, data, spec, requested: str | None = None, cluster=None) -> 
     project, config, run_dir = prepared.project, prepared.config, prepared.run_dir
     resume = prepared.resume
     if cluster is not None:
-        chosen = "jax"
-        sys.stderr.write(f"Engine: JAX on {cluster.world} rank(s), data parallel.\n")
+        # The project's engine is a one-machine choice (TensorFlow by default): several
+        # machines train with JAX unless --engine asks otherwise or JAX cannot train the model.
+        cluster, note = engines.resolve_cluster(requested or "auto", project, data, config,
+                                                cluster)  # fmt: skip
+        chosen = cluster.engine
+        sys.stderr.write(f"Engine: {note.rstrip('.')}.\n")
     else:
         if requested:
             config = config.with_overrides(engine=requested)
         chosen, note = engines.resolve(config.engine, project, data, config)
         if note:
-            sys.stderr.write(f"Engine: {note}.\n")
+            sys.stderr.write(f"Engine: {note.rstrip('.')}.\n")
     printer = ProgressPrinter(sys.stderr)
     engine = engines.make_engine(
         chosen, project, data, config, printer,

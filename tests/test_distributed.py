@@ -5,6 +5,7 @@ dies ends the run with a sentence, leaving no process behind."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -126,11 +127,15 @@ def is_loopback(address: str) -> bool:
     return address in ("127.0.0.1", "::1", "::ffff:127.0.0.1")
 
 
-def chief(tmp_path: Path, world: int, epochs: int, name: str):
+def chief(tmp_path: Path, world: int, epochs: int, name: str, engine: str = "jax",
+          test_split: float = 0.0):  # fmt: skip
     project = iris_project(tmp_path, epochs=epochs)
+    if test_split:
+        project.dataset["test_split"] = test_split
     data = load_dataset(project.dataset, graph=project.graph)
     config = TrainingConfig.from_dict(project.training)
     cluster = distributed.make_cluster(f"127.0.0.1:{free_port()}", world, 0, join_seconds=120)
+    cluster = dataclasses.replace(cluster, engine=engine)
     events = Events()
     engine = engines.make_engine("jax", project, data, config, events,
                                  dataset_spec=project.dataset, run_dir=tmp_path / name,
@@ -292,3 +297,50 @@ def test_the_jax_engine_trains_data_parallel_over_several_devices_of_one_machine
     assert result.reason == "completed", result.metrics.get("message")
     assert result.metrics["device"] == "2 devices (cpu)"
     assert events.epochs == [1, 2] and events.batches == 2 * 7  # full global batches of 16
+
+
+@pytest.mark.slow
+def test_tensorflow_ranks_train_a_model_as_one_and_the_chief_tests_it(tmp_path):
+    """The engine for a model JAX cannot train (or --engine tensorflow): TensorFlow's
+    MultiWorkerMirroredStrategy over the same ranks, joined, handed over and watched as the
+    JAX ranks are. Both ranks end with the same weights, every batch reaches the chief, and
+    the test split (which no rank evaluates: it would be one more collective) is tested on
+    the chief's saved model."""
+    engine, events, cluster = chief(tmp_path, world=2, epochs=2, name="chief",
+                                    engine="tensorflow", test_split=0.1)  # fmt: skip
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(engine.run()))
+    thread.start()
+    rank = start_rank(cluster.coordinator, 1, 2, tmp_path / "rank1")
+    thread.join(180)
+    out, err = rank.communicate(timeout=60)
+    result = results[0]
+    assert result.reason == "completed", result.metrics.get("message")
+    assert rank.returncode == 0, err[-2000:]
+    assert "MultiWorkerMirroredStrategy over 2 ranks" in result.metrics["device"]
+    assert result.metrics["engine"] == "tensorflow"
+    # 101 training rows at a global batch of 16: 6 whole batches an epoch.
+    assert events.epochs == [1, 2] and events.batches == 2 * 6
+    assert set(result.metrics["test"]) >= {"loss", "accuracy"}
+    chief_w = network_weights(tmp_path / "chief" / "model.keras")
+    rank_w = network_weights(tmp_path / "rank1" / "model.keras")
+    assert chief_w.keys() == rank_w.keys() and chief_w
+    for name in chief_w:
+        for a, b in zip(chief_w[name], rank_w[name], strict=True):
+            assert np.array_equal(a, b), f"{name} differs between the ranks"
+    import keras
+
+    data = load_dataset(engine.project.dataset, graph=engine.project.graph)
+    model = keras.saving.load_model(tmp_path / "chief" / "model.keras")
+    assert model.predict(data.raw_test, verbose=0).shape == (len(data.y_test), 3)
+
+
+def test_several_machines_train_with_jax_unless_asked_otherwise(tmp_path):
+    project = iris_project(tmp_path)
+    data = load_dataset(project.dataset, graph=project.graph)
+    config = TrainingConfig.from_dict(project.training)
+    cluster = distributed.make_cluster("127.0.0.1:7477", 2)
+    asked, note = engines.resolve_cluster("tensorflow", project, data, config, cluster)
+    assert asked.engine == "tensorflow" and "trusted network" in note
+    assert asked.to_dict()["engine"] == "tensorflow"
+    assert distributed.Cluster.from_dict(asked.to_dict()) == asked

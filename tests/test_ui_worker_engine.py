@@ -80,6 +80,7 @@ def test_the_app_is_the_chief_of_a_run_on_two_machines(qtbot, tmp_path, panel_fo
     command = f"deepgui worker --coordinator {address} --rank 1 --world 2"
     assert command in form.join_command.text()
     assert not form.engine.isEnabled()  # JAX trains it, whatever the choice
+    assert "trusted network" in form.join_command.text()  # TensorFlow's fallback is marked
     assert panel.start_training()
     qtbot.waitUntil(lambda: "Waiting at" in panel.message.text(), timeout=60000)
     assert command in panel.message.text()

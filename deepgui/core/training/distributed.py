@@ -43,6 +43,9 @@ class Cluster:
     rank: int = 0
     join_seconds: int = JOIN_SECONDS
     heartbeat_seconds: int = HEARTBEAT_SECONDS
+    # "jax" (Keras's distribution API), or "tensorflow" for a model JAX cannot train
+    # (MultiWorkerMirroredStrategy, mirrored.py). The chief's choice; the others learn it on joining.
+    engine: str = "jax"
 
     @property
     def host(self) -> str:
@@ -59,13 +62,14 @@ class Cluster:
     def to_dict(self) -> dict[str, Any]:
         return {"coordinator": self.coordinator, "world": self.world, "rank": self.rank,
                 "join_seconds": self.join_seconds,
-                "heartbeat_seconds": self.heartbeat_seconds}  # fmt: skip
+                "heartbeat_seconds": self.heartbeat_seconds, "engine": self.engine}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Cluster:
         return cls(str(d["coordinator"]), int(d["world"]), int(d.get("rank", 0)),
                    int(d.get("join_seconds", JOIN_SECONDS)),
-                   int(d.get("heartbeat_seconds", HEARTBEAT_SECONDS)))  # fmt: skip
+                   int(d.get("heartbeat_seconds", HEARTBEAT_SECONDS)),
+                   str(d.get("engine", "jax")))  # fmt: skip
 
 
 def make_cluster(coordinator: str, world: int, rank: int = 0, *,
@@ -134,10 +138,11 @@ def local_address(host: str) -> str:
 
 
 # ----------------------------------------------------------------------------- in a JAX process
-def join(cluster: Cluster) -> None:
+def join(cluster: Cluster) -> Cluster:
     """Join the run (rank 0 starts the coordination service, bound to its given address only)
-    and make Keras train data-parallel over every rank's devices. Blocks until all have joined
-    or `cluster.join_seconds` pass."""
+    and learn the run's engine from the chief; blocks until all have joined or
+    `cluster.join_seconds` pass. Returns the cluster with that engine. Keras is not imported
+    here: the engine decides the backend it is imported with (`use_engine`)."""
     import jax
 
     if cluster.world > 1:
@@ -151,14 +156,57 @@ def join(cluster: Cluster) -> None:
                 heartbeat_timeout_seconds=cluster.heartbeat_seconds,
                 shutdown_timeout_seconds=cluster.heartbeat_seconds,
             )  # fmt: skip
+            cluster = _agree_on_engine(cluster)
+        except TrainingError:
+            raise
         except Exception as exc:  # noqa: BLE001 - JAX's errors name gRPC internals
             raise TrainingError(_join_failure(cluster, exc)) from None
+    if cluster.engine == "tensorflow":
+        # JAX only carries the ranks' small messages; the devices are TensorFlow's.
+        jax.config.update("jax_platforms", "cpu")
+    return cluster
+
+
+def use_engine(cluster: Cluster) -> None:
+    """After `join`, before Keras is imported: the backend of the cluster's engine, and for
+    JAX, Keras's data-parallel distribution over every rank's devices."""
+    if cluster.engine == "tensorflow":
+        os.environ["KERAS_BACKEND"] = "tensorflow"
+        return
+    os.environ["KERAS_BACKEND"] = "jax"
+    import jax
     import keras
 
     distribution = keras.distribution.DataParallel(devices=jax.devices())
     # Each rank feeds its own slice of every global batch (ShardedBatches).
     distribution.auto_shard_dataset = False
     keras.distribution.set_distribution(distribution)
+
+
+ENGINE_KEY = "deepgui/engine"
+
+
+def coordination_client():
+    """JAX's client of the run's coordination service: its key-value store is how the ranks
+    tell each other small things before any collective can run."""
+    from jax._src import distributed as jax_distributed
+
+    return jax_distributed.global_state.client
+
+
+def _agree_on_engine(cluster: Cluster) -> Cluster:
+    import dataclasses
+
+    client = coordination_client()
+    if cluster.is_chief:
+        client.key_value_set(ENGINE_KEY, cluster.engine)
+        return cluster
+    engine = client.blocking_key_value_get(ENGINE_KEY, cluster.join_seconds * 1000)
+    if engine not in ("jax", "tensorflow"):
+        raise TrainingError(f"The chief at {cluster.coordinator} asked for the engine "
+                            f"{engine!r}, which this version of deepgui does not have; "
+                            "install the chief's version here.")  # fmt: skip
+    return dataclasses.replace(cluster, engine=engine)
 
 
 def _collectives_listen_on(address: str) -> None:
@@ -287,6 +335,7 @@ class ClusterFeed:
         # own stop and pause act at once, which would leave the other ranks in a collective.
         self.stop_requested = False
         self.pause_requested = False
+        self.placement = None  # the engine's own device choice (TensorFlow's strategy: mirrored.py)
 
     def stop(self) -> None:
         self.stop_requested = True

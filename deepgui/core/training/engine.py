@@ -222,7 +222,9 @@ class TrainingEngine:
         loss = cfg.resolved_loss(data, self._output_units())
         metric_names = cfg.resolved_metrics(data)
         check_loss_and_metrics(loss, metric_names)
-        placement = devices.choose(cfg.device, cfg.mixed_precision)
+        placement = getattr(self.feed, "placement", None) or devices.choose(
+            cfg.device, cfg.mixed_precision
+        )
         self.device = placement.description
         if cfg.seed is not None:
             keras.utils.set_random_seed(cfg.seed)
@@ -253,7 +255,7 @@ class TrainingEngine:
             class_weight = self._class_weight()
             if self.run_dir is not None:
                 self._write_project_copy()
-            val = (data.x_val, data.y_val) if _present(data.x_val, data.y_val) else None
+            val = (data.x_val, data.y_val) if present(data.x_val, data.y_val) else None
             self.listener.started(
                 steps,
                 cfg.epochs,
@@ -416,7 +418,7 @@ class TrainingEngine:
         if cfg.schedule.kind == "plateau":
             out.append(
                 keras.callbacks.ReduceLROnPlateau(
-                    monitor="val_loss" if _present(self.data.x_val, self.data.y_val) else "loss",
+                    monitor="val_loss" if present(self.data.x_val, self.data.y_val) else "loss",
                     factor=cfg.schedule.factor,
                     patience=cfg.schedule.patience,
                     min_lr=cfg.schedule.min_learning_rate,
@@ -533,19 +535,15 @@ class TrainingEngine:
             out["resumed_from_epoch"] = self.initial_epoch
         if message:
             out["message"] = message
+        # On several ranks the test pass would be one more collective that every rank must run
+        # alike; the chief's launcher tests the saved model instead (WorkerEngine).
         if (
             reason != "error"
             and self.model is not None
-            and _present(self.data.x_test, self.data.y_test)
+            and self.feed is None
+            and present(self.data.x_test, self.data.y_test)
         ):
-            try:
-                test = self.model.evaluate(
-                    self.data.x_test, self.data.y_test, batch_size=cfg.batch_size,
-                    verbose=0, return_dict=True,
-                )  # fmt: skip
-                out["test"] = {k: float(v) for k, v in test.items()}
-            except Exception as exc:  # noqa: BLE001 - a failed test pass must not lose the run
-                out["test_error"] = describe_error(exc)
+            out.update(test_scores(self.model, self.data, cfg.batch_size))
         return out
 
     # ------------------------------------------------------------------ run directory
@@ -639,7 +637,17 @@ class TrainingEngine:
                 raise fileio.write_error(run_dir / signature.SAMPLES_FILE, exc) from None
 
 
-def _present(x, y) -> bool:
+def test_scores(model, data: LoadedData, batch_size: int) -> dict[str, Any]:
+    """{"test": the model's scores on the test split}, or {"test_error": why not}."""
+    try:
+        test = model.evaluate(data.x_test, data.y_test, batch_size=batch_size, verbose=0,
+                              return_dict=True)  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - a failed test pass must not lose the run
+        return {"test_error": describe_error(exc)}
+    return {"test": {k: float(v) for k, v in test.items()}}
+
+
+def present(x, y) -> bool:
     """A split is there when it has samples (loaders may give empty arrays for a 0 fraction)."""
     return x is not None and y is not None and len(y) > 0
 

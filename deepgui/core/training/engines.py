@@ -40,6 +40,45 @@ def resolve(requested: str, project, data, config) -> tuple[str, str]:
     return requested, ""
 
 
+def resolve_cluster(requested: str, project, data, config, cluster):
+    """(cluster, note): the engine of a run on several ranks. JAX with Keras's distribution
+    API, unless TensorFlow is asked for or JAX cannot train the model: then TensorFlow's
+    MultiWorkerMirroredStrategy (mirrored.py), which is for trusted networks only."""
+    import dataclasses
+
+    from deepgui.core.training.mirrored import TRUSTED_ONLY
+
+    if requested in ("tensorflow", "xla"):
+        why = f"--engine {requested} was asked for"
+    else:
+        failure = jax_failure(project, data, config)
+        if failure is None:
+            note = f"JAX on {cluster.world} ranks, data parallel"
+            return dataclasses.replace(cluster, engine="jax"), note
+        why = f"JAX cannot train this model ({failure})"
+    note = (f"{why}, so TensorFlow's MultiWorkerMirroredStrategy trains it on {cluster.world} "
+            f"ranks. {TRUSTED_ONLY}")  # fmt: skip
+    return dataclasses.replace(cluster, engine="tensorflow"), note
+
+
+def jax_failure(project, data, config) -> str | None:
+    """None when JAX trains this model (known from the probe's figures, or tried on two
+    batches in a JAX process); otherwise what went wrong, in a few words."""
+    known = cached(model_key(project, data, config))
+    if known is not None and known.get("jax", 0.0) > 0:
+        return None
+    try:
+        out = _run_in_worker(project, data, config, min(data.num_train, 2 * config.batch_size),
+                             "--check")  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"the JAX process did not run: {exc}"
+    last = out.stdout.strip().splitlines()[-1:] if out.stdout.strip() else []
+    if out.returncode == 0 and last == ["ok"]:
+        return None
+    text = last[0] if last else (out.stderr.strip().splitlines() or ["it exited"])[-1]
+    return text[:200]
+
+
 def choose(project, data, config, speeds: dict[str, float] | None = None) -> tuple[str, str]:
     """`auto`: the engine that ends this run soonest, predicted from each engine's measured
     speed and fixed cost (start-up, compiling, ending). A worker process that trains three
@@ -92,7 +131,8 @@ def make_engine(engine: str, project, data, config, listener, *, dataset_spec, r
     if engine == "jax" or cluster is not None:
         from deepgui.core.training.worker_process import WorkerEngine
 
-        return WorkerEngine("jax", project, data, config, listener, dataset_spec=dataset_spec,
+        backend = cluster.engine if cluster is not None else "jax"
+        return WorkerEngine(backend, project, data, config, listener, dataset_spec=dataset_spec,
                             run_dir=run_dir, resume=resume, cluster=cluster)  # fmt: skip
     from deepgui.core.training.engine import TrainingEngine
 
@@ -240,44 +280,71 @@ def probe_here(graph, data, config, jit: bool | str = "auto") -> tuple[float, fl
 JAX_ENDING_SECONDS = 1.5
 
 
-def _probe_in_worker(project, data, config) -> tuple[float, float]:
+def _run_in_worker(project, data, config, rows: int, *args: str):
+    """This module run in a JAX process on the first `rows` training rows, handed over as a
+    JAX run's are; the finished process."""
     import tempfile
 
     from deepgui.core.training import handover
+    from deepgui.core.training.worker_process import worker_environment
 
     with tempfile.TemporaryDirectory(prefix="deepgui-probe-") as folder:
-        n = min(data.num_train, PROBE_BATCHES * config.batch_size)
-        handover.write(Path(folder), data, handover.describe(data, project, config), limit=n)
-        from deepgui.core.training.worker_process import worker_environment
-
-        env = worker_environment("jax")  # the same child environment as a JAX run's
-        started = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-m", "deepgui.core.training.engines", folder],
-            capture_output=True, text=True, env=env, timeout=300,
+        handover.write(Path(folder), data, handover.describe(data, project, config), limit=rows)
+        return subprocess.run(
+            [sys.executable, "-m", "deepgui.core.training.engines", folder, *args],
+            capture_output=True, text=True, env=worker_environment("jax"), timeout=300,
         )  # fmt: skip
-        wall = time.perf_counter() - started
-        if out.returncode != 0:
-            return 0.0, 0.0
-        rate, fixed = (float(v) for v in out.stdout.strip().splitlines()[-1].split())
-        # The process's start and imports count as fixed costs too: all but the steady epochs.
-        steady = 3 * n / rate
-        return rate, max(fixed, wall - steady) + JAX_ENDING_SECONDS
 
 
-def _probe_main(folder: str) -> None:
-    """In the JAX process: the probe on the arrays handed over."""
+def _probe_in_worker(project, data, config) -> tuple[float, float]:
+    n = min(data.num_train, PROBE_BATCHES * config.batch_size)
+    started = time.perf_counter()
+    out = _run_in_worker(project, data, config, n)
+    wall = time.perf_counter() - started
+    if out.returncode != 0:
+        return 0.0, 0.0
+    rate, fixed = (float(v) for v in out.stdout.strip().splitlines()[-1].split())
+    # The process's start and imports count as fixed costs too: all but the steady epochs.
+    steady = 3 * n / rate
+    return rate, max(fixed, wall - steady) + JAX_ENDING_SECONDS
+
+
+def _probe_main(folder: str, check: bool = False) -> None:
+    """In the JAX process: the probe on the arrays handed over, or with `check`, whether the
+    model trains at all ("ok", or the error's first line)."""
     from deepgui.core.training import handover
     from deepgui.core.training.config import TrainingConfig
 
     data, meta = handover.read(Path(folder))
     project = handover.project_of(meta, str(Path(folder) / handover.META_FILE))
-    rate, fixed = probe_here(project.graph, data, TrainingConfig.from_dict(meta["config"]))
-    print(rate, fixed)
+    config = TrainingConfig.from_dict(meta["config"])
+    if not check:
+        rate, fixed = probe_here(project.graph, data, config)
+        print(rate, fixed)
+        return
+    try:
+        train_briefly(project.graph, data, config)
+    except Exception as exc:  # noqa: BLE001 - the answer is what failed
+        from deepgui.core.training.engine import describe_error
+
+        print(" ".join(describe_error(exc).split()) or type(exc).__name__)
+        sys.exit(1)
+    print("ok")
+
+
+def train_briefly(graph, data, config) -> None:
+    """One epoch of the rows given, as a run would train them: raises what the run would."""
+    from deepgui.core.build import build_model
+    from deepgui.core.training.config import make_optimizer
+
+    model = build_model(graph)
+    units = model.outputs[0].shape[-1]
+    model.compile(optimizer=make_optimizer(config, 2), loss=config.resolved_loss(data, units))
+    model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=1, verbose=0)
 
 
 if __name__ == "__main__":
     from deepgui.core.training.worker_process import without_tensorflow
 
     without_tensorflow()
-    _probe_main(sys.argv[1])
+    _probe_main(sys.argv[1], check="--check" in sys.argv[2:])

@@ -105,6 +105,8 @@ class WorkerEngine:
             except Exception as exc:  # noqa: BLE001 - the run's files stay; say what failed
                 reason, metrics = "error", {**metrics, "stopped_by": "error",
                                             "message": describe_error(exc)}  # fmt: skip
+        if self.cluster is not None and reason != "error" and self.model is not None:
+            self._test(metrics)
         metrics.setdefault("wall_seconds", round(time.perf_counter() - started, 3))
         metrics["engine"] = self.backend
         if (self.run_dir / "metrics.json").exists():
@@ -116,6 +118,14 @@ class WorkerEngine:
 
         history = read_history(self.run_dir) if self.run_dir.is_dir() else []
         return RunResult(reason, metrics, history, self.model, self.run_dir)
+
+    def _test(self, metrics: dict[str, Any]) -> None:
+        """The ranks of a cluster leave the test split alone (engine.py); the chief's saved
+        network is tested here, as a one-machine run would test it."""
+        from deepgui.core.training.engine import present, test_scores
+
+        if present(self.data.x_test, self.data.y_test):
+            metrics.update(test_scores(self.model, self.data, self.config.batch_size))
 
     def _hand_over(self) -> None:
         """The arrays and what the worker needs to know, written into the run directory."""
@@ -287,6 +297,9 @@ def worker_environment(backend: str, device: str = "auto") -> dict[str, str]:
     """The child's environment: its Keras backend, and the devices it may use (JAX takes every
     device it sees, so the choice is made by what it is shown)."""
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if backend == "tensorflow":
+        # A TensorFlow rank of a cluster: JAX only carries the ranks' messages (mirrored.py).
+        env["JAX_PLATFORMS"] = "cpu"
     if device == "cpu":
         env["JAX_PLATFORMS"] = "cpu"
         env["CUDA_VISIBLE_DEVICES"] = ""
@@ -401,7 +414,8 @@ def worker_main(run_dir: str) -> int:
             listener._emit(event="waiting", text=f"Waiting at {cluster.coordinator} for "
                            f"{cluster.world - 1} more rank(s) to join: {others}")  # fmt: skip
         try:
-            distributed.join(cluster)
+            cluster = distributed.join(cluster)
+            distributed.use_engine(cluster)
             if cluster.world > 1:
                 _share_with_ranks(meta, data)
         except Exception as exc:  # noqa: BLE001 - one sentence, then leave
@@ -438,7 +452,10 @@ def rank_main(coordinator: str, rank: int, world: int, out_dir: str) -> int:
     cluster = distributed.make_cluster(coordinator, world, rank)
     run_dir = Path(out_dir)
     try:
-        distributed.join(cluster)
+        cluster = distributed.join(cluster)  # the chief's engine decides this rank's backend
+        if cluster.engine == "jax":
+            without_tensorflow()
+        distributed.use_engine(cluster)
         arrays, meta = handover.from_bytes(distributed.share(None))
     except Exception as exc:  # noqa: BLE001 - one sentence, then leave
         from deepgui.core.training.engine import describe_error
@@ -466,11 +483,16 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
         resume=bool(meta.get("resume")),
     )  # fmt: skip
     if cluster is not None:
+        if cluster.engine == "tensorflow":
+            from deepgui.core.training.mirrored import MirroredFeed
+
+            engine.feed = MirroredFeed(cluster)  # before any TensorFlow operation runs
+        else:
+            from deepgui.core.training.distributed import ClusterFeed
+
+            engine.feed = ClusterFeed(cluster)
         import keras
 
-        from deepgui.core.training.distributed import ClusterFeed
-
-        engine.feed = ClusterFeed(cluster)
         # Every variable a rank creates, even the shape check's throwaway ones, must hold the
         # same values on every rank: seed before the engine builds anything.
         keras.utils.set_random_seed(engine.config.seed or 0)
@@ -502,7 +524,8 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
 
         # Loading under the run's distribution would lay the weights out over every rank,
         # which have left by now: this is this rank's own copy.
-        keras.distribution.set_distribution(None)
+        if cluster.engine == "jax":
+            keras.distribution.set_distribution(None)
         try:
             pre = Preprocessing.from_dict(meta["preprocessing"])
             wrap_saved_network(run_dir, pre, data.task, list(data.class_names))
@@ -520,7 +543,7 @@ def without_tensorflow() -> None:
 
 
 if __name__ == "__main__":
-    without_tensorflow()
-    if sys.argv[1] == "--rank":
+    if sys.argv[1] == "--rank":  # its backend is the chief's engine's, learnt on joining
         sys.exit(rank_main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))
+    without_tensorflow()
     sys.exit(worker_main(sys.argv[1]))

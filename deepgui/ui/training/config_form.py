@@ -25,6 +25,7 @@ from deepgui.core.errors import TrainingError
 from deepgui.core.training.config import OPTIMIZERS, SCHEDULES, TrainingConfig, parse_training
 from deepgui.core.training.distributed import make_cluster
 from deepgui.core.training.engines import ENGINES, LABELS, Measurement, speeds_sentence
+from deepgui.core.training.mirrored import TRUSTED_ONLY
 
 LOSSES = ["auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
           "binary_crossentropy", "mse", "mae", "huber"]  # fmt: skip
@@ -201,7 +202,8 @@ class TrainingForm(QWidget):
 
     def _show_cluster(self, cfg: TrainingConfig) -> None:
         """With several machines: where this one listens, and what to type on the others
-        (the core's own command line); JAX trains such a run, whatever the engine choice."""
+        (the core's own command line). JAX trains such a run whatever the engine choice, or
+        TensorFlow for a model JAX cannot train, which is for trusted networks only."""
         several = cfg.ranks > 1
         self.coordinator.setEnabled(several)
         self.engine.setEnabled(not several)
@@ -211,8 +213,11 @@ class TrainingForm(QWidget):
             return
         cluster = make_cluster(cfg.coordinator, cfg.ranks)
         commands = "\n".join(cluster.command_for(r) for r in range(1, cluster.world))
+        port = int(cluster.coordinator.rsplit(":", 1)[1])
         self.join_command.setText(
-            f"JAX trains it on {cluster.world} machines. On each of the others, run:\n{commands}"
+            f"JAX trains it on {cluster.world} machines. A model JAX cannot train is trained by "
+            f"TensorFlow instead, on ports {port + 1}+rank too: {TRUSTED_ONLY} On each of the "
+            f"others, run:\n{commands}"
         )
 
     # ------------------------------------------------------------------ engines

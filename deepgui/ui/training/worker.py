@@ -183,7 +183,12 @@ class TrainingWorker(QObject):
             project = prepared.project
             cluster = distributed.cluster_of(config, prepared.resume)
             if cluster is not None:
-                chosen, note = "jax", f"rank 0 of {cluster.world}, data parallel"
+                # JAX, or TensorFlow for a model JAX cannot train (the engine choice is a
+                # one-machine setting; the Training panel says so).
+                self.status.emit("Checking that JAX can train this model…")
+                cluster, note = engines.resolve_cluster("auto", project, self.data, config,
+                                                        cluster)  # fmt: skip
+                chosen, note = cluster.engine, f"rank 0 of {cluster.world}: {note}"
             else:
                 if config.engine == "auto":
                     self.status.emit("Measuring which engine trains this model fastest…")
