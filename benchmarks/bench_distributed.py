@@ -15,6 +15,7 @@ that of one rank.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import socket
 import statistics
@@ -41,13 +42,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def speed(project, data, config, world: int | None) -> float:
+def speed(project, data, config, world: int | None, engine_name: str = "jax") -> float:
     timer = Timer()
     with tempfile.TemporaryDirectory() as folder:
         cluster = None
         if world is not None:
             cluster = distributed.make_cluster(f"127.0.0.1:{free_port()}", world, 0)
-        engine = engines.make_engine("jax", project, data, config, timer,
+            cluster = dataclasses.replace(cluster, engine=engine_name)
+        engine = engines.make_engine(engine_name, project, data, config, timer,
                                      dataset_spec=project.dataset,
                                      run_dir=Path(folder) / "run", cluster=cluster)  # fmt: skip
         ranks = []
@@ -73,16 +75,25 @@ def main() -> None:
     parser.add_argument("--example", default="digits_cnn")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--tensorflow",
+        action="store_true",
+        help="also TensorFlow's engine for several machines (the fallback)",
+    )
     args = parser.parse_args()
     project = load_project(examples_dir() / f"{args.example}.dgproj")
     config = TrainingConfig.from_dict(project.training).with_overrides(epochs=args.epochs)
     data = PreparedRun(project, dict(project.dataset), config, Path(), False).load_data()
-    figures: dict[str, list[float]] = {"jax": [], "1 rank": [], "2 ranks": []}
+    figures: dict[str, list[float]] = {"jax": [], "1 rank": [], "2 ranks": [], "tf": [],
+                                       "2 tf ranks": []}  # fmt: skip
     for _ in range(args.repeats):
         figures["jax"].append(speed(project, data, config, None))
         figures["1 rank"].append(speed(project, data, config, 1))
         figures["2 ranks"].append(speed(project, data, config, 2))
-    med = {k: statistics.median(v) for k, v in figures.items()}
+        if args.tensorflow:
+            figures["tf"].append(speed(project, data, config, None, "tensorflow"))
+            figures["2 tf ranks"].append(speed(project, data, config, 2, "tensorflow"))
+    med = {k: statistics.median(v) for k, v in figures.items() if v}
     batch = config.batch_size
     step = {k: 1000 * batch / v for k, v in med.items()}  # ms per global batch
     print(f"{args.example}: {data.num_train} samples, global batch {batch}, {args.epochs} epochs, "
@@ -94,6 +105,13 @@ def main() -> None:
           f"ms/step  ratio to 1 rank {med['2 ranks'] / med['1 rank']:.2f}")  # fmt: skip
     print(f"  synchronising each step costs {step['2 ranks'] - step['1 rank'] / 2:.2f} ms "
           "beyond half a one-rank step (two ranks, each half the batch)")  # fmt: skip
+
+    if args.tensorflow:
+        print(f"  TensorFlow engine:     {med['tf']:>8,.0f} samples/s  {step['tf']:6.2f} ms/step")
+        print(f"  2 TensorFlow ranks (MultiWorkerMirroredStrategy): {med['2 tf ranks']:>8,.0f} "
+              f"samples/s  {step['2 tf ranks']:6.2f} ms/step  ratio to the TensorFlow engine "
+              f"{med['2 tf ranks'] / med['tf']:.2f}; synchronising costs "
+              f"{step['2 tf ranks'] - step['tf'] / 2:.2f} ms a step")  # fmt: skip
 
 
 if __name__ == "__main__":
