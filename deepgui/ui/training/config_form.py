@@ -215,9 +215,9 @@ class TrainingForm(QWidget):
         commands = "\n".join(cluster.command_for(r) for r in range(1, cluster.world))
         port = int(cluster.coordinator.rsplit(":", 1)[1])
         self.join_command.setText(
-            f"JAX trains it on {cluster.world} machines. A model JAX cannot train is trained by "
-            f"TensorFlow instead, on ports {port + 1}+rank too: {TRUSTED_ONLY} On each of the "
-            f"others, run:\n{commands}"
+            f"JAX trains it on {cluster.world} machines. On each of the others, run:\n"
+            f"{commands}\nA model JAX cannot train is trained by TensorFlow instead, on ports "
+            f"{port + 1}+rank too. {TRUSTED_ONLY}"
         )
 
     # ------------------------------------------------------------------ engines
