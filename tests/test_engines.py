@@ -197,3 +197,17 @@ def test_the_jax_worker_trains_every_bundled_example_into_a_run_that_tensorflow_
     raw, labels = read_samples(run)
     predictions = np.asarray(model.predict(raw, verbose=0))
     assert len(predictions) == len(labels) and np.all(np.isfinite(predictions))
+
+    # The app shows the worker's own evaluation (no second pass of the model in the app's
+    # interpreter): the confusion matrix the saved model gives here, the split's images.
+    from deepgui.core.training.evaluation import evaluate, from_worker
+
+    shown = from_worker(result.metrics["evaluation"], data)
+    here = evaluate(result.model, data, prepared.config.batch_size)
+    assert shown["split"] == here["split"] == "test"
+    np.testing.assert_array_equal(shown["confusion"], here["confusion"])
+    np.testing.assert_array_equal(shown["y_pred"], here["y_pred"][: len(shown["y_pred"])])
+    if example == "digits_cnn":
+        np.testing.assert_array_equal(shown["images"], here["images"])
+    else:
+        assert "images" not in shown

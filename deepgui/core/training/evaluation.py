@@ -129,3 +129,18 @@ def from_stored(data: Any) -> dict[str, Any] | None:
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
     return out
+
+
+def from_worker(data_stored: Any, data: LoadedData) -> dict[str, Any] | None:
+    """The evaluation a worker process kept in its metrics (the stored form), with the sample
+    images it could not send put back from this process's copy of the split: what the
+    Evaluation view draws, without running the model a second time here."""
+    out = from_stored(data_stored)
+    if out is None:
+        return None
+    x = {"test": data.x_test, "validation": data.x_val, "training": data.x_train}.get(out["split"])
+    if x is not None and not isinstance(x, dict) and np.ndim(x) == 4:
+        take = np.arange(min(SAMPLES, len(out["y_true"]), len(x)))
+        out["images"] = np.asarray(x[take], dtype=np.float32)
+        out["image_index"] = take
+    return out

@@ -173,7 +173,7 @@ class TrainingWorker(QObject):
 
     def _train(self, prepared):
         from deepgui.core.training import distributed, engines
-        from deepgui.core.training.evaluation import evaluate
+        from deepgui.core.training.evaluation import evaluate, from_worker
 
         config = prepared.config
         try:
@@ -216,8 +216,11 @@ class TrainingWorker(QObject):
         result = engine.run()
         self.model = result.model
         # The engine in this process has evaluated the saved model already; a worker process's
-        # evaluation came back without its images, so the app evaluates that one itself.
+        # evaluation came back in its metrics, without the images, which this process has.
+        # (Running the model here would be TensorFlow work holding the GUI's interpreter.)
         evaluation = getattr(result, "evaluation", None)
+        if evaluation is None and result.reason != "error":
+            evaluation = from_worker(result.metrics.get("evaluation"), self.data)
         if evaluation is None and result.model is not None and result.reason != "error":
             try:
                 evaluation = evaluate(result.model, self.data, config.batch_size)
