@@ -3,8 +3,10 @@
 One rank of a run on several machines. The chief (`deepgui train PROJECT --workers W
 --coordinator HOST:PORT`, or the app) hands this rank the project, settings and data when all
 ranks have joined; this rank trains its slice of every batch and saves the same model into its
-own run folder. The training runs in a child process that this command supervises: when the
-run ends, or another rank dies, or Ctrl+C is pressed, nothing is left running.
+own run folder. The chief decides the engine: JAX, or TensorFlow for a model JAX cannot train
+(then this rank's TensorFlow server also listens, on every interface, on port PORT+1+rank: for
+trusted networks only). The training runs in a child process that this command supervises:
+when the run ends, or another rank dies, or Ctrl+C is pressed, nothing is left running.
 Exit status: 0 the run completed or was stopped, 1 it failed, 2 bad input, 130 interrupted.
 """
 
