@@ -64,3 +64,27 @@ def _windows_ask_nothing() -> None:
     for widget in QApplication.topLevelWidgets():
         if isinstance(widget, window_class):
             widget.dialogs = FakeDialogs()
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A table run and an image run on tests/rawdata.py's files, each trained through `deepgui
+    train` in a process of its own, both at once: test_raw_model and test_export_script export
+    and use the same two runs rather than training their own."""
+    from types import SimpleNamespace
+
+    from tests.rawdata import cnn_project, mixed_project, write_image_folder, write_mixed_csv
+    from tests.test_raw_model import deepgui_at_once
+
+    folder = tmp_path_factory.mktemp("trained")
+    data = write_mixed_csv(folder / "customers.csv")
+    images = write_image_folder(folder / "shapes")
+    table, image = folder / "table_run", folder / "image_run"
+    table_project = mixed_project(folder / "customers.dgproj")
+    table_training, _ = deepgui_at_once(
+        ("train", table_project, "--data", data, "--target", "decision", "--epochs", "15",
+         "--out", table),
+        ("train", cnn_project(folder / "shapes.dgproj"), "--data", images, "--out", image),
+    )  # fmt: skip
+    assert "filled inside the model" in table_training.stderr
+    return SimpleNamespace(data=data, table=table, images=images, image=image)

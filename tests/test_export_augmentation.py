@@ -9,6 +9,7 @@ import inspect
 import json
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,8 +18,14 @@ from deepgui.core.export import export_model
 from deepgui.core.export.augmentation import AUGMENTATION, without_augmentation
 from deepgui.core.project import load_project
 from deepgui.core.training.remedies import suggest_remedies
-from tests.rawdata import cnn_project, deepgui, mixed_project, write_image_folder, write_mixed_csv
-from tests.test_raw_model import FORMATS, consume, val_accuracy
+from tests.rawdata import cnn_project, mixed_project, write_image_folder, write_mixed_csv
+from tests.test_raw_model import (
+    FORMATS,
+    deepgui_commands,
+    scores_of,
+    start_consuming,
+    val_accuracy,
+)
 
 # Op types of the random transforms (as tf2onnx would emit them, had it the ops).
 RANDOM_OPS = {"RandomUniform", "RandomUniformLike", "RandomNormal", "RandomNormalLike"}
@@ -105,28 +112,87 @@ def _keras_layer_classes(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.slow
-def test_the_apps_augmentation_remedy_exports_to_every_format(tmp_path):
-    images = write_image_folder(tmp_path / "shapes")
-    path = cnn_project(tmp_path / "cnn.dgproj", epochs=20)
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, SimpleNamespace]:
+    """The two runs the slow tests below check, made side by side on the test machine's
+    cores: each trained through `deepgui train` in a process of its own, exported to every
+    format through `deepgui export` as a user exports, from the run (its four formats in one
+    process), and its artefacts scored on the raw files by tests/raw_consumer.py."""
+    folder = tmp_path_factory.mktemp("augmentation")
+    made = {"cnn": _augmented(folder / "cnn"), "table": _noisy(folder / "table")}
+    training = {name: deepgui_commands(run.train) for name, run in made.items()}
+    exporting, consuming = {}, {}
+    for name, run in made.items():  # each run goes on as soon as it is ready
+        training[name].ok()
+        exporting[name] = deepgui_commands(
+            *(("export", run.run, "--format", fmt, "-o", run.exports / f"model_{fmt}")
+              for fmt in FORMATS)
+        )  # fmt: skip
+    for name, run in made.items():
+        run.exported = dict(zip(FORMATS, exporting[name].ok(), strict=True))
+        run.artefacts = [
+            next(p for p in run.exports.iterdir() if p.stem == f"model_{fmt}") for fmt in FORMATS
+        ]
+        consuming[name] = start_consuming((run.data, run.artefacts))
+    for name, run in made.items():
+        run.scores = scores_of(consuming[name])[0]
+    return made
+
+
+def _augmented(folder: Path) -> SimpleNamespace:
+    """A folder of PNGs, and a CNN project with the app's "Augment the images" remedy."""
+    folder.mkdir()
+    images = write_image_folder(folder / "shapes")
+    path = cnn_project(folder / "cnn.dgproj", epochs=12)
     project = load_project(path)
     next(r for r in suggest_remedies(project) if r.key == "augmentation").apply(project)
     project.save(path)
-    assert {"RandomRotation", "RandomZoom"} <= {n.class_name for n in project.graph}
-    run = tmp_path / "run"
-    deepgui("train", path, "--data", images, "--out", run)
+    run = folder / "run"
+    train = ("train", path, "--data", images, "--out", run)
+    return SimpleNamespace(data=images, project=path, run=run, exports=folder / "exports",
+                           train=train)  # fmt: skip
+
+
+def _noisy(folder: Path) -> SimpleNamespace:
+    """A shop's CSV, and a table project whose network has GaussianNoise right after its
+    numeric features."""
+    folder.mkdir()
+    data = write_mixed_csv(folder / "shop.csv", rows=300)
+    path = mixed_project(folder / "shop.dgproj")
+    project = load_project(path)
+    graph = project.graph
+    features = graph.node_by_name("features")
+    dense = next(graph.node(s) for s in graph.successors(features.id))
+    noise = graph.add_node("GaussianNoise", {"stddev": 0.5})
+    edge = next(e for e in graph.out_edges(features.id))
+    graph.disconnect(edge)
+    graph.connect(features.id, noise.id, 0)
+    graph.connect(noise.id, dense.id, 0)
+    project.save(path)
+    run = folder / "run"
+    train = ("train", path, "--data", data, "--target", "decision", "--epochs", "8", "--out", run)
+    return SimpleNamespace(data=data, project=path, run=run, exports=folder / "exports",
+                           train=train)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_apps_augmentation_remedy_exports_to_every_format(runs):
+    made = runs["cnn"]
+    assert {"RandomRotation", "RandomZoom"} <= {
+        n.class_name for n in load_project(made.project).graph
+    }
+    run = made.run
     expected = val_accuracy(run)
     assert expected >= 0.85
-    exports = tmp_path / "exports"
-    artefacts = []
     for fmt in FORMATS:  # as a user exports: the command line, from the run
-        result = deepgui("export", run, "--format", fmt, "-o", exports / f"model_{fmt}")
+        result = made.exported[fmt]
         assert "checked in" in result.stdout, result.stdout
         assert "without random_rotation, random_zoom" in result.stdout, result.stdout
-        artefacts.append(next(p for p in exports.iterdir() if p.stem == f"model_{fmt}"))
-    scores = consume(images, artefacts)
+    scores = made.scores
+    assert set(scores) == {p.name for p in made.artefacts}
     assert all(score >= expected - 0.04 for score in scores.values()), scores
     # The artefacts hold no random transform; the run's model still trains with them.
+    exports = made.exports
     assert not {"RandomRotation", "RandomZoom"} & _keras_layer_classes(
         exports / "model_keras.keras"
     )
@@ -139,30 +205,16 @@ def test_the_apps_augmentation_remedy_exports_to_every_format(tmp_path):
 
 
 @pytest.mark.slow
-def test_noise_inside_a_table_network_behind_its_string_lookups(tmp_path):
+def test_noise_inside_a_table_network_behind_its_string_lookups(runs):
     """The network nested behind its preprocessing holds the noise; TFLite and ONNX rebuild the
     preprocessing to take strings as numbers, and still leave it out."""
-    data = write_mixed_csv(tmp_path / "shop.csv", rows=300)
-    path = mixed_project(tmp_path / "shop.dgproj")
-    project = load_project(path)
-    graph = project.graph
-    features = graph.node_by_name("features")
-    dense = next(graph.node(s) for s in graph.successors(features.id))
-    noise = graph.add_node("GaussianNoise", {"stddev": 0.5})
-    edge = next(e for e in graph.out_edges(features.id))
-    graph.disconnect(edge)
-    graph.connect(features.id, noise.id, 0)
-    graph.connect(noise.id, dense.id, 0)
-    project.save(path)
-    run = tmp_path / "run"
-    deepgui("train", path, "--data", data, "--target", "decision", "--epochs", "8", "--out", run)
-    exports = tmp_path / "exports"
-    artefacts = []
+    made = runs["table"]
+    assert "GaussianNoise" in {n.class_name for n in load_project(made.project).graph}
     for fmt in FORMATS:
-        result = deepgui("export", run, "--format", fmt, "-o", exports / f"model_{fmt}")
+        result = made.exported[fmt]
         assert "without gaussian_noise" in result.stdout, result.stdout
-        artefacts.append(next(p for p in exports.iterdir() if p.stem == f"model_{fmt}"))
-    scores = consume(data, artefacts)
+    scores = made.scores
+    assert set(scores) == {p.name for p in made.artefacts}
     # Noise left in would make the formats disagree; left out, they predict alike.
     assert max(scores.values()) - min(scores.values()) <= 1 / 300, scores
     assert min(scores.values()) >= 0.8, scores

@@ -12,19 +12,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from deepgui.core.export import export_project
 from deepgui.core.project import load_project
 from deepgui.core.training.examples import example_path
-from tests.rawdata import (
-    cnn_project,
-    deepgui,
-    mixed_project,
-    write_image_folder,
-    write_mixed_csv,
-)
+from tests.rawdata import deepgui
+from tests.test_raw_model import Commands, deepgui_commands
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,25 +35,21 @@ class NoDeepgui:
         return None
 sys.meta_path.insert(0, NoDeepgui())
 """
-RUN_SCRIPT = """
-import runpy
-script, sys.argv = sys.argv[1], sys.argv[1:]
-try:
-    runpy.run_path(script, run_name="__main__")
-finally:
-    assert not [m for m in sys.modules if m.split(".")[0] == "deepgui"], "deepgui was imported"
+NOT_IMPORTED = """
+assert not [m for m in sys.modules if m.split(".")[0] == "deepgui"], "deepgui was imported"
 """
 
 
-def isolated(folder: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`python SCRIPT ARGS` in `folder`, in isolated mode (-I: no PYTHONPATH, no user site, no
-    script folder on sys.path) and with deepgui's import blocked."""
+def isolated(folder: Path, *commands, timeout: float = 180) -> list[subprocess.CompletedProcess]:
+    """`python SCRIPT ARGS` for each command (SCRIPT, *ARGS), in `folder`, one after another in
+    one Python process (see tests/test_raw_model.py's Commands): in isolated mode (-I: no
+    PYTHONPATH, no user site, no script folder on sys.path) and with deepgui's import blocked."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    return subprocess.run(
-        [sys.executable, "-I", "-c", BLOCKER + RUN_SCRIPT, *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=folder,
-    )  # fmt: skip
+    jobs = [(folder, command) for command in commands]
+    done = Commands(jobs, env=env, flags=("-I",), before=BLOCKER, after=NOT_IMPORTED,
+                    timeout=timeout)  # fmt: skip
+    return done.results()
 
 
 def assert_stands_alone(script: Path) -> None:
@@ -70,18 +62,24 @@ def one_sentence(message: str) -> bool:
     return message.endswith(".") and not re.search(r"[.;]\s+[A-Z]", message) and "\n" not in message
 
 
-def export_to_fresh_folder(run: Path, tmp: Path, name: str) -> Path:
-    """Export the run's script, then copy the script and its weights (nothing else) away."""
-    report = export_project(run, "python", tmp / "export" / f"{name}.py")
+def export_script(run: Path, folder: Path, name: str) -> Path:
+    """Export the run's script; the report must say it was checked."""
+    report = export_project(run, "python", folder / f"{name}.py")
     assert report.ok, report.message
     assert one_sentence(report.message), report.message
     assert "checked" in report.message and report.max_abs_diff is not None
     assert report.max_abs_diff <= 1e-5
+    assert_stands_alone(report.path)
+    return report.path
+
+
+def fresh_copy(script: Path, tmp: Path) -> Path:
+    """The script and its weights (nothing else) copied to a fresh folder."""
     fresh = tmp / "fresh"
     fresh.mkdir()
-    shutil.copy(report.path, fresh)
-    shutil.copy(report.path.with_name(f"{name}.weights.h5"), fresh)
-    assert_stands_alone(fresh / f"{name}.py")
+    shutil.copy(script, fresh)
+    shutil.copy(script.with_name(f"{script.stem}.weights.h5"), fresh)
+    assert_stands_alone(fresh / script.name)
     return fresh
 
 
@@ -124,34 +122,48 @@ def test_the_blocker_really_keeps_deepgui_out(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def table_run(tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("table")
-    data = write_mixed_csv(folder / "customers.csv", rows=400)
-    project = mixed_project(folder / "customers.dgproj")
-    run = folder / "run"
-    deepgui("train", project, "--data", data, "--target", "decision", "--out", run)
-    return data, run
-
-
-@pytest.mark.slow
-def test_script_predicts_raw_csv_rows_like_deepgui_predict(table_run, tmp_path):
-    data, run = table_run
-    fresh = export_to_fresh_folder(run, tmp_path, "customers")
-    # Rows with the target column, and rows without it (gaps and an unseen city too).
-    with open(data, newline="", encoding="utf-8") as fh:
+def exported(trained, tmp_path_factory):
+    """The scripts of tests/conftest.py's table and image runs, exported once, while `deepgui
+    predict` makes what they must predict in the background (one process): the table's rows
+    with their target column and without it (gaps and an unseen city too), and the images."""
+    folder = tmp_path_factory.mktemp("scripts")
+    with open(trained.data, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    unlabelled = tmp_path / "new_customers.csv"
+    unlabelled = folder / "new_customers.csv"
     with open(unlabelled, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(rows[0][:-1])
         writer.writerows(r[:-1] for r in rows[1:40])
         writer.writerow(["", "?", "tokyo", "a great and lovely item"])
-    for source, name in ((data, "labelled"), (unlabelled, "unlabelled")):
-        done = isolated(fresh, "customers.py", "predict", source, "-o", f"{name}.csv")
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert "Predicted" in done.stdout
-        deepgui("predict", run, "--data", source, "-o", tmp_path / f"deepgui_{name}.csv")
-        got = assert_same_predictions(fresh / f"{name}.csv", tmp_path / f"deepgui_{name}.csv")
+    sources = {"labelled": trained.data, "unlabelled": unlabelled, "images": trained.images}
+    runs = {"labelled": trained.table, "unlabelled": trained.table, "images": trained.image}
+    predicted = deepgui_commands(
+        *(("predict", runs[name], "--data", source, "-o", folder / f"deepgui_{name}.csv")
+          for name, source in sources.items())
+    )  # fmt: skip
+    scripts = {
+        "customers": export_script(trained.table, folder / "export", "customers"),
+        "shapes": export_script(trained.image, folder / "export", "shapes"),
+    }
+    yield SimpleNamespace(
+        data=trained.data, images=trained.images, sources=sources, scripts=scripts,
+        predicted=predicted, by_deepgui=lambda name: folder / f"deepgui_{name}.csv",
+    )  # fmt: skip
+    predicted.close()
+
+
+@pytest.mark.slow
+def test_script_predicts_raw_csv_rows_like_deepgui_predict(exported, tmp_path):
+    fresh = fresh_copy(exported.scripts["customers"], tmp_path)
+    names = ("labelled", "unlabelled")
+    done = isolated(
+        fresh, *(("customers.py", "predict", exported.sources[n], "-o", f"{n}.csv") for n in names)
+    )
+    exported.predicted.ok()
+    for name, result in zip(names, done, strict=True):
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "Predicted" in result.stdout
+        got = assert_same_predictions(fresh / f"{name}.csv", exported.by_deepgui(name))
         if name == "labelled":
             assert accuracy(got) >= 0.85
         else:
@@ -159,36 +171,39 @@ def test_script_predicts_raw_csv_rows_like_deepgui_predict(table_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_script_predicts_a_png_folder_like_deepgui_predict(tmp_path):
-    images = write_image_folder(tmp_path / "shapes", per_class=30)
-    project = cnn_project(tmp_path / "shapes.dgproj", epochs=12)
-    run = tmp_path / "run"
-    deepgui("train", project, "--data", images, "--out", run)
-    fresh = export_to_fresh_folder(run, tmp_path, "shapes")
-    done = isolated(fresh, "shapes.py", "predict", images, "-o", "out.csv")
+def test_script_predicts_a_png_folder_like_deepgui_predict(exported, tmp_path):
+    images = exported.images
+    fresh = fresh_copy(exported.scripts["shapes"], tmp_path)
+    done, one = isolated(
+        fresh,
+        ("shapes.py", "predict", images, "-o", "out.csv"),
+        ("shapes.py", "predict", images / "vertical" / "000.png"),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    deepgui("predict", run, "--data", images, "-o", tmp_path / "deepgui.csv")
-    rows = assert_same_predictions(fresh / "out.csv", tmp_path / "deepgui.csv")
+    exported.predicted.ok()
+    rows = assert_same_predictions(fresh / "out.csv", exported.by_deepgui("images"))
     assert accuracy(rows) >= 0.9
-    one = isolated(fresh, "shapes.py", "predict", images / "vertical" / "000.png")
     assert one.returncode == 0, one.stderr[-3000:]
     assert one.stdout.splitlines()[1].split(",")[1] == "vertical"
 
 
 @pytest.mark.slow
-def test_script_retrains_from_scratch_and_predicts_with_its_own_weights(table_run, tmp_path):
-    data, run = table_run
-    fresh = export_to_fresh_folder(run, tmp_path, "customers")
-    exported = (fresh / "customers.weights.h5").read_bytes()
-    done = isolated(fresh, "customers.py", "train", "--epochs", "2", timeout=180)
+def test_script_retrains_from_scratch_and_predicts_with_its_own_weights(exported, tmp_path):
+    data = exported.data
+    fresh = fresh_copy(exported.scripts["customers"], tmp_path)
+    exported_weights = (fresh / "customers.weights.h5").read_bytes()
+    done, again = isolated(
+        fresh,
+        ("customers.py", "train", "--epochs", "2"),
+        ("customers.py", "predict", data, "-o", "after.csv"),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Epochs run: 2" in done.stdout
-    assert (fresh / "customers.weights.h5").read_bytes() != exported
+    assert (fresh / "customers.weights.h5").read_bytes() != exported_weights
     assert (fresh / "customers.keras").is_file() and (fresh / "customers.signature.json").is_file()
-    again = isolated(fresh, "customers.py", "predict", data, "-o", "after.csv")
     assert again.returncode == 0, again.stderr[-3000:]
     header, rows = read_predictions(fresh / "after.csv")
-    assert header == ["row", "predicted", "p(buy)", "p(skip)", "decision"] and len(rows) == 400
+    assert header == ["row", "predicted", "p(buy)", "p(skip)", "decision"] and len(rows) == 600
     # What it saved is a deepgui model too: deepgui predicts with it as the script does.
     deepgui("predict", fresh / "customers.keras", "--data", data, "-o", tmp_path / "d.csv")
     assert_same_predictions(fresh / "after.csv", tmp_path / "d.csv")
@@ -203,15 +218,18 @@ def test_script_from_a_project_trains_before_it_predicts(tmp_path):
     assert not (tmp_path / "iris.weights.h5").exists()
     assert_stands_alone(report.path)
     data = example_path("iris_dense").parents[1] / "datasets" / "iris.csv"
-    refused = isolated(tmp_path, "iris.py", "predict", data)
+    refused, training, done = isolated(
+        tmp_path,
+        ("iris.py", "predict", data),
+        ("iris.py", "train", "--epochs", "1"),
+        ("iris.py", "predict", data, "-o", "out.csv"),
+    )
     assert refused.returncode == 1
     last = refused.stderr.strip().splitlines()[-1]
     assert last.startswith("iris.py: No trained weights: run `python iris.py train` first")
     assert "Traceback" not in refused.stderr
-    trained = isolated(tmp_path, "iris.py", "train", "--epochs", "1")
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    assert "Epochs run: 1" in trained.stdout and "Test metrics: {'accuracy'" in trained.stdout
-    done = isolated(tmp_path, "iris.py", "predict", data, "-o", "out.csv")
+    assert training.returncode == 0, training.stderr[-3000:]
+    assert "Epochs run: 1" in training.stdout and "Test metrics: {'accuracy'" in training.stdout
     assert done.returncode == 0, done.stderr[-3000:]
     header, rows = read_predictions(tmp_path / "out.csv")
     assert header[:3] == ["row", "predicted", "p(setosa)"] and len(rows) == 150
