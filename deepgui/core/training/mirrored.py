@@ -109,6 +109,7 @@ class MirroredFeed(ClusterFeed):
         args: dict[str, Any] = {
             "x": batches(data.x_train, data.y_train, shuffle=True, whole=True),
             "class_weight": class_weight,
+            "shuffle": False,  # the dataset shuffles itself, alike on every rank
         }
         if val is not None:
             args["validation_data"] = batches(val[0], val[1], shuffle=False, whole=False)
