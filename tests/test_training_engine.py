@@ -161,7 +161,9 @@ def test_stop_releases_a_paused_run(tmp_path):
     worker.join(30)
     assert not worker.is_alive()
     assert time.perf_counter() - t0 < 10
-    assert out["r"].reason == "user" and rec.batches == 2
+    # Batch events are read one batch behind the training loop (as a plain fit overlaps
+    # them): a pause asked at batch 2's event holds before batch 4.
+    assert out["r"].reason == "user" and rec.batches == 3
 
 
 def test_pause_after_stop_cannot_block_the_run(tmp_path):
