@@ -339,6 +339,19 @@ def child_lateness(app: QApplication, project: Project, data, epochs: int, folde
     go = threading.Event()
     threading.Thread(target=lambda: [go.set() for line in child.stdout if "training" in line],
                      daemon=True).start()  # fmt: skip
+    return timer_lateness(lambda: child.poll() is not None, go.is_set)
+
+
+def idle_lateness(app: QApplication, seconds: float = 3.0) -> dict:
+    """The same 10 ms timer with nothing training: what the machine itself adds."""
+    clock = QElapsedTimer()
+    clock.start()
+    return timer_lateness(lambda: clock.elapsed() >= seconds * 1000, lambda: True)
+
+
+def timer_lateness(done, counting) -> dict:
+    """A 10 ms precise timer on this thread until `done()`: the lateness of its ticks while
+    `counting()`, as p50, p99, max (ms) and the number of ticks counted."""
     clock = QElapsedTimer()
     tick = QTimer()
     tick.setTimerType(Qt.TimerType.PreciseTimer)
@@ -349,9 +362,9 @@ def child_lateness(app: QApplication, project: Project, data, epochs: int, folde
 
     def on_tick():
         now = clock.nsecsElapsed()
-        if child.poll() is not None:
+        if done():
             loop.quit()
-        elif go.is_set() and last[0]:
+        elif counting() and last[0]:
             late.append(max(0.0, (now - last[0]) / 1e6 - 10.0))
         last[0] = now
 
@@ -363,32 +376,6 @@ def child_lateness(app: QApplication, project: Project, data, epochs: int, folde
     lat = np.array(late) if late else np.zeros(1)
     return {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
             "max": float(lat.max()), "ticks": len(late)}  # fmt: skip
-
-
-def idle_lateness(app: QApplication, seconds: float = 3.0) -> dict:
-    """The same 10 ms timer with nothing training: what the machine itself adds."""
-    clock = QElapsedTimer()
-    tick = QTimer()
-    tick.setTimerType(Qt.TimerType.PreciseTimer)
-    tick.setInterval(10)
-    late: list[float] = []
-    last = [0]
-
-    def on_tick():
-        now = clock.nsecsElapsed()
-        if last[0]:
-            late.append(max(0.0, (now - last[0]) / 1e6 - 10.0))
-        last[0] = now
-
-    tick.timeout.connect(on_tick)
-    loop = QEventLoop()
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    clock.start()
-    tick.start()
-    loop.exec()
-    tick.stop()
-    lat = np.array(late)
-    return {"p99": float(np.percentile(lat, 99)), "max": float(lat.max())}
 
 
 def main() -> None:

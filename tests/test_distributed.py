@@ -160,6 +160,17 @@ def network_weights(path: Path) -> dict[str, list[np.ndarray]]:
     return out
 
 
+def assert_ranks_agree(chief_run: Path, rank_run: Path) -> dict[str, list[np.ndarray]]:
+    """Both ranks' saved networks hold bit-identical weights; the chief's, by layer name."""
+    chief_w = network_weights(chief_run / "model.keras")
+    rank_w = network_weights(rank_run / "model.keras")
+    assert chief_w.keys() == rank_w.keys() and chief_w
+    for name in chief_w:
+        for a, b in zip(chief_w[name], rank_w[name], strict=True):
+            assert np.array_equal(a, b), f"{name} differs between the ranks"
+    return chief_w
+
+
 @pytest.mark.slow
 def test_two_ranks_on_loopback_train_as_one(tmp_path):
     engine, events, cluster = chief(tmp_path, world=2, epochs=3, name="chief")
@@ -182,12 +193,7 @@ def test_two_ranks_on_loopback_train_as_one(tmp_path):
     assert addresses and all(is_loopback(a) for a in addresses), addresses
     # Per-batch events reach the chief: 112 training rows, global batch 16, 3 epochs.
     assert events.epochs == [1, 2, 3] and events.batches == 3 * 7
-    chief_w = network_weights(tmp_path / "chief" / "model.keras")
-    rank_w = network_weights(tmp_path / "rank1" / "model.keras")
-    assert chief_w.keys() == rank_w.keys() and chief_w
-    for name in chief_w:
-        for a, b in zip(chief_w[name], rank_w[name], strict=True):
-            assert np.array_equal(a, b), f"{name} differs between the ranks"
+    chief_w = assert_ranks_agree(tmp_path / "chief", tmp_path / "rank1")
 
     # Every rank's folder holds the model that takes the raw columns, and they agree.
     import keras
@@ -322,12 +328,7 @@ def test_tensorflow_ranks_train_a_model_as_one_and_the_chief_tests_it(tmp_path):
     # 101 training rows at a global batch of 16: 6 whole batches an epoch.
     assert events.epochs == [1, 2] and events.batches == 2 * 6
     assert set(result.metrics["test"]) >= {"loss", "accuracy"}
-    chief_w = network_weights(tmp_path / "chief" / "model.keras")
-    rank_w = network_weights(tmp_path / "rank1" / "model.keras")
-    assert chief_w.keys() == rank_w.keys() and chief_w
-    for name in chief_w:
-        for a, b in zip(chief_w[name], rank_w[name], strict=True):
-            assert np.array_equal(a, b), f"{name} differs between the ranks"
+    assert_ranks_agree(tmp_path / "chief", tmp_path / "rank1")
     import keras
 
     data = load_dataset(engine.project.dataset, graph=engine.project.graph)

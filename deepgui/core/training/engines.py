@@ -248,17 +248,11 @@ def probe_here(graph, data, config, jit: bool | str = "auto") -> tuple[float, fl
     of the third epoch of one `fit` (under JAX the first two still compile; a second `fit`
     call would compile again), and the seconds the three epochs took beyond three at that
     speed (the compiling, a fixed cost of every run)."""
-    from deepgui.core.build import build_model
-    from deepgui.core.training.config import make_optimizer
-
     n = min(data.num_train, PROBE_BATCHES * config.batch_size)
     x = data.x_train
     x = {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
     y = data.y_train[:n]
-    model = build_model(graph)
-    units = model.outputs[0].shape[-1]
-    model.compile(optimizer=make_optimizer(config, PROBE_BATCHES),
-                  loss=config.resolved_loss(data, units), jit_compile=jit)  # fmt: skip
+    model = _compiled(graph, data, config, PROBE_BATCHES, jit)
     import keras
 
     marks: list[float] = []
@@ -334,13 +328,20 @@ def _probe_main(folder: str, check: bool = False) -> None:
 
 def train_briefly(graph, data, config) -> None:
     """One epoch of the rows given, as a run would train them: raises what the run would."""
+    model = _compiled(graph, data, config, 2)
+    model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=1, verbose=0)
+
+
+def _compiled(graph, data, config, steps: int, jit: bool | str = "auto"):
+    """A fresh copy of the model, compiled with the run's optimizer and loss."""
     from deepgui.core.build import build_model
     from deepgui.core.training.config import make_optimizer
 
     model = build_model(graph)
     units = model.outputs[0].shape[-1]
-    model.compile(optimizer=make_optimizer(config, 2), loss=config.resolved_loss(data, units))
-    model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=1, verbose=0)
+    model.compile(optimizer=make_optimizer(config, steps),
+                  loss=config.resolved_loss(data, units), jit_compile=jit)  # fmt: skip
+    return model
 
 
 if __name__ == "__main__":

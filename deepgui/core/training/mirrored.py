@@ -25,7 +25,6 @@ from deepgui.core.training.distributed import (
     ClusterFeed,
     _bracketed,
     coordination_client,
-    global_steps,
     local_address,
 )
 
@@ -87,9 +86,6 @@ class MirroredFeed(ClusterFeed):
             f"MultiWorkerMirroredStrategy over {cluster.world} ranks "
             f"({strategy.num_replicas_in_sync} replicas)", strategy=strategy,
         )  # fmt: skip
-
-    def steps(self, num_train: int, batch_size: int) -> int:
-        return global_steps(num_train, batch_size)
 
     def fit_args(self, keras, data, config, class_weight, val) -> dict[str, Any]:
         import tensorflow as tf
