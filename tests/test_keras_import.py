@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from deepgui.core import node_kinds
 from deepgui.core.build import build_model
 from deepgui.core.errors import ModelImportError
 from deepgui.core.keras_import import (
@@ -229,10 +230,11 @@ def test_sequential_gets_explicit_input_and_configs_are_keras_vocabulary():
     assert len(graph.edges) == len(graph) - 1
 
 
-def test_nested_model_is_flattened(tmp_path):
+def test_nested_model_is_one_block(tmp_path):
     model = nested()
     graph, rebuilt = round_trip(model, tmp_path)
-    assert "Sequential" not in {n.class_name for n in graph}
+    blocks = [n for n in graph if n.class_name == "Sequential"]
+    assert len(blocks) == 1 and node_kinds.kind(blocks[0]) == node_kinds.BLOCK
     assert rebuilt.count_params() == model.count_params()
     x = sample_inputs(model)
     np.testing.assert_allclose(outputs_of(rebuilt, x)[0], outputs_of(model, x)[0], rtol=1e-5)
@@ -246,20 +248,28 @@ def test_layout_of_import_has_no_overlaps():
             assert abs(x1 - x2) >= NODE_WIDTH or abs(y1 - y2) >= NODE_HEIGHT
 
 
-def test_shared_layer_is_refused():
+def test_shared_layer_called_twice_is_one_layer(tmp_path):
     inp = keras.Input((4,))
     shared = layers.Dense(4, name="twice")
     model = keras.Model(inp, shared(shared(inp)))
-    with pytest.raises(ModelImportError, match="twice.*shared"):
-        graph_from_model(model)
+    graph, rebuilt = round_trip(model, tmp_path)
+    uses = [n for n in graph if n.class_name == "Dense"]
+    assert len(uses) == 2 and uses[1].shares == uses[0].id
+    assert rebuilt.count_params() == model.count_params() == 20
+    x = sample_inputs(model)
+    np.testing.assert_allclose(outputs_of(rebuilt, x)[0], outputs_of(model, x)[0], rtol=1e-5)
 
 
-def test_operation_is_refused():
+def test_operation_between_layers_is_a_node(tmp_path):
     inp = keras.Input((4,))
     x = layers.Dense(4)(inp)
     model = keras.Model(inp, x * 2.0)
-    with pytest.raises(ModelImportError, match="not a layer"):
-        graph_from_model(model)
+    graph, rebuilt = round_trip(model, tmp_path)
+    ops_nodes = [n for n in graph if node_kinds.kind(n) == node_kinds.OPERATION]
+    assert [n.class_name for n in ops_nodes] == ["Multiply"]
+    assert ops_nodes[0].call == {"args": [{"port": 0}, 2.0], "kwargs": {}}
+    x = sample_inputs(model)
+    np.testing.assert_allclose(outputs_of(rebuilt, x)[0], outputs_of(model, x)[0], rtol=1e-5)
 
 
 def test_bad_files(tmp_path):
@@ -345,18 +355,40 @@ def test_embedding_input_keeps_its_integer_dtype(tmp_path):
     assert rebuilt.inputs[0].dtype == "int32"
 
 
-def test_second_output_of_a_layer_is_refused():
+def test_second_output_of_a_layer_feeds_by_its_port(tmp_path):
     inp = keras.Input((5, 2))
     _, state_h, _ = layers.LSTM(3, return_state=True, name="encoder")(inp)
     model = keras.Model(inp, layers.Dense(1)(state_h))
+    graph, rebuilt = round_trip(model, tmp_path)
+    encoder = graph.node_by_name("encoder")
+    assert [e.source_port for e in graph.out_edges(encoder.id)] == [1]
+    x = sample_inputs(model)
+    np.testing.assert_allclose(outputs_of(rebuilt, x)[0], outputs_of(model, x)[0], rtol=1e-5)
+
+
+def test_returning_a_second_output_is_refused():
+    inp = keras.Input((5, 2))
+    _, state_h, _ = layers.LSTM(3, return_state=True, name="encoder")(inp)
     with pytest.raises(ModelImportError, match="output 1 of encoder"):
-        graph_from_model(model)
+        graph_from_model(keras.Model(inp, state_h))
 
 
-def test_call_argument_that_changes_the_result_is_refused():
+def test_call_argument_that_changes_the_result_is_kept(tmp_path):
     inp = keras.Input((4, 6))
     x = layers.MultiHeadAttention(2, 3, name="causal")(inp, inp, use_causal_mask=True)
-    with pytest.raises(ModelImportError, match="causal.*use_causal_mask=True"):
+    model = keras.Model(inp, x)
+    graph, rebuilt = round_trip(model, tmp_path)
+    assert graph.node_by_name("causal").call["kwargs"] == {"use_causal_mask": True}
+    x = sample_inputs(model)
+    np.testing.assert_allclose(
+        outputs_of(rebuilt, x)[0], outputs_of(model, x)[0], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_training_mode_call_is_refused():
+    inp = keras.Input((4,))
+    x = layers.Dropout(0.5, name="always")(inp, training=True)
+    with pytest.raises(ModelImportError, match="always.*training=True"):
         graph_from_model(keras.Model(inp, x))
 
 

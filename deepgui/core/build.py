@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deepgui.core.errors import BuildError
 from deepgui.core.graph import Graph
-from deepgui.core.keras_layers import call_layer, input_shape_of, keras, make_layer
+from deepgui.core.keras_layers import call_node, input_shape_of, keras, make_layer
 from deepgui.core.shapes import ShapeInference
 
 
@@ -28,8 +28,8 @@ def build_model(graph: Graph, name: str = "model", inference: ShapeInference | N
     """The graph as an unbuilt-weights functional `keras.Model` (layers named as the nodes)."""
     check_buildable(graph, inference)
     k = keras()
-    tensors: dict[str, object] = {}
-    layers: dict[str, object] = {}
+    tensors: dict[str, list] = {}  # node id -> its output tensors, by output port
+    layers: dict[str, object] = {}  # node id -> its layer (a shared layer under its owner's id)
     for nid in graph.topological_order():
         node = graph.nodes[nid]
         if node.is_input:
@@ -37,14 +37,18 @@ def build_model(graph: Graph, name: str = "model", inference: ShapeInference | N
             # Keep the declared dtype: int token ids for Embedding, strings for TextVectorization.
             dtype = node.config.get("dtype")
             dtype = dtype if isinstance(dtype, str) else None
-            tensors[nid] = k.Input(batch_shape=shape, dtype=dtype, name=node.name)
+            tensors[nid] = [k.Input(batch_shape=shape, dtype=dtype, name=node.name)]
             continue
-        layer = make_layer(node)
-        layers[nid] = layer
-        out = call_layer(layer, node.class_name, [tensors[p] for p in graph.predecessors(nid)])
-        tensors[nid] = out[0] if isinstance(out, list | tuple) else out
-    inputs = [tensors[n.id] for n in graph.input_nodes()]
-    outputs = [tensors[n.id] for n in graph.output_nodes()]
+        inputs = [tensors[e.source][e.source_port] for e in graph.in_edges(nid)]
+        owner = graph.nodes[node.shares] if node.shares else node
+        layer = layers.get(owner.id)
+        if layer is None:
+            layer = make_layer(owner, [tuple(t.shape) for t in inputs], with_weights=True)
+            layers[owner.id] = layer
+        out = call_node(layer, node, inputs)
+        tensors[nid] = list(out) if isinstance(out, list | tuple) else [out]
+    inputs = [tensors[n.id][0] for n in graph.input_nodes()]
+    outputs = [tensors[n.id][0] for n in graph.output_nodes()]
     try:
         return k.Model(
             inputs=inputs[0] if len(inputs) == 1 else inputs,
@@ -58,4 +62,8 @@ def build_model(graph: Graph, name: str = "model", inference: ShapeInference | N
 def build_layers_by_node(model, graph: Graph) -> dict[str, object]:
     """Map node ids to the layers of a model built from `graph` (layers carry the node names)."""
     by_name = {layer.name: layer for layer in model.layers}
-    return {nid: by_name[node.name] for nid, node in graph.nodes.items() if node.name in by_name}
+    return {
+        nid: by_name[node.name]
+        for nid, node in graph.nodes.items()
+        if node.name in by_name and not node.shares
+    }

@@ -47,6 +47,15 @@ class Node:
     # A model output even though other layers read it (an encoder's code returned beside the
     # reconstruction). Layers nothing reads are outputs anyway.
     output: bool = False
+    # Keras's module of a class that is not a plain ``keras.layers`` layer: an operation
+    # (``keras.src.ops.numpy``), a nested model, a backbone (``keras.applications``) or a class
+    # Keras builds only from its own code (node_kinds says which). None for layers.
+    module: str | None = None
+    # How the node is called, as Keras serializes a call ({"args": [...], "kwargs": {...}})
+    # with each input tensor written {"port": i}; None: its class's usual convention.
+    call: dict[str, Any] | None = None
+    # The id of the node whose layer (and weights) this node calls again: a shared layer.
+    shares: str | None = None
 
     @property
     def name(self) -> str:
@@ -95,6 +104,29 @@ def valid_layer_name(name: object, fallback: str = "layer") -> str:
     other characters become underscores, and a leading digit gets an underscore before it."""
     text = re.sub(r"[^A-Za-z0-9_]", "_", str(name or ""))[:MAX_NAME_LENGTH] or fallback
     return text if not text[0].isdigit() else f"_{text}"[:MAX_NAME_LENGTH]
+
+
+def node_dict(node: Node) -> dict[str, Any]:
+    """One node as a project file holds it (keys beyond id, class and config only when set)."""
+    out = {"id": node.id, "class_name": node.class_name, "config": copy.deepcopy(node.config)}
+    if node.output:
+        out["output"] = True
+    if node.module:
+        out["module"] = node.module
+    if node.call is not None:
+        out["call"] = copy.deepcopy(node.call)
+    if node.shares:
+        out["shares"] = node.shares
+    return out
+
+
+def _optional_text(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise GraphError(f"Layer {raw.get('id')!r}: {key} must be text, not {value!r}.")
+    return value
 
 
 def default_layer_name(class_name: str) -> str:
@@ -313,7 +345,7 @@ class Graph:
         self, source: str, target: str, target_port: int | None = None
     ) -> GraphError | None:
         """The specific error `connect` would raise (CycleError, DuplicateEdgeError, ...)."""
-        from deepgui.core.catalogue import input_arity  # local: catalogue loads JSON lazily
+        from deepgui.core.node_kinds import arity  # local: the catalogue loads JSON lazily
 
         if source not in self._nodes or target not in self._nodes:
             return UnknownNodeError("Both ends of a connection must be layers of this model.")
@@ -331,7 +363,7 @@ class Graph:
             return DuplicateEdgeError(f"{src.name} is already connected to {dst.name}.")
         if target in self.ancestors(source):
             return CycleError(f"Connecting {src.name} to {dst.name} would make a cycle.")
-        _, max_inputs = input_arity(dst.class_name)
+        _, max_inputs = arity(dst)
         used = [e.target_port for e in self._incoming.get(target, ())]
         if max_inputs is not None and len(used) >= max_inputs:
             n = "input" if max_inputs == 1 else "inputs"
@@ -346,12 +378,14 @@ class Graph:
         used = {e.target_port for e in self._incoming.get(target, ())}
         return next(i for i in itertools.count() if i not in used)
 
-    def connect(self, source: str, target: str, target_port: int | None = None) -> Edge:
+    def connect(
+        self, source: str, target: str, target_port: int | None = None, source_port: int = 0
+    ) -> Edge:
         refusal = self.connection_refusal(source, target, target_port)
         if refusal:
             raise refusal
         port = self.next_free_port(target) if target_port is None else target_port
-        edge = Edge(source, target, port)
+        edge = Edge(source, target, port, source_port)
         self._edges.append(edge)
         self._index_edge(edge)
         self._emit("edge_added", edge)
@@ -397,13 +431,10 @@ class Graph:
     # ----------------------------------------------------------------- (de)serialisation
     def to_dict(self) -> dict[str, Any]:
         return {
-            "nodes": [
-                {"id": n.id, "class_name": n.class_name, "config": copy.deepcopy(n.config)}
-                | ({"output": True} if n.output else {})
-                for n in self._nodes.values()
-            ],
+            "nodes": [node_dict(n) for n in self._nodes.values()],
             "edges": [
                 {"source": e.source, "target": e.target, "target_port": e.target_port}
+                | ({"source_port": e.source_port} if e.source_port else {})
                 for e in self._edges
             ],
         }
@@ -422,6 +453,12 @@ class Graph:
             pos = tuple(positions.get(raw["id"], (0.0, 0.0)))
             node = Node(raw["id"], raw["class_name"], copy.deepcopy(raw.get("config") or {}))
             node.output = bool(raw.get("output", False)) and node.class_name != "InputLayer"
+            node.module = _optional_text(raw, "module")
+            node.shares = _optional_text(raw, "shares")
+            if raw.get("call") is not None:
+                if not isinstance(raw["call"], dict):
+                    raise GraphError(f"Layer {node.id!r}: its call must be an object.")
+                node.call = copy.deepcopy(raw["call"])
             node.position = (float(pos[0]), float(pos[1]))
             if node.id in graph._nodes:
                 raise GraphError(f"Two layers share the id {node.id!r}.")
@@ -432,7 +469,12 @@ class Graph:
                 raise GraphError(problem if named else f"Layer {node.id!r}: {problem}")
             graph._nodes[node.id] = node
         for raw in data.get("edges", []):
-            edge = Edge(raw["source"], raw["target"], int(raw.get("target_port", 0)))
+            edge = Edge(
+                raw["source"],
+                raw["target"],
+                int(raw.get("target_port", 0)),
+                int(raw.get("source_port", 0)),
+            )
             for end in (edge.source, edge.target):
                 if end not in graph._nodes:
                     raise GraphError(f"A connection refers to a layer {end!r} that does not exist.")
@@ -440,6 +482,15 @@ class Graph:
                 raise DuplicateEdgeError(f"{edge.source} -> {edge.target} is listed twice.")
             graph._edges.append(edge)
             graph._index_edge(edge)
+        for node in graph._nodes.values():
+            owner = graph._nodes.get(node.shares) if node.shares else None
+            if node.shares and (
+                owner is None or owner.shares or owner.class_name != node.class_name
+            ):
+                raise GraphError(
+                    f"{node.name} calls the layer of {node.shares!r} again, which is not a "
+                    "layer of the same class in this model."
+                )
         graph.topological_order()  # raises on a cycle
         # Keep generated ids clear of the loaded ones.
         numbers = [int(m.group(1)) for nid in graph._nodes if (m := re.fullmatch(r"n(\d+)", nid))]
@@ -457,10 +508,7 @@ class Graph:
         kept, so caches keyed on them still recognise unchanged layers.
         """
         other = Graph()
-        other._nodes = {
-            nid: Node(n.id, n.class_name, n.config, n.position, n.revision, n.output)
-            for nid, n in self._nodes.items()
-        }
+        other._nodes = {nid: copy.copy(n) for nid, n in self._nodes.items()}
         other._edges = list(self._edges)
         other._incoming = {k: list(v) for k, v in self._incoming.items()}
         other._outgoing = {k: list(v) for k, v in self._outgoing.items()}

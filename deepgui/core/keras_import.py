@@ -1,9 +1,13 @@
 """Import a Keras model (``.keras`` or ``.h5``) as an editable graph, weights kept.
 
 The model's own serialized config is the source: a functional model lists every layer with the
-tensors it was called on (``inbound_nodes``), a Sequential model its layers in order. Models used
-as layers inside a model are flattened into the graph. Loading always uses ``safe_mode=True``, so
-a file can never run code (Lambda layers and custom classes are refused with one sentence).
+tensors it was called on (``inbound_nodes``), a Sequential model its layers in order. What
+becomes of each entry (node_kinds): a layer is a node; a ``keras.ops`` call between layers is an
+operation node keeping its arguments; a model used as a layer is one block node; a class Keras
+builds only from its own code is a locked node; a layer called twice is one node per call, the
+later ones sharing the first one's layer; a layer with several outputs feeds each by its port.
+Loading always uses ``safe_mode=True``, so a file can never run code (Lambda layers and classes
+Keras cannot find are refused with one sentence).
 """
 
 from __future__ import annotations
@@ -16,27 +20,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepgui.core import fileio
+from deepgui.core import fileio, node_kinds
 from deepgui.core.errors import DeepGuiError, ModelImportError
 from deepgui.core.graph import Graph, default_layer_name, valid_layer_name
-from deepgui.core.keras_layers import keras
+from deepgui.core.keras_layers import POSITIONAL_INPUTS, keras
 from deepgui.core.project import Project, weights_path_for
 
 _MODEL_CLASSES = {"Functional", "Sequential", "Model"}
-# Call arguments that carry tensors deepgui wires as extra input ports, by layer class.
-_TENSOR_KWARGS = {
-    "MultiHeadAttention": ("query", "value", "key"),
-    "GroupQueryAttention": ("query", "value", "key"),
-}
 # Call argument values that do not change what the layer computes at inference.
 _HARMLESS_KWARGS = {"training": (None, False), "mask": (None,)}
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Ref:
-    """One tensor of the graph being built: the output of node `node_id`."""
+    """One tensor of the graph being built: output `port` of node `node_id`."""
 
     node_id: str
+    port: int = 0
 
 
 @dataclass
@@ -47,25 +47,30 @@ class _Builder:
     layers: dict[str, Any] = field(default_factory=dict)  # node id -> live Keras layer
     counter: int = 0
 
-    def add(self, class_name: str, config: dict[str, Any], layer: Any = None) -> str:
+    def add(self, class_name: str, config: dict[str, Any], layer: Any = None, **extra: Any) -> str:
         self.counter += 1
         node_id = f"n{self.counter}"
         config = _plain(config, where=config.get("name", class_name))
         # The one rule for layer names (graph.layer_name_problem): a Keras name it does not
         # allow ("conv-1", "block.2") is kept as near as the rule lets it be.
         name = valid_layer_name(config.get("name") or default_layer_name(class_name))
-        if name in self.names:  # a flattened inner model may reuse an outer layer's name
+        if name in self.names:  # a second use of a shared layer, or a clash after renaming
             stem = re.sub(r"_\d+$", "", name)
             name = next(f"{stem}_{i}" for i in range(1, 10**6) if f"{stem}_{i}" not in self.names)
         config["name"] = name
         self.names.add(name)
-        self.nodes.append({"id": node_id, "class_name": class_name, "config": config})
+        node = {"id": node_id, "class_name": class_name, "config": config}
+        node.update({k: v for k, v in extra.items() if v is not None})
+        self.nodes.append(node)
         if layer is not None:
             self.layers[node_id] = layer
         return node_id
 
-    def connect(self, source: str, target: str, port: int) -> None:
-        self.edges.append({"source": source, "target": target, "target_port": port})
+    def connect(self, source: _Ref, target: str, port: int) -> None:
+        edge = {"source": source.node_id, "target": target, "target_port": port}
+        if source.port:
+            edge["source_port"] = source.port
+        self.edges.append(edge)
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -137,6 +142,19 @@ def _tensors_in(value: Any) -> Iterator[tuple[str, int, int]]:
             yield from _tensors_in(item)
 
 
+def _template(value: Any, refs: list[tuple[str, int, int]]) -> Any:
+    """A call argument with each tensor replaced by ``{"port": i}`` (appended to `refs`)."""
+    ref = _history(value)
+    if ref is not None:
+        refs.append(ref)
+        return {"port": len(refs) - 1}
+    if isinstance(value, list | tuple):
+        return [_template(v, refs) for v in value]
+    if isinstance(value, dict):
+        return {k: _template(v, refs) for k, v in value.items()}
+    return value
+
+
 def _layer_refs(spec: Any) -> list[tuple[str, int, int]]:
     """``input_layers``/``output_layers``: one ``[name, node, index]`` or a list of them."""
     if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str):
@@ -147,8 +165,12 @@ def _layer_refs(spec: Any) -> list[tuple[str, int, int]]:
 
 
 class _Importer:
-    def __init__(self) -> None:
+    """Turns one model's config into nodes and edges. Nested models become one block node
+    each, unless `flatten` (a block opened for editing), when their layers join the graph."""
+
+    def __init__(self, flatten: bool = False) -> None:
         self.out = _Builder()
+        self.flatten = flatten
 
     # ------------------------------------------------------------------ models
     def model(self, config: dict, live: Any, inputs: list[_Ref] | None) -> list[_Ref]:
@@ -186,7 +208,7 @@ class _Importer:
         for entry in entries:
             name = entry["config"].get("name")
             layer = _live_layer(live, name)
-            outs = self.call(entry, layer, [current], model_name)
+            outs = self.call(entry, layer, [current], None, model_name)
             current = outs[0]
         return [current]
 
@@ -204,116 +226,163 @@ class _Importer:
                 env[ref] = _Ref(self.out.add("InputLayer", dict(entries[ref[0]]["config"])))
             else:
                 env[ref] = inputs[i]
-        pending = [e for name, e in entries.items() if e["class_name"] != "InputLayer"]
-        # The config lists layers roughly by depth; call each once all its inputs exist.
+        called: dict[tuple[str, int], list[_Ref]] = {}  # (layer, call) -> its output tensors
+        owners: dict[str, str] = {}  # layer name -> the node of its first call
+
+        def resolve(ref: tuple[str, int, int]) -> _Ref | None:
+            if ref in env:
+                return env[ref]
+            outs = called.get(ref[:2])
+            if outs is None:
+                return None
+            if len(outs) == 1 and outs[0].port == 0:  # a node: any output port of it
+                return _Ref(outs[0].node_id, ref[2])
+            return outs[ref[2]] if ref[2] < len(outs) else None
+
+        # One pending item per call of a layer: a shared layer is called several times.
+        pending = [
+            (name, index, entry)
+            for name, entry in entries.items()
+            if entry["class_name"] != "InputLayer"
+            for index in range(len(entry.get("inbound_nodes") or []))
+        ]
+        # The config lists layers roughly by depth; make each call once all its inputs exist.
         while pending:
             progressed = False
-            for entry in list(pending):
-                calls = entry.get("inbound_nodes") or []
-                name = entry.get("name") or entry["config"]["name"]
-                if len(calls) > 1:
-                    raise ModelImportError(
-                        f"Layer {name} is used {len(calls)} times in {model_name} (a shared layer), "
-                        "which deepgui does not support: give each use its own layer."
-                    )
-                needed = [r for r in _tensors_in(calls[0]) if r not in env] if calls else []
-                for ref in needed:
-                    if ref[2] != 0 and (ref[0], ref[1], 0) in env:
-                        raise ModelImportError(
-                            f"{name} reads output {ref[2]} of {ref[0]}; deepgui wires only a "
-                            "layer's first output (for example not an LSTM's return_state)."
-                        )
-                if needed:
-                    continue
-                if not calls:  # a layer the model holds but never calls: nothing to draw
-                    pending.remove(entry)
+            for item in list(pending):
+                name, index, entry = item
+                call = entry["inbound_nodes"][index]
+                if any(resolve(r) is None for r in _tensors_in(call)):
                     continue
                 layer = _live_layer(live, name)
-                sources = self._call_inputs(entry, name, layer, env)
-                outs = self.call(entry, layer, sources, model_name)
-                for index, out in enumerate(outs):
-                    env[(name, 0, index)] = out
-                pending.remove(entry)
+                owner = owners.get(name)
+                outs = self.call(entry, layer, None, (call, resolve, owner), model_name)
+                if owner is None and outs:
+                    owners[name] = outs[0].node_id
+                called[(name, index)] = outs
+                pending.remove(item)
                 progressed = True
             if not progressed and pending:
-                names = ", ".join(e.get("name", "?") for e in pending)
+                names = ", ".join(dict.fromkeys(name for name, _, _ in pending))
                 raise ModelImportError(
                     f"The layers {names} of {model_name} never receive their inputs."
                 )
         outputs = []
         for ref in _layer_refs(config.get("output_layers")):
-            if ref not in env and ref[2] != 0:
-                raise ModelImportError(
-                    f"{model_name} returns output {ref[2]} of {ref[0]}; deepgui wires only a "
-                    "layer's first output (for example not an LSTM's return_state)."
-                )
-            if ref not in env:
+            out = resolve(ref)
+            if out is None:
                 raise ModelImportError(
                     f"The output {ref[0]} of {model_name} is not produced by any layer."
                 )
-            outputs.append(env[ref])
+            if out.port != 0:
+                raise ModelImportError(
+                    f"{model_name} returns output {ref[2]} of {ref[0]}; deepgui returns only a "
+                    "layer's first output (pass the others through a layer, such as Identity)."
+                )
+            outputs.append(out)
         return outputs
 
     # ------------------------------------------------------------------ one call
     def call(
-        self, entry: dict, live_layer: Any, sources: list[_Ref], model_name: str
+        self,
+        entry: dict,
+        live_layer: Any,
+        sources: list[_Ref] | None,
+        functional_call: tuple | None,
+        model_name: str,
     ) -> list[_Ref]:
-        """Add the node(s) for one layer call; returns its output tensors."""
+        """Add the node for one call of a layer, operation or inner model; returns its output
+        tensors. `sources`: a Sequential's one input; `functional_call`: (the serialized call,
+        the tensor resolver, the node of the layer's first call when it is called again)."""
         class_name = entry["class_name"]
         config = entry.get("config") or {}
         name = entry.get("name") or config.get("name") or class_name
         module = entry.get("module") or ""
-        if class_name in _MODEL_CLASSES:
-            return self.model(config, live_layer, sources)
-        if module and not module.startswith("keras.layers") and module != "keras":
-            op = f"{module.replace('keras.src.ops.', 'keras.ops.')}.{class_name}"
-            raise ModelImportError(
-                f"{name} in {model_name} is the Keras operation {op}, not a layer: deepgui imports "
-                "layers only (use the matching keras.layers class, e.g. keras.layers.Add)."
-            )
+        kind = _kind_of(class_name, module)
         if class_name == "InputLayer":
-            return sources
-        config = _fit_catalogue(class_name, config)
-        if config.get("vocabulary") is None and hasattr(live_layer, "get_vocabulary"):
-            # An adapted lookup keeps its vocabulary in a table, not in weights: move it into
-            # the config so the project holds it (TextVectorization, StringLookup, IntegerLookup).
-            config["vocabulary"] = _plain(list(live_layer.get_vocabulary()), where=name)
-        node_id = self.out.add(class_name, config, live_layer)
-        for port, source in enumerate(sources):
-            self.out.connect(source.node_id, node_id, port)
+            return sources or []
+        owner = functional_call[2] if functional_call else None
+        if kind == node_kinds.BLOCK and self.flatten:
+            if functional_call is not None:
+                call, resolve, _ = functional_call
+                sources = [resolve(r) for r in _tensors_in(call)]
+            return self.model(config, live_layer, sources)
+        template = None
+        if functional_call is not None:
+            call, resolve, _ = functional_call
+            template, refs = self._call_template(entry, name, live_layer, call, kind)
+            sources = [resolve(r) for r in refs]
+        if kind == node_kinds.LAYER:
+            config = _fit_catalogue(class_name, config)
+            if config.get("vocabulary") is None and hasattr(live_layer, "get_vocabulary"):
+                # An adapted lookup keeps its vocabulary in a table, not in weights: move it
+                # into the config so the project holds it (TextVectorization, StringLookup).
+                config["vocabulary"] = _plain(list(live_layer.get_vocabulary()), where=name)
+        extra = {
+            "module": None if kind == node_kinds.LAYER else module,
+            "call": template,
+            "shares": owner,
+        }
+        if owner is not None:  # a shared layer's later call: the first call holds the config
+            config = {"name": name}
+        node_id = self.out.add(class_name, config, None if owner else live_layer, **extra)
+        for port, source in enumerate(sources or []):
+            self.out.connect(source, node_id, port)
         return [_Ref(node_id)]
 
-    def _call_inputs(self, entry: dict, name: str, layer: Any, env: dict) -> list[_Ref]:
-        class_name = entry["class_name"]
-        call = (entry.get("inbound_nodes") or [{}])[0]
+    def _call_template(
+        self, entry: dict, name: str, layer: Any, call: dict, kind: str
+    ) -> tuple[dict | None, list[tuple[str, int, int]]]:
+        """The call as a template with ports, and the tensors it reads; the template is None
+        when the node's class convention (one tensor, or a list for a merge layer) says it."""
+        from deepgui.core import catalogue
+
         defaults = _call_defaults(layer)
-        args, kwargs = call.get("args", []), dict(call.get("kwargs") or {})
-        refs = list(_tensors_in(args))
-        for key in _TENSOR_KWARGS.get(class_name, ()):
-            if key in kwargs:
-                value = kwargs.pop(key)
-                refs += list(_tensors_in(value))
-        for key, value in kwargs.items():
+        args = list(call.get("args", []))
+        kwargs = {}
+        for key, value in dict(call.get("kwargs") or {}).items():
             if value is None or any(value is v for v in _HARMLESS_KWARGS.get(key, ())):
                 continue
             if key in defaults and _same_value(defaults[key], value):
                 continue  # the call's own default, written out: changes nothing
-            if list(_tensors_in(value)):
+            if key == "training":
                 raise ModelImportError(
-                    f"{name} is called with the tensor argument {key}=..., which deepgui cannot keep."
+                    f"{name} is called with training={value!r}, which would keep it in training "
+                    "mode in every export: call it without it."
                 )
-            raise ModelImportError(
-                f"{name} is called with {key}={value!r}, a call argument deepgui cannot keep: "
-                "set it in the layer's config instead."
+            kwargs[key] = value
+        refs: list[tuple[str, int, int]] = []
+        template = {"args": _template(args, refs), "kwargs": _template(kwargs, refs)}
+        if kind in (node_kinds.LAYER, node_kinds.BLOCK, node_kinds.LOCKED) and not kwargs:
+            one = len(args) == 1 and _history(args[0]) is not None
+            _, most = catalogue.input_arity(entry["class_name"])
+            listed = (
+                len(args) == 1
+                and isinstance(args[0], list)
+                and args[0]
+                and all(_history(a) is not None for a in args[0])
+                and (most is None or most > 1 or kind == node_kinds.BLOCK)
             )
-        out = []
-        for ref in refs:
-            if ref[2] != 0:
-                raise ModelImportError(
-                    f"{name} reads output {ref[2]} of {ref[0]}; deepgui wires only a layer's first output."
-                )
-            out.append(env[ref])
-        return out
+            positional = entry["class_name"] in POSITIONAL_INPUTS and all(
+                _history(a) is not None for a in args
+            )
+            if one or listed or positional:
+                return None, refs
+        _plain(template, where=name)
+        return _plain(template, where=name), refs
+
+
+def _kind_of(class_name: str, module: str) -> str:
+    """The node kind (node_kinds) an entry of a model's config becomes."""
+    if class_name == "InputLayer":
+        return node_kinds.INPUT
+    if class_name in _MODEL_CLASSES:
+        return node_kinds.BLOCK
+    if not module or module.startswith("keras.layers") or module == "keras":
+        return node_kinds.LAYER
+    if module.startswith(node_kinds.OPS_MODULE_PREFIX):
+        return node_kinds.OPERATION
+    return node_kinds.LOCKED
 
 
 def _call_defaults(layer: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import sys
 import threading
 from typing import Any
@@ -132,10 +133,21 @@ def _with_defaults(cls, config: dict[str, Any]) -> dict[str, Any]:
     return {**defaults, **config}
 
 
-def make_layer(node: Node):
-    """A fresh Keras layer for `node` (unbuilt), always through Keras's deserialization in safe
-    mode: a config can never run code or make Keras read a file. BuildError, naming the layer,
-    for a name against the rule or a file path in the config."""
+def make_layer(node: Node, input_shapes: list | None = None, with_weights: bool = False):
+    """A fresh Keras layer (or operation, or model) for `node`, unbuilt, always through Keras's
+    deserialization in safe mode: a config can never run code or make Keras read a file.
+    BuildError, naming the layer, for a name against the rule or a file path in the config.
+    `input_shapes` (batched) is needed by backbones, which are made for their input size, and
+    `with_weights` loads a backbone's pretrained weights (shape inference needs none)."""
+    from deepgui.core import node_kinds
+
+    kind = node_kinds.kind(node)
+    if kind == node_kinds.BACKBONE:
+        from deepgui.core import backbones
+
+        return backbones.make_backbone(node, input_shapes, with_weights)
+    if kind != node_kinds.LAYER:
+        return _deserialize_other(node, kind)
     problem = layer_name_problem(node.config.get("name", node.id))
     if problem:
         raise BuildError(problem)
@@ -170,6 +182,71 @@ def make_layer(node: Node):
         raise BuildError(
             f"{node.name}: its settings are not ones {node.class_name} takes ({first})."
         ) from None
+
+
+def _deserialize_other(node: Node, kind: str):
+    """An operation, a nested model or a locked class, as Keras's own deserializer makes it in
+    safe mode (no Lambda, no code read from the file: only classes Keras itself defines or
+    that are registered in this process)."""
+    from deepgui.core import node_kinds
+
+    module = node.module or ""
+    if kind == node_kinds.OPERATION and not re.fullmatch(r"keras\.src\.ops\.\w+", module):
+        raise BuildError(f"{node.name}: {module} is not a module of Keras operations.")
+    if _names_code(node.config):
+        raise BuildError(
+            f"{node.name}: holds a Lambda or another layer made of Python code, which deepgui "
+            "never runs; use built-in layers instead."
+        )
+    path = _path_anywhere(node.config)
+    if path is not None:
+        raise BuildError(
+            f"{node.name}: a layer inside it names the file {path!r}; deepgui never reads "
+            "files named in a layer's settings."
+        )
+    k = keras()
+    serialized = {
+        "module": module,
+        "class_name": node.class_name,
+        "config": copy.deepcopy(node.config),
+        # Keras looks a class up by this name first, then in its own module.
+        "registered_name": node.class_name,
+    }
+    try:
+        return k.saving.deserialize_keras_object(serialized, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; each is one sentence
+        first = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise BuildError(
+            f"{node.name}: Keras cannot build this {node.class_name} ({first})."
+        ) from None
+
+
+def _names_code(config: Any) -> bool:
+    """Whether a nested config holds a class made of Python code (Lambda, TFSMLayer)."""
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("class_name") in CODE_LAYERS:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _path_anywhere(config: Any) -> str | None:
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key in PATH_KEYS:
+                if isinstance(item.get(key), str) and not item[key].startswith("vocabulary"):
+                    return item[key]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def _serialized(class_name: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -218,6 +295,23 @@ def _estimated_params(class_name: str, config: dict[str, Any], inputs: list) -> 
     if class_name in ("MultiHeadAttention", "GroupQueryAttention"):
         return 4 * number("num_heads") * number("key_dim") * last()
     return 0
+
+
+def call_node(layer, node: Node, inputs: list):
+    """Call `node`'s layer on its input tensors (by port): through its call template when the
+    node has one (an imported operation or a layer called with keyword tensors), else in its
+    class's convention."""
+    from deepgui.core import node_kinds
+
+    if node.call is not None:
+        args = node_kinds.fill_call(node.call.get("args", []), inputs)
+        kwargs = node_kinds.fill_call(node.call.get("kwargs", {}), inputs)
+        return layer(*args, **kwargs)
+    if node.class_name in node_kinds.STATE_TAKERS and len(inputs) > 1 and node.module is None:
+        return layer(inputs[0], initial_state=list(inputs[1:]))
+    if node_kinds.kind(node) != node_kinds.LAYER:
+        return layer(inputs[0] if len(inputs) == 1 else list(inputs))
+    return call_layer(layer, node.class_name, inputs)
 
 
 def call_layer(layer, class_name: str, inputs: list):

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepgui.core import catalogue
+from deepgui.core import catalogue, node_kinds
 from deepgui.core.graph import Graph, Node
-from deepgui.core.keras_layers import call_layer, input_shape_of, keras, make_layer
+from deepgui.core.keras_layers import call_node, input_shape_of, keras, make_layer
 
 Shape = tuple[int | None, ...]
 
@@ -29,6 +29,8 @@ class NodeInfo:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     input_shapes: tuple[Shape, ...] = ()
+    # Every output's shape, by output port (an LSTM with return_state has three).
+    output_shapes: tuple[Shape, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -71,10 +73,10 @@ class ShapeInference:
         for nid in order:
             node = graph.nodes[nid]
             in_shapes = tuple(
-                self.info[p].output_shape if self.info[p].ok else None
-                for p in graph.predecessors(nid)
+                _output_shape(self.info[e.source], e.source_port) for e in graph.in_edges(nid)
             )
-            key = (node.revision, node.class_name, in_shapes)
+            owner = graph.nodes.get(node.shares) if node.shares else None
+            key = (node.revision, node.class_name, in_shapes, owner and owner.revision)
             if self._keys.get(nid) == key and nid in self.info:
                 continue
             self.info[nid] = infer_node(graph, node, in_shapes)
@@ -97,10 +99,26 @@ class ShapeInference:
         return rows
 
 
+def _output_shape(info: NodeInfo, port: int) -> Shape | None:
+    if not info.ok:
+        return None
+    shapes = info.output_shapes or (info.output_shape,)
+    return shapes[port] if port < len(shapes) else None
+
+
 def infer_node(graph: Graph, node: Node, in_shapes: tuple[Shape | None, ...]) -> NodeInfo:
     info = NodeInfo(input_shapes=tuple(s for s in in_shapes if s is not None))
     name = node.name
-    info.errors += catalogue.config_problems(name, node.class_name, node.config)
+    owner = node
+    if node.shares:
+        owner = graph.nodes.get(node.shares)
+        if owner is None:
+            info.errors.append(
+                f"{name} calls the layer of {node.shares!r} again, which is no longer in the "
+                "model: delete it or wire a layer of its own."
+            )
+            return info
+    info.errors += catalogue.config_problems(name, owner.class_name, owner.config)
     if node.is_input:
         try:
             shape = input_shape_of(node)
@@ -114,7 +132,7 @@ def infer_node(graph: Graph, node: Node, in_shapes: tuple[Shape | None, ...]) ->
         if not info.errors:
             info.output_shape = shape
         return info
-    low, high = catalogue.input_arity(node.class_name)
+    low, high = node_kinds.arity(node)
     n = len(in_shapes)
     if n == 0:
         info.errors.append(f"{name} has no input: connect a layer or an Input to it.")
@@ -130,24 +148,33 @@ def infer_node(graph: Graph, node: Node, in_shapes: tuple[Shape | None, ...]) ->
     if info.errors or any(s is None for s in in_shapes):
         return info  # waiting for a valid upstream: the upstream node carries the error
     try:
-        layer = make_layer(node)
+        layer = make_layer(owner, list(in_shapes))
         k = keras()
         tensors = [k.KerasTensor(shape) for shape in in_shapes]
-        out = call_layer(layer, node.class_name, tensors)
+        out = call_node(layer, node, tensors)
     except Exception as exc:  # Keras says what is wrong; we say it in plain words
         info.errors.append(explain(node, in_shapes, exc))
         return info
-    if isinstance(out, list | tuple):
-        out = out[0]
-    shape = tuple(out.shape)
+    outs = list(out) if isinstance(out, list | tuple) else [out]
+    shapes = tuple(tuple(o.shape) for o in outs if hasattr(o, "shape"))
+    if not shapes:
+        info.errors.append(f"{name} gives no tensor that a layer can take.")
+        return info
+    shape = shapes[0]
     if any(d is not None and d <= 0 for d in shape[1:]):
         info.errors.append(_too_small(node, in_shapes[0], shape))
         return info
     info.output_shape = shape
-    info.params = int(layer.count_params())
-    info.trainable_params = int(sum(_size(w.shape) for w in layer.trainable_weights))
+    info.output_shapes = shapes
+    if not node.shares:  # a shared layer's weights are counted once, at its first use
+        info.params = _count(getattr(layer, "weights", []))
+        info.trainable_params = _count(getattr(layer, "trainable_weights", []))
     info.warnings += _advice(node, in_shapes)
     return info
+
+
+def _count(variables) -> int:
+    return int(sum(_size(w.shape) for w in variables))
 
 
 def _size(shape) -> int:
@@ -239,6 +266,13 @@ def explain(node: Node, in_shapes: tuple[Shape, ...], exc: Exception) -> str:
     if len(first) > 240:
         first = first[:237] + "..."
     return f"{name} cannot take {received}: {first}"
+
+
+def trainable_split(info: dict[str, NodeInfo]) -> tuple[int, int, int]:
+    """(total, trainable, non-trainable) parameters, as ``model.summary()`` counts them."""
+    total = sum(i.params for i in info.values())
+    trainable = sum(i.trainable_params for i in info.values())
+    return total, trainable, total - trainable
 
 
 def summary_rows(graph: Graph, info: dict[str, NodeInfo]) -> list[dict[str, Any]]:
