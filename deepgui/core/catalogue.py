@@ -49,8 +49,39 @@ class LayerSpec:
 
 CATEGORY_ORDER = [
     "Input", "Core", "Convolution", "Pooling", "Recurrent", "Attention", "Normalization",
-    "Regularization", "Reshaping", "Merging", "Preprocessing", "Augmentation",
+    "Regularization", "Reshaping", "Merging", "Preprocessing", "Augmentation", "Backbones",
 ]  # fmt: skip
+
+
+def _backbone_specs() -> dict[str, LayerSpec]:
+    """The Keras Applications families as palette blocks (backbones), beside the layers that
+    catalogue.json derives from Keras: their options are deepgui's, not a layer signature."""
+    from deepgui.core import backbones
+
+    defaults = backbones.default_config()
+    params = (
+        ParamSpec("weights", "str", defaults["weights"], description=(
+            "imagenet (Keras's pretrained weights, cached after the first download), none, or "
+            "the path of a .weights.h5 file")),
+        ParamSpec("pooling", "choice", defaults["pooling"], choices=backbones.POOLING_CHOICES,
+                  description="how the feature maps become one vector: avg, max, or none (keep the maps)"),
+        ParamSpec("include_top", "bool", defaults["include_top"], description=(
+            "keep ImageNet's 1000-class classifier (images at the size it was trained on)")),
+        ParamSpec("trainable", "bool", defaults["trainable"], description=(
+            "train the backbone's weights too (off: frozen, as transfer learning starts)")),
+    )  # fmt: skip
+    return {
+        name: LayerSpec(
+            class_name=name,
+            category="Backbones",
+            description=backbones.description(name),
+            min_inputs=1,
+            max_inputs=1,
+            params=params,
+            summary_params=("weights", "trainable"),
+        )
+        for name in backbones.FAMILIES
+    }
 
 
 @cache
@@ -81,6 +112,7 @@ def _load() -> dict[str, LayerSpec]:
             params=params,
             summary_params=tuple(layer.get("summary_params", ())),
         )
+    specs.update(_backbone_specs())
     return specs
 
 
@@ -266,6 +298,10 @@ def config_problems(layer_name: str, class_name: str, config: dict[str, Any]) ->
                 problems.append(message)
         elif p.required and p.default is None:
             problems.append(f"{layer_name}: {p.name} must be set.")
+    if spec.category == "Backbones":
+        from deepgui.core import backbones
+
+        problems += backbones.config_problems(layer_name, config)
     if class_name == "Bidirectional":
         inner = config.get("layer")
         inner_class = inner.get("class_name") if isinstance(inner, dict) else None

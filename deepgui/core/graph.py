@@ -133,6 +133,10 @@ def default_layer_name(class_name: str) -> str:
     """The base name Keras itself would give: ``Conv2D`` -> ``conv2d``, ``InputLayer`` -> ``input``."""
     if class_name == "InputLayer":
         return "input"
+    from deepgui.core.backbones import FAMILIES  # Keras-free
+
+    if class_name in FAMILIES:  # resnet50v2, not res_net50_v2
+        return class_name.lower()
     return _SNAKE_2.sub(r"\1_\2", _SNAKE_1.sub(r"\1_\2", class_name)).lower()
 
 

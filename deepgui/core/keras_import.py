@@ -712,3 +712,22 @@ def _is_project_file(path: Path) -> bool:
     except DeepGuiError:
         return False
     return f'"{FORMAT}"'.encode() in head
+
+
+def block_graph(node: Any) -> Graph:
+    """The layers inside a block node (a model used as a layer), as a graph of their own to
+    look at: its inputs become Input nodes, its own blocks stay blocks."""
+    from deepgui.core.layout import auto_layout
+
+    importer = _Importer()
+    try:
+        importer.model(dict(node.config), None, None)
+        graph = Graph.from_dict({"nodes": importer.out.nodes, "edges": importer.out.edges})
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelImportError(
+            f"{node.name}: its layers are described in a form deepgui does not understand "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
+    for node_id, position in auto_layout(graph).items():
+        graph.nodes[node_id].position = position
+    return graph

@@ -143,3 +143,29 @@ def _input_refs(spec: object) -> list:
     if isinstance(spec, list):
         return [r for item in spec for r in _input_refs(item)]
     return []
+
+
+def type_label(node: Node) -> str:
+    """What the canvas and Summary call the node's type: ``Dense``, ``ops.add``,
+    ``MobileNetV3Small (frozen)``, ``Dense (shared)``."""
+    k = kind(node)
+    label = operation_name(node) if k == OPERATION else node.class_name
+    if k in (BLOCK, BACKBONE) and is_frozen(node):
+        label += " (frozen)"
+    elif node.shares:
+        label += " (shared)"
+    elif k == LOCKED:
+        label += " (locked)"
+    return label
+
+
+def category(node: Node) -> str | None:
+    """The palette category whose colour the node wears; operations have their own."""
+    from deepgui.core import catalogue
+
+    if kind(node) == OPERATION:
+        return "Operations"
+    if kind(node) == BLOCK:
+        return "Backbones"
+    spec = catalogue.get(node.class_name)
+    return spec.category if spec else None

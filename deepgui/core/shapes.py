@@ -285,7 +285,7 @@ def summary_rows(graph: Graph, info: dict[str, NodeInfo]) -> list[dict[str, Any]
             {
                 "id": nid,
                 "name": node.name,
-                "type": node.class_name,
+                "type": node_kinds.type_label(node),
                 "output_shape": format_shape(i.output_shape),
                 "params": i.params,
                 "trainable": i.trainable_params,

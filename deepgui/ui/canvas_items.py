@@ -23,7 +23,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
-from deepgui.core import catalogue
+from deepgui.core import catalogue, node_kinds
 from deepgui.core.graph import Edge, Node
 from deepgui.core.layout import NODE_HEIGHT, NODE_WIDTH
 from deepgui.ui.theme import CanvasColors, canvas_colors, category_color
@@ -55,6 +55,13 @@ def format_value(value) -> str:
 
 def key_params_text(node: Node) -> str:
     """The layer's key parameters in one short line: ``32 · kernel 3×3 · relu``."""
+    kind = node_kinds.kind(node)
+    if kind == node_kinds.OPERATION:  # its own arguments, as Keras serializes them
+        return " · ".join(f"{k} {format_value(v)}" for k, v in node.config.items() if k != "name")
+    if kind == node_kinds.BLOCK:
+        return "frozen" if node_kinds.is_frozen(node) else "trainable"
+    if kind == node_kinds.LOCKED:
+        return "locked: built by Keras from its own code"
     spec = catalogue.get(node.class_name)
     if spec is None:
         return ""
@@ -177,10 +184,17 @@ class NodeItem(QGraphicsItem):
     # ---------------------------------------------------------------- model -> item
     def set_node(self, node: Node) -> None:
         self.name = node.name
-        self.class_name = node.class_name
+        self.kind = node_kinds.kind(node)
+        self.class_name = node_kinds.type_label(node)
         spec = catalogue.get(node.class_name)
-        self.category = spec.category if spec else None
-        self.description = spec.description if spec else "A layer outside the palette (imported)."
+        self.category = node_kinds.category(node)
+        self.description = node_kinds.why_locked(node) or (
+            spec.description
+            if spec and self.kind != node_kinds.OPERATION
+            else f"The Keras operation {node_kinds.operation_name(node)}, called between layers."
+            if self.kind == node_kinds.OPERATION
+            else "A layer outside the palette (imported)."
+        )
         key = key_params_text(node)
         self.key_text = (
             f"{key} · model output"
@@ -188,7 +202,7 @@ class NodeItem(QGraphicsItem):
             else ("model output" if node.output else key)
         )
         self._texts = None
-        self.min_inputs, self.max_inputs = catalogue.input_arity(node.class_name)
+        self.min_inputs, self.max_inputs = node_kinds.arity(node)
         self._refresh_tooltip()
         self.update()
 
@@ -374,7 +388,10 @@ class NodeItem(QGraphicsItem):
         fill = QColor(c.node)
         if self.state == "error":
             fill = _mix(c.node, c.error, 0.14)
-        painter.setPen(QPen(border, 3.0 if selected or self.state == "error" else 1.2))
+        pen = QPen(border, 3.0 if selected or self.state == "error" else 1.2)
+        if self.kind == node_kinds.OPERATION:  # an operation, not a layer: drawn apart
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
         painter.setBrush(fill)
         painter.drawRoundedRect(rect, 8, 8)
         # header band in the category colour

@@ -19,10 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )  # fmt: skip
 
-from deepgui.core import catalogue
+from deepgui.core import catalogue, node_kinds
 from deepgui.core.catalogue import LayerSpec, ParamSpec, check_param
 from deepgui.core.commands import SetConfig
 from deepgui.ui.document import Document
+from deepgui.ui.node_details import ArgumentsForm, BlockPanel
 from deepgui.ui.param_editors import ParamEditor, Unparsed, editor_for
 
 
@@ -225,19 +226,38 @@ class Inspector(QWidget):
         if node_id is None:
             return
         node = self.doc.graph.nodes[node_id]
-        spec = catalogue.get(node.class_name)
-        description = (
-            spec.description if spec else "Imported layer: its parameters are kept as they are."
+        kind = node_kinds.kind(node)
+        spec = catalogue.get(node.class_name) if kind == node_kinds.LAYER else None
+        if kind == node_kinds.BACKBONE:
+            spec = catalogue.get(node.class_name)
+        description = node_kinds.why_locked(node) or (
+            spec.description
+            if spec
+            else "A Keras operation between layers: its arguments are below."
+            if kind == node_kinds.OPERATION
+            else "Imported layer: its parameters are kept as they are."
         )
         self.title.setText(
-            f"<b>{node.class_name}</b><br><span style='color:gray'>{description}</span>"
+            f"<b>{node_kinds.type_label(node)}</b><br><span style='color:gray'>{description}</span>"
         )
         self.name_edit.setText(node.name)
         self.name_error.hide()
-        if spec is not None:
+        if node.shares or kind == node_kinds.LOCKED:
+            pass  # nothing to edit but the name: why_locked says so
+        elif spec is not None:
             self.form = ParamForm(spec, node.name)
             self.form.set_config(node.config)
             self.form.changed.connect(self._param_changed)
+            self.form_holder.addWidget(self.form)
+        elif kind == node_kinds.OPERATION:
+            self.form = ArgumentsForm(node)
+            self.form.changed.connect(self._param_changed)
+            self.form_holder.addWidget(self.form)
+        elif kind == node_kinds.BLOCK:
+            self.form = BlockPanel(node)
+            self.form.frozen_changed.connect(
+                lambda frozen: self._param_changed("trainable", not frozen)
+            )
             self.form_holder.addWidget(self.form)
         self._show_status()
 
@@ -264,9 +284,11 @@ class Inspector(QWidget):
             self.show_node(None)
         elif event == "node_changed" and payload.id == self.node_id:
             self.name_edit.setText(payload.name)
-            if self.form is not None:
+            if isinstance(self.form, ParamForm):
                 self.form.layer_name = payload.name
                 self.form.set_config(payload.config)
+            elif self.form is not None:  # operations and blocks: their form is made anew
+                self.show_node(self.node_id)
 
     def _param_changed(self, name: str, value: Any) -> None:
         node = self.doc.graph.nodes.get(self.node_id)

@@ -22,6 +22,8 @@ CATEGORY_COLORS = {
     "Merging": "#d9534f",
     "Preprocessing": "#4a9c8c",
     "Augmentation": "#6d8f2e",
+    "Backbones": "#0f6e8c",
+    "Operations": "#5c6b7a",
 }
 OTHER_COLOR = "#8790a3"
 

@@ -1,0 +1,239 @@
+"""Start from what exists: models people bring import whole (Keras Applications backbones,
+keras.ops between layers, shared layers, return_state), and the palette's pretrained backbones
+take raw pixels and load ImageNet weights from Keras's cache without a network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepgui.core import backbones, node_kinds
+from deepgui.core.build import build_model
+from deepgui.core.graph import Graph
+from deepgui.core.keras_import import import_model_file
+from deepgui.core.project import Project, load_project, weights_path_for
+from deepgui.core.shapes import ShapeInference, trainable_split
+from deepgui.core.weights import load_weights, save_weights
+
+keras = pytest.importorskip("keras")
+layers = keras.layers
+ops = keras.ops
+
+BACKBONES = ["MobileNetV3Small", "ConvNeXtTiny", "EfficientNetV2B0", "ResNet50V2"]
+
+
+def under_new_head(app: str, size: int = 64):
+    backbone = getattr(keras.applications, app)(
+        include_top=False, weights=None, input_shape=(size, size, 3)
+    )
+    backbone.trainable = False
+    inputs = keras.Input((size, size, 3), name="image")
+    x = layers.GlobalAveragePooling2D(name="pool")(backbone(inputs))
+    outputs = layers.Dense(3, activation="softmax", name="head")(x)
+    return keras.Model(inputs, outputs)
+
+
+def reloaded(model, tmp_path, name="model"):
+    """The model through a .keras file, `deepgui import`, the project file and its weights,
+    rebuilt from the graph: what a person gets after importing and reopening."""
+    source = tmp_path / f"{name}.keras"
+    model.save(source)
+    project_path = tmp_path / f"{name}.dgproj"
+    import_model_file(source, project_path)
+    project = load_project(project_path)
+    rebuilt = build_model(project.graph)
+    assert load_weights(rebuilt, weights_path_for(project_path)) == []
+    return project, rebuilt
+
+
+def pixels(n=2, size=64, seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, (n, size, size, 3)).astype("float32")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app", BACKBONES)
+def test_backbone_under_a_new_head_imports_with_keras_counts(app, tmp_path):
+    model = under_new_head(app)
+    project, rebuilt = reloaded(model, tmp_path, app)
+    block = next(n for n in project.graph if node_kinds.kind(n) == node_kinds.BLOCK)
+    assert node_kinds.is_frozen(block)  # the frozen state travels with the block
+    inference = ShapeInference(project.graph)
+    inference.update()
+    assert not [p for p in inference.problems() if p[1] == "error"]
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable_split(inference.info) == (
+        model.count_params(),
+        trainable,
+        model.count_params() - trainable,
+    )
+    x = pixels()
+    np.testing.assert_allclose(
+        rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5
+    )
+
+
+def test_keras_io_style_model_with_ops_between_layers_round_trips(tmp_path):
+    tokens = keras.Input((6, 8), name="tokens")
+    q = layers.Dense(8, name="query")(tokens)
+    k = layers.Dense(8, name="key")(tokens)
+    scores = ops.softmax(ops.matmul(q, ops.transpose(k, (0, 2, 1))) / 8**0.5, axis=-1)
+    attended = ops.add(ops.matmul(scores, tokens), tokens)
+    pooled = ops.mean(ops.reshape(attended, (-1, 6, 2, 4)), axis=2)
+    joined = ops.concatenate([ops.max(pooled, axis=1), ops.min(pooled, axis=1)], axis=-1)
+    model = keras.Model(tokens, layers.Dense(2, name="out")(joined))
+    project, rebuilt = reloaded(model, tmp_path)
+    operations = [n for n in project.graph if node_kinds.kind(n) == node_kinds.OPERATION]
+    names = {node_kinds.operation_name(n) for n in operations}
+    assert {"ops.matmul", "ops.transpose", "ops.softmax", "ops.reshape", "ops.mean"} <= names
+    assert next(n for n in operations if n.class_name == "Reshape").config["newshape"] == [
+        -1,
+        6,
+        2,
+        4,
+    ]
+    x = np.random.default_rng(1).normal(size=(3, 6, 8)).astype("float32")
+    np.testing.assert_allclose(
+        rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5
+    )
+    # What was imported exports back to the same structure: import the rebuilt model again.
+    again = reloaded(rebuilt, tmp_path, "again")[0]
+    assert again.graph.to_dict()["edges"] == project.graph.to_dict()["edges"]
+
+
+def test_operation_arguments_are_edited_and_inferred(tmp_path):
+    inputs = keras.Input((4, 6))
+    model = keras.Model(inputs, ops.mean(layers.Dense(6, name="d")(inputs), axis=1))
+    project, _ = reloaded(model, tmp_path)
+    mean = next(n for n in project.graph if n.class_name == "Mean")
+    inference = ShapeInference(project.graph)
+    inference.update()
+    assert inference.info[mean.id].output_shape == (None, 6)
+    project.graph.set_config(mean.id, {**mean.config, "axis": 2})
+    inference.update()
+    assert inference.info[mean.id].output_shape == (None, 4)
+
+
+def test_shared_layer_and_lstm_states_round_trip(tmp_path):
+    encoder_in = keras.Input((5, 3), name="encoder_in")
+    decoder_in = keras.Input((4, 3), name="decoder_in")
+    _, state_h, state_c = layers.LSTM(6, return_state=True, name="encoder")(encoder_in)
+    decoded = layers.LSTM(6, return_sequences=True, name="decoder")(
+        decoder_in, initial_state=[state_h, state_c]
+    )
+    shared = layers.Dense(3, name="shared_head")
+    left = shared(decoded)
+    right = shared(layers.Dense(6, name="detour")(decoded))
+    model = keras.Model([encoder_in, decoder_in], layers.Add(name="sum")([left, right]))
+    project, rebuilt = reloaded(model, tmp_path)
+    graph = project.graph
+    heads = [n for n in graph if n.class_name == "Dense" and "shared_head" in n.name]
+    assert len(heads) == 2 and heads[1].shares == heads[0].id
+    encoder = graph.node_by_name("encoder")
+    assert sorted(e.source_port for e in graph.out_edges(encoder.id)) == [1, 2]
+    assert rebuilt.count_params() == model.count_params()
+    rng = np.random.default_rng(2)
+    x = [rng.normal(size=(2, 5, 3)).astype("float32"), rng.normal(size=(2, 4, 3)).astype("float32")]
+    np.testing.assert_allclose(
+        rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5
+    )
+
+
+def palette_backbone(app: str, weights: str = "none", size: int = 64) -> Graph:
+    graph = Graph()
+    image = graph.add_node("InputLayer", {"name": "image", "shape": [size, size, 3]})
+    block = graph.add_node(app, {**backbones.default_config(), "weights": weights})
+    head = graph.add_node("Dense", {"units": 3, "activation": "softmax"})
+    graph.connect(image.id, block.id)
+    graph.connect(block.id, head.id)
+    return graph
+
+
+@pytest.mark.parametrize("app", ["ResNet50V2", "DenseNet121", "ResNet50"])
+def test_palette_backbone_takes_raw_pixels(app):
+    """The block applies the family's preprocess_input inside: equal to Keras's own
+    application fed with preprocess_input, on the same weights."""
+    graph = palette_backbone(app, size=32)
+    inference = ShapeInference(graph)
+    inference.update()
+    assert not [p for p in inference.problems() if p[1] == "error"]
+    model = build_model(graph)
+    block = model.get_layer(app.lower())
+    network = next(layer for layer in block.layers if isinstance(layer, keras.Model))
+    module = {"ResNet50V2": "resnet_v2", "DenseNet121": "densenet", "ResNet50": "resnet"}[app]
+    preprocess = getattr(keras.applications, module).preprocess_input
+    x = pixels(size=32, seed=3)
+    np.testing.assert_allclose(
+        block.predict(x, verbose=0), network.predict(preprocess(x.copy()), verbose=0), atol=1e-4
+    )
+
+
+def test_backbone_problems_are_one_sentence():
+    graph = palette_backbone("MobileNetV2", size=16)
+    inference = ShapeInference(graph)
+    inference.update()
+    messages = [m for _, severity, m in inference.problems() if severity == "error"]
+    assert any("at least 32x32" in m and "mobilenetv2" in m for m in messages), messages
+    gray = palette_backbone("MobileNetV2")
+    gray.set_config(gray.node_by_name("image").id, {"name": "image", "shape": [64, 64, 1]})
+    inference = ShapeInference(gray)
+    inference.update()
+    assert any("3 channels" in m for _, _, m in inference.problems())
+
+
+@pytest.fixture
+def keras_cache(tmp_path, monkeypatch):
+    """An empty Keras cache folder, and no network: any download attempt fails."""
+    import urllib.request
+
+    from keras.src.backend import config
+
+    monkeypatch.setattr(config, "_KERAS_DIR", str(tmp_path / "keras_home"))
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlretrieve", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    return tmp_path / "keras_home"
+
+
+def test_imagenet_weights_load_from_keras_cache_offline(keras_cache, tmp_path):
+    wanted = backbones.weights_file("MobileNetV3Small", False, (64, 64, 3))
+    assert wanted.cached_path.is_relative_to(keras_cache)
+    keras.utils.set_random_seed(7)
+    reference = keras.applications.MobileNetV3Small(
+        include_top=False, weights=None, input_shape=(64, 64, 3)
+    )
+    saved = tmp_path / "reference.weights.h5"
+    reference.save_weights(saved)
+    wanted.cached_path.parent.mkdir(parents=True)
+    saved.rename(wanted.cached_path)  # as Keras's loader would have left it
+    graph = palette_backbone("MobileNetV3Small", weights="imagenet")
+    model = build_model(graph)
+    block = model.get_layer("mobilenetv3small")
+    for mine, theirs in zip(block.weights, reference.weights, strict=True):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_imagenet_weights_offline_and_not_cached_is_one_sentence(keras_cache):
+    from deepgui.core.errors import BuildError
+
+    graph = palette_backbone("MobileNetV3Small", weights="imagenet")
+    with pytest.raises(BuildError, match=r"not in Keras's cache .* choose weights 'none'"):
+        build_model(graph)
+
+
+def test_project_with_backbone_saves_and_reopens(tmp_path):
+    graph = palette_backbone("MobileNetV3Small")
+    model = build_model(graph)
+    path = tmp_path / "transfer.dgproj"
+    project = Project(graph=graph)
+    project.save(path)
+    save_weights(model, weights_path_for(path))
+    reopened = load_project(path)
+    rebuilt = build_model(reopened.graph)
+    assert load_weights(rebuilt, weights_path_for(path)) == []
+    x = pixels(seed=4)
+    np.testing.assert_allclose(
+        rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5
+    )
