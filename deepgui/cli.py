@@ -248,6 +248,8 @@ def cmd_import(model_path: Path, output: Path, force: bool = False) -> int:
     check_import_target(output, force)  # before the model loads: a bad -o is said at once
     project, model = import_model_file_and_model(model_path, output, force)
     print(f"Imported {len(project.graph)} layers ({model.count_params():,} params) into {output}")
+    for note in project.import_notes:
+        print(f"note: {note}")
     return 0
 
 

@@ -53,10 +53,11 @@ SIZES = {"1366x768": (1366, 768), "2560x1440": (2560, 1440)}
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
-    parser.add_argument("--part", choices=("all", "main", "data"), default="all",
+    parser.add_argument("--part", choices=("all", "main", "data", "transfer"), default="all",
                         help="main: the main views (empty, building, training, overfitting "
                         "banner, evaluation, export, dark) at each size; data: missing values, "
-                        "what the Input receives, predicting on a file")  # fmt: skip
+                        "what the Input receives, predicting on a file; transfer: an imported "
+                        "backbone block, a palette backbone, a fine-tuning run")  # fmt: skip
     parser.add_argument("--size", choices=("all", *SIZES), default="all")
     args = parser.parse_args()
     code = _under_xvfb()
@@ -79,6 +80,8 @@ def main() -> int:
             main_views(shots, out / size, SIZES[size])
     if args.part in ("all", "data"):
         data_shots(app, out / "1366x768", shots.wait, shots.settle, shots.shot)
+    if args.part in ("all", "transfer"):
+        transfer_shots(shots, out / "1366x768")
     print(f"{shots.count} screenshots in {out}")
     return 0
 
@@ -389,3 +392,88 @@ def data_shots(app, out: Path, wait, settle, shot) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def image_folder(folder: Path, per_class: int = 12, size: int = 64) -> Path:
+    """Three classes of small colour images, each a tint plus noise (learnable in a few epochs)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    tints = {"red": (200, 40, 40), "green": (40, 200, 40), "blue": (40, 40, 200)}
+    for name, tint in tints.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = (rng.normal(0, 50, (size, size, 3)) + tint).clip(0, 255).astype("uint8")
+            Image.fromarray(pixels).save(folder / name / f"{i}.png")
+    return folder
+
+
+def transfer_shots(shots: Shots, out: Path) -> None:
+    """Start from what exists: a Keras model holding MobileNetV3Small opened as one block, a
+    palette backbone in the inspector, and a fine-tuning run's curves with the phase marked."""
+    from deepgui.core.keras_layers import keras
+    from deepgui.core.project import Project
+    from deepgui.ui.main_window import MainWindow
+
+    k = keras()
+    folder = Path(tempfile.mkdtemp(prefix="deepgui-transfer-"))
+    backbone = k.applications.MobileNetV3Small(
+        include_top=False, weights=None, input_shape=(64, 64, 3)
+    )
+    backbone.trainable = False
+    inputs = k.Input((64, 64, 3), name="image")
+    x = k.layers.GlobalAveragePooling2D(name="pool")(backbone(inputs))
+    x = k.layers.Dropout(0.2, name="dropout")(x)
+    outputs = k.layers.Dense(3, activation="softmax", name="classes")(x)
+    k.Model(inputs, outputs).save(folder / "mobilenet_head.keras")
+
+    w = MainWindow(Project())
+    w.resize(1366, 768)
+    w.layout_docks()
+    w.move(0, 0)
+    w.show()
+    w.start_background()
+    w.files.open_path(folder / "mobilenet_head.keras", ask=False)
+    shots.settle(w)
+    w.view.fit_all()
+    block = next(n for n in w.doc.graph if n.class_name == "Functional")
+    w.scene.select_nodes([block.id])
+    shots.settle(w)
+    shots.shot(w, out / "30_imported_backbone_block")
+
+    # A palette backbone with fine-tuning, trained on an image folder.
+    graph = w.doc.graph
+    from deepgui.core.commands import AddNode, Connect, Macro, RemoveNode
+
+    w.doc.push(RemoveNode(block.id))
+    image = graph.node_by_name("image")
+    pool = graph.node_by_name("pool")
+    added = AddNode("MobileNetV3Small", {"weights": "none", "pooling": None,
+                                         "include_top": False, "trainable": False},
+                    position=block.position)  # fmt: skip
+    w.doc.push(added)
+    node_id = added.node_id
+    w.doc.push(Macro([Connect(image.id, node_id), Connect(node_id, pool.id)], "Wire it"))
+    w.doc.project.dataset = {
+        "source": "image_folder",
+        "path": str(image_folder(folder / "images")),
+    }
+    w.doc.project.training.update(
+        epochs=6,
+        batch_size=8,
+        fine_tuning={"enabled": True, "frozen_epochs": 3, "unfreeze_layers": 20,
+                     "learning_rate": 1e-4},
+    )  # fmt: skip
+    w.scene.select_nodes([node_id])
+    shots.settle(w)
+    w.view.fit_all()
+    shots.shot(w, out / "31_palette_backbone")
+    w.train()
+    panel = w.training
+    shots.until(lambda: not panel.is_training() and panel.last_reason is not None, 300)
+    panel.plots.redraw()
+    shots.shot(w, out / "32_fine_tuning_run")
+    w.doc.project.undo.set_clean()
+    w.files.unsaved_extra = False
+    w.close()

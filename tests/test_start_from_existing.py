@@ -237,3 +237,27 @@ def test_project_with_backbone_saves_and_reopens(tmp_path):
     np.testing.assert_allclose(
         rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5
     )
+
+
+def test_import_keeps_what_the_model_was_compiled_with(tmp_path):
+    from deepgui.core.training.config import TrainingConfig, make_optimizer
+
+    inputs = keras.Input((4,), name="features")
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax", name="kind")(inputs))
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    project, _ = reloaded(model, tmp_path)
+    training = project.training
+    assert (training["optimizer"], training["learning_rate"], training["momentum"]) == (
+        "sgd",
+        0.05,
+        0.9,
+    )
+    assert training["loss"] == "sparse_categorical_crossentropy"
+    optimizer = make_optimizer(TrainingConfig.from_dict(training), steps_per_epoch=10)
+    assert isinstance(optimizer, keras.optimizers.SGD)
+    assert float(optimizer.learning_rate) == pytest.approx(0.05)
+    assert float(optimizer.momentum) == pytest.approx(0.9)

@@ -286,3 +286,35 @@ def imagenet_weights_file(class_name: str, include_top: bool, shape) -> Path:
             f"({wanted.cached_path}) and could not be downloaded ({reason}): connect to the "
             "internet once, pick a .weights.h5 file, or choose weights 'none'."
         ) from None
+
+
+_cached_lookups: dict[tuple, WeightsFile | None] = {}
+
+
+def weights_warnings(node, input_shape) -> list[str]:
+    """What shape inference says about a backbone's weights before any training: ImageNet
+    weights that Keras's cache does not hold yet, or a weights file that is not there."""
+    weights = node.config.get("weights", "imagenet")
+    if weights == "none":
+        return []
+    if weights != "imagenet":
+        if not Path(weights).expanduser().is_file():
+            return [f"{node.name}: its weights file {weights} does not exist."]
+        return []
+    include_top = bool(node.config.get("include_top", False))
+    key = (node.class_name, include_top, tuple(input_shape[1:]))
+    if key not in _cached_lookups:
+        try:
+            _cached_lookups[key] = weights_file(node.class_name, include_top, key[2])
+        except Exception:  # noqa: BLE001 - Keras offers none as set: training will say so
+            _cached_lookups[key] = None
+    wanted = _cached_lookups[key]
+    if wanted is None:
+        return [f"{node.name}: Keras has no ImageNet weights for {node.class_name} as set."]
+    if wanted.cached_path.is_file():
+        return []
+    return [
+        f"{node.name}: its ImageNet weights are not in Keras's cache yet "
+        f"({wanted.cached_path}); the first training downloads them. Offline, choose weights "
+        "'none' or a .weights.h5 file."
+    ]

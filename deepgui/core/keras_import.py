@@ -621,10 +621,35 @@ def _explain_load_error(path: Path, exc: Exception) -> str:
 
 
 def project_from_model_file(path: str | os.PathLike) -> tuple[Project, Any]:
-    """A new (unsaved) project holding the file's model as a graph, and the loaded model."""
+    """A new (unsaved) project holding the file's model as a graph, its training settings as
+    it was compiled, and the loaded model."""
     model = load_network_file(path)
     graph = import_model(model).graph
-    return Project(graph=graph), model
+    project = Project(graph=graph)
+    _take_training(project, path, model)
+    return project, model
+
+
+def _take_training(project: Project, path: str | os.PathLike, model: Any) -> None:
+    """Read what the file was compiled with into the project's training settings (the
+    optimizer, its arguments and schedule, losses, loss weights, metrics), keyed by the
+    project's output names, and keep a note of what could not be read."""
+    from deepgui.core.compile_settings import training_from_model_file
+    from deepgui.core.training.config import is_serialized
+
+    training, notes = training_from_model_file(path)
+    # The importer may rename a layer to fit the name rule: per-output settings follow.
+    producers = [getattr(t, "_keras_history", (None,))[0] for t in model.outputs]
+    renamed = {
+        getattr(layer, "name", None): node.name
+        for layer, node in zip(producers, project.graph.output_nodes(), strict=False)
+    }
+    for key in ("loss", "metrics", "loss_weights"):
+        value = training.get(key)
+        if isinstance(value, dict) and not is_serialized(value):
+            training[key] = {renamed.get(k, k): v for k, v in value.items()}
+    project.training = training
+    project.import_notes = notes
 
 
 def import_model_file(
@@ -648,6 +673,7 @@ def import_model_file_and_model(
     model = load_network_file(model_path)
     result = import_model(model)
     project = Project(graph=result.graph)
+    _take_training(project, model_path, model)
     data = weights.weights_bytes(
         {result.graph.nodes[nid].name: layer for nid, layer in result.layers.items()}
     )

@@ -46,6 +46,9 @@ class Project:
     dataset: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    # What an import could not carry over (a custom loss, a metric's settings), one sentence
+    # each, for the front end to say once; never saved.
+    import_notes: list[str] = field(default_factory=list, compare=False, repr=False)
     # Who this project is, kept in its file: its runs are found by it, wherever it is saved.
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     undo: UndoStack = field(init=False)

@@ -170,6 +170,10 @@ def infer_node(graph: Graph, node: Node, in_shapes: tuple[Shape | None, ...]) ->
         info.params = _count(getattr(layer, "weights", []))
         info.trainable_params = _count(getattr(layer, "trainable_weights", []))
     info.warnings += _advice(node, in_shapes)
+    if node_kinds.kind(node) == node_kinds.BACKBONE:
+        from deepgui.core.backbones import weights_warnings
+
+        info.warnings += weights_warnings(node, in_shapes[0])
     return info
 
 

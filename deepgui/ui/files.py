@@ -153,7 +153,8 @@ class FileActions(QObject):
         self.unsaved_extra = True
         self.window.refresh_title()
         self.window.statusBar().showMessage(
-            f"Imported {path.name}: {len(result.graph)} layers. Save it as a project to keep it.",
+            f"Imported {path.name}: {len(result.graph)} layers. Save it as a project to keep it."
+            + "".join(f" {note}" for note in result.import_notes),
             8000,
         )
 

@@ -23,7 +23,7 @@ from deepgui.core import catalogue, node_kinds
 from deepgui.core.catalogue import LayerSpec, ParamSpec, check_param
 from deepgui.core.commands import SetConfig
 from deepgui.ui.document import Document
-from deepgui.ui.node_details import ArgumentsForm, BlockPanel
+from deepgui.ui.node_details import ArgumentsForm, BackboneWeights, BlockPanel
 from deepgui.ui.param_editors import ParamEditor, Unparsed, editor_for
 
 
@@ -249,6 +249,10 @@ class Inspector(QWidget):
             self.form.set_config(node.config)
             self.form.changed.connect(self._param_changed)
             self.form_holder.addWidget(self.form)
+            if kind == node_kinds.BACKBONE:
+                self.weights_row = BackboneWeights(node, self.form)
+                self.weights_row.chosen.connect(lambda v: self._param_changed("weights", v))
+                self.form.layout().addRow("weights from", self.weights_row)
         elif kind == node_kinds.OPERATION:
             self.form = ArgumentsForm(node)
             self.form.changed.connect(self._param_changed)

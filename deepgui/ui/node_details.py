@@ -128,3 +128,35 @@ def with_frozen(node: Node, frozen: bool) -> dict[str, Any]:
     config = copy.deepcopy(node.config)
     config["trainable"] = not frozen
     return config
+
+
+class BackboneWeights(QWidget):
+    """Where a backbone's weights come from, in one click: ImageNet (Keras's cache, downloaded
+    once), a .weights.h5 file the user picks, or none. `chosen(value)` with the new setting."""
+
+    chosen = Signal(str)
+
+    def __init__(self, node: Node, parent=None) -> None:
+        super().__init__(parent)
+        from PySide6.QtWidgets import QHBoxLayout
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        current = node.config.get("weights", "imagenet")
+        for label, value in (("ImageNet", "imagenet"), ("No weights", "none")):
+            button = QPushButton(label)
+            button.setEnabled(current != value)
+            button.clicked.connect(lambda _=False, v=value: self.chosen.emit(v))
+            layout.addWidget(button)
+        pick = QPushButton("Weights file…")
+        pick.clicked.connect(self.pick_file)
+        layout.addWidget(pick)
+
+    def pick_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Backbone weights", "", "Keras weights (*.weights.h5 *.h5)"
+        )
+        if path:
+            self.chosen.emit(path)

@@ -3,23 +3,41 @@
 Schema (every key optional; defaults shown)::
 
     {
-      "optimizer": "adam",          # sgd | adam | adamw | rmsprop | adagrad
-      "learning_rate": 0.001,
+      "optimizer": "adam",          # sgd | adam | adamw | rmsprop | adagrad | adamax | nadam
+                                    # | adadelta | ftrl | lion | lamb | muon (where Keras has it)
+      "learning_rate": 0.001,       # with a "keras" schedule: its rate at step 0 (shown only)
       "momentum": 0.0,              # sgd and rmsprop
       "nesterov": false,            # sgd
-      "weight_decay": 0.004,        # adamw (others: 0 = off)
+      "weight_decay": 0.004,        # adam and adamw (default: adamw 0.004, adam off)
+      "optimizer_options": {},      # any further argument of the Keras optimizer's constructor
+                                    # (beta_1, epsilon, amsgrad, clipnorm, rho, use_ema, ...,
+                                    # weight_decay of the others); checked against its signature
       "schedule": {"kind": "constant"},
           # constant
           # step:        {"kind": "step", "every_epochs": 10, "factor": 0.5}
           # exponential: {"kind": "exponential", "decay_rate": 0.95}          (per epoch)
           # cosine:      {"kind": "cosine", "min_learning_rate": 0.0}          (over all epochs)
           # plateau:     {"kind": "plateau", "factor": 0.5, "patience": 3, "min_learning_rate": 1e-6}
-      "loss": "auto",               # auto = LoadedData.suggested_loss(); or any Keras loss name
-      "metrics": "auto",            # auto = LoadedData.suggested_metrics(); or a list of names
+          # keras:       {"kind": "keras", "config": keras.optimizers.schedules.serialize(s)}
+          #              a schedule of Keras's own (ExponentialDecay, CosineDecay, ...), as a
+          #              model was compiled with; counts optimizer steps, not epochs
+      "loss": "auto",               # auto = LoadedData.suggested_loss(); or any Keras loss name;
+                                    # or a Keras loss object as keras.losses.serialize writes it
+                                    # ({"class_name": "SparseCategoricalCrossentropy",
+                                    #   "config": {"from_logits": true, ...}}): the faithful form
+                                    # of settings a name cannot say; or, for several outputs,
+                                    # {output_name: "auto" | name | serialized loss}
+      "loss_weights": null,         # several outputs: {output_name: weight >= 0}
+      "metrics": "auto",            # auto = LoadedData.suggested_metrics(); or a list of names;
+                                    # or {output_name: "auto" | list of names}
       "batch_size": 32,
       "epochs": 10,
       "early_stopping": {"enabled": false, "monitor": "val_loss", "patience": 5,
                          "restore_best_weights": true},
+      "fine_tuning": {"enabled": false, "frozen_epochs": 5, "unfreeze_layers": 20,
+                      "learning_rate": 1e-5},
+          # a pretrained backbone: frozen for frozen_epochs (< epochs), then its last
+          # unfreeze_layers layers (0 = all of them) train on at learning_rate
       "class_weight": "none",       # none | balanced
       "seed": 42,
       "device": "auto",             # auto | cpu | gpu:N | gpus (all, mirrored) | cpu:0,cpu:1 (mirrored)
@@ -29,19 +47,54 @@ Schema (every key optional; defaults shown)::
       "overfitting": {"patience": 3, "gap": 0.2}
     }
 
+A dict is a serialized loss when it has a "class_name" (text) and a "config" (object); any
+other dict is per output. Serialized losses and schedules name Keras's own classes only, and
+are rebuilt by Keras's deserialization in safe mode: a project never runs code of its own.
+Checking them (and optimizer_options) reads Keras's signatures, so it imports Keras; files
+without them never do.
+
 Every problem is a TrainingError naming the field (``training.batch_size``).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from deepgui.core.errors import TrainingError
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
-SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")
+# The name a project uses -> the class in keras.optimizers.
+OPTIMIZER_CLASSES = {
+    "sgd": "SGD",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "adamax": "Adamax",
+    "nadam": "Nadam",
+    "adadelta": "Adadelta",
+    "ftrl": "Ftrl",
+    "lion": "Lion",
+    "lamb": "Lamb",
+    "muon": "Muon",
+}
+OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
+# The constructor arguments each optimizer takes from a top-level field rather than from
+# optimizer_options (as before optimizer_options existed; the others ignore these fields).
+OWN_FIELDS = {
+    "sgd": ("momentum", "nesterov"),
+    "rmsprop": ("momentum",),
+    "adam": ("weight_decay",),
+    "adamw": ("weight_decay",),
+}
+# Arguments that are not settings: the rate has its own field, the name only labels.
+_NOT_OPTIONS = {"self", "learning_rate", "name"}
+SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")  # the ones a person picks
+KERAS_SCHEDULE = "keras"  # one of Keras's own, imported with a model
+SCHEDULE_KINDS = (*SCHEDULES, KERAS_SCHEDULE)
 CLASS_WEIGHTS = ("none", "balanced")
 
 
@@ -53,6 +106,8 @@ class Schedule:
     decay_rate: float = 0.95
     patience: int = 3
     min_learning_rate: float = 0.0
+    # kind "keras": keras.optimizers.schedules.serialize(schedule); None for the other kinds.
+    config: dict[str, Any] | None = None
 
 
 @dataclass
@@ -61,6 +116,16 @@ class EarlyStopping:
     monitor: str = "val_loss"
     patience: int = 5
     restore_best_weights: bool = True
+
+
+@dataclass
+class FineTuning:
+    """Train a pretrained backbone in two phases: frozen, then partly unfrozen."""
+
+    enabled: bool = False
+    frozen_epochs: int = 5
+    unfreeze_layers: int = 20  # the backbone's last N layers; 0 = every layer
+    learning_rate: float = 1e-5
 
 
 @dataclass
@@ -78,9 +143,13 @@ class TrainingConfig:
     momentum: float = 0.0
     nesterov: bool = False
     weight_decay: float | None = None
+    optimizer_options: dict[str, Any] = field(default_factory=dict)
     schedule: Schedule = field(default_factory=Schedule)
-    loss: str = "auto"
-    metrics: list[str] | str = "auto"
+    # "auto", a Keras loss name, a serialized Keras loss, or {output name: one of those}.
+    loss: str | dict[str, Any] = "auto"
+    # "auto", a list of metric names, or {output name: "auto" | list of names}.
+    metrics: list[str] | str | dict[str, Any] = "auto"
+    loss_weights: dict[str, float] | None = None
     batch_size: int = 32
     epochs: int = 10
     early_stopping: EarlyStopping = field(default_factory=EarlyStopping)
@@ -98,6 +167,7 @@ class TrainingConfig:
     ranks: int = 1
     coordinator: str = "127.0.0.1:7477"
     overfitting: OverfittingSettings = field(default_factory=OverfittingSettings)
+    fine_tuning: FineTuning = field(default_factory=FineTuning)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> TrainingConfig:
@@ -105,8 +175,18 @@ class TrainingConfig:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        # Settings left at their defaults stay out, so a project that never had them writes
+        # the same training dict as before they existed.
         if out["weight_decay"] is None:
             del out["weight_decay"]
+        if not out["optimizer_options"]:
+            del out["optimizer_options"]
+        if out["loss_weights"] is None:
+            del out["loss_weights"]
+        if out["schedule"]["config"] is None:
+            del out["schedule"]["config"]
+        if self.fine_tuning == FineTuning():
+            del out["fine_tuning"]
         return out
 
     def with_overrides(self, **changes: Any) -> TrainingConfig:
@@ -115,13 +195,19 @@ class TrainingConfig:
         raw.update({k: v for k, v in changes.items() if v is not None})
         return parse_training(raw)
 
-    def resolved_loss(self, data, output_units: int | None = None) -> str:
+    def resolved_loss(self, data, output_units: int | None = None) -> str | dict[str, Any]:
         """The loss to compile with; "auto" asks the data, told the width of the model's
-        output (two softmax units on binary labels take the sparse categorical loss)."""
+        output (two softmax units on binary labels take the sparse categorical loss).
+        A serialized loss or a per-output dict comes back as the project has it:
+        `compile_loss` turns it into what `model.compile` takes."""
         return data.suggested_loss(output_units) if self.loss == "auto" else self.loss
 
-    def resolved_metrics(self, data) -> list[str]:
-        return data.suggested_metrics() if self.metrics == "auto" else list(self.metrics)
+    def resolved_metrics(self, data) -> list[str] | dict[str, Any]:
+        if self.metrics == "auto":
+            return data.suggested_metrics()
+        if isinstance(self.metrics, dict):
+            return {k: v if v == "auto" else list(v) for k, v in self.metrics.items()}
+        return list(self.metrics)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -177,6 +263,256 @@ def _section(raw: dict, key: str) -> dict:
     return value
 
 
+def _plain(value: Any, where: str) -> Any:
+    """A setting Keras reads back as it is: a number, true/false, text, null or a list of
+    those. Nested objects are refused: they would be objects Keras builds, maybe code."""
+    if isinstance(value, list | tuple):
+        return [_plain(v, where) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(where, f"must be a finite number, not {value!r}.")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise _fail(where, f"must be a number, true/false, text or a list of those, not {value!r}.")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+
+
+def _keras():
+    from deepgui.core.keras_layers import keras  # imports Keras once, quietly, on one thread
+
+    return keras()
+
+
+# --- optimizer
+@functools.cache
+def optimizer_arguments(optimizer: str) -> dict[str, Any]:
+    """The constructor arguments of the installed Keras's optimizer `optimizer` (a project
+    name) with their defaults (inspect.Parameter.empty when required), less the learning rate
+    and the name. TrainingError when this Keras has no such optimizer."""
+    cls = optimizer_class(optimizer)
+    return {
+        p.name: p.default
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name not in _NOT_OPTIONS and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    }
+
+
+def optimizer_class(optimizer: str):
+    k = _keras()
+    cls = getattr(k.optimizers, OPTIMIZER_CLASSES[optimizer], None)
+    if cls is None:
+        raise _fail("optimizer", f"{optimizer} is not in the installed Keras {k.__version__}; "
+                    f"choose one of {', '.join(OPTIMIZERS[:5])}.")  # fmt: skip
+    return cls
+
+
+def _option_value(value: Any, default: Any, where: str) -> Any:
+    """An option of the type its default has (Keras checks the ranges when it builds)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise _fail(where, f"must be true or false, not {value!r}.")
+        return value
+    not_a_number = isinstance(value, bool) or not isinstance(value, int | float)
+    if isinstance(default, int | float) and value is not None and not_a_number:
+        raise _fail(where, f"must be a number, not {value!r}.")
+    return _plain(value, where)
+
+
+def _optimizer_options(raw: dict, optimizer: str) -> dict[str, Any]:
+    options = _section(raw, "optimizer_options")
+    if not options:
+        return {}  # no Keras import for the files that have none
+    allowed = optimizer_arguments(optimizer)
+    cls = OPTIMIZER_CLASSES[optimizer]
+    out = {}
+    for key, value in options.items():
+        where = f"optimizer_options.{key}"
+        if key == "learning_rate" or key in OWN_FIELDS.get(optimizer, ()):
+            raise _fail(where, f"is set by training.{key} for {optimizer}, not here.")
+        if key not in allowed:
+            raise _fail(where, f"is not an argument of keras.optimizers.{cls}, which takes "
+                        f"{', '.join(sorted(allowed))}.")  # fmt: skip
+        out[key] = _option_value(value, allowed[key], where)
+    return out
+
+
+# --- schedule
+@functools.cache
+def schedule_arguments(class_name: str) -> dict[str, Any] | None:
+    """The constructor arguments (with defaults) of Keras's learning-rate schedule
+    `class_name`; None when the installed Keras has no such schedule."""
+    k = _keras()
+    cls = getattr(k.optimizers.schedules, class_name, None)
+    base = k.optimizers.schedules.LearningRateSchedule
+    if not (isinstance(cls, type) and issubclass(cls, base)) or cls is base:
+        return None
+    return {
+        p.name: p.default
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    }
+
+
+def keras_schedule_names() -> list[str]:
+    k = _keras()
+    return sorted(n for n in dir(k.optimizers.schedules) if schedule_arguments(n) is not None)
+
+
+def _serialized(value: Any, where: str, what: str, module: str) -> tuple[str, dict]:
+    """The class name and config of a Keras object as keras serialize() writes it, refusing
+    anything that names a module or registration other than Keras's own."""
+    if not (isinstance(value, dict) and isinstance(value.get("class_name"), str)
+            and isinstance(value.get("config"), dict)):  # fmt: skip
+        raise _fail(where, f'must be a {what} as Keras serializes it ({{"class_name": ..., '
+                    f'"config": {{...}}}}), not {value!r}.')  # fmt: skip
+    name = value["class_name"]
+    registered = value.get("registered_name")
+    if value.get("module") not in (None, module) or registered not in (None, name):
+        custom = registered or value.get("module")
+        raise _fail(where, f"names the custom {what} {custom!r}: only Keras's own can be kept.")
+    return name, value["config"]
+
+
+def _imported_schedule(sched: dict) -> dict[str, Any]:
+    where = "schedule.config"
+    name, config = _serialized(
+        sched.get("config"), where, "learning-rate schedule", "keras.optimizers.schedules"
+    )
+    allowed = schedule_arguments(name)
+    if allowed is None:
+        raise _fail(f"{where}.class_name", f"must be one of "
+                    f"{', '.join(keras_schedule_names())}, not {name!r}.")  # fmt: skip
+    for key, value in config.items():
+        if key not in allowed:
+            raise _fail(f"{where}.config.{key}",
+                        f"is not an argument of keras.optimizers.schedules.{name}.")  # fmt: skip
+        _plain(value, f"{where}.config.{key}")
+    missing = [k for k, d in allowed.items() if d is inspect.Parameter.empty and k not in config]
+    if missing:
+        raise _fail(f"{where}.config.{missing[0]}", f"is missing: {name} needs it.")
+    return {"module": "keras.optimizers.schedules", "class_name": name,
+            "config": dict(config), "registered_name": None}  # fmt: skip
+
+
+def _schedule(raw: dict) -> Schedule:
+    sched = _section(raw, "schedule")
+    s = Schedule()
+    s.kind = _choice(sched, "kind", "constant", SCHEDULE_KINDS, "schedule.")
+    s.every_epochs = _integer(sched, "every_epochs", 10, "schedule.", low=1)
+    s.factor = _number(sched, "factor", 0.5, "schedule.", low=0.0, high=1.0, strict_low=True)
+    s.decay_rate = _number(
+        sched, "decay_rate", 0.95, "schedule.", low=0.0, high=1.0, strict_low=True
+    )
+    s.patience = _integer(sched, "patience", 3, "schedule.", low=1)
+    s.min_learning_rate = _number(sched, "min_learning_rate", 0.0, "schedule.", low=0.0)
+    # Another kind ignores a config left over from a Keras schedule (the form keeps the
+    # schedule's other keys when the kind changes): switching back finds it again.
+    s.config = _imported_schedule(sched) if s.kind == KERAS_SCHEDULE else None
+    return s
+
+
+# --- loss and metrics
+def is_serialized(value: Any) -> bool:
+    """A loss written as keras.losses.serialize writes it, not a dict per output."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("class_name"), str)
+        and isinstance(value.get("config"), dict)
+    )
+
+
+def _serialized_loss(value: dict, where: str) -> dict[str, Any]:
+    """Validated by Keras itself: the class must be one of keras.losses' own, and Keras's
+    deserialization (safe mode) must build it from the config."""
+    name, config = _serialized(value, where, "loss", "keras.losses")
+    for key, item in config.items():
+        _plain(item, f"{where}.config.{key}")
+    k = _keras()
+    cls = getattr(k.losses, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, k.losses.Loss)):
+        raise _fail(where, f"names {name!r}, which is not a loss class of Keras.")
+    out = {"module": "keras.losses", "class_name": name, "config": dict(config),
+           "registered_name": None}  # fmt: skip
+    try:
+        k.losses.deserialize(out)
+    except Exception as exc:  # noqa: BLE001 - Keras's own words, in one sentence
+        raise _fail(where, f"cannot be built by Keras: {_first_line(exc)}.") from None
+    return out
+
+
+def _one_loss(value: Any, where: str) -> str | dict[str, Any]:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if is_serialized(value):
+        return _serialized_loss(value, where)
+    raise _fail(where, f'must be "auto", a Keras loss name or a serialized Keras loss, '
+                f"not {value!r}.")  # fmt: skip
+
+
+def _output_name(key: Any, where: str) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise _fail(where, f"must be keyed by output names, not {key!r}.")
+    return key
+
+
+def _loss(raw: dict) -> str | dict[str, Any]:
+    loss = raw.get("loss", "auto")
+    if isinstance(loss, dict) and not is_serialized(loss):
+        if not loss:
+            raise _fail("loss", "must name at least one output when it is an object.")
+        return {_output_name(k, "loss"): _one_loss(v, f"loss.{k}") for k, v in loss.items()}
+    if isinstance(loss, str) and not loss.strip():
+        raise _fail("loss", f'must be "auto" or a Keras loss name, not {loss!r}.')
+    return _one_loss(loss, "loss")
+
+
+def _metric_names(value: Any, where: str) -> list[str] | str:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, list) and all(isinstance(m, str) and m for m in value):
+        return list(value)
+    raise _fail(where, f'must be "auto" or a list of metric names, not {value!r}.')
+
+
+def _metrics(raw: dict) -> list[str] | str | dict[str, Any]:
+    metrics = raw.get("metrics", "auto")
+    if isinstance(metrics, dict):
+        return {
+            _output_name(k, "metrics"): _metric_names(v, f"metrics.{k}") for k, v in metrics.items()
+        }
+    return _metric_names(metrics, "metrics")
+
+
+def _loss_weights(raw: dict) -> dict[str, float] | None:
+    weights = raw.get("loss_weights")
+    if weights is None:
+        return None
+    if not isinstance(weights, dict):
+        raise _fail("loss_weights", f"must be an object of output name: weight, not {weights!r}.")
+    return {
+        _output_name(k, "loss_weights"): _number(weights, k, 1.0, "loss_weights.", low=0.0)
+        for k in weights
+    }
+
+
+def _fine_tuning(raw: dict, epochs: int) -> FineTuning:
+    ft = _section(raw, "fine_tuning")
+    out = FineTuning(
+        enabled=_flag(ft, "enabled", False, "fine_tuning."),
+        frozen_epochs=_integer(ft, "frozen_epochs", 5, "fine_tuning.", low=1),
+        unfreeze_layers=_integer(ft, "unfreeze_layers", 20, "fine_tuning.", low=0),
+        learning_rate=_number(
+            ft, "learning_rate", 1e-5, "fine_tuning.", low=0.0, high=10.0, strict_low=True
+        ),
+    )
+    if out.enabled and out.frozen_epochs >= epochs:
+        raise _fail("fine_tuning.frozen_epochs", f"must be less than training.epochs ({epochs}) "
+                    f"to leave epochs for fine-tuning, not {out.frozen_epochs}.")  # fmt: skip
+    return out
+
+
 def parse_training(raw: dict[str, Any]) -> TrainingConfig:
     """Validate a project's training dict into a TrainingConfig."""
     if not isinstance(raw, dict):
@@ -190,29 +526,11 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
     cfg.nesterov = _flag(raw, "nesterov", False, "")
     if raw.get("weight_decay") is not None:
         cfg.weight_decay = _number(raw, "weight_decay", 0.0, "", low=0.0, high=1.0)
-
-    sched = _section(raw, "schedule")
-    s = Schedule()
-    s.kind = _choice(sched, "kind", "constant", SCHEDULES, "schedule.")
-    s.every_epochs = _integer(sched, "every_epochs", 10, "schedule.", low=1)
-    s.factor = _number(sched, "factor", 0.5, "schedule.", low=0.0, high=1.0, strict_low=True)
-    s.decay_rate = _number(
-        sched, "decay_rate", 0.95, "schedule.", low=0.0, high=1.0, strict_low=True
-    )
-    s.patience = _integer(sched, "patience", 3, "schedule.", low=1)
-    s.min_learning_rate = _number(sched, "min_learning_rate", 0.0, "schedule.", low=0.0)
-    cfg.schedule = s
-
-    loss = raw.get("loss", "auto")
-    if not isinstance(loss, str) or not loss.strip():
-        raise _fail("loss", f'must be "auto" or a Keras loss name, not {loss!r}.')
-    cfg.loss = loss.strip()
-    metrics = raw.get("metrics", "auto")
-    if metrics != "auto" and not (
-        isinstance(metrics, list) and all(isinstance(m, str) and m for m in metrics)
-    ):
-        raise _fail("metrics", f'must be "auto" or a list of metric names, not {metrics!r}.')
-    cfg.metrics = metrics if metrics == "auto" else list(metrics)
+    cfg.optimizer_options = _optimizer_options(raw, cfg.optimizer)
+    cfg.schedule = _schedule(raw)
+    cfg.loss = _loss(raw)
+    cfg.metrics = _metrics(raw)
+    cfg.loss_weights = _loss_weights(raw)
 
     cfg.batch_size = _integer(raw, "batch_size", 32, "", low=1)
     cfg.epochs = _integer(raw, "epochs", 10, "", low=1)
@@ -224,6 +542,7 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
         patience=_integer(es, "patience", 5, "early_stopping.", low=0),
         restore_best_weights=_flag(es, "restore_best_weights", True, "early_stopping."),
     )
+    cfg.fine_tuning = _fine_tuning(raw, cfg.epochs)
     cfg.class_weight = _choice(raw, "class_weight", "none", CLASS_WEIGHTS, "")
     seed = raw.get("seed", 42)
     if seed is not None:
@@ -265,58 +584,105 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
 
 
 # ----------------------------------------------------------------------------- Keras objects
-def make_optimizer(cfg: TrainingConfig, steps_per_epoch: int):
-    """The Keras optimizer with its learning-rate schedule (plateau is a callback instead)."""
+def _learning_rate(cfg: TrainingConfig, steps_per_epoch: int) -> Any:
+    """The rate, or the schedule that sets it per optimizer step."""
     import keras
 
-    lr: Any = cfg.learning_rate
     s = cfg.schedule
     steps = max(1, steps_per_epoch)
+    if s.kind == KERAS_SCHEDULE:
+        try:
+            return keras.optimizers.schedules.deserialize(s.config)
+        except Exception as exc:  # noqa: BLE001 - Keras's own words, in one sentence
+            raise _fail(
+                "schedule.config", f"cannot be built by Keras: {_first_line(exc)}."
+            ) from None
     if s.kind == "step":
-        lr = keras.optimizers.schedules.ExponentialDecay(
+        return keras.optimizers.schedules.ExponentialDecay(
             cfg.learning_rate,
             decay_steps=s.every_epochs * steps,
             decay_rate=s.factor,
             staircase=True,
         )
-    elif s.kind == "exponential":
-        lr = keras.optimizers.schedules.ExponentialDecay(
+    if s.kind == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(
             cfg.learning_rate, decay_steps=steps, decay_rate=s.decay_rate
         )
-    elif s.kind == "cosine":
+    if s.kind == "cosine":
         alpha = min(1.0, s.min_learning_rate / cfg.learning_rate)
-        lr = keras.optimizers.schedules.CosineDecay(
+        return keras.optimizers.schedules.CosineDecay(
             cfg.learning_rate, decay_steps=cfg.epochs * steps, alpha=alpha
         )
+    return cfg.learning_rate
+
+
+def _own_field_arguments(cfg: TrainingConfig) -> dict[str, Any]:
+    """The constructor arguments the top-level fields give, as they always have."""
     name = cfg.optimizer
     if name == "sgd":
-        return keras.optimizers.SGD(lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
+        return {"momentum": cfg.momentum, "nesterov": cfg.nesterov}
     if name == "adam":
-        return keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay or None)
+        return {"weight_decay": cfg.weight_decay or None}
     if name == "adamw":
-        wd = 0.004 if cfg.weight_decay is None else cfg.weight_decay
-        return keras.optimizers.AdamW(lr, weight_decay=wd)
+        return {"weight_decay": 0.004 if cfg.weight_decay is None else cfg.weight_decay}
     if name == "rmsprop":
-        return keras.optimizers.RMSprop(lr, momentum=cfg.momentum)
-    return keras.optimizers.Adagrad(lr)
+        return {"momentum": cfg.momentum}
+    return {}
 
 
-def check_loss_and_metrics(loss: str, metrics: list[str]) -> None:
-    """Raise TrainingError when Keras does not know the loss or a metric."""
+def make_optimizer(cfg: TrainingConfig, steps_per_epoch: int):
+    """The Keras optimizer with its learning-rate schedule (plateau is a callback instead)
+    and its optimizer_options."""
+    cls = optimizer_class(cfg.optimizer)
+    lr = _learning_rate(cfg, steps_per_epoch)
+    try:
+        return cls(lr, **_own_field_arguments(cfg), **cfg.optimizer_options)
+    except (ValueError, TypeError) as exc:  # Keras checks the options' ranges and pairings
+        where = "optimizer_options" if cfg.optimizer_options else "optimizer"
+        raise _fail(where, f"are not accepted by keras.optimizers.{cls.__name__}: "
+                    f"{_first_line(exc)}.") from None  # fmt: skip
+
+
+def per_output(value: Any, field_name: str) -> list[tuple[str, Any]]:
+    """(field path, value) for each output of a per-output dict, or the one value."""
+    if isinstance(value, dict) and not is_serialized(value):
+        return [(f"{field_name}.{k}", v) for k, v in value.items()]
+    return [(field_name, value)]
+
+
+def compile_loss(loss: Any) -> Any:
+    """What `model.compile` takes for a resolved loss: names as they are, serialized losses
+    rebuilt by Keras (safe mode), per-output dicts output by output."""
+    if isinstance(loss, dict) and not is_serialized(loss):
+        return {k: compile_loss(v) for k, v in loss.items()}
+    if is_serialized(loss):
+        return _keras().losses.deserialize(loss)
+    return loss
+
+
+def check_loss_and_metrics(loss: Any, metrics: list[str] | dict[str, Any]) -> None:
+    """Raise TrainingError when Keras does not know the loss or a metric. Either may be
+    given per output (a dict); "auto" entries of a dict are not checked (nothing resolved
+    them yet)."""
     import keras
 
-    try:
-        keras.losses.get(loss)
-    except (ValueError, TypeError):
-        raise _fail("loss", f"{loss!r} is not a Keras loss (try sparse_categorical_crossentropy, "
-                    "binary_crossentropy or mse).") from None  # fmt: skip
-    for m in metrics:
-        if m in ("accuracy", "acc"):
+    for where, one in per_output(loss, "loss"):
+        if one == "auto" and where != "loss":
             continue
         try:
-            keras.metrics.get(m)
+            keras.losses.get(one)
         except (ValueError, TypeError):
-            raise _fail("metrics", f"{m!r} is not a Keras metric.") from None
+            what = one if isinstance(one, str) else one.get("class_name")
+            raise _fail(where, f"{what!r} is not a Keras loss (try sparse_categorical_crossentropy, "
+                        "binary_crossentropy or mse).") from None  # fmt: skip
+    for where, names in per_output(metrics, "metrics"):
+        for m in [] if names == "auto" else names:
+            if m in ("accuracy", "acc"):
+                continue
+            try:
+                keras.metrics.get(m)
+            except (ValueError, TypeError):
+                raise _fail(where, f"{m!r} is not a Keras metric.") from None
 
 
 def balanced_class_weight(y) -> dict[int, float]:
