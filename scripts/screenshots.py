@@ -390,8 +390,6 @@ def data_shots(app, out: Path, wait, settle, shot) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def image_folder(folder: Path, per_class: int = 12, size: int = 64) -> Path:
@@ -435,6 +433,7 @@ def transfer_shots(shots: Shots, out: Path) -> None:
     w.show()
     w.start_background()
     w.files.open_path(folder / "mobilenet_head.keras", ask=False)
+    shots.until(lambda: any(n.class_name == "Functional" for n in w.doc.graph), 120)
     shots.settle(w)
     w.view.fit_all()
     block = next(n for n in w.doc.graph if n.class_name == "Functional")
@@ -477,3 +476,7 @@ def transfer_shots(shots: Shots, out: Path) -> None:
     w.doc.project.undo.set_clean()
     w.files.unsaved_extra = False
     w.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -147,15 +147,15 @@ def _input_refs(spec: object) -> list:
 
 def type_label(node: Node) -> str:
     """What the canvas and Summary call the node's type: ``Dense``, ``ops.add``,
-    ``MobileNetV3Small (frozen)``, ``Dense (shared)``."""
+    ``MobileNetV3Small · frozen``, ``Dense · shared``."""
     k = kind(node)
     label = operation_name(node) if k == OPERATION else node.class_name
     if k in (BLOCK, BACKBONE) and is_frozen(node):
-        label += " (frozen)"
+        label += " · frozen"
     elif node.shares:
-        label += " (shared)"
+        label += " · shared"
     elif k == LOCKED:
-        label += " (locked)"
+        label += " · locked"
     return label
 
 

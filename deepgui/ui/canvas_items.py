@@ -185,6 +185,9 @@ class NodeItem(QGraphicsItem):
     def set_node(self, node: Node) -> None:
         self.name = node.name
         self.kind = node_kinds.kind(node)
+        self.frozen = self.kind in (node_kinds.BLOCK, node_kinds.BACKBONE) and (
+            node_kinds.is_frozen(node)
+        )
         self.class_name = node_kinds.type_label(node)
         spec = catalogue.get(node.class_name)
         self.category = node_kinds.category(node)
@@ -337,6 +340,9 @@ class NodeItem(QGraphicsItem):
         header.addRoundedRect(QRectF(0, 0, NODE_WIDTH, height), 8, 8)
         header.addRect(QRectF(0, height / 2, NODE_WIDTH, height / 2))
         painter.fillPath(header, accent)
+        if self.frozen:  # a frozen backbone says so at every zoom: a band across its foot
+            band = QRectF(0, NODE_HEIGHT - 5, NODE_WIDTH, 5)
+            painter.fillRect(band, QColor("#7fb8d8"))
 
     def _paint_compact(self, painter: QPainter, lod: float, accent: QColor) -> None:
         """Zoomed out: the name on a taller header and the output shape, each in type scaled

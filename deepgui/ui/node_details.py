@@ -143,12 +143,13 @@ class BackboneWeights(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         current = node.config.get("weights", "imagenet")
-        for label, value in (("ImageNet", "imagenet"), ("No weights", "none")):
+        for label, value in (("ImageNet", "imagenet"), ("None", "none")):
             button = QPushButton(label)
             button.setEnabled(current != value)
             button.clicked.connect(lambda _=False, v=value: self.chosen.emit(v))
             layout.addWidget(button)
-        pick = QPushButton("Weights file…")
+        pick = QPushButton("File…")
+        pick.setToolTip("Pick a .weights.h5 file saved from this backbone")
         pick.clicked.connect(self.pick_file)
         layout.addWidget(pick)
 
