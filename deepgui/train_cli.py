@@ -1,4 +1,4 @@
-"""`deepgui train PROJECT [--data PATH] [--target COL] [--epochs N] [--batch-size N] [--out RUN_DIR]`
+"""`deepgui train PROJECT [--data PATH] [--target COL[,COL…]] [--epochs N] [--batch-size N] [--out RUN_DIR]`
 
 Trains without a window: a progress bar with ETA and samples/s on stderr, overfitting warnings
 as they happen, and the run directory (shared/DESIGN.md). When --out names a run that was killed
@@ -24,7 +24,12 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", help="the project file (.dgproj)")
     parser.add_argument("--data", help="train on this CSV, image folder or .npz instead")
-    parser.add_argument("--target", help="the CSV column to predict")
+    parser.add_argument(
+        "--target",
+        metavar="COL[,COL…]",
+        help="the CSV column to predict; several, separated by commas, each feed the model "
+        "output named after them",
+    )
     parser.add_argument("--epochs", type=int, help="number of epochs (overrides the project)")
     parser.add_argument("--batch-size", type=int, help="batch size (overrides the project)")
     parser.add_argument(
@@ -175,22 +180,27 @@ def _missing_sentence(counts: dict[str, int], policy: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui train` for parsed arguments; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from deepgui.core.data.spec import parse_targets
     from deepgui.core.project import load_project
+    from deepgui.core.training.outputs import refuse_cluster
     from deepgui.core.training.prepare import prepare_run
 
     prepared = None
     try:
+        target = parse_targets(args.target) if args.target else None
         prepared = prepare_run(
             load_project(args.project),
             args.out,
             data=args.data,
-            target=args.target,
+            target=target,
             epochs=args.epochs,
             batch_size=args.batch_size,
             missing=getattr(args, "missing", None),
         )
         cluster = _cluster(args, prepared)
         data = prepared.load_data()
+        if cluster is not None:
+            refuse_cluster(data)
         spec = getattr(data, "spec", None) or prepared.spec  # as used, defaults filled in
         missing = data.extras.get("missing") or {}
         if missing.get("cells"):
@@ -235,6 +245,7 @@ def _cluster(args: argparse.Namespace, prepared):
 
 def _train(prepared, data, spec, requested: str | None = None, cluster=None) -> int:
     from deepgui.core.training import engines
+    from deepgui.core.training.outputs import engine_for
 
     project, config, run_dir = prepared.project, prepared.config, prepared.run_dir
     resume = prepared.resume
@@ -248,7 +259,10 @@ def _train(prepared, data, spec, requested: str | None = None, cluster=None) -> 
     else:
         if requested:
             config = config.with_overrides(engine=requested)
-        chosen, note = engines.resolve(config.engine, project, data, config)
+        # Several outputs: TensorFlow in this process, never the probe or the JAX worker.
+        chosen, note = engine_for(data, config.engine) or engines.resolve(
+            config.engine, project, data, config
+        )
         if note:
             sys.stderr.write(f"Engine: {note.rstrip('.')}.\n")
     printer = ProgressPrinter(sys.stderr)

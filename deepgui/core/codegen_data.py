@@ -202,36 +202,45 @@ def safe_input_name(column, taken):
     return name
 
 
+def target_columns():
+    """The target column, or the target columns of a model with one output per column."""
+    target = DATASET.get("target")
+    if isinstance(target, list):
+        return list(target)
+    return [target] if target else []
+
+
 def read_table(path, kinds=None):
     """(feature names, {column: (kind, values, missing)}) of a CSV: the target and feature
     columns typed (or as `kinds` says), with rows that have gaps handled as DATASET says:
     "fill" leaves out rows without a target (the model fills features), "drop" every row with
     a gap, "refuse" reports them."""
     header, rows, numbers = read_csv_rows(path)
-    target = DATASET.get("target")
+    targets = target_columns()
     chosen = dict(DATASET.get("columns") or {})
-    if not target:
+    if not targets:
         raise Problem(f'{path.name}: the project names no target column (dataset field "target").')
-    for name in [target, *chosen]:
+    for name in [*targets, *chosen]:
         if name not in header:
             shown = ", ".join(repr(h) for h in header[:12])
             raise Problem(f"{path.name} has no column {name!r}; its columns are {shown}.")
-    features = [h for h in header if h != target and chosen.get(h) != "ignore"]
+    features = [h for h in header if h not in targets and chosen.get(h) != "ignore"]
     if not features:
-        raise Problem(f"{path.name}: has no columns besides the target {target!r} to learn from.")
+        shown = ", ".join(repr(t) for t in targets)
+        raise Problem(f"{path.name}: has no columns besides the target {shown} to learn from.")
     kinds = kinds or {h: chosen.get(h) for h in features}
     typed = {
         h: column_kind([row[header.index(h)] for row in rows], kinds.get(h), path, h, numbers)
-        for h in [*features, target]
+        for h in [*features, *targets]
     }
     policy = DATASET.get("missing", "fill")
     bad, where, total = np.zeros(len(rows), dtype=bool), [], 0
     for h, (kind, _, missing) in typed.items():
-        if (kind == "text" and h != target) or not missing.any():
+        if (kind == "text" and h not in targets) or not missing.any():
             continue  # an empty text is still a text
         total += int(missing.sum())
         where += [f"row {numbers[i]} column {h!r}" for i in np.flatnonzero(missing)[:5]]
-        if policy == "drop" or h == target:
+        if policy == "drop" or h in targets:
             bad |= missing
     if total and policy in ("refuse", "error"):
         more = f" and {total - 5} more" if total > 5 else ""
@@ -293,32 +302,48 @@ def fit_table(features, typed, rows, target):
 
 
 def load_data(data_path=None):
-    """The CSV's columns as the model's raw inputs (one per feature column, by name), split."""
+    """The CSV's columns as the model's raw inputs (one per feature column, by name), split.
+    Several target columns (one per model output) give labels as a dict by column, the task
+    "multioutput" and "outputs": each target's name, task and classes."""
     path = Path(data_path).resolve() if data_path else resolve(DATASET.get("path"), "CSV file")
-    target = DATASET.get("target")
+    targets = target_columns()
+    one = len(targets) == 1
     features, typed = read_table(path)
-    kind, values, _ = typed[target]
-    what = f"{path.name} column {target!r}"
-    y, task, classes = encode_labels(
-        values, DATASET.get("task"), DATASET.get("class_names"), what=what
-    )
+    found = {}  # target -> (labels, task, classes)
+    for target in targets:
+        found[target] = encode_labels(
+            typed[target][1],
+            DATASET.get("task") if one else None,
+            DATASET.get("class_names") if one else None,
+            what=f"{path.name} column {target!r}",
+        )
     given = {}
     for key, field in (("validation", "validation_path"), ("test", "test_path")):
         if DATASET.get(field) and not data_path:
             other = resolve(DATASET[field], f'file in "{field}"')
             kinds = {h: typed[h][0] for h in features}
-            kinds[target] = "numeric" if kind == "numeric" else "category"
+            for target in targets:
+                kinds[target] = "numeric" if typed[target][0] == "numeric" else "category"
             _, other_typed = read_table(other, kinds)
-            labels = encode_labels(other_typed[target][1], task, classes, what=other.name)[0]
-            given[key] = (other_typed, labels)
+            labels = {
+                t: encode_labels(other_typed[t][1], found[t][1], found[t][2], what=other.name)[0]
+                for t in targets
+            }
+            given[key] = (other_typed, labels[targets[0]] if one else labels)
+    classified = [t for t in targets if found[t][1] in ("multiclass", "binary")]
     train = split_indices(
-        len(y),
+        len(found[targets[0]][0]),
         0.0 if "validation" in given else DATASET.get("validation_split", 0.2),
         0.0 if "test" in given else DATASET.get("test_split", 0.0),
-        labels=y if task in ("multiclass", "binary") else None,
+        labels=found[classified[0]][0] if classified else None,  # stratified by the first
         what=path.name,
     )
-    pre = fit_table(features, typed, train[0], target)
+    pre = fit_table(features, typed, train[0], targets[0] if one else targets)
+    if one:
+        y, task, classes = found[targets[0]]
+    else:
+        y = {t: found[t][0] for t in targets}
+        task, classes = "multioutput", []
 
     def raw(columns, rows):
         x = {}
@@ -328,12 +353,19 @@ def load_data(data_path=None):
             x[r["name"]] = (values.astype(np.float32 if kind == "numeric" else object))[:, None]
         return x
 
+    def labels_of(rows):
+        return {t: v[rows] for t, v in y.items()} if isinstance(y, dict) else y[rows]
+
     out = {"preprocessing": pre, "task": task, "classes": classes}
+    if not one:
+        out["outputs"] = [
+            {"name": t, "task": found[t][1], "classes": list(found[t][2])} for t in targets
+        ]
     for key, rows in zip(("train", "validation", "test"), train, strict=True):
         if key in given:
             out[key] = (raw(given[key][0], None), given[key][1])
         else:
-            out[key] = (raw(typed, rows), y[rows]) if len(rows) or key == "train" else None
+            out[key] = (raw(typed, rows), labels_of(rows)) if len(rows) or key == "train" else None
     return out
 '''
 

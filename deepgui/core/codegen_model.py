@@ -163,6 +163,18 @@ def trained_constants():
     return TASK, list(CLASSES), PREPROCESSING
 
 
+def trained_outputs():
+    """A model with several outputs: each one's name, task and classes, in the order the model
+    returns them (from SIGNATURE when `train` wrote it); [] for a model with one output."""
+    if SIGNATURE.is_file():
+        try:
+            with open(SIGNATURE, encoding="utf-8") as fh:
+                return list(json.load(fh).get("outputs") or [])
+        except (OSError, ValueError, AttributeError) as exc:
+            raise Problem(f"{SIGNATURE}: cannot be read ({exc}); train again.") from None
+    return list(OUTPUTS)
+
+
 def load_trained_model():
     """The model this code builds, with the trained weights beside this script loaded into it;
     and its task, class names and preprocessing constants."""
@@ -179,9 +191,9 @@ def load_trained_model():
 '''
 
 PREDICT = r'''
-def run_model(model, x, batch=4096):
-    """The model's first output on `x` (an array, or a dict of arrays by input name), in
-    batches, as an (n, k) array."""
+def run_outputs(model, x, batch=4096):
+    """Each of the model's outputs on `x` (an array, or a dict of arrays by input name), in
+    batches, as (n, k) arrays in the order the model returns them."""
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     outs = []
     for start in range(0, n, batch):
@@ -191,21 +203,45 @@ def run_model(model, x, batch=4096):
             part = x[start : start + batch]
         out = model(part, training=False)
         if isinstance(out, dict):
-            out = next(iter(out.values()))
-        elif isinstance(out, (list, tuple)):
-            out = out[0]
-        out = np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
-        outs.append(out.reshape(min(batch, n - start), -1))
-    return np.concatenate(outs) if outs else np.zeros((0, 1))
+            out = list(out.values())
+        elif not isinstance(out, (list, tuple)):
+            out = [out]
+        rows = min(batch, n - start)
+        outs.append(
+            [np.asarray(keras.ops.convert_to_numpy(o), dtype=np.float64).reshape(rows, -1)
+             for o in out]
+        )
+    if not outs:
+        return [np.zeros((0, 1))]
+    return [np.concatenate(parts) for parts in zip(*outs, strict=True)]
 
 
-def predict(data_path, out_path=None):
-    """Predict on raw data; write one row per sample: its row number or file, the predicted
-    class and one probability per class (a regression: the predicted value), and the true label
-    where the data has it."""
-    model, task, classes, pre = load_trained_model()
-    ids, x, labels = read_for_prediction(Path(data_path), pre, classes)
-    outputs = run_model(model, x)
+def run_model(model, x, batch=4096):
+    """The model's first output on `x`, in batches, as an (n, k) array."""
+    return run_outputs(model, x, batch)[0]
+
+
+def class_columns(outputs, classes, task):
+    """(class names, one probability per class, the predicted labels) of a classifier's
+    output; a single sigmoid unit gives P(second class)."""
+    classes = classes or [str(i) for i in range(max(outputs.shape[1], 2))]
+    probabilities = outputs
+    if outputs.shape[1] == 1 and len(classes) == 2:
+        probabilities = np.concatenate([1.0 - outputs, outputs], axis=1)
+    if task == "multilabel":
+        predicted = [
+            ";".join(c for c, p in zip(classes, row, strict=True) if p >= 0.5)
+            for row in probabilities
+        ]
+    else:
+        predicted = [classes[i] for i in probabilities.argmax(axis=1)]
+    return classes, probabilities, predicted
+
+
+def one_output_table(ids, outputs, task, classes, pre, labels):
+    """(header, rows, summary): the row number or file, the predicted class and one
+    probability per class (a regression: the predicted value), and the true label where the
+    data has it."""
     classes = classes or [str(i) for i in range(max(outputs.shape[1], 2))]
     if task != "regression" and outputs.shape[1] == 1 and len(classes) > 2:
         task = "regression"
@@ -215,16 +251,7 @@ def predict(data_path, out_path=None):
         header = [first, "prediction"]
         rows = [[i, f"{v:.6g}"] for i, v in zip(ids, outputs[:, 0], strict=True)]
     else:
-        probabilities = outputs
-        if outputs.shape[1] == 1 and len(classes) == 2:  # one sigmoid unit: P(second class)
-            probabilities = np.concatenate([1.0 - outputs, outputs], axis=1)
-        if task == "multilabel":
-            predicted = [
-                ";".join(c for c, p in zip(classes, row, strict=True) if p >= 0.5)
-                for row in probabilities
-            ]
-        else:
-            predicted = [classes[i] for i in probabilities.argmax(axis=1)]
+        classes, probabilities, predicted = class_columns(outputs, classes, task)
         header = [first, "predicted", *(f"p({c})" for c in classes)]
         rows = [
             [i, label, *(f"{p:.6f}" for p in row)]
@@ -238,6 +265,77 @@ def predict(data_path, out_path=None):
     if labels is not None and predicted is not None and task != "multilabel" and ids:
         right = sum(p == str(t) for p, t in zip(predicted, labels, strict=True))
         summary += f"; accuracy {right / len(ids):.4f} against the labels in the data"
+    return header, rows, summary
+
+
+def several_outputs_table(ids, arrays, outputs, labels):
+    """(header, rows, summary) of a model with several outputs: per output, named after it,
+    NAME (the predicted class) and NAME_p(CLASS) per class, or NAME (the predicted value); then
+    NAME_true for each target column the data holds (`labels`, by name)."""
+    first = "file" if ids and not ids[0].isdigit() else "row"
+    header, columns, scores = [first], [], []
+    labels = labels if isinstance(labels, dict) else {}
+    for info, out in zip(outputs, arrays, strict=True):
+        name, task, truth = info["name"], info["task"], labels.get(info["name"])
+        if task != "regression" and out.shape[1] == 1 and len(info["classes"]) > 2:
+            task = "regression"
+        if task == "regression":
+            header.append(name)
+            columns.append([[f"{v:.6g}"] for v in out[:, 0]])
+            if truth is not None:
+                values = np.array([number_or_nan(t) for t in truth], dtype=np.float64)
+                known = np.isfinite(values)
+                if known.any():
+                    error = np.abs(out[known, 0] - values[known]).mean()
+                    scores.append(f"{name} mean absolute error {error:.4f}")
+            continue
+        classes, probabilities, predicted = class_columns(out, list(info["classes"]), task)
+        header += [name, *(f"{name}_p({c})" for c in classes)]
+        columns.append(
+            [[label, *(f"{p:.6f}" for p in row)]
+             for label, row in zip(predicted, probabilities, strict=True)]
+        )
+        if truth is not None and task != "multilabel":
+            pairs = [
+                (p, str(t)) for p, t in zip(predicted, truth, strict=True)
+                if str(t).strip() not in ("", "nan", "None")
+            ]
+            if pairs:
+                right = sum(p == t for p, t in pairs)
+                scores.append(f"{name} accuracy {right / len(pairs):.4f}")
+    for info in outputs:
+        if labels.get(info["name"]) is not None:
+            header.append(info["name"] + "_true")
+            columns.append([[t] for t in labels[info["name"]]])
+    rows = [[i] for i in ids]
+    for cells in columns:
+        for row, more in zip(rows, cells, strict=True):
+            row.extend(more)
+    names = ", ".join(info["name"] for info in outputs)
+    summary = f"Predicted {len(ids)} sample{'s' * (len(ids) != 1)} for the outputs {names}"
+    if scores:
+        summary += "; against the data's own values: " + ", ".join(scores)
+    return header, rows, summary
+
+
+def number_or_nan(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def predict(data_path, out_path=None):
+    """Predict on raw data; write one row per sample (one_output_table, or for a model with
+    several outputs several_outputs_table)."""
+    model, task, classes, pre = load_trained_model()
+    ids, x, labels = read_for_prediction(Path(data_path), pre, classes)
+    several = trained_outputs()
+    if several:
+        header, rows, summary = several_outputs_table(ids, run_outputs(model, x), several, labels)
+    else:
+        outputs = run_model(model, x)
+        header, rows, summary = one_output_table(ids, outputs, task, classes, pre, labels)
     if out_path is None:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
@@ -250,6 +348,7 @@ def predict(data_path, out_path=None):
         writer.writerows(rows)
     print(f"{summary}. Wrote {out_path}.")
 '''
+
 
 LABEL_TEXT = r'''
 def label_text(value):
@@ -338,7 +437,11 @@ def read_table_for_prediction(path, pre):
             values = np.array(["" if is_missing(c) else c for c in cells], dtype=object)
         x[r["name"]] = values[:, None]
     labels = None
-    if pre.get("target") in header:
+    if isinstance(pre.get("target"), list):  # several target columns: a dict of them
+        found = {t: [label_text(row[header.index(t)]) for row in rows]
+                 for t in pre["target"] if t in header}  # fmt: skip
+        labels = found or None
+    elif pre.get("target") in header:
         j = header.index(pre["target"])
         labels = [label_text(row[j]) for row in rows]
     return [str(n) for n in numbers], x, labels

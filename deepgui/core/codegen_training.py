@@ -23,7 +23,7 @@ from typing import Any
 from deepgui.core import codegen_data as data_parts
 from deepgui.core import codegen_model as model_parts
 from deepgui.core.errors import DatasetError
-from deepgui.core.training.config import TrainingConfig
+from deepgui.core.training.config import TrainingConfig, is_serialized
 
 _OPTIMIZERS = {
     "sgd": "SGD",
@@ -92,9 +92,46 @@ def default_loss(task, units):
     }[task]
 
 
-def save_trained(pre, network, task, classes):
+def sample_count(y):
+    """Samples in a split's labels: one array, or a dict of arrays by output name."""
+    return len(next(iter(y.values()))) if isinstance(y, dict) else len(y)
+
+
+def several_outputs(network, outputs, loss="auto", metrics="auto", weights=None):
+    """Each output's loss, metrics and loss weight by output name, for a network with one
+    output per target column: the output layer named after the column. "auto" (or an output
+    the settings leave out) takes what deepgui takes for that target's task; a weight left out
+    is 1."""
+    names = [str(n) for n in network.output_names]
+    targets = [o["name"] for o in outputs]
+    if sorted(names) != sorted(targets):
+        raise Problem(
+            f"The network's output layers are named {', '.join(map(repr, names))} but the target "
+            f"columns are {', '.join(map(repr, targets))}; name each output layer after the "
+            "target column it predicts."
+        )
+    widths = {n: t.shape[-1] for n, t in zip(names, network.outputs, strict=True)}
+    losses, chosen = {}, {}
+    for o in outputs:
+        name = o["name"]
+        # A dict is per output, unless it is one loss as keras.losses.serialize writes it.
+        per_output = isinstance(loss, dict) and "class_name" not in loss
+        wanted = loss.get(name, "auto") if per_output else loss
+        if isinstance(wanted, dict):
+            wanted = keras.losses.deserialize(wanted)
+        losses[name] = default_loss(o["task"], widths[name]) if wanted == "auto" else wanted
+        wanted = metrics.get(name, "auto") if isinstance(metrics, dict) else metrics
+        auto = ["mae"] if o["task"] == "regression" else ["accuracy"]
+        chosen[name] = auto if wanted == "auto" else list(wanted)
+    if weights is not None:
+        weights = {name: float(weights.get(name, 1.0)) for name in names}
+    return losses, chosen, weights
+
+
+def save_trained(pre, network, task, classes, outputs=None):
     """The whole model (raw data in) beside this script: its weights, which `predict` loads
-    into the model this code builds, the model itself, and the constants it learned."""
+    into the model this code builds, the model itself, and the constants it learned (and for
+    several outputs, each one's name, task and classes in the order the model returns them)."""
     pre = named_for(pre, network)
     model = build_model(pre, network)
     model.save_weights(WEIGHTS)
@@ -107,6 +144,9 @@ def save_trained(pre, network, task, classes):
         "strings_as_numbers": False,
         "preprocessing": {"format": "deepgui-preprocessing", "version": 1, **pre},
     }
+    if outputs:
+        by_name = {o["name"]: o for o in outputs}
+        signature["outputs"] = [by_name[str(n)] for n in network.output_names]
     SIGNATURE.write_text(json.dumps(signature, indent=1) + "\n", encoding="utf-8")
     print(f"Wrote {WEIGHTS.name}, {SAVED_MODEL.name} and {SIGNATURE.name} beside {SCRIPT}.")
 '''
@@ -164,7 +204,9 @@ def program(
         }
         data += [data_parts.COMMON, loaders[family]]
     sections.append(("Reading and splitting the data", data))
-    sections.append(("Training", [TRAIN_HELPERS, "\n".join(_train_function(cfg, graph))]))
+    several = isinstance(dataset.get("target"), list) and len(dataset["target"]) > 1
+    train = _train_function(cfg, graph, several)
+    sections.append(("Training", [TRAIN_HELPERS, "\n".join(train)]))
     readers_code = {
         "table": model_parts.READ_TABLE,
         "images": model_parts.READ_IMAGES,
@@ -267,6 +309,8 @@ def _constants(
     else:
         lines.append("# Not known until the model is trained (`train` finds them in the data).")
         lines += ["TASK = None", "CLASSES = []", "PREPROCESSING = None"]
+    lines.append("# A model with several outputs: each one's name, task and classes, in its order.")
+    lines += _assign("OUTPUTS", list((trained or {}).get("outputs") or []))
     lines += [
         "",
         "# The project's data: where it is and how it is split (a seed gives the same split).",
@@ -443,8 +487,9 @@ def _readers(family: str, pre: dict | None, spec: dict) -> set[str]:
 
 
 # ---------------------------------------------------------------------- training
-def _train_function(cfg: TrainingConfig, graph) -> list[str]:
-    """``def train(data_path=None, epochs=None)`` with the project's training settings."""
+def _train_function(cfg: TrainingConfig, graph, several: bool = False) -> list[str]:
+    """``def train(data_path=None, epochs=None)`` with the project's training settings;
+    `several`: the data has one target column per network output."""
     ind = "    "
     lines = [
         "def train(data_path=None, epochs=None):",
@@ -469,16 +514,33 @@ def _train_function(cfg: TrainingConfig, graph) -> list[str]:
         f"{ind}check_shapes(network, x_train)",
         f"{ind}epochs, batch_size = epochs or {cfg.epochs}, {cfg.batch_size}",
         *(
-            [f"{ind}steps_per_epoch = math.ceil(len(y_train) / batch_size)"]
+            [f"{ind}steps_per_epoch = math.ceil(sample_count(y_train) / batch_size)"]
             if cfg.schedule.kind in ("step", "exponential", "cosine")
             else []
         ),
         f"{ind}learning_rate = {_schedule(cfg)}",
         f"{ind}optimizer = {_optimizer(cfg)}",
-        f"{ind}loss = {_loss(cfg)}",
-        f"{ind}metrics = {_metrics(cfg)}",
-        f"{ind}network.compile(optimizer=optimizer, loss=loss, metrics=metrics)",
     ]
+    if several:
+        weights = getattr(cfg, "loss_weights", None)
+        lines += [
+            f"{ind}# The project's settings; each output's own where they are given per output.",
+            *_assign_in("loss_setting", cfg.loss, ind),
+            *_assign_in("metrics_setting", cfg.metrics, ind),
+            *_assign_in("weights_setting", weights, ind),
+            f"{ind}loss, metrics, loss_weights = several_outputs(",
+            f'{ind}    network, data["outputs"], loss_setting, metrics_setting, weights_setting',
+            f"{ind})",
+            f"{ind}network.compile(",
+            f"{ind}    optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights",
+            f"{ind})",
+        ]
+    else:
+        lines += [
+            f"{ind}loss = {_loss(cfg, graph)}",
+            f"{ind}metrics = {_metrics(cfg, graph)}",
+            f"{ind}network.compile(optimizer=optimizer, loss=loss, metrics=metrics)",
+        ]
     lines += _adapt_normalization(graph)
     lines.append(f"{ind}callbacks = []")
     stop = cfg.early_stopping
@@ -524,7 +586,7 @@ def _train_function(cfg: TrainingConfig, graph) -> list[str]:
         f"{ind}if test is not None:",
         f"{ind}    scores = network.evaluate(*test, batch_size=batch_size, verbose=0, return_dict=True)",
         f'{ind}    print("Test metrics:", {{k: round(float(v), 4) for k, v in scores.items()}})',
-        f'{ind}save_trained(pre, network, task, data["classes"])',
+        f'{ind}save_trained(pre, network, task, data["classes"], data.get("outputs"))',
         f"{ind}return network, history",
     ]
     return [part for line in lines for part in _fit(line)]
@@ -591,13 +653,31 @@ def _optimizer(cfg: TrainingConfig) -> str:
     return f"keras.optimizers.{_OPTIMIZERS[cfg.optimizer]}({', '.join(args)})"
 
 
-def _loss(cfg: TrainingConfig) -> str:
-    if cfg.loss == "auto":
+def _assign_in(name: str, value: Any, ind: str) -> list[str]:
+    """``NAME = literal`` inside a function body at `ind`, wrapped as `_literal` wraps."""
+    text = _literal(value, len(ind), len(ind) + len(name) + 3) if value is not None else "None"
+    return f"{ind}{name} = {text}".splitlines()
+
+
+def _one_output(value: Any, graph) -> Any:
+    """A setting for a one-output network: a dict by output name gives its output's entry."""
+    if not isinstance(value, dict) or is_serialized(value):
+        return value
+    outputs = graph.output_nodes()
+    return value.get(outputs[0].name, "auto") if len(outputs) == 1 else "auto"
+
+
+def _loss(cfg: TrainingConfig, graph) -> str:
+    loss = _one_output(cfg.loss, graph)
+    if loss == "auto":
         return "default_loss(task, network.outputs[0].shape[-1])"
-    return _s(cfg.loss)
+    if is_serialized(loss):
+        return f"keras.losses.deserialize({_flat(loss)})"
+    return _s(loss)
 
 
-def _metrics(cfg: TrainingConfig) -> str:
-    if cfg.metrics == "auto":
+def _metrics(cfg: TrainingConfig, graph) -> str:
+    metrics = _one_output(cfg.metrics, graph)
+    if metrics == "auto":
         return '["mae"] if task == "regression" else ["accuracy"]'
-    return json.dumps(list(cfg.metrics))
+    return json.dumps(list(metrics))

@@ -3,6 +3,10 @@ file". The model is a run directory or an artefact `deepgui export` wrote (.kera
 .tflite, .onnx), run in its own runtime; the data is what the user has (a CSV with or without
 its target column, an image file or folder, an .npz). The signature beside the model says which
 columns go in, how string columns become numbers where the format needs it, and the class names.
+
+A model with several outputs gives one set of columns per output, named after it (its target
+column): for classes NAME (the predicted class) and NAME_p(CLASS) per class, for a value NAME;
+where the data holds a target column, its values follow as NAME_true.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ class Samples:
     ids: list[str]
     labels: list[Any] | None = None
     label_name: str = "label"  # the target column's name, for a table
+    # Several target columns (a model with several outputs): each one's values by name, for
+    # those the data holds.
+    targets: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,12 +123,7 @@ class Predictions:
         return header, rows
 
     def csv_text(self) -> str:
-        header, rows = self.table()
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buf.getvalue()
+        return _csv_text(*self.table())
 
     def summary(self) -> str:
         n = len(self.ids)
@@ -136,6 +138,86 @@ class Predictions:
             top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
             text += "; " + ", ".join(f"{c}: {k}" for c, k in top)
         return text + "."
+
+
+@dataclass
+class MultiPredictions:
+    """The predictions of a model with several outputs: one `Predictions` per output, named
+    after it (see the module docstring for the columns)."""
+
+    ids: list[str]
+    parts: list[Predictions]
+    # A single-output view's fields, empty here: the app marks wrong rows of one label only.
+    labels = None
+    accuracy = None
+    predicted: list[Any] = field(default_factory=list)
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        first = "file" if self.ids and not self.ids[0].isdigit() else "row"
+        header = [first]
+        columns: list[list[list[Any]]] = []  # per output, the cells of each row
+        for part in self.parts:
+            name = part.label_name
+            if part.task == "regression":
+                header.append(name)
+                columns.append([[f"{v:.6g}"] for v in part.predicted])
+            else:
+                header += [name, *(f"{name}_p({c})" for c in part.classes)]
+                columns.append([[label, *(f"{p:.6f}" for p in probs)] for label, probs in
+                                zip(part.predicted, part.probabilities, strict=True)])  # fmt: skip
+        for part in self.parts:
+            if part.labels is not None:
+                header.append(f"{part.label_name}_true")
+                columns.append([[label] for label in part.labels])
+        rows = [[i] for i in self.ids]
+        for cells in columns:
+            for row, more in zip(rows, cells, strict=True):
+                row.extend(more)
+        return header, rows
+
+    def csv_text(self) -> str:
+        return _csv_text(*self.table())
+
+    def scores(self) -> dict[str, tuple[str, float]]:
+        """Each output's score against the target column in the data, where it has one: the
+        accuracy of classes, the mean absolute error of values."""
+        out = {}
+        for part in self.parts:
+            if part.accuracy is not None:
+                out[part.label_name] = ("accuracy", part.accuracy)
+            elif part.task == "regression" and part.labels is not None:
+                truth = np.array([_number(v) for v in part.labels], dtype=np.float64)
+                known = np.isfinite(truth)
+                if known.any():
+                    error = np.abs(part.outputs[known, 0] - truth[known]).mean()
+                    out[part.label_name] = ("mean absolute error", float(error))
+        return out
+
+    def summary(self) -> str:
+        n = len(self.ids)
+        text = f"Predicted {n} sample{'s' * (n != 1)} for the outputs "
+        text += ", ".join(p.label_name for p in self.parts)
+        scores = self.scores()
+        if scores:
+            shown = ", ".join(f"{name} {what} {value:.4f}" for name, (what, value) in
+                              scores.items())  # fmt: skip
+            text += f"; against the data's own values: {shown}"
+        return text + "."
+
+
+def _csv_text(header: list[str], rows: list[list[Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 # ----------------------------------------------------------------------------- the model
@@ -311,9 +393,13 @@ def _read_table(model: LoadedModel, path: Path) -> Samples:
     if sig.strings_as_numbers:
         raw = pre.numbers_for_strings(raw)
     labels = None
-    if pre.target and pre.target in table.header:
-        cells = table.column(pre.target)
+    targets = pre.targets
+    if len(targets) == 1 and targets[0] in table.header:
+        cells = table.column(targets[0])
         labels = [_label(c) for c in cells]
+    found = {}
+    if len(targets) > 1:  # one column of true values per output, where the file has it
+        found = {t: [_label(c) for c in table.column(t)] for t in targets if t in table.header}
     arrays = []
     for name, shape in zip(model.names, model.shapes, strict=True):
         if name not in raw:
@@ -321,7 +407,8 @@ def _read_table(model: LoadedModel, path: Path) -> Samples:
         values = raw[name]
         arrays.append(values[:, None] if values.ndim == 1 and len(shape) == 1 else values)
     ids = [str(int(n)) for n in table.row_numbers]
-    return Samples(arrays, ids, labels, pre.target or "label")
+    name = targets[0] if len(targets) == 1 else "label"
+    return Samples(arrays, ids, labels, name, targets=found)
 
 
 def _label(cell: str) -> Any:
@@ -411,18 +498,53 @@ def _read_npz(model: LoadedModel, path: Path) -> Samples:
 
 
 # ----------------------------------------------------------------------------- predicting
-def predict(model: LoadedModel, samples: Samples) -> Predictions:
+def predict(model: LoadedModel, samples: Samples) -> Predictions | MultiPredictions:
     n = len(samples.ids)
     outs = []
     for start in range(0, n, BATCH):
         part = [a[start : start + BATCH] for a in samples.arrays]
-        outs.append(np.asarray(model.run(part)[0], dtype=np.float64).reshape(len(part[0]), -1))
-    outputs = np.concatenate(outs) if outs else np.zeros((0, 1))
+        outs.append([np.asarray(o, dtype=np.float64).reshape(len(part[0]), -1)
+                     for o in model.run(part)])  # fmt: skip
+    several = signatures.output_columns(model.signature) if model.signature else []
+    if len(several) > 1 or (outs and len(outs[0]) > 1):
+        return _predict_outputs(model, samples, outs, several)
+    outputs = np.concatenate([o[0] for o in outs]) if outs else np.zeros((0, 1))
     classes = model.classes or [str(i) for i in range(max(outputs.shape[1], 2))]
     task = model.task
     if task != "regression" and outputs.shape[1] == 1 and len(classes) > 2:
         task = "regression"
     return Predictions(samples.ids, outputs, classes, task, samples.labels, samples.label_name)
+
+
+def _predict_outputs(
+    model: LoadedModel, samples: Samples, outs: list[list[np.ndarray]], columns: list[dict]
+) -> MultiPredictions:
+    """Each output's predictions, named, typed and classed by the signature; a model without
+    one names its outputs output_0, output_1, ... (one unit: a value; more: class indices)."""
+    count = len(outs[0]) if outs else len(columns)
+    arrays = [np.concatenate([o[i] for o in outs]) for i in range(count)] if outs else []
+    if len(columns) <= 1:
+        columns = [
+            {"name": f"output_{i}", "task": "regression" if a.shape[1] == 1 else "multiclass",
+             "classes": []}
+            for i, a in enumerate(arrays)
+        ]  # fmt: skip
+    if not arrays:
+        arrays = [np.zeros((0, max(len(c["classes"]), 1))) for c in columns]
+    if len(arrays) != len(columns):
+        raise DeepGuiError(
+            f"{model.path}: returns {len(arrays)} outputs but its signature lists "
+            f"{len(columns)} ({', '.join(c['name'] for c in columns)})."
+        )
+    parts = []
+    for info, out in zip(columns, arrays, strict=True):
+        classes = list(info["classes"]) or [str(i) for i in range(max(out.shape[1], 2))]
+        task = info["task"]
+        if task != "regression" and out.shape[1] == 1 and len(classes) > 2:
+            task = "regression"
+        labels = samples.targets.get(info["name"])
+        parts.append(Predictions(samples.ids, out, classes, task, labels, info["name"]))
+    return MultiPredictions(samples.ids, parts)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -460,10 +582,14 @@ def _is_predictions_file(path: Path) -> bool:
     except DeepGuiError:
         return False
     first = head.split(b"\n", 1)[0]
-    return first.startswith((b"row,", b"file,")) and b"predict" in first
+    # One output: "predicted" or "prediction"; several: NAME_p(CLASS) or NAME_true columns.
+    ours = b"predict" in first or b"_p(" in first or b"_true" in first
+    return first.startswith((b"row,", b"file,")) and ours
 
 
-def write_predictions(predictions: Predictions, path: str | os.PathLike, force: bool = False):
+def write_predictions(
+    predictions: Predictions | MultiPredictions, path: str | os.PathLike, force: bool = False
+):
     """Write the predictions CSV atomically; nothing that was there is replaced unless `force`
     (see check_output)."""
     from deepgui.core import fileio
@@ -473,6 +599,8 @@ def write_predictions(predictions: Predictions, path: str | os.PathLike, force: 
     return path
 
 
-def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike) -> Predictions:
+def predict_file(
+    model_path: str | os.PathLike, data_path: str | os.PathLike
+) -> Predictions | MultiPredictions:
     model = load(model_path)
     return predict(model, read_data(model, data_path))

@@ -1,5 +1,7 @@
 """What a trained model takes and returns, written beside it so that it can be used without
 deepgui: the raw inputs and their preprocessing, the class names in output order, the task.
+A model with several outputs (one per target column) has the task "multioutput" and lists its
+outputs in the order it returns them: ``"outputs": [{"name", "task", "classes"}, ...]``.
 
 A run directory holds it as ``signature.json`` with a few raw sample rows (``samples.npz``) for
 the self-checks of its exports; every export writes ``FILE.signature.json`` beside itself
@@ -33,6 +35,8 @@ class Signature:
     # True where string columns go in as numbers (TFLite, ONNX): `vocabularies` says how.
     strings_as_numbers: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # Several outputs: {"name", "task", "classes"} each, in the order the model returns them.
+    outputs: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -44,6 +48,8 @@ class Signature:
             "strings_as_numbers": self.strings_as_numbers,
             "preprocessing": self.preprocessing.to_dict() if self.preprocessing else None,
         }
+        if self.outputs:
+            out["outputs"] = [dict(o, classes=list(o["classes"])) for o in self.outputs]
         if self.strings_as_numbers and self.preprocessing is not None:
             out["vocabularies"] = self.preprocessing.vocabularies()
         return {**out, **self.extra}
@@ -75,7 +81,28 @@ class Signature:
             classes=[str(c) for c in classes],
             preprocessing=Preprocessing.from_dict(pre, what) if pre else None,
             strings_as_numbers=bool(data.get("strings_as_numbers")),
+            outputs=_outputs(data.get("outputs"), what),
         )
+
+
+def _outputs(data: Any, what: str) -> list[dict[str, Any]]:
+    """A signature's "outputs" list, checked: each a name, a task and its class names."""
+    if data is None:
+        return []
+    out = []
+    for item in data if isinstance(data, list) else [None]:
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("name"), str)
+            and isinstance(item.get("task"), str)
+            and isinstance(item.get("classes", []), list)
+        ):
+            raise DeepGuiError(
+                f'{what}: its "outputs" must list each output as {{"name", "task", "classes"}}.'
+            )
+        classes = [str(c) for c in item.get("classes", [])]
+        out.append({"name": item["name"], "task": item["task"], "classes": classes})
+    return out
 
 
 def sidecar_path(artefact: str | os.PathLike) -> Path:
@@ -118,18 +145,21 @@ def find(model_path: str | os.PathLike) -> Signature | None:
 
 
 # ----------------------------------------------------------------------------- samples
-def write_samples(folder: Path, raw: Any, labels: np.ndarray | None) -> Path:
+def write_samples(folder: Path, raw: Any, labels: Any) -> Path:
     """A few raw rows as the user has them, for the exports' self-checks: strings as fixed-width
-    text (never pickled objects)."""
+    text (never pickled objects). `labels` is one array, or a dict of them by output name
+    (kept as ``y:NAME``)."""
     arrays = {}
-    n = min(SAMPLE_ROWS, len(labels) if labels is not None else _rows(raw))
+    n = min(SAMPLE_ROWS, _rows(labels) if labels is not None else _rows(raw))
     items = raw.items() if isinstance(raw, dict) else [("", raw)]
     for name, values in items:
         values = np.asarray(values[:n])
         if values.dtype == object:
             values = values.astype(str)
         arrays[f"x:{name}"] = values
-    if labels is not None:
+    if isinstance(labels, dict):
+        arrays.update({f"y:{name}": np.asarray(values[:n]) for name, values in labels.items()})
+    elif labels is not None:
         arrays["y"] = np.asarray(labels[:n])
     from deepgui.core import fileio
 
@@ -139,14 +169,18 @@ def write_samples(folder: Path, raw: Any, labels: np.ndarray | None) -> Path:
     return path
 
 
-def read_samples(folder: Path) -> tuple[Any, np.ndarray | None] | None:
-    """The raw sample rows of a run (a dict by input name, or one array), and their labels."""
+def read_samples(folder: Path) -> tuple[Any, Any] | None:
+    """The raw sample rows of a run (a dict by input name, or one array), and their labels (a
+    dict by output name for several outputs)."""
     path = Path(folder) / SAMPLES_FILE
     if not path.is_file():
         return None
     with np.load(path, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
-    labels = arrays.pop("y", None)
+    labels: Any = arrays.pop("y", None)
+    by_output = {k[2:]: arrays.pop(k) for k in list(arrays) if k.startswith("y:")}
+    if by_output:
+        labels = by_output
     x = {k[2:]: (v.astype(object) if v.dtype.kind == "U" else v) for k, v in arrays.items()}
     if list(x) == [""]:
         return x[""], labels
@@ -155,6 +189,18 @@ def read_samples(folder: Path) -> tuple[Any, np.ndarray | None] | None:
 
 def _rows(raw: Any) -> int:
     return len(next(iter(raw.values()))) if isinstance(raw, dict) else len(raw)
+
+
+def output_columns(sig: Signature | None) -> list[dict[str, Any]]:
+    """What the model returns, one entry per output in its order: {"name", "task", "classes"};
+    a one-output model's is its task and classes under the name of its target column."""
+    if sig is None:
+        return []
+    if sig.outputs:
+        return [dict(o) for o in sig.outputs]
+    pre = sig.preprocessing
+    name = pre.targets[0] if pre is not None and pre.targets else "prediction"
+    return [{"name": name, "task": sig.task, "classes": list(sig.classes)}]
 
 
 def of_source(path: str | os.PathLike, project=None) -> tuple[Signature | None, str]:

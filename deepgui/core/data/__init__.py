@@ -19,8 +19,10 @@ source takes (defaults in brackets):
 Per source:
 
     builtin       "name": "digits" | "iris" | "sequence" | "moons" (see builtin_datasets())
-    csv           "path", "target" (the label column), "validation_path" / "test_path" (separate
-                  files with the same columns, instead of the fractions), "columns" ({name:
+    csv           "path", "target" (the label column, or a list of columns: one per model
+                  output, each feeding the output layer named after it), "validation_path" /
+                  "test_path" (separate files with the same columns, instead of the
+                  fractions), "columns" ({name:
                   "numeric" | "category" | "text" | "ignore"} to override the guess),
                   "sequence_length" [64] and "max_tokens" [20000] for text columns
     npz           "path"; arrays x and y, or x_train, y_train (+ x_val, y_val, x_test, y_test);
@@ -50,7 +52,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from deepgui.core.data.base import TASKS, LoadedData
+from deepgui.core.data.base import TASKS, LoadedData, rows
 from deepgui.core.data.builtin import builtin_datasets
 from deepgui.core.data.check import check_against_model, loss_name
 from deepgui.core.data.preview import preview
@@ -128,9 +130,9 @@ def load_dataset(
 
             data = load_keras_set(spec, opts, standardize=standardize)
     # An empty split is an absent one: callers test `is None`, not the length.
-    if data.y_val is not None and len(data.y_val) == 0:
+    if data.y_val is not None and rows(data.y_val) == 0:
         data.x_val = data.y_val = None
-    if data.y_test is not None and len(data.y_test) == 0:
+    if data.y_test is not None and rows(data.y_test) == 0:
         data.x_test = data.y_test = None
     data.spec = spec.to_dict()
     return preprocess(data)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from deepgui.core.data.base import LoadedData
+from deepgui.core.data.base import LoadedData, rows
 
 _ALIASES = {
     "sparsecategoricalcrossentropy": "sparse_categorical_crossentropy",
@@ -36,6 +36,8 @@ def loss_name(loss: Any) -> str | None:
     """A loss given as a string, a Keras loss object or a function, as one canonical name."""
     if loss is None:
         return None
+    if isinstance(loss, dict) and isinstance(loss.get("class_name"), str):  # serialized by Keras
+        loss = loss["class_name"]
     if not isinstance(loss, str):
         loss = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
     key = loss.lower().replace("_", "").replace(" ", "")
@@ -116,12 +118,69 @@ def check_against_model(data: LoadedData, model, loss: Any = None) -> list[str]:
     problems += _check_vocabulary(data, model)
 
     outputs = list(model.outputs)
+    if data.multi_output:
+        return problems + _check_outputs(data, model, loss)
     if len(outputs) != 1:
+        shown = ", ".join(map(repr, output_names(model)))
         problems.append(
-            f"The model has {len(outputs)} outputs but the data has one target; keep one output layer."
+            f"The model has {len(outputs)} outputs ({shown}) but the data has one target; keep "
+            "one output layer, or choose a target column for each output."
         )
         return problems
-    out = outputs[0]
+    return problems + _check_output(data, outputs[0], loss)
+
+
+def output_names(model) -> list[str]:
+    """The names of the model's outputs (its output layers'), in output order: the names its
+    targets are matched to."""
+    names = getattr(model, "output_names", None)
+    if names and len(names) == len(model.outputs):
+        return [str(n) for n in names]
+    return [getattr(_layer_of(t), "name", None) or str(t.name) for t in model.outputs]
+
+
+def match_outputs(targets: list[str], outputs: list[str]) -> str | None:
+    """Why the target columns cannot feed the model's outputs of the same names, in one sentence
+    naming both; None when each target has its output and each output its target."""
+    shown_targets, shown_outputs = ", ".join(map(repr, targets)), ", ".join(map(repr, outputs))
+    if len(targets) > len(outputs):
+        return (
+            f"The data has {len(targets)} target columns ({shown_targets}) but the model has "
+            f"{len(outputs)} output{'s' * (len(outputs) != 1)} ({shown_outputs}); choose fewer "
+            "targets or add an output layer for each, named after its column."
+        )
+    if any(t not in outputs for t in targets):
+        return (
+            f"The model's output layers are named {shown_outputs} but the target columns are "
+            f"{shown_targets}; name each output layer after the target column it predicts."
+        )
+    extra = [o for o in outputs if o not in targets]
+    if extra:
+        return (
+            f"The model's output {', '.join(map(repr, extra))} has no target column (the targets "
+            f"are {shown_targets}); add a target column of that name or remove the output."
+        )
+    return None
+
+
+def _check_outputs(data: LoadedData, model, losses: Any) -> list[str]:
+    """Each target against the output of its name, as one-target data is checked against a
+    one-output model; each problem names the output."""
+    names = output_names(model)
+    mismatch = match_outputs([o.name for o in data.outputs], names)
+    if mismatch:
+        return [mismatch]
+    problems = []
+    for name, tensor in zip(names, model.outputs, strict=True):
+        loss = losses.get(name) if isinstance(losses, dict) else losses
+        for problem in _check_output(data.for_output(name), tensor, loss):
+            problems.append(f"For the output {name!r}: {problem[0].lower()}{problem[1:]}")
+    return problems
+
+
+def _check_output(data: LoadedData, out, loss: Any) -> list[str]:
+    """One output against one target's labels."""
+    problems: list[str] = []
     layer = _units_layer(out)
     who = _describe(layer)
     out_shape = tuple(out.shape[1:])
@@ -241,8 +300,16 @@ def summarize(data: LoadedData) -> str:
     """One line on the data as loaded and split, for the Data panel and the data check."""
     parts = [f"{data.num_train} training"]
     if data.y_val is not None:
-        parts.append(f"{len(data.y_val)} validation")
+        parts.append(f"{rows(data.y_val)} validation")
     if data.y_test is not None:
-        parts.append(f"{len(data.y_test)} test")
-    kind = data.task + (f", {data.num_classes} classes" if data.num_classes else "")
+        parts.append(f"{rows(data.y_test)} test")
+    if data.multi_output:
+        kind = "; ".join(f"{o.name} {_task_and_classes(o.task, len(o.class_names))}"
+                         for o in data.outputs)  # fmt: skip
+    else:
+        kind = _task_and_classes(data.task, data.num_classes)
     return f"{', '.join(parts)} samples of shape {data.sample_shape}; {kind}."
+
+
+def _task_and_classes(task: str, classes: int) -> str:
+    return task + (f", {classes} classes" if classes else "")

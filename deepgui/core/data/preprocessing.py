@@ -103,7 +103,15 @@ class Preprocessing:
     groups: list[Group]
     table: bool = False  # one named input per column (a dict), else one array
     image: dict[str, Any] | None = None  # {"height", "width", "color_mode"} for image files
-    target: str | None = None  # the table's label column, when it has one
+    # The table's label column when it has one; a list of them when it has one per output.
+    target: str | list[str] | None = None
+
+    @property
+    def targets(self) -> list[str]:
+        """The table's label columns: none, one, or one per model output."""
+        if not self.target:
+            return []
+        return [self.target] if isinstance(self.target, str) else list(self.target)
 
     # ------------------------------------------------------------------ description
     @property

@@ -38,7 +38,8 @@ class BuiltinOptions:
 @dataclass(frozen=True)
 class CsvOptions:
     path: Path
-    target: str | None = None
+    # One column name, or several (a tuple) for a model with one output per target column.
+    target: str | tuple[str, ...] | None = None
     validation_path: Path | None = None
     test_path: Path | None = None
     columns: tuple[tuple[str, str | None], ...] = ()  # (column, kind) pairs overriding the guess
@@ -264,13 +265,47 @@ def resolve(
     return path
 
 
-def _target(spec: dict[str, Any]) -> str | None:
+def _target(spec: dict[str, Any], several: bool = False) -> str | tuple[str, ...] | None:
+    """The target column, or with `several` (a CSV) a list of them as a tuple; a list of one
+    is that one name, so the spec reads and records exactly as a single target always did."""
     target = spec.get("target")
-    if target is None or target == "":
+    if target is None or target == "" or target == []:
         return None
+    if several and isinstance(target, list):
+        return _target_list(target)
     if not isinstance(target, str):
-        raise DatasetError(f'The dataset field "target" must be a column name, not {target!r}.')
+        what = "a column name or a list of column names" if several else "a column name"
+        raise DatasetError(f'The dataset field "target" must be {what}, not {target!r}.')
     return target
+
+
+def _target_list(names: list[Any]) -> str | tuple[str, ...]:
+    if not all(isinstance(n, str) and n.strip() for n in names):
+        raise DatasetError(f'The dataset field "target" must list column names, not {names!r}.')
+    repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if repeated is not None:
+        raise DatasetError(f'The dataset field "target" names the column {repeated!r} twice.')
+    return names[0] if len(names) == 1 else tuple(names)
+
+
+def target_columns(target: str | tuple[str, ...] | list[str] | None) -> list[str]:
+    """The target column names a spec's "target" holds: none, one, or several."""
+    if target is None or target == "":
+        return []
+    return [target] if isinstance(target, str) else list(target)
+
+
+def parse_targets(text: str) -> str | list[str]:
+    """`--target kind,price` as the spec's "target": one name, or a list of several."""
+    names = [n.strip() for n in str(text).split(",")]
+    if not any(names):
+        raise DatasetError(f"--target must name a column, not {text!r}.")
+    if not all(names):
+        raise DatasetError(
+            f"--target {text!r} has an empty column name; separate the names with single commas."
+        )
+    found = _target_list(names)
+    return found if isinstance(found, str) else list(found)
 
 
 def _files(spec: dict[str, Any], base: Path | None, kind: str = "file") -> dict[str, Path | None]:
@@ -290,7 +325,7 @@ def _builtin(spec: dict[str, Any], base: Path | None) -> BuiltinOptions:
 
 def _csv(spec: dict[str, Any], base: Path | None) -> CsvOptions:
     files = _files(spec, base)
-    target = _target(spec)
+    target = _target(spec, several=True)
     columns = spec.get("columns") or {}
     if not isinstance(columns, dict):
         raise DatasetError(
@@ -300,6 +335,19 @@ def _csv(spec: dict[str, Any], base: Path | None) -> CsvOptions:
         if kind is not None and kind not in KINDS:  # None: guess, as for an unnamed column
             raise DatasetError(
                 f'The dataset field "columns" gives {name!r} the kind {kind!r}; use one of {", ".join(KINDS)}.'
+            )
+        if kind == "ignore" and isinstance(target, tuple) and name in target:
+            raise DatasetError(
+                f'The column {name!r} is a target, but the dataset field "columns" marks it '
+                '"ignore"; choose one or the other.'
+            )
+    if isinstance(target, tuple):
+        given = [key for key in ("task", "class_names") if spec.get(key) is not None]
+        if given:
+            raise DatasetError(
+                f'The dataset field "{given[0]}" describes one target, but "target" names '
+                f"{len(target)} ({', '.join(target)}); remove it: each target's task is read "
+                "from its column."
             )
     return CsvOptions(
         **files,
@@ -379,7 +427,7 @@ _READERS = {
 }
 
 
-def spec_from_path(path: str, target: str | None = None) -> dict[str, Any]:
+def spec_from_path(path: str, target: str | list[str] | None = None) -> dict[str, Any]:
     """Guess the spec for a path from the command line: a folder of images, a .npz or a CSV.
     The path is made absolute, since a project's own relative paths are read from its folder."""
     p = Path(path).expanduser()

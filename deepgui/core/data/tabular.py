@@ -1,6 +1,7 @@
-"""CSV data: a target column and feature columns read raw, one named input per column; the
-preprocessing (standardization, missing values, category lookups, TextVectorization) is fitted
-on the training rows as Keras layers (preprocessing.py) that travel inside the trained model."""
+"""CSV data: a target column (or several, one per model output) and feature columns read raw,
+one named input per column; the preprocessing (standardization, missing values, category
+lookups, TextVectorization) is fitted on the training rows as Keras layers (preprocessing.py)
+that travel inside the trained model."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from deepgui.core.data.base import LoadedData
+from deepgui.core.data.base import MULTI_OUTPUT, LoadedData, OutputInfo
 from deepgui.core.data.labels import encode_labels
 from deepgui.core.data.preprocessing import (
     Group,
@@ -19,6 +20,7 @@ from deepgui.core.data.preprocessing import (
     safe_input_name,
     text_input,
 )
+from deepgui.core.data.spec import target_columns
 from deepgui.core.data.split import split_indices
 from deepgui.core.data.table import (
     Column,
@@ -34,30 +36,32 @@ if TYPE_CHECKING:
 
 
 def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> LoadedData:
-    """`standardize` False leaves numeric columns in their own units (the network scales them)."""
-    path, target = opts.path, opts.target
+    """`standardize` False leaves numeric columns in their own units (the network scales them).
+    Several target columns give data with one target per model output (LoadedData.outputs)."""
+    path, targets = opts.path, target_columns(opts.target)
     table = read_csv(path)
-    if target is None:
+    if not targets:
         raise DatasetError(
             f'{path.name}: choose the target column (the dataset field "target"); its columns are '
             + ", ".join(repr(h) for h in table.header)  # all of them: the target is often last
             + "."
         )
-    table.index(target)
+    for target in targets:
+        table.index(target)
     for name, _ in opts.columns:
         table.index(name)
-    kinds: dict[str, str | None] = {**dict(opts.columns), target: None}
-    features = [h for h in table.header if h != target and kinds.get(h) != "ignore"]
+    kinds: dict[str, str | None] = {**dict(opts.columns), **dict.fromkeys(targets)}
+    features = [h for h in table.header if h not in targets and kinds.get(h) != "ignore"]
     if not features:
-        raise DatasetError(
-            f"{path.name}: has no columns besides the target {target!r} to learn from."
-        )
+        shown = repr(targets[0]) if len(targets) == 1 else ", ".join(map(repr, targets))
+        noun = "target" if len(targets) == 1 else "targets"
+        raise DatasetError(f"{path.name}: has no columns besides the {noun} {shown} to learn from.")
 
     missing_counts = {"cells": 0, "filled": 0, "rows_dropped": 0}
 
     def typed(t: Table, forced: dict[str, str | None]) -> dict[str, Column]:
-        cols = {n: type_column(t, n, forced.get(n)) for n in [*features, target]}
-        keep = _rows_to_keep(t, cols, target, spec.missing, missing_counts)
+        cols = {n: type_column(t, n, forced.get(n)) for n in [*features, *targets]}
+        keep = _rows_to_keep(t, cols, set(targets), spec.missing, missing_counts)
         if keep is not None:
             cols = {
                 n: Column(c.name, c.kind, c.values[keep], c.missing[keep], c.categories)
@@ -67,18 +71,27 @@ def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> L
 
     train_cols = typed(table, kinds)
     forced = {n: c.kind for n, c in train_cols.items()}
-    forced[target] = "numeric" if forced[target] == "numeric" else "category"
+    for target in targets:
+        forced[target] = "numeric" if forced[target] == "numeric" else "category"
     others = {}  # separate validation and test files, typed as the training file was
     for key, other_path in (("val", opts.validation_path), ("test", opts.test_path)):
         if other_path is not None:
             other = _read_extra(other_path, table)
             others[key] = (other, typed(other, forced))
 
-    what = f"{path.name} column {target!r}"
-    y_all, task, class_names = encode_labels(
-        train_cols[target].values, spec.task, spec.class_names, what=what
-    )
-    n_rows = len(y_all)
+    # One target keeps the spec's task and class names; several each find their own.
+    one = len(targets) == 1
+    labels: dict[str, tuple[np.ndarray, str, list[str]]] = {
+        t: encode_labels(
+            train_cols[t].values,
+            spec.task if one else None,
+            spec.class_names if one else None,
+            what=f"{path.name} column {t!r}",
+        )  # fmt: skip
+        for t in targets
+    }
+    classified = [t for t in targets if labels[t][1] in ("multiclass", "binary")]
+    n_rows = len(labels[targets[0]][0])
     val_frac = 0.0 if "val" in others else spec.validation_split
     test_frac = 0.0 if "test" in others else spec.test_split
     train_idx, val_idx, test_idx = split_indices(
@@ -87,7 +100,7 @@ def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> L
         test_frac,
         shuffle=spec.shuffle,
         seed=spec.seed,
-        labels=y_all if task in ("multiclass", "binary") else None,
+        labels=labels[classified[0]][0] if classified else None,  # stratified by the first
         what=path.name,
     )
     taken: set[str] = set()
@@ -113,7 +126,9 @@ def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> L
     groups = [Group(r.column, [r.name]) for r in inputs if r.kind == "text"]
     if tabular:
         groups.append(Group("features", tabular))
-    preprocessing = Preprocessing(inputs, groups, table=True, target=target)
+    preprocessing = Preprocessing(
+        inputs, groups, table=True, target=targets[0] if one else list(targets)
+    )
 
     def raw(cols: dict[str, Column], rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
         out = {}
@@ -127,17 +142,28 @@ def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> L
                 out[names[n]] = np.where(missing, "", values).astype(object)
         return out
 
-    def whole(key: str) -> tuple[Any, np.ndarray]:
-        other, cols = others[key]
-        labels = encode_labels(
-            cols[target].values, task, class_names, what=f"{other.path.name} column {target!r}"
-        )[0]
-        return raw(cols), labels
+    def y_of(rows: np.ndarray) -> Any:
+        if one:
+            return labels[targets[0]][0][rows]
+        return {t: labels[t][0][rows] for t in targets}
 
-    x_train, y_train = raw(train_cols, train_idx), y_all[train_idx]
-    x_val, y_val = whole("val") if "val" in others else (raw(train_cols, val_idx), y_all[val_idx])
+    def whole(key: str) -> tuple[Any, Any]:
+        other, cols = others[key]
+        found = {
+            t: encode_labels(
+                cols[t].values,
+                labels[t][1],
+                labels[t][2],
+                what=f"{other.path.name} column {t!r}",
+            )[0]  # fmt: skip
+            for t in targets
+        }
+        return raw(cols), found[targets[0]] if one else found
+
+    x_train, y_train = raw(train_cols, train_idx), y_of(train_idx)
+    x_val, y_val = whole("val") if "val" in others else (raw(train_cols, val_idx), y_of(val_idx))
     x_test, y_test = (
-        whole("test") if "test" in others else (raw(train_cols, test_idx), y_all[test_idx])
+        whole("test") if "test" in others else (raw(train_cols, test_idx), y_of(test_idx))
     )
     feature_names = [f for r in inputs for f in _feature_names(r)]
     extras: dict[str, Any] = {
@@ -148,6 +174,14 @@ def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> L
         vocab = {r.column: ["", "[UNK]", *r.vocabulary] for r in inputs if r.kind == "text"}
         extras["vocabulary"] = vocab
         extras["vocabulary_size"] = max(len(v) for v in vocab.values())
+    if one:
+        _, task, class_names = labels[targets[0]]
+        outputs: list[OutputInfo] = []
+        description = f"{path.name}: {n_rows} rows, target {targets[0]!r}"
+    else:
+        task, class_names = MULTI_OUTPUT, []
+        outputs = [OutputInfo(t, labels[t][1], tuple(labels[t][2])) for t in targets]
+        description = f"{path.name}: {n_rows} rows, targets {', '.join(map(repr, targets))}"
     return LoadedData(
         x_train,
         y_train,
@@ -158,9 +192,10 @@ def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> L
         task=task,
         class_names=class_names,
         feature_names=feature_names,
-        description=f"{path.name}: {n_rows} rows, target {target!r}",
+        description=description,
         extras=extras,
         preprocessing=preprocessing,
+        outputs=outputs,
     )
 
 
@@ -183,7 +218,7 @@ def _read_extra(path: Path, train: Table) -> Table:
 
 
 def _rows_to_keep(
-    table: Table, cols: dict[str, Column], target: str, policy: str, counts: dict[str, int]
+    table: Table, cols: dict[str, Column], targets: set[str], policy: str, counts: dict[str, int]
 ) -> np.ndarray | None:
     """Report missing cells by row and column, or the rows to keep: "drop" leaves out every row
     with a gap, "fill" only rows whose target is missing (a label cannot be made up; features are
@@ -192,13 +227,13 @@ def _rows_to_keep(
     total = 0
     bad_rows = np.zeros(table.n_rows, bool)
     for name, col in cols.items():
-        if col.kind == "text" and name != target:
+        if col.kind == "text" and name not in targets:
             continue  # an empty text is still a text
         if col.missing.any():
             rows = np.flatnonzero(col.missing)
             total += len(rows)
             where.extend((int(table.row_numbers[r]), name) for r in rows[:5])
-            if policy == "drop" or name == target:
+            if policy == "drop" or name in targets:
                 bad_rows |= col.missing
     if total == 0:
         return None
@@ -214,5 +249,5 @@ def _rows_to_keep(
     counts["rows_dropped"] += dropped
     if policy == "fill":
         counts["filled"] += int(sum(c.missing[~bad_rows].sum() for n, c in cols.items()
-                                    if n != target and c.kind != "text"))  # fmt: skip
+                                    if n not in targets and c.kind != "text"))  # fmt: skip
     return np.flatnonzero(~bad_rows) if bad_rows.any() else None

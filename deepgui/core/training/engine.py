@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from deepgui.core import fileio
-from deepgui.core.data.base import LoadedData
+from deepgui.core.data.base import LoadedData, rows, take_rows
 from deepgui.core.errors import DatasetError, DeepGuiError, TrainingError
 from deepgui.core.graph import Graph
 from deepgui.core.project import atomic_write_text
-from deepgui.core.training import devices, rundir
+from deepgui.core.training import devices, outputs, rundir
 from deepgui.core.training.config import (
     TrainingConfig,
     balanced_class_weight,
     check_loss_and_metrics,
+    compile_loss,
     make_optimizer,
 )
 from deepgui.core.training.overfitting import OverfittingDetector, OverfittingReport, revise
@@ -148,6 +149,10 @@ class TrainingEngine:
         self._nan: tuple[int, int, float] | None = None
         self.model = None
         self._inference = None
+        # The loss as compiled (a dict by output name for several outputs), and in words.
+        self.loss_used: Any = None
+        self.loss_text = ""
+        self.output_order: list[str] = []  # the model's output names, for several outputs
         self.evaluation: dict[str, Any] | None = None
         self.history: list[dict[str, Any]] = []
         self.overfitting: list[dict[str, Any]] = []
@@ -219,9 +224,9 @@ class TrainingEngine:
         cfg, data = self.config, self.data
         if data.num_train == 0:
             raise DatasetError("The training set is empty: check the data source and the split.")
-        loss = cfg.resolved_loss(data, self._output_units())
-        metric_names = cfg.resolved_metrics(data)
-        check_loss_and_metrics(loss, metric_names)
+        weights = None  # per output, for a model with several
+        if not data.multi_output:
+            loss, metric_names = self._one_output_settings()
         placement = getattr(self.feed, "placement", None) or devices.choose(
             cfg.device, cfg.mixed_precision
         )
@@ -238,11 +243,16 @@ class TrainingEngine:
         with placement.scope():
             if state is not None and state["model_path"].endswith(".keras"):
                 model = keras.saving.load_model(state["model_path"], safe_mode=True)
+                if data.multi_output:
+                    loss, metric_names, weights = self._several_outputs_settings(model)
             else:
                 model = self._make_model(placement)
-                jit = self._xla_compiles(placement, loss, steps)
-                model.compile(optimizer=make_optimizer(cfg, steps), loss=loss,
-                              metrics=metric_names, jit_compile=jit)  # fmt: skip
+                if data.multi_output:  # matched by name to the model's outputs, once built
+                    loss, metric_names, weights = self._several_outputs_settings(model)
+                jit = self._xla_compiles(placement, loss, weights, steps)
+                model.compile(optimizer=make_optimizer(cfg, steps), loss=compile_loss(loss),
+                              metrics=metric_names, loss_weights=weights,
+                              jit_compile=jit)  # fmt: skip
                 if state is not None:
                     rundir.restore_weights(model, Path(state["model_path"]))
                 else:
@@ -264,11 +274,11 @@ class TrainingEngine:
                     "device": self.device,
                     "engine": self.engine_used,
                     "engine_note": self.engine_note,
-                    "loss": loss,
+                    "loss": self.loss_text,
                     "metrics": metric_names,
                     "batch_size": cfg.batch_size,
                     "num_train": data.num_train,
-                    "num_val": 0 if val is None else len(data.y_val),
+                    "num_val": 0 if val is None else rows(data.y_val),
                     "resumed": state is not None,
                     **weights_info,
                 },
@@ -301,7 +311,47 @@ class TrainingEngine:
             return "early_stopping", f"{cfg.early_stopping.monitor} stopped improving."
         return "completed", ""
 
-    def _xla_compiles(self, placement, loss: str, steps: int) -> bool | str:
+    def _one_output_settings(self) -> tuple[str, list[str]]:
+        """The loss and metrics of a one-output model (the settings may name its output)."""
+        cfg, data = self.config, self.data
+        names = self._output_names()
+        name = names[0] if len(names) == 1 else None
+        known = names if name is not None else None
+        loss = outputs.loss_for(cfg, data, self._output_units(), name, known)
+        metric_names = outputs.metrics_for(cfg, data, name, known)
+        check_loss_and_metrics(loss, metric_names)
+        self.loss_used, self.loss_text = loss, outputs.loss_text(loss)
+        return loss, metric_names
+
+    def _several_outputs_settings(self, model):
+        """Each output's loss, metrics and loss weight, its target matched by name; one
+        sentence naming the outputs and the target columns when they do not match."""
+        from deepgui.core.data.check import match_outputs, output_names
+
+        names = output_names(model)
+        mismatch = match_outputs([o.name for o in self.data.outputs], names)
+        if mismatch:
+            raise DatasetError(mismatch)
+        plan = outputs.plan(self.config, self.data, outputs.output_widths(model))
+        for name, loss in plan.losses.items():
+            check_loss_and_metrics(loss, plan.metrics[name])
+        self.loss_used, self.loss_text = plan.losses, plan.describe()
+        self.output_order = names
+        return plan.losses, plan.metrics, plan.loss_weights
+
+    def _output_names(self) -> list[str]:
+        """The model's output names, read without building (a dict of settings names them)."""
+        source = self.source
+        try:
+            if isinstance(source, Graph):
+                return [n.name for n in source.output_nodes()]
+            from deepgui.core.data.check import output_names
+
+            return output_names(source)
+        except Exception:  # noqa: BLE001 - an unbuildable graph fails later with its message
+            return []
+
+    def _xla_compiles(self, placement, loss, weights, steps: int) -> bool | str:
         """For the XLA engine: whether this model compiles with XLA, tried on one batch with a
         throwaway copy; a layer that cannot compile falls back to plain TensorFlow, said in a
         sentence. Other engines let Keras decide ("auto")."""
@@ -312,14 +362,15 @@ class TrainingEngine:
             probe = self._make_model(placement)
             if probe is self.source:  # a built model given: no throwaway copy to try on
                 return True
-            probe.compile(optimizer=make_optimizer(cfg, steps), loss=loss, jit_compile=True)
+            probe.compile(optimizer=make_optimizer(cfg, steps), loss=compile_loss(loss),
+                          loss_weights=weights, jit_compile=True)  # fmt: skip
             x = data.x_train
             x = (
                 {k: v[: cfg.batch_size] for k, v in x.items()}
                 if isinstance(x, dict)
                 else (x[: cfg.batch_size])
             )
-            probe.train_on_batch(x, data.y_train[: cfg.batch_size])
+            probe.train_on_batch(x, take_rows(data.y_train, cfg.batch_size))
         except Exception as exc:  # noqa: BLE001 - XLA refuses some layers: say so and go on
             first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
             self.engine_used = "tensorflow"
@@ -442,6 +493,12 @@ class TrainingEngine:
     def _class_weight(self) -> dict[int, float] | None:
         if self.config.class_weight != "balanced":
             return None
+        if self.data.multi_output:
+            raise TrainingError(
+                'training.class_weight "balanced" weighs the classes of one target, but the '
+                'data has several: set it to "none" and weigh the outputs with '
+                "training.loss_weights instead."
+            )
         if self.data.task not in ("multiclass", "binary"):
             raise TrainingError(
                 'training.class_weight "balanced" needs class labels, but the data is '
@@ -524,13 +581,15 @@ class TrainingEngine:
             "batch_size": cfg.batch_size,
             "optimizer": cfg.optimizer,
             "learning_rate": cfg.learning_rate,
-            "loss": cfg.resolved_loss(self.data, self._output_units()),
+            "loss": self._loss_setting(),
             "seed": cfg.seed,
             "data": self.data.description,
             "params": self.model.count_params() if self.model is not None else None,
             "task": self.data.task,
             "classes": list(self.data.class_names),
         }
+        if self.data.multi_output:
+            out["outputs"] = self.outputs_info()
         if self.initial_epoch:
             out["resumed_from_epoch"] = self.initial_epoch
         if message:
@@ -545,6 +604,25 @@ class TrainingEngine:
         ):
             out.update(test_scores(self.model, self.data, cfg.batch_size))
         return out
+
+    def _loss_setting(self) -> Any:
+        """The loss as compiled (per output for several), for metrics.json; a run that failed
+        before compiling records what the settings would have given, as far as known."""
+        if self.loss_used is not None:
+            return self.loss_used
+        if not self.data.multi_output:
+            try:
+                return self._one_output_settings()[0]
+            except DeepGuiError:
+                pass
+        return getattr(self.config, "loss", "auto")
+
+    def outputs_info(self) -> list[dict[str, Any]]:
+        """Each target as metrics.json and the signature list it: {"name", "task", "classes"},
+        in the order of the model's outputs (the order its predictions come in)."""
+        by_name = {o.name: o for o in self.data.outputs}
+        order = [n for n in self.output_order if n in by_name] or list(by_name)
+        return [by_name[n].to_dict() for n in order]
 
     # ------------------------------------------------------------------ run directory
     def _write_project_copy(self) -> None:
@@ -624,7 +702,8 @@ class TrainingEngine:
         pre = self.data.preprocessing
         model = pre.wrap(network, name=f"{network.name}_with_preprocessing") if pre else network
         rundir.save_keras_model(model, run_dir / "model.keras")
-        sig = signature.Signature(self.data.task, list(self.data.class_names), pre)
+        sig = signature.Signature(self.data.task, list(self.data.class_names), pre,
+                                  outputs=self.outputs_info() if self.data.multi_output else [])  # fmt: skip
         signature.write(sig, run_dir / signature.RUN_FILE)
         raw, labels = self.data.raw_val, self.data.y_val
         if raw is None or labels is None:
@@ -649,7 +728,7 @@ def test_scores(model, data: LoadedData, batch_size: int) -> dict[str, Any]:
 
 def present(x, y) -> bool:
     """A split is there when it has samples (loaders may give empty arrays for a 0 fraction)."""
-    return x is not None and y is not None and len(y) > 0
+    return x is not None and y is not None and rows(y) > 0
 
 
 def _backend_engine() -> str:
@@ -675,7 +754,7 @@ def _adapt_leading_normalization(model, x_train) -> None:
             layer.adapt(x_train)
 
 
-def check_data(data: LoadedData, model, loss: str) -> None:
+def check_data(data: LoadedData, model, loss: Any) -> None:
     """Data against model before training; DatasetError names both sides and the fix."""
     from deepgui.core.data import check_against_model
 

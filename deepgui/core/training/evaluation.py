@@ -1,5 +1,9 @@
 """How a trained model does on data it has not seen: test metrics, the confusion matrix and a
-few sample predictions (what the app's Evaluation view shows; computed off the GUI thread)."""
+few sample predictions (what the app's Evaluation view shows; computed off the GUI thread).
+
+A model with several outputs is evaluated output by output: the result's "outputs" holds one
+evaluation of that form per output (with its "name"), and the result itself is the first
+output's, with every output's metrics, so a view that knows one output shows the first."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from deepgui.core.data.base import LoadedData
+from deepgui.core.data.base import LoadedData, rows
 
 SAMPLES = 16
 
@@ -15,7 +19,7 @@ SAMPLES = 16
 def _split(data: LoadedData):
     """The split to evaluate on: test if there is one, else validation, else training."""
     for name, x, y in (("test", data.x_test, data.y_test), ("validation", data.x_val, data.y_val)):
-        if x is not None and y is not None and len(y):
+        if x is not None and y is not None and rows(y):
             return name, x, y
     return "training", data.x_train, data.y_train
 
@@ -42,31 +46,61 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarr
 def evaluate(model, data: LoadedData, batch_size: int = 32, limit: int = 5000) -> dict[str, Any]:
     """Metrics, predictions and (for classes) the confusion matrix on the held-out split."""
     split, x, y = _split(data)
-    n = min(len(y), limit)
+    n = min(rows(y), limit)
     x = {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
+    if data.multi_output:
+        return _evaluate_outputs(model, data, split, x, {k: v[:n] for k, v in y.items()},
+                                 batch_size)  # fmt: skip
     y = np.asarray(y[:n])
     metrics = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     pred = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-    out: dict[str, Any] = {
-        "split": split,
-        "task": data.task,
-        "metrics": {k: float(v) for k, v in metrics.items()},
-        "class_names": list(data.class_names),
-        "count": n,
-    }
-    take = np.arange(min(SAMPLES, n))
-    if data.task in ("multiclass", "binary"):
-        k = max(data.num_classes, 2 if data.task == "binary" else 1)
-        labels = labels_from(pred, data.task)
-        y_true = y.reshape(len(y), -1)[:, 0] if data.task == "binary" else y
+    out = _predictions(data.task, list(data.class_names), y, pred)
+    out.update(split=split, metrics={k: float(v) for k, v in metrics.items()}, count=n)
+    if not isinstance(x, dict) and np.ndim(x) == 4:  # images: keep a few to show
+        take = np.arange(min(SAMPLES, n))
+        out["images"] = np.asarray(x[take], dtype=np.float32)
+        out["image_index"] = take
+    return out
+
+
+def _evaluate_outputs(model, data: LoadedData, split: str, x, y: dict, batch_size: int):
+    """Each output against its target (see the module docstring)."""
+    from deepgui.core.data.check import output_names
+
+    metrics = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+    metrics = {k: float(v) for k, v in metrics.items()}
+    predicted = model.predict(x, batch_size=batch_size, verbose=0)
+    names = output_names(model)
+    if isinstance(predicted, dict):
+        predicted = [predicted[n] for n in names]
+    by_name = dict(zip(names, predicted, strict=True))
+    count = rows(y)
+    parts = []
+    for info in data.outputs:
+        part = _predictions(info.task, list(info.class_names), np.asarray(y[info.name]),
+                            np.asarray(by_name[info.name]))  # fmt: skip
+        mine = {k[len(info.name) + 1 :]: v for k, v in metrics.items()
+                if k.startswith(f"{info.name}_")}  # fmt: skip
+        part.update(name=info.name, split=split, metrics=mine, count=count)
+        parts.append(part)
+    return {**parts[0], "metrics": metrics, "outputs": parts}
+
+
+def _predictions(task: str, class_names: list[str], y: np.ndarray, pred: np.ndarray):
+    """The task, class names and predicted against true values (and for classes, the
+    confusion matrix) of one output."""
+    n = len(y)
+    pred = np.asarray(pred)
+    out: dict[str, Any] = {"task": task, "class_names": list(class_names)}
+    if task in ("multiclass", "binary"):
+        k = max(len(class_names), 2 if task == "binary" else 1)
+        labels = labels_from(pred, task)
+        y_true = y.reshape(n, -1)[:, 0] if task == "binary" else y
         out["confusion"] = confusion_matrix(y_true, labels, k)
         out["y_true"], out["y_pred"] = np.asarray(y_true).astype(int), labels
     else:
-        out["y_true"] = y.reshape(len(y), -1)[:, 0].astype(float)
+        out["y_true"] = y.reshape(n, -1)[:, 0].astype(float)
         out["y_pred"] = pred.reshape(len(pred), -1)[:, 0].astype(float)
-    if not isinstance(x, dict) and np.ndim(x) == 4:  # images: keep a few to show
-        out["images"] = np.asarray(x[take], dtype=np.float32)
-        out["image_index"] = take
     return out
 
 
@@ -79,8 +113,16 @@ STORED_POINTS = 300
 
 def stored(result: dict[str, Any]) -> dict[str, Any]:
     """`evaluate`'s result as metrics.json's ``evaluation`` (plain JSON, a few kilobytes):
-    split, count, metrics, class names, the confusion matrix and a few predictions. The
-    images are not kept."""
+    split, count, metrics, class names, the confusion matrix and a few predictions (and so
+    for each output of several, in "outputs"). The images are not kept."""
+    out = _stored_one(result)
+    if result.get("outputs"):
+        out["outputs"] = [{**_stored_one(part), "name": str(part["name"])}
+                          for part in result["outputs"]]  # fmt: skip
+    return out
+
+
+def _stored_one(result: dict[str, Any]) -> dict[str, Any]:
     classes = "confusion" in result
     take = SAMPLES if classes else STORED_POINTS
     out: dict[str, Any] = {
@@ -101,6 +143,19 @@ def stored(result: dict[str, Any]) -> dict[str, Any]:
 def from_stored(data: Any) -> dict[str, Any] | None:
     """A stored evaluation in `evaluate`'s form (NumPy arrays), or None for a run that kept
     none (older runs) or one that does not read as one: its scores are shown instead."""
+    out = _from_stored_one(data)
+    if out is None or not isinstance(data.get("outputs"), list):
+        return out
+    parts = [_from_stored_one(part) for part in data["outputs"]]
+    if any(p is None or not isinstance(d.get("name"), str) for p, d in
+           zip(parts, data["outputs"], strict=True)):  # fmt: skip
+        return out
+    out["outputs"] = [{**p, "name": d["name"]} for p, d in zip(parts, data["outputs"],
+                                                                 strict=True)]  # fmt: skip
+    return out
+
+
+def _from_stored_one(data: Any) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return None
     try:

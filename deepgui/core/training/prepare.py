@@ -62,7 +62,7 @@ def prepare_run(
     out: str | Path | None = None,
     *,
     data: str | None = None,
-    target: str | None = None,
+    target: str | list[str] | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
     missing: str | None = None,
@@ -136,11 +136,11 @@ def check_new_run_dir(run_dir: Path, ours: bool = False) -> None:
 
 
 def dataset_spec(
-    spec: dict[str, Any], data: str | None = None, target: str | None = None
+    spec: dict[str, Any], data: str | None = None, target: str | list[str] | None = None
 ) -> dict[str, Any]:
     """The project's dataset with a file given on the command line swapped in: another file of
     the same kind keeps the project's reading options (column kinds, text length, image
-    size...); another kind keeps only the split."""
+    size...); another kind keeps only the split. `target` is one column or a list of them."""
     spec = dict(spec or {})
     if data:
         from deepgui.core.data import spec_from_path
@@ -164,6 +164,7 @@ def check_fit(project, base_dir: Path | None = None) -> tuple[bool, str]:
     from deepgui.core.build import build_model
     from deepgui.core.data import check_against_model
     from deepgui.core.data.check import summarize
+    from deepgui.core.training.outputs import model_losses
 
     snapshot = project.snapshot()
     if base_dir is not None and snapshot.path is None:
@@ -171,8 +172,7 @@ def check_fit(project, base_dir: Path | None = None) -> tuple[bool, str]:
     data = PreparedRun(snapshot, dict(project.dataset), TrainingConfig(), Path(), False).load_data()
     config = TrainingConfig.from_dict(project.training)
     model = build_model(project.graph)
-    units = model.outputs[0].shape[-1]
-    problems = check_against_model(data, model, config.resolved_loss(data, units))
+    problems = check_against_model(data, model, model_losses(config, data, model))
     if problems:
         return False, " ".join(problems)
     return True, f"The data fits the model: {summarize(data)}"

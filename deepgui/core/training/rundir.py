@@ -5,7 +5,9 @@
     RUN_DIR/metrics.json       epochs_run, final, best, overfitting (each flag "active" or
                                "withdrawn" by a later best), wall_seconds, samples_per_second,
                                device, stopped_by (+ loss, test, evaluation: the saved model's
-                               scores, confusion matrix and a few predictions, ...)
+                               scores, confusion matrix and a few predictions, ...); task and
+                               classes, and for several targets "outputs": [{"name", "task",
+                               "classes"}] in the model's output order (task "multioutput")
     RUN_DIR/project.dgproj     the project as trained
     RUN_DIR/checkpoints/epoch_NNNN.npz (or .keras) + state.json   the last finished epoch
     RUN_DIR/.deepgui-run.lock  held (flock) by the process training into the folder

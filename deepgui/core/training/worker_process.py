@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from deepgui.core.data.base import LoadedData
+from deepgui.core.errors import TrainingError
 from deepgui.core.training import handover
 from deepgui.core.training.distributed import Cluster
 from deepgui.core.training.engine import RunResult, TrainingListener
@@ -129,6 +130,11 @@ class WorkerEngine:
 
     def _hand_over(self) -> None:
         """The arrays and what the worker needs to know, written into the run directory."""
+        if self.data.multi_output:  # the hand-over carries one label array per split
+            raise TrainingError(
+                f"A model with several outputs trains with TensorFlow in this process, not "
+                f"with {self.backend} in a worker: choose the TensorFlow engine."
+            )
         more: dict[str, Any] = {"dataset_spec": self.dataset_spec, "resume": self.resume_run}
         if self.cluster is not None:
             more["cluster"] = self.cluster.to_dict()
@@ -537,9 +543,13 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
 
 def without_tensorflow() -> None:
     """A JAX process never needs TensorFlow, yet Keras imports it the first time it serializes
-    a layer (to ask whether it is there): 2-3 s of every worker's start. Say it is absent."""
+    a layer (to ask whether it is there): 2-3 s of every worker's start. Tell Keras's lazy
+    module it is absent. (Not by a None in sys.modules: Keras takes any "tensorflow" entry
+    there as TensorFlow running, and its preprocessing layers, Rescaling first, then fail.)"""
     if os.environ.get("KERAS_BACKEND") == "jax" and "tensorflow" not in sys.modules:
-        sys.modules["tensorflow"] = None  # type: ignore[assignment]
+        from keras.src.utils import module_utils
+
+        module_utils.tensorflow._available = False
 
 
 if __name__ == "__main__":

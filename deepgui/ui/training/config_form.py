@@ -54,6 +54,15 @@ def _real(low: float, high: float, decimals: int, step: float) -> QDoubleSpinBox
     return box
 
 
+def _per_output_text(setting: dict[str, Any]) -> str:
+    """Settings per output in a few words: 'per output: kind auto; price mae, mse'."""
+    parts = []
+    for name, value in setting.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+        parts.append(f"{name} {shown}")
+    return "per output: " + "; ".join(parts)
+
+
 class TrainingForm(QWidget):
     """Shows project.training; each edit the user makes is announced as `edited` (the keys that
     change and their new values). The form never writes the project: its owner turns the edit
@@ -65,6 +74,8 @@ class TrainingForm(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.training: dict[str, Any] = {}
+        # Which of loss and metrics the project gives per output (shown, not edited here).
+        self._per_output = {"loss": False, "metrics": False}
         self._shown: dict[str, Any] = {}  # the form's values as last loaded or sent
         self._loading = False
         self.optimizer = _combo(list(OPTIMIZERS))
@@ -268,8 +279,23 @@ class TrainingForm(QWidget):
             self.schedule_decay.setValue(cfg.schedule.decay_rate)
             self.schedule_patience.setValue(cfg.schedule.patience)
             self.schedule_min_lr.setValue(cfg.schedule.min_learning_rate)
-            self.loss.setCurrentText(cfg.loss)
-            self.metrics.setText("auto" if cfg.metrics == "auto" else ", ".join(cfg.metrics))
+            # Settings per output (a dict by output name) are shown, not edited, here: the
+            # form's one field cannot hold them, and an edit elsewhere must not flatten them.
+            loss, metrics = training.get("loss"), training.get("metrics")
+            self._per_output = {
+                "loss": isinstance(loss, dict),
+                "metrics": isinstance(metrics, dict),
+            }
+            self.loss.setEnabled(not self._per_output["loss"])
+            self.metrics.setEnabled(not self._per_output["metrics"])
+            if isinstance(loss, dict):
+                self.loss.setCurrentText(_per_output_text(loss))
+            else:
+                self.loss.setCurrentText(str(cfg.loss))
+            if isinstance(metrics, dict):
+                self.metrics.setText(_per_output_text(metrics))
+            else:
+                self.metrics.setText("auto" if cfg.metrics == "auto" else ", ".join(cfg.metrics))
             self.batch_size.setValue(cfg.batch_size)
             self.epochs.setValue(cfg.epochs)
             self.es_enabled.setChecked(cfg.early_stopping.enabled)
@@ -309,6 +335,11 @@ class TrainingForm(QWidget):
             if metrics_text in ("", "auto")
             else [m.strip() for m in metrics_text.split(",") if m.strip()]
         )
+        if self._per_output["metrics"]:  # per output: kept as the project has them
+            metrics = self.training.get("metrics")
+        loss = self.loss.currentText().strip() or "auto"
+        if self._per_output["loss"]:
+            loss = self.training.get("loss")
         return {
             "optimizer": self.optimizer.currentText(),
             "learning_rate": round(self.learning_rate.value(), 8),
@@ -321,7 +352,7 @@ class TrainingForm(QWidget):
                 "patience": self.schedule_patience.value(),
                 "min_learning_rate": self.schedule_min_lr.value(),
             },  # fmt: skip
-            "loss": self.loss.currentText().strip() or "auto",
+            "loss": loss,
             "metrics": metrics,
             "batch_size": self.batch_size.value(),
             "epochs": self.epochs.value(),

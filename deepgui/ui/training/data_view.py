@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -101,6 +103,14 @@ def preview_of(spec: dict[str, Any], base_dir: Path | None, graph=None) -> dict[
     return out
 
 
+def _targets_of(dataset: dict[str, Any]) -> list[str]:
+    """The dataset's target columns (one, or a list of them), as the form shows them."""
+    target = dataset.get("target")
+    if isinstance(target, list):
+        return [str(t) for t in target]
+    return [str(target)] if target else []
+
+
 class DataView(QWidget):
     """Shows project.dataset; each edit the user makes is announced as `edited` (the keys that
     change, `REMOVE` for those that go). The form never writes the project: its owner pushes the
@@ -140,6 +150,14 @@ class DataView(QWidget):
         self.target = QComboBox()
         self.target.setEditable(True)
         self.target.setToolTip("The column the model learns to predict")
+        # More target columns, ticked: a model with one output layer per target, each output
+        # named after its column (the project's "target" then lists them all).
+        self.more_targets = QListWidget()
+        self.more_targets.setToolTip(
+            "Tick more columns to predict several targets at once: the model needs one output "
+            "layer per target, named after its column"
+        )
+        self.more_targets.setMaximumHeight(84)
         self.validation = QDoubleSpinBox()
         self.test = QDoubleSpinBox()
         for box in (self.validation, self.test):
@@ -194,6 +212,8 @@ class DataView(QWidget):
         form.addRow("Sample", self.builtin)
         form.addRow("Path", path_row)
         form.addRow("Target column", self.target)
+        self.more_label = QLabel("More targets")
+        form.addRow(self.more_label, self.more_targets)
         form.addRow("Missing values", self.missing)
         series_row = QHBoxLayout()
         series_row.addWidget(QLabel("window"))
@@ -238,6 +258,7 @@ class DataView(QWidget):
         self.path.editingFinished.connect(self._write)
         self.target.currentIndexChanged.connect(self._write)
         self.target.lineEdit().editingFinished.connect(self._write)
+        self.more_targets.itemChanged.connect(self._write)
         for w in (self.validation, self.test, self.seed, self.window, self.horizon):
             w.valueChanged.connect(self._write)
         self.shuffle.toggled.connect(self._write)
@@ -263,7 +284,10 @@ class DataView(QWidget):
             self.path.setText(str(dataset.get("path", "")))
             if dataset is not self._listed_for or dataset.get("path") != self._listed_path:
                 self.target.clear()  # another file's columns
-            self.target.setCurrentText(str(dataset.get("target", "")))
+                self.more_targets.clear()
+            targets = _targets_of(dataset)
+            self.target.setCurrentText(targets[0] if targets else "")
+            self._tick_targets(targets[1:])
             self.validation.setValue(float(dataset.get("validation_split", 0.2)))
             self.test.setValue(float(dataset.get("test_split", 0.0)))
             self.shuffle.setChecked(bool(dataset.get("shuffle", True)))
@@ -288,6 +312,8 @@ class DataView(QWidget):
         self.path.setEnabled(source != "builtin")
         self.browse.setEnabled(source != "builtin")
         self.target.setEnabled(source in ("csv", "timeseries"))
+        self.more_targets.setVisible(source == "csv")  # a time series forecasts one column
+        self.more_label.setVisible(source == "csv")
         for w in (self.window, self.horizon):
             w.setEnabled(source == "timeseries")
         self.missing.setEnabled(source in MISSING_SOURCES)
@@ -302,7 +328,10 @@ class DataView(QWidget):
             out["path"] = self.path.text().strip()
         target = self.target.currentText().strip()
         if source in ("csv", "timeseries") and target:
-            out["target"] = target
+            # Until the file's columns are listed, the project's own further targets stand.
+            listed = self._ticked() if self.more_targets.count() else _targets_of(self.dataset)[1:]
+            more = [c for c in listed if c != target] if source == "csv" else []
+            out["target"] = [target, *more] if more else target
         if source == "timeseries":
             out.update(window=self.window.value(), horizon=self.horizon.value())
         if source in MISSING_SOURCES:
@@ -338,6 +367,7 @@ class DataView(QWidget):
             text = self.target.currentText()
             self.target.clear()
             self.target.setCurrentText(text)
+            self.more_targets.clear()
             self._loading = False
             self._listed_for = None
             self._read_columns()
@@ -443,9 +473,17 @@ class DataView(QWidget):
         asked (`choose`: a preview, a new file), the last column (where tables usually keep it)
         is chosen, as an edit of the project like any other; opening a project changes nothing."""
         current = self.target.currentText().strip()
+        ticked = self._ticked() or _targets_of(self.dataset)[1:]
         self._listed_for, self._listed_path = self.dataset, self.dataset.get("path")
         self._loading = True
         try:
+            self.more_targets.clear()
+            for column in columns:
+                item = QListWidgetItem(column)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Unchecked)
+                self.more_targets.addItem(item)
+            self._tick_targets(ticked)
             self.target.clear()
             self.target.addItems(columns)
             self.target.setMaxVisibleItems(min(max(len(columns), 10), 30))
@@ -463,6 +501,22 @@ class DataView(QWidget):
             self.target.setCurrentIndex(len(columns) - 1)  # written through _write
             if self.last_preview is not None and self.last_preview.get("error"):
                 self.refresh_preview()  # loading failed for want of a target: again with it
+
+    def _ticked(self) -> list[str]:
+        """The columns ticked as more targets, in the table's order."""
+        items = (self.more_targets.item(i) for i in range(self.more_targets.count()))
+        return [it.text() for it in items if it.checkState() == Qt.CheckState.Checked]
+
+    def _tick_targets(self, names: list[str]) -> None:
+        """Tick exactly `names` among the listed columns (another file's are not listed)."""
+        loading, self._loading = self._loading, True
+        try:
+            for i in range(self.more_targets.count()):
+                item = self.more_targets.item(i)
+                state = Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked
+                item.setCheckState(state)
+        finally:
+            self._loading = loading
 
     def _read_columns(self) -> None:
         """Fill the target list from the file's header as soon as there is a file (the user

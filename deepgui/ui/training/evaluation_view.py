@@ -1,6 +1,7 @@
 """Evaluation after training: held-out metrics, a confusion-matrix heat map, sample
 predictions (images with predicted and true labels, or predicted against actual), and a way
-to the Predict dialog for the run."""
+to the Predict dialog for the run. A model with several outputs shows one output at a time,
+chosen from a list (the core evaluates each)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -45,6 +47,10 @@ class EvaluationView(QWidget):
         self.predict_button = QPushButton("Predict on a file…")
         self.predict_button.setEnabled(False)
         self.predict_button.clicked.connect(self._predict_clicked)
+        self.output_choice = QComboBox()
+        self.output_choice.setToolTip("The output whose predictions are shown")
+        self.output_choice.hide()
+        self.output_choice.currentIndexChanged.connect(self._show_output)
 
         # No title: the axes say "true" and "predicted", and a short dock keeps its height for
         # the cells.
@@ -74,6 +80,7 @@ class EvaluationView(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
+        top.addWidget(self.output_choice)
         top.addWidget(self.predict_button)
         right = QVBoxLayout()
         right.addWidget(QLabel("Sample predictions"))
@@ -91,6 +98,7 @@ class EvaluationView(QWidget):
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.predict_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         top.setAlignment(self.predict_button, Qt.AlignmentFlag.AlignTop)
+        top.setAlignment(self.output_choice, Qt.AlignmentFlag.AlignTop)
         self.follow_palette()
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -128,6 +136,24 @@ class EvaluationView(QWidget):
             item.getAxis(name).setTicks(None)  # the last matrix's class names go with it
         self.scatter_plot.clear()
         self.body.hide()
+        self._offer_outputs(None)
+
+    def _offer_outputs(self, result: dict[str, Any] | None) -> None:
+        """The list of outputs, for a result with several (the first is drawn at first)."""
+        parts = (result or {}).get("outputs") or []
+        self.output_choice.blockSignals(True)
+        try:
+            self.output_choice.clear()
+            self.output_choice.addItems([str(p.get("name", i)) for i, p in enumerate(parts)])
+            self.output_choice.setCurrentIndex(0 if parts else -1)
+        finally:
+            self.output_choice.blockSignals(False)
+        self.output_choice.setVisible(len(parts) > 1)
+
+    def _show_output(self, index: int) -> None:
+        parts = (self.result or {}).get("outputs") or []
+        if 0 <= index < len(parts):
+            self._draw(parts[index])
 
     def show_stored(self, run_name: str, metrics: dict[str, Any]) -> None:
         """A reopened project's last run, from its metrics.json alone: the evaluation the run
@@ -138,6 +164,7 @@ class EvaluationView(QWidget):
         kept = from_stored(metrics.get("evaluation"))
         if kept is not None:
             self.result = kept
+            self._offer_outputs(kept)
             self._draw(kept)
             self.summary.setText(f"Last run, {run_name}, {self._scores_text(kept)}")
             return
@@ -176,6 +203,7 @@ class EvaluationView(QWidget):
             return
         text = self._scores_text(result)
         self.summary.setText(text[0].upper() + text[1:])
+        self._offer_outputs(result)
         yield
         yield from self._draw_steps(result)
 

@@ -300,10 +300,16 @@ class TrainingPanel(QWidget):
         """Each engine's speed on this model, measured in the background (cached per machine
         and model shape by the core), shown beside the engine choice."""
         from deepgui.core.training.engines import measure_project
+        from deepgui.core.training.outputs import refuse_measuring
 
         snapshot = self.get_project().snapshot()  # the user may edit on while it measures
+
+        def measure():
+            refuse_measuring(snapshot)  # several outputs: TensorFlow, nothing to choose
+            return measure_project(snapshot)
+
         self.background.run(
-            "engines", lambda: measure_project(snapshot), self.form.show_speeds,
+            "engines", measure, self.form.show_speeds,
             lambda message: self.form.show_speeds(None, message),
         )  # fmt: skip
 

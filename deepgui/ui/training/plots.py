@@ -1,5 +1,7 @@
 """Live training curves (pyqtgraph): loss per batch (raw and smoothed) and per epoch,
-validation per epoch, each metric, and the learning rate.
+validation per epoch, each metric, and the learning rate. A model with several outputs also
+shows each output's loss (NAME_loss, Keras's name) beside the total, and each output's metrics
+(NAME_accuracy, NAME_mae) in the metrics plot.
 
 Points go into growing NumPy buffers as they arrive; the curves are redrawn from a timer at
 most 30 times a second, never per batch (drawing per batch slowed training to 0.6x, see
@@ -40,7 +42,6 @@ COLORS = ["#4f7cff", "#e57a3a", "#2e9d5b", "#d9534f", "#8a5cf6", "#1ea5b5", "#c5
 REDRAW_MS = 33  # at most ~30 redraws a second
 MAX_REDRAW_MS = 1000
 BUDGET = 0.05  # redrawing may take at most this share of the GUI thread's time
-LOSS_KEYS = ("loss", "val_loss")
 LR_KEYS = ("learning_rate", "lr")
 
 
@@ -50,6 +51,12 @@ def color(i: int) -> str:
 
 def metric_base(key: str) -> str:
     return key[4:] if key.startswith("val_") else key
+
+
+def is_loss(key: str) -> bool:
+    """The total loss, or one output's (NAME_loss) for a model with several outputs."""
+    base = metric_base(key)
+    return base == "loss" or base.endswith("_loss")
 
 
 class TimedPlotWidget(pg.PlotWidget):
@@ -264,7 +271,7 @@ class LivePlots(QWidget):
         """Which plot ("loss", "metrics", "learning_rate") draws the epoch series `key`."""
         if key in LR_KEYS:
             return "learning_rate"
-        return "loss" if metric_base(key) == "loss" else "metrics"
+        return "loss" if is_loss(key) else "metrics"
 
     def _make_curve(self, key: str) -> None:
         base = metric_base(key)
@@ -276,11 +283,16 @@ class LivePlots(QWidget):
             plot = self.loss_plot
             pen = pg.mkPen(color(1) if val else color(0), width=2.5)
             symbol = "o"
+        elif is_loss(key):  # one output's loss: its own colour, dashed for validation
+            plot = self.loss_plot
+            i = sorted({metric_base(k) for k in self.epochs if is_loss(k)} - {"loss"}).index(base)
+            style = Qt.PenStyle.DashLine if val else Qt.PenStyle.SolidLine
+            pen = pg.mkPen(color(i + 4), width=1.5, style=style)
+            symbol = "t" if val else "o"
         else:
             plot = self.metric_plot
-            i = sorted(
-                {metric_base(k) for k in self.epochs if metric_base(k) not in LOSS_KEYS}
-            ).index(base)
+            shown = {metric_base(k) for k in self.epochs if self.plot_of(k) == "metrics"}
+            i = sorted(shown).index(base)
             style = Qt.PenStyle.DashLine if val else Qt.PenStyle.SolidLine
             pen = pg.mkPen(color(i + 2), width=2, style=style)
             symbol = "t" if val else "o"
@@ -388,12 +400,11 @@ class LivePlots(QWidget):
 
     def _series_of(self, which: str) -> list[Series]:
         if which == "loss":
-            out = [self.batch_loss] + [self.epochs[k] for k in LOSS_KEYS if k in self.epochs]
+            out = [self.batch_loss] + [s for k, s in self.epochs.items() if is_loss(k)]
         elif which == "learning_rate":
             out = [self.batch_lr] + [self.epochs[k] for k in LR_KEYS if k in self.epochs]
         else:
-            skip = set(LOSS_KEYS) | set(LR_KEYS)
-            out = [s for k, s in self.epochs.items() if k not in skip]
+            out = [s for k, s in self.epochs.items() if self.plot_of(k) == "metrics"]
         return [s for s in out if len(s)]
 
     def _fit_y(self, only: str | None = None) -> None:

@@ -174,6 +174,7 @@ class TrainingWorker(QObject):
     def _train(self, prepared):
         from deepgui.core.training import distributed, engines
         from deepgui.core.training.evaluation import evaluate, from_worker
+        from deepgui.core.training.outputs import engine_for, refuse_cluster
 
         config = prepared.config
         try:
@@ -182,13 +183,17 @@ class TrainingWorker(QObject):
                 self.data = prepared.load_data()
             project = prepared.project
             cluster = distributed.cluster_of(config, prepared.resume)
+            several = engine_for(self.data, config.engine)  # several outputs: TensorFlow here
             if cluster is not None:
+                refuse_cluster(self.data)
                 # JAX, or TensorFlow for a model JAX cannot train (the engine choice is a
                 # one-machine setting; the Training panel says so).
                 self.status.emit("Checking that JAX can train this model…")
                 cluster, note = engines.resolve_cluster("auto", project, self.data, config,
                                                         cluster)  # fmt: skip
                 chosen, note = cluster.engine, f"rank 0 of {cluster.world}: {note}"
+            elif several is not None:
+                chosen, note = several
             else:
                 if config.engine == "auto":
                     self.status.emit("Measuring which engine trains this model fastest…")
