@@ -70,7 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data", required=True, help="a CSV (with or without its target), an image or folder, .npz"
     )
-    p.add_argument("-o", "--output", help="write the predictions to this CSV (default: stdout)")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="write the predictions to this CSV (default: stdout); a model with several outputs "
+        "gives each output's columns, named after it",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     sub.add_parser("examples", help="list the bundled example projects")
     sub.add_parser("datasets", help="list the bundled sample data sets")
@@ -123,9 +128,22 @@ def _unexpected(exc: BaseException) -> str:
     )
 
 
+# Models that run in their own runtime (onnxruntime, LiteRT): predicting with one needs neither
+# TensorFlow nor Keras, whose import is most of a command's start-up.
+OWN_RUNTIME_SUFFIXES = (".onnx", ".tflite")
+
+
+def _runs_keras(args: argparse.Namespace) -> bool:
+    """Whether the command runs Keras: then it is imported first, with TensorFlow's native
+    log lines silenced (a module that imports it later would let them through)."""
+    if args.command == "predict":
+        return Path(args.model).suffix.lower() not in OWN_RUNTIME_SUFFIXES
+    return args.command in ("summary", "import", "export", "train")
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
-    if command in ("summary", "import", "export", "train", "predict"):
+    if _runs_keras(args):
         from deepgui.core.keras_layers import quiet_backend_start
 
         quiet_backend_start()

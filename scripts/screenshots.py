@@ -53,11 +53,13 @@ SIZES = {"1366x768": (1366, 768), "2560x1440": (2560, 1440)}
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
-    parser.add_argument("--part", choices=("all", "main", "data", "transfer"), default="all",
+    parser.add_argument("--part", choices=("all", "main", "data", "transfer", "help"),
+                        default="all",
                         help="main: the main views (empty, building, training, overfitting "
                         "banner, evaluation, export, dark) at each size; data: missing values, "
                         "what the Input receives, predicting on a file; transfer: an imported "
-                        "backbone block, a palette backbone, a fine-tuning run")  # fmt: skip
+                        "backbone block, a palette backbone, a fine-tuning run; help: the first "
+                        "launch with Getting Started")  # fmt: skip
     parser.add_argument("--size", choices=("all", *SIZES), default="all")
     args = parser.parse_args()
     code = _under_xvfb()
@@ -82,6 +84,8 @@ def main() -> int:
         data_shots(app, out / "1366x768", shots.wait, shots.settle, shots.shot)
     if args.part in ("all", "transfer"):
         transfer_shots(shots, out / "1366x768")
+    if args.part in ("all", "help"):
+        getting_started_shots(shots, out / "1366x768")
     print(f"{shots.count} screenshots in {out}")
     return 0
 
@@ -390,8 +394,6 @@ def data_shots(app, out: Path, wait, settle, shot) -> int:
     return 0
 
 
-
-
 def image_folder(folder: Path, per_class: int = 12, size: int = 64) -> Path:
     """Three classes of small colour images, each a tint plus noise (learnable in a few epochs)."""
     import numpy as np
@@ -476,6 +478,41 @@ def transfer_shots(shots: Shots, out: Path) -> None:
     w.doc.project.undo.set_clean()
     w.files.unsaved_extra = False
     w.close()
+
+
+def getting_started_shots(shots: Shots, out: Path) -> None:
+    """The first launch as a newcomer sees it: the example on the canvas, the status bar saying
+    that F5 trains, and Help ▸ Getting Started opened over the window (the screen, so both
+    windows are in the picture); then the page by itself."""
+    from deepgui.ui import app as desktop
+
+    config = os.environ["DEEPGUI_CONFIG_DIR"]
+    os.environ["DEEPGUI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="deepgui-first-launch-")
+    try:
+        w = desktop.open_window(None)
+        w.resize(1366, 768)
+        w.layout_docks()  # as the first start lays them out on a screen of this size
+        w.move(0, 0)
+        shots.until(lambda: w.getting_started is not None and w.getting_started.isVisible(), 30)
+        shots.settle(w)
+        w.view.fit_all()
+        page = w.getting_started
+        frame = w.frameGeometry()
+        # Over the inspector, so the example on the canvas and the status bar show beside it.
+        page.move(frame.right() - page.frameGeometry().width() - 8, frame.top() + 60)
+        page.raise_()
+        shots.wait(500)
+        path = out / "40_first_launch_getting_started.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        w.screen().grabWindow(0, 0, 0, frame.width(), frame.height()).save(str(path))
+        shots.count += 1
+        print(path)
+        shots.shot(page, out / "41_getting_started")
+        page.close()
+        w.dialogs.unsaved_changes = lambda _name: "discard"
+        w.close()
+    finally:
+        os.environ["DEEPGUI_CONFIG_DIR"] = config
 
 
 if __name__ == "__main__":

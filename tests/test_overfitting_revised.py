@@ -138,3 +138,36 @@ def test_a_resumed_run_that_reaches_a_new_best_withdraws_its_warning(tmp_path):
         else:
             assert flag["status"] == "active", flag
     assert read_checkpoint(run)["overfitting"] == stored["overfitting"]
+
+
+# ----------------------------------------------------------------------------- a tiny loss
+def _feed(loss: list[float], val: list[float], **kwargs) -> list:
+    det = OverfittingDetector(**kwargs)
+    return [r for r in (det.update(row["epoch"], row) for row in rows_of(loss, val)) if r]
+
+
+# Penguins (issue 23): validation loss falls from 1.1 to 0.0005, then triples while training
+# loss keeps falling and validation accuracy stays at 100 %: tiny against where the loss began.
+TINY_LOSS = [1.2, 0.7, 0.35, 0.12, 0.04, 0.012, 0.005, 0.002, 0.001, 0.0006, 0.0004, 0.0003,
+             0.0002, 0.00015, 0.0001]  # fmt: skip
+TINY_VAL = [1.1, 0.6, 0.3, 0.1, 0.03, 0.01, 0.004, 0.0015, 0.0008, 0.0005, 0.0007, 0.0009,
+            0.0011, 0.0014, 0.0016]  # fmt: skip
+
+
+@pytest.mark.parametrize("patience", [1, 3, 5])
+def test_a_rise_tiny_against_the_losss_own_scale_is_not_overfitting(patience):
+    assert _feed(TINY_LOSS, TINY_VAL, patience=patience) == []
+    # The run the issue quotes: "237 % above its best (0.001634)".
+    val = TINY_VAL[:8] + [0.001634, 0.0025, 0.0034, 0.0045, 0.0055, 0.0055, 0.0056]
+    assert _feed(TINY_LOSS, val, patience=patience) == []
+
+
+@pytest.mark.parametrize("patience", [1, 3, 5])
+def test_the_same_shape_on_the_losss_own_scale_is_still_overfitting(patience):
+    """The same curve, with the rise large against where the loss began, is flagged by both
+    rules, as it was before the scale was asked for."""
+    val = [1.1, 0.6, 0.4, 0.3, 0.25, 0.2, 0.19, 0.18, 0.17, 0.15, 0.2, 0.26, 0.33, 0.4, 0.48]
+    reports = _feed(TINY_LOSS, val, patience=patience)
+    assert reports and reports[0].epoch == 11 and reports[0].best_epoch == 10
+    assert {r.kind for r in _feed(TINY_LOSS, val, patience=patience, gap=0.2)} >= {"gap"}
+    assert [r.kind for r in _feed(TINY_LOSS, val, patience=patience, gap=10.0)] == ["rising"]

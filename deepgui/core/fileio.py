@@ -11,6 +11,10 @@ one is named by one scheme, ``.NAME.deepgui-tmp.PID.RANDOM[SUFFIX]`` (`temp_pref
 next write into that folder recognises deepgui's own leftovers and removes those whose process
 is gone, or that are older than TEMP_GRACE_S (by then the pid may belong to someone else).
 Nothing else in the folder is touched (`sweep_temporaries`).
+
+Every file and folder written here gets the mode the user's umask gives any new file (0644,
+0755 under the usual 022): tempfile's own mkstemp and mkdtemp make private 0600 and 0700 ones,
+which the rename would have carried over to the user's project, weights and exports.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import contextlib
 import errno
 import os
 import re
+import secrets
 import shutil
 import stat
 import tempfile
@@ -202,8 +207,8 @@ _TEMP_NAME = re.compile(r"^\..*\.deepgui-tmp\.(\d{1,10})\.[a-z0-9_]{4,}(\..*)?$"
 
 
 def temp_prefix(path: str | os.PathLike) -> str:
-    """The start of a temporary name beside `path` (for tempfile's `prefix`, which appends the
-    random part): hidden, the target's name (shortened), the mark and this process's pid."""
+    """The start of a temporary name beside `path` (the random part and the ending follow):
+    hidden, the target's name (shortened), the mark and this process's pid."""
     name = os.fsencode(Path(path).name)[:_NAME_BYTES].decode("utf-8", errors="ignore")
     return f".{name}{TEMP_MARK}{os.getpid()}."
 
@@ -261,12 +266,32 @@ def sweep_temporaries(folder: str | os.PathLike, grace_s: float = TEMP_GRACE_S) 
     return removed
 
 
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _new_temporary(path: Path, suffix: str, folder: bool = False) -> Path:
+    """A new file (or folder) beside `path`, named by the scheme, made with the mode any new
+    file gets (0666 or 0777 less the umask, applied by the system) rather than tempfile's
+    private one. Created exclusively, so it is never someone else's file."""
+    for _ in range(100):
+        tmp = path.parent / f"{temp_prefix(path)}{secrets.token_hex(4)}{suffix}"
+        try:
+            if folder:
+                os.mkdir(tmp, 0o777)
+            else:
+                os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
+
+
 def temp_folder(path: str | os.PathLike) -> Path:
     """A new hidden folder beside `path`, named by the scheme (for a writer that makes a folder
     before moving it into place, as a SavedModel export does); leftovers are swept first."""
     path = Path(path)
     sweep_temporaries(path.parent)
-    return Path(tempfile.mkdtemp(prefix=temp_prefix(path), dir=path.parent))
+    return _new_temporary(path, "", folder=True)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -292,11 +317,9 @@ def staged(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
     _prepare_folder(path)
     sweep_temporaries(path.parent)
     try:
-        fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=suffix, dir=path.parent)
-        os.close(fd)
+        tmp = _new_temporary(path, suffix)
     except OSError as exc:
         raise write_error(path, exc) from None
-    tmp = Path(name)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -23,3 +23,15 @@ def examples_dir() -> Path:
 
 def datasets_dir() -> Path:
     return resources_dir() / "datasets"
+
+
+def is_bundled_example(path: str | os.PathLike) -> bool:
+    """Whether `path` lies in the shipped examples folder. A bundled example is a template,
+    however it is opened (by path, File > Open, a recent file, File > Open Example): it opens
+    as a new project, so its runs go to the scratch area and Save asks where, and nothing is
+    ever written inside the install folder, which may be read-only and is replaced on update."""
+    try:
+        Path(path).resolve().relative_to(examples_dir().resolve())
+    except (ValueError, OSError, RuntimeError):  # elsewhere, or a path that cannot resolve
+        return False
+    return True

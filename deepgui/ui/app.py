@@ -28,8 +28,9 @@ from PySide6.QtWidgets import QApplication
 
 from deepgui.core.errors import DeepGuiError
 from deepgui.core.paths import examples_dir
-from deepgui.core.project import Project, load_project
+from deepgui.core.project import Project
 from deepgui.ui import settings
+from deepgui.ui.files import load_for_editing
 from deepgui.ui.gc_guard import GuiThreadCollector
 from deepgui.ui.main_window import MainWindow
 from deepgui.ui.theme import apply_theme
@@ -49,9 +50,11 @@ def initial_project(path: str | None) -> Start:
         p = Path(path)
         if p.suffix.lower() not in (".keras", ".h5", ".hdf5"):
             try:
-                project = load_project(p)
+                project, template = load_for_editing(p)
             except DeepGuiError:
                 return Start(Project(), str(p))  # opened again after show: the error is seen
+            if template:  # a bundled example, as `make run` opens it: never written over
+                return Start(project, None, template)
             settings.add_recent(p)
             return Start(project, None)
         return Start(Project(), str(p))
@@ -64,13 +67,10 @@ def initial_project(path: str | None) -> Start:
     for candidate in candidates:
         if candidate.is_file():
             try:
-                project = load_project(candidate)
+                project, template = load_for_editing(candidate)
             except DeepGuiError:
                 continue
-            if candidate.parent == examples_dir():
-                project.path = None  # never overwrite the shipped example: Save asks where
-                return Start(project, None, candidate.stem)
-            return Start(project, None)
+            return Start(project, None, template)
     return Start(Project(), None)
 
 
@@ -213,28 +213,37 @@ def run_app(path: str | None = None) -> int:
     app.setDesktopFileName("deepgui")
     choice = settings.theme()
     apply_theme(app, None if choice == "system" else choice == "dark")
-    project, pending, name = initial_project(path)
-    window = MainWindow(project)
-    if name:
-        window.doc.display_name = name
-        window.refresh_title()
+    probe = _FirstPaint() if os.environ.get("DEEPGUI_STARTUP_PROBE") else None
+    window = open_window(path, probe)
     hints = app.styleHints()
     if hasattr(hints, "colorSchemeChanged"):
         hints.colorSchemeChanged.connect(lambda *_: _follow_system(app, window))
-    probe = None
-    if os.environ.get("DEEPGUI_STARTUP_PROBE"):
-        probe = _FirstPaint()
-        window.view.viewport().installEventFilter(probe)
-    window.show()
-    if probe is None:
-        QTimer.singleShot(0, window.view.fit_all)
-        QTimer.singleShot(50, lambda: _after_show(window, pending))
-    settings.mark_launched()
     code = app.exec()
     window.doc.shutdown(wait_s=20.0)  # let a TensorFlow import in flight finish before exit
     collector.stop()
     MainWindow.release_clipboard()
     return code
+
+
+def open_window(path: str | None = None, probe: QObject | None = None) -> MainWindow:
+    """The main window on FILE or the usual start project, shown; once it has painted, Keras
+    loads, crashed work is offered back, FILE opens if it must wait (a Keras model), and on
+    the first launch Help ▸ Getting Started shows. `probe` (the start-up benchmark's) watches
+    the first paint instead of all that."""
+    first = settings.first_launch()
+    project, pending, name = initial_project(path)
+    window = MainWindow(project)
+    if name:
+        window.doc.display_name = name
+        window.refresh_title()
+    if probe is not None:
+        window.view.viewport().installEventFilter(probe)
+    window.show()
+    if probe is None:
+        QTimer.singleShot(0, window.view.fit_all)
+        QTimer.singleShot(50, lambda: _after_show(window, pending, welcome=first))
+    settings.mark_launched()
+    return window
 
 
 def _follow_system(app: QApplication, window: MainWindow) -> None:
@@ -243,8 +252,10 @@ def _follow_system(app: QApplication, window: MainWindow) -> None:
         window.apply_theme()
 
 
-def _after_show(window: MainWindow, pending: str | None) -> None:
+def _after_show(window: MainWindow, pending: str | None, welcome: bool = False) -> None:
     window.start_background()
     recovered = window.files.check_recovery()
     if pending and not recovered:
         window.files.open_path(pending, ask=False)
+    if welcome:
+        window.show_getting_started()

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication
 
 from deepgui.core.errors import DeepGuiError
+from deepgui.core.paths import is_bundled_example
 from deepgui.core.project import SUFFIX, Project, load_project
 from deepgui.ui import recovery, settings
 from deepgui.ui.dialogs import MODEL_FILTER
@@ -113,12 +114,20 @@ class FileActions(QObject):
             return self.import_model(path)
         try:
             with _BusyCursor():
-                project = load_project(path)
+                project, template = load_for_editing(path)
         except DeepGuiError as exc:
             self.dialogs.error("Cannot open project", str(exc))
             settings.remove_recent(str(path.resolve()))
             return False
         self.set_project(project)
+        if template:
+            self.doc.display_name = template
+            self.window.refresh_title()
+            self.window.statusBar().showMessage(
+                f"Opened the example {template} as a new project: Save asks where to keep it.",
+                8000,
+            )
+            return True
         settings.add_recent(path)
         self.window.statusBar().showMessage(f"Opened {path}.", 5000)
         return True
@@ -260,19 +269,9 @@ class FileActions(QObject):
             menu.addAction("No examples installed").setEnabled(False)
 
     def open_example(self, path: str | os.PathLike) -> bool:
-        """Open a shipped example as a new project: Save asks where, the example stays intact."""
-        if not self.can_leave():
-            return False
-        try:
-            project = load_project(path)
-        except DeepGuiError as exc:
-            self.dialogs.error("Cannot open example", str(exc))
-            return False
-        project.path = None
-        self.set_project(project)
-        self.doc.display_name = Path(path).stem
-        self.window.refresh_title()
-        return True
+        """Open a shipped example as a new project: Save asks where, the example stays intact
+        (the same way as any other opening of a file in the examples folder)."""
+        return self.open_path(path)
 
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:
@@ -332,6 +331,17 @@ class FileActions(QObject):
 
 def _with_suffix(path: Path) -> Path:
     return path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX)
+
+
+def load_for_editing(path: str | os.PathLike) -> tuple[Project, str | None]:
+    """The project at `path` and, for a bundled example (`paths.is_bundled_example`), the name
+    to show: an example opens as a new project with no file of its own, so its runs go to the
+    scratch area and Save asks where. ProjectFormatError (a DeepGuiError) when unreadable."""
+    project = load_project(path)
+    if not is_bundled_example(path):
+        return project, None
+    project.path = None
+    return project, Path(path).stem
 
 
 def _import_file(load, path: Path):

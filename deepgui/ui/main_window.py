@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.problems = ProblemsPanel(self.doc)
         self.training = TrainingPanel()  # the empty state until the real panel is loaded
         self._training_panel = None
+        self.getting_started = None  # Help ▸ Getting Started, made when first shown
         self.tabs = QTabWidget()
         self.tabs.addTab(self.summary, "Summary")
         self.tabs.addTab(self.code, "Code")
@@ -217,6 +218,10 @@ class MainWindow(QMainWindow):
             "&Predict on a File…", self.predict_on_file, None, None,
             "Run a trained model on a CSV, an image, an image folder or an .npz file",
         )  # fmt: skip
+        a["getting_started"] = self._action(
+            "&Getting Started", self.show_getting_started, None, None,
+            "Build, choose data, train (F5), export and predict: the steps in one page",
+        )  # fmt: skip
         a["shortcuts"] = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1", "help")
         a["crash_log"] = self._action(
             "&Crash Log…", self.show_crash_log, None, None,
@@ -287,6 +292,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(a["predict"])
         m = menu.addMenu("&Help")
+        m.addAction(a["getting_started"])
         m.addAction(a["shortcuts"])
         m.addAction(a["crash_log"])
         m.addSeparator()
@@ -325,7 +331,14 @@ class MainWindow(QMainWindow):
         self.params_label = QLabel()
         self.zoom_label = QLabel("100%")
         self.keras_label = QLabel("Loading Keras…")
-        for w in (self.params_label, self.problem_label, self.keras_label, self.zoom_label):
+        # What trains, said where a newcomer looks first (hidden while a run trains).
+        self.train_hint = QLabel("F5 trains the model")
+        self.train_hint.setObjectName("train_hint")
+        self.train_hint.setToolTip("Run ▸ Train (F5); Shift+F5 stops. Help ▸ Getting Started")
+        for w in (
+            self.train_hint, self.params_label, self.problem_label, self.keras_label,
+            self.zoom_label,
+        ):  # fmt: skip
             bar.addPermanentWidget(w)
 
     def _wire(self) -> None:
@@ -557,6 +570,7 @@ class MainWindow(QMainWindow):
         running = bool(panel and panel.is_training())
         self.actions["train"].setEnabled(not running)
         self.actions["stop"].setEnabled(running)
+        self.train_hint.setVisible(not running)
 
     def train(self) -> None:
         """F5: train the model in the Training tab."""
@@ -602,6 +616,17 @@ class MainWindow(QMainWindow):
         self.dialogs.info(
             "Keyboard shortcuts", "<table cellspacing=6>" + "".join(rows) + "</table>"
         )
+
+    def show_getting_started(self):
+        """Help ▸ Getting Started (and the first launch): the steps, beside the window."""
+        from deepgui.ui.getting_started import GettingStartedDialog
+
+        if self.getting_started is None:
+            self.getting_started = GettingStartedDialog(self)
+        self.getting_started.show()
+        self.getting_started.raise_()
+        self.getting_started.activateWindow()
+        return self.getting_started
 
     def show_crash_log(self) -> None:
         from deepgui.ui.app import show_crash_log  # app imports this module: not at the top

@@ -9,6 +9,11 @@ and only on a rise that lasts: a single epoch's spike is noise, not overfitting.
   two epochs in a row (one when `patience` is 1) while training loss is no higher than it was
   at that best.
 
+Both rules also ask that the rise be large against the loss's own scale: at least `min_scale`
+(1 %) of the first epoch's validation loss. A classifier that has driven its loss from 1.1 to
+0.0005 is nearly certain of every validation sample; that loss tripling to 0.0016 is a few
+samples a hair less certain, not memorisation, however large the rise is against the best.
+
 A flag is revisited as epochs come (`assess`): when validation loss later reaches a new best,
 the rise was not lasting, and what the banner says follows the run's own best epoch.
 
@@ -64,10 +69,13 @@ class OverfittingReport:
 class OverfittingDetector:
     """Call `update(epoch, logs)` after every epoch; it returns a report when it flags."""
 
-    def __init__(self, patience: int = 3, gap: float = 0.2, min_rise: float = 0.02) -> None:
+    def __init__(
+        self, patience: int = 3, gap: float = 0.2, min_rise: float = 0.02, min_scale: float = 0.01
+    ) -> None:
         self.patience = max(1, int(patience))
         self.gap = float(gap)
-        self.min_rise = float(min_rise)  # below this a "rise" is noise
+        self.min_rise = float(min_rise)  # below this, of the best, a "rise" is noise
+        self.min_scale = float(min_scale)  # below this, of the first epoch's loss, it is too
         self.epochs: list[int] = []
         self.loss: list[float] = []
         self.val_loss: list[float] = []
@@ -101,7 +109,7 @@ class OverfittingDetector:
         window = range(i - self.patience + 1, i + 1)
         vals = [self.val_loss[j] for j in window]
         losses = [self.loss[j] for j in range(i - self.patience, i + 1)]
-        clearly = best * (1 + self.min_rise) + 1e-12
+        clearly = best + self._least_rise(best)
         # Sustained: the last two epochs (one with patience 1) both clearly above the best.
         lasting = all(v > clearly for v in vals[-min(2, self.patience) :])
         rose = lasting and vals[-1] >= vals[0]
@@ -130,6 +138,9 @@ class OverfittingDetector:
         rel = rels[-1]
         if min(rels) <= self.gap or self.loss[i] > self.loss[b]:
             return None
+        least = best + self._least_rise(best)
+        if any(self.val_loss[j] <= least for j in range(i - confirm + 1, i + 1)):
+            return None  # far above a tiny best, but tiny against the loss's own scale
         self._armed["gap"] = False
         start = self.epochs[b + 1]
         reason = (
@@ -137,6 +148,13 @@ class OverfittingDetector:
             f"{self.epochs[b]}) while training loss is still falling"
         )
         return self._report(start, i, "gap", reason)
+
+    def _least_rise(self, best: float) -> float:
+        """How far above its best validation loss must be before a rise counts: `min_rise` of
+        the best, and `min_scale` of the loss's own scale (its first epoch; the larger of the
+        two magnitudes, so a loss that starts near zero or below it still has one)."""
+        scale = max(abs(self.val_loss[0]), abs(best))
+        return max(abs(best) * self.min_rise, scale * self.min_scale) + 1e-12
 
     def _report(self, start: int, i: int, kind: str, reason: str) -> OverfittingReport:
         b = self._best_index
