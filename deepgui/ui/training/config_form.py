@@ -1,11 +1,21 @@
-"""The training configuration form. It edits the project's ``training`` dict in place and
-shows what `parse_training` says about it; the core decides what is valid."""
+"""The training configuration form. It shows the project's ``training`` dict and announces each
+edit; the core (`parse_training`) decides what is valid, and its sentence is shown beside the
+field it names.
+
+What the form cannot edit field by field is shown as it is and kept as it is when another field
+changes: a Keras schedule or a Keras loss object imported with a model, losses and metrics per
+output. The optimizer's further arguments are one "name=value, ..." line."""
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
+import re
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,8 +31,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from deepgui.core import node_kinds
+from deepgui.core.commands import REMOVE
 from deepgui.core.errors import TrainingError
-from deepgui.core.training.config import OPTIMIZERS, SCHEDULES, TrainingConfig, parse_training
+from deepgui.core.graph import Graph
+from deepgui.core.training.config import (
+    KERAS_SCHEDULE,
+    OPTIMIZERS,
+    OWN_FIELDS,
+    SCHEDULES,
+    FineTuning,
+    TrainingConfig,
+    is_serialized,
+    parse_training,
+    schedule_arguments,
+)
 from deepgui.core.training.distributed import make_cluster
 from deepgui.core.training.engines import ENGINES, LABELS, Measurement, speeds_sentence
 from deepgui.core.training.mirrored import TRUSTED_ONLY
@@ -31,6 +54,16 @@ LOSSES = ["auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
           "binary_crossentropy", "mse", "mae", "huber"]  # fmt: skip
 MONITORS = ["val_loss", "loss", "val_accuracy", "accuracy"]
 ENGINE_LABELS = {"auto": "Automatic (the quickest for this run)", **LABELS}
+# What the options line edits: each optimizer's own top-level fields (sgd's momentum, adam's
+# weight_decay) and optimizer_options; the core's sentences about any of them show beside it.
+OPTION_FIELDS = ("optimizer_options", *sorted({k for keys in OWN_FIELDS.values() for k in keys}))
+OPTIONS_EXAMPLE = "beta_1=0.8, clipnorm=1.0"
+SERIALIZED_LOSS = "serialized"  # the loss choice's data for a Keras loss object the project keeps
+NO_BACKBONE = "Needs a backbone: add one from the Backbones palette."
+WITH_BACKBONE = "Trains the head first, then the backbone's top layers."
+STRANDED = "No backbone in the network: turn fine-tuning off."
+_FIELD = re.compile(r"\btraining\.(\w+)")
+_NOT_SETTINGS = ("name", "dtype")  # labels of a Keras object, not how it behaves
 
 
 def _combo(items: list[str], editable: bool = False) -> QComboBox:
@@ -54,38 +87,253 @@ def _real(low: float, high: float, decimals: int, step: float) -> QDoubleSpinBox
     return box
 
 
+def _error_label(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #d9534f;")
+    return label
+
+
+def _say(label: QLabel, text: str) -> None:
+    """Set a sentence beside a field; the label takes no room while there is none."""
+    label.setText(text)
+    label.setVisible(bool(text))
+    # A QFormLayout goes on laying out a wrapped label at an earlier height until told again
+    # once the edit's other changes are laid out (PySide6 6.11): a long sentence, such as the
+    # arguments an optimizer takes, was cut off.
+    parent = label.parentWidget()
+    holder = _layout_holding(parent.layout(), label) if parent is not None else None
+    if holder is not None:
+        QTimer.singleShot(0, label, holder.invalidate)
+
+
+def _layout_holding(layout, widget: QWidget):
+    """The layout, `layout` or one nested in it, that holds `widget` itself."""
+    if layout is None:
+        return None
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        if item.widget() is widget:
+            return layout
+        found = _layout_holding(item.layout(), widget)
+        if found is not None:
+            return found
+    return None
+
+
+def _dict_at(settings: dict, key: str) -> dict:
+    value = settings.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+# ----------------------------------------------------------------------------- settings as text
+# Values are written as Python writes them (0.8, True, 'sum'), as Keras's docs and a script do.
+def _setting_text(value: Any) -> str:
+    if is_serialized(value):
+        return loss_text(value)
+    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
 def _per_output_text(setting: dict[str, Any]) -> str:
     """Settings per output in a few words: 'per output: kind auto; price mae, mse'."""
-    parts = []
-    for name, value in setting.items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
-        parts.append(f"{name} {shown}")
-    return "per output: " + "; ".join(parts)
+    return "per output: " + "; ".join(f"{name} {_setting_text(v)}" for name, v in setting.items())
+
+
+@functools.cache
+def _loss_defaults(class_name: str) -> dict[str, Any]:
+    """The config of Keras's loss class `class_name` built with its defaults; {} when this Keras
+    cannot build it (every setting is then shown)."""
+    from deepgui.core.keras_layers import keras
+
+    try:
+        return getattr(keras().losses, class_name)().get_config()
+    except Exception:  # noqa: BLE001 - a class this Keras lacks: nothing to compare with
+        return {}
+
+
+def loss_text(loss: dict[str, Any]) -> str:
+    """A Keras loss object in a few words: its class and the settings that differ from the
+    class's defaults ('SparseCategoricalCrossentropy, from_logits=True')."""
+    name = str(loss["class_name"])
+    defaults = _loss_defaults(name)
+    changed = [f"{k}={v!r}" for k, v in loss["config"].items()
+               if k not in _NOT_SETTINGS and (k not in defaults or defaults[k] != v)]  # fmt: skip
+    return ", ".join([name, *changed])
+
+
+def schedule_text(schedule: dict[str, Any]) -> str:
+    """A Keras schedule as its class and its arguments, those at their defaults left out:
+    'ExponentialDecay(initial_learning_rate=0.01, decay_steps=1000, decay_rate=0.9)'."""
+    name = str(schedule["class_name"])
+    defaults = schedule_arguments(name) or {}
+    shown = [f"{k}={v!r}" for k, v in schedule["config"].items()
+             if k not in _NOT_SETTINGS and defaults.get(k, inspect.Parameter.empty) != v]  # fmt: skip
+    return f"{name}({', '.join(shown)})"
+
+
+def options_text(training: dict[str, Any], optimizer: str) -> str:
+    """The optimizer's settings beyond its rate as one line: the fields of its own that the
+    project sets (sgd's momentum, nesterov), then its optimizer_options."""
+    shown = {k: training[k] for k in OWN_FIELDS.get(optimizer, ()) if training.get(k) is not None}
+    shown.update(_dict_at(training, "optimizer_options"))
+    return ", ".join(f"{k}={v!r}" for k, v in shown.items())
+
+
+def parse_options(text: str) -> dict[str, Any]:
+    """'beta_1=0.8, clipnorm=1.0' -> {"beta_1": 0.8, "clipnorm": 1.0}; ValueError, one sentence,
+    for a part that is not name=value. The values are only read here: the core checks them
+    against the optimizer's signature."""
+    out = {}
+    for part in _top_level_parts(text):
+        name, equals, value = (s.strip() for s in part.partition("="))
+        if not (equals and name.isidentifier() and value):
+            raise ValueError(f"Write each option as name=value, separated by commas (e.g. "
+                             f"{OPTIONS_EXAMPLE}), not {part.strip()!r}.")  # fmt: skip
+        out[name] = _option_value(value)
+    return out
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """`text` cut at the commas outside brackets and quotes (a list value keeps its commas)."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()]
+
+
+def _option_value(text: str) -> Any:
+    """A Python literal (0.8, True, None, [0.9, 0.99], 'sum'), JSON's true/false/null, or
+    else the word itself as text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        pass
+    return {"true": True, "false": False, "null": None, "none": None}.get(text.lower(), text)
+
+
+# ----------------------------------------------------------------------------- the core's reading
+def field_of(message: str) -> str:
+    """The top-level field a core sentence names ('training.fine_tuning.x must ...' ->
+    'fine_tuning'); '' when it names none."""
+    found = _FIELD.search(message)
+    return found.group(1) if found else ""
+
+
+def applied(training: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`training` with the form's changes made (REMOVE takes a key out)."""
+    return {k: v for k, v in {**training, **changes}.items() if v is not REMOVE}
+
+
+def readable(training: Any) -> tuple[TrainingConfig, set[str], str]:
+    """The core's reading of `training` for showing it, the fields it refused and its first
+    sentence. A refused top-level field is read as absent (its default), so one bad field,
+    as a lowered epoch count leaves fine-tuning, does not blank the rest of the form."""
+    if not isinstance(training, dict):
+        try:
+            parse_training(training)
+        except TrainingError as exc:
+            return TrainingConfig(), set(), str(exc)
+    raw, dropped, first = dict(training), set(), ""
+    while True:
+        try:
+            return parse_training(raw), dropped, first
+        except TrainingError as exc:
+            first = first or str(exc)
+            key = field_of(str(exc))
+            if key not in raw:
+                return TrainingConfig(), set(raw), first
+            del raw[key]
+            dropped.add(key)
+
+
+def _fine_tuning_as_written(training: dict[str, Any]) -> FineTuning:
+    """A fine-tuning section the core refused as a whole (frozen epochs not below the epochs):
+    its numbers as the core reads them, so the form shows what the project holds."""
+    section = _dict_at(training, "fine_tuning")
+    try:
+        read = parse_training({"fine_tuning": {**section, "enabled": False}}).fine_tuning
+    except TrainingError:
+        return FineTuning()
+    read.enabled = section.get("enabled") is True
+    return read
+
+
+def holds_backbone(graph: Graph | None) -> bool:
+    """Whether the network has something to fine-tune: a node the core calls a backbone (from
+    the palette) or a block (a model used as a layer)."""
+    kinds = (node_kinds.BLOCK, node_kinds.BACKBONE)
+    return graph is not None and any(node_kinds.kind(node) in kinds for node in graph)
+
+
+def _stacked(*items: QWidget | QHBoxLayout) -> QWidget:
+    """Items one above the other in one form cell (a field and the sentence about it)."""
+    cell = QWidget()
+    column = QVBoxLayout(cell)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    for item in items:
+        if isinstance(item, QWidget):
+            column.addWidget(item)
+        else:
+            column.addLayout(item)
+    return cell
 
 
 class TrainingForm(QWidget):
     """Shows project.training; each edit the user makes is announced as `edited` (the keys that
-    change and their new values). The form never writes the project: its owner turns the edit
-    into an undoable command, and the form shows the project again when the stack moves."""
+    change and their new values, REMOVE for a key taken out). The form never writes the
+    project: its owner turns the edit into an undoable command, and the form shows the project
+    again when the stack moves."""
 
     edited = Signal(dict)
     measure_requested = Signal()  # the user asked for each engine's speed on this model
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, get_graph: Callable[[], Graph | None] | None = None) -> None:
         super().__init__(parent)
+        # The network, asked at each load whether it holds a backbone to fine-tune.
+        self.get_graph = get_graph or (lambda: None)
         self.training: dict[str, Any] = {}
         # Which of loss and metrics the project gives per output (shown, not edited here).
         self._per_output = {"loss": False, "metrics": False}
+        # A Keras loss object the project has: (the words the loss choice shows, the object).
+        self._kept_loss: tuple[str, dict[str, Any]] | None = None
+        self._options_problem = ""  # why the options line cannot be read, or ""
         self._shown: dict[str, Any] = {}  # the form's values as last loaded or sent
         self._loading = False
+        self._make_fields()
+        self._make_fine_tuning_fields()
+        self._lay_out()
+        self._connect()
+
+    def _make_fields(self) -> None:
         self.optimizer = _combo(list(OPTIMIZERS))
         self.learning_rate = _real(1e-6, 10.0, 6, 0.0005)
-        self.schedule = _combo(list(SCHEDULES))
+        self.schedule = QComboBox()
+        for kind in SCHEDULES:
+            self.schedule.addItem(kind, kind)
         self.schedule_factor = _real(0.01, 1.0, 3, 0.05)
         self.schedule_every = _spin(1, 10000)
         self.schedule_decay = _real(0.01, 1.0, 3, 0.01)
         self.schedule_patience = _spin(1, 1000)
         self.schedule_min_lr = _real(0.0, 1.0, 7, 1e-6)
+        self.schedule_info = QLabel()  # a Keras schedule imported with a model, in words
+        self.schedule_info.setObjectName("importedSchedule")
+        self.schedule_info.setWordWrap(True)
+        self.schedule_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.schedule_info.setToolTip("Keras's own schedule, imported with the model: choosing "
+                                      "another schedule replaces it (Undo brings it back)")  # fmt: skip
         self.loss = _combo(LOSSES, editable=True)
         self.metrics = QLineEdit()
         self.metrics.setPlaceholderText("auto, or names such as accuracy, mae")
@@ -120,11 +368,39 @@ class TrainingForm(QWidget):
         self.speeds = QLabel()
         self.speeds.setObjectName("engineSpeeds")
         self.speeds.setWordWrap(True)
-        self.error = QLabel()
-        self.error.setObjectName("formError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d9534f;")
+        for label in (self.speeds, self.join_command):
+            label.hide()  # no room taken until there is something to say
+        self.error = _error_label("formError")
+        self.options = QLineEdit()
+        self.options.setPlaceholderText(f"none; e.g. {OPTIONS_EXAMPLE}")
+        self.options.setToolTip(
+            "Further arguments of the Keras optimizer, as name=value separated by commas "
+            "(momentum, nesterov, beta_1, epsilon, clipnorm, ...)"
+        )
+        self.options_error = _error_label("optionsError")
+        self.options_error.hide()
 
+    def _make_fine_tuning_fields(self) -> None:
+        self.ft_note = QLabel(NO_BACKBONE)
+        self.ft_note.setObjectName("fineTuningNote")
+        self.ft_note.setWordWrap(True)
+        self.ft_enabled = QCheckBox("Freeze the backbone, then fine-tune it")
+        self.ft_frozen = _spin(1, 100000)
+        self.ft_frozen.setSuffix(" epochs")
+        self.ft_frozen.setToolTip("Epochs that train only the layers after the backbone")
+        self.ft_layers = _spin(0, 100000)
+        self.ft_layers.setPrefix("top ")
+        self.ft_layers.setSuffix(" layers")
+        self.ft_layers.setSpecialValueText("all layers")  # 0: every layer of the backbone
+        self.ft_layers.setToolTip("The backbone's last layers that train after the frozen "
+                                  "epochs; 0 = all (BatchNormalization stays frozen)")  # fmt: skip
+        self.ft_lr = _real(1e-8, 10.0, 8, 1e-5)
+        self.ft_lr.setToolTip("The learning rate once the backbone's layers train: low, so "
+                              "what they learnt before is kept")  # fmt: skip
+        self.ft_error = _error_label("fineTuningError")
+        self.ft_error.hide()
+
+    def _lay_out(self) -> None:
         # The schedule's own numbers on a row of their own: beside the choice they made the
         # form wider than the Training tab's settings column.
         sched_row = QHBoxLayout()
@@ -138,7 +414,9 @@ class TrainingForm(QWidget):
             sched_row.addWidget(text)
             sched_row.addWidget(w)
         sched_row.addStretch(1)
-        for combo in (self.loss, self.es_monitor):  # long loss names must not widen the form
+        # Long names (a loss, an engine measured, a GPU) must not widen the form past the
+        # settings column: that gave the Configuration tab a sideways scroll bar.
+        for combo in (self.loss, self.es_monitor, self.schedule, self.engine, self.device):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
@@ -146,8 +424,11 @@ class TrainingForm(QWidget):
         form = QFormLayout()
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Options", self.options)
+        # The whole width under it: the core's sentence can list every argument there is.
+        form.addRow(self.options_error)
         form.addRow("Schedule", self.schedule)
-        form.addRow("", sched_row)
+        form.addRow("", _stacked(sched_row, self.schedule_info))
         form.addRow("Loss", self.loss)
         form.addRow("Metrics", self.metrics)
         form.addRow("Batch size", self.batch_size)
@@ -158,6 +439,26 @@ class TrainingForm(QWidget):
         es_form.addRow("Watch", self.es_monitor)
         es_form.addRow("Patience (epochs)", self.es_patience)
         es_form.addRow(self.es_restore)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(es)
+        layout.addWidget(self._fine_tuning_group())
+        layout.addWidget(self._hardware_group())
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+
+    def _fine_tuning_group(self) -> QGroupBox:
+        self.ft_group = QGroupBox("Fine-tune the backbone")
+        box = QFormLayout(self.ft_group)
+        box.addRow(self.ft_note)
+        box.addRow(self.ft_enabled)
+        box.addRow("Frozen for", self.ft_frozen)
+        box.addRow("Then unfreeze", self.ft_layers)
+        box.addRow("At learning rate", self.ft_lr)
+        box.addRow(self.ft_error)
+        return self.ft_group
+
+    def _hardware_group(self) -> QGroupBox:
         hw = QGroupBox("Hardware")
         hw_form = QFormLayout(hw)
         engine_row = QHBoxLayout()
@@ -170,26 +471,23 @@ class TrainingForm(QWidget):
         hw_form.addRow("Machines", self.ranks)
         hw_form.addRow("Listen on", self.coordinator)
         hw_form.addRow(self.join_command)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(es)
-        layout.addWidget(hw)
-        layout.addWidget(self.error)
-        layout.addStretch(1)
+        return hw
 
-        for w in (self.optimizer, self.schedule, self.device, self.engine, self.es_monitor,
-                  self.loss):  # fmt: skip
+    def _connect(self) -> None:
+        self.optimizer.currentIndexChanged.connect(self._optimizer_changed)
+        for w in (self.schedule, self.device, self.engine, self.es_monitor, self.loss):
             w.currentIndexChanged.connect(self._write)
         self.measure.clicked.connect(self._ask_to_measure)
         for w in (self.loss, self.es_monitor):
             w.lineEdit().editingFinished.connect(self._write)
-        self.metrics.editingFinished.connect(self._write)
-        self.coordinator.editingFinished.connect(self._write)
+        for line in (self.metrics, self.coordinator, self.options):
+            line.editingFinished.connect(self._write)
         for w in (self.learning_rate, self.schedule_factor, self.schedule_decay, self.batch_size,
                   self.epochs, self.es_patience, self.schedule_every, self.schedule_patience,
-                  self.schedule_min_lr, self.ranks):  # fmt: skip
+                  self.schedule_min_lr, self.ranks, self.ft_frozen, self.ft_layers,
+                  self.ft_lr):  # fmt: skip
             w.valueChanged.connect(self._write)
-        for w in (self.es_enabled, self.es_restore, self.mixed):
+        for w in (self.es_enabled, self.es_restore, self.mixed, self.ft_enabled):
             w.toggled.connect(self._write)
 
     # ------------------------------------------------------------------ devices
@@ -220,21 +518,22 @@ class TrainingForm(QWidget):
         self.engine.setEnabled(not several)
         self.measure.setEnabled(not several)
         if not several:
-            self.join_command.setText("")
+            _say(self.join_command, "")
             return
         cluster = make_cluster(cfg.coordinator, cfg.ranks)
         commands = "\n".join(cluster.command_for(r) for r in range(1, cluster.world))
         port = int(cluster.coordinator.rsplit(":", 1)[1])
-        self.join_command.setText(
+        _say(
+            self.join_command,
             f"JAX trains it on {cluster.world} machines. On each of the others, run:\n"
             f"{commands}\nA model JAX cannot train is trained by TensorFlow instead, on ports "
-            f"{port + 1}+rank too. {TRUSTED_ONLY}"
+            f"{port + 1}+rank too. {TRUSTED_ONLY}",
         )
 
     # ------------------------------------------------------------------ engines
     def _ask_to_measure(self) -> None:
         self.measure.setEnabled(False)
-        self.speeds.setText("Measuring each engine on a few batches of this model…")
+        _say(self.speeds, "Measuring each engine on a few batches of this model…")
         self.measure_requested.emit()
 
     def show_speeds(self, measured: Measurement | None, message: str = "") -> None:
@@ -242,7 +541,7 @@ class TrainingForm(QWidget):
         this run, so the choice is one click."""
         self.measure.setEnabled(self.ranks.value() <= 1)
         if measured is None:
-            self.speeds.setText(message)
+            _say(self.speeds, message)
             return
         speeds = measured.speeds
         for i in range(self.engine.count()):
@@ -255,65 +554,114 @@ class TrainingForm(QWidget):
             elif name in speeds:
                 label += " · cannot train this model"
             self.engine.setItemText(i, label)
-        self.speeds.setText(f"{speeds_sentence(speeds)} Automatic takes "
+        _say(self.speeds, f"{speeds_sentence(speeds)} Automatic takes "
                             f"{ENGINE_LABELS[measured.auto]} for this run.")  # fmt: skip
 
     # ------------------------------------------------------------------ model -> form
     def load(self, training: dict[str, Any]) -> None:
         """Show `training` (the project's own dict; read only, never written here)."""
         self.training = training
+        raw = training if isinstance(training, dict) else {}
         self._loading = True
         try:
-            try:
-                cfg = parse_training(training)
-            except TrainingError as exc:
-                cfg = TrainingConfig()
-                self.error.setText(str(exc))
-            else:
-                self.error.setText("")
+            cfg, refused, problem = readable(training)
             self.optimizer.setCurrentText(cfg.optimizer)
             self.learning_rate.setValue(cfg.learning_rate)
-            self.schedule.setCurrentText(cfg.schedule.kind)
-            self.schedule_factor.setValue(cfg.schedule.factor)
-            self.schedule_every.setValue(cfg.schedule.every_epochs)
-            self.schedule_decay.setValue(cfg.schedule.decay_rate)
-            self.schedule_patience.setValue(cfg.schedule.patience)
-            self.schedule_min_lr.setValue(cfg.schedule.min_learning_rate)
-            # Settings per output (a dict by output name) are shown, not edited, here: the
-            # form's one field cannot hold them, and an edit elsewhere must not flatten them.
-            loss, metrics = training.get("loss"), training.get("metrics")
-            self._per_output = {
-                "loss": isinstance(loss, dict),
-                "metrics": isinstance(metrics, dict),
-            }
-            self.loss.setEnabled(not self._per_output["loss"])
-            self.metrics.setEnabled(not self._per_output["metrics"])
-            if isinstance(loss, dict):
-                self.loss.setCurrentText(_per_output_text(loss))
-            else:
-                self.loss.setCurrentText(str(cfg.loss))
-            if isinstance(metrics, dict):
-                self.metrics.setText(_per_output_text(metrics))
-            else:
-                self.metrics.setText("auto" if cfg.metrics == "auto" else ", ".join(cfg.metrics))
+            self.options.setText(options_text(raw, cfg.optimizer))
+            self._load_schedule(cfg, raw, refused)
+            self._load_loss_and_metrics(cfg, raw)
             self.batch_size.setValue(cfg.batch_size)
             self.epochs.setValue(cfg.epochs)
             self.es_enabled.setChecked(cfg.early_stopping.enabled)
             self.es_monitor.setCurrentText(cfg.early_stopping.monitor)
             self.es_patience.setValue(cfg.early_stopping.patience)
             self.es_restore.setChecked(cfg.early_stopping.restore_best_weights)
+            fine = _fine_tuning_as_written(raw) if "fine_tuning" in refused else cfg.fine_tuning
+            self._load_fine_tuning(fine)
             self._select_device(cfg.device)
             self.engine.setCurrentIndex(max(0, self.engine.findData(cfg.engine)))
             self.mixed.setChecked(cfg.mixed_precision)
             self.ranks.setValue(cfg.ranks)
             self.coordinator.setText(cfg.coordinator)
-            self._enable_schedule_fields(cfg.schedule.kind)
+            self._enable_schedule_fields(self.schedule.currentData())
             self._show_cluster(cfg)
         finally:
             self._loading = False
         # What the form shows now: an edit sends only the fields that differ from it (a file
         # without some settings must not have them all written by the first edit).
         self._shown = self.values()
+        self._show_problem(problem)
+
+    def _load_schedule(self, cfg: TrainingConfig, raw: dict, refused: set[str]) -> None:
+        self._offer_imported_schedule(raw)
+        kind = cfg.schedule.kind
+        if "schedule" in refused:  # shown as the project has it, beside the core's sentence
+            kind = _dict_at(raw, "schedule").get("kind", kind)
+        self.schedule.setCurrentIndex(max(0, self.schedule.findData(kind)))
+        self.schedule_factor.setValue(cfg.schedule.factor)
+        self.schedule_every.setValue(cfg.schedule.every_epochs)
+        self.schedule_decay.setValue(cfg.schedule.decay_rate)
+        self.schedule_patience.setValue(cfg.schedule.patience)
+        self.schedule_min_lr.setValue(cfg.schedule.min_learning_rate)
+
+    def _offer_imported_schedule(self, raw: dict) -> None:
+        """An entry in the schedule choice for a Keras schedule the project keeps, also while
+        another kind is chosen (the core keeps its config then): choosing it brings it back."""
+        i = self.schedule.findData(KERAS_SCHEDULE)
+        if i >= 0:
+            self.schedule.removeItem(i)
+        config = _dict_at(raw, "schedule").get("config")
+        if is_serialized(config):
+            self.schedule.addItem(f"{config['class_name']} (imported)", KERAS_SCHEDULE)
+
+    def _load_loss_and_metrics(self, cfg: TrainingConfig, raw: dict) -> None:
+        # Settings per output (a dict by output name) are shown, not edited, here: the form's
+        # one field cannot hold them, and an edit elsewhere must not flatten them.
+        loss, metrics = raw.get("loss"), raw.get("metrics")
+        self._per_output = {
+            "loss": isinstance(loss, dict) and not is_serialized(loss),
+            "metrics": isinstance(metrics, dict),
+        }
+        self._offer_kept_loss(loss if is_serialized(loss) else None)
+        self.loss.setEnabled(not self._per_output["loss"])
+        self.metrics.setEnabled(not self._per_output["metrics"])
+        if self._per_output["loss"]:
+            self.loss.setCurrentText(_per_output_text(loss))
+        elif self._kept_loss is not None:
+            self.loss.setCurrentText(self._kept_loss[0])
+        else:
+            self.loss.setCurrentText(str(cfg.loss))
+        if isinstance(metrics, dict):
+            self.metrics.setText(_per_output_text(metrics))
+        else:
+            self.metrics.setText("auto" if cfg.metrics == "auto" else ", ".join(cfg.metrics))
+
+    def _offer_kept_loss(self, loss: dict[str, Any] | None) -> None:
+        """A Keras loss object (from_logits=True, label smoothing: what no name says) becomes
+        an entry of the loss choice, in words; choosing a name replaces it, choosing the entry
+        again brings it back."""
+        i = self.loss.findData(SERIALIZED_LOSS)
+        if i >= 0:
+            self.loss.removeItem(i)
+        self._kept_loss = None
+        if loss is not None:
+            text = loss_text(loss)
+            self.loss.insertItem(1, text, SERIALIZED_LOSS)
+            self._kept_loss = (text, loss)
+
+    def _load_fine_tuning(self, fine: FineTuning) -> None:
+        self.ft_enabled.setChecked(fine.enabled)
+        self.ft_frozen.setValue(fine.frozen_epochs)
+        self.ft_layers.setValue(fine.unfreeze_layers)
+        self.ft_lr.setValue(fine.learning_rate)
+        self._show_fine_tuning_state(fine.enabled)
+
+    def _show_fine_tuning_state(self, enabled: bool) -> None:
+        """Fine-tuning is offered when the network holds a backbone; turned on without one
+        (the backbone deleted since), the group stays usable so it can be turned off."""
+        available = holds_backbone(self.get_graph())
+        self.ft_group.setEnabled(available or enabled)
+        self.ft_note.setText(WITH_BACKBONE if available else STRANDED if enabled else NO_BACKBONE)
 
     def _enable_schedule_fields(self, kind: str) -> None:
         """Show only the fields the chosen schedule uses (keeps the form narrow)."""
@@ -325,10 +673,32 @@ class TrainingForm(QWidget):
             w.setEnabled(used)
             w.setVisible(used)
             self._schedule_labels[w].setVisible(used)
+        # An imported Keras schedule sets the rate itself: the field shows its rate at step 0.
+        imported = kind == KERAS_SCHEDULE
+        self.learning_rate.setEnabled(not imported)
+        self.learning_rate.setToolTip(
+            "Set by the imported schedule: its rate at the first step" if imported else ""
+        )
+        config = _dict_at(self.training, "schedule").get("config")
+        words = ""
+        if imported and is_serialized(config):
+            words = f"{schedule_text(config)}, counted in optimizer steps."
+        _say(self.schedule_info, words)
+
+    def _show_problem(self, message: str) -> None:
+        """The core's sentence beside the field it names (the options line, the fine-tuning
+        group), else below the form; an options line that cannot be read says so first."""
+        field = field_of(message)
+        beside = field in OPTION_FIELDS or field == "fine_tuning"
+        _say(
+            self.options_error, self._options_problem or (message if field in OPTION_FIELDS else "")
+        )
+        _say(self.ft_error, message if field == "fine_tuning" else "")
+        self.error.setText("" if beside else message)
 
     # ------------------------------------------------------------------ form -> model
     def values(self) -> dict[str, Any]:
-        """The form as a training dict (only the keys it edits)."""
+        """The form as a training dict (only the keys it edits; REMOVE for a key it takes out)."""
         metrics_text = self.metrics.text().strip()
         metrics: Any = (
             "auto"
@@ -337,22 +707,21 @@ class TrainingForm(QWidget):
         )
         if self._per_output["metrics"]:  # per output: kept as the project has them
             metrics = self.training.get("metrics")
-        loss = self.loss.currentText().strip() or "auto"
-        if self._per_output["loss"]:
-            loss = self.training.get("loss")
+        optimizer = self.optimizer.currentText()
         return {
-            "optimizer": self.optimizer.currentText(),
+            "optimizer": optimizer,
             "learning_rate": round(self.learning_rate.value(), 8),
+            **self._optimizer_settings(optimizer),
             "schedule": {
-                **(self.training.get("schedule") or {}),
-                "kind": self.schedule.currentText(),
+                **_dict_at(self.training, "schedule"),  # an imported schedule's config stays
+                "kind": self.schedule.currentData(),
                 "factor": self.schedule_factor.value(),
                 "every_epochs": self.schedule_every.value(),
                 "decay_rate": self.schedule_decay.value(),
                 "patience": self.schedule_patience.value(),
                 "min_learning_rate": self.schedule_min_lr.value(),
             },  # fmt: skip
-            "loss": loss,
+            "loss": self._loss_value(),
             "metrics": metrics,
             "batch_size": self.batch_size.value(),
             "epochs": self.epochs.value(),
@@ -362,6 +731,13 @@ class TrainingForm(QWidget):
                 "patience": self.es_patience.value(),
                 "restore_best_weights": self.es_restore.isChecked(),
             },  # fmt: skip
+            "fine_tuning": {
+                **_dict_at(self.training, "fine_tuning"),
+                "enabled": self.ft_enabled.isChecked(),
+                "frozen_epochs": self.ft_frozen.value(),
+                "unfreeze_layers": self.ft_layers.value(),
+                "learning_rate": round(self.ft_lr.value(), 10),
+            },  # fmt: skip
             "device": self.device.currentData() or "auto",
             "engine": self.engine.currentData() or "tensorflow",
             "ranks": self.ranks.value(),
@@ -369,19 +745,54 @@ class TrainingForm(QWidget):
             "mixed_precision": self.mixed.isChecked(),
         }
 
+    def _loss_value(self) -> Any:
+        if self._per_output["loss"]:
+            return self.training.get("loss")
+        text = self.loss.currentText().strip() or "auto"
+        if self._kept_loss is not None and text == self._kept_loss[0]:
+            return self._kept_loss[1]  # the Keras loss object, as the project has it
+        return text
+
+    def _optimizer_settings(self, optimizer: str) -> dict[str, Any]:
+        """The options line as the fields it sets: the optimizer's own (REMOVE when not given:
+        the core's default) and optimizer_options. While the line cannot be read, what was
+        last shown stands."""
+        try:
+            given = parse_options(self.options.text())
+        except ValueError as exc:
+            self._options_problem = str(exc)
+            return {k: self._shown[k] for k in OPTION_FIELDS if k in self._shown}
+        self._options_problem = ""
+        own = {k: given.pop(k, REMOVE) for k in OWN_FIELDS.get(optimizer, ())}
+        return {**own, "optimizer_options": given or REMOVE}
+
+    def _optimizer_changed(self, *_args) -> None:
+        if self._loading:
+            return
+        # The line shows the new optimizer's own fields as the project has them: sgd's
+        # momentum stays in the project under nadam (which ignores it), so switching back
+        # finds it again.
+        settings = applied(self.training, self._shown)
+        self.options.setText(options_text(settings, self.optimizer.currentText()))
+        self._write()
+
     def _write(self, *_args) -> None:
         if self._loading:
             return
         new = self.values()
         self._enable_schedule_fields(new["schedule"]["kind"])
         try:
-            cfg = parse_training({**self.training, **new})
+            cfg = parse_training(applied(self.training, new))
         except TrainingError as exc:
-            self.error.setText(str(exc))
+            self._show_problem(str(exc))
         else:
-            self.error.setText("")
+            self._show_problem("")
             self._show_cluster(cfg)
-        changes = {k: v for k, v in new.items() if self._shown.get(k) != v}
+        self._show_fine_tuning_state(new["fine_tuning"]["enabled"])
+        # Only what differs from what the form showed; taking out a key the project lacks is
+        # no change.
+        changes = {k: v for k, v in new.items()
+                   if self._shown.get(k) != v and not (v is REMOVE and k not in self.training)}  # fmt: skip
         self._shown = new
         if changes:
             self.edited.emit(changes)

@@ -106,7 +106,7 @@ class TrainingPanel(QWidget):
         self.destroyed.connect(lambda _=None, box=self._live_worker: [w.stop() for w in box])
 
         self.data_view = DataView(get_project)
-        self.form = TrainingForm()
+        self.form = TrainingForm(get_graph=lambda: self.get_project().graph)
         self.plots = LivePlots()
         self.banner = OverfittingBanner()
         self.evaluation = EvaluationView()
@@ -237,6 +237,8 @@ class TrainingPanel(QWidget):
         flags = metrics.get("overfitting") or []
         if flags and best.get("epoch") is not None and int(best["epoch"]) < int(flags[-1]["epoch"]):
             self.plots.shade_overfitting(int(flags[-1]["epoch"]))  # still overfitting at the end
+        phases = metrics.get("fine_tuning")  # {"from_epoch": N, ...} for a fine-tuning run
+        self.plots.mark_fine_tuning(phases.get("from_epoch") if isinstance(phases, dict) else None)
         self.plots.redraw()
         self.message.setText(f"Last run, {run.name}: {self._outcome_text(metrics)}")
         self.evaluation.show_stored(run.name, metrics)
@@ -447,6 +449,7 @@ class TrainingPanel(QWidget):
         self.info = info
         self.plots.steps_per_epoch = steps
         self.plots.set_epochs(initial, epochs)
+        self.plots.mark_fine_tuning(info.get("fine_tuning_from"), info.get("fine_tuning_note", ""))
         self.epoch_bar.setRange(0, steps)
         self.run_bar.setRange(0, max(1, (epochs - initial) * steps))
         val = f", {info.get('num_val')} for validation" if info.get("num_val") else ""

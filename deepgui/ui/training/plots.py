@@ -15,6 +15,7 @@ axes that change at an epoch's end, took 20-25 ms of the GUI thread at once on 2
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -43,6 +44,7 @@ REDRAW_MS = 33  # at most ~30 redraws a second
 MAX_REDRAW_MS = 1000
 BUDGET = 0.05  # redrawing may take at most this share of the GUI thread's time
 LR_KEYS = ("learning_rate", "lr")
+PHASE_COLOR = "#8a5cf6"  # the fine-tuning line: apart from the curves' first colours
 
 
 def color(i: int) -> str:
@@ -114,6 +116,8 @@ class LivePlots(QWidget):
         # Shaded overfitting stretches: [loss plot's region, metrics plot's, start, end or None
         # while it lasts].
         self._regions: list[list] = []
+        # The line where a fine-tuning run's second phase begins, on the loss and metrics plots.
+        self._phase_lines: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
         self.redraws = 0
 
         self.loss_plot = make_plot("loss")
@@ -222,6 +226,7 @@ class LivePlots(QWidget):
             self.loss_plot.removeItem(a)
             self.metric_plot.removeItem(b)
         self._regions.clear()
+        self.mark_fine_tuning(None)
         self.readout.setText("Hover over a plot to read its values.")
         self.redraw()
 
@@ -262,6 +267,41 @@ class LivePlots(QWidget):
         if self._regions and self._regions[-1][3] is None:
             self._regions[-1][3] = max(float(end_epoch - 1), self._regions[-1][2] + 0.05)
             self._update_regions()
+
+    def mark_fine_tuning(self, from_epoch: int | None, note: str = "") -> None:
+        """Mark where a fine-tuning run's second phase begins: a dashed, labelled line on the
+        loss and metrics plots at the start of epoch `from_epoch` (1-based, the first epoch
+        with the backbone's top layers training), with `note` (the engine's sentence) as its
+        tooltip. None, or anything not an epoch number (an older metrics.json), takes the
+        line away."""
+        for plot, line in self._phase_lines:
+            plot.getPlotItem().removeItem(line)
+        self._phase_lines.clear()
+        if isinstance(from_epoch, bool) or not isinstance(from_epoch, int | float):
+            return
+        if not (math.isfinite(from_epoch) and from_epoch >= 1):
+            return
+        # Epoch N's point is at x = N and its batches after N - 1: the phase starts at N - 1,
+        # where an overfitting shade from epoch N starts too.
+        x = float(from_epoch) - 1.0
+        pen = pg.mkPen(PHASE_COLOR, width=1.5, style=Qt.PenStyle.DashLine)
+        tip = note if isinstance(note, str) and note else (f"Fine-tuning from epoch {int(from_epoch)}: the backbone's top layers "
+                       "train from here, at the lower learning rate")  # fmt: skip
+        for plot in (self.loss_plot, self.metric_plot):
+            line = pg.InfiniteLine(
+                x, angle=90, movable=False, pen=pen, label="fine-tuning",
+                labelOpts={"position": 0.9, "color": PHASE_COLOR},
+            )  # fmt: skip
+            line.setZValue(-5)
+            line.setToolTip(tip)
+            plot.getPlotItem().addItem(line, ignoreBounds=True)  # the axes stay the data's
+            self._phase_lines.append((plot, line))
+
+    @property
+    def fine_tuning_marks(self) -> list[tuple[str, float, str]]:
+        """(plot, x, label) of each fine-tuning line drawn."""
+        names = {id(w): name for name, w in self.plots.items()}
+        return [(names[id(p)], line.value(), line.label.format) for p, line in self._phase_lines]
 
     @property
     def overfitting_regions(self) -> list[tuple[float, float]]:
