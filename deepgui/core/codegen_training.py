@@ -7,6 +7,12 @@ training with the project's settings, and predicting on new raw data (codegen_mo
     python NAME.py predict DATA [-o OUT.csv]    predict with the weights beside the script
     python NAME.py train [DATA] [--epochs N]    train from scratch; writes the weights
 
+The training is the project's: its optimizer with its options and learning-rate schedule (a
+Keras schedule as its constructor call), its loss (a serialized Keras loss as the constructor
+call that makes it), and with fine-tuning on, keras.io's two phases as
+training/fine_tuning.py runs them (the backbone frozen, then its top layers unfrozen with
+BatchNormalization kept frozen, compiled again at the lower learning rate).
+
 Exported from a training run, the run's constants (class names, the preprocessing's medians,
 scales and vocabularies) are written into the script and the run's weights beside it, so the
 model the code builds is the trained one. Exported from a project, ``train`` learns both.
@@ -23,15 +29,13 @@ from typing import Any
 from deepgui.core import codegen_data as data_parts
 from deepgui.core import codegen_model as model_parts
 from deepgui.core.errors import DatasetError
-from deepgui.core.training.config import TrainingConfig, is_serialized
+from deepgui.core.training.config import (
+    KERAS_SCHEDULE,
+    OPTIMIZER_CLASSES,
+    TrainingConfig,
+    is_serialized,
+)
 
-_OPTIMIZERS = {
-    "sgd": "SGD",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-}
 # What `predict` reads, in words, by the readers a script has.
 _WHAT = {
     "table": "a CSV file with the columns the model was trained on (with or without its target)",
@@ -151,6 +155,48 @@ def save_trained(pre, network, task, classes, outputs=None):
     print(f"Wrote {WEIGHTS.name}, {SAVED_MODEL.name} and {SIGNATURE.name} beside {SCRIPT}.")
 '''
 
+FINE_TUNING = r'''
+def backbones_of(network):
+    """The models the network holds as layers: the backbones that fine-tuning trains."""
+    found = [layer for layer in network.layers if isinstance(layer, keras.Model)]
+    if not found:
+        raise Problem(
+            "Fine-tuning needs a backbone: a model used as a layer of the network (a Keras "
+            "Applications network, or a model of your own)."
+        )
+    return found
+
+
+def leaves(model):
+    """Every layer inside `model`, nested models opened, in order."""
+    out = []
+    for layer in model.layers:
+        out += leaves(layer) if isinstance(layer, keras.Model) else [layer]
+    return out
+
+
+def freeze_backbones(network):
+    """Phase one of fine-tuning: every backbone frozen, so only the layers after it train."""
+    for backbone in backbones_of(network):
+        backbone.trainable = False
+
+
+def unfreeze_top(network, count):
+    """Phase two: the top `count` layers with weights of each backbone train (all of them when
+    0), BatchNormalization excepted: kept frozen, it runs in inference mode, so the statistics
+    it learnt before are not overwritten by a few small batches. Returns how many train."""
+    unfrozen = 0
+    for backbone in backbones_of(network):
+        backbone.trainable = True  # Keras sets every inner layer; the loop below narrows it
+        inner = [layer for layer in leaves(backbone) if layer.weights]
+        chosen = inner if count == 0 else inner[-count:]
+        keep = {id(layer) for layer in chosen if not isinstance(layer, layers.BatchNormalization)}
+        for layer in leaves(backbone):
+            layer.trainable = id(layer) in keep
+        unfrozen += len(keep)
+    return unfrozen
+'''
+
 
 def _rule(title: str) -> str:
     return "# " + "-" * 20 + f" {title} " + "-" * 20
@@ -206,7 +252,8 @@ def program(
     sections.append(("Reading and splitting the data", data))
     several = isinstance(dataset.get("target"), list) and len(dataset["target"]) > 1
     train = _train_function(cfg, graph, several)
-    sections.append(("Training", [TRAIN_HELPERS, "\n".join(train)]))
+    helpers = [TRAIN_HELPERS, FINE_TUNING] if cfg.fine_tuning.enabled else [TRAIN_HELPERS]
+    sections.append(("Training", [*helpers, "\n".join(train)]))
     readers_code = {
         "table": model_parts.READ_TABLE,
         "images": model_parts.READ_IMAGES,
@@ -491,6 +538,7 @@ def _train_function(cfg: TrainingConfig, graph, several: bool = False) -> list[s
     """``def train(data_path=None, epochs=None)`` with the project's training settings;
     `several`: the data has one target column per network output."""
     ind = "    "
+    ft = cfg.fine_tuning
     lines = [
         "def train(data_path=None, epochs=None):",
         '    """Train the network from scratch with the project\'s settings on its data (or on',
@@ -531,16 +579,32 @@ def _train_function(cfg: TrainingConfig, graph, several: bool = False) -> list[s
             f"{ind}loss, metrics, loss_weights = several_outputs(",
             f'{ind}    network, data["outputs"], loss_setting, metrics_setting, weights_setting',
             f"{ind})",
-            f"{ind}network.compile(",
-            f"{ind}    optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights",
-            f"{ind})",
+        ]
+        compile_lines = [
+            "network.compile(",
+            "    optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights",
+            ")",
         ]
     else:
         lines += [
             f"{ind}loss = {_loss(cfg, graph)}",
             f"{ind}metrics = {_metrics(cfg, graph)}",
-            f"{ind}network.compile(optimizer=optimizer, loss=loss, metrics=metrics)",
         ]
+        compile_lines = ["network.compile(optimizer=optimizer, loss=loss, metrics=metrics)"]
+    if ft.enabled:
+        top = ft.unfreeze_layers
+        which = "every layer" if top == 0 else f"the top {_count(top, 'layer')}"
+        comment = (
+            "Fine-tuning, as keras.io's transfer-learning guide does it: the backbone frozen for "
+            f"{_count(ft.frozen_epochs, 'epoch')}, then {which} with weights of it train at "
+            f"learning rate {ft.learning_rate:g} (BatchNormalization stays frozen)."
+        )
+        lines += [
+            *(f"{ind}# {part}" for part in textwrap.wrap(comment, LINE - len(ind) - 2)),
+            f"{ind}frozen_epochs = min(epochs, {ft.frozen_epochs})",
+            f"{ind}freeze_backbones(network)",
+        ]
+    lines += [ind + line for line in compile_lines]
     lines += _adapt_normalization(graph)
     lines.append(f"{ind}callbacks = []")
     stop = cfg.early_stopping
@@ -571,17 +635,39 @@ def _train_function(cfg: TrainingConfig, graph, several: bool = False) -> list[s
             f"{ind}}}",
         ]
         class_weight = "class_weight"
+
+    def fit(result: str, until: str, start: str | None, at: str) -> list[str]:
+        return [
+            f"{at}{result} = network.fit(",
+            f"{at}    x_train,",
+            f"{at}    y_train,",
+            f"{at}    validation_data=validation,",
+            *([f"{at}    initial_epoch={start},"] if start else []),
+            f"{at}    epochs={until},",
+            f"{at}    batch_size=batch_size,",
+            f"{at}    class_weight={class_weight},",
+            f"{at}    shuffle=True,",
+            f"{at}    callbacks=callbacks,",
+            f"{at})",
+        ]
+
+    if ft.enabled:
+        again = ind * 2
+        lines += [
+            *fit("history", "frozen_epochs", None, ind),
+            f"{ind}if epochs > frozen_epochs:",
+            f"{again}unfrozen = unfreeze_top(network, {ft.unfreeze_layers})",
+            f'{again}print(f"Fine-tuning {{unfrozen}} layers of the backbone from epoch '
+            f'{{frozen_epochs + 1}}.")',
+            f"{again}optimizer = {_optimizer(cfg, repr(ft.learning_rate))}",
+            *(again + line for line in compile_lines),
+            *fit("tuned", "epochs", "frozen_epochs", again),
+            f"{again}for key, values in tuned.history.items():",
+            f"{again}    history.history.setdefault(key, []).extend(values)",
+        ]
+    else:
+        lines += fit("history", "epochs", None, ind)
     lines += [
-        f"{ind}history = network.fit(",
-        f"{ind}    x_train,",
-        f"{ind}    y_train,",
-        f"{ind}    validation_data=validation,",
-        f"{ind}    epochs=epochs,",
-        f"{ind}    batch_size=batch_size,",
-        f"{ind}    class_weight={class_weight},",
-        f"{ind}    shuffle=True,",
-        f"{ind}    callbacks=callbacks,",
-        f"{ind})",
         f'{ind}print("Epochs run:", len(history.history["loss"]))',
         f"{ind}if test is not None:",
         f"{ind}    scores = network.evaluate(*test, batch_size=batch_size, verbose=0, return_dict=True)",
@@ -590,6 +676,10 @@ def _train_function(cfg: TrainingConfig, graph, several: bool = False) -> list[s
         f"{ind}return network, history",
     ]
     return [part for line in lines for part in _fit(line)]
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _fit(line: str) -> list[str]:
@@ -621,6 +711,8 @@ def _adapt_normalization(graph) -> list[str]:
 
 def _schedule(cfg: TrainingConfig) -> str:
     s, lr = cfg.schedule, cfg.learning_rate
+    if s.kind == KERAS_SCHEDULE and s.config is not None:
+        return _keras_object("optimizers.schedules", s.config, positional=1)
     if s.kind == "step":
         return (
             f"keras.optimizers.schedules.ExponentialDecay({lr}, decay_steps={s.every_epochs} "
@@ -640,8 +732,21 @@ def _schedule(cfg: TrainingConfig) -> str:
     return repr(lr)
 
 
-def _optimizer(cfg: TrainingConfig) -> str:
-    args = ["learning_rate"]
+def _keras_object(prefix: str, serialized: dict[str, Any], positional: int | None = None) -> str:
+    """A Keras object kept as Keras serializes it (a schedule, a loss), as the constructor call
+    that makes it: ``keras.losses.Huber(delta=2.0)``, its arguments at their defaults left out
+    (the first `positional` required ones by position, the others by name)."""
+    from deepgui.core.codegen import _plain, _Renderer
+
+    config = _plain(dict(serialized.get("config") or {}))
+    name = serialized["class_name"]
+    return _Renderer().call(prefix, name, config, None, serialized, positional)
+
+
+def _optimizer(cfg: TrainingConfig, learning_rate: str = "learning_rate") -> str:
+    """The optimizer as training.config.make_optimizer makes it: the arguments its top-level
+    fields give (as they always have), then its optimizer_options."""
+    args = [learning_rate]
     if cfg.optimizer in ("sgd", "rmsprop") and cfg.momentum:
         args.append(f"momentum={cfg.momentum}")
     if cfg.optimizer == "sgd" and cfg.nesterov:
@@ -650,7 +755,8 @@ def _optimizer(cfg: TrainingConfig) -> str:
         args.append(f"weight_decay={0.004 if cfg.weight_decay is None else cfg.weight_decay}")
     elif cfg.optimizer == "adam" and cfg.weight_decay:
         args.append(f"weight_decay={cfg.weight_decay}")
-    return f"keras.optimizers.{_OPTIMIZERS[cfg.optimizer]}({', '.join(args)})"
+    args += [f"{key}={_flat(value)}" for key, value in cfg.optimizer_options.items()]
+    return f"keras.optimizers.{OPTIMIZER_CLASSES[cfg.optimizer]}({', '.join(args)})"
 
 
 def _assign_in(name: str, value: Any, ind: str) -> list[str]:
@@ -672,7 +778,7 @@ def _loss(cfg: TrainingConfig, graph) -> str:
     if loss == "auto":
         return "default_loss(task, network.outputs[0].shape[-1])"
     if is_serialized(loss):
-        return f"keras.losses.deserialize({_flat(loss)})"
+        return _keras_object("losses", loss)
     return _s(loss)
 
 
