@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-installer lint bench screenshots installer clean
+.PHONY: run test test-backbones test-installer lint bench screenshots installer clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ run: $(STAMP)
 # The whole test suite, core and UI (UI offscreen, no display needed).
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# Four Keras Applications backbones (MobileNetV3Small, ConvNeXtTiny, EfficientNetV2B0,
+# ResNet50V2) imported, fine-tuned and exported to .keras, ONNX and TFLite (about 8 minutes).
+test-backbones: $(STAMP)
+	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 DEEPGUI_TEST_BACKBONES=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_start_from_existing.py -k fine_tunes
 
 # Builds the desktop bundle (about 2.5 min, 1.5 GB) and smoke-tests it: examples, train, export, window.
 test-installer: $(STAMP)

@@ -109,6 +109,8 @@ class ProgressPrinter:
             f"validation samples, loss {info['loss']}, batch size {self.batch_size}, "
             f"epochs {initial_epoch + 1}-{epochs}.\n"
         )
+        if info.get("fine_tuning_note"):
+            self._write(info["fine_tuning_note"] + "\n")
         if info.get("weights"):
             fresh = info.get("fresh_layers") or []
             note = f"; fresh weights for {', '.join(fresh)}" if fresh else ""

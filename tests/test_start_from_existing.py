@@ -4,6 +4,8 @@ take raw pixels and load ImageNet weights from Keras's cache without a network."
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -261,3 +263,97 @@ def test_import_keeps_what_the_model_was_compiled_with(tmp_path):
     assert isinstance(optimizer, keras.optimizers.SGD)
     assert float(optimizer.learning_rate) == pytest.approx(0.05)
     assert float(optimizer.momentum) == pytest.approx(0.9)
+    # ... and the .keras export writes them back.
+    from deepgui.core.export import export_project
+
+    report = export_project(tmp_path / "model.dgproj", "keras", tmp_path / "out.keras")
+    assert report.ok, report.message
+    back = keras.saving.load_model(tmp_path / "out.keras", safe_mode=True)
+    assert isinstance(back.optimizer, keras.optimizers.SGD)
+    assert float(back.optimizer.learning_rate) == pytest.approx(0.05)
+    assert float(back.optimizer.momentum) == pytest.approx(0.9)
+    assert back.loss == "sparse_categorical_crossentropy"
+
+
+def tinted_folder(root, per_class: int = 8, size: int = 64):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name, tint in {"red": (200, 40, 40), "green": (40, 200, 40), "blue": (40, 40, 200)}.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = (rng.normal(0, 50, (size, size, 3)) + tint).clip(0, 255).astype("uint8")
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+def fine_tune(project_file, images, run_dir):
+    """Two epochs on a frozen backbone, then one with its top layers unfrozen, through the
+    core `deepgui train` uses."""
+    from deepgui.core.training import engines
+    from deepgui.core.training.prepare import prepare_run
+
+    prepared = prepare_run(load_project(project_file), run_dir, data=str(images))
+    try:
+        loaded = prepared.load_data()
+        engine = engines.make_engine("tensorflow", prepared.project, loaded, prepared.config,
+                                     None, dataset_spec=loaded.spec, run_dir=prepared.run_dir)  # fmt: skip
+        result = engine.run()
+    finally:
+        prepared.release()
+    assert result.reason == "completed", result.metrics.get("message")
+    return result
+
+
+# Each of these converts a large graph to ONNX and TFLite (1-3 minutes on 2 cores): the suite
+# runs MobileNetV3Small (keras.ops inside); `make test-backbones`, which CI runs, all four.
+HEAVY = pytest.mark.skipif(
+    not os.environ.get("DEEPGUI_TEST_BACKBONES"),
+    reason="a large backbone's training and exports: make test-backbones (CI) runs it",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "app",
+    [app if app == "MobileNetV3Small" else pytest.param(app, marks=HEAVY) for app in BACKBONES],
+)
+def test_backbone_fine_tunes_and_exports_within_tolerance(app, tmp_path):
+    import json
+
+    from deepgui.core.export import export_project
+    from deepgui.core.predict import predict_file
+
+    model = under_new_head(app)
+    model.save(tmp_path / "brought.keras")
+    project_file = tmp_path / "brought.dgproj"
+    import_model_file(tmp_path / "brought.keras", project_file)
+    project = load_project(project_file)
+    project.training.update(epochs=3, batch_size=8, fine_tuning={
+        "enabled": True, "frozen_epochs": 2, "unfreeze_layers": 10, "learning_rate": 1e-4})  # fmt: skip
+    project.save(project_file)
+    before = load_project(project_file)
+    block_name = next(n.name for n in before.graph if node_kinds.kind(n) == node_kinds.BLOCK)
+    run = tmp_path / "run"
+    fine_tune(project_file, tinted_folder(tmp_path / "images"), run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 3
+    assert (
+        metrics["fine_tuning"]["from_epoch"] == 3 and metrics["fine_tuning"]["unfrozen_layers"] > 0
+    )
+    trained = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    backbone = next(
+        layer for layer in trained._flatten_layers() if layer.name == block_name
+    )  # phase two left its top layers trainable and its BatchNormalization frozen
+    leaves = [layer for layer in backbone._flatten_layers(include_self=False) if layer.weights]
+    assert any(layer.trainable for layer in leaves)
+    assert not any(
+        layer.trainable for layer in leaves if isinstance(layer, layers.BatchNormalization)
+    )
+    images = tmp_path / "images"
+    by_keras = np.asarray(predict_file(run, images).outputs, dtype="float64")
+    for fmt, name in (("keras", "model.keras"), ("onnx", "model.onnx"), ("tflite", "model.tflite")):
+        report = export_project(run, fmt, tmp_path / name)
+        assert report.ok, report.message
+        exported = np.asarray(predict_file(tmp_path / name, images).outputs, dtype="float64")
+        np.testing.assert_allclose(exported, by_keras, atol=1e-4)

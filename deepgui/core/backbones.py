@@ -156,20 +156,19 @@ def make_backbone(node, input_shapes: list | None, with_weights: bool = False):
 
 
 def _preprocess(k, family: Family, pixels, name: str):
-    """The layers of the family's ``preprocess_input``, on raw 0-255 RGB pixels."""
+    """The layers of the family's ``preprocess_input``, on raw 0-255 RGB pixels. Rescaling
+    only (per channel where needed), not Normalization: Keras's ONNX exporter turns
+    Normalization's constants into graph inputs."""
     if family.preprocessing == _TF:
         return k.layers.Rescaling(1 / 127.5, offset=-1.0, name=f"{name}_scale")(pixels)
-    if family.preprocessing == _TORCH:
-        scaled = k.layers.Rescaling(1 / 255.0, name=f"{name}_scale")(pixels)
-        variance = [s * s for s in _TORCH_STD]
-        return k.layers.Normalization(mean=_TORCH_MEAN, variance=variance, name=f"{name}_norm")(
-            scaled
-        )
+    if family.preprocessing == _TORCH:  # (x / 255 - mean) / std
+        scale = [1 / (255.0 * s) for s in _TORCH_STD]
+        offset = [-m / s for m, s in zip(_TORCH_MEAN, _TORCH_STD, strict=True)]
+        return k.layers.Rescaling(scale, offset=offset, name=f"{name}_scale")(pixels)
     # caffe: channels in BGR order, less ImageNet's mean, no scaling.
     bgr = k.ops.flip(pixels, axis=-1)
-    return k.layers.Normalization(
-        mean=_CAFFE_MEAN_BGR, variance=(1.0, 1.0, 1.0), name=f"{name}_norm"
-    )(bgr)
+    offset = [-m for m in _CAFFE_MEAN_BGR]
+    return k.layers.Rescaling(1.0, offset=offset, name=f"{name}_centre")(bgr)
 
 
 # ----------------------------------------------------------------------------- weights

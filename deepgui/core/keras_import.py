@@ -343,6 +343,8 @@ class _Importer:
         for key, value in dict(call.get("kwargs") or {}).items():
             if value is None or any(value is v for v in _HARMLESS_KWARGS.get(key, ())):
                 continue
+            if key == "mask" and isinstance(value, list) and all(v is None for v in value):
+                continue  # no mask for any of several inputs: the default
             if key in defaults and _same_value(defaults[key], value):
                 continue  # the call's own default, written out: changes nothing
             if key == "training":

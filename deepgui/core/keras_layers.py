@@ -304,8 +304,13 @@ def call_node(layer, node: Node, inputs: list):
     from deepgui.core import node_kinds
 
     if node.call is not None:
-        args = node_kinds.fill_call(node.call.get("args", []), inputs)
-        kwargs = node_kinds.fill_call(node.call.get("kwargs", {}), inputs)
+        k = keras()
+
+        def decode(value):
+            return k.saving.deserialize_keras_object(value, safe_mode=True)
+
+        args = node_kinds.fill_call(node.call.get("args", []), inputs, decode)
+        kwargs = node_kinds.fill_call(node.call.get("kwargs", {}), inputs, decode)
         return layer(*args, **kwargs)
     if node.class_name in node_kinds.STATE_TAKERS and len(inputs) > 1 and node.module is None:
         return layer(inputs[0], initial_state=list(inputs[1:]))

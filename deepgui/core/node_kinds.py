@@ -101,14 +101,29 @@ def call_ports(call: object) -> list[int]:
     return []
 
 
-def fill_call(call: object, inputs: list) -> object:
-    """The call template with each ``{"port": i}`` replaced by the i-th input tensor."""
+# Values Keras writes in a call as {"class_name": "__slice__", "config": {...}} (x[:, 1:3]).
+KERAS_VALUES = ("__slice__", "__ellipsis__", "__numpy__", "__bytes__", "__tuple__")
+
+
+def is_keras_value(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("class_name") in KERAS_VALUES
+        and isinstance(value.get("config"), dict)
+    )
+
+
+def fill_call(call: object, inputs: list, decode=None) -> object:
+    """The call template with each ``{"port": i}`` replaced by the i-th input tensor, and
+    each value Keras serialized (a slice) made by `decode` (Keras's deserializer)."""
     if is_port(call):
         return inputs[call["port"]]  # type: ignore[index]
+    if decode is not None and is_keras_value(call):
+        return decode(call)
     if isinstance(call, dict):
-        return {k: fill_call(v, inputs) for k, v in call.items()}
+        return {k: fill_call(v, inputs, decode) for k, v in call.items()}
     if isinstance(call, list):
-        return [fill_call(v, inputs) for v in call]
+        return [fill_call(v, inputs, decode) for v in call]
     return call
 
 

@@ -430,9 +430,37 @@ def model_scales_inputs(graph) -> bool:
         return False
     for node in inputs:
         following = [graph.node(i) for i in graph.successors(node.id)]
-        if not following or any(n.class_name not in SCALING_LAYERS for n in following):
+        if not following or not all(_scales(n) for n in following):
             return False
     return True
+
+
+def _scales(node) -> bool:
+    """Whether the node takes raw values and scales them itself: a scaling layer, a palette
+    backbone (its family's preprocess_input is inside it), or a model used as a layer whose
+    first layer scales (EfficientNet and ConvNeXt carry their own)."""
+    from deepgui.core import node_kinds
+
+    kind = node_kinds.kind(node)
+    if kind == node_kinds.BACKBONE:
+        return True
+    if kind == node_kinds.BLOCK:
+        layers = [
+            entry.get("class_name")
+            for entry in node.config.get("layers", [])
+            if isinstance(entry, dict) and entry.get("class_name") != "InputLayer"
+        ]
+        if layers and layers[0] in node_kinds.MODEL_CLASSES:  # the application inside a wrapper
+            inner = next(e for e in node.config["layers"] if e.get("class_name") == layers[0])
+            return _scales(_as_node(inner))
+        return bool(layers) and layers[0] in SCALING_LAYERS
+    return node.class_name in SCALING_LAYERS and kind == node_kinds.LAYER
+
+
+def _as_node(entry: dict):
+    from deepgui.core.graph import Node
+
+    return Node("inner", entry["class_name"], entry.get("config") or {}, module=entry.get("module"))
 
 
 # ---------------------------------------------------------------------------- internals

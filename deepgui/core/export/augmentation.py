@@ -56,11 +56,29 @@ def has_augmentation(model) -> bool:
     )
 
 
+def has_constant_normalization(model) -> bool:
+    """Whether `model` or a model nested in it holds a Normalization given its mean and
+    variance as numbers (EfficientNet's and ConvNeXt's own preprocessing)."""
+    return any(
+        _constant_normalization(layer)
+        or (_is_model(layer) and has_constant_normalization(layer))
+        for layer in getattr(model, "layers", ())
+    )
+
+
+def _needs_rebuild(model) -> bool:
+    return has_augmentation(model) or has_constant_normalization(model)
+
+
 def without_augmentation(model) -> tuple[Any, list[str]]:
     """`model` with its augmentation layers left out (the model itself when it has none), and
     the names of the layers left out. A layer whose output would not be its input at inference
-    (another shape) stays, as does one inside a subclassed model, which cannot be rebuilt."""
-    if not has_augmentation(model):
+    (another shape) stays, as does one inside a subclassed model, which cannot be rebuilt.
+
+    For the runtimes, a Normalization given its statistics as numbers becomes the Rescaling
+    that computes the same: Keras's ONNX exporter turns Normalization's constants into extra
+    graph inputs that no caller feeds (the preprocessing deepgui makes uses Rescaling too)."""
+    if not _needs_rebuild(model):
         return model, []
     dropped: list[str] = []
     return _rebuilt(model, dropped, {}), dropped
@@ -71,7 +89,7 @@ def _rebuilt(model, dropped: list[str], done: dict[int, Any]):
         return done[id(model)]
     import keras
 
-    if not has_augmentation(model):
+    if not _needs_rebuild(model):
         result = model
     elif isinstance(model, keras.Sequential):
         result = _rebuilt_sequential(model, dropped, done)
@@ -105,6 +123,8 @@ def _rebuilt_sequential(model, dropped: list[str], done: dict[int, Any]):
 
 
 def _call(layer, dropped: list[str], args: tuple, kwargs: dict):
+    if _constant_normalization(layer) and len(args) == 1:
+        return _as_rescaling(layer)(args[0])
     if not is_augmentation(layer) or len(args) != 1:
         return layer(*args, **kwargs)
     x = args[0]
@@ -117,6 +137,31 @@ def _call(layer, dropped: list[str], args: tuple, kwargs: dict):
 
         return keras.ops.cast(x, out.dtype)
     return x
+
+
+def _constant_normalization(layer) -> bool:
+    return (
+        type(layer).__name__ == "Normalization"
+        and getattr(layer, "input_mean", None) is not None
+        and not getattr(layer, "invert", False)
+        and getattr(layer, "mean", None) is not None
+    )
+
+
+def _as_rescaling(layer):
+    """(x - mean) / max(sqrt(variance), epsilon) as x * scale + offset, its numbers held as
+    NumPy arrays (traced as constants, not captured tensors)."""
+    import keras
+    import numpy as np
+
+    mean = np.asarray(keras.ops.convert_to_numpy(layer.mean), "float64")
+    deviation = np.maximum(
+        np.sqrt(np.asarray(keras.ops.convert_to_numpy(layer.variance), "float64")),
+        keras.backend.epsilon(),
+    )
+    scale = (1.0 / deviation).astype("float32")
+    offset = (-mean / deviation).astype("float32")
+    return keras.layers.Rescaling(scale=scale, offset=offset, name=layer.name)
 
 
 def _is_model(layer) -> bool:

@@ -67,6 +67,13 @@ def export_model(
     _call_once(model)
     _refuse_non_finite(model, options.get("samples"))
     artefact, dropped = without_augmentation(model)
+    if fmt == "keras":
+        return _export(model, artefact, dropped, fmt, target, note, options)
+    with in_inference_mode(artefact) as runtime:  # a runtime gets the inference graph alone
+        return _export(model, runtime, dropped, fmt, target, note, options)
+
+
+def _export(model, artefact, dropped, fmt, target, note, options) -> ExportReport:
     if artefact is not model:
         _call_once(artefact)
     with _staging(target) as staging:
@@ -344,7 +351,7 @@ def _write(fmt: str, model, staged: Path, target: Path, options: dict[str, Any])
     if staged.is_dir():  # a second try (TFLite with a fixed batch) starts afresh
         shutil.rmtree(staged)
     try:
-        with _quiet():
+        with _quiet(), _exact_gelu_with_erf(model if fmt == "onnx" else None):
             unsupported = formats.write(fmt, model, staged, options)
     except DeepGuiError:
         raise
@@ -385,6 +392,60 @@ def _quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+@contextlib.contextmanager
+def _exact_gelu_with_erf(model) -> Iterator[None]:
+    """While `model` is traced for ONNX, the exact GELU (ConvNeXt's, Keras's "gelu") is
+    written 0.5·x·(1 + erf(x/√2)): TensorFlow computes it with Erfc, which has no ONNX op,
+    while Erf has one. The same function, so the check still compares like with like."""
+    if model is None:
+        yield
+        return
+    from deepgui.core.keras_layers import keras
+
+    k = keras()
+    gelu = k.activations.gelu
+
+    def erf_gelu(x):
+        return 0.5 * x * (1.0 + k.ops.erf(x / 2.0**0.5))
+
+    swapped = [
+        layer
+        for layer in model._flatten_layers(include_self=False)
+        if getattr(layer, "activation", None) is gelu
+    ]
+    for layer in swapped:
+        layer.activation = erf_gelu
+    try:
+        yield
+    finally:
+        for layer in swapped:
+            layer.activation = gelu
+
+
+@contextlib.contextmanager
+def in_inference_mode(model) -> Iterator[Any]:
+    """`model` called with training=False, as a model of its own with the same inputs: what
+    the SavedModel, TFLite and ONNX exporters trace. Traced as it is, a model whose input
+    size is free (an image model that resizes) kept Dropout's random ops in the graph. The
+    inner model is renamed while it is used when an input has its name (names are unique)."""
+    from deepgui.core.keras_layers import keras
+
+    k = keras()
+
+    def fresh(tensor):
+        return k.Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=tensor.name)
+
+    struct = getattr(model, "_inputs_struct", None)
+    inputs = k.tree.map_structure(fresh, struct if struct is not None else model.inputs)
+    name = model.name
+    if name in {t.name for t in k.tree.flatten(inputs)}:
+        model.name = f"{name}_network"
+    try:
+        yield k.Model(inputs, model(inputs, training=False), name=name)
+    finally:
+        model.name = name
 
 
 def _call_once(model) -> None:

@@ -48,6 +48,8 @@ def export_project(
     fmt = canonical_format(fmt)  # a bad format is reported before anything slow is loaded
     check_targets(fmt, target_path(fmt, path), force)  # before the model loads: said at once
     model, note = load_source_model(source)
+    if fmt == "keras":
+        note += _compile_like_project(model, source)
     sig = raw = None
     if not isinstance(source, Project):
         from deepgui.core import signature
@@ -129,6 +131,37 @@ def _load_keras_file(path: Path):
         raise ExportError(str(exc)) from None
     except Exception as exc:
         raise ExportError(f"{path}: cannot be loaded as a Keras model ({exc}).") from None
+
+
+def _compile_like_project(model, source) -> str:
+    """Compile the model with the project's training settings, so that the .keras file keeps
+    them (optimizer, its arguments and schedule, losses, loss weights, metrics) as a Keras
+    user's own file would. A run's "auto" loss and metrics are the ones it trained with.
+    Returns a note for what could not be kept ('' when all was)."""
+    from deepgui.core.compile_settings import compile_for_export
+
+    if not isinstance(source, Project) and Path(source).suffix.lower() in (".keras", ".h5"):
+        return ""  # a model file keeps what it was compiled with
+    try:
+        project = _project_of(source)
+    except DeepGuiError:
+        return ""
+    training = dict(project.training)
+    src = None if isinstance(source, Project) else Path(source).expanduser()
+    if src is not None and src.is_dir():
+        from deepgui.core.training.rundir import read_run
+
+        try:
+            metrics = read_run(src)["metrics"]
+        except DeepGuiError:
+            metrics = {}
+        if training.get("loss", "auto") == "auto" and metrics.get("loss"):
+            training["loss"] = metrics["loss"]
+    try:
+        notes = compile_for_export(model, training)
+    except DeepGuiError as exc:
+        return f"; without its training settings ({exc})"
+    return "".join(f"; {n[0].lower()}{n[1:].rstrip('.')}" for n in notes)
 
 
 def _project_of(source: Project | str | os.PathLike) -> Project:

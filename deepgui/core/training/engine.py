@@ -25,7 +25,7 @@ from deepgui.core.data.base import LoadedData, rows, take_rows
 from deepgui.core.errors import DatasetError, DeepGuiError, TrainingError
 from deepgui.core.graph import Graph
 from deepgui.core.project import atomic_write_text
-from deepgui.core.training import devices, outputs, rundir
+from deepgui.core.training import devices, fine_tuning, outputs, rundir
 from deepgui.core.training.config import (
     TrainingConfig,
     balanced_class_weight,
@@ -166,6 +166,7 @@ class TrainingEngine:
         self.initial_epoch = 0
         self.engine_used = "xla" if config.engine == "xla" else _backend_engine()
         self.engine_note = ""
+        self.unfrozen_layers = 0  # layers of the backbone fine-tuning unfroze (phase two)
         # A run on several ranks feeds fit its slices of each global batch and agrees on stop
         # and pause after every batch (distributed.ClusterFeed); None: fit takes the arrays.
         self.feed = None
@@ -250,7 +251,8 @@ class TrainingEngine:
                 if data.multi_output:  # matched by name to the model's outputs, once built
                     loss, metric_names, weights = self._several_outputs_settings(model)
                 jit = self._xla_compiles(placement, loss, weights, steps)
-                model.compile(optimizer=make_optimizer(cfg, steps), loss=compile_loss(loss),
+                phase_cfg = self._fine_tuning_phase(model)
+                model.compile(optimizer=make_optimizer(phase_cfg, steps), loss=compile_loss(loss),
                               metrics=metric_names, loss_weights=weights,
                               jit_compile=jit)  # fmt: skip
                 if state is not None:
@@ -281,6 +283,7 @@ class TrainingEngine:
                     "num_val": 0 if val is None else rows(data.y_val),
                     "resumed": state is not None,
                     **weights_info,
+                    **self._fine_tuning_info(),
                 },
             )
             if self.initial_epoch < cfg.epochs and not self._stop:
@@ -291,13 +294,20 @@ class TrainingEngine:
                     inputs = {"x": data.x_train, "y": data.y_train, "batch_size": cfg.batch_size,
                               "validation_data": val, "class_weight": class_weight,
                               "shuffle": True}  # fmt: skip
-                model.fit(
-                    **inputs,
-                    epochs=cfg.epochs,
-                    initial_epoch=self.initial_epoch,
-                    callbacks=callbacks,
-                    verbose=0,
-                )
+                switch = self._fine_tuning_switch()
+                if switch is not None:  # phase one: the head on a frozen backbone
+                    model.fit(**inputs, epochs=switch, initial_epoch=self.initial_epoch,
+                              callbacks=callbacks, verbose=0)  # fmt: skip
+                    if not self._stop and self._nan is None:
+                        self._second_phase(model, steps, loss, metric_names, weights)
+                if switch is None or (not self._stop and self._nan is None):
+                    model.fit(
+                        **inputs,
+                        epochs=cfg.epochs,
+                        initial_epoch=max(self.initial_epoch, switch or 0),
+                        callbacks=callbacks,
+                        verbose=0,
+                    )
         if self._nan is not None:
             epoch, batch, value = self._nan
             return "nan_loss", (
@@ -310,6 +320,48 @@ class TrainingEngine:
         if es is not None and es.stopped_epoch > 0:
             return "early_stopping", f"{cfg.early_stopping.monitor} stopped improving."
         return "completed", ""
+
+    # ------------------------------------------------------------------ fine-tuning
+    def _fine_tuning_phase(self, model):
+        """Before the first compile: the backbone frozen (phase one), or, for a run resumed in
+        phase two, its top layers unfrozen; returns the settings to compile with."""
+        ft = self.config.fine_tuning
+        if not ft.enabled:
+            return self.config
+        if self.initial_epoch < ft.frozen_epochs:
+            fine_tuning.freeze(model)
+            return self.config
+        self.unfrozen_layers = fine_tuning.unfreeze_top(model, ft.unfreeze_layers)
+        return fine_tuning.second_phase_config(self.config)
+
+    def _fine_tuning_switch(self) -> int | None:
+        """The epoch (0-based) where phase two starts, when this run crosses it."""
+        ft = self.config.fine_tuning
+        if ft.enabled and self.initial_epoch < ft.frozen_epochs < self.config.epochs:
+            return ft.frozen_epochs
+        return None
+
+    def _second_phase(self, model, steps: int, loss, metric_names, weights) -> None:
+        """Phase two: the top layers of the backbone train, at the fine-tuning learning rate.
+        Keras takes a change of `trainable` only when the model is compiled again."""
+        self.unfrozen_layers = fine_tuning.unfreeze_top(
+            model, self.config.fine_tuning.unfreeze_layers
+        )
+        second = fine_tuning.second_phase_config(self.config)
+        model.compile(optimizer=make_optimizer(second, steps), loss=compile_loss(loss),
+                      metrics=metric_names, loss_weights=weights,
+                      jit_compile=model.jit_compile)  # fmt: skip
+
+    def _fine_tuning_info(self) -> dict[str, Any]:
+        """What the run's start and metrics.json say of fine-tuning: the first epoch
+        (1-based) of phase two, its learning rate and how many layers it unfreezes."""
+        ft = self.config.fine_tuning
+        if not ft.enabled:
+            return {}
+        return {
+            "fine_tuning_from": ft.frozen_epochs + 1,
+            "fine_tuning_note": fine_tuning.describe(self.config),
+        }
 
     def _one_output_settings(self) -> tuple[str, list[str]]:
         """The loss and metrics of a one-output model (the settings may name its output)."""
@@ -590,6 +642,13 @@ class TrainingEngine:
         }
         if self.data.multi_output:
             out["outputs"] = self.outputs_info()
+        ft = self.config.fine_tuning
+        if ft.enabled:
+            out["fine_tuning"] = {
+                "from_epoch": ft.frozen_epochs + 1,
+                "learning_rate": ft.learning_rate,
+                "unfrozen_layers": self.unfrozen_layers,
+            }
         if self.initial_epoch:
             out["resumed_from_epoch"] = self.initial_epoch
         if message:
