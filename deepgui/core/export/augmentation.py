@@ -60,8 +60,7 @@ def has_constant_normalization(model) -> bool:
     """Whether `model` or a model nested in it holds a Normalization given its mean and
     variance as numbers (EfficientNet's and ConvNeXt's own preprocessing)."""
     return any(
-        _constant_normalization(layer)
-        or (_is_model(layer) and has_constant_normalization(layer))
+        _constant_normalization(layer) or (_is_model(layer) and has_constant_normalization(layer))
         for layer in getattr(model, "layers", ())
     )
 
