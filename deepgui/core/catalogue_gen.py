@@ -25,6 +25,9 @@ ACTIVATIONS = [
     None, "relu", "sigmoid", "softmax", "tanh", "linear", "elu", "selu", "gelu",
     "silu", "swish", "softplus", "softsign", "leaky_relu", "relu6", "mish", "exponential",
     "hard_sigmoid",
+    # Met in models people bring (MobileNetV3's hard_silu) and keeping the shape:
+    "hard_silu", "hard_swish", "hard_tanh", "celu", "log_sigmoid", "log_softmax",
+    "squareplus", "sparse_plus", "tanh_shrink", "hard_shrink", "soft_shrink", "sparsemax",
 ]  # fmt: skip
 INITIALIZERS = [
     "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
