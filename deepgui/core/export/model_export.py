@@ -66,7 +66,7 @@ def export_model(
     # Keras's ONNX exporter refuses a model that has never been called.
     _call_once(model)
     _refuse_non_finite(model, options.get("samples"))
-    artefact, dropped = without_augmentation(model)
+    artefact, dropped = without_augmentation(model, runtime=fmt != "keras")
     if fmt == "keras":
         return _export(model, artefact, dropped, fmt, target, note, options)
     with in_inference_mode(artefact) as runtime:  # a runtime gets the inference graph alone
