@@ -23,7 +23,7 @@ test: $(STAMP)
 # Four Keras Applications backbones (MobileNetV3Small, ConvNeXtTiny, EfficientNetV2B0,
 # ResNet50V2) imported, fine-tuned and exported to .keras, ONNX and TFLite (about 8 minutes).
 test-backbones: $(STAMP)
-	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 DEEPGUI_TEST_BACKBONES=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_start_from_existing.py -k fine_tunes
+	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 DEEPGUI_TEST_BACKBONES=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_start_from_existing.py -k "fine_tunes or keras_counts"
 
 # Builds the desktop bundle (about 2.5 min, 1.5 GB) and smoke-tests it: examples, train, export, window.
 test-installer: $(STAMP)

@@ -23,6 +23,13 @@ ops = keras.ops
 
 BACKBONES = ["MobileNetV3Small", "ConvNeXtTiny", "EfficientNetV2B0", "ResNet50V2"]
 
+# A large backbone's import, training and exports take 1-3 minutes each on 2 cores: `make
+# test` runs the lighter checks, and `make test-backbones`, which CI runs, all of them.
+HEAVY = pytest.mark.skipif(
+    not os.environ.get("DEEPGUI_TEST_BACKBONES"),
+    reason="a large backbone's training and exports: make test-backbones (CI) runs it",
+)
+
 
 def under_new_head(app: str, size: int = 64):
     backbone = getattr(keras.applications, app)(
@@ -53,7 +60,11 @@ def pixels(n=2, size=64, seed=0):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("app", BACKBONES)
+@pytest.mark.parametrize(
+    "app",
+    [a if a in ("MobileNetV3Small", "ConvNeXtTiny") else pytest.param(a, marks=HEAVY)
+     for a in BACKBONES],
+)  # fmt: skip
 def test_backbone_under_a_new_head_imports_with_keras_counts(app, tmp_path):
     model = under_new_head(app)
     project, rebuilt = reloaded(model, tmp_path, app)
@@ -305,19 +316,9 @@ def fine_tune(project_file, images, run_dir):
     return result
 
 
-# Each of these converts a large graph to ONNX and TFLite (1-3 minutes on 2 cores): the suite
-# runs MobileNetV3Small (keras.ops inside); `make test-backbones`, which CI runs, all four.
-HEAVY = pytest.mark.skipif(
-    not os.environ.get("DEEPGUI_TEST_BACKBONES"),
-    reason="a large backbone's training and exports: make test-backbones (CI) runs it",
-)
-
-
+@HEAVY
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "app",
-    [app if app == "MobileNetV3Small" else pytest.param(app, marks=HEAVY) for app in BACKBONES],
-)
+@pytest.mark.parametrize("app", BACKBONES)
 def test_backbone_fine_tunes_and_exports_within_tolerance(app, tmp_path):
     import json
 
@@ -357,3 +358,54 @@ def test_backbone_fine_tunes_and_exports_within_tolerance(app, tmp_path):
         assert report.ok, report.message
         exported = np.asarray(predict_file(tmp_path / name, images).outputs, dtype="float64")
         np.testing.assert_allclose(exported, by_keras, atol=1e-4)
+
+
+def test_fine_tuning_freezes_then_unfreezes_the_top_of_the_block(tmp_path):
+    """The engine's two phases on a small block (a Sequential used as a layer): phase one
+    trains the head alone, phase two the block's top layer too, BatchNormalization frozen
+    (its moving statistics untouched), at the fine-tuning learning rate."""
+    import json
+
+    keras.utils.set_random_seed(0)
+    block = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            layers.Conv2D(4, 3, name="low"),
+            layers.BatchNormalization(name="bn"),
+            layers.Conv2D(4, 3, name="top"),
+        ],
+        name="block",
+    )
+    inputs = keras.Input((8, 8, 3), name="image")
+    x = layers.GlobalAveragePooling2D(name="pool")(block(inputs))
+    keras.Model(inputs, layers.Dense(2, activation="softmax", name="head")(x)).save(
+        tmp_path / "small.keras"
+    )
+    project_file = tmp_path / "small.dgproj"
+    import_model_file(tmp_path / "small.keras", project_file)
+    project = load_project(project_file)
+    project.training.update(epochs=2, batch_size=8, fine_tuning={
+        "enabled": True, "frozen_epochs": 1, "unfreeze_layers": 2, "learning_rate": 1e-3})  # fmt: skip
+    project.save(project_file)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 48)
+    x = rng.normal(size=(48, 8, 8, 3)).astype("float32") + y[:, None, None, None]
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    before = keras.saving.load_model(tmp_path / "small.keras").get_layer("block")
+    run = tmp_path / "run"
+    fine_tune(project_file, tmp_path / "data.npz", run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["fine_tuning"] == {"from_epoch": 2, "learning_rate": 1e-3, "unfrozen_layers": 1}
+    after = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    trained = next(layer for layer in after._flatten_layers() if layer.name == "block")
+    layer = {sub.name: sub for sub in trained._flatten_layers(include_self=False)}
+    # The top two layers with weights are bn and top; bn stays frozen, so one layer trained.
+    assert layer["top"].trainable and not layer["bn"].trainable and not layer["low"].trainable
+    changed = {
+        name: not np.allclose(before.get_layer(name).get_weights()[0], layer[name].get_weights()[0])
+        for name in ("low", "top")
+    }
+    assert changed == {"low": False, "top": True}
+    np.testing.assert_allclose(  # moving mean: never updated, in inference mode throughout
+        before.get_layer("bn").get_weights()[2], layer["bn"].get_weights()[2]
+    )
