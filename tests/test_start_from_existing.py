@@ -12,7 +12,7 @@ import pytest
 from deepgui.core import backbones, node_kinds
 from deepgui.core.build import build_model
 from deepgui.core.graph import Graph
-from deepgui.core.keras_import import import_model_file
+from deepgui.core.keras_import import import_model, import_model_file
 from deepgui.core.project import Project, load_project, weights_path_for
 from deepgui.core.shapes import ShapeInference, trainable_split
 from deepgui.core.weights import load_weights, save_weights
@@ -409,3 +409,43 @@ def test_fine_tuning_freezes_then_unfreezes_the_top_of_the_block(tmp_path):
     np.testing.assert_allclose(  # moving mean: never updated, in inference mode throughout
         before.get_layer("bn").get_weights()[2], layer["bn"].get_weights()[2]
     )
+
+
+def test_a_block_opens_for_editing_with_its_weights_and_undo_closes_it(tmp_path):
+    from deepgui.core.commands import ExpandBlock
+
+    block = keras.Sequential(
+        [keras.Input((6,)), layers.Dense(5, activation="relu", name="inner"),
+         layers.Dense(4, name="inner_out")],
+        name="encoder",
+    )  # fmt: skip
+    inputs = keras.Input((6,), name="x")
+    model = keras.Model(inputs, layers.Dense(2, name="head")(ops.relu(block(inputs))))
+    project, _ = reloaded(model, tmp_path)
+    block_node = project.graph.node_by_name("encoder")
+    assert node_kinds.opens_for_editing(block_node)
+    before = project.graph.to_dict()
+    project.undo.push(ExpandBlock(block_node.id))
+    graph = project.graph
+    assert graph.node_by_name("encoder") is None
+    assert {"inner", "inner_out"} <= {n.name for n in graph}
+    inner_out = graph.node_by_name("inner_out")
+    assert [graph.nodes[e.target].class_name for e in graph.out_edges(inner_out.id)] == ["Relu"]
+    rebuilt = build_model(graph)
+    assert load_weights(rebuilt, weights_path_for(tmp_path / "model.dgproj")) == []
+    x = np.random.default_rng(5).normal(size=(3, 6)).astype("float32")
+    np.testing.assert_allclose(
+        rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5
+    )
+    project.undo.undo()
+    assert project.graph.to_dict() == before
+
+
+def test_a_block_holding_a_keras_only_class_stays_one_block():
+    backbone = keras.applications.ConvNeXtTiny(
+        include_top=False, weights=None, input_shape=(32, 32, 3)
+    )
+    inputs = keras.Input((32, 32, 3))
+    graph = import_model(keras.Model(inputs, backbone(inputs))).graph
+    block = next(n for n in graph if node_kinds.kind(n) == node_kinds.BLOCK)
+    assert not node_kinds.opens_for_editing(block)  # its LayerScale: Keras's own code

@@ -337,3 +337,49 @@ class UndoStack:
         self._undone.clear()
         self._clean_depth = 0
         self._changed()
+
+
+@dataclass
+class ExpandBlock(Command):
+    """Open a block (a model used as a layer) for editing: its layers take its place on the
+    canvas, wired as it was; undo puts the block back. The layers keep their names, so the
+    weights the block had load into them by their variables' paths (weights.load_weights)."""
+
+    node_id: str
+    text: str = "Open block for editing"  # type: ignore[assignment]
+    _block: Node | None = None
+    _index: int = 0
+    _edges: list[tuple[int, Edge]] = field(default_factory=list)
+    _added: list[str] = field(default_factory=list)
+
+    def redo(self, graph: Graph) -> None:
+        from deepgui.core.keras_import import expand_block
+
+        expansion = expand_block(graph, self.node_id)
+        block = graph.node(self.node_id)
+        outgoing = graph.out_edges(self.node_id)
+        self._index = graph.index_of(self.node_id)
+        self._edges = sorted(
+            (graph.edge_index(e), e) for e in graph.edges if self.node_id in (e.source, e.target)
+        )
+        self._block, _ = graph.remove_node(self.node_id)
+        # The new nodes, read as a project file reads them (kinds, calls, shares kept).
+        parsed = Graph.from_dict({"nodes": expansion.nodes, "edges": []})
+        x, y = block.position
+        for i, node in enumerate(parsed.nodes.values()):
+            node.position = (x, y + 150.0 * i)
+            graph.restore_node(node)
+        self._added = list(parsed.nodes)
+        for raw in expansion.edges:
+            edge = Edge(raw["source"], raw["target"], raw["target_port"], raw.get("source_port", 0))
+            graph.restore_edge(edge)
+        for edge in outgoing:
+            source, port = expansion.outputs[edge.source_port]
+            graph.restore_edge(Edge(source, edge.target, edge.target_port, port))
+
+    def undo(self, graph: Graph) -> None:
+        for node_id in reversed(self._added):
+            graph.remove_node(node_id)
+        graph.restore_node(self._block, self._index)
+        for index, edge in self._edges:
+            graph.restore_edge(edge, index)

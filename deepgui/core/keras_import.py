@@ -234,6 +234,15 @@ class _Importer:
                 return env[ref]
             outs = called.get(ref[:2])
             if outs is None:
+                # Keras numbers a nested model's calls from 1 in `output_layers` (its own
+                # construction was call 0) while its config lists the one call it keeps.
+                calls = [v for k, v in called.items() if k[0] == ref[0]]
+                outs = (
+                    calls[0]
+                    if len(calls) == 1 and len(entries[ref[0]].get("inbound_nodes") or []) == 1
+                    else None
+                )
+            if outs is None:
                 return None
             if len(outs) == 1 and outs[0].port == 0:  # a node: any output port of it
                 return _Ref(outs[0].node_id, ref[2])
@@ -759,3 +768,38 @@ def block_graph(node: Any) -> Graph:
     for node_id, position in auto_layout(graph).items():
         graph.nodes[node_id].position = position
     return graph
+
+
+@dataclass
+class Expansion:
+    """A block's layers as they join the graph in its place: new nodes (project-file form),
+    the edges among them and from the block's sources, and, per output port of the block, the
+    tensor that now carries it."""
+
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+    outputs: list[tuple[str, int]]
+
+
+def expand_block(graph: Graph, node_id: str) -> Expansion:
+    """What `node_id`, a block (a model used as a layer), becomes when opened for editing: its
+    layers, named and numbered clear of the graph's, wired to what fed the block. Its inner
+    blocks stay blocks. ModelImportError when its layers cannot be read this way."""
+    block = graph.node(node_id)
+    importer = _Importer(flatten=False)
+    importer.out.names = {n.name for n in graph.nodes.values() if n.id != node_id}
+    numbers = [int(m.group(1)) for nid in graph.nodes if (m := re.fullmatch(r"n(\d+)", nid))]
+    importer.out.counter = max(numbers, default=0)
+    sources = [_Ref(e.source, e.source_port) for e in graph.in_edges(node_id)]
+    config = dict(block.config)
+    try:
+        outputs = importer.model(config, None, sources)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelImportError(
+            f"{block.name}: its layers cannot be opened for editing ({type(exc).__name__}: {exc})."
+        ) from None
+    frozen = config.get("trainable") is False
+    for node in importer.out.nodes:  # a frozen block's layers stay frozen once opened
+        if frozen and "trainable" in node["config"]:
+            node["config"]["trainable"] = False
+    return Expansion(importer.out.nodes, importer.out.edges, [(r.node_id, r.port) for r in outputs])

@@ -184,3 +184,24 @@ def category(node: Node) -> str | None:
         return "Backbones"
     spec = catalogue.get(node.class_name)
     return spec.category if spec else None
+
+
+def opens_for_editing(node: Node) -> bool:
+    """Whether a block can be opened into its layers for editing: every part of it is a
+    layer, an operation or a block itself (no class only Keras's own code builds)."""
+    if kind(node) != BLOCK:
+        return False
+    for entry in node.config.get("layers", []):
+        if not isinstance(entry, dict):
+            return False
+        module = entry.get("module") or ""
+        editable = (
+            entry.get("class_name") in MODEL_CLASSES
+            or not module
+            or module.startswith("keras.layers")
+            or module == "keras"
+            or module.startswith(OPS_MODULE_PREFIX)
+        )
+        if not editable:
+            return False
+    return bool(node.config.get("layers"))

@@ -120,12 +120,18 @@ def load_weights(model: Any, path: str | os.PathLike, strict: bool = False) -> l
     whose stored shapes no longer match (the user edited them) and those not in the file (added
     since). With ``strict=True`` a shape mismatch raises ProjectFormatError instead."""
     stored = read_weights(path)
+    by_path: dict[str, Any] | None = None
     reinitialised = []
     for layer in model.layers:
         variables = list(layer.weights)
         if not variables:
             continue
         arrays = stored.get(layer.name)
+        if arrays is None:
+            # A layer that was inside a block (a model used as a layer) before the block was
+            # opened for editing: its arrays are stored under the block, by variable path.
+            by_path = read_paths(path) if by_path is None else by_path
+            arrays = _arrays_by_path(variables, by_path)
         problem = _mismatch(layer.name, variables, arrays)
         if problem:
             if strict and arrays is not None:
@@ -140,6 +146,40 @@ def load_weights(model: Any, path: str | os.PathLike, strict: bool = False) -> l
         if callable(finalize):
             finalize()
     return reinitialised
+
+
+def read_paths(path: str | os.PathLike) -> dict[str, Any]:
+    """Every stored array by its variable's path (``block/top/kernel``)."""
+    import h5py
+
+    out: dict[str, Any] = {}
+    try:
+        with h5py.File(path, "r") as fh:
+            for group in fh["layers"].values():
+                for data in group.values():
+                    name = data.attrs.get("name")
+                    if isinstance(name, bytes):
+                        name = name.decode("utf-8")
+                    if isinstance(name, str):
+                        out[name] = data[()]
+    except (OSError, KeyError, ValueError):
+        return {}
+    return out
+
+
+def _arrays_by_path(variables: list[Any], by_path: dict[str, Any]) -> list[Any] | None:
+    """The arrays stored for these variables under a block's path (one match each), else
+    None."""
+    found = []
+    for variable in variables:
+        own = str(getattr(variable, "path", variable.name))
+        matches = [
+            array for name, array in by_path.items() if name == own or name.endswith("/" + own)
+        ]
+        if len(matches) != 1:
+            return None
+        found.append(matches[0])
+    return found
 
 
 def _dtype_name(variable: Any) -> str:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from deepgui.core import catalogue, node_kinds
 from deepgui.core.catalogue import LayerSpec, ParamSpec, check_param
-from deepgui.core.commands import SetConfig
+from deepgui.core.commands import ExpandBlock, SetConfig
 from deepgui.ui.document import Document
 from deepgui.ui.node_details import ArgumentsForm, BackboneWeights, BlockPanel
 from deepgui.ui.param_editors import ParamEditor, Unparsed, editor_for
@@ -262,6 +262,7 @@ class Inspector(QWidget):
             self.form.frozen_changed.connect(
                 lambda frozen: self._param_changed("trainable", not frozen)
             )
+            self.form.open_requested.connect(lambda: self._open_block(node.id))
             self.form_holder.addWidget(self.form)
         self._show_status()
 
@@ -301,6 +302,14 @@ class Inspector(QWidget):
         config = copy.deepcopy(node.config)
         config[name] = value
         self.doc.push(SetConfig(node.id, config))
+
+    def _open_block(self, node_id: str) -> None:
+        from deepgui.core.errors import DeepGuiError
+
+        try:
+            self.doc.push(ExpandBlock(node_id))
+        except DeepGuiError as exc:
+            self.status.setText(f"<span style='color:#d32f2f'>{exc}</span>")
 
     def _rename(self) -> None:
         node = self.doc.graph.nodes.get(self.node_id) if self.node_id else None

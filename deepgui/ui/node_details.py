@@ -67,6 +67,7 @@ class BlockPanel(QWidget):
     """A block or backbone's frozen switch and a button that lists the layers inside it."""
 
     frozen_changed = Signal(bool)
+    open_requested = Signal()
 
     def __init__(self, node: Node, parent=None) -> None:
         super().__init__(parent)
@@ -81,6 +82,16 @@ class BlockPanel(QWidget):
             show = QPushButton("Show its layers…")
             show.clicked.connect(self.show_layers)
             layout.addWidget(show)
+            self.open_button = QPushButton("Open for editing")
+            editable = node_kinds.opens_for_editing(node)
+            self.open_button.setEnabled(editable)
+            self.open_button.setToolTip(
+                "Its layers take its place on the canvas, with its weights (Undo closes it)."
+                if editable
+                else "It holds a class only Keras's own code builds, so it stays one block."
+            )
+            self.open_button.clicked.connect(self.open_requested.emit)
+            layout.addWidget(self.open_button)
         self.dialog: QDialog | None = None
 
     def show_layers(self) -> None:
