@@ -95,16 +95,35 @@ def choose(project, data, config, speeds: dict[str, float] | None = None) -> tup
     times = {e: t for e, t in times.items() if t is not None}
     if not times:
         return "tensorflow", "no engine could be measured; TensorFlow trains it"
-    best = min(times, key=times.get)
+    fastest = best = min(times, key=times.get)
     base = times.get("tensorflow")
     if base is not None and best != "tensorflow":
         saved = base - times[best]
         if saved < max(MIN_SAVING_SECONDS, SAVING * base):
             best = "tensorflow"
-    shown = ", ".join(
-        f"{LABELS[e]} {t:,.1f} s" for e, t in sorted(times.items(), key=lambda i: i[1])
-    )
-    return best, f"auto chose {LABELS[best]} (this run predicted at {shown})"
+    return best, _choice_sentence(speeds, times, samples, best, fastest)
+
+
+def _choice_sentence(speeds, times, samples: int, best: str, fastest: str) -> str:
+    """What auto compared and why it took `best`, in one sentence: each engine's predicted
+    whole run, split into its fixed cost (start-up, compiling, ending) and its epochs."""
+
+    def parts(engine: str) -> str:
+        fixed = speeds.get(f"{engine}:fixed", 0.0)
+        return (
+            f"{LABELS[engine]} {times[engine]:,.1f} s ({fixed:,.1f} s to start, compile and "
+            f"end, {times[engine] - fixed:,.1f} s of epochs at {speeds[engine]:,.0f} samples/s)"
+        )
+
+    shown = ", ".join(parts(e) for e in sorted(times, key=times.get))
+    if best != fastest:
+        why = (
+            f"{LABELS[fastest]} would save less than {SAVING:.0%} and {MIN_SAVING_SECONDS:g} s, "
+            "not worth a worker process"
+        )
+    else:
+        why = "it ends this run soonest"
+    return f"auto chose {LABELS[best]} for this run of {samples:,} samples, as {why}: {shown}"
 
 
 SHORT_RUN_SAMPLES = 100_000  # about 20 s of TensorFlow on a small CPU: not worth a probe

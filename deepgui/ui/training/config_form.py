@@ -554,8 +554,8 @@ class TrainingForm(QWidget):
             elif name in speeds:
                 label += " · cannot train this model"
             self.engine.setItemText(i, label)
-        _say(self.speeds, f"{speeds_sentence(speeds)} Automatic takes "
-                            f"{ENGINE_LABELS[measured.auto]} for this run.")  # fmt: skip
+        # The core's sentence: what auto compared (each engine's whole run) and why.
+        _say(self.speeds, f"{speeds_sentence(speeds)} {_capitalised(measured.note)}.")
 
     # ------------------------------------------------------------------ model -> form
     def load(self, training: dict[str, Any]) -> None:
@@ -796,3 +796,7 @@ class TrainingForm(QWidget):
         self._shown = new
         if changes:
             self.edited.emit(changes)
+
+
+def _capitalised(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
