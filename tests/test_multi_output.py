@@ -318,3 +318,17 @@ def test_the_standalone_program_trains_several_targets_and_lints_clean(tmp_path)
             "100", "--select", "E,F,W,I,B,UP,SIM", str(tmp_path / "two.py")]  # fmt: skip
     done = subprocess.run([tool, *args], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_wording_a_user_knows():
+    """Issue 23's wording: a single sample's summary is its label and probability; a long
+    list of missing columns is cut with "and N more"."""
+    from deepgui.core.predict import Predictions, _listed
+
+    one = Predictions(
+        ["cat.png"], np.array([[0.1, 0.7, 0.2]]), ["bird", "cat", "dog"], "multiclass"
+    )
+    assert one.summary() == "Predicted 1 sample: cat (70.0%)."
+    assert _listed(["a"]) == "'a'"
+    assert _listed(["a", "b", "c"]) == "'a', 'b' and 'c'"
+    assert _listed([f"c{i}" for i in range(8)]) == "'c0', 'c1', 'c2', 'c3', 'c4' and 3 more"

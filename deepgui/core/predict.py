@@ -131,6 +131,10 @@ class Predictions:
         accuracy = self.accuracy
         if accuracy is not None:
             text += f"; accuracy {accuracy:.4f} against the labels in the data"
+        elif self.task in ("multiclass", "binary") and n == 1 and len(self.outputs[0]) > 1:
+            # One sample: its label and how sure the model is, not a count of one.
+            best = int(np.argmax(self.outputs[0]))
+            text += f": {self.predicted[0]} ({self.outputs[0][best]:.1%})"
         elif self.task != "regression" and n:
             counts = {c: 0 for c in self.classes}
             for label in self.predicted:
@@ -356,7 +360,8 @@ def read_data(model: LoadedModel, path: str | os.PathLike) -> Samples:
     if path.is_file() and suffix in CSV_SUFFIXES:
         if pre is None or not pre.table:
             raise DeepGuiError(
-                f"{path}: a CSV needs a model trained on a table (with its signature.json)."
+                f"{path}: this model was not trained on a table, so it cannot read a CSV; give "
+                "it data of the kind it was trained on (images, an image folder or an .npz)."
             )
         return _read_table(model, path)
     if path.is_dir() or suffix in IMAGE_SUFFIXES:
@@ -369,6 +374,14 @@ def read_data(model: LoadedModel, path: str | os.PathLike) -> Samples:
     )
 
 
+def _listed(columns: list[str], shown: int = 5) -> str:
+    """'a', 'b' and 'c'; or the first few and "and N more" when there are many."""
+    names = [repr(c) for c in columns]
+    if len(names) > shown:
+        return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _read_table(model: LoadedModel, path: Path) -> Samples:
     from deepgui.core.data.table import missing_mask, read_csv, type_column
 
@@ -377,10 +390,9 @@ def _read_table(model: LoadedModel, path: Path) -> Samples:
     table = read_csv(path)
     absent = [r.column for r in pre.inputs if r.column not in table.header]
     if absent:
-        shown = ", ".join(repr(c) for c in absent[:5])
         raise DeepGuiError(
-            f"{path.name}: lacks the column{'s' * (len(absent) > 1)} {shown}, which the model "
-            f"was trained on; it takes {', '.join(repr(r.column) for r in pre.inputs)}."
+            f"{path.name}: lacks the column{'s' * (len(absent) > 1)} {_listed(absent)}, which "
+            f"the model was trained on; it takes {_listed([r.column for r in pre.inputs])}."
         )
     raw: dict[str, np.ndarray] = {}
     for r in pre.inputs:
