@@ -27,6 +27,16 @@ SAMPLES_FILE = "samples.npz"
 SAMPLE_ROWS = 64
 
 
+# How a Keras model that takes a table is called from Python (README: "Calling a .keras
+# export"). Keras 3's predict refuses NumPy string and object arrays (keras-team/keras#20479).
+TABLE_USAGE = (
+    "Call the model with a dict of one array per input below, keyed by its name, shape "
+    "(rows, 1): numbers as float32 (NaN where missing), strings as TensorFlow string tensors "
+    "(tf.constant on the column's str values; model.predict refuses NumPy object arrays); "
+    "model(inputs, training=False) returns the class probabilities in the order of classes."
+)
+
+
 @dataclass
 class Signature:
     task: str
@@ -52,6 +62,8 @@ class Signature:
             out["outputs"] = [dict(o, classes=list(o["classes"])) for o in self.outputs]
         if self.strings_as_numbers and self.preprocessing is not None:
             out["vocabularies"] = self.preprocessing.vocabularies()
+        elif self.preprocessing is not None and self.preprocessing.table:
+            out["usage"] = TABLE_USAGE
         return {**out, **self.extra}
 
     def input_summary(self) -> list[dict[str, Any]]:
