@@ -94,3 +94,30 @@ def test_the_data_tab_shows_its_fields_whole_at_a_laptops_size(window, qtbot):
     assert not scroll.horizontalScrollBar().isVisible()  # nothing cut off at the right
     assert view.browse.width() >= view.browse.sizeHint().width()
     assert view.browse.text() == "Browse…"
+
+
+def test_the_target_is_a_column_named_like_one_or_the_last_of_categories():
+    """Penguins ends with `year`: the last column would train as a 3-class problem. The core
+    takes a column named like a target, else the last column of categories."""
+    from deepgui.core.data.preview import likely_target
+
+    penguins = ["species", "island", "bill_length_mm", "body_mass_g", "sex", "year"]
+    kinds = ["category", "category", "numeric", "numeric", "category", "numeric"]
+    assert likely_target(penguins, kinds) == "species"
+    assert likely_target(["Class", "b", "c"], ["numeric"] * 3) == "Class"
+    assert likely_target(["a", "colour", "size", "year"], ["numeric", "category", "numeric",
+                                                         "numeric"]) == "colour"  # fmt: skip
+    assert likely_target(["x1", "x2", "amount"], ["numeric"] * 3) == "amount"
+
+
+def test_a_preview_of_penguins_picks_species(window, qtbot, tmp_path):
+    view = window.training.data_view
+    rows = ["island,species,bill_length_mm,sex,year"]
+    rows += [f"{'Biscoe' if i % 2 else 'Dream'},{['Adelie', 'Gentoo'][i % 2]},{40 + i % 7},"
+             f"{'male' if i % 3 else 'female'},{2007 + i % 3}" for i in range(40)]  # fmt: skip
+    path = tmp_path / "penguins.csv"
+    path.write_text("\n".join(rows) + "\n")
+    window.doc.project.dataset.update(source="csv", path=str(path))
+    view.load(window.doc.project.dataset)
+    qtbot.mouseClick(view.preview_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.doc.project.dataset.get("target") == "species", timeout=20_000)

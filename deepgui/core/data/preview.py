@@ -49,6 +49,30 @@ def preview(
     raise AssertionError("every source has a case above")
 
 
+# Column names that say "this is what to predict", compared without case or separators.
+TARGET_NAMES = (
+    "target", "label", "labels", "class", "classes", "category", "species", "y", "outcome",
+    "diagnosis", "result", "survived", "churn", "default", "variety", "quality", "grade",
+)  # fmt: skip
+
+
+def likely_target(columns: list[str], kinds: list[str]) -> str | None:
+    """The column a table most likely predicts: one named like a target (target, label,
+    class, species, y, ...), else the last column of categories, else the last column. Not
+    simply the last: penguins ends with `year`, which would train as a 3-class problem."""
+    if not columns:
+        return None
+
+    def squeezed(name: str) -> str:
+        return "".join(ch for ch in name.lower() if ch.isalnum())
+
+    for column in columns:
+        if squeezed(column) in TARGET_NAMES:
+            return column
+    categories = [c for c, k in zip(columns, kinds, strict=False) if k == "category"]
+    return categories[-1] if categories else columns[-1]
+
+
 def _table(path: Path, rows: int) -> dict[str, Any]:
     from deepgui.core.data.table import read_csv, type_column
 
@@ -65,6 +89,7 @@ def _table(path: Path, rows: int) -> dict[str, Any]:
         "path": str(path),
         "columns": table.header,
         "types": types,
+        "suggested_target": likely_target(table.header, types),
         "rows": first,
         "row_numbers": table.row_numbers[: len(first)].tolist(),
     }

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from deepgui.core.commands import REMOVE
 from deepgui.core.data.check import summarize
 from deepgui.core.data.describe import input_captions, missing_summary
+from deepgui.core.data.preview import likely_target
 from deepgui.core.errors import DatasetError
 from deepgui.core.project import Project
 from deepgui.core.training.prepare import check_fit
@@ -129,6 +130,9 @@ class DataView(QWidget):
         self._shown: dict[str, Any] = {}  # the form's values as last loaded or sent
         self._seen: dict[str, Any] = {}  # the dataset as the form last showed it
         self._loading = False
+        # The last previewed table's columns and their kinds (the target guess uses them).
+        self.column_columns: list[str] = []
+        self.column_kinds: list[str] = []
         self.background = Background(self)
         self.last_preview: dict[str, Any] | None = None
         self._run_worker = None  # the starting run whose loaded data is still to be described
@@ -426,6 +430,7 @@ class DataView(QWidget):
         self.inputs_described.emit(out.get("input_captions") or {})
         kind = out.get("kind")
         if kind == "table":
+            self.column_columns, self.column_kinds = out["columns"], out["types"]
             self._show_table(out["columns"], out["types"], out["rows"])
             self.stack.setCurrentIndex(0)
         elif "image_arrays" in out:
@@ -470,8 +475,7 @@ class DataView(QWidget):
 
     def offer_columns(self, columns: list[str], choose: bool) -> None:
         """Every column of the table in the target list. Without a target yet and when the user
-        asked (`choose`: a preview, a new file), the last column (where tables usually keep it)
-        is chosen, as an edit of the project like any other; opening a project changes nothing."""
+        asked (`choose`: a preview, a new file), the core's likely target is chosen, as an edit of the project like any other; opening a project changes nothing."""
         current = self.target.currentText().strip()
         ticked = self._ticked() or _targets_of(self.dataset)[1:]
         self._listed_for, self._listed_path = self.dataset, self.dataset.get("path")
@@ -498,7 +502,11 @@ class DataView(QWidget):
             and columns
             and self.source.currentData() in ("csv", "timeseries")
         ):
-            self.target.setCurrentIndex(len(columns) - 1)  # written through _write
+            # The core's guess (a column named like a target, else the last of categories,
+            # whose kinds the preview knows), written through _write as any choice.
+
+            kinds = self.column_kinds if self.column_columns == columns else []
+            self.target.setCurrentIndex(columns.index(likely_target(columns, kinds)))
             if self.last_preview is not None and self.last_preview.get("error"):
                 self.refresh_preview()  # loading failed for want of a target: again with it
 
