@@ -252,7 +252,9 @@ class Inspector(QWidget):
             if kind == node_kinds.BACKBONE:
                 self.weights_row = BackboneWeights(node, self.form)
                 self.weights_row.chosen.connect(lambda v: self._param_changed("weights", v))
-                self.form.layout().addRow("weights from", self.weights_row)
+                # Its own full-width row: beside a label it made the inspector scroll sideways.
+                self.form.layout().addRow(QLabel("Weights from:"))
+                self.form.layout().addRow(self.weights_row)
         elif kind == node_kinds.OPERATION:
             self.form = ArgumentsForm(node)
             self.form.changed.connect(self._param_changed)
