@@ -137,7 +137,7 @@ def main() -> None:
           f"{cfg.epochs} epochs, order A-B-B-A x{args.repeats}")  # fmt: skip
     times: dict[str, list[float]] = {"plain": [], "engine": []}
     with tempfile.TemporaryDirectory() as tmp:
-        plain(project, data, cfg.with_overrides(epochs=2))  # warm-up: imports, first traces
+        plain(project, data, cfg.with_overrides(epochs=args.frozen + 1))  # warm-up: first traces
         for r in range(args.repeats):
             for i, which in enumerate(("plain", "engine", "engine", "plain")):
                 if which == "plain":
