@@ -26,3 +26,22 @@ def small_cnn() -> tuple[Graph, dict[str, Node]]:
     n["flat"] = add(g, "Flatten", n["pool"])
     n["dense"] = add(g, "Dense", n["flat"], units=10, activation="softmax")
     return g, n
+
+
+def train_as_the_cli_does(project_file, data, run_dir, target=None):
+    """Train a saved project on `data` through the core `deepgui train` uses (prepare_run, the
+    TensorFlow engine, the run folder); fails the test unless the run completes."""
+    from deepgui.core.project import load_project
+    from deepgui.core.training import engines
+    from deepgui.core.training.prepare import prepare_run
+
+    prepared = prepare_run(load_project(project_file), run_dir, data=str(data), target=target)
+    try:
+        loaded = prepared.load_data()
+        engine = engines.make_engine("tensorflow", prepared.project, loaded, prepared.config,
+                                     None, dataset_spec=loaded.spec, run_dir=prepared.run_dir)  # fmt: skip
+        result = engine.run()
+    finally:
+        prepared.release()
+    assert result.reason == "completed", result.metrics.get("message")
+    return result

@@ -9,28 +9,13 @@ import pytest
 
 from deepgui.core.export import export_project
 from deepgui.core.graph import Graph
-from deepgui.core.project import Project, load_project
-from tests.helpers import add
+from deepgui.core.project import Project
+from tests.helpers import add, train_as_the_cli_does
 from tests.rawdata import write_image_folder
 
 pytest.importorskip("onnxruntime")
 
 FORMATS = (("onnx", "model.onnx"), ("tflite", "model.tflite"), ("savedmodel", "model_saved"))
-
-
-def train(project_file, data, run_dir, target=None):
-    from deepgui.core.training import engines
-    from deepgui.core.training.prepare import prepare_run
-
-    prepared = prepare_run(load_project(project_file), run_dir, data=str(data), target=target)
-    try:
-        loaded = prepared.load_data()
-        engine = engines.make_engine("tensorflow", prepared.project, loaded, prepared.config,
-                                     None, dataset_spec=loaded.spec, run_dir=prepared.run_dir)  # fmt: skip
-        result = engine.run()
-    finally:
-        prepared.release()
-    assert result.reason == "completed", result.metrics.get("message")
 
 
 def image_cnn(path):
@@ -86,7 +71,7 @@ def test_a_network_with_dropout_exports_to_every_runtime(kind, tmp_path):
     else:
         project, data = sequence_net(tmp_path / "p.dgproj"), sequences(tmp_path / "s.npz")
     run = tmp_path / "run"
-    train(project, data, run, target="label" if kind == "table" else None)
+    train_as_the_cli_does(project, data, run, target="label" if kind == "table" else None)
     for fmt, name in FORMATS:
         report = export_project(run, fmt, tmp_path / name)
         assert report.ok, report.message

@@ -16,6 +16,7 @@ from deepgui.core.keras_import import import_model, import_model_file
 from deepgui.core.project import Project, load_project, weights_path_for
 from deepgui.core.shapes import ShapeInference, trainable_split
 from deepgui.core.weights import load_weights, save_weights
+from tests.helpers import train_as_the_cli_does
 
 keras = pytest.importorskip("keras")
 layers = keras.layers
@@ -298,22 +299,14 @@ def tinted_folder(root, per_class: int = 8, size: int = 64):
     return root
 
 
-def fine_tune(project_file, images, run_dir):
-    """Two epochs on a frozen backbone, then one with its top layers unfrozen, through the
-    core `deepgui train` uses."""
-    from deepgui.core.training import engines
-    from deepgui.core.training.prepare import prepare_run
-
-    prepared = prepare_run(load_project(project_file), run_dir, data=str(images))
-    try:
-        loaded = prepared.load_data()
-        engine = engines.make_engine("tensorflow", prepared.project, loaded, prepared.config,
-                                     None, dataset_spec=loaded.spec, run_dir=prepared.run_dir)  # fmt: skip
-        result = engine.run()
-    finally:
-        prepared.release()
-    assert result.reason == "completed", result.metrics.get("message")
-    return result
+def imported_to_fine_tune(model_file, project_file, epochs: int, **fine_tuning):
+    """`deepgui import` of a model file, its project set to fine-tune (saved)."""
+    import_model_file(model_file, project_file)
+    project = load_project(project_file)
+    project.training.update(epochs=epochs, batch_size=8,
+                            fine_tuning={"enabled": True, **fine_tuning})  # fmt: skip
+    project.save(project_file)
+    return project_file
 
 
 @HEAVY
@@ -327,16 +320,14 @@ def test_backbone_fine_tunes_and_exports_within_tolerance(app, tmp_path):
 
     model = under_new_head(app)
     model.save(tmp_path / "brought.keras")
-    project_file = tmp_path / "brought.dgproj"
-    import_model_file(tmp_path / "brought.keras", project_file)
-    project = load_project(project_file)
-    project.training.update(epochs=3, batch_size=8, fine_tuning={
-        "enabled": True, "frozen_epochs": 2, "unfreeze_layers": 10, "learning_rate": 1e-4})  # fmt: skip
-    project.save(project_file)
+    project_file = imported_to_fine_tune(
+        tmp_path / "brought.keras", tmp_path / "brought.dgproj", epochs=3,
+        frozen_epochs=2, unfreeze_layers=10, learning_rate=1e-4,
+    )  # fmt: skip
     before = load_project(project_file)
     block_name = next(n.name for n in before.graph if node_kinds.kind(n) == node_kinds.BLOCK)
     run = tmp_path / "run"
-    fine_tune(project_file, tinted_folder(tmp_path / "images"), run)
+    train_as_the_cli_does(project_file, tinted_folder(tmp_path / "images"), run)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs_run"] == 3
     assert (
@@ -381,19 +372,17 @@ def test_fine_tuning_freezes_then_unfreezes_the_top_of_the_block(tmp_path):
     keras.Model(inputs, layers.Dense(2, activation="softmax", name="head")(x)).save(
         tmp_path / "small.keras"
     )
-    project_file = tmp_path / "small.dgproj"
-    import_model_file(tmp_path / "small.keras", project_file)
-    project = load_project(project_file)
-    project.training.update(epochs=2, batch_size=8, fine_tuning={
-        "enabled": True, "frozen_epochs": 1, "unfreeze_layers": 2, "learning_rate": 1e-3})  # fmt: skip
-    project.save(project_file)
+    project_file = imported_to_fine_tune(
+        tmp_path / "small.keras", tmp_path / "small.dgproj", epochs=2,
+        frozen_epochs=1, unfreeze_layers=2, learning_rate=1e-3,
+    )  # fmt: skip
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 48)
     x = rng.normal(size=(48, 8, 8, 3)).astype("float32") + y[:, None, None, None]
     np.savez(tmp_path / "data.npz", x=x, y=y)
     before = keras.saving.load_model(tmp_path / "small.keras").get_layer("block")
     run = tmp_path / "run"
-    fine_tune(project_file, tmp_path / "data.npz", run)
+    train_as_the_cli_does(project_file, tmp_path / "data.npz", run)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["fine_tuning"] == {"from_epoch": 2, "learning_rate": 1e-3, "unfrozen_layers": 1}
     after = keras.saving.load_model(run / "model.keras", safe_mode=True)

@@ -568,22 +568,15 @@ def _stored_config(path: Path) -> Any:
 def _refuse_unsafe(path: Path, config: Any) -> None:
     """A layer config naming a file (a vocabulary path) would make Keras read that file: refused
     before Keras sees it, whatever safe mode would say."""
-    from deepgui.core.keras_layers import PATH_KEYS
+    from deepgui.core.keras_layers import file_named_in
 
-    stack = [config]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for key in PATH_KEYS:
-                if isinstance(item.get(key), str) and not item[key].startswith("vocabulary"):
-                    name = item.get("name", "?")
-                    raise ModelImportError(
-                        f"{path}: layer {name} takes its {key} from the file {item[key]!r}, "
-                        "outside the model file; deepgui never reads files a model names."
-                    )
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+    named = file_named_in(config)
+    if named is not None:
+        name, key, value = named
+        raise ModelImportError(
+            f"{path}: layer {name} takes its {key} from the file {value!r}, "
+            "outside the model file; deepgui never reads files a model names."
+        )
 
 
 def load_network_file(path: str | os.PathLike) -> Any:

@@ -198,10 +198,10 @@ def _deserialize_other(node: Node, kind: str):
             f"{node.name}: holds a Lambda or another layer made of Python code, which deepgui "
             "never runs; use built-in layers instead."
         )
-    path = _path_anywhere(node.config)
-    if path is not None:
+    named = file_named_in(node.config)
+    if named is not None:
         raise BuildError(
-            f"{node.name}: a layer inside it names the file {path!r}; deepgui never reads "
+            f"{node.name}: a layer inside it names the file {named[2]!r}; deepgui never reads "
             "files named in a layer's settings."
         )
     k = keras()
@@ -235,14 +235,16 @@ def _names_code(config: Any) -> bool:
     return False
 
 
-def _path_anywhere(config: Any) -> str | None:
+def file_named_in(config: Any) -> tuple[str, str, str] | None:
+    """(layer name, key, path) of the first file path anywhere in a nested config (a
+    vocabulary Keras would read from disk), else None."""
     stack = [config]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             for key in PATH_KEYS:
                 if isinstance(item.get(key), str) and not item[key].startswith("vocabulary"):
-                    return item[key]
+                    return str(item.get("name", "?")), key, item[key]
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
