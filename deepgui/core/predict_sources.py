@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from deepgui.core import run_layout
 from deepgui.core.data.spec import CSV_SUFFIXES
 from deepgui.core.errors import DeepGuiError
 
@@ -37,7 +38,7 @@ def finished_runs(project) -> list[tuple[str, Path]]:
 def model_label(path: str | os.PathLike) -> str:
     """How a model chosen by browsing is named in the list."""
     p = Path(path)
-    if p.is_dir() and (p / "model.keras").is_file():
+    if p.is_dir() and (p / run_layout.MODEL).is_file():
         return f"Run folder {p.name}"
     if p.is_dir():
         return f"SavedModel {p.name}"
@@ -48,7 +49,7 @@ def is_model_path(path: str | os.PathLike) -> bool:
     """Whether `path` looks like something `predict.load` runs (it still checks on loading)."""
     p = Path(path)
     if p.is_dir():
-        return (p / "model.keras").is_file() or (p / "saved_model.pb").is_file()
+        return (p / run_layout.MODEL).is_file() or (p / "saved_model.pb").is_file()
     return p.suffix.lower() in MODEL_SUFFIXES
 
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from deepgui.core import run_layout
 from deepgui.core.data.preprocessing import Preprocessing
 from deepgui.core.errors import DeepGuiError
 
 FORMAT = "deepgui-signature"
-RUN_FILE = "signature.json"
-SAMPLES_FILE = "samples.npz"
+RUN_FILE, SAMPLES_FILE = run_layout.SIGNATURE, run_layout.SAMPLES
 SAMPLE_ROWS = 64
 
 

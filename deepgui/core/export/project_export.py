@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from deepgui.core import fileio
+from deepgui.core import fileio, run_layout
 from deepgui.core.errors import DeepGuiError, ExportError
 from deepgui.core.export.model_export import (
     canonical_format,
@@ -22,9 +22,7 @@ from deepgui.core.export.plots import export_plots
 from deepgui.core.export.report import ExportReport, artefact_size, human_size
 from deepgui.core.project import Project, atomic_write_text, load_project
 
-RUN_MODEL = "model.keras"
-RUN_PROJECT = "project.dgproj"
-RUN_HISTORY = "history.csv"
+RUN_MODEL, RUN_PROJECT, RUN_HISTORY = run_layout.MODEL, run_layout.PROJECT, run_layout.HISTORY
 # Formats that come from the project or the run rather than from the model.
 PROJECT_FORMATS = {"python": ".py", "csv": ".csv", "svg": ".svg"}
 

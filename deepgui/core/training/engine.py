@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepgui.core import fileio
+from deepgui.core import fileio, run_layout
 from deepgui.core.data.base import LoadedData, rows, take_rows
 from deepgui.core.errors import DatasetError, DeepGuiError, TrainingError
 from deepgui.core.graph import Graph
@@ -52,6 +52,10 @@ class TrainingListener:
     def epoch_ended(self, epoch: int, logs: dict[str, float]) -> None: ...
 
     def overfitting_detected(self, report: OverfittingReport) -> None: ...
+
+    def waiting(self, text: str) -> None:
+        """Something before or between epochs that takes a while: loading the data, measuring
+        the engines, waiting for other ranks to join."""
 
     def paused(self) -> None: ...
 
@@ -693,7 +697,7 @@ class TrainingEngine:
         if self.dataset_spec is not None:
             data["dataset"] = self.dataset_spec
         text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
-        atomic_write_text(self.run_dir / "project.dgproj", text + "\n")
+        atomic_write_text(self.run_dir / run_layout.PROJECT, text + "\n")
 
     def _write_run(self, reason: str, metrics: dict[str, Any]) -> None:
         run_dir = self.run_dir
@@ -708,7 +712,7 @@ class TrainingEngine:
                 if reason in ("completed", "early_stopping") and self.feed is None:
                     self._evaluate(network, metrics)
         rundir.write_history(run_dir, self.history)
-        rundir.write_json(run_dir / "metrics.json", metrics)
+        rundir.write_json(run_dir / run_layout.METRICS, metrics)
 
     def _evaluate(self, network, metrics: dict[str, Any]) -> None:
         """The saved model on the held-out split, kept in metrics.json (``evaluation``: scores,
@@ -738,7 +742,7 @@ class TrainingEngine:
             metrics["model_saved"] = False
             if reason != "nan_loss":
                 metrics["stopped_by"] = "nan_loss"
-            (self.run_dir / "model.keras").unlink(missing_ok=True)
+            (self.run_dir / run_layout.MODEL).unlink(missing_ok=True)
             return None
         if state["model_path"].endswith(".keras"):
             from deepgui.core.keras_layers import keras
@@ -760,7 +764,7 @@ class TrainingEngine:
 
         pre = self.data.preprocessing
         model = pre.wrap(network, name=f"{network.name}_with_preprocessing") if pre else network
-        rundir.save_keras_model(model, run_dir / "model.keras")
+        rundir.save_keras_model(model, run_dir / run_layout.MODEL)
         sig = signature.Signature(self.data.task, list(self.data.class_names), pre,
                                   outputs=self.outputs_info() if self.data.multi_output else [])  # fmt: skip
         signature.write(sig, run_dir / signature.RUN_FILE)

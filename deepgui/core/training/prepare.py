@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepgui.core import run_layout
 from deepgui.core.errors import DeepGuiError
 from deepgui.core.training.config import TrainingConfig
 from deepgui.core.training.rundir import LOCK, RunLock, is_resumable, read_checkpoint
 from deepgui.core.training.runs import new_run_dir
 
-RUN_PROJECT = "project.dgproj"
+RUN_PROJECT = run_layout.PROJECT
 # Settings of the split that a file of another kind still keeps.
 SPLIT_KEYS = ("validation_split", "test_split", "shuffle", "seed", "missing")
 MISSING_CHOICES = ("fill", "drop", "refuse")
@@ -121,7 +122,7 @@ def check_new_run_dir(run_dir: Path, ours: bool = False) -> None:
     deepgui's lock file) that failed before it trained."""
     if run_dir.is_file():
         raise DeepGuiError(f"{run_dir}: is a file; --out needs a folder.")
-    if (run_dir / "metrics.json").exists():
+    if (run_dir / run_layout.METRICS).exists():
         raise DeepGuiError(f"{run_dir}: holds a finished run; choose another --out.")
     if not run_dir.is_dir():
         return

@@ -34,13 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from deepgui.core import fileio
+from deepgui.core import fileio, run_layout
 from deepgui.core.errors import DeepGuiError, TrainingError
 from deepgui.core.project import atomic_write_text
 
-CHECKPOINTS = "checkpoints"
-STATE = "state.json"
-LOCK = ".deepgui-run.lock"
+CHECKPOINTS, STATE, LOCK = run_layout.CHECKPOINTS, run_layout.STATE, run_layout.LOCK
 _CHECKPOINT_NAME = re.compile(r"epoch_\d{4,}\.(npz|keras)")
 # A state file is a few kilobytes per epoch of history; bigger is not one.
 MAX_STATE_BYTES = 256 * fileio.MiB
@@ -187,12 +185,12 @@ def history_csv_text(rows: list[dict[str, Any]]) -> str:
 
 
 def write_history(run_dir: Path, rows: list[dict[str, Any]]) -> None:
-    atomic_write_text(Path(run_dir) / "history.csv", history_csv_text(rows))
+    atomic_write_text(Path(run_dir) / run_layout.HISTORY, history_csv_text(rows))
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
     """history.csv as rows; TrainingError, naming it, for a damaged one."""
-    path = Path(run_dir) / "history.csv"
+    path = Path(run_dir) / run_layout.HISTORY
     if not path.exists():
         return []
     text = fileio.read_text(path, "history file", MAX_STATE_BYTES, error=TrainingError)
@@ -369,7 +367,7 @@ def is_resumable(run_dir: Path) -> bool:
     run_dir = Path(run_dir)
     if not (run_dir / CHECKPOINTS / STATE).exists():
         return False
-    metrics_path = run_dir / "metrics.json"
+    metrics_path = run_dir / run_layout.METRICS
     if not metrics_path.exists():
         return True
     try:
@@ -384,11 +382,11 @@ def mark_failed(run_dir: Path, reason: str, metrics: dict[str, Any], epochs_run:
     """A run that failed before the engine wrote its metrics (bad data, a model that cannot be
     built) still gets them, so it shows up marked failed instead of looking unfinished."""
     run_dir = Path(run_dir)
-    if not run_dir.is_dir() or (run_dir / "metrics.json").exists():
+    if not run_dir.is_dir() or (run_dir / run_layout.METRICS).exists():
         return
     # A read-only or vanished folder: the message on screen still says what happened.
     with contextlib.suppress(OSError):
-        write_json(run_dir / "metrics.json", {**metrics, "stopped_by": reason,
+        write_json(run_dir / run_layout.METRICS, {**metrics, "stopped_by": reason,
                                               "epochs_run": epochs_run})  # fmt: skip
 
 
@@ -411,7 +409,7 @@ def read_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     if not run_dir.is_dir():
         raise TrainingError(f"{run_dir}: no such run directory.")
     metrics: dict[str, Any] = {}
-    mpath = run_dir / "metrics.json"
+    mpath = run_dir / run_layout.METRICS
     if mpath.exists():
         try:
             metrics = json.loads(fileio.read_text(mpath, "metrics file", MAX_STATE_BYTES))
@@ -421,8 +419,8 @@ def read_run(run_dir: str | os.PathLike) -> dict[str, Any]:
             raise TrainingError(f"{mpath}: cannot be read ({exc}).") from None
         if not isinstance(metrics, dict):
             raise TrainingError(f"{mpath}: cannot be read (not a JSON object).")
-    model = run_dir / "model.keras"
-    project = run_dir / "project.dgproj"
+    model = run_dir / run_layout.MODEL
+    project = run_dir / run_layout.PROJECT
     return {
         "path": run_dir,
         "metrics": metrics,
@@ -440,7 +438,7 @@ def list_runs(project_path: str | os.PathLike) -> list[RunSummary]:
         return []
     out = []
     for d in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True):
-        if not ((d / "metrics.json").exists() or (d / CHECKPOINTS).exists()):
+        if not ((d / run_layout.METRICS).exists() or (d / CHECKPOINTS).exists()):
             continue
         try:
             metrics = read_run(d)["metrics"]

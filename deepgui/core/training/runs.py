@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deepgui.core import run_layout
 from deepgui.core.training.rundir import CHECKPOINTS, is_resumable
 
 RUNS_SUFFIX = ".runs"
@@ -100,7 +101,7 @@ class RunInfo:
 
     @property
     def has_model(self) -> bool:
-        return (self.path / "model.keras").is_file()
+        return (self.path / run_layout.MODEL).is_file()
 
     @property
     def stopped_by(self) -> str:
@@ -135,17 +136,17 @@ def project_runs(project) -> list[RunInfo]:
         return []
     out = []
     for d in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True):
-        if not ((d / "metrics.json").exists() or (d / CHECKPOINTS).exists()):
+        if not ((d / run_layout.METRICS).exists() or (d / CHECKPOINTS).exists()):
             continue
-        copy = _read_json(d / "project.dgproj")
+        copy = _read_json(d / run_layout.PROJECT)
         if copy.get("id") not in (None, project.id):
             continue  # another project's run, copied or moved here by hand
-        out.append(RunInfo(d, _read_json(d / "metrics.json"), _trained(copy, d)))
+        out.append(RunInfo(d, _read_json(d / run_layout.METRICS), _trained(copy, d)))
     return out
 
 
 def _trained(copy: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    metrics = _read_json(run_dir / "metrics.json")
+    metrics = _read_json(run_dir / run_layout.METRICS)
     training = copy.get("training") or {}
     nodes = (copy.get("graph") or {}).get("nodes") or []
     dataset = copy.get("dataset") or {}

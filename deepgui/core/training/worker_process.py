@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from deepgui.core import run_layout
 from deepgui.core.data.base import LoadedData
 from deepgui.core.errors import TrainingError
 from deepgui.core.training import handover
@@ -33,7 +34,7 @@ from deepgui.core.training.distributed import Cluster
 from deepgui.core.training.engine import RunResult, TrainingListener
 from deepgui.core.training.overfitting import OverfittingReport
 
-WORK = ".worker"  # inside the run directory: what the parent hands the worker
+WORK = run_layout.WORK  # inside the run directory: what the parent hands the worker
 
 
 class WorkerEngine:
@@ -100,7 +101,7 @@ class WorkerEngine:
             reason, metrics = self._supervise()
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome
             reason, metrics = "error", {"stopped_by": "error", "message": describe_error(exc)}
-        if reason != "error" or (self.run_dir / "history.csv").exists():
+        if reason != "error" or (self.run_dir / run_layout.HISTORY).exists():
             try:
                 self.model = self._wrap_model()
             except Exception as exc:  # noqa: BLE001 - the run's files stay; say what failed
@@ -110,10 +111,10 @@ class WorkerEngine:
             self._test(metrics)
         metrics.setdefault("wall_seconds", round(time.perf_counter() - started, 3))
         metrics["engine"] = self.backend
-        if (self.run_dir / "metrics.json").exists():
+        if (self.run_dir / run_layout.METRICS).exists():
             from deepgui.core.training import rundir
 
-            rundir.write_json(self.run_dir / "metrics.json", metrics)
+            rundir.write_json(self.run_dir / run_layout.METRICS, metrics)
         self.listener.finished(reason, metrics)
         from deepgui.core.training.rundir import read_history
 
@@ -247,7 +248,7 @@ def wrap_saved_network(run_dir: Path, pre, task: str, class_names: list[str]):
     from deepgui.core import signature
     from deepgui.core.keras_layers import keras
 
-    path = Path(run_dir) / "model.keras"
+    path = Path(run_dir) / run_layout.MODEL
     if not path.is_file():
         return None
     network = keras().saving.load_model(path, safe_mode=True)
@@ -470,7 +471,7 @@ def rank_main(coordinator: str, rank: int, world: int, out_dir: str) -> int:
         return 1
     weights = arrays.pop("__weights__", None)
     data = handover.data_of(arrays, meta)
-    meta["project_path"] = str(run_dir / "project.dgproj")
+    meta["project_path"] = str(run_dir / run_layout.PROJECT)
     project = handover.project_of(meta, f"rank {rank}'s hand-over")
     run_dir.mkdir(parents=True, exist_ok=True)
     if weights is not None and project.weights_path is not None:
