@@ -15,7 +15,8 @@ from deepgui.core.errors import TrainingError
 from deepgui.core.graph import Graph
 from deepgui.core.project import Project
 from deepgui.core.training import TrainingConfig, TrainingEngine, TrainingListener
-from deepgui.core.training.rundir import is_resumable, list_runs, read_run
+from deepgui.core.training.rundir import is_resumable, read_run
+from deepgui.core.training.runs import project_runs, runs_root
 
 
 def make_data(n: int = 400, features: int = 4, scale: float = 1.0) -> LoadedData:
@@ -357,15 +358,15 @@ def test_tensorboard_missing_is_a_clear_error(tmp_path, monkeypatch):
     assert result.metrics["message"].startswith("training.tensorboard is on but")
 
 
-def test_list_runs_finds_runs_beside_the_project(tmp_path):
+def test_the_project_lists_its_runs_newest_first(tmp_path):
     project = make_project()
     project.save(tmp_path / "p.dgproj")
     cfg = TrainingConfig.from_dict({"epochs": 1})
     for name in ("20250101-000000", "20250102-000000"):
         TrainingEngine(
-            None, make_data(), cfg, project=project, run_dir=tmp_path / "runs" / name
+            None, make_data(), cfg, project=project, run_dir=runs_root(project) / name
         ).run()
-    runs = list_runs(tmp_path / "p.dgproj")
+    runs = project_runs(project)
     assert [r.name for r in runs] == ["20250102-000000", "20250101-000000"]
     assert all(r.finished and r.stopped_by == "completed" for r in runs)
     info = read_run(runs[0].path)

@@ -57,13 +57,3 @@ def build_model(graph: Graph, name: str = "model", inference: ShapeInference | N
         )
     except Exception as exc:
         raise BuildError(f"Keras could not assemble the model: {exc}") from exc
-
-
-def build_layers_by_node(model, graph: Graph) -> dict[str, object]:
-    """Map node ids to the layers of a model built from `graph` (layers carry the node names)."""
-    by_name = {layer.name: layer for layer in model.layers}
-    return {
-        nid: by_name[node.name]
-        for nid, node in graph.nodes.items()
-        if node.name in by_name and not node.shares
-    }

@@ -26,10 +26,6 @@ class UnknownNodeError(GraphError):
     """An id names no layer of the graph."""
 
 
-class ShapeError(DeepGuiError):
-    """A layer cannot take the shape it receives, or a parameter value is invalid."""
-
-
 class BuildError(DeepGuiError):
     """The graph cannot be turned into a Keras model."""
 

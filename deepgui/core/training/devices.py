@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from deepgui.core.errors import TrainingError
@@ -26,12 +25,6 @@ def check_device_spec(spec: str) -> str | None:
     if all(_ONE.fullmatch(p) for p in parts):
         return None
     return f'must be "auto", "cpu", "gpu:N", "gpus" or a list like "gpu:0,gpu:1", not {spec!r}.'
-
-
-@dataclass
-class DeviceInfo:
-    name: str
-    physical: dict[str, Any] = field(default_factory=dict)
 
 
 def list_gpus() -> list[dict[str, Any]]:
@@ -58,13 +51,6 @@ def list_gpus() -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def describe_devices() -> list[str]:
-    """One line per device a user may pick, for the app's device menu."""
-    lines = ["cpu: the processor"]
-    lines += [f"gpu:{g['index']}: {g['name']}" for g in list_gpus()]
-    return lines
 
 
 class Placement:

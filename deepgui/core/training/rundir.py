@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as _dt
 import io
 import json
 import math
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -140,23 +138,6 @@ def _read_pid(fd: int) -> int | None:
         return int(text) if text.isdigit() else None
     except (OSError, AttributeError, ValueError):
         return None
-
-
-def is_run_folder(run_dir: Path) -> bool:
-    """Whether deepgui made this folder for a run (its lock file is there)."""
-    return (Path(run_dir) / LOCK).is_file()
-
-
-def default_run_dir(project_path: Path | None, now: _dt.datetime | None = None) -> Path:
-    """``runs/<timestamp>/`` beside the project (or the working folder for an unsaved one)."""
-    base = Path(project_path).parent if project_path else Path.cwd()
-    stamp = (now or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    target = base / "runs" / stamp
-    i = 1
-    while target.exists():
-        target = base / "runs" / f"{stamp}-{i}"
-        i += 1
-    return target
 
 
 def _clean(value: Any) -> Any:
@@ -390,19 +371,7 @@ def mark_failed(run_dir: Path, reason: str, metrics: dict[str, Any], epochs_run:
                                               "epochs_run": epochs_run})  # fmt: skip
 
 
-# ----------------------------------------------------------------------------- listing runs
-@dataclass
-class RunSummary:
-    path: Path
-    name: str
-    metrics: dict[str, Any]
-    finished: bool
-
-    @property
-    def stopped_by(self) -> str:
-        return str(self.metrics.get("stopped_by", "unfinished"))
-
-
+# ----------------------------------------------------------------------------- reading a run
 def read_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     """A run read back: {"path", "metrics", "history", "project", "model_path", "resumable"}."""
     run_dir = Path(run_dir)
@@ -429,20 +398,3 @@ def read_run(run_dir: str | os.PathLike) -> dict[str, Any]:
         "model_path": model if model.exists() else None,
         "resumable": is_resumable(run_dir),
     }
-
-
-def list_runs(project_path: str | os.PathLike) -> list[RunSummary]:
-    """The runs beside a project (``runs/*``), newest first."""
-    root = Path(project_path).parent / "runs"
-    if not root.is_dir():
-        return []
-    out = []
-    for d in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True):
-        if not ((d / run_layout.METRICS).exists() or (d / CHECKPOINTS).exists()):
-            continue
-        try:
-            metrics = read_run(d)["metrics"]
-        except TrainingError:
-            metrics = {}
-        out.append(RunSummary(d, d.name, metrics, finished=bool(metrics)))
-    return out
