@@ -19,7 +19,6 @@ import ipaddress
 import math
 import os
 import socket
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -362,53 +361,6 @@ class ClusterFeed:
         return args
 
     def callbacks(self, keras, engine) -> list:
-        feed, chief = self, self.cluster.is_chief
+        from deepgui.core.training.callbacks import SyncControl  # imports Keras
 
-        class SyncControl(keras.callbacks.Callback):
-            """First in the list: every rank learns the chief's stop and pause at the same step.
-            A broadcast costs about a millisecond, a small model's whole step, so the ranks
-            agree only every few steps: each broadcast carries the step of the next one, chosen
-            by the chief to come about every SYNC_SECONDS. A pause keeps the ranks exchanging
-            flags, so no collective is left waiting."""
-
-            def __init__(self) -> None:
-                super().__init__()
-                self.step = 0
-                self.next_sync = 1
-                self.t_sync = time.perf_counter()
-                self.step_synced = 0
-
-            def on_train_batch_end(self, batch, logs=None):
-                self.step += 1
-                if self.step < self.next_sync:
-                    return
-                t0 = time.perf_counter()
-                stop, paused = self._agree()
-                if paused and not stop:
-                    if chief:
-                        engine.listener.paused()
-                    while paused and not stop:
-                        time.sleep(PAUSE_POLL_SECONDS)
-                        stop, paused = self._agree()
-                    if chief:
-                        engine.listener.resumed()
-                        engine.paused_seconds += time.perf_counter() - t0
-                if stop:
-                    engine.stop()
-                feed.sync_seconds += time.perf_counter() - t0
-                feed.syncs += 1
-
-            def _agree(self) -> tuple[bool, bool]:
-                mine = [0, 0, 0]
-                if chief:
-                    now = time.perf_counter()
-                    steps = max(1, self.step - self.step_synced)
-                    per_step = (now - self.t_sync) / steps
-                    ahead = int(min(MAX_STEPS_BETWEEN_SYNCS,
-                                    max(1, SYNC_SECONDS / max(per_step, 1e-6))))  # fmt: skip
-                    mine = [int(feed.stop_requested), int(feed.pause_requested), self.step + ahead]
-                    self.t_sync, self.step_synced = now, self.step
-                stop, paused, self.next_sync = broadcast_flags(mine)
-                return bool(stop), bool(paused)
-
-        return [SyncControl()]
+        return [SyncControl(self, engine)]

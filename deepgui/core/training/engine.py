@@ -541,9 +541,9 @@ class TrainingEngine:
                 ) from None
             out.append(keras.callbacks.TensorBoard(log_dir=str(self.run_dir / "tensorboard")))
         # Last, so its epoch logs include what the others add (learning_rate).
-        from deepgui.core.training.fit_callback import make_callback
+        from deepgui.core.training.callbacks import EngineCallback  # imports Keras
 
-        out.append(make_callback(keras, self, steps))
+        out.append(EngineCallback(self, steps))
         return es, out
 
     def _class_weight(self) -> dict[int, float] | None:

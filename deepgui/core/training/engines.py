@@ -272,18 +272,11 @@ def probe_here(graph, data, config, jit: bool | str = "auto") -> tuple[float, fl
     x = {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
     y = data.y_train[:n]
     model = _compiled(graph, data, config, PROBE_BATCHES, jit)
-    import keras
+    from deepgui.core.training.callbacks import EpochClock  # imports Keras
 
-    marks: list[float] = []
-
-    class Clock(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            marks.append(time.perf_counter())
-
-        def on_epoch_end(self, epoch, logs=None):
-            marks.append(time.perf_counter())
-
-    model.fit(x, y, batch_size=config.batch_size, epochs=3, verbose=0, callbacks=[Clock()])
+    clock = EpochClock()
+    model.fit(x, y, batch_size=config.batch_size, epochs=3, verbose=0, callbacks=[clock])
+    marks = clock.marks
     steady = marks[5] - marks[4]
     return n / steady, max(0.0, marks[5] - marks[0] - 3 * steady)
 
