@@ -78,7 +78,7 @@ def supervise(cluster, out: Path, device: str) -> int:
     )
     from deepgui.train_cli import ProgressPrinter
 
-    command = [sys.executable, "-m", "deepgui.core.training.worker_process", "--rank",
+    command = [sys.executable, "-m", "deepgui.core.training.worker_entry", "--rank",
                cluster.coordinator, str(cluster.rank), str(cluster.world), str(out)]  # fmt: skip
     process = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

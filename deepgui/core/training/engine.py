@@ -137,6 +137,7 @@ class TrainingEngine:
         dataset_spec: dict[str, Any] | None = None,
         run_dir: str | Path | None = None,
         resume: bool = False,
+        feed=None,
     ) -> None:
         self.source = model if model is not None else (project.graph if project else None)
         self.data = data
@@ -173,7 +174,7 @@ class TrainingEngine:
         self.unfrozen_layers = 0  # layers of the backbone fine-tuning unfroze (phase two)
         # A run on several ranks feeds fit its slices of each global batch and agrees on stop
         # and pause after every batch (distributed.ClusterFeed); None: fit takes the arrays.
-        self.feed = None
+        self.feed = feed
 
     # ------------------------------------------------------------------ control (any thread)
     def stop(self) -> None:
@@ -575,12 +576,11 @@ class TrainingEngine:
         # the checkpoint's state and metrics.json say what the banner says.
         self.overfitting = revise(self.overfitting, self.history)
         if report is not None:
+            report.params = self.model.count_params()
             if self.project is not None:
                 from deepgui.core.training.remedies import suggest_remedies
 
-                report.remedies = suggest_remedies(
-                    self.project, self.data.num_train, self.model.count_params()
-                )
+                report.remedies = suggest_remedies(self.project, self.data.num_train, report.params)
             self.listener.overfitting_detected(report)
         if self.run_dir is not None:
             saved = rundir.save_checkpoint(

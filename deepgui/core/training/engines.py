@@ -287,7 +287,7 @@ JAX_ENDING_SECONDS = 1.5
 
 
 def _run_in_worker(project, data, config, rows: int, *args: str):
-    """This module run in a JAX process on the first `rows` training rows, handed over as a
+    """The probe (probe_entry.py) run in a JAX process on the first `rows` training rows, handed over as a
     JAX run's are; the finished process."""
     import tempfile
 
@@ -297,7 +297,7 @@ def _run_in_worker(project, data, config, rows: int, *args: str):
     with tempfile.TemporaryDirectory(prefix="deepgui-probe-") as folder:
         handover.write(Path(folder), data, handover.describe(data, project, config), limit=rows)
         return subprocess.run(
-            [sys.executable, "-m", "deepgui.core.training.engines", folder, *args],
+            [sys.executable, "-m", "deepgui.core.training.probe_entry", folder, *args],
             capture_output=True, text=True, env=worker_environment("jax"), timeout=300,
         )  # fmt: skip
 
@@ -315,7 +315,7 @@ def _probe_in_worker(project, data, config) -> tuple[float, float]:
     return rate, max(fixed, wall - steady) + JAX_ENDING_SECONDS
 
 
-def _probe_main(folder: str, check: bool = False) -> None:
+def probe_main(folder: str, check: bool = False) -> None:
     """In the JAX process: the probe on the arrays handed over, or with `check`, whether the
     model trains at all ("ok", or the error's first line)."""
     from deepgui.core.training import handover
@@ -354,10 +354,3 @@ def _compiled(graph, data, config, steps: int, jit: bool | str = "auto"):
     model.compile(optimizer=make_optimizer(config, steps),
                   loss=config.resolved_loss(data, units), jit_compile=jit)  # fmt: skip
     return model
-
-
-if __name__ == "__main__":
-    from deepgui.core.training.worker_process import without_tensorflow
-
-    without_tensorflow()
-    _probe_main(sys.argv[1], check="--check" in sys.argv[2:])

@@ -37,6 +37,7 @@ class OverfittingReport:
     best_epoch: int
     best_val_loss: float
     remedies: list[Any] = field(default_factory=list)  # filled by the engine (see remedies.py)
+    params: int = 0  # the model's weights when it was found: remedies weigh it against the data
 
     def to_dict(self) -> dict[str, Any]:
         """As metrics.json lists it: where it began and why, and what `revise` needs to say

@@ -3,7 +3,7 @@ training kept off the app's interpreter.
 
 The parent (`WorkerEngine`, the same surface as `TrainingEngine`: run, stop, pause, resume)
 hands the worker the network-ready arrays (the preprocessing stays with the parent, which
-fitted it), starts ``python -m deepgui.core.training.worker_process RUN_DIR`` with
+fitted it), starts ``python -m deepgui.core.training.worker_entry RUN_DIR`` with
 ``KERAS_BACKEND`` set, relays the worker's events (one JSON object per line on its stdout) to
 its listener, and writes control words (stop, pause, resume) to its stdin. The worker runs the
 ordinary `TrainingEngine` into the run directory, so checkpoints, history and metrics are the
@@ -152,7 +152,7 @@ class WorkerEngine:
 
     def _supervise(self) -> tuple[str, dict[str, Any]]:
         env = worker_environment(self.backend, self.config.device)
-        command = [sys.executable, "-m", "deepgui.core.training.worker_process", str(self.run_dir)]
+        command = [sys.executable, "-m", "deepgui.core.training.worker_entry", str(self.run_dir)]
         with self._lock:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -352,7 +352,6 @@ class _PipeListener(TrainingListener):
     def __init__(self, out) -> None:
         self.out = out
         self.lock = threading.Lock()
-        self.engine = None
 
     def _emit(self, **event: Any) -> None:
         with self.lock:
@@ -373,10 +372,12 @@ class _PipeListener(TrainingListener):
         self._emit(event="epoch_ended", epoch=epoch, logs=_floats(logs))
 
     def overfitting_detected(self, report):
-        params = self.engine.model.count_params() if self.engine and self.engine.model else 0
         fields = ("epoch", "detected_at", "kind", "reason", "best_epoch", "best_val_loss")
         self._emit(event="overfitting", report={f: getattr(report, f) for f in fields},
-                   params=params)  # fmt: skip
+                   params=report.params)  # fmt: skip
+
+    def waiting(self, text):
+        self._emit(event="waiting", text=text)
 
     def paused(self):
         self._emit(event="paused")
@@ -418,8 +419,8 @@ def worker_main(run_dir: str) -> int:
 
         if cluster.world > 1:
             others = "; ".join(cluster.command_for(r) for r in range(1, cluster.world))
-            listener._emit(event="waiting", text=f"Waiting at {cluster.coordinator} for "
-                           f"{cluster.world - 1} more rank(s) to join: {others}")  # fmt: skip
+            listener.waiting(f"Waiting at {cluster.coordinator} for {cluster.world - 1} more "
+                             f"rank(s) to join: {others}")  # fmt: skip
         try:
             cluster = distributed.join(cluster)
             distributed.use_engine(cluster)
@@ -484,26 +485,28 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
     from deepgui.core.training.config import TrainingConfig
     from deepgui.core.training.engine import TrainingEngine
 
-    engine = TrainingEngine(
-        project.graph, data, TrainingConfig.from_dict(meta["config"]), listener,
-        project=project, dataset_spec=meta.get("dataset_spec"), run_dir=run_dir,
-        resume=bool(meta.get("resume")),
-    )  # fmt: skip
+    feed = None  # one machine: fit takes the arrays
     if cluster is not None:
         if cluster.engine == "tensorflow":
             from deepgui.core.training.mirrored import MirroredFeed
 
-            engine.feed = MirroredFeed(cluster)  # before any TensorFlow operation runs
+            feed = MirroredFeed(cluster)  # before any TensorFlow operation runs
         else:
             from deepgui.core.training.distributed import ClusterFeed
 
-            engine.feed = ClusterFeed(cluster)
+            feed = ClusterFeed(cluster)
+    config = TrainingConfig.from_dict(meta["config"])
+    if cluster is not None:
         import keras
 
         # Every variable a rank creates, even the shape check's throwaway ones, must hold the
         # same values on every rank: seed before the engine builds anything.
-        keras.utils.set_random_seed(engine.config.seed or 0)
-    listener.engine = engine
+        keras.utils.set_random_seed(config.seed or 0)
+    engine = TrainingEngine(
+        project.graph, data, config, listener, project=project,
+        dataset_spec=meta.get("dataset_spec"), run_dir=run_dir,
+        resume=bool(meta.get("resume")), feed=feed,
+    )  # fmt: skip
 
     # A rank of a cluster stops and pauses when the ranks agree to (distributed.ClusterFeed).
     controls = engine.feed if engine.feed is not None else engine
@@ -537,8 +540,8 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
             pre = Preprocessing.from_dict(meta["preprocessing"])
             wrap_saved_network(run_dir, pre, data.task, list(data.class_names))
         except Exception as exc:  # noqa: BLE001 - the bare network stays; say why
-            listener._emit(event="note", text=f"The model in {run_dir} is the bare network "
-                           f"(without its preprocessing): {exc}")  # fmt: skip
+            listener.waiting(f"The model in {run_dir} is the bare network (without its "
+                             f"preprocessing): {exc}")  # fmt: skip
     return 0 if result.reason != "error" else 1
 
 
@@ -551,10 +554,3 @@ def without_tensorflow() -> None:
         from keras.src.utils import module_utils
 
         module_utils.tensorflow._available = False
-
-
-if __name__ == "__main__":
-    if sys.argv[1] == "--rank":  # its backend is the chief's engine's, learnt on joining
-        sys.exit(rank_main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))
-    without_tensorflow()
-    sys.exit(worker_main(sys.argv[1]))
