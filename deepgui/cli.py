@@ -17,10 +17,23 @@ from deepgui.core.errors import DeepGuiError
 COMMANDS = ("summary", "import", "export", "train", "worker", "predict", "examples", "datasets")
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx", "python")
+# Exit status (README, "The command line"): `train` and `predict` refuse bad input (a missing
+# file, a wrong column, a bad option value) with 2, and say a failure while training with 1.
+EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+BAD_INPUT_COMMANDS = ("train", "predict")
+
+
+class Parser(argparse.ArgumentParser):
+    """A bad option is one sentence and exit status 2, as every other bad input is: not
+    argparse's usage block (`--help` still shows it)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        text = " ".join(message.split()).rstrip(".")
+        self.exit(EXIT_BAD_INPUT, f"deepgui: {text}; see {self.prog} --help.\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="deepgui",
         description="Build, train and export Keras neural networks visually. "
         "Run without a command to open the desktop app.",
@@ -79,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     sub.add_parser("examples", help="list the bundled example projects")
     sub.add_parser("datasets", help="list the bundled sample data sets")
+    parser.commands = sub.choices  # an unknown option is told by its command's parser
     return parser
 
 
@@ -90,17 +104,21 @@ def _app_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else None
     try:
         if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
-            args = _parser().parse_args(argv)
-            return _dispatch(args)
+            args = _parse(argv)
+            return args if isinstance(args, int) else _dispatch(args)
         args, rest = _app_parser().parse_known_args(argv)
-        if rest:
-            _parser().parse_args(argv)  # prints usage and exits 2 for unknown options
+        if rest:  # the app takes one file and no options
+            options = " ".join(rest)
+            print(f"deepgui: unrecognized arguments: {options}; see deepgui --help.",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_BAD_INPUT
         return _run_app(args.file)
     except DeepGuiError as exc:
         print(f"deepgui: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_INPUT if command in BAD_INPUT_COMMANDS else EXIT_FAILED
     except KeyboardInterrupt:
         print("deepgui: interrupted.", file=sys.stderr)
         return 130
@@ -109,6 +127,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"deepgui: {_unexpected(exc)}", file=sys.stderr)
         return 1
+
+
+def _parse(argv: list[str]) -> argparse.Namespace | int:
+    """The parsed command, or the exit status argparse chose (0 after --help, 2 for a bad
+    option): returned, not raised, so that `main` called in-process returns it too."""
+    parser = _parser()
+    try:
+        args, rest = parser.parse_known_args(argv)
+        if rest:
+            who = parser.commands.get(getattr(args, "command", None) or "", parser)
+            who.error(f"unrecognized arguments: {' '.join(rest)}")
+        return args
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
 
 
 def _unexpected(exc: BaseException) -> str:

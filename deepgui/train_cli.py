@@ -3,7 +3,9 @@
 Trains without a window: a progress bar with ETA and samples/s on stderr, overfitting warnings
 as they happen, and the run directory (shared/DESIGN.md). When --out names a run that was killed
 part-way, training resumes from its last finished epoch with the settings it started with.
-Exit status: 0 completed or stopped early, 1 error or NaN loss, 2 bad input, 130 interrupted.
+Exit status: 0 completed or stopped early; 2 bad input (a missing file, a wrong column, a bad
+option, data whose shape the model's Inputs do not take), one sentence on stderr; 1 a failure
+of training itself (an error, NaN loss, a full disk); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -182,6 +184,7 @@ def _missing_sentence(counts: dict[str, int], policy: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui train` for parsed arguments; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from deepgui.core.data.check import refuse_unfit_inputs
     from deepgui.core.data.spec import parse_targets
     from deepgui.core.project import load_project
     from deepgui.core.training.outputs import refuse_cluster
@@ -203,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
         data = prepared.load_data()
         if cluster is not None:
             refuse_cluster(data)
+        # Data the model's Inputs cannot take is bad input, said before the engine starts.
+        refuse_unfit_inputs(data, prepared.project.graph)
         spec = getattr(data, "spec", None) or prepared.spec  # as used, defaults filled in
         missing = data.extras.get("missing") or {}
         if missing.get("cells"):
@@ -214,6 +219,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         return _train(prepared, data, spec, getattr(args, "engine", None), cluster)
+    except DeepGuiError as exc:  # an engine this machine or model cannot use
+        _error(str(exc))
+        return EXIT_BAD_INPUT
     finally:
         prepared.release()
 
@@ -313,7 +321,9 @@ def _report(result, run_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="deepgui train", description=__doc__.splitlines()[0])
+    from deepgui.cli import Parser
+
+    parser = Parser(prog="deepgui train", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -90,3 +90,36 @@ def test_text_in_series(tmp_path: Path):
     path.write_text("v\n" + "\n".join(["1", "2", "oops", "4", "5"]) + "\n")
     with pytest.raises(DatasetError, match="row 4, column 'v' holds the text 'oops'"):
         load_dataset({"source": "timeseries", "path": str(path), "target": "v", "window": 2})
+
+
+def test_forecast_windows_deal_with_gaps_as_the_run_did(tmp_path: Path):
+    from deepgui.core.data.timeseries import forecast_windows
+
+    # Rows 2..11 of a sheet; row 5 has no value.
+    path = tmp_path / "gaps.csv"
+    path.write_text("t,v\n" + "\n".join(f"d{i},{'' if i == 3 else i}" for i in range(10)) + "\n")
+    series = {"columns": ["v"], "target": "v", "window": 3, "horizon": 1}
+    dropped = forecast_windows(path, {**series, "missing": "drop"})
+    # The gap's row is left out: the windows close over it and rows keep the sheet's numbers.
+    assert dropped.x[1, :, 0].tolist() == [1, 2, 4]
+    assert dropped.reads[:2] == ["2-4", "3-6"] and dropped.rows[:2] == [6, 7]
+    assert dropped.time == ("t", [*(f"d{i}" for i in range(4, 10)), ""])
+    assert dropped.truth[-2:] == ["9", ""] and dropped.rows[-1] == 12 and dropped.beyond == 1
+    filled = forecast_windows(path, {**series, "missing": "fill"})
+    assert filled.x[2, :, 0].tolist() == [2, 2, 4] and len(filled.rows) == 8
+    assert filled.truth[0] == "" and filled.rows[0] == 5  # the file's own value: none
+    with pytest.raises(
+        DatasetError, match=r"row 5 column 'v'.*trained with missing values refused"
+    ):
+        forecast_windows(path, {**series, "missing": "refuse"})
+
+
+def test_forecast_windows_without_the_target_column(tmp_path: Path):
+    from deepgui.core.data.timeseries import forecast_windows
+
+    path = tmp_path / "new.csv"
+    path.write_text("wind\n" + "\n".join(str(i) for i in range(5)) + "\n")
+    cut = forecast_windows(path, {"columns": ["wind"], "target": "temp", "window": 4,
+                                  "horizon": 3})  # fmt: skip
+    assert cut.truth is None and cut.time is None
+    assert cut.rows == [8, 9] and cut.beyond == 2 and cut.x.shape == (2, 4, 1)

@@ -95,7 +95,7 @@ def test_predict_force_replaces_only_its_own_predictions(run, tmp_path):
     out = tmp_path / "p.csv"
     assert run_cli("predict", run, "--data", IRIS_CSV, "-o", out)[0] == 0
     rc, _, err = run_cli("predict", run, "--data", IRIS_CSV, "-o", out)
-    assert rc == 1 and "already exists" in err
+    assert rc == 2 and "already exists" in err  # bad input (README)
     assert run_cli("predict", run, "--data", IRIS_CSV, "-o", out, "--force")[0] == 0
     assert out.read_text().startswith("row,predicted")
 

@@ -4,6 +4,12 @@ file". The model is a run directory or an artefact `deepgui export` wrote (.kera
 its target column, an image file or folder, an .npz). The signature beside the model says which
 columns go in, how string columns become numbers where the format needs it, and the class names.
 
+A model trained on a time series reads a CSV as training cut it: every window of the columns it
+was trained on, one step apart, one prediction per window; the columns `row` (the spreadsheet row
+the prediction is for, counted on past the end of the file), the file's time column where it has
+one, `reads` (the rows the window read) and `prediction`, then the target's own value where the
+file has it.
+
 A model with several outputs gives one set of columns per output, named after it (its target
 column): for classes NAME (the predicted class) and NAME_p(CLASS) per class, for a value NAME;
 where the data holds a target column, its values follow as NAME_true.
@@ -60,6 +66,9 @@ class Samples:
     # Several target columns (a model with several outputs): each one's values by name, for
     # those the data holds.
     targets: dict[str, list[Any]] = field(default_factory=dict)
+    # Columns shown between the id and the prediction: (name, one cell per sample).
+    columns: list[tuple[str, list[str]]] = field(default_factory=list)
+    what: str = ""  # what the samples are, for the summary ("" for "N samples")
 
 
 @dataclass
@@ -70,6 +79,8 @@ class Predictions:
     task: str
     labels: list[Any] | None = None
     label_name: str = "label"
+    columns: list[tuple[str, list[str]]] = field(default_factory=list)  # see Samples
+    what: str = ""
 
     @property
     def predicted(self) -> list[Any]:
@@ -102,19 +113,32 @@ class Predictions:
             return None
         return float(np.mean([p == t for p, t in pairs]))
 
+    @property
+    def mean_absolute_error(self) -> tuple[float, int] | None:
+        """A regression's mean absolute error against the values the data holds, and how many
+        it holds."""
+        if self.labels is None or self.task != "regression":
+            return None
+        truth = np.array([_number(v) for v in self.labels], dtype=np.float64)
+        known = np.isfinite(truth)
+        if not known.any():
+            return None
+        return float(np.abs(self.outputs[known, 0] - truth[known]).mean()), int(known.sum())
+
     def table(self) -> tuple[list[str], list[list[Any]]]:
         """The rows `deepgui predict` writes: id, prediction, one probability per class."""
         first = "file" if self.ids and not self.ids[0].isdigit() else "row"
+        extra = [name for name, _ in self.columns]
+        ids = [[i, *cells] for i, *cells in
+               zip(self.ids, *(values for _, values in self.columns), strict=True)]  # fmt: skip
         if self.task == "regression":
-            header = [first, "prediction"]
-            rows = [[i, f"{p:.6g}"] for i, p in zip(self.ids, self.predicted, strict=True)]
+            header = [first, *extra, "prediction"]
+            rows = [[*i, f"{p:.6g}"] for i, p in zip(ids, self.predicted, strict=True)]
         else:
-            header = [first, "predicted", *(f"p({c})" for c in self.classes)]
+            header = [first, *extra, "predicted", *(f"p({c})" for c in self.classes)]
             rows = [
-                [i, label, *(f"{p:.6f}" for p in probs)]
-                for i, label, probs in zip(
-                    self.ids, self.predicted, self.probabilities, strict=True
-                )
+                [*i, label, *(f"{p:.6f}" for p in probs)]
+                for i, label, probs in zip(ids, self.predicted, self.probabilities, strict=True)
             ]
         if self.labels is not None:
             header.append(self.label_name)
@@ -127,10 +151,15 @@ class Predictions:
 
     def summary(self) -> str:
         n = len(self.ids)
-        text = f"Predicted {n} sample{'s' * (n != 1)}"
+        text = f"Predicted {self.what or f'{n} sample' + 's' * (n != 1)}"
         accuracy = self.accuracy
+        error = self.mean_absolute_error
         if accuracy is not None:
             text += f"; accuracy {accuracy:.4f} against the labels in the data"
+        elif error is not None:
+            text += (
+                f"; mean absolute error {error[0]:.4g} against the {error[1]} values in the data"
+            )
         elif self.task in ("multiclass", "binary") and n == 1 and len(self.outputs[0]) > 1:
             # One sample: its label and how sure the model is, not a count of one.
             best = int(np.argmax(self.outputs[0]))
@@ -358,6 +387,8 @@ def read_data(model: LoadedModel, path: str | os.PathLike) -> Samples:
     pre = model.signature.preprocessing if model.signature else None
     suffix = path.suffix.lower()
     if path.is_file() and suffix in CSV_SUFFIXES:
+        if pre is not None and pre.series:
+            return _read_series(model, path, pre.series)
         if pre is None or not pre.table:
             raise DeepGuiError(
                 f"{path}: this model was not trained on a table, so it cannot read a CSV; give "
@@ -421,6 +452,36 @@ def _read_table(model: LoadedModel, path: Path) -> Samples:
     ids = [str(int(n)) for n in table.row_numbers]
     name = targets[0] if len(targets) == 1 else "label"
     return Samples(arrays, ids, labels, name, targets=found)
+
+
+def _read_series(model: LoadedModel, path: Path, series: dict[str, Any]) -> Samples:
+    """Every window of a time-series CSV, cut as the run cut its training windows."""
+    from deepgui.core.data.timeseries import forecast_windows
+
+    cut = forecast_windows(path, series)
+    takes = tuple(model.shapes[0]) if len(model.shapes) == 1 else ()
+    if len(takes) != 2 or any(
+        d not in (None, w) for d, w in zip(takes, cut.x.shape[1:], strict=True)
+    ):
+        raise DeepGuiError(
+            f"{model.path}: does not take windows of {cut.x.shape[1]} rows of "
+            f"{cut.x.shape[2]} columns as its signature says; it is not the model the "
+            "signature belongs to."
+        )
+    columns = []
+    if cut.time is not None and cut.time[0] not in ("row", "reads", "prediction"):
+        columns.append(cut.time)
+    columns.append(("reads", cut.reads))
+    target = series.get("target") or "label"
+    n, window = len(cut.rows), series["window"]
+    what = (
+        f"{n} step{'s' * (n != 1)} of {target!r} from windows of {window} rows, for rows "
+        f"{cut.rows[0]}-{cut.rows[-1]}"
+    )
+    if cut.beyond:
+        what += f" (the last {cut.beyond} past the end of the file)"
+    return Samples([cut.x], [str(r) for r in cut.rows], cut.truth, target,
+                   columns=columns, what=what)  # fmt: skip
 
 
 def _label(cell: str) -> Any:
@@ -525,7 +586,8 @@ def predict(model: LoadedModel, samples: Samples) -> Predictions | MultiPredicti
     task = model.task
     if task != "regression" and outputs.shape[1] == 1 and len(classes) > 2:
         task = "regression"
-    return Predictions(samples.ids, outputs, classes, task, samples.labels, samples.label_name)
+    return Predictions(samples.ids, outputs, classes, task, samples.labels, samples.label_name,
+                       samples.columns, samples.what)  # fmt: skip
 
 
 def _predict_outputs(

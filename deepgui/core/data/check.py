@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from deepgui.core.data.base import LoadedData, rows
+from deepgui.core.errors import DatasetError
 
 _ALIASES = {
     "sparsecategoricalcrossentropy": "sparse_categorical_crossentropy",
@@ -88,6 +89,43 @@ def _check_input(name: str, sample: tuple, expected: tuple, hint: str) -> str | 
     )
 
 
+def _no_data(name: str, x: dict) -> str:
+    return (
+        f"The model's Input {name!r} gets no data: the data provides "
+        f"{', '.join(map(repr, x))}; rename the Input to one of these."
+    )
+
+
+def refuse_unfit_inputs(data: LoadedData, graph) -> None:
+    """DatasetError, the sentence check_against_model would say, when the graph's Inputs
+    cannot take the data: read from the graph, so that `deepgui train` tells this bad input
+    (exit status 2) before it builds anything. Inputs it cannot read are left to the build."""
+    from deepgui.core.keras_layers import input_shape_of
+
+    try:
+        inputs = [(node.name, tuple(input_shape_of(node)[1:])) for node in graph.input_nodes()]
+    except (ValueError, TypeError, AttributeError):
+        return
+    x = data.x_train
+    problems = []
+    if isinstance(x, dict):
+        for name, expected in inputs:
+            if name not in x:
+                problems.append(_no_data(name, x))
+                continue
+            problems.append(_check_input(name, tuple(np.shape(x[name])[1:]), expected, ""))
+    elif len(inputs) == 1:
+        hint = (
+            " or the data's image_size and color_mode to match"
+            if "image_size" in data.extras
+            else ""
+        )
+        problems.append(_check_input(inputs[0][0], data.sample_shape, inputs[0][1], hint))
+    problems = [p for p in problems if p]
+    if problems:
+        raise DatasetError(problems[0])
+
+
 def check_against_model(data: LoadedData, model, loss: Any = None) -> list[str]:
     """Problems that would make `model.fit` fail or learn nothing; an empty list when it fits."""
     problems: list[str] = []
@@ -100,9 +138,7 @@ def check_against_model(data: LoadedData, model, loss: Any = None) -> list[str]:
     if isinstance(x, dict):
         for name, tensor in zip(names, inputs, strict=True):
             if name not in x:
-                problems.append(
-                    f"The model's Input {name!r} gets no data: the data provides {', '.join(map(repr, x))}; rename the Input to one of these."
-                )
+                problems.append(_no_data(name, x))
             else:
                 msg = _check_input(
                     name, tuple(np.shape(x[name])[1:]), tuple(tensor.shape[1:]), hint

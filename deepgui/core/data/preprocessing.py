@@ -105,6 +105,10 @@ class Preprocessing:
     image: dict[str, Any] | None = None  # {"height", "width", "color_mode"} for image files
     # The table's label column when it has one; a list of them when it has one per output.
     target: str | list[str] | None = None
+    # A time series cut into windows: how raw rows become the one input, so that `deepgui
+    # predict` windows a CSV as training did: {"columns", "target", "window", "horizon",
+    # "missing"} (timeseries.py).
+    series: dict[str, Any] | None = None
 
     @property
     def targets(self) -> list[str]:
@@ -166,7 +170,7 @@ class Preprocessing:
         return [f"{r.column or r.name}: {r.describe()}" for r in self.inputs]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "format": FORMAT,
             "version": 1,
             "inputs": [_plain(asdict(r)) for r in self.inputs],
@@ -175,6 +179,9 @@ class Preprocessing:
             "image": self.image,
             "target": self.target,
         }
+        if self.series is not None:
+            out["series"] = dict(self.series)
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, what: str = "the preprocessing") -> Preprocessing:
@@ -186,9 +193,9 @@ class Preprocessing:
             for r in inputs:
                 if r.kind not in KINDS:
                     raise ValueError(f"unknown input kind {r.kind!r}")
-            return cls(
-                inputs, groups, bool(data.get("table")), data.get("image"), data.get("target")
-            )
+            series = _series(data.get("series"))
+            return cls(inputs, groups, bool(data.get("table")), data.get("image"),
+                       data.get("target"), series)  # fmt: skip
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise DatasetError(
                 f"{what}: is not a valid preprocessing description ({exc})."
@@ -313,6 +320,22 @@ class Preprocessing:
                     "values": list(r.vocabulary),
                 }
         return out
+
+
+def _series(data: Any) -> dict[str, Any] | None:
+    """A time series' windowing (Preprocessing.series), checked: ValueError says what is wrong."""
+    if data is None:
+        return None
+    columns = data.get("columns") if isinstance(data, dict) else None
+    if not (isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns)):
+        raise ValueError('"series" must name its "columns"')
+    for key in ("window", "horizon"):
+        value = data.get(key, 1 if key == "horizon" else None)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f'"series.{key}" must be a whole number of rows, at least 1')
+    if data.get("missing", "fill") not in ("fill", "drop", "refuse"):
+        raise ValueError('"series.missing" must be fill, drop or refuse')
+    return dict(data)
 
 
 # ---------------------------------------------------------------------------- building them

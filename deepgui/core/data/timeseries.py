@@ -7,11 +7,13 @@ Rescaling layer inside it, see preprocessing.py); the target is left in its own 
 Options (spec.TimeseriesOptions): "path", "target", "window" (rows per sample, default 24),
 "horizon" (default 1), "stride" (default 1), "features" (default every numeric column, the
 target included); the spec's "missing": "refuse", "drop" removes the rows, "fill" carries the
-last value forward."""
+last value forward. The run records these (Preprocessing.series) so that `forecast_windows` cuts
+a raw CSV for `deepgui predict` the same way, one window per step."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,23 +43,7 @@ def load_timeseries(
         cols = [c for c in (_try_numeric(table, h) for h in table.header) if c is not None]
     target_col = type_column(table, target, "numeric")
     names = [c.name for c in cols]
-    values = np.stack([c.values for c in cols], axis=1)
-    missing = np.stack([c.missing for c in cols], axis=1) | target_col.missing[:, None]
-    tvals = target_col.values
-    if missing.any():
-        rows, which = np.nonzero(np.stack([c.missing for c in cols] + [target_col.missing], axis=1))
-        all_names = [*names, target]
-        if spec.missing == "refuse":
-            where = [
-                (int(table.row_numbers[r]), all_names[c])
-                for r, c in zip(rows[:5], which[:5], strict=True)
-            ]
-            raise DatasetError(describe_missing(path, where, len(rows)))
-        if spec.missing == "drop":
-            keep = ~missing.any(axis=1)
-            values, tvals = values[keep], tvals[keep]
-        else:
-            values, tvals = _forward_fill(values), _forward_fill(tvals[:, None])[:, 0]
+    values, tvals, _kept = _without_gaps(path, table, cols, target_col, spec.missing)
     n = len(values)
     n_test = int(round(n * spec.test_split))
     n_val = int(round(n * spec.validation_split))
@@ -85,6 +71,15 @@ def load_timeseries(
     if spec.shuffle:  # training windows only: the order inside each window stays
         order = np.random.default_rng(spec.seed).permutation(len(x_tr))
         x_tr, y_tr = x_tr[order], y_tr[order]
+    preprocessing = array_preprocessing(
+        (window, len(names)),
+        "window",
+        scale=[float(1 / v) for v in std] if standardize else None,
+        offset=[float(-m / v) for m, v in zip(mean, std, strict=True)] if standardize else None,
+    )
+    # What `deepgui predict` needs to window a CSV as these windows were cut (every step).
+    preprocessing.series = {"columns": names, "target": target, "window": window,
+                            "horizon": horizon, "missing": spec.missing}  # fmt: skip
     return LoadedData(
         x_tr,
         y_tr,
@@ -95,12 +90,113 @@ def load_timeseries(
         task="regression",
         feature_names=names,
         description=f"{path.name}: {n} rows in windows of {window}, forecasting {target!r} {horizon} ahead",
-        preprocessing=array_preprocessing(
-            (window, len(names)),
-            "window",
-            scale=[float(1 / v) for v in std] if standardize else None,
-            offset=[float(-m / v) for m, v in zip(mean, std, strict=True)] if standardize else None,
-        ),
+        preprocessing=preprocessing,
+    )
+
+
+def _without_gaps(
+    path, table, cols: list, target_col, policy: str, refusal=describe_missing
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The feature values and the target (NaN throughout without a target column) with their
+    gaps dealt with as `policy` says ("refuse", "drop" the rows, "fill" forward), and the
+    table index of each row kept. `refusal(path, [(row, column)...], total)` words a refusal."""
+    values = np.stack([c.values for c in cols], axis=1)
+    checked = [*cols, target_col] if target_col is not None else list(cols)
+    tvals = target_col.values if target_col is not None else np.full(len(values), np.nan)
+    kept = np.arange(len(values))
+    gaps = np.stack([c.missing for c in checked], axis=1)
+    if not gaps.any():
+        return values, tvals, kept
+    if policy == "refuse":
+        rows, which = np.nonzero(gaps)
+        where = [(int(table.row_numbers[r]), checked[c].name)
+                 for r, c in zip(rows[:5], which[:5], strict=True)]  # fmt: skip
+        raise DatasetError(refusal(path, where, len(rows)))
+    if policy == "drop":
+        keep = ~gaps.any(axis=1)
+        return values[keep], tvals[keep], kept[keep]
+    if target_col is not None:
+        tvals = _forward_fill(tvals[:, None])[:, 0]
+    return _forward_fill(values), tvals, kept
+
+
+@dataclass
+class ForecastWindows:
+    """A CSV cut into every window a trained series model reads, for `deepgui predict`."""
+
+    x: np.ndarray  # (windows, window, features), raw: the model standardizes
+    rows: list[int]  # the spreadsheet row each window forecasts; past the end, counted on
+    reads: list[str]  # the rows each window reads, "first-last"
+    truth: list[str] | None  # the target in the row forecast ("" unknown); None: no such column
+    time: tuple[str, list[str]] | None  # the file's time column (its first one the model
+    # does not read) in the row forecast, "" past the end
+    beyond: int  # windows whose row lies past the end of the file
+
+
+def forecast_windows(path, series: dict[str, Any]) -> ForecastWindows:
+    """Every window of `path` (a CSV) as a run trained on `series` (Preprocessing.series) cut
+    them, with the same columns, gaps dealt with the same way, one step apart: the last ones
+    forecast rows past the end of the file. DatasetError, one sentence, for a file that lacks
+    a column or has too few rows."""
+    from pathlib import Path
+
+    path = Path(path)
+    columns, target = list(series["columns"]), series.get("target")
+    window, horizon = int(series["window"]), int(series.get("horizon", 1))
+    table = read_csv(path)
+    absent = [c for c in columns if c not in table.header]
+    if absent:
+        raise DatasetError(
+            f"{path.name}: lacks the column{'s' * (len(absent) > 1)} "
+            f"{', '.join(map(repr, absent))}, which the model reads in each window of "
+            f"{window} rows; it reads {', '.join(map(repr, columns))}."
+        )
+    cols = [type_column(table, n, "numeric") for n in columns]
+    target_col = None
+    if target in table.header:
+        target_col = type_column(table, target, "numeric")
+    values, _target, kept = _without_gaps(
+        path, table, cols, target_col, series.get("missing", "fill"), _refused
+    )
+    n = len(values)
+    if n < window:
+        left = " once the rows with gaps are left out" if n < table.n_rows else ""
+        raise DatasetError(
+            f"{path.name}: has {n} rows{left}, too few for one window of {window} rows, "
+            "which the model reads for each forecast."
+        )
+    view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)
+    x = np.ascontiguousarray(view.transpose(0, 2, 1), dtype=np.float32)
+    starts = np.arange(len(x))
+    ahead = starts + window + horizon - 1  # the position each window forecasts
+    inside = ahead < n
+    numbers = table.row_numbers[kept]
+    last = int(numbers[-1])
+    rows = [int(numbers[a]) if ok else last + int(a) - n + 1
+            for a, ok in zip(ahead, inside, strict=True)]  # fmt: skip
+    reads = [f"{int(numbers[s])}-{int(numbers[s + window - 1])}" for s in starts]
+
+    def cells(name: str) -> list[str]:
+        column = table.column(name)
+        return [str(column[kept[a]]) if ok else "" for a, ok in zip(ahead, inside, strict=True)]
+
+    truth = None
+    if target_col is not None:  # the file's own value, never one filled in
+        raw = np.where(target_col.missing, np.nan, target_col.values)[kept]
+        truth = [f"{raw[a]:.6g}" if ok and np.isfinite(raw[a]) else ""
+                 for a, ok in zip(ahead, inside, strict=True)]  # fmt: skip
+    spare = [h for h in table.header if h not in columns and h != target]
+    time = (spare[0], cells(spare[0])) if spare else None
+    return ForecastWindows(x, rows, reads, truth, time, int((~inside).sum()))
+
+
+def _refused(path, cells: list[tuple[int, str]], total: int) -> str:
+    shown = ", ".join(f"row {r} column {c!r}" for r, c in cells[:5])
+    more = f" and {total - 5} more" if total > 5 else ""
+    noun = "value is" if total == 1 else "values are"
+    return (
+        f"{path.name}: {total} {noun} missing ({shown}{more}), and the model was trained with "
+        "missing values refused; fill them in or leave those rows out."
     )
 
 

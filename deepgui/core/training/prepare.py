@@ -147,6 +147,8 @@ def dataset_spec(
         from deepgui.core.data import spec_from_path
 
         new = dict(spec_from_path(data, target))
+        if spec.get("source") == "timeseries" and new["source"] == "csv":
+            new["source"] = "timeseries"  # a series stays one: its window and horizon kept
         same_kind = spec.get("source") == new["source"]
         for key, value in spec.items():
             if key in ("path", "validation_path", "test_path", "source", "name"):
