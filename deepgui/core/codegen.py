@@ -84,11 +84,15 @@ def generate_script(
 
 
 def network_function(graph: Graph, name: str, function: str = "build_network") -> list[str]:
-    """``def build_network():`` returning the untrained network, with the functional API."""
+    """``def build_network():`` returning the untrained network, with the functional API. It
+    imports Keras itself: a program imports it only once it builds a model (script_runtime)."""
     order = _order(graph)
     body = _functional(graph, order, _Renderer(), name, indent=INDENT, result=None)
     doc = f'{INDENT}"""The network {_s(name)}: a fresh, untrained keras.Model."""'
-    return [f"def {function}():", doc, *body]
+    imports = [f"{INDENT}import keras"]
+    if any(re.search(r"(?<![\w.])layers\.", line) for line in body):
+        imports.append(f"{INDENT}from keras import layers")
+    return [f"def {function}():", doc, *imports, "", *body]
 
 
 def _order(graph: Graph) -> list[str]:

@@ -1,7 +1,12 @@
-"""The program a project becomes: one Python file that stands alone (Keras and NumPy, no deepgui)
-with the network (codegen.py), the Keras layers between the data as the user has it and the
-network, the project's data read, split and adapted as deepgui does it (codegen_data.py), the
-training with the project's settings, and predicting on new raw data (codegen_model.py)::
+"""The program a project becomes: one Python file that stands alone (Keras and NumPy, no
+deepgui). It is two parts::
+
+    deepgui/script_runtime.py, copied byte for byte: reading, splitting and preprocessing the
+        data as deepgui does, training helpers, predicting and the command line
+    the project, generated here: its constants (data set, training settings, what a run's
+        preprocessing learned), the network as Keras code (codegen.py) and its training
+
+and runs as::
 
     python NAME.py                              the network, and whether it is trained
     python NAME.py predict DATA [-o OUT.csv]    predict with the weights beside the script
@@ -21,13 +26,11 @@ model the code builds is the trained one. Exported from a project, ``train`` lea
 from __future__ import annotations
 
 import json
-import re
 import textwrap
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from deepgui.core import codegen_data as data_parts
-from deepgui.core import codegen_model as model_parts
 from deepgui.core.errors import DatasetError
 from deepgui.core.training.config import (
     KERAS_SCHEDULE,
@@ -36,170 +39,17 @@ from deepgui.core.training.config import (
     is_serialized,
 )
 
-# What `predict` reads, in words, by the readers a script has.
-_WHAT = {
-    "table": "a CSV file with the columns the model was trained on (with or without its target)",
-    "windows": "a CSV file with the time series' feature columns",
-    "images": "an image file or a folder of images (in class subfolders, to measure accuracy)",
-    "npz": "an .npz file with an array x (and labels y, to measure accuracy)",
-}
 LINE = 100
-_STDLIB = ("argparse", "csv", "io", "json", "math", "re", "sys")
-
-TRAIN_HELPERS = r'''
-def run_preprocessing(transform, raw, batch=4096):
-    """The network's inputs: the preprocessing model run once over raw data, in batches."""
-    n = len(next(iter(raw.values()))) if isinstance(raw, dict) else len(raw)
-    chunks = []
-    for start in range(0, n, batch):
-        if isinstance(raw, dict):
-            part = {k: v[start : start + batch] for k, v in raw.items()}
-        else:
-            part = raw[start : start + batch]
-        out = transform(part, training=False)
-        if isinstance(out, dict):
-            chunks.append({k: keras.ops.convert_to_numpy(v) for k, v in out.items()})
-        else:
-            chunks.append(keras.ops.convert_to_numpy(out))
-    if isinstance(chunks[0], dict):
-        return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
-    return np.concatenate(chunks)
+RUNTIME = "script_runtime.py"  # in the deepgui package; the installer bundles it as data
 
 
-def check_shapes(network, x):
-    """The data against the network's inputs: one sentence naming both when they differ."""
-    if isinstance(x, dict) and len(x) == 1 and len(network.inputs) == 1:
-        x = next(iter(x.values()))
-    arrays = x if isinstance(x, dict) else {str(network.inputs[0].name).split(":")[0]: x}
-    for tensor in network.inputs:
-        name = str(tensor.name).split(":")[0]
-        if name not in arrays:
-            given = ", ".join(arrays)
-            raise Problem(f"The network's input {name!r} gets no data; the data gives {given}.")
-        want, got = tuple(tensor.shape)[1:], tuple(arrays[name].shape)[1:]
-        if len(want) != len(got) or any(w not in (None, g) for w, g in zip(want, got, strict=True)):
-            raise Problem(
-                f"The network's input {name!r} takes samples of shape {want} but the data gives "
-                f"{got}; change the Input layer's shape to {got}."
-            )
-
-
-def default_loss(task, units):
-    """The loss for these labels (two softmax units on binary labels: the sparse one)."""
-    if task == "binary" and units is not None and units > 1:
-        return "sparse_categorical_crossentropy"
-    return {
-        "multiclass": "sparse_categorical_crossentropy",
-        "binary": "binary_crossentropy",
-        "multilabel": "binary_crossentropy",
-        "regression": "mse",
-    }[task]
-
-
-def sample_count(y):
-    """Samples in a split's labels: one array, or a dict of arrays by output name."""
-    return len(next(iter(y.values()))) if isinstance(y, dict) else len(y)
-
-
-def several_outputs(network, outputs, loss="auto", metrics="auto", weights=None):
-    """Each output's loss, metrics and loss weight by output name, for a network with one
-    output per target column: the output layer named after the column. "auto" (or an output
-    the settings leave out) takes what deepgui takes for that target's task; a weight left out
-    is 1."""
-    names = [str(n) for n in network.output_names]
-    targets = [o["name"] for o in outputs]
-    if sorted(names) != sorted(targets):
-        raise Problem(
-            f"The network's output layers are named {', '.join(map(repr, names))} but the target "
-            f"columns are {', '.join(map(repr, targets))}; name each output layer after the "
-            "target column it predicts."
-        )
-    widths = {n: t.shape[-1] for n, t in zip(names, network.outputs, strict=True)}
-    losses, chosen = {}, {}
-    for o in outputs:
-        name = o["name"]
-        # A dict is per output, unless it is one loss as keras.losses.serialize writes it.
-        per_output = isinstance(loss, dict) and "class_name" not in loss
-        wanted = loss.get(name, "auto") if per_output else loss
-        if isinstance(wanted, dict):
-            wanted = keras.losses.deserialize(wanted)
-        losses[name] = default_loss(o["task"], widths[name]) if wanted == "auto" else wanted
-        wanted = metrics.get(name, "auto") if isinstance(metrics, dict) else metrics
-        auto = ["mae"] if o["task"] == "regression" else ["accuracy"]
-        chosen[name] = auto if wanted == "auto" else list(wanted)
-    if weights is not None:
-        weights = {name: float(weights.get(name, 1.0)) for name in names}
-    return losses, chosen, weights
-
-
-def save_trained(pre, network, task, classes, outputs=None):
-    """The whole model (raw data in) beside this script: its weights, which `predict` loads
-    into the model this code builds, the model itself, and the constants it learned (and for
-    several outputs, each one's name, task and classes in the order the model returns them)."""
-    pre = named_for(pre, network)
-    model = build_model(pre, network)
-    model.save_weights(WEIGHTS)
-    model.save(SAVED_MODEL)
-    signature = {
-        "format": "deepgui-signature",
-        "version": 1,
-        "task": task,
-        "classes": list(classes),
-        "strings_as_numbers": False,
-        "preprocessing": {"format": "deepgui-preprocessing", "version": 1, **pre},
-    }
-    if outputs:
-        by_name = {o["name"]: o for o in outputs}
-        signature["outputs"] = [by_name[str(n)] for n in network.output_names]
-    SIGNATURE.write_text(json.dumps(signature, indent=1) + "\n", encoding="utf-8")
-    print(f"Wrote {WEIGHTS.name}, {SAVED_MODEL.name} and {SIGNATURE.name} beside {SCRIPT}.")
-'''
-
-FINE_TUNING = r'''
-def backbones_of(network):
-    """The models the network holds as layers: the backbones that fine-tuning trains."""
-    found = [layer for layer in network.layers if isinstance(layer, keras.Model)]
-    if not found:
-        raise Problem(
-            "Fine-tuning needs a backbone: a model used as a layer of the network (a Keras "
-            "Applications network, or a model of your own)."
-        )
-    return found
-
-
-def leaves(model):
-    """Every layer inside `model`, nested models opened, in order."""
-    out = []
-    for layer in model.layers:
-        out += leaves(layer) if isinstance(layer, keras.Model) else [layer]
-    return out
-
-
-def freeze_backbones(network):
-    """Phase one of fine-tuning: every backbone frozen, so only the layers after it train."""
-    for backbone in backbones_of(network):
-        backbone.trainable = False
-
-
-def unfreeze_top(network, count):
-    """Phase two: the top `count` layers with weights of each backbone train (all of them when
-    0), BatchNormalization excepted: kept frozen, it runs in inference mode, so the statistics
-    it learnt before are not overwritten by a few small batches. Returns how many train."""
-    unfrozen = 0
-    for backbone in backbones_of(network):
-        backbone.trainable = True  # Keras sets every inner layer; the loop below narrows it
-        inner = [layer for layer in leaves(backbone) if layer.weights]
-        chosen = inner if count == 0 else inner[-count:]
-        keep = {id(layer) for layer in chosen if not isinstance(layer, layers.BatchNormalization)}
-        for layer in leaves(backbone):
-            layer.trainable = id(layer) in keep
-        unfrozen += len(keep)
-    return unfrozen
-'''
+def runtime_source() -> str:
+    """The text of deepgui/script_runtime.py, which every program starts with, as it is."""
+    return resources.files("deepgui").joinpath(RUNTIME).read_text(encoding="utf-8")
 
 
 def _rule(title: str) -> str:
-    return "# " + "-" * 20 + f" {title} " + "-" * 20
+    return "# " + "=" * 30 + f" {title} " + "=" * 30
 
 
 def program(
@@ -211,9 +61,10 @@ def program(
     trained: dict | None,
     stem: str,
 ) -> str:
-    """The whole program for `graph` with the project's `dataset` and `training` settings;
-    `trained` (a run's signature: task, classes, preprocessing) fills in the constants that
-    go with the weights the export writes beside it as ``STEM.weights.h5``."""
+    """The whole program for `graph` with the project's `dataset` and `training` settings:
+    the runtime, then the project's part. `trained` (a run's signature: task, classes,
+    preprocessing) fills in the constants that go with the weights the export writes beside
+    it as ``STEM.weights.h5``."""
     from deepgui.core.codegen import network_function
     from deepgui.core.data.preprocessing import model_scales_inputs
 
@@ -224,96 +75,40 @@ def program(
         pre.pop("format", None)
         pre.pop("version", None)
     readers = _readers(family, pre, spec)
-    what = ", or ".join(text for key, text in _WHAT.items() if key in readers)
-
-    sections: list[tuple[str, list[str]]] = [
-        ("The network", ["\n".join(network_function(graph, name))]),
-        (
-            "Preprocessing: raw data -> the network's inputs",
-            [model_parts.PROBLEM, model_parts.PREPROCESSING, model_parts.TRAINED],
-        ),
-    ]
-    data = [model_parts.LABEL_TEXT]
-    if family in ("table", "timeseries") or readers & {"table", "windows"}:
-        data += [model_parts.READ_CSV, data_parts.COLUMNS]
-    if family == "timeseries" or "windows" in readers:
-        data.append(data_parts.FORWARD_FILL)
-    if family == "none":
-        data.append(data_parts.unsupported(reason))
-    else:
-        loaders = {
-            "table": data_parts.TABLE,
-            "arrays": data_parts.ARRAYS,
-            "images": data_parts.IMAGES,
-            "timeseries": data_parts.TIMESERIES,
-            "keras": data_parts.KERAS_SETS,
-        }
-        data += [data_parts.COMMON, loaders[family]]
-    sections.append(("Reading and splitting the data", data))
     several = isinstance(dataset.get("target"), list) and len(dataset["target"]) > 1
-    train = _train_function(cfg, graph, several)
-    helpers = [TRAIN_HELPERS, FINE_TUNING] if cfg.fine_tuning.enabled else [TRAIN_HELPERS]
-    sections.append(("Training", [*helpers, "\n".join(train)]))
-    readers_code = {
-        "table": model_parts.READ_TABLE,
-        "images": model_parts.READ_IMAGES,
-        "npz": model_parts.READ_NPZ,
-        "windows": model_parts.READ_WINDOWS,
-    }
-    predicting = [code for key, code in readers_code.items() if key in readers]
-    predicting += [model_parts.dispatch(readers), model_parts.PREDICT, model_parts.MAIN]
-    sections.append(("Predicting", predicting))
-    blocks = []
-    for title, parts in sections:
-        parts = [p.strip("\n") for p in parts]
-        blocks += [f"{_rule(title)}\n{parts[0]}", *parts[1:]]
-    code = "\n\n\n".join(blocks) + "\n"
-
-    constants = _constants(
-        spec, trained, pre, base_dir, not model_scales_inputs(graph), extra, what, code
-    )
-    head = [*_header(name, stem, what, trained), *_imports(code), "", *constants]
-    return "\n".join(head) + "\n\n\n" + code
+    standardize = not model_scales_inputs(graph)
+    lines = [
+        _rule("The project"),
+        *_header(name, stem, trained),
+        "",
+        *_constants(spec, trained, pre, base_dir, standardize, extra, readers),
+        "",
+        "",
+        *network_function(graph, name),
+        "",
+        "",
+        *_train_function(cfg, graph, several),
+        "",
+        "",
+        *_project(extra, reason if family == "none" else ""),
+    ]
+    return runtime_source() + "\n\n" + "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------- the pieces
-def _header(name: str, stem: str, what: str, trained: dict | None) -> list[str]:
+def _header(name: str, stem: str, trained: dict | None) -> list[str]:
     state = (
-        f"The trained weights are in {stem}.weights.h5 beside this file; `train` replaces them."
+        f"The trained weights are in {stem}.weights.h5 beside this file; `train` replaces them "
+        "(and writes the constants its preprocessing learned, which `predict` then uses "
+        "instead of those below)."
         if trained
         else f"`train` writes the trained weights to {stem}.weights.h5 beside this file."
     )
     intro = (
-        f'"""The Keras model {_quote(name)}, written out by deepgui as a program that stands '
-        "alone: the network, the Keras layers that turn the data as you have it into the "
-        "network's inputs, the training with the project's settings, and predicting. It needs "
-        "Keras and NumPy only."
+        f"The Keras model {_quote(name)}, written out by deepgui: its data, its network and "
+        f"its training. {state}"
     )
-    return [
-        *textwrap.wrap(intro, 96),
-        "",
-        f"    python {stem}.py                              the network, and whether it is trained",
-        f"    python {stem}.py predict DATA [-o OUT.csv]    predict on raw data",
-        f"    python {stem}.py train [DATA] [--epochs N]    train from scratch",
-        "",
-        *textwrap.wrap(f"DATA for predict: {what}. {state}", 96),
-        f"`train` also writes {stem}.keras (the whole model) and {stem}.signature.json (the constants",
-        "its preprocessing learned), which predict then uses instead of the constants below.",
-        '"""',
-        "",
-    ]
-
-
-def _imports(code: str) -> list[str]:
-    used = [m for m in _STDLIB if re.search(rf"\b{m}\.", code)]
-    return [
-        *(f"import {m}" for m in used),
-        "from pathlib import Path",
-        "",
-        "import keras",
-        "import numpy as np",
-        "from keras import layers",
-    ]
+    return ["# " + line for line in textwrap.wrap(intro, LINE - 2)]
 
 
 def _constants(
@@ -323,26 +118,14 @@ def _constants(
     base_dir: Path | None,
     standardize: bool,
     extra: dict[str, Any],
-    what: str,
-    code: str,
+    readers: set[str],
 ) -> list[str]:
-    from deepgui.core.data.preprocessing import MAX_ONE_HOT
-    from deepgui.core.data.spec import CSV_SUFFIXES, IMAGE_SUFFIXES
-    from deepgui.core.data.table import _MISSING_SPELLINGS  # the script reads cells alike
-
-    base = f"Path({_s(str(Path(base_dir).resolve()))})" if base_dir is not None else "HERE"
+    base = (
+        f"Path({_s(str(Path(base_dir).resolve()))})"
+        if base_dir is not None
+        else "Path(__file__).resolve().parent"
+    )
     lines = [
-        "# The files beside this script that hold the trained model, named after the script.",
-        "HERE = Path(__file__).resolve().parent",
-        "SCRIPT = Path(__file__).name",
-        'WEIGHTS = HERE / (Path(__file__).stem + ".weights.h5")',
-        'SAVED_MODEL = HERE / (Path(__file__).stem + ".keras")',
-        'SIGNATURE = HERE / (Path(__file__).stem + ".signature.json")',
-        "NOT_TRAINED = (",
-        '    f"No trained weights: run `python {SCRIPT} train` first; it writes {WEIGHTS.name} "',
-        '    "beside this script."',
-        ")",
-        "",
         "# What the model predicts, the class names in output order, and its raw inputs with the",
         "# constants its preprocessing learned on the training split: a numeric column's missing",
         "# values become `fill`, then x * scale + offset; a category is looked up in `vocabulary`",
@@ -370,21 +153,52 @@ def _constants(
     )
     lines.append(f"STANDARDIZE = {standardize}")
     for key, value in extra.items():
-        lines += _assign(key, value)
-    optional = {
-        "MAX_ONE_HOT": [f"MAX_ONE_HOT = {MAX_ONE_HOT}"],
-        "MISSING": [
-            "# Cells that mean a value is missing.",
-            *_assign("MISSING", set(_MISSING_SPELLINGS)),
-        ],
-        "CSV_SUFFIXES": _assign("CSV_SUFFIXES", tuple(CSV_SUFFIXES)),
-        "IMAGE_SUFFIXES": _assign("IMAGE_SUFFIXES", tuple(IMAGE_SUFFIXES)),
-    }
-    for key, assignment in optional.items():
-        if re.search(rf"\b{key}\b", code):  # only what the code below uses
-            lines += assignment
-    lines += _assign("DATA_HELP", what)
+        lines += [_EXTRA_COMMENTS[key], *_assign(key, value)]
+    lines.append("# What `predict` reads: see READS above.")
+    lines += _assign("READERS", tuple(key for key in _READER_ORDER if key in readers))
     return lines
+
+
+_READER_ORDER = ("table", "windows", "images", "npz")
+# Project's arguments from the constants above, and from `extra` (_script_dataset).
+_PROJECT_ARGUMENTS = {
+    "script": "__file__",
+    "network": "build_network",
+    "train": "train",
+    "dataset": "DATASET",
+    "base": "BASE",
+    "standardize": "STANDARDIZE",
+    "task": "TASK",
+    "classes": "CLASSES",
+    "preprocessing": "PREPROCESSING",
+    "outputs": "OUTPUTS",
+    "readers": "READERS",
+}
+_EXTRA_ARGUMENTS = {"ARRAY_SCALE": "array_scale", "KERAS_CLASSES": "keras_classes"}
+_EXTRA_COMMENTS = {
+    "ARRAY_SCALE": "# The factor the arrays are scaled by (None: as they are).",
+    "KERAS_CLASSES": "# The Keras data set's class names, in label order.",
+}
+
+
+def _project(extra: dict[str, Any], unreadable: str) -> list[str]:
+    """``PROJECT = Project(...)`` from the constants and functions above, the commands as
+    functions, and the command line when the file is run."""
+    arguments = dict(_PROJECT_ARGUMENTS)
+    arguments |= {_EXTRA_ARGUMENTS[key]: key for key in extra}
+    lines = ["PROJECT = Project("]
+    lines += [f"    {key}={value}," for key, value in arguments.items()]
+    if unreadable:
+        lines += _assign_in("unreadable", unreadable, "    ", ",")
+    return [
+        *lines,
+        ")",
+        "# The commands as functions, for Python: load_data(), train(), predict(DATA), main(ARGS).",
+        "load_data, predict, main = PROJECT.load_data, PROJECT.predict, PROJECT.main",
+        "",
+        'if __name__ == "__main__":',
+        "    main()",
+    ]
 
 
 def _assign(name: str, value: Any) -> list[str]:
@@ -399,7 +213,12 @@ def _literal(value: Any, indent: int, column: int) -> str:
         return flat
     pad = " " * (indent + 4)
     if isinstance(value, str):  # implicit concatenation, one piece per line
-        pieces = textwrap.wrap(value, LINE - len(pad) - 3, drop_whitespace=False)
+        width = LINE - len(pad) - 3
+        while True:  # narrower while escaped quotes make a piece too long
+            pieces = textwrap.wrap(value, width, drop_whitespace=False)
+            if width <= 20 or all(len(pad + _s(p)) <= LINE for p in pieces):
+                break
+            width -= 4
         return "(\n" + "\n".join(pad + _s(p) for p in pieces) + "\n" + " " * indent + ")"
     if not isinstance(value, dict | list | tuple | set):
         return flat
@@ -544,16 +363,11 @@ def _train_function(cfg: TrainingConfig, graph, several: bool = False) -> list[s
         '    """Train the network from scratch with the project\'s settings on its data (or on',
         "    DATA), then save the whole model beside this script: the preprocessing adapted to the",
         '    training split, run once over each split; the network trained on what it makes."""',
-        "    data = load_data(data_path)",
-        '    pre, task = data["preprocessing"], data["task"]',
-        "    transform = preprocessing_model(pre)",
-        '    x_train, y_train = run_preprocessing(transform, data["train"][0]), data["train"][1]',
-        "    validation = test = None",
-        '    if data["validation"] is not None:',
-        '        validation = (run_preprocessing(transform, data["validation"][0]), data["validation"][1])',
-        '    if data["test"] is not None:',
-        '        test = (run_preprocessing(transform, data["test"][0]), data["test"][1])',
+        "    import keras",
         "",
+        "    data = PROJECT.load_data(data_path)",
+        '    task = data["task"]',
+        "    x_train, y_train, validation, test = preprocessed(data)",
     ]
     if cfg.seed is not None:
         lines.append(f"{ind}keras.utils.set_random_seed({cfg.seed})")
@@ -623,17 +437,7 @@ def _train_function(cfg: TrainingConfig, graph, several: bool = False) -> list[s
         ]
     class_weight = "None"
     if cfg.class_weight == "balanced":
-        lines += [
-            f'{ind}if task not in ("multiclass", "binary"):',
-            f'{ind}    raise Problem(f"Balanced class weights need class labels, not a {{task}} task.")',
-            f"{ind}labels = np.asarray(y_train).reshape(len(y_train), -1)",
-            f"{ind}labels = labels[:, 0] if labels.shape[1] == 1 else labels.argmax(axis=1)",
-            f"{ind}found, counts = np.unique(labels.astype(int), return_counts=True)",
-            f"{ind}class_weight = {{",
-            f"{ind}    int(c): float(counts.sum() / (len(found) * n))",
-            f"{ind}    for c, n in zip(found, counts, strict=True)",
-            f"{ind}}}",
-        ]
+        lines.append(f"{ind}class_weight = balanced_class_weight(task, y_train)")
         class_weight = "class_weight"
 
     def fit(result: str, until: str, start: str | None, at: str) -> list[str]:
@@ -672,7 +476,8 @@ def _train_function(cfg: TrainingConfig, graph, several: bool = False) -> list[s
         f"{ind}if test is not None:",
         f"{ind}    scores = network.evaluate(*test, batch_size=batch_size, verbose=0, return_dict=True)",
         f'{ind}    print("Test metrics:", {{k: round(float(v), 4) for k, v in scores.items()}})',
-        f'{ind}save_trained(pre, network, task, data["classes"], data.get("outputs"))',
+        f'{ind}pre, classes, outputs = data["preprocessing"], data["classes"], data.get("outputs")',
+        f"{ind}PROJECT.save_trained(pre, network, task, classes, outputs)",
         f"{ind}return network, history",
     ]
     return [part for line in lines for part in _fit(line)]
@@ -759,10 +564,13 @@ def _optimizer(cfg: TrainingConfig, learning_rate: str = "learning_rate") -> str
     return f"keras.optimizers.{OPTIMIZER_CLASSES[cfg.optimizer]}({', '.join(args)})"
 
 
-def _assign_in(name: str, value: Any, ind: str) -> list[str]:
-    """``NAME = literal`` inside a function body at `ind`, wrapped as `_literal` wraps."""
-    text = _literal(value, len(ind), len(ind) + len(name) + 3) if value is not None else "None"
-    return f"{ind}{name} = {text}".splitlines()
+def _assign_in(name: str, value: Any, ind: str, tail: str = "") -> list[str]:
+    """``NAME = literal`` inside a function body at `ind` (``NAME=literal,`` as a keyword
+    argument, `tail` ","), wrapped as `_literal` wraps."""
+    equals = "=" if tail else " = "
+    width = len(ind) + len(name) + len(equals)
+    text = _literal(value, len(ind), width) if value is not None else "None"
+    return f"{ind}{name}{equals}{text}{tail}".splitlines()
 
 
 def _one_output(value: Any, graph) -> Any:
