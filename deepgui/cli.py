@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from deepgui import cli_words
 from deepgui.core.errors import DeepGuiError
 
 COMMANDS = ("summary", "import", "export", "train", "worker", "predict", "examples", "datasets")
@@ -117,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         return _run_app(args.file)
     except DeepGuiError as exc:
-        print(f"deepgui: {exc}", file=sys.stderr)
+        print(f"deepgui: {cli_words.sentence(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT if command in BAD_INPUT_COMMANDS else EXIT_FAILED
     except KeyboardInterrupt:
         print("deepgui: interrupted.", file=sys.stderr)

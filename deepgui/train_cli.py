@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from deepgui.cli_words import sentence
 from deepgui.core.errors import DeepGuiError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -184,115 +185,53 @@ def _missing_sentence(counts: dict[str, int], policy: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui train` for parsed arguments; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from deepgui.core.data.check import refuse_unfit_inputs
     from deepgui.core.data.spec import parse_targets
     from deepgui.core.project import load_project
-    from deepgui.core.training.outputs import refuse_cluster
-    from deepgui.core.training.prepare import prepare_run
+    from deepgui.core.training.run import Run, RunRequest
 
-    prepared = None
+    printer = ProgressPrinter(sys.stderr)
     try:
-        target = parse_targets(args.target) if args.target else None
-        prepared = prepare_run(
-            load_project(args.project),
-            args.out,
+        request = RunRequest(
+            out=args.out,
             data=args.data,
-            target=target,
+            target=parse_targets(args.target) if args.target else None,
             epochs=args.epochs,
             batch_size=args.batch_size,
             missing=getattr(args, "missing", None),
+            engine=getattr(args, "engine", None),
+            workers=getattr(args, "workers", None),
+            coordinator=getattr(args, "coordinator", None),
+            join_seconds=getattr(args, "join_timeout", None) or 300,
         )
-        cluster = _cluster(args, prepared)
-        data = prepared.load_data()
-        if cluster is not None:
-            refuse_cluster(data)
-        # Data the model's Inputs cannot take is bad input, said before the engine starts.
-        refuse_unfit_inputs(data, prepared.project.graph)
-        spec = getattr(data, "spec", None) or prepared.spec  # as used, defaults filled in
-        missing = data.extras.get("missing") or {}
-        if missing.get("cells"):
-            sys.stderr.write(_missing_sentence(missing, spec.get("missing")) + "\n")
+        # Planning is quiet: bad input is one sentence on stderr, nothing before it.
+        the_run = Run(load_project(args.project), request).plan()
     except DeepGuiError as exc:
-        if prepared is not None:
-            prepared.release()
-        _error(str(exc))
+        _error(sentence(exc))
         return EXIT_BAD_INPUT
     try:
-        return _train(prepared, data, spec, getattr(args, "engine", None), cluster)
-    except DeepGuiError as exc:  # an engine this machine or model cannot use
-        _error(str(exc))
-        return EXIT_BAD_INPUT
+        missing = the_run.data.extras.get("missing") or {}
+        if missing.get("cells"):
+            sys.stderr.write(_missing_sentence(missing, the_run.dataset_spec.get("missing")) + "\n")
+        if the_run.note:
+            sys.stderr.write(f"Engine: {the_run.note.rstrip('.')}.\n")
+        return _train(the_run, printer)
     finally:
-        prepared.release()
+        the_run.release()
 
 
-def _cluster(args: argparse.Namespace, prepared):
-    """The run's ranks when --workers is given; DeepGuiError with a sentence for a bad choice."""
-    from deepgui.core.training import distributed, engines
-
-    workers, coordinator = getattr(args, "workers", None), getattr(args, "coordinator", None)
-    if workers is None:
-        if coordinator:
-            raise DeepGuiError("--coordinator needs --workers W, the number of ranks.")
-        if prepared.config.ranks <= 1:
-            return None
-        # The project's own settings ask for several machines (training.ranks).
-        workers, coordinator = prepared.config.ranks, prepared.config.coordinator
-
-    if workers > 1 and not coordinator:
-        raise DeepGuiError(
-            "--workers needs --coordinator HOST:PORT, the address of this machine that the "
-            "other ranks reach (127.0.0.1:PORT when they all run here)."
-        )
-    if "jax" not in engines.available():
-        # JAX's coordination service joins the ranks, whichever engine trains them.
-        raise DeepGuiError("--workers needs JAX, which is not installed here.")
-    if prepared.resume:
-        raise DeepGuiError(f"{prepared.run_dir}: {distributed.RESUME_REFUSED}")
-    return distributed.make_cluster(coordinator or "127.0.0.1:7477", workers, 0,
-                                    join_seconds=args.join_timeout)  # fmt: skip
-
-
-def _train(prepared, data, spec, requested: str | None = None, cluster=None) -> int:
-    from deepgui.core.training import engines
-    from deepgui.core.training.outputs import engine_for
-
-    project, config, run_dir = prepared.project, prepared.config, prepared.run_dir
-    resume = prepared.resume
-    if cluster is not None:
-        # The project's engine is a one-machine choice (TensorFlow by default): several
-        # machines train with JAX unless --engine asks otherwise or JAX cannot train the model.
-        cluster, note = engines.resolve_cluster(requested or "auto", project, data, config,
-                                                cluster)  # fmt: skip
-        chosen = cluster.engine
-        sys.stderr.write(f"Engine: {note.rstrip('.')}.\n")
-    else:
-        if requested:
-            config = config.with_overrides(engine=requested)
-        # Several outputs: TensorFlow in this process, never the probe or the JAX worker.
-        chosen, note = engine_for(data, config.engine) or engines.resolve(
-            config.engine, project, data, config
-        )
-        if note:
-            sys.stderr.write(f"Engine: {note.rstrip('.')}.\n")
-    printer = ProgressPrinter(sys.stderr)
-    engine = engines.make_engine(
-        chosen, project, data, config, printer,
-        dataset_spec=spec, run_dir=run_dir, resume=resume, cluster=cluster,
-    )  # fmt: skip
-
+def _train(the_run, printer: ProgressPrinter) -> int:
     def interrupt(*_):
-        if engine.stop_requested:  # a second Ctrl+C: leave now
+        if the_run.stop_requested:  # a second Ctrl+C: leave now
             raise KeyboardInterrupt
         sys.stderr.write("\nStopping after this batch (Ctrl+C again to quit at once)…\n")
-        engine.stop()
+        the_run.stop()
 
     previous = signal.signal(signal.SIGINT, interrupt)
     try:
-        result = engine.run()
+        result = the_run.train(printer)
     finally:
         signal.signal(signal.SIGINT, previous)
-    return _report(result, run_dir)
+    return _report(result, the_run.run_dir)
 
 
 def _report(result, run_dir: Path) -> int:

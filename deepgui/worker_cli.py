@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
                                "give another --out.")  # fmt: skip
         distributed.local_address(cluster.host)  # says so now when the chief is unreachable
     except DeepGuiError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        from deepgui.cli_words import sentence
+
+        sys.stderr.write(f"error: {sentence(exc)}\n")
         return EXIT_BAD_INPUT
     sys.stderr.write(f"Rank {cluster.rank} of {cluster.world}: joining the run at "
                      f"{cluster.coordinator}; this rank saves into {out}.\n")  # fmt: skip

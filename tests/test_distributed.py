@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deepgui import cli_words
 from deepgui.core.data import load_dataset
 from deepgui.core.errors import TrainingError
 from deepgui.core.training import TrainingConfig, distributed, engines
@@ -34,11 +35,16 @@ def test_a_bad_cluster_is_one_sentence():
         ("localhost", 2, 0, "HOST:PORT"),
         ("127.0.0.1:99999", 2, 0, "HOST:PORT"),
         ("0.0.0.0:7477", 2, 0, "not a wildcard"),
-        ("127.0.0.1:7477", 0, 0, "--world must be 1 or more"),
-        ("127.0.0.1:7477", 2, 2, "--rank must be between 0 and 1"),
+        ("127.0.0.1:7477", 0, 0, "number of ranks must be 1 or more"),
+        ("127.0.0.1:7477", 2, 2, "rank must be between 0 and 1"),
     ]:
-        with pytest.raises(TrainingError, match=words):
+        with pytest.raises(TrainingError, match=words) as refused:
             distributed.make_cluster(coordinator, world, rank)
+        # The core names the setting; the command line names its flag.
+        assert "--" not in str(refused.value)
+        assert cli_words.sentence(refused.value).endswith(
+            f"({cli_words.FLAGS[refused.value.setting]})."
+        )
     cluster = distributed.make_cluster("::1:7477", 3, 1)
     assert cluster.coordinator == "[::1]:7477" and cluster.host == "::1"
     assert cluster.command_for(2) == "deepgui worker --coordinator [::1]:7477 --rank 2 --world 3"

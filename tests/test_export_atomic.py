@@ -62,7 +62,7 @@ def test_a_failed_check_leaves_the_earlier_export_as_it_was(tmp_path):
     good = export_model(dense_model(), "onnx", target)
     assert good.ok and good.kept
     before = target.read_bytes()
-    with pytest.raises(ExportError, match="already exists: choose another name, or pass --force"):
+    with pytest.raises(ExportError, match="already exists: choose another name, or ask to replace"):
         export_model(spectrogram_model(), "onnx", target)
     report = export_model(spectrogram_model(), "onnx", target, force=True)
     assert not report.ok and not report.kept

@@ -3,7 +3,17 @@ CLI only present them."""
 
 
 class DeepGuiError(Exception):
-    """Base class: the message is meant for the user as it is."""
+    """Base class: the message is meant for the user as it is. When it is about one setting,
+    the sentence names it in the words of the project and the app, and `setting` gives its key
+    (epochs, batch_size, out, data, target, missing, engine, workers, coordinator, force...) so
+    that a front end can point at its own control for it: the command line names its flag."""
+
+    setting: str | None = None
+
+    def __init__(self, *args: object, setting: str | None = None) -> None:
+        super().__init__(*args)
+        if setting is not None:
+            self.setting = setting
 
 
 class GraphError(DeepGuiError):

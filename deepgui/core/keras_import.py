@@ -715,7 +715,8 @@ def check_import_target(project_path: str | os.PathLike, force: bool = False) ->
     for target in (project_path, weights_file):
         if (target.exists() or target.is_symlink()) and not force:
             raise ModelImportError(
-                f"{target} already exists: choose another name or pass --force to replace it."
+                f"{target} already exists: choose another name, or ask to replace it.",
+                setting="force",
             )
     if weights_file.exists() and not weights.is_weights_file(weights_file):
         raise ModelImportError(

@@ -634,7 +634,8 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     if path.exists() or path.is_symlink():
         if not force:
             raise DeepGuiError(
-                f"{path} already exists: choose another name or pass --force to replace it."
+                f"{path} already exists: choose another name, or ask to replace it.",
+                setting="force",
             )
         if not _is_predictions_file(path):
             raise DeepGuiError(

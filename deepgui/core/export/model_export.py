@@ -229,8 +229,8 @@ def check_targets(fmt: str, target: Path, force: bool, beside: tuple[Path, ...] 
             continue
         if not force:
             raise ExportError(
-                f"{path} already exists: choose another name, or pass --force to replace an "
-                "earlier export."
+                f"{path} already exists: choose another name, or ask to replace an earlier export.",
+                setting="force",
             )
         if path != target:
             kind = "a signature or weights file deepgui wrote"
@@ -240,7 +240,7 @@ def check_targets(fmt: str, target: Path, force: bool, beside: tuple[Path, ...] 
             kind = f"a {spec_label} file deepgui exported"
         if not _is_our_export(fmt if path == target else "beside", path):
             raise ExportError(
-                f"{path} is not {kind}, so it is not replaced, even with --force: move it away "
+                f"{path} is not {kind}, so it is not replaced, even when asked to: move it away "
                 "or choose another name."
             )
 

@@ -574,7 +574,7 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
         try:
             make_cluster(cfg.coordinator, cfg.ranks)
         except TrainingError as exc:
-            raise _fail("coordinator", str(exc).replace("--coordinator ", "")) from None
+            raise _fail("coordinator", str(exc).replace("The coordinator ", "")) from None
     ov = _section(raw, "overfitting")
     cfg.overfitting = OverfittingSettings(
         patience=_integer(ov, "patience", 3, "overfitting.", low=1),

@@ -79,19 +79,21 @@ def make_cluster(coordinator: str, world: int, rank: int = 0, *,
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise TrainingError(
-            f"--coordinator must be HOST:PORT, such as 127.0.0.1:7477 or 10.0.0.5:7477, "
-            f"not {coordinator!r}."
+            f"The coordinator must be HOST:PORT, such as 127.0.0.1:7477 or 10.0.0.5:7477, "
+            f"not {coordinator!r}.",
+            setting="coordinator",
         )
     if host in ("0.0.0.0", "::", "*"):
         raise TrainingError(
-            f"--coordinator {text}: give the address of one network interface of the chief "
-            "(the run listens only there), not a wildcard."
+            f"The coordinator {text}: give the address of one network interface of the chief "
+            "(the run listens only there), not a wildcard.",
+            setting="coordinator",
         )
     if world < 1:
-        raise TrainingError(f"--world must be 1 or more, not {world}.")
+        raise TrainingError(f"The number of ranks must be 1 or more, not {world}.", setting="world")
     if not 0 <= rank < world:
-        raise TrainingError(f"--rank must be between 0 and {world - 1} for --world {world}, "
-                            f"not {rank}.")  # fmt: skip
+        raise TrainingError(f"The rank must be between 0 and {world - 1} for {world} ranks, "
+                            f"not {rank}.", setting="rank")  # fmt: skip
     if join_seconds < 1:
         raise TrainingError(f"the join timeout must be at least 1 second, not {join_seconds}.")
     return Cluster(f"{_bracketed(host)}:{int(port)}", world, rank, join_seconds)
@@ -224,7 +226,7 @@ def _join_failure(cluster: Cluster, exc: BaseException) -> str:
     text = str(exc)
     if cluster.is_chief and ("address already in use" in text.lower() or "bind" in text.lower()):
         return (f"The chief cannot listen on {cluster.coordinator}: the port is in use or the "
-                "address is not this machine's; choose another --coordinator.")  # fmt: skip
+                "address is not this machine's; choose another coordinator address.")  # fmt: skip
     if "DEADLINE_EXCEEDED" in text or "timed out" in text.lower() or "timeout" in text.lower():
         if cluster.is_chief:
             others = "; ".join(cluster.command_for(r) for r in range(1, cluster.world))

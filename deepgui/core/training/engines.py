@@ -49,7 +49,7 @@ def resolve_cluster(requested: str, project, data, config, cluster):
     from deepgui.core.training.mirrored import TRUSTED_ONLY
 
     if requested in ("tensorflow", "xla"):
-        why = f"--engine {requested} was asked for"
+        why = f"{LABELS[requested]} was asked for"
     else:
         failure = jax_failure(project, data, config)
         if failure is None:

@@ -162,8 +162,8 @@ def refuse_cluster(data: LoadedData) -> None:
     """Several ranks hand each other one label array: one target only."""
     if getattr(data, "multi_output", False):
         raise TrainingError(
-            "A model with several outputs trains on one machine only: set training.ranks to 1 "
-            "(or leave out --workers)."
+            "A model with several outputs trains on one machine only: train it on one rank.",
+            setting="workers",
         )
 
 

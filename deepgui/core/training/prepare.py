@@ -73,11 +73,19 @@ def prepare_run(
     DeepGuiError, one sentence, for anything that cannot be run. The run folder is locked
     before anything in it is read: release() the result when the run is over."""
     if epochs is not None and epochs < 1:
-        raise DeepGuiError(f"--epochs must be at least 1, not {epochs}.")
+        raise DeepGuiError(
+            f"The number of epochs must be at least 1, not {epochs}.", setting="epochs"
+        )
     if batch_size is not None and batch_size < 1:
-        raise DeepGuiError(f"--batch-size must be at least 1, not {batch_size}.")
+        raise DeepGuiError(
+            f"The batch size must be at least 1, not {batch_size}.", setting="batch_size"
+        )
     if missing is not None and missing not in MISSING_CHOICES:
-        raise DeepGuiError(f"--missing must be fill, drop or refuse, not {missing!r}.")
+        raise DeepGuiError(
+            f"Missing values must be filled, dropped or refused (fill, drop or refuse), not "
+            f"{missing!r}.",
+            setting="missing",
+        )
     run_dir = Path(out).expanduser() if out else new_run_dir(project)
     lock = RunLock.acquire(run_dir)
     try:
@@ -106,7 +114,8 @@ def _decide(project, run_dir, lock, data, target, epochs, batch_size, missing) -
     if not spec:
         where = project.path or "The project"
         raise DeepGuiError(
-            f"{where}: has no dataset; give one with --data PATH (CSV, image folder or .npz)."
+            f"{where}: has no dataset; choose its data (a CSV, an image folder or an .npz).",
+            setting="data",
         )
     if missing:
         spec["missing"] = missing
@@ -121,19 +130,22 @@ def check_new_run_dir(run_dir: Path, ours: bool = False) -> None:
     it may replace is the project copy of a run of deepgui's own (`ours`: the folder has
     deepgui's lock file) that failed before it trained."""
     if run_dir.is_file():
-        raise DeepGuiError(f"{run_dir}: is a file; --out needs a folder.")
+        raise DeepGuiError(f"{run_dir}: is a file; a run needs a folder.", setting="out")
     if (run_dir / run_layout.METRICS).exists():
-        raise DeepGuiError(f"{run_dir}: holds a finished run; choose another --out.")
+        raise DeepGuiError(
+            f"{run_dir}: holds a finished run; choose another run folder.", setting="out"
+        )
     if not run_dir.is_dir():
         return
     names = {p.name for p in run_dir.iterdir()} - {LOCK}
     if names == {RUN_PROJECT} and not ours:
         raise DeepGuiError(
             f"{run_dir}: holds {RUN_PROJECT}, which is not a run's copy deepgui wrote; choose a "
-            "new folder for --out so that it is not overwritten."
+            "new run folder so that it is not overwritten.",
+            setting="out",
         )
     if names - {RUN_PROJECT}:
-        raise DeepGuiError(f"{run_dir}: is not empty; choose a new folder for --out.")
+        raise DeepGuiError(f"{run_dir}: is not empty; choose a new run folder.", setting="out")
 
 
 def dataset_spec(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deepgui.core.data.check import refuse_unfit_inputs
 from deepgui.core.errors import DeepGuiError
 from deepgui.core.training import distributed, engines
 from deepgui.core.training.engine import RunResult, TrainingListener, describe_error
@@ -105,12 +106,15 @@ class Run:
         prepared, r = self.prepared, self.request
         if r.engine is not None and r.engine not in engines.ENGINES:
             raise DeepGuiError(
-                f"The engine must be one of {', '.join(engines.ENGINES)}, not {r.engine!r}."
+                f"The engine must be one of {', '.join(engines.ENGINES)}, not {r.engine!r}.",
+                setting="engine",
             )
         self.cluster = self._cluster()
         if self.data is None or prepared.resume or r.data or r.target or r.missing:
             listener.waiting("Loading data…")
             self.data = prepared.load_data()
+        # Data the model's Inputs cannot take is said now, before any engine starts.
+        refuse_unfit_inputs(self.data, prepared.project.graph)
         if self.cluster is not None:
             refuse_cluster(self.data)
             # The project's engine is a one-machine choice (TensorFlow by default): several
@@ -140,18 +144,24 @@ class Run:
         workers, coordinator = r.workers, r.coordinator
         if workers is None:
             if coordinator:
-                raise DeepGuiError("A coordinator needs the number of ranks (workers) too.")
+                raise DeepGuiError(
+                    "A coordinator needs the number of ranks (workers) too.", setting="workers"
+                )
             if prepared.config.ranks <= 1:
                 return None
             workers, coordinator = prepared.config.ranks, prepared.config.coordinator
         if workers > 1 and not coordinator:
             raise DeepGuiError(
                 "Several ranks need a coordinator, HOST:PORT, the address of this machine "
-                "that the other ranks reach (127.0.0.1:PORT when they all run here)."
+                "that the other ranks reach (127.0.0.1:PORT when they all run here).",
+                setting="coordinator",
             )
         if "jax" not in engines.available():
             # JAX's coordination service joins the ranks, whichever engine trains them.
-            raise DeepGuiError("Training on several ranks needs JAX, which is not installed here.")
+            raise DeepGuiError(
+                "Training on several ranks needs JAX, which is not installed here.",
+                setting="workers",
+            )
         if prepared.resume:
             raise DeepGuiError(f"{prepared.run_dir}: {distributed.RESUME_REFUSED}")
         return distributed.make_cluster(coordinator or DEFAULT_COORDINATOR, workers, 0,
