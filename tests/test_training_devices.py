@@ -1,4 +1,5 @@
-"""Devices: spec checking, CPU/GPU choice, and MirroredStrategy on two logical CPU devices."""
+"""Devices: spec checking, CPU/GPU choice, and MirroredStrategy on two logical CPU devices
+(through the same TensorFlow feed as several machines take)."""
 
 from __future__ import annotations
 
@@ -80,8 +81,10 @@ _MIRRORED = textwrap.dedent(
     cfg = TrainingConfig.from_dict({"epochs": 2, "device": "cpu:0,cpu:1", "batch_size": 16})
     engine = TrainingEngine(None, data, cfg, project=Project(graph=g), run_dir=sys.argv[1])
     result = engine.run()
+    feed = type(engine.feed)
     print(json.dumps({"reason": result.reason, "replicas":
-        result.model.distribute_strategy.num_replicas_in_sync, **result.metrics}))
+        result.model.distribute_strategy.num_replicas_in_sync,
+        "feed": f"{feed.__module__}.{feed.__name__}", **result.metrics}))
     """
 )
 
@@ -99,5 +102,9 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     assert out["replicas"] == 2
     assert out["device"] == "MirroredStrategy over cpu:0, cpu:1"
     assert out["epochs_run"] == 2
+    # The same TensorFlow path as several machines take (MultiWorkerMirroredStrategy): one
+    # feed class; on one machine the saved model is evaluated as a one-device run's is.
+    assert out["feed"] == "deepgui.core.training.mirrored.MirroredFeed"
+    assert "evaluation" in out
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["device"] == out["device"]

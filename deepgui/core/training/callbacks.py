@@ -8,7 +8,7 @@ Stopping sets `model.stop_training` (the batch in flight finishes); pausing bloc
 next batch on the engine's Event; a partial epoch (stopped or NaN) is not recorded.
 
 EpochClock times the epochs of the engine probe (engines.py); SyncControl makes the chief's
-stop and pause every rank's on a run on several machines (distributed.py).
+stop and pause every rank's on a run on several machines (feeds.py, distributed.py).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from deepgui.core.training.distributed import (
 )
 
 if TYPE_CHECKING:
-    from deepgui.core.training.distributed import ClusterFeed
     from deepgui.core.training.engine import TrainingEngine
+    from deepgui.core.training.feeds import Feed
 
 
 class EngineCallback(keras.callbacks.Callback):
@@ -147,7 +147,7 @@ class SyncControl(keras.callbacks.Callback):
     come about every SYNC_SECONDS. A pause keeps the ranks exchanging flags, so no collective
     is left waiting."""
 
-    def __init__(self, feed: ClusterFeed, engine: Any) -> None:
+    def __init__(self, feed: Feed, engine: Any) -> None:
         super().__init__()
         self.feed = feed
         self.engine = engine

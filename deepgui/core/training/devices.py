@@ -1,5 +1,6 @@
 """Which device trains: GPU detection (memory growth on), CPU or one GPU, several devices
-through `tf.distribute.MirroredStrategy`, and mixed precision where the GPU supports it.
+through `tf.distribute.MirroredStrategy`, and mixed precision where the GPU supports it. What
+`fit` is given over several devices, and over several machines, is the run's feed (feeds.py).
 
 Device specs (the training dict's ``device``): ``auto`` (first GPU, else the CPU), ``cpu``,
 ``gpu:N``, ``gpus`` (every GPU, mirrored), or a comma list such as ``cpu:0,cpu:1`` (mirrored
@@ -133,7 +134,7 @@ def _jax_placement(spec: str, mixed_precision: bool) -> Placement:
     """Under JAX the parent process chose the devices by what it showed the worker
     (worker_process.worker_environment); here they are named, and mixed precision is used
     where every one of them is a GPU with tensor cores. A run over several devices or ranks
-    is data parallel through Keras's distribution (distributed.py)."""
+    is data parallel through Keras's distribution (feeds.JaxFeed)."""
     import jax
 
     local = jax.local_devices()

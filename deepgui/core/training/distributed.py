@@ -5,8 +5,11 @@ Rank 0, the chief, runs the coordination service on the address it is given and 
 hands every rank the project, settings and arrays (one blob through JAX's own collectives, so
 no second listener is opened), and reports to the app or the terminal. Every rank feeds its
 slice of each global batch: the batch the single-process run would train on, cut in `world`
-pieces (`ShardedBatches`), so the weights match a single-process run and every rank ends with
-the same weights. Stop and pause are the chief's, broadcast to every rank after each batch.
+pieces (`rank_rows`, fed by feeds.JaxFeed), so the weights match a single-process run and every
+rank ends with the same weights. Stop and pause are the chief's, broadcast to every rank every
+few batches. What Keras offers is used (its `DataParallel`); what it has no equivalent for is
+written by hand: the join and the hand-over here, the agreement on stop and pause in
+callbacks.SyncControl.
 
 A rank that dies is noticed by the others through the coordination service's heartbeat (or
 at once, by a collective that fails); they end their run with a sentence, and the launcher of
@@ -16,7 +19,6 @@ each rank makes sure no process is left behind (worker_process.py).
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import socket
 from dataclasses import dataclass
@@ -139,6 +141,11 @@ def local_address(host: str) -> str:
 
 
 # ----------------------------------------------------------------------------- in a JAX process
+# Joining is written here rather than left to `keras.distribution.initialize`, which calls
+# `jax.distributed.initialize` with neither a join timeout nor a heartbeat, leaves the
+# coordination service and the collectives listening on every interface, imports Keras before
+# the chief has said which backend the run takes, and lets gRPC's own errors through where a
+# user needs one sentence (`_join_failure`).
 def join(cluster: Cluster) -> Cluster:
     """Join the run (rank 0 starts the coordination service, bound to its given address only)
     and learn the run's engine from the chief; blocks until all have joined or
@@ -169,19 +176,10 @@ def join(cluster: Cluster) -> Cluster:
 
 
 def use_engine(cluster: Cluster) -> None:
-    """After `join`, before Keras is imported: the backend of the cluster's engine, and for
-    JAX, Keras's data-parallel distribution over every rank's devices."""
-    if cluster.engine == "tensorflow":
-        os.environ["KERAS_BACKEND"] = "tensorflow"
-        return
-    os.environ["KERAS_BACKEND"] = "jax"
-    import jax
-    import keras
-
-    distribution = keras.distribution.DataParallel(devices=jax.devices())
-    # Each rank feeds its own slice of every global batch (ShardedBatches).
-    distribution.auto_shard_dataset = False
-    keras.distribution.set_distribution(distribution)
+    """After `join`, before Keras is imported: the backend of the cluster's engine. Its
+    data-parallel path (Keras's distribution over every rank's devices, or TensorFlow's
+    strategy) is the rank's feed (feeds.of_cluster)."""
+    os.environ["KERAS_BACKEND"] = "tensorflow" if cluster.engine == "tensorflow" else "jax"
 
 
 ENGINE_KEY = "deepgui/engine"
@@ -259,7 +257,7 @@ def broadcast_flags(values: list[int]) -> list[int]:
     return [int(v) for v in np.asarray(out)]
 
 
-# ----------------------------------------------------------------------------- feeding fit
+# ----------------------------------------------------------------------------- the ranks' rows
 def global_steps(n: int, global_batch: int) -> int:
     """Full global batches only: every rank must feed the same number of rows per step."""
     return max(1, n // global_batch)
@@ -279,90 +277,3 @@ def rank_rows(order: np.ndarray, step: int, batch: int, rank: int, world: int,
     piece = len(rows) // world
     piece -= piece % multiple
     return rows[rank * piece : (rank + 1) * piece]
-
-
-def local_cluster(device: str) -> Cluster | None:
-    """One process over several devices of this machine (training.device "gpus" or a list such
-    as "gpu:0,gpu:1"): the same data-parallel run as a cluster of one rank."""
-    if device == "gpus" or "," in device:
-        return Cluster("local", 1, 0)
-    return None
-
-
-def make_batches(keras, x, y, *, batch: int, cluster: Cluster, seed: int | None,
-                 shuffle: bool, full_batches: bool):  # fmt: skip
-    """A `keras.utils.PyDataset` of this rank's slices of the global batches of (x, y)."""
-    import jax
-
-    n = len(y)
-    steps = global_steps(n, batch) if full_batches else max(1, math.ceil(n / batch))
-    devices = jax.local_device_count()
-
-    def take(values, rows):
-        return {k: v[rows] for k, v in values.items()} if isinstance(values, dict) else values[rows]
-
-    class ShardedBatches(keras.utils.PyDataset):
-        def __init__(self) -> None:
-            super().__init__()
-            self.epoch = 0
-            self.order = self._order()
-
-        def _order(self) -> np.ndarray:
-            return permutation(n, seed or 0, self.epoch) if shuffle else np.arange(n)
-
-        def __len__(self) -> int:
-            return steps
-
-        def __getitem__(self, step: int):
-            rows = rank_rows(self.order, step, batch, cluster.rank, cluster.world, devices)
-            return take(x, rows), y[rows]
-
-        def on_epoch_end(self) -> None:
-            self.epoch += 1
-            self.order = self._order()
-
-    return ShardedBatches()
-
-
-class ClusterFeed:
-    """The engine's hook for a run on several ranks: how many steps, what `fit` is given, and
-    the callback that makes the chief's stop and pause every rank's."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self.sync_seconds = 0.0  # time spent agreeing on stop and pause: the benchmark's cost
-        self.syncs = 0
-        # The chief's requests, carried out by every rank at the next agreed step: the engine's
-        # own stop and pause act at once, which would leave the other ranks in a collective.
-        self.stop_requested = False
-        self.pause_requested = False
-        self.placement = None  # the engine's own device choice (TensorFlow's strategy: mirrored.py)
-
-    def stop(self) -> None:
-        self.stop_requested = True
-
-    def pause(self) -> None:
-        self.pause_requested = True
-
-    def resume(self) -> None:
-        self.pause_requested = False
-
-    def steps(self, num_train: int, batch_size: int) -> int:
-        return global_steps(num_train, batch_size)
-
-    def fit_args(self, keras, data, config, class_weight, val) -> dict[str, Any]:
-        cluster, seed = self.cluster, config.seed
-        train = make_batches(keras, data.x_train, data.y_train, batch=config.batch_size,
-                             cluster=cluster, seed=seed, shuffle=True, full_batches=True)  # fmt: skip
-        args: dict[str, Any] = {"x": train, "class_weight": class_weight}
-        if val is not None:
-            args["validation_data"] = make_batches(
-                keras, val[0], val[1], batch=config.batch_size, cluster=cluster, seed=seed,
-                shuffle=False, full_batches=False,
-            )  # fmt: skip
-        return args
-
-    def callbacks(self, keras, engine) -> list:
-        from deepgui.core.training.callbacks import SyncControl  # imports Keras
-
-        return [SyncControl(self, engine)]

@@ -172,8 +172,8 @@ class TrainingEngine:
         self.engine_used = "xla" if config.engine == "xla" else _backend_engine()
         self.engine_note = ""
         self.unfrozen_layers = 0  # layers of the backbone fine-tuning unfroze (phase two)
-        # A run on several ranks feeds fit its slices of each global batch and agrees on stop
-        # and pause after every batch (distributed.ClusterFeed); None: fit takes the arrays.
+        # Where the run trains and what fit is given (feeds.py): a rank of several is given
+        # its cluster's feed; None: this machine's, chosen by training.device when it starts.
         self.feed = feed
 
     # ------------------------------------------------------------------ control (any thread)
@@ -233,17 +233,15 @@ class TrainingEngine:
         weights = None  # per output, for a model with several
         if not data.multi_output:
             loss, metric_names = self._one_output_settings()
-        placement = getattr(self.feed, "placement", None) or devices.choose(
-            cfg.device, cfg.mixed_precision
-        )
+        if self.feed is None:
+            from deepgui.core.training import feeds
+
+            self.feed = feeds.local(cfg.device, cfg.mixed_precision)
+        placement = self.feed.placement
         self.device = placement.description
         if cfg.seed is not None:
             keras.utils.set_random_seed(cfg.seed)
-        steps = (
-            self.feed.steps(data.num_train, cfg.batch_size)
-            if self.feed is not None
-            else max(1, math.ceil(data.num_train / cfg.batch_size))
-        )
+        steps = self.feed.steps(data.num_train, cfg.batch_size)
         state = self._load_state()
         weights_info: dict[str, Any] = {}
         with placement.scope():
@@ -292,13 +290,8 @@ class TrainingEngine:
                 },
             )
             if self.initial_epoch < cfg.epochs and not self._stop:
-                if self.feed is not None:
-                    inputs = self.feed.fit_args(keras, data, cfg, class_weight, val)
-                    callbacks = self.feed.callbacks(keras, self) + callbacks
-                else:
-                    inputs = {"x": data.x_train, "y": data.y_train, "batch_size": cfg.batch_size,
-                              "validation_data": val, "class_weight": class_weight,
-                              "shuffle": True}  # fmt: skip
+                inputs = self.feed.fit_args(keras, data, cfg, class_weight, val)
+                callbacks = self.feed.callbacks(keras, self) + callbacks
                 switch = self._fine_tuning_switch()
                 if switch is not None:  # phase one: the head on a frozen backbone
                     model.fit(**inputs, epochs=switch, initial_epoch=self.initial_epoch,
@@ -662,7 +655,7 @@ class TrainingEngine:
         if (
             reason != "error"
             and self.model is not None
-            and self.feed is None
+            and self.feed.evaluates
             and present(self.data.x_test, self.data.y_test)
         ):
             out.update(test_scores(self.model, self.data, cfg.batch_size))
@@ -707,9 +700,9 @@ class TrainingEngine:
             if network is not None:
                 self._save_model(network, run_dir)
                 # Not for a run the user stopped: it ends at once (the app shows its last
-                # batches when it ends), keeping its scores; nor on one rank of several, which
-                # would evaluate its slice alone.
-                if reason in ("completed", "early_stopping") and self.feed is None:
+                # batches when it ends), keeping its scores; nor where the feed does not (one
+                # rank of several would evaluate its slice alone: feeds.Feed.evaluates).
+                if reason in ("completed", "early_stopping") and self.feed.evaluates:
                     self._evaluate(network, metrics)
         rundir.write_history(run_dir, self.history)
         rundir.write_json(run_dir / run_layout.METRICS, metrics)

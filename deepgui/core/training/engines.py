@@ -16,6 +16,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from deepgui.core.training.engine import RunResult
 
 ENGINES = ("auto", "tensorflow", "xla", "jax")
 LABELS = {"tensorflow": "TensorFlow", "xla": "TensorFlow with XLA", "jax": "JAX (worker process)"}
@@ -142,11 +146,35 @@ def predicted_seconds(speeds: dict[str, float], engine: str, samples: int) -> fl
     return speeds.get(f"{engine}:fixed", 0.0) + samples / rate
 
 
+@runtime_checkable
+class Engine(Protocol):
+    """One run's training as a front end holds it: TrainingEngine (in this process) and
+    WorkerEngine (supervising a worker process) are both one. `run` trains to the end on the
+    thread that calls it and never raises; the controls may be called from any other thread,
+    and act after the batch in flight."""
+
+    def run(self) -> RunResult: ...
+
+    def stop(self) -> None:
+        """Stop after the batch in flight; also ends a pause."""
+
+    def pause(self) -> None:
+        """Hold before the next batch until resume() or stop()."""
+
+    def resume(self) -> None: ...
+
+    @property
+    def is_paused(self) -> bool: ...
+
+    @property
+    def stop_requested(self) -> bool: ...
+
+
 def make_engine(engine: str, project, data, config, listener, *, dataset_spec, run_dir,
-                resume: bool = False, cluster=None):  # fmt: skip
-    """The engine object for one run: TrainingEngine in this process (XLA compiles), or a
-    WorkerEngine supervising a JAX process (rank 0 of `cluster`, a run on several machines,
-    which only JAX trains). Both have run, stop, pause and resume."""
+                resume: bool = False, cluster=None) -> Engine:  # fmt: skip
+    """The engine for one run: TrainingEngine in this process (XLA compiles), or a
+    WorkerEngine supervising a worker process (JAX, or rank 0 of `cluster`, a run on several
+    machines, with the cluster's engine)."""
     if engine == "jax" or cluster is not None:
         from deepgui.core.training.worker_process import WorkerEngine
 

@@ -1,7 +1,11 @@
-"""Several machines for a model JAX cannot train: TensorFlow's MultiWorkerMirroredStrategy
-over the same ranks, joined the same way (distributed.join: JAX's coordination service carries
-the hand-over, the agreement on stop and pause, and the heartbeat that ends the survivors of
-a dead rank); only the training is TensorFlow's.
+"""TensorFlow's one data-parallel path (feeds.py): a tf.distribute strategy scope, the same
+for the devices of one machine (MirroredStrategy, made by devices.choose) and for several
+machines (MultiWorkerMirroredStrategy, made here): `MirroredFeed`.
+
+Several machines train with TensorFlow when JAX cannot train the model: the ranks are joined
+the same way as JAX's (distributed.join: JAX's coordination service carries the hand-over, the
+agreement on stop and pause, and the heartbeat that ends the survivors of a dead rank); only
+the training is TensorFlow's.
 
 Two things differ from the JAX engine, and the README and the Training panel say them:
 - TensorFlow's gRPC server listens on every interface without authentication (no bind address
@@ -20,13 +24,14 @@ import json
 import os
 from typing import Any
 
+from deepgui.core.training import distributed
 from deepgui.core.training.distributed import (
     Cluster,
-    ClusterFeed,
     _bracketed,
     coordination_client,
     local_address,
 )
+from deepgui.core.training.feeds import Feed
 
 ADDRESS_KEY = "deepgui/tensorflow/{rank}"
 TRUSTED_ONLY = ("TensorFlow on several machines listens on every network interface without "
@@ -72,22 +77,33 @@ def _strategy_class():
     return Strategy
 
 
-class MirroredFeed(ClusterFeed):
-    """ClusterFeed for the TensorFlow engine: fit takes `tf.data` datasets of whole global
-    batches, which the strategy cuts among the ranks (the DATA sharding policy), shuffled in
-    the same order on every rank."""
+class MirroredFeed(Feed):
+    """TensorFlow over several devices: the model is built and fitted in the strategy's scope.
+    On one machine fit takes the arrays, which the strategy cuts among its devices batch by
+    batch. Across machines every rank must take the same steps in the same order: fit takes
+    `tf.data` datasets of whole global batches, shuffled alike on every rank, which the
+    strategy cuts among the ranks (the DATA sharding policy)."""
 
-    def __init__(self, cluster: Cluster) -> None:
-        super().__init__(cluster)
+    @classmethod
+    def across(cls, cluster: Cluster) -> MirroredFeed:
+        """The feed of one rank of `cluster`; before any TensorFlow operation runs."""
         from deepgui.core.training.devices import Placement
 
         strategy = make_strategy(cluster)
-        self.placement = Placement(
+        placement = Placement(
             f"MultiWorkerMirroredStrategy over {cluster.world} ranks "
             f"({strategy.num_replicas_in_sync} replicas)", strategy=strategy,
         )  # fmt: skip
+        return cls(placement, cluster)
+
+    def steps(self, num_train: int, batch_size: int) -> int:
+        if self.cluster is None:
+            return super().steps(num_train, batch_size)
+        return distributed.global_steps(num_train, batch_size)
 
     def fit_args(self, keras, data, config, class_weight, val) -> dict[str, Any]:
+        if self.cluster is None:
+            return super().fit_args(keras, data, config, class_weight, val)
         import tensorflow as tf
 
         options = tf.data.Options()

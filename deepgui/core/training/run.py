@@ -64,7 +64,7 @@ class Run:
         self.cluster = None
         self.engine_name = ""  # the engine chosen by plan()
         self.note = ""  # why that engine, when it is not simply the one asked for
-        self.engine = None
+        self.engine: engines.Engine | None = None
         self._lock = threading.Lock()
         self._stop = False
         self._pause = False

@@ -1,7 +1,7 @@
 """Training in a worker process: the JAX engine (Keras's backend is fixed per process), and
 training kept off the app's interpreter.
 
-The parent (`WorkerEngine`, the same surface as `TrainingEngine`: run, stop, pause, resume)
+The parent (`WorkerEngine`, an `engines.Engine` as `TrainingEngine` is: run, stop, pause, resume)
 hands the worker the network-ready arrays (the preprocessing stays with the parent, which
 fitted it), starts ``python -m deepgui.core.training.worker_entry RUN_DIR`` with
 ``KERAS_BACKEND`` set, relays the worker's events (one JSON object per line on its stdout) to
@@ -408,12 +408,9 @@ def worker_main(run_dir: str) -> int:
     run_dir_path = Path(run_dir)
     work = run_dir_path / WORK
     data, meta = handover.read(work)
-    if meta.get("cluster"):
-        cluster = Cluster.from_dict(meta["cluster"])
-    else:
-        from deepgui.core.training.distributed import local_cluster
-
-        cluster = local_cluster(meta["config"].get("device", "auto"))
+    # Several devices of this machine alone need no cluster: the engine's feed spreads the
+    # run over them (feeds.local), as it does in this process under TensorFlow.
+    cluster = Cluster.from_dict(meta["cluster"]) if meta.get("cluster") else None
     if cluster is not None:
         from deepgui.core.training import distributed
 
@@ -485,18 +482,18 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
     from deepgui.core.training.config import TrainingConfig
     from deepgui.core.training.engine import TrainingEngine
 
-    feed = None  # one machine: fit takes the arrays
-    if cluster is not None:
-        if cluster.engine == "tensorflow":
-            from deepgui.core.training.mirrored import MirroredFeed
-
-            feed = MirroredFeed(cluster)  # before any TensorFlow operation runs
-        else:
-            from deepgui.core.training.distributed import ClusterFeed
-
-            feed = ClusterFeed(cluster)
     config = TrainingConfig.from_dict(meta["config"])
+    feed = None  # this machine alone: the engine chooses its feed by training.device
     if cluster is not None:
+        from deepgui.core.training import feeds
+
+        try:  # before any TensorFlow operation runs (TensorFlow's strategy needs it so)
+            feed = feeds.of_cluster(cluster, config.device, config.mixed_precision)
+        except Exception as exc:  # noqa: BLE001 - one sentence, then leave
+            from deepgui.core.training.engine import describe_error
+
+            listener.finished("error", {"stopped_by": "error", "message": describe_error(exc)})
+            return 1
         import keras
 
         # Every variable a rank creates, even the shape check's throwaway ones, must hold the
@@ -508,8 +505,8 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
         resume=bool(meta.get("resume")), feed=feed,
     )  # fmt: skip
 
-    # A rank of a cluster stops and pauses when the ranks agree to (distributed.ClusterFeed).
-    controls = engine.feed if engine.feed is not None else engine
+    # A rank of a cluster stops and pauses when the ranks agree to (feeds.Feed, SyncControl).
+    controls = feed if feed is not None else engine
 
     def control() -> None:
         for line in sys.stdin:
