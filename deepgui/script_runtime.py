@@ -23,7 +23,7 @@ functions that need it: importing this code does not start TensorFlow.
 
 import argparse
 import csv
-import io
+import itertools
 import json
 import math
 import os
@@ -531,23 +531,30 @@ class Table:
         return [row[j] for row in self.rows]
 
 
-def read_csv(path: Any) -> Table:
+def sniff_delimiter(path: Path, first_line: str) -> str:
+    """Tabs in a .tsv file; else whichever of comma, semicolon or tab the header line holds most
+    of (a comma on a tie, or when it holds none)."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    delimiter = max(",;\t", key=first_line.count)
+    return delimiter if first_line.count(delimiter) else ","
+
+
+def read_csv(path: Any, max_rows: int | None = None) -> Table:
     """A CSV's header and data rows as text, separated by commas, semicolons or tabs as its
-    header line shows (tabs in a .tsv file); blank lines are skipped, and keep the numbering."""
+    header line shows (tabs in a .tsv file); blank lines are skipped, and keep the numbering.
+    With `max_rows`, only the file's first rows are read. deepgui reads CSV files through it."""
     path = Path(path)
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
+            delimiter = sniff_delimiter(path, fh.readline())
+            fh.seek(0)  # (utf-8-sig leaves out a byte-order mark again)
+            reader = csv.reader(fh, delimiter=delimiter)
+            rows = list(reader if max_rows is None else itertools.islice(reader, max_rows + 1))
     except UnicodeDecodeError:
         raise Problem(
             f"{path}: is not UTF-8 text, so it cannot be read as CSV; save it as UTF-8 CSV."
         ) from None
-    first = io.StringIO(text, newline="").readline()
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else max(",;\t", key=first.count)
-    if not first.count(delimiter):
-        delimiter = ","
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise Problem(f"{path}: is not valid CSV ({exc}).") from None
     if not rows or not rows[0]:

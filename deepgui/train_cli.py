@@ -76,7 +76,14 @@ def _fmt_logs(logs: dict[str, Any]) -> str:
 
 
 class ProgressPrinter:
-    """The engine's listener for a terminal: a redrawn bar on a TTY, a line per epoch otherwise."""
+    """The engine's listener for a terminal: rich's live bar on a TTY, a line per epoch otherwise.
+
+    The bar shows the epoch's batches, the ETA of the whole run and the epoch's samples/s; it
+    lives only while an epoch's batches are drawn, so every other line (the epoch's summary, an
+    overfitting warning, a note) is plain text that logs and pipes read the same as on a TTY.
+    Rich draws it (Keras already depends on rich); the figures are ours, because rich's own
+    remaining-time column knows only the epoch, not the epochs after it.
+    """
 
     def __init__(self, stream: TextIO, interval: float = 0.1) -> None:
         self.stream = stream
@@ -91,10 +98,44 @@ class ProgressPrinter:
         self.t_epoch = 0.0
         self.t_drawn = 0.0
         self.remaining_batches = 0
+        self._bar = None  # rich's Progress while an epoch's bar is on screen
+        self._task = None
 
     def _write(self, text: str) -> None:
+        if self._bar is not None:  # above the bar, which rich redraws below it
+            self._bar.console.print(
+                text.rstrip("\n"), markup=False, highlight=False, soft_wrap=True
+            )
+            return
         self.stream.write(text)
         self.stream.flush()
+
+    def _show_bar(self, fields: dict[str, Any]) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        console = Console(file=self.stream, force_terminal=True, highlight=False)
+        self._bar = Progress(
+            TextColumn("Epoch {task.fields[epoch]}/{task.fields[epochs]}", markup=False),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TextColumn("ETA {task.fields[eta]}", markup=False),
+            TextColumn("{task.fields[rate]} samples/s{task.fields[loss]}", markup=False),
+            console=console,
+            auto_refresh=False,  # drawn from batch_ended, at most every `interval` seconds
+            transient=True,  # the epoch's summary line takes its place
+            # Ctrl+C's "Stopping…" line (written to sys.stderr) goes above the bar, not into it.
+            redirect_stdout=False,
+            redirect_stderr=self.stream is sys.stderr,
+        )
+        self._task = self._bar.add_task("", total=self.steps, epochs=self.epochs, **fields)
+        self._bar.start()  # draws it
+
+    def close(self) -> None:
+        """Take the bar off the screen (and give the cursor back); safe to call at any time."""
+        bar, self._bar = self._bar, None
+        if bar is not None:
+            bar.stop()
 
     def started(self, steps_per_epoch: int, epochs: int, initial_epoch: int, info: dict) -> None:
         self.steps, self.epochs, self.batch_size = steps_per_epoch, epochs, info["batch_size"]
@@ -134,21 +175,27 @@ class ProgressPrinter:
         rate = step * self.batch_size / max(now - self.t_epoch, 1e-9)
         per_batch = (now - self.t_start) / self.done_batches
         eta = per_batch * (self.remaining_batches - self.done_batches)
-        width = 24
-        filled = int(width * step / self.steps)
-        bar = "=" * filled + ">" * (filled < width) + "." * (width - filled - 1)
         loss = logs.get("loss")
-        loss_text = f" loss {loss:.4f}" if isinstance(loss, float) else ""
-        self._write(
-            f"\rEpoch {self.epoch}/{self.epochs} [{bar[:width]}] {step}/{self.steps} "
-            f"ETA {_fmt_time(eta)} {rate:,.0f} samples/s{loss_text}\x1b[K"
-        )
+        fields = {
+            "completed": min(step, self.steps),
+            "epoch": self.epoch,
+            "eta": _fmt_time(eta),
+            "rate": f"{rate:,.0f}",
+            "loss": f" loss {loss:.4f}" if isinstance(loss, float) else "",
+        }
+        if self._bar is None:
+            self._show_bar(fields)
+        else:
+            self._bar.update(self._task, **fields)
+            self._bar.refresh()
 
     def epoch_ended(self, epoch: int, logs: dict[str, float]) -> None:
         seconds = time.perf_counter() - self.t_epoch
         rate = self.steps * self.batch_size / max(seconds, 1e-9)
-        line = f"Epoch {epoch}/{self.epochs}: {_fmt_logs(logs)} ({seconds:.1f} s, {rate:,.0f} samples/s)"
-        self._write(f"\r{line}\x1b[K\n" if self.tty else line + "\n")
+        self.close()
+        self._write(
+            f"Epoch {epoch}/{self.epochs}: {_fmt_logs(logs)} ({seconds:.1f} s, {rate:,.0f} samples/s)\n"
+        )
 
     def overfitting_detected(self, report) -> None:
         tips = "; ".join(r.title.lower() for r in report.remedies[:3])
@@ -163,7 +210,7 @@ class ProgressPrinter:
     def resumed(self) -> None: ...
 
     def finished(self, reason: str, metrics: dict[str, Any]) -> None:
-        pass  # run() prints the outcome: it knows the run directory
+        self.close()  # run() prints the outcome: it knows the run directory
 
 
 def _error(message: str) -> None:
@@ -230,6 +277,7 @@ def _train(the_run, printer: ProgressPrinter) -> int:
     try:
         result = the_run.train(printer)
     finally:
+        printer.close()  # a second Ctrl+C leaves mid-epoch: the bar must not stay
         signal.signal(signal.SIGINT, previous)
     return _report(result, the_run.run_dir)
 

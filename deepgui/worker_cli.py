@@ -115,6 +115,7 @@ def supervise(cluster, out: Path, device: str) -> int:
                 relay_progress(event, printer)
         code = end_process(process, grace_seconds(cluster))
     finally:
+        printer.close()  # leaving mid-epoch: the bar must not stay on the terminal
         for s, handler in previous.items():
             signal.signal(s, handler)
     drain.join(5)

@@ -149,6 +149,46 @@ def test_a_tsv_file_is_read_by_tabs_even_with_commas_in_its_header(tmp_path):
     assert runtime.read_csv(path).header == deepgui_table.read_csv(path).header == ["a,x", "b"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",  # empty
+        "a,,c\n1,2,3\n",  # a header cell without a name
+        "a,b,a\n1,2,3\n",  # a name twice
+        "a,b\n\n\n",  # a header and blank lines only
+        "a,b,c\n1,2,3\n\n4,5\n",  # a short row after a blank line: numbered as row 4
+        "a\tb,c\n1\t2\n",  # a tab and a comma in the header: a comma separates
+    ],
+)
+def test_deepgui_reads_a_csv_through_the_runtimes_reader_and_words_its_errors(tmp_path, text):
+    path = write(tmp_path / "bad.csv", text)
+    with pytest.raises(runtime.Problem) as ours:
+        runtime.read_csv(path)
+    with pytest.raises(DatasetError) as theirs:
+        deepgui_table.read_csv(path)
+    assert str(theirs.value) == str(ours.value)
+
+
+def test_the_first_rows_of_a_long_file_are_read_as_deepguis_preview_reads_them(tmp_path):
+    path = write(tmp_path / "long.csv", "a;b\n" + "".join(f"{i};{i % 3}\n" for i in range(50)))
+    ours, theirs = runtime.read_csv(path, max_rows=5), deepgui_table.read_csv(path, max_rows=5)
+    assert ours.numbers == list(theirs.row_numbers) == [2, 3, 4, 5, 6]
+    assert ours.cells("b") == theirs.column("b").tolist() == ["0", "1", "2", "0", "1"]
+
+
+def test_a_blank_line_sends_the_file_to_the_careful_reader_without_numpy_parsing_it(
+    tmp_path, monkeypatch
+):
+    path = write(tmp_path / "gap.csv", "a,b\n1,2\n\n3,4\n")
+
+    def parse(*_args, **_kwargs):
+        raise AssertionError("NumPy parsed a file it cannot number rows of")
+
+    monkeypatch.setattr(deepgui_table, "_loadtxt", parse)
+    table = deepgui_table.read_csv(path)
+    assert table.row_numbers.tolist() == [2, 4] and table.column("b").tolist() == ["2", "4"]
+
+
 MISSING = ["", " ", "NA", "n/a", "N/A", "?", "null", "NULL", "None", "nan", "NaN", " na "]
 
 

@@ -241,18 +241,55 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_progress_bar_shows_eta_and_throughput():
-    stream = _Tty()
-    p = ProgressPrinter(stream, interval=0.0)
+def _started(p: ProgressPrinter) -> None:
     p.started(
         4, 2, 0, {"device": "cpu", "num_train": 128, "num_val": 32, "loss": "mse", "batch_size": 32}
     )
     p.epoch_started(1)
+
+
+def test_progress_bar_shows_eta_and_throughput():
+    stream = _Tty()
+    p = ProgressPrinter(stream, interval=0.0)
+    _started(p)
     for step in range(1, 5):
         time.sleep(0.01)
         p.batch_ended(step, {"loss": 1.0 / step})
     text = stream.getvalue()
-    assert "Epoch 1/2 [" in text and "4/4" in text
+    assert "━" in text, "rich draws the bar"
+    assert "Epoch 1/2" in text and "4/4" in text
     assert "ETA 0:00:00" in text and "samples/s" in text and "loss 0.2500" in text
     p.epoch_ended(1, {"loss": 0.25, "val_loss": 0.3})
-    assert stream.getvalue().rstrip().endswith("samples/s)\x1b[K")
+    # The bar leaves the screen (cursor shown again) and the epoch's summary takes its line.
+    rest = stream.getvalue()[len(text) :]
+    assert "\x1b[?25h" in rest
+    assert rest.rsplit("\x1b[2K", 1)[1].startswith("Epoch 1/2: loss 0.2500 val_loss 0.3000 (")
+    assert rest.endswith("samples/s)\n")
+
+
+def test_a_note_during_an_epoch_goes_above_the_bar_and_close_gives_the_cursor_back():
+    stream = _Tty()
+    p = ProgressPrinter(stream, interval=0.0)
+    _started(p)
+    p.batch_ended(1, {"loss": 1.0})
+    p.waiting("Waiting for rank 2…")
+    drawn = stream.getvalue()
+    # Rich erases the bar, writes the note on its own line, then draws the bar again below it.
+    assert "\x1b[2KWaiting for rank 2…\n" in drawn
+    assert drawn.rsplit("Waiting for rank 2…\n", 1)[1].startswith("Epoch 1/2")
+    p.close()  # what _train does when a second Ctrl+C leaves mid-epoch
+    assert stream.getvalue().count("\x1b[?25l") == stream.getvalue().count("\x1b[?25h") == 1
+    p.close()
+
+
+def test_progress_off_a_terminal_is_one_plain_line_per_epoch():
+    stream = io.StringIO()
+    p = ProgressPrinter(stream, interval=0.0)
+    _started(p)
+    for step in range(1, 5):
+        p.batch_ended(step, {"loss": 1.0 / step})
+    p.epoch_ended(1, {"loss": 0.25})
+    p.finished("completed", {})
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("Epoch 1/2: loss 0.2500 (")
+    assert "\x1b" not in stream.getvalue()

@@ -1,5 +1,6 @@
 """Reading a CSV into columns of strings and deciding what each column is: numbers, categories
-or free text. Plain ``csv`` + NumPy; rows are numbered as a spreadsheet shows them (header = 1)."""
+or free text. NumPy's parser where it can, else the exported script's reader (plain ``csv``);
+rows are numbered as a spreadsheet shows them (header = 1)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
+from deepgui import script_runtime
 from deepgui.core import fileio
 from deepgui.core.errors import DatasetError
 
-MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
+# The exported script reads data as deepgui does: these are its, and deepgui's.
+MISSING_TOKENS = script_runtime.MISSING_TOKENS
 KINDS = ("numeric", "category", "text", "ignore")
-MAX_ONE_HOT = 20  # more categories than this are integer-encoded
+MAX_ONE_HOT = script_runtime.MAX_ONE_HOT  # more categories than this are integer-encoded
 # Models compute in 32-bit floats: a value beyond this (3.4e38 is their limit, and the
 # standardization divides by the spread) would become infinity, or scale every value to zero.
-MAX_MAGNITUDE = 1e38
-# A number written with a decimal comma: 1,5  -2,75  3  1,5e3.
-_DECIMAL_COMMA = re.compile(r"\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*")
+MAX_MAGNITUDE = script_runtime.MAX_MAGNITUDE
+_DECIMAL_COMMA = script_runtime.DECIMAL_COMMA  # 1,5  -2,75  3  1,5e3
+_BLANK_LINE = re.compile(rb"\n\r?\n")
 
 
 def max_bytes() -> int:
@@ -86,67 +89,27 @@ class Column:
 def read_csv(path: Path, max_rows: int | None = None) -> Table:
     """Read a delimited text file (comma, semicolon or tab, sniffed from the header line).
     Whole regular files go through NumPy's C parser; anything it refuses (ragged rows, blank
-    lines, quoted line breaks) through the csv module, which also words the errors. Only a
-    regular file is read (a device or a pipe is refused), and only one that fits in memory."""
+    lines, quoted line breaks) through the exported script's reader (script_runtime.read_csv,
+    one implementation of what a CSV is), which also words the errors. Only a regular file is
+    read (a device or a pipe is refused), and only one that fits in memory."""
     fileio.check_file(path, "CSV file", max_bytes(), error=DatasetError)
     if max_rows is None:
         table = _read_fast(Path(path))
         if table is not None:
             return table
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
-            delimiter = _delimiter(path, first)
-            fh.seek(0)
-            if fh.read(1) != "\ufeff":
-                fh.seek(0)
-            reader = csv.reader(fh, delimiter=delimiter)
-            if max_rows is None:
-                rows = list(reader)
-            else:
-                rows = [row for _, row in zip(range(max_rows + 1), reader, strict=False)]
+        read = script_runtime.read_csv(path, max_rows)
+    except script_runtime.Problem as exc:
+        raise DatasetError(str(exc)) from None
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file.") from None
     except IsADirectoryError:
         raise DatasetError(f"{path}: is a folder, not a CSV file.") from None
-    except UnicodeDecodeError:
-        raise DatasetError(
-            f"{path}: is not UTF-8 text, so it cannot be read as CSV; save it as UTF-8 CSV."
-        ) from None
-    except csv.Error as exc:
-        raise DatasetError(f"{path}: is not valid CSV ({exc}).") from None
     except OSError as exc:
         raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
-    if not rows or not rows[0]:
-        raise DatasetError(f"{path}: is empty; a CSV needs a header row and at least one data row.")
-    header = [h.strip() for h in rows[0]]
-    for i, name in enumerate(header):
-        if not name:
-            raise DatasetError(f"{path}: column {i + 1} of the header row has no name.")
-    if len(set(header)) != len(header):
-        dup = next(h for h in header if header.count(h) > 1)
-        raise DatasetError(f"{path}: the header names column {dup!r} more than once.")
-    body = rows[1:]
-    while body and not body[-1]:
-        body.pop()
-    numbers = np.arange(2, len(body) + 2)
-    if len(header) == 1:  # in a one-column file a blank line is an empty cell
-        body = [r or [""] for r in body]
-    elif any(not r for r in body):  # blank lines: skip them, keep the numbering true
-        keep = [i for i, r in enumerate(body) if r]
-        body = [body[i] for i in keep]
-        numbers = numbers[keep]
-    if not body:
-        raise DatasetError(f"{path}: has a header but no data rows.")
-    width = len(header)
-    if any(len(r) != width for r in body):
-        i = next(i for i, r in enumerate(body) if len(r) != width)
-        raise DatasetError(
-            f"{path}: row {numbers[i]} has {len(body[i])} fields but the header has {width}; "
-            "check for a stray delimiter or a missing quote."
-        )
-    cells = [np.array(col) for col in zip(*body, strict=True)]
-    return Table(Path(path), header, cells, numbers, delimiter=delimiter)
+    cells = [np.array(column) for column in zip(*read.rows, strict=True)]
+    numbers = np.array(read.numbers, dtype=np.int64)
+    return Table(Path(path), read.header, cells, numbers, delimiter=read.delimiter)
 
 
 def _read_fast(path: Path) -> Table | None:
@@ -164,10 +127,12 @@ def _read_fast(path: Path) -> Table | None:
     # Data lines up to the last non-empty one; NumPy skips blank lines, so a different count
     # means blank lines (or line breaks inside quotes): the careful path then numbers rows.
     expected = data.count(b"\n", header_end, end) + 1
+    # Found before parsing, a blank line spares NumPy parsing the whole file for nothing.
+    blank = _BLANK_LINE.search(data, header_end, end) is not None
     del data
-    if header_end == 0 or end == header_end:
+    if header_end == 0 or end == header_end or blank:
         return None
-    delimiter = _delimiter(path, header_line)
+    delimiter = script_runtime.sniff_delimiter(path, header_line)
     header = next(csv.reader([header_line.rstrip("\r\n")], delimiter=delimiter), [])
     header = [h.strip() for h in header]
     if len(header) < 2 or not all(header) or len(set(header)) != len(header):
@@ -219,18 +184,8 @@ def _all_floats(cells: np.ndarray) -> bool:
         return False
 
 
-def _delimiter(path: Path, first_line: str) -> str:
-    if path.suffix.lower() == ".tsv":
-        return "\t"
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 # Case variants spelled out: comparing is a fast ufunc, lower-casing a slow Python loop.
-_MISSING_SPELLINGS = sorted(
-    {"NaN", *(v for t in MISSING_TOKENS for v in (t, t.upper(), t.capitalize()))}
-)
+_MISSING_SPELLINGS = sorted(script_runtime.MISSING_CELLS)
 # NumPy 2's string ufuncs are several times faster than the older np.char functions.
 _strings = getattr(np, "strings", np.char)
 

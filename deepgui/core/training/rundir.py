@@ -42,6 +42,11 @@ _CHECKPOINT_NAME = re.compile(r"epoch_\d{4,}\.(npz|keras)")
 MAX_STATE_BYTES = 256 * fileio.MiB
 
 
+# Not the filelock package (tried for issue 19, point 8): filelock 4.x probes the run folder
+# with temporary files of its own and truncates the lock file when it opens it, while this lock
+# file must stay in the folder as the mark of a run folder (`existed`, run_layout.LOCK) and
+# carry the holder's pid, which a refused second run reads for its sentence. An fcntl/msvcrt
+# lock on a file opened here keeps both.
 class RunLock:
     """An exclusive lock on a run folder, held while a process trains into it: a second run
     into the same folder is refused with one sentence instead of both writing over each other.
