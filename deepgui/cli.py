@@ -15,13 +15,14 @@ from pathlib import Path
 from deepgui import cli_words
 from deepgui.core.errors import DeepGuiError
 
-COMMANDS = ("summary", "import", "export", "train", "worker", "predict", "examples", "datasets")
+COMMANDS = ("summary", "import", "export", "train", "sweep", "worker", "predict", "examples",
+            "datasets")  # fmt: skip
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx", "python")
-# Exit status (README, "The command line"): `train` and `predict` refuse bad input (a missing
+# Exit status (README, "The command line"): `train`, `sweep` and `predict` refuse bad input (a missing
 # file, a wrong column, a bad option value) with 2, and say a failure while training with 1.
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
-BAD_INPUT_COMMANDS = ("train", "predict")
+BAD_INPUT_COMMANDS = ("train", "sweep", "predict")
 
 
 class Parser(argparse.ArgumentParser):
@@ -71,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     from deepgui import train_cli
 
     train_cli.add_arguments(p)
+
+    p = sub.add_parser("sweep", help="search for better settings: many runs, each a trial")
+    from deepgui import sweep_cli
+
+    sweep_cli.add_arguments(p)
 
     p = sub.add_parser("worker", help="join a run on several machines as one of its ranks")
     from deepgui import worker_cli
@@ -173,7 +179,7 @@ def _runs_keras(args: argparse.Namespace) -> bool:
     log lines silenced (a module that imports it later would let them through)."""
     if args.command == "predict":
         return Path(args.model).suffix.lower() not in OWN_RUNTIME_SUFFIXES
-    return args.command in ("summary", "import", "export", "train")
+    return args.command in ("summary", "import", "export", "train", "sweep")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -197,6 +203,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from deepgui import train_cli
 
         return train_cli.run(args)
+    if command == "sweep":
+        from deepgui import sweep_cli
+
+        return sweep_cli.run(args)
     if command == "worker":
         from deepgui import worker_cli
 

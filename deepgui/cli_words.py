@@ -20,6 +20,12 @@ FLAGS = {
     "force": "--force",
     "rank": "--rank",
     "world": "--world",
+    "vary": "--vary",
+    "trials": "--trials",
+    "algorithm": "--algorithm",
+    "objective": "--objective",
+    "minutes": "--minutes",
+    "parallel": "--parallel",
 }
 
 
