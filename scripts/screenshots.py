@@ -55,8 +55,9 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
     parser.add_argument("--part", choices=("all", "main", "data", "transfer", "help"),
                         default="all",
-                        help="main: the main views (empty, building, training, overfitting "
-                        "banner, evaluation, export, dark) at each size; data: missing values, "
+                        help="main: the main views (empty, building, training, a plot in its "
+                        "own window, overfitting banner, evaluation, export, dark) at each size; "
+                        "data: missing values, "
                         "what the Input receives, predicting on a file; transfer: an imported "
                         "backbone block, a palette backbone, a fine-tuning run; help: the first "
                         "launch with Getting Started")  # fmt: skip
@@ -126,8 +127,9 @@ class Shots:
 
 def main_views(shots: Shots, out: Path, size: tuple[int, int]) -> None:
     """The main window at one size: empty, building a model (and a refused connection, and F5
-    with a problem), training, the overfitting banner, the evaluation, the export dialog, the
-    project reopened with its last run, and the dark look of the same views."""
+    with a problem), training (and its loss plot in a window of its own), the overfitting
+    banner, the evaluation, the export dialog, the project reopened with its last run, and the
+    dark look of the same views."""
     from PySide6.QtCore import QMimeData, QPointF, Qt
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
     from PySide6.QtTest import QTest
@@ -219,6 +221,12 @@ def main_views(shots: Shots, out: Path, size: tuple[int, int]) -> None:
     shots.until(lambda: len(panel.epochs_seen) >= 4, 120)
     panel.plots.redraw()
     shot(w, out / "05_training")
+    # The loss plot in a window of its own, following the run.
+    window = panel.plots.pop_out("loss")
+    window.move(40, 40)
+    wait(300)
+    shot(window, out / "05_training_plot_window")
+    window.close()
     flagged = shots.until(lambda: panel.banner.isVisible() or not panel.is_training(), 240)
     if flagged and panel.is_training():
         seen = len(panel.epochs_seen)

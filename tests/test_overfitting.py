@@ -129,6 +129,27 @@ def test_assess_follows_the_runs_own_best_epoch():
     assert "  " not in status.explanation and ".." not in status.explanation
 
 
+def test_a_flags_figure_names_its_epoch_and_assess_gives_the_latest():
+    """A gap flagged at 30 % above the best must not stay the last word while validation loss
+    goes on to 280 % above it: the flag says its epoch, the assessment the newest epoch's."""
+    from deepgui.core.training.overfitting import assess
+
+    loss = [1.0, 0.8, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1]
+    val = [1.0, 0.7, 0.5, 0.62, 0.65, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 1.9]
+    pairs = enumerate(zip(loss, val, strict=True), start=1)
+    rows = [{"epoch": i, "loss": a, "val_loss": b} for i, (a, b) in pairs]
+    gap, rising = feed(OverfittingDetector(patience=3, gap=0.2), loss, val)
+    assert gap.reason.startswith("at epoch 5 validation loss was 30% above its best")
+    assert "to 0.8 at epoch 6" in rising.reason
+    assert "the latest" not in assess(gap, rows[:5]).explanation  # its epoch is the newest
+    status = assess(gap, rows)
+    assert status.active
+    assert "At epoch 12, the latest, validation loss is 1.9, 280% above its best." in (
+        status.explanation
+    )
+    assert "  " not in status.explanation and ".." not in status.explanation
+
+
 # ----------------------------------------------------------------------------- remedies
 def dense_project(image: bool = False) -> Project:
     g = Graph()

@@ -18,6 +18,7 @@ from deepgui.core.export.report import ExportReport  # noqa: E402
 from deepgui.core.graph import Graph  # noqa: E402
 from deepgui.core.project import Project  # noqa: E402
 from deepgui.ui.export_dialog import ExportDialog  # noqa: E402
+from deepgui.ui.theme import status_color  # noqa: E402
 from tests.helpers import add  # noqa: E402
 
 pytestmark = pytest.mark.ui
@@ -72,4 +73,4 @@ def test_the_dialog_says_plainly_whether_the_export_passed_its_check(
     else:  # said once, by the core: what was deleted
         assert text.startswith("✗ The ONNX export failed its check, so it was deleted")
         assert text.count("failed its check") == 1
-    assert "#b3261e" in dialog.result.styleSheet()
+    assert status_color(False) in dialog.result.styleSheet()  # the look's red

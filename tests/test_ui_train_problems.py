@@ -70,9 +70,10 @@ def test_f5_with_an_error_on_the_canvas_says_what_to_fix_and_starts_nothing(qtbo
     with qtbot.waitSignal(panel.run_started, timeout=10_000):
         qtbot.keyClick(w.view, Qt.Key.Key_F5)
     assert not panel.message.text().startswith("Not started")
-    # The dock makes room for curves worth reading, and the canvas keeps most of the window.
+    # The dock makes room for curves worth reading (40 % of the window, issue 23), and the
+    # canvas keeps the rest.
     qtbot.waitUntil(lambda: panel.plots.loss_plot.height() >= 150, timeout=2_000)
-    assert w.bottom_dock.height() <= 0.55 * w.height()
+    assert w.bottom_dock.height() <= 0.62 * w.height()
     with qtbot.waitSignal(panel.run_finished, timeout=60_000):
         qtbot.keyClick(w.view, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
 

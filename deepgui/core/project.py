@@ -23,6 +23,7 @@ from deepgui.core import fileio
 from deepgui.core.commands import UndoStack
 from deepgui.core.errors import GraphError, ProjectFormatError
 from deepgui.core.graph import Graph, layer_name_problem
+from deepgui.core.settings import Settings
 
 FORMAT = "deepgui-project"
 VERSION = 1
@@ -40,7 +41,10 @@ MAX_VOCABULARY_BYTES = 16 * fileio.MiB
 
 @dataclass
 class Project:
-    """Everything a user edits: the graph and its undo history, the data and training settings."""
+    """Everything a user edits: the graph and its undo history, the data and training settings.
+
+    `dataset` and `training` are the dicts the file holds; `settings` reads them field by field
+    with the core's defaults and announces each field an undo step changes."""
 
     graph: Graph = field(default_factory=Graph)
     dataset: dict[str, Any] = field(default_factory=dict)
@@ -52,9 +56,11 @@ class Project:
     # Who this project is, kept in its file: its runs are found by it, wherever it is saved.
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     undo: UndoStack = field(init=False)
+    settings: Settings = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.undo = UndoStack(self.graph)
+        self.settings = Settings(self)
 
     @property
     def name(self) -> str:
@@ -63,6 +69,13 @@ class Project:
     @property
     def weights_path(self) -> Path | None:
         return weights_path_for(self.path) if self.path else None
+
+    def fingerprint(self) -> str:
+        """What a run of this project trains, as one string: its layers and connections, its
+        data and training settings (not where the layers sit, nor its file). A sentence about the
+        project as it was (a failed run, a check of the data) stands while this is unchanged."""
+        state = [self.graph.to_dict(), self.dataset, self.training]
+        return json.dumps(state, sort_keys=True, default=str)
 
     def snapshot(self) -> Project:
         """A detached copy (same identity and path, no undo history) that another thread may

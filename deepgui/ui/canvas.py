@@ -573,9 +573,18 @@ class CanvasView(QGraphicsView):
     def refresh_hint(self, *_args) -> None:
         """The hint shows on an empty canvas only, in the canvas's own muted colour."""
         self.empty_hint.setStyleSheet(f"color: {self.canvas.colors.muted.name()};")
-        self.empty_hint.setGeometry(self.viewport().rect().adjusted(24, 24, -24, -24))
+        self.empty_hint.setGeometry(self._hint_rect())
         self.empty_hint.setVisible(not self.canvas.nodes)
+
+    def _hint_rect(self):
+        return self.viewport().rect().adjusted(24, 24, -24, -24)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.refresh_hint()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        # Scrolling the viewport moves its child widgets with the scene: the hint went off the
+        # canvas (File ▸ New centres the empty scene) or was cut at its edge. It stays put.
+        super().scrollContentsBy(dx, dy)
+        self.empty_hint.setGeometry(self._hint_rect())

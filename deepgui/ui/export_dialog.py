@@ -27,6 +27,7 @@ from deepgui.core.errors import DeepGuiError
 from deepgui.core.project import Project
 from deepgui.ui.dialogs import ask_replace
 from deepgui.ui.tasks import Background
+from deepgui.ui.theme import status_color
 
 # (key, label, suffix, needs a run) — "csv" and "svg" are a run's history and curves.
 FORMATS = [
@@ -234,7 +235,7 @@ class ExportDialog(QDialog):
         super().reject()
 
     def _show(self, text: str, ok: bool | None) -> None:
-        color = {True: "#1b7f3b", False: "#b3261e", None: ""}[ok]
+        color = "" if ok is None else status_color(ok)
         self.result.setStyleSheet(f"color: {color};" if color else "")
         self.result.setText(text)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication
 
 from deepgui.core.errors import DeepGuiError
@@ -29,6 +29,9 @@ class _BusyCursor:
 
 
 class FileActions(QObject):
+    # The project was written to its file; its runs moved or were copied beside it.
+    saved = Signal()
+
     def __init__(self, window, autosave_ms: int = 30_000) -> None:
         super().__init__(window)
         self.window = window
@@ -221,6 +224,7 @@ class FileActions(QObject):
         settings.add_recent(path)
         self.window.refresh_title()
         self.window.statusBar().showMessage(f"Saved {path}.", 5000)
+        self.saved.emit()
         return True
 
     def can_leave(self, action: str = "open another project") -> bool:

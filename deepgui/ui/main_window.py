@@ -108,10 +108,11 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.bottom_dock], [max(200, int(h * share))], Qt.Orientation.Vertical)
 
     def give_bottom_room(self, height: int) -> None:
-        """Grow the bottom dock so its tab shows `height` pixels, never past 55 % of the
-        window: what just appeared (the overfitting banner, the evaluation) is seen whole. A
-        dock already that tall keeps the size the user gave it."""
-        target = min(height + self.tabs.tabBar().sizeHint().height(), int(self.height() * 0.55))
+        """Grow the bottom dock so its tab shows `height` pixels, never past 62 % of the
+        window: what just appeared (the overfitting banner, the evaluation, the plots of a run
+        at 40 % of the window) is seen whole. A dock already that tall keeps the size the user
+        gave it."""
+        target = min(height + self.tabs.tabBar().sizeHint().height(), int(self.height() * 0.62))
         if self.bottom_dock.isVisible() and self.bottom_dock.height() < target:
             self.resizeDocks([self.bottom_dock], [target], Qt.Orientation.Vertical)
 
@@ -536,6 +537,7 @@ class MainWindow(QMainWindow):
             panel.data_view.inputs_described.connect(self.scene.show_input_captions)
             panel.run_started.connect(lambda: panel.data_view.follow_run(panel.run.worker))
             self.doc.project_replaced.connect(panel.reload)
+            self.files.saved.connect(panel.follow_save)  # "Saved in" names where the run is now
             index = self.tabs.indexOf(self.training)
             current = self.tabs.currentIndex()
             self.tabs.blockSignals(True)

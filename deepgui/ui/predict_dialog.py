@@ -36,10 +36,10 @@ from deepgui.core.predict_sources import (
 from deepgui.core.project import Project
 from deepgui.ui.dialogs import ask_replace
 from deepgui.ui.tasks import Background
+from deepgui.ui.theme import status_color
 
 MODEL_FILTER = "Trained models (*.keras *.h5 *.tflite *.onnx)"
 DATA_FILTER = "Data (*.csv *.tsv *.txt *.npz *.png *.jpg *.jpeg *.gif *.bmp)"
-WRONG = QColor("#c62828")
 REPLACE_PREDICTIONS = (
     "deepgui replaces only a predictions file it wrote; any other file is left as it is."
 )
@@ -102,7 +102,9 @@ class PredictionsTable(QAbstractTableModel):
         ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and index.row() in self._wrong:
-            return WRONG  # a wrong prediction stands out against the file's own label
+            # A wrong prediction stands out against the file's own label (the look's red: read
+            # at each paint, so it follows a light/dark switch).
+            return QColor(status_color(False))
         return None
 
     def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
@@ -337,6 +339,6 @@ class PredictDialog(QDialog):
         return True
 
     def _show(self, text: str, ok: bool | None) -> None:
-        color = {True: "", False: "#b3261e", None: ""}[ok]
+        color = status_color(False) if ok is False else ""
         self.status.setStyleSheet(f"color: {color};" if color else "")
         self.status.setText(text)

@@ -68,6 +68,33 @@ def canvas_colors() -> CanvasColors:
     )  # fmt: skip
 
 
+# Text that says something went right or wrong, per look: each reads at WCAG AA (a contrast
+# ratio of at least 4.5) on its look's window and field backgrounds. No one green or red can do
+# that on both a light and a dark background.
+STATUS_COLORS = {
+    False: {"ok": "#1e7b46", "error": "#c62828"},  # on Fusion's light #efefef and white
+    True: {"ok": "#4cc38a", "error": "#ff6b6b"},  # on the dark #262a32 and #1e2128
+}
+
+
+def status_color(ok: bool, palette: QPalette | None = None) -> str:
+    """The green (ok) or red (not ok) of text in the current look."""
+    return STATUS_COLORS[is_dark(palette)]["ok" if ok else "error"]
+
+
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG's contrast ratio of two colours, from 1 (the same) to 21 (black on white)."""
+
+    def luminance(c: QColor) -> float:
+        def linear(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * linear(c.redF()) + 0.7152 * linear(c.greenF()) + 0.0722 * linear(c.blueF())
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
 def _dark_palette() -> QPalette:
     p = QPalette()
     roles = QPalette.ColorRole

@@ -17,7 +17,11 @@ from deepgui.core.data.table import KINDS
 from deepgui.core.errors import DatasetError
 
 SOURCES = ("builtin", "csv", "npz", "image_folder", "timeseries", "keras")
-DEFAULTS: dict[str, Any] = {"validation_split": 0.2, "test_split": 0.0, "shuffle": True, "seed": 42}
+# The one default of each field every source takes: loading, the command line and the Data panel
+# of a project that does not set the field all read it here.
+DEFAULTS: dict[str, Any] = {
+    "validation_split": 0.2, "test_split": 0.0, "shuffle": True, "seed": 42, "missing": "fill",
+}  # fmt: skip
 MISSING_CHOICES = ("fill", "drop", "refuse", "error")  # "error": the old name of "refuse"
 TASK_CHOICES = ("multiclass", "binary", "regression", "multilabel")
 COLOR_MODES = ("grayscale", "rgb", "rgba")
@@ -93,11 +97,11 @@ class DataSpec:
 
     source: str
     options: SourceOptions
-    validation_split: float = 0.2
-    test_split: float = 0.0
-    shuffle: bool = True
-    seed: int = 42
-    missing: str = "fill"  # "fill" | "drop" | "refuse"
+    validation_split: float = DEFAULTS["validation_split"]
+    test_split: float = DEFAULTS["test_split"]
+    shuffle: bool = DEFAULTS["shuffle"]
+    seed: int = DEFAULTS["seed"]
+    missing: str = DEFAULTS["missing"]  # "fill" | "drop" | "refuse"
     task: str | None = None  # None: inferred from the labels
     class_names: tuple[str, ...] | None = None  # None: inferred from the labels
     # The dict as given (defaults filled): `to_dict` keeps its paths as written, relative to
@@ -187,7 +191,7 @@ def normalize(spec: Any) -> dict[str, Any]:
     seed = out["seed"]
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise DatasetError(f'The dataset field "seed" must be a whole number from 0, not {seed!r}.')
-    missing = out.setdefault("missing", "fill")
+    missing = out["missing"]
     if missing not in MISSING_CHOICES:
         raise DatasetError(
             f'The dataset field "missing" must be fill, drop or refuse, not {missing!r}.'
@@ -389,9 +393,9 @@ def _image_folder(spec: dict[str, Any], base: Path | None) -> ImageOptions:
 def _timeseries(spec: dict[str, Any], base: Path | None) -> TimeseriesOptions:
     path = resolve(spec, "path", base, kind="file")
     target = _target(spec)
-    window = positive_int(spec, "window", 24)
-    horizon = positive_int(spec, "horizon", 1)
-    stride = positive_int(spec, "stride", 1)
+    window = positive_int(spec, "window", TimeseriesOptions.window)
+    horizon = positive_int(spec, "horizon", TimeseriesOptions.horizon)
+    stride = positive_int(spec, "stride", TimeseriesOptions.stride)
     named = spec.get("features")
     if named is not None and not (
         isinstance(named, list) and all(isinstance(n, str) for n in named)

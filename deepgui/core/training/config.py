@@ -61,6 +61,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -96,6 +97,7 @@ SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")  # the ones
 KERAS_SCHEDULE = "keras"  # one of Keras's own, imported with a model
 SCHEDULE_KINDS = (*SCHEDULES, KERAS_SCHEDULE)
 CLASS_WEIGHTS = ("none", "balanced")
+_FIELD = re.compile(r"\btraining\.(\w+)")  # the field a sentence names
 
 
 @dataclass
@@ -398,15 +400,17 @@ def _imported_schedule(sched: dict) -> dict[str, Any]:
 
 def _schedule(raw: dict) -> Schedule:
     sched = _section(raw, "schedule")
-    s = Schedule()
-    s.kind = _choice(sched, "kind", "constant", SCHEDULE_KINDS, "schedule.")
-    s.every_epochs = _integer(sched, "every_epochs", 10, "schedule.", low=1)
-    s.factor = _number(sched, "factor", 0.5, "schedule.", low=0.0, high=1.0, strict_low=True)
+    s = d = Schedule()  # its defaults are the fields' defaults
+    s.kind = _choice(sched, "kind", d.kind, SCHEDULE_KINDS, "schedule.")
+    s.every_epochs = _integer(sched, "every_epochs", d.every_epochs, "schedule.", low=1)
+    s.factor = _number(sched, "factor", d.factor, "schedule.", low=0.0, high=1.0, strict_low=True)
     s.decay_rate = _number(
-        sched, "decay_rate", 0.95, "schedule.", low=0.0, high=1.0, strict_low=True
+        sched, "decay_rate", d.decay_rate, "schedule.", low=0.0, high=1.0, strict_low=True
     )
-    s.patience = _integer(sched, "patience", 3, "schedule.", low=1)
-    s.min_learning_rate = _number(sched, "min_learning_rate", 0.0, "schedule.", low=0.0)
+    s.patience = _integer(sched, "patience", d.patience, "schedule.", low=1)
+    s.min_learning_rate = _number(
+        sched, "min_learning_rate", d.min_learning_rate, "schedule.", low=0.0
+    )
     # Another kind ignores a config left over from a Keras schedule (the form keeps the
     # schedule's other keys when the kind changes): switching back finds it again.
     s.config = _imported_schedule(sched) if s.kind == KERAS_SCHEDULE else None
@@ -458,7 +462,7 @@ def _output_name(key: Any, where: str) -> str:
 
 
 def _loss(raw: dict) -> str | dict[str, Any]:
-    loss = raw.get("loss", "auto")
+    loss = raw.get("loss", TrainingConfig.loss)
     if isinstance(loss, dict) and not is_serialized(loss):
         if not loss:
             raise _fail("loss", "must name at least one output when it is an object.")
@@ -477,7 +481,7 @@ def _metric_names(value: Any, where: str) -> list[str] | str:
 
 
 def _metrics(raw: dict) -> list[str] | str | dict[str, Any]:
-    metrics = raw.get("metrics", "auto")
+    metrics = raw.get("metrics", TrainingConfig.metrics)
     if isinstance(metrics, dict):
         return {
             _output_name(k, "metrics"): _metric_names(v, f"metrics.{k}") for k, v in metrics.items()
@@ -498,13 +502,19 @@ def _loss_weights(raw: dict) -> dict[str, float] | None:
 
 
 def _fine_tuning(raw: dict, epochs: int) -> FineTuning:
-    ft = _section(raw, "fine_tuning")
+    ft, d = _section(raw, "fine_tuning"), FineTuning()
     out = FineTuning(
-        enabled=_flag(ft, "enabled", False, "fine_tuning."),
-        frozen_epochs=_integer(ft, "frozen_epochs", 5, "fine_tuning.", low=1),
-        unfreeze_layers=_integer(ft, "unfreeze_layers", 20, "fine_tuning.", low=0),
+        enabled=_flag(ft, "enabled", d.enabled, "fine_tuning."),
+        frozen_epochs=_integer(ft, "frozen_epochs", d.frozen_epochs, "fine_tuning.", low=1),
+        unfreeze_layers=_integer(ft, "unfreeze_layers", d.unfreeze_layers, "fine_tuning.", low=0),
         learning_rate=_number(
-            ft, "learning_rate", 1e-5, "fine_tuning.", low=0.0, high=10.0, strict_low=True
+            ft,
+            "learning_rate",
+            d.learning_rate,
+            "fine_tuning.",
+            low=0.0,
+            high=10.0,
+            strict_low=True,
         ),
     )
     if out.enabled and out.frozen_epochs >= epochs:
@@ -517,13 +527,14 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
     """Validate a project's training dict into a TrainingConfig."""
     if not isinstance(raw, dict):
         raise TrainingError('The project\'s "training" section must be an object.')
-    cfg = TrainingConfig()
-    cfg.optimizer = _choice(raw, "optimizer", "adam", OPTIMIZERS, "")
+    # A field the dict leaves out takes the dataclass's default: the one place defaults live.
+    cfg, d = TrainingConfig(), TrainingConfig()
+    cfg.optimizer = _choice(raw, "optimizer", d.optimizer, OPTIMIZERS, "")
     cfg.learning_rate = _number(
-        raw, "learning_rate", 0.001, "", low=0.0, high=10.0, strict_low=True
+        raw, "learning_rate", d.learning_rate, "", low=0.0, high=10.0, strict_low=True
     )
-    cfg.momentum = _number(raw, "momentum", 0.0, "", low=0.0, high=1.0)
-    cfg.nesterov = _flag(raw, "nesterov", False, "")
+    cfg.momentum = _number(raw, "momentum", d.momentum, "", low=0.0, high=1.0)
+    cfg.nesterov = _flag(raw, "nesterov", d.nesterov, "")
     if raw.get("weight_decay") is not None:
         cfg.weight_decay = _number(raw, "weight_decay", 0.0, "", low=0.0, high=1.0)
     cfg.optimizer_options = _optimizer_options(raw, cfg.optimizer)
@@ -532,23 +543,25 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
     cfg.metrics = _metrics(raw)
     cfg.loss_weights = _loss_weights(raw)
 
-    cfg.batch_size = _integer(raw, "batch_size", 32, "", low=1)
-    cfg.epochs = _integer(raw, "epochs", 10, "", low=1)
+    cfg.batch_size = _integer(raw, "batch_size", d.batch_size, "", low=1)
+    cfg.epochs = _integer(raw, "epochs", d.epochs, "", low=1)
 
-    es = _section(raw, "early_stopping")
+    es, des = _section(raw, "early_stopping"), d.early_stopping
     cfg.early_stopping = EarlyStopping(
-        enabled=_flag(es, "enabled", False, "early_stopping."),
-        monitor=str(es.get("monitor", "val_loss")),
-        patience=_integer(es, "patience", 5, "early_stopping.", low=0),
-        restore_best_weights=_flag(es, "restore_best_weights", True, "early_stopping."),
+        enabled=_flag(es, "enabled", des.enabled, "early_stopping."),
+        monitor=str(es.get("monitor", des.monitor)),
+        patience=_integer(es, "patience", des.patience, "early_stopping.", low=0),
+        restore_best_weights=_flag(
+            es, "restore_best_weights", des.restore_best_weights, "early_stopping."
+        ),
     )
     cfg.fine_tuning = _fine_tuning(raw, cfg.epochs)
-    cfg.class_weight = _choice(raw, "class_weight", "none", CLASS_WEIGHTS, "")
-    seed = raw.get("seed", 42)
+    cfg.class_weight = _choice(raw, "class_weight", d.class_weight, CLASS_WEIGHTS, "")
+    seed = raw.get("seed", d.seed)
     if seed is not None:
-        seed = _integer(raw, "seed", 42, "", low=0)
+        seed = _integer(raw, "seed", d.seed, "", low=0)
     cfg.seed = seed
-    device = raw.get("device", "auto")
+    device = raw.get("device", d.device)
     if not isinstance(device, str) or not device.strip():
         raise _fail("device", f'must be "auto", "cpu", "gpu:N" or "gpus", not {device!r}.')
     cfg.device = device.strip().lower()
@@ -557,14 +570,14 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
     problem = check_device_spec(cfg.device)
     if problem:
         raise _fail("device", problem)
-    cfg.mixed_precision = _flag(raw, "mixed_precision", False, "")
-    cfg.tensorboard = _flag(raw, "tensorboard", False, "")
+    cfg.mixed_precision = _flag(raw, "mixed_precision", d.mixed_precision, "")
+    cfg.tensorboard = _flag(raw, "tensorboard", d.tensorboard, "")
     from deepgui.core.training.engines import ENGINES
 
-    cfg.engine = _choice(raw, "engine", "tensorflow", ENGINES, "")
-    cfg.use_project_weights = _flag(raw, "use_project_weights", True, "")
-    cfg.ranks = _integer(raw, "ranks", 1, "", low=1)
-    coordinator = raw.get("coordinator", "127.0.0.1:7477")
+    cfg.engine = _choice(raw, "engine", d.engine, ENGINES, "")
+    cfg.use_project_weights = _flag(raw, "use_project_weights", d.use_project_weights, "")
+    cfg.ranks = _integer(raw, "ranks", d.ranks, "", low=1)
+    coordinator = raw.get("coordinator", d.coordinator)
     if not isinstance(coordinator, str):
         raise _fail("coordinator", f"must be HOST:PORT, not {coordinator!r}.")
     cfg.coordinator = coordinator.strip()
@@ -575,12 +588,41 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
             make_cluster(cfg.coordinator, cfg.ranks)
         except TrainingError as exc:
             raise _fail("coordinator", str(exc).replace("The coordinator ", "")) from None
-    ov = _section(raw, "overfitting")
+    ov, dov = _section(raw, "overfitting"), d.overfitting
     cfg.overfitting = OverfittingSettings(
-        patience=_integer(ov, "patience", 3, "overfitting.", low=1),
-        gap=_number(ov, "gap", 0.2, "overfitting.", low=0.0, strict_low=True),
+        patience=_integer(ov, "patience", dov.patience, "overfitting.", low=1),
+        gap=_number(ov, "gap", dov.gap, "overfitting.", low=0.0, strict_low=True),
     )
     return cfg
+
+
+def field_of(message: str) -> str:
+    """The top-level field a core sentence names ('training.fine_tuning.x must ...' ->
+    'fine_tuning'); '' when it names none."""
+    found = _FIELD.search(message)
+    return found.group(1) if found else ""
+
+
+def read_leniently(training: Any) -> tuple[TrainingConfig, set[str], str]:
+    """The training settings for showing them: the config, the fields the core refused and its
+    first sentence. A refused top-level field is read as absent (its default), so one bad field,
+    as a lowered epoch count leaves fine-tuning, does not blank the others."""
+    if not isinstance(training, dict):
+        try:
+            parse_training(training)
+        except TrainingError as exc:
+            return TrainingConfig(), set(), str(exc)
+    raw, dropped, first = dict(training), set(), ""
+    while True:
+        try:
+            return parse_training(raw), dropped, first
+        except TrainingError as exc:
+            first = first or str(exc)
+            key = field_of(str(exc))
+            if key not in raw:
+                return TrainingConfig(), set(raw), first
+            del raw[key]
+            dropped.add(key)
 
 
 # ----------------------------------------------------------------------------- Keras objects

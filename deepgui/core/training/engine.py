@@ -557,8 +557,23 @@ class TrainingEngine:
         return balanced_class_weight(self.data.y_train)
 
     # ------------------------------------------------------------------ epoch bookkeeping
+    def _learning_rate(self) -> float | None:
+        """The optimizer's learning rate now (a schedule's included), or None."""
+        try:
+            from deepgui.core.keras_layers import keras
+
+            return float(keras().ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        except Exception:  # noqa: BLE001 - a missing read-out must never stop training
+            return None
+
     def _epoch_done(self, epoch: int, logs: dict[str, float], train_seconds: float) -> None:
         row = {"epoch": epoch, **{k: float(v) for k, v in logs.items()}}
+        if "learning_rate" not in row and "lr" not in row:
+            # Keras logs the rate only with some callbacks; the history keeps it always, so a
+            # reopened or resumed run draws its learning rate too.
+            rate = self._learning_rate()
+            if rate is not None:
+                row["learning_rate"] = rate
         self.history.append(row)
         self.samples += self.data.num_train
         self.train_seconds += train_seconds
@@ -761,9 +776,13 @@ class TrainingEngine:
         sig = signature.Signature(self.data.task, list(self.data.class_names), pre,
                                   outputs=self.outputs_info() if self.data.multi_output else [])  # fmt: skip
         signature.write(sig, run_dir / signature.RUN_FILE)
-        raw, labels = self.data.raw_val, self.data.y_val
-        if raw is None or labels is None:
-            raw, labels = self.data.raw_train, self.data.y_train
+        # The first rows of the split the evaluation predicts on (test, else validation, else
+        # training; evaluation._split's order): a reopened run shows its sample predictions
+        # with these pictures.
+        d = self.data
+        for raw, labels in ((d.raw_test, d.y_test), (d.raw_val, d.y_val), (d.raw_train, d.y_train)):
+            if raw is not None and present(raw, labels):
+                break
         if raw is not None:
             try:
                 signature.write_samples(run_dir, raw, labels)

@@ -186,6 +186,47 @@ def _from_stored_one(data: Any) -> dict[str, Any] | None:
     return out
 
 
+def with_run_images(result: dict[str, Any] | None, run_dir) -> dict[str, Any] | None:
+    """A stored evaluation (`from_stored`) with the pictures of its sample predictions, from
+    the run's sample rows (samples.npz: the first raw rows of the split it evaluated): when
+    those rows are images and their labels are the ones the evaluation shows. A run whose
+    sample rows are of another split (one trained before they were the evaluated split's),
+    or not images, is shown as it was, without pictures."""
+    if result is None or result.get("outputs") or "images" in result:
+        return result
+    from pathlib import Path
+
+    from deepgui.core import signature
+    from deepgui.core.data.arrays import check_npz
+    from deepgui.core.errors import DeepGuiError
+
+    path = Path(run_dir) / signature.SAMPLES_FILE
+    if not path.is_file():
+        return result
+    try:
+        check_npz(path)  # its headers checked before anything is read
+        x, labels = signature.read_samples(Path(run_dir))
+    except (DeepGuiError, OSError, ValueError, KeyError, EOFError, TypeError):
+        return result
+    x = np.asarray(x) if not isinstance(x, dict) else None
+    if x is None or x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or x.dtype.kind not in "uif":
+        return result
+    n = min(SAMPLES, len(result["y_true"]))
+    if labels is None or isinstance(labels, dict) or not n or len(x) < n or len(labels) < n:
+        return result
+    y = np.asarray(labels[:n])
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot
+        y = y.argmax(axis=1)
+    try:
+        same = np.allclose(y.reshape(n, -1)[:, 0].astype(float),
+                           np.asarray(result["y_true"][:n], dtype=float))  # fmt: skip
+    except (TypeError, ValueError):
+        return result
+    if not same:
+        return result
+    return {**result, "images": x[:n].astype(np.float32), "image_index": np.arange(n)}
+
+
 def from_worker(data_stored: Any, data: LoadedData) -> dict[str, Any] | None:
     """The evaluation a worker process kept in its metrics (the stored form), with the sample
     images it could not send put back from this process's copy of the split: what the

@@ -121,7 +121,8 @@ class OverfittingDetector:
         start = self.epochs[b + 1]
         reason = (
             f"validation loss has risen for {since} epochs (from {best:.4g} at epoch "
-            f"{self.epochs[b]} to {self.val_loss[i]:.4g}) while training loss kept falling"
+            f"{self.epochs[b]} to {self.val_loss[i]:.4g} at epoch {self.epochs[i]}) while "
+            "training loss kept falling"
         )
         return self._report(start, i, "rising", reason)
 
@@ -144,9 +145,10 @@ class OverfittingDetector:
             return None  # far above a tiny best, but tiny against the loss's own scale
         self._armed["gap"] = False
         start = self.epochs[b + 1]
+        # Said of its epoch: later epochs move the figure, and `assess` gives the latest.
         reason = (
-            f"validation loss is {rel:.0%} above its best ({best:.4g} at epoch "
-            f"{self.epochs[b]}) while training loss is still falling"
+            f"at epoch {self.epochs[i]} validation loss was {rel:.0%} above its best "
+            f"({best:.4g} at epoch {self.epochs[b]}) while training loss was still falling"
         )
         return self._report(start, i, "gap", reason)
 
@@ -201,6 +203,7 @@ def assess(report: OverfittingReport, rows: list[dict[str, Any]]) -> Overfitting
     still overfitting, or over because validation loss reached a new best since. The one rule
     for the banner (live) and for the run's metrics.json (`revise`)."""
     best = best_epoch(rows) or (report.best_epoch, report.best_val_loss)
+    now = _latest(rows)
     if best[0] > report.best_epoch:
         return OverfittingStatus(
             active=False,
@@ -222,9 +225,34 @@ def assess(report: OverfittingReport, rows: list[dict[str, Any]]) -> Overfitting
         headline=f"The model has started to overfit (from epoch {report.epoch}).",
         explanation=(
             "It is memorising the training data instead of learning what generalises: "
-            f"{report.reason}. The best model so far was at epoch {best[0]} (validation "
-            f"loss {best[1]:.4g}). Pick a remedy for the next run (each is one undoable edit):"
+            f"{report.reason}.{_since_then(report, best, now)} The best model so far was at "
+            f"epoch {best[0]} (validation loss {best[1]:.4g}). Pick a remedy for the next run "
+            "(each is one undoable edit):"
         ),
+    )
+
+
+def _latest(rows: list[dict[str, Any]]) -> tuple[int, float] | None:
+    """(epoch, validation loss) of the newest epoch that has one."""
+    scored = [r for r in rows if _finite(r.get("val_loss"))]
+    if not scored:
+        return None
+    row = max(scored, key=lambda r: int(r["epoch"]))
+    return int(row["epoch"]), float(row["val_loss"])
+
+
+def _since_then(
+    report: OverfittingReport, best: tuple[int, float], now: tuple[int, float] | None
+) -> str:
+    """Where validation loss stands at the newest epoch, once it is past the one the flag was
+    raised at: the flag's own figure is of its epoch, and a banner kept on screen must not
+    leave it as the last word while the loss goes on rising."""
+    if now is None or now[0] <= report.detected_at:
+        return ""
+    epoch, loss = now
+    rel = (loss - best[1]) / max(abs(best[1]), 1e-12)
+    return (
+        f" At epoch {epoch}, the latest, validation loss is {loss:.4g}, {rel:.0%} above its best."
     )
 
 

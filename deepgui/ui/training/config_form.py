@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -40,15 +39,20 @@ from deepgui.core.training.config import (
     OPTIMIZERS,
     OWN_FIELDS,
     SCHEDULES,
+    EarlyStopping,
     FineTuning,
     TrainingConfig,
+    field_of,
     is_serialized,
     parse_training,
+    read_leniently,
     schedule_arguments,
 )
 from deepgui.core.training.distributed import make_cluster
 from deepgui.core.training.engines import ENGINES, LABELS, Measurement, speeds_sentence
 from deepgui.core.training.mirrored import TRUSTED_ONLY
+from deepgui.ui.theme import status_color
+from deepgui.ui.training.fields import set_text, shown_after
 
 LOSSES = ["auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
           "binary_crossentropy", "mse", "mae", "huber"]  # fmt: skip
@@ -62,7 +66,6 @@ SERIALIZED_LOSS = "serialized"  # the loss choice's data for a Keras loss object
 NO_BACKBONE = "Needs a backbone: add one from the Backbones palette."
 WITH_BACKBONE = "Trains the head first, then the backbone's top layers."
 STRANDED = "No backbone in the network: turn fine-tuning off."
-_FIELD = re.compile(r"\btraining\.(\w+)")
 _NOT_SETTINGS = ("name", "dtype")  # labels of a Keras object, not how it behaves
 
 
@@ -91,7 +94,7 @@ def _error_label(name: str) -> QLabel:
     label = QLabel()
     label.setObjectName(name)
     label.setWordWrap(True)
-    label.setStyleSheet("color: #d9534f;")
+    label.setStyleSheet(f"color: {status_color(False)};")
     return label
 
 
@@ -224,38 +227,9 @@ def _option_value(text: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- the core's reading
-def field_of(message: str) -> str:
-    """The top-level field a core sentence names ('training.fine_tuning.x must ...' ->
-    'fine_tuning'); '' when it names none."""
-    found = _FIELD.search(message)
-    return found.group(1) if found else ""
-
-
 def applied(training: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """`training` with the form's changes made (REMOVE takes a key out)."""
     return {k: v for k, v in {**training, **changes}.items() if v is not REMOVE}
-
-
-def readable(training: Any) -> tuple[TrainingConfig, set[str], str]:
-    """The core's reading of `training` for showing it, the fields it refused and its first
-    sentence. A refused top-level field is read as absent (its default), so one bad field,
-    as a lowered epoch count leaves fine-tuning, does not blank the rest of the form."""
-    if not isinstance(training, dict):
-        try:
-            parse_training(training)
-        except TrainingError as exc:
-            return TrainingConfig(), set(), str(exc)
-    raw, dropped, first = dict(training), set(), ""
-    while True:
-        try:
-            return parse_training(raw), dropped, first
-        except TrainingError as exc:
-            first = first or str(exc)
-            key = field_of(str(exc))
-            if key not in raw:
-                return TrainingConfig(), set(raw), first
-            del raw[key]
-            dropped.add(key)
 
 
 def _fine_tuning_as_written(training: dict[str, Any]) -> FineTuning:
@@ -294,8 +268,8 @@ def _stacked(*items: QWidget | QHBoxLayout) -> QWidget:
 class TrainingForm(QWidget):
     """Shows project.training; each edit the user makes is announced as `edited` (the keys that
     change and their new values, REMOVE for a key taken out). The form never writes the
-    project: its owner turns the edit into an undoable command, and the form shows the project
-    again when the stack moves."""
+    project: its owner turns the edit into an undoable command, and `show_field` shows again
+    the one field an undo changed."""
 
     edited = Signal(dict)
     measure_requested = Signal()  # the user asked for each engine's speed on this model
@@ -312,6 +286,9 @@ class TrainingForm(QWidget):
         self._options_problem = ""  # why the options line cannot be read, or ""
         self._shown: dict[str, Any] = {}  # the form's values as last loaded or sent
         self._loading = False
+        # The settings of the project a measurement in flight is for: its answer is shown only
+        # while that project is (speeds belong to the model they were measured on).
+        self._measuring_for: dict[str, Any] | None = None
         self._make_fields()
         self._make_fine_tuning_fields()
         self._lay_out()
@@ -493,7 +470,7 @@ class TrainingForm(QWidget):
     # ------------------------------------------------------------------ devices
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         """Add detected devices: (spec, label), e.g. ("gpu:0", "GPU 0: NVIDIA H100 (80 GB)")."""
-        current = self.training.get("device", "auto")
+        current = self.training.get("device", TrainingConfig.device)
         self._loading = True
         for spec, label in devices:
             if self.device.findData(spec) < 0:
@@ -533,12 +510,24 @@ class TrainingForm(QWidget):
     # ------------------------------------------------------------------ engines
     def _ask_to_measure(self) -> None:
         self.measure.setEnabled(False)
+        self._measuring_for = self.training
         _say(self.speeds, "Measuring each engine on a few batches of this model…")
         self.measure_requested.emit()
 
+    def clear_speeds(self) -> None:
+        """No measurement shown: the engines by their names alone, Measure offered."""
+        self._measuring_for = None
+        for i in range(self.engine.count()):
+            self.engine.setItemText(i, ENGINE_LABELS[self.engine.itemData(i)])
+        _say(self.speeds, "")
+        self.measure.setEnabled(self.ranks.value() <= 1)
+
     def show_speeds(self, measured: Measurement | None, message: str = "") -> None:
         """The measured samples/s beside each engine's name, and what Automatic would take for
-        this run, so the choice is one click."""
+        this run, so the choice is one click. An answer for a project no longer shown is
+        dropped."""
+        if self._measuring_for is not self.training:
+            return
         self.measure.setEnabled(self.ranks.value() <= 1)
         if measured is None:
             _say(self.speeds, message)
@@ -558,39 +547,91 @@ class TrainingForm(QWidget):
         _say(self.speeds, f"{speeds_sentence(speeds)} {_capitalised(measured.note)}.")
 
     # ------------------------------------------------------------------ model -> form
+    def _field_views(self) -> dict[str, Callable[[TrainingConfig, dict, set[str]], None]]:
+        """Each field of the training dict and what shows it: (the core's reading, the dict as
+        the project has it, the fields the core refused) -> its widgets set. The options line
+        shows the optimizer's own fields and its options; choosing another optimizer, too."""
+        return {
+            "optimizer": self._show_optimizer,
+            **dict.fromkeys(OPTION_FIELDS, self._show_options),
+            "learning_rate": lambda cfg, _raw, _r: self.learning_rate.setValue(cfg.learning_rate),
+            "schedule": self._load_schedule,
+            "loss": self._show_loss,
+            "metrics": self._show_metrics,
+            "batch_size": lambda cfg, _raw, _r: self.batch_size.setValue(cfg.batch_size),
+            "epochs": lambda cfg, _raw, _r: self.epochs.setValue(cfg.epochs),
+            "early_stopping": self._show_early_stopping,
+            "fine_tuning": self._load_fine_tuning,
+            "device": lambda cfg, _raw, _r: self._select_device(cfg.device),
+            "engine": lambda cfg, _raw, _r: self.engine.setCurrentIndex(
+                max(0, self.engine.findData(cfg.engine))
+            ),
+            "mixed_precision": lambda cfg, _raw, _r: self.mixed.setChecked(cfg.mixed_precision),
+            "ranks": lambda cfg, _raw, _r: self.ranks.setValue(cfg.ranks),
+            "coordinator": lambda cfg, _raw, _r: set_text(self.coordinator, cfg.coordinator),
+        }
+
     def load(self, training: dict[str, Any]) -> None:
         """Show `training` (the project's own dict; read only, never written here)."""
+        if training is not self.training:
+            self.clear_speeds()  # another project: the last one's measurement is not its own
         self.training = training
         raw = training if isinstance(training, dict) else {}
+        cfg, refused, problem = read_leniently(training)
         self._loading = True
         try:
-            cfg, refused, problem = readable(training)
-            self.optimizer.setCurrentText(cfg.optimizer)
-            self.learning_rate.setValue(cfg.learning_rate)
-            self.options.setText(options_text(raw, cfg.optimizer))
-            self._load_schedule(cfg, raw, refused)
-            self._load_loss_and_metrics(cfg, raw)
-            self.batch_size.setValue(cfg.batch_size)
-            self.epochs.setValue(cfg.epochs)
-            self.es_enabled.setChecked(cfg.early_stopping.enabled)
-            self.es_monitor.setCurrentText(cfg.early_stopping.monitor)
-            self.es_patience.setValue(cfg.early_stopping.patience)
-            self.es_restore.setChecked(cfg.early_stopping.restore_best_weights)
-            fine = _fine_tuning_as_written(raw) if "fine_tuning" in refused else cfg.fine_tuning
-            self._load_fine_tuning(fine)
-            self._select_device(cfg.device)
-            self.engine.setCurrentIndex(max(0, self.engine.findData(cfg.engine)))
-            self.mixed.setChecked(cfg.mixed_precision)
-            self.ranks.setValue(cfg.ranks)
-            self.coordinator.setText(cfg.coordinator)
-            self._enable_schedule_fields(self.schedule.currentData())
-            self._show_cluster(cfg)
+            for show in dict.fromkeys(self._field_views().values()):  # each once, in order
+                show(cfg, raw, refused)
         finally:
             self._loading = False
         # What the form shows now: an edit sends only the fields that differ from it (a file
         # without some settings must not have them all written by the first edit).
         self._shown = self.values()
+        self._show_state(cfg, problem)
+
+    def show_field(self, training: dict[str, Any], key: str) -> None:
+        """One field of the project's training settings changed (an undo, a remedy): its own
+        widgets show it; every other widget keeps what it shows, a line being typed in too.
+        The sentences and the enabled fields follow the whole of the settings."""
+        if training is not self.training:
+            self.load(training)  # another dict: nothing the form shows is known to hold
+            return
+        cfg, refused, problem = read_leniently(training)
+        show = self._field_views().get(key)  # None: a field the form has no widget for
+        if show is not None:
+            self._loading = True
+            try:
+                show(cfg, training, refused)
+            finally:
+                self._loading = False
+            self._shown = shown_after(self._shown, self.values(), {key})
+        self._show_state(cfg, problem)
+
+    def graph_changed(self) -> None:
+        """The network changed: fine-tuning is offered when it holds a backbone."""
+        self._show_fine_tuning_state(self.ft_enabled.isChecked())
+
+    def _show_state(self, cfg: TrainingConfig, problem: str) -> None:
+        """What follows from all the settings rather than one: the fields the schedule uses, the
+        machines' commands, whether fine-tuning is offered, the core's sentence."""
+        self._enable_schedule_fields(self.schedule.currentData())
+        self._show_cluster(cfg)
+        self._show_fine_tuning_state(self.ft_enabled.isChecked())
         self._show_problem(problem)
+
+    def _show_optimizer(self, cfg: TrainingConfig, raw: dict, refused: set[str]) -> None:
+        self.optimizer.setCurrentText(cfg.optimizer)
+        self._show_options(cfg, raw, refused)
+
+    def _show_options(self, cfg: TrainingConfig, raw: dict, _refused: set[str]) -> None:
+        set_text(self.options, options_text(raw, cfg.optimizer))
+
+    def _show_early_stopping(self, cfg: TrainingConfig, _raw: dict, _refused: set[str]) -> None:
+        stopping = cfg.early_stopping
+        self.es_enabled.setChecked(stopping.enabled)
+        set_text(self.es_monitor, stopping.monitor)
+        self.es_patience.setValue(stopping.patience)
+        self.es_restore.setChecked(stopping.restore_best_weights)
 
     def _load_schedule(self, cfg: TrainingConfig, raw: dict, refused: set[str]) -> None:
         self._offer_imported_schedule(raw)
@@ -614,27 +655,28 @@ class TrainingForm(QWidget):
         if is_serialized(config):
             self.schedule.addItem(f"{config['class_name']} (imported)", KERAS_SCHEDULE)
 
-    def _load_loss_and_metrics(self, cfg: TrainingConfig, raw: dict) -> None:
-        # Settings per output (a dict by output name) are shown, not edited, here: the form's
-        # one field cannot hold them, and an edit elsewhere must not flatten them.
-        loss, metrics = raw.get("loss"), raw.get("metrics")
-        self._per_output = {
-            "loss": isinstance(loss, dict) and not is_serialized(loss),
-            "metrics": isinstance(metrics, dict),
-        }
+    # Settings per output (a dict by output name) are shown, not edited, here: the form's one
+    # field cannot hold them, and an edit elsewhere must not flatten them.
+    def _show_loss(self, cfg: TrainingConfig, raw: dict, _refused: set[str]) -> None:
+        loss = raw.get("loss")
+        self._per_output["loss"] = isinstance(loss, dict) and not is_serialized(loss)
         self._offer_kept_loss(loss if is_serialized(loss) else None)
         self.loss.setEnabled(not self._per_output["loss"])
-        self.metrics.setEnabled(not self._per_output["metrics"])
         if self._per_output["loss"]:
-            self.loss.setCurrentText(_per_output_text(loss))
+            set_text(self.loss, _per_output_text(loss))
         elif self._kept_loss is not None:
-            self.loss.setCurrentText(self._kept_loss[0])
+            set_text(self.loss, self._kept_loss[0])
         else:
-            self.loss.setCurrentText(str(cfg.loss))
+            set_text(self.loss, str(cfg.loss))
+
+    def _show_metrics(self, cfg: TrainingConfig, raw: dict, _refused: set[str]) -> None:
+        metrics = raw.get("metrics")
+        self._per_output["metrics"] = isinstance(metrics, dict)
+        self.metrics.setEnabled(not self._per_output["metrics"])
         if isinstance(metrics, dict):
-            self.metrics.setText(_per_output_text(metrics))
+            set_text(self.metrics, _per_output_text(metrics))
         else:
-            self.metrics.setText("auto" if cfg.metrics == "auto" else ", ".join(cfg.metrics))
+            set_text(self.metrics, "auto" if cfg.metrics == "auto" else ", ".join(cfg.metrics))
 
     def _offer_kept_loss(self, loss: dict[str, Any] | None) -> None:
         """A Keras loss object (from_logits=True, label smoothing: what no name says) becomes
@@ -649,12 +691,12 @@ class TrainingForm(QWidget):
             self.loss.insertItem(1, text, SERIALIZED_LOSS)
             self._kept_loss = (text, loss)
 
-    def _load_fine_tuning(self, fine: FineTuning) -> None:
+    def _load_fine_tuning(self, cfg: TrainingConfig, raw: dict, refused: set[str]) -> None:
+        fine = _fine_tuning_as_written(raw) if "fine_tuning" in refused else cfg.fine_tuning
         self.ft_enabled.setChecked(fine.enabled)
         self.ft_frozen.setValue(fine.frozen_epochs)
         self.ft_layers.setValue(fine.unfreeze_layers)
         self.ft_lr.setValue(fine.learning_rate)
-        self._show_fine_tuning_state(fine.enabled)
 
     def _show_fine_tuning_state(self, enabled: bool) -> None:
         """Fine-tuning is offered when the network holds a backbone; turned on without one
@@ -727,7 +769,7 @@ class TrainingForm(QWidget):
             "epochs": self.epochs.value(),
             "early_stopping": {
                 "enabled": self.es_enabled.isChecked(),
-                "monitor": self.es_monitor.currentText().strip() or "val_loss",
+                "monitor": self.es_monitor.currentText().strip() or EarlyStopping.monitor,
                 "patience": self.es_patience.value(),
                 "restore_best_weights": self.es_restore.isChecked(),
             },  # fmt: skip
@@ -738,8 +780,8 @@ class TrainingForm(QWidget):
                 "unfreeze_layers": self.ft_layers.value(),
                 "learning_rate": round(self.ft_lr.value(), 10),
             },  # fmt: skip
-            "device": self.device.currentData() or "auto",
-            "engine": self.engine.currentData() or "tensorflow",
+            "device": self.device.currentData() or TrainingConfig.device,
+            "engine": self.engine.currentData() or TrainingConfig.engine,
             "ranks": self.ranks.value(),
             "coordinator": self.coordinator.text().strip(),
             "mixed_precision": self.mixed.isChecked(),
@@ -748,7 +790,7 @@ class TrainingForm(QWidget):
     def _loss_value(self) -> Any:
         if self._per_output["loss"]:
             return self.training.get("loss")
-        text = self.loss.currentText().strip() or "auto"
+        text = self.loss.currentText().strip() or TrainingConfig.loss
         if self._kept_loss is not None and text == self._kept_loss[0]:
             return self._kept_loss[1]  # the Keras loss object, as the project has it
         return text

@@ -41,9 +41,12 @@ from deepgui.core.data.describe import input_captions, missing_summary
 from deepgui.core.data.preview import likely_target
 from deepgui.core.errors import DatasetError
 from deepgui.core.project import Project
+from deepgui.core.settings import default
 from deepgui.core.training.prepare import check_fit
 from deepgui.ui.tasks import Background
+from deepgui.ui.theme import status_color
 from deepgui.ui.training import data_access
+from deepgui.ui.training.fields import set_text, shown_after
 from deepgui.ui.training.images import to_pixmap
 
 SOURCES = [("builtin", "Built-in sample"), ("csv", "CSV file"), ("npz", "NumPy file (.npz)"),
@@ -60,6 +63,7 @@ MISSING_TIPS = {
 # Sources that read table cells, where the "missing" field applies (built-in tables included).
 MISSING_SOURCES = ("builtin", "csv", "timeseries")
 PREVIEW_ROWS = 50
+NO_DATA = "No data is chosen yet: pick a source above, or open an example (File ▸ Open Example)."
 
 
 def describe_inputs(data, graph) -> dict[str, Any]:
@@ -104,6 +108,11 @@ def preview_of(spec: dict[str, Any], base_dir: Path | None, graph=None) -> dict[
     return out
 
 
+def _given(dataset: dict[str, Any], key: str) -> Any:
+    """The field as the project sets it, else the core's one default."""
+    return dataset[key] if key in dataset else default("dataset", key)
+
+
 def _targets_of(dataset: dict[str, Any]) -> list[str]:
     """The dataset's target columns (one, or a list of them), as the form shows them."""
     target = dataset.get("target")
@@ -115,7 +124,7 @@ def _targets_of(dataset: dict[str, Any]) -> list[str]:
 class DataView(QWidget):
     """Shows project.dataset; each edit the user makes is announced as `edited` (the keys that
     change, `REMOVE` for those that go). The form never writes the project: its owner pushes the
-    edit as an undoable command, and the form shows the project again when the stack moves."""
+    edit as an undoable command, and `show_field` shows again the one field an undo changed."""
 
     edited = Signal(dict)
     checked = Signal(bool, str)  # fits, message
@@ -139,10 +148,14 @@ class DataView(QWidget):
         self._choose_target = False  # the user gave a new file: pick its target once it is read
         self._listed_for: dict[str, Any] | None = None  # whose columns the target list holds
         self._listed_path: str | None = None
+        # A project without data shows none chosen (no source, no sample), never a default
+        # that F5 would not train on.
         self.source = QComboBox()
+        self.source.setPlaceholderText("Choose the data…")
         for key, label in SOURCES:
             self.source.addItem(label, key)
         self.builtin = QComboBox()
+        self.builtin.setPlaceholderText("Choose a sample…")
         for name, description in data_access.builtin_datasets():
             self.builtin.addItem(name, name)
             self.builtin.setItemData(
@@ -200,6 +213,8 @@ class DataView(QWidget):
         self.missing_label.setWordWrap(True)
         self.check_label = QLabel()
         self.check_label.setWordWrap(True)
+        # The project as the check (or a run's start) saw it: its verdict goes once it changes.
+        self._checked_as: str | None = None
 
         path_row = QHBoxLayout()
         path_row.addWidget(self.path, 1)
@@ -272,49 +287,114 @@ class DataView(QWidget):
         self.check_button.clicked.connect(self.check)
 
     # ------------------------------------------------------------------ model -> form
+    def _field_views(self) -> dict[str, Callable[[dict[str, Any]], None]]:
+        """Each field of the dataset dict and what shows it (the sample shown is the source's;
+        another file's columns leave the target list). A field the project does not set shows
+        the core's default, never what the form showed for the last project."""
+
+        def number(box: QSpinBox | QDoubleSpinBox, key: str, kind: type) -> Callable:
+            return lambda dataset: box.setValue(kind(_given(dataset, key)))
+
+        return {
+            "source": self._show_source,
+            "name": self._show_sample,
+            "path": self._show_path,
+            "target": self._show_targets,
+            "validation_split": number(self.validation, "validation_split", float),
+            "test_split": number(self.test, "test_split", float),
+            "shuffle": lambda dataset: self.shuffle.setChecked(bool(_given(dataset, "shuffle"))),
+            "seed": number(self.seed, "seed", int),
+            "window": number(self.window, "window", int),
+            "horizon": number(self.horizon, "horizon", int),
+            "missing": self._show_missing,
+        }
+
     def load(self, dataset: dict[str, Any]) -> None:
         """Show `dataset` (the project's own dict; read only, never written here)."""
         if dataset is not self.dataset:
             self.clear_preview()  # another project: nothing of the last one's data stays
+            self._choose_target = False
         self.dataset = dataset
         self._loading = True
         try:
-            source = dataset.get("source", "builtin")
-            i = self.source.findData(source)
-            self.source.setCurrentIndex(max(0, i))
-            j = self.builtin.findData(dataset.get("name", "digits"))
-            if j >= 0:
-                self.builtin.setCurrentIndex(j)
-            self.path.setText(str(dataset.get("path", "")))
-            if dataset is not self._listed_for or dataset.get("path") != self._listed_path:
-                self.target.clear()  # another file's columns
-                self.more_targets.clear()
-            targets = _targets_of(dataset)
-            self.target.setCurrentText(targets[0] if targets else "")
-            self._tick_targets(targets[1:])
-            self.validation.setValue(float(dataset.get("validation_split", 0.2)))
-            self.test.setValue(float(dataset.get("test_split", 0.0)))
-            self.shuffle.setChecked(bool(dataset.get("shuffle", True)))
-            self.seed.setValue(int(dataset.get("seed", 42)))
-            self.window.setValue(int(dataset.get("window", 24)))
-            self.horizon.setValue(int(dataset.get("horizon", 1)))
-            missing = {"error": "refuse"}.get(dataset.get("missing"), dataset.get("missing"))
-            self.missing.setCurrentIndex(max(0, self.missing.findData(missing or "fill")))
+            for show in self._field_views().values():
+                show(dataset)
             self._enable_fields()
         finally:
             self._loading = False
         self._shown = self.values()
+        self._data_changed(dataset)
+
+    def show_field(self, dataset: dict[str, Any], key: str) -> None:
+        """One field of the project's dataset changed (an undo): its own widget shows it; every
+        other widget keeps what it shows, a path being typed in too."""
+        if dataset is not self.dataset:
+            self.load(dataset)  # another dict: nothing the form shows is known to hold
+            return
+        show = self._field_views().get(key)  # None: a field the form has no widget for
+        self._loading = True
+        try:
+            if show is not None:
+                show(dataset)
+            self._enable_fields()
+        finally:
+            self._loading = False
+        self._shown = shown_after(self._shown, self.values(), {key})
+        self._data_changed(dataset)
+
+    def _data_changed(self, dataset: dict[str, Any]) -> None:
+        """The form shows `dataset` now: what was said about the data shown before goes, and
+        a file's columns are read for the target list."""
         self._seen = copy.deepcopy(dataset)
         self.check_label.setText("")
-        self.status.setText("")
+        source = dataset.get("source")
+        if not source:
+            self.status.setText(NO_DATA)
+        elif self.source.currentIndex() < 0:  # a source the file names that this tab lacks
+            self.status.setText(
+                f"This project's data comes from the {source!r} source, set in its file; "
+                "choosing a source here replaces it."
+            )
+        else:
+            self.status.setText("")
         self.missing_label.setText("")
         self._read_columns()
 
+    def _show_source(self, dataset: dict[str, Any]) -> None:
+        self.source.setCurrentIndex(self.source.findData(dataset.get("source")))  # -1: none
+        self._show_sample(dataset)
+
+    def _show_sample(self, dataset: dict[str, Any]) -> None:
+        name = dataset.get("name") if dataset.get("source") == "builtin" else None
+        self.builtin.setCurrentIndex(self.builtin.findData(name))
+
+    def _show_path(self, dataset: dict[str, Any]) -> None:
+        set_text(self.path, str(dataset.get("path", "")))
+        if dataset is not self._listed_for or dataset.get("path") != self._listed_path:
+            self.target.clear()  # another file's columns
+            self.more_targets.clear()
+            self._show_targets(dataset)
+
+    def _show_targets(self, dataset: dict[str, Any]) -> None:
+        targets = _targets_of(dataset)
+        set_text(self.target, targets[0] if targets else "")
+        self._tick_targets(targets[1:])
+
+    def _show_missing(self, dataset: dict[str, Any]) -> None:
+        missing = _given(dataset, "missing")
+        index = self.missing.findData({"error": "refuse"}.get(missing, missing))
+        fallback = self.missing.findData(default("dataset", "missing"))
+        self.missing.setCurrentIndex(index if index >= 0 else fallback)
+
     def _enable_fields(self) -> None:
         source = self.source.currentData()
+        # Until a source is chosen there is nothing to set: a split without data is no dataset.
+        for w in (self.validation, self.test, self.seed, self.shuffle, self.preview_button,
+                  self.check_button):  # fmt: skip
+            w.setEnabled(source is not None)
         self.builtin.setEnabled(source == "builtin")
-        self.path.setEnabled(source != "builtin")
-        self.browse.setEnabled(source != "builtin")
+        self.path.setEnabled(source not in ("builtin", None))
+        self.browse.setEnabled(source not in ("builtin", None))
         self.target.setEnabled(source in ("csv", "timeseries"))
         self.more_targets.setVisible(source == "csv")  # a time series forecasts one column
         self.more_label.setVisible(source == "csv")
@@ -324,10 +404,14 @@ class DataView(QWidget):
 
     # ------------------------------------------------------------------ form -> model
     def values(self) -> dict[str, Any]:
+        """What the form shows; without a source chosen, only the fields every source takes
+        (so choosing one writes the source and what the user set, not the defaults shown)."""
         source = self.source.currentData()
-        out: dict[str, Any] = {"source": source}
-        if source == "builtin":
-            out["name"] = self.builtin.currentData() or "digits"
+        out: dict[str, Any] = {"source": source} if source else {}
+        if source is None:
+            out["missing"] = self.missing.currentData()
+        elif source == "builtin":
+            out["name"] = self.builtin.currentData()
         else:
             out["path"] = self.path.text().strip()
         target = self.target.currentText().strip()
@@ -348,8 +432,14 @@ class DataView(QWidget):
     def _write(self, *_args) -> None:
         if self._loading:
             return
+        if self.source.currentData() == "builtin" and self.builtin.currentIndex() < 0:
+            self._loading = True  # the built-in source chosen: its first sample, shown
+            self.builtin.setCurrentIndex(0)
+            self._loading = False
         self._enable_fields()
         new = self.values()
+        if "source" not in new:
+            return  # no data chosen: nothing to write
         # Only what the user changed: a field the form merely shows is never written back.
         changes: dict[str, Any] = {k: v for k, v in new.items() if self._shown.get(k) != v}
         if new["source"] != self._shown.get("source"):
@@ -362,6 +452,8 @@ class DataView(QWidget):
         if changes:
             self.check_label.setText("")
             self.missing_label.setText("")
+            if self.status.text() == NO_DATA:
+                self.status.setText("")  # a source is chosen now
             self.inputs_described.emit({})
             self.edited.emit(changes)
             self._seen = copy.deepcopy(self.dataset)  # the edit is in the project now
@@ -401,8 +493,15 @@ class DataView(QWidget):
         spec, base = copy.deepcopy(self.dataset), self._base_dir()
         graph = self.get_project().graph.copy()
         self.status.setText("Loading the preview…")
-        self.background.run("preview", lambda: preview_of(spec, base, graph), self._show_preview,
-                            self._preview_failed)  # fmt: skip
+        self.background.run("preview", lambda: preview_of(spec, base, graph),
+                            self._while_shown(self._show_preview),
+                            self._while_shown(self._preview_failed))  # fmt: skip
+
+    def _while_shown(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        """`handler` for a background answer about the data shown now: dropped when another
+        project's data replaced it meanwhile (its words would be about the wrong project)."""
+        dataset = self.dataset
+        return lambda answer: handler(answer) if self.dataset is dataset else None
 
     def clear_preview(self) -> None:
         self.last_preview = None
@@ -416,14 +515,14 @@ class DataView(QWidget):
 
     def _preview_failed(self, message: str) -> None:
         self.last_preview = {"error": message}
-        self.status.setText(f"<span style='color:#d9534f'>{message}</span>")
+        self.status.setText(f"<span style='color:{status_color(False)}'>{message}</span>")
         self.missing_label.setText("")
         self.inputs_described.emit({})
 
     def _show_preview(self, out: dict[str, Any]) -> None:
         self.last_preview = out
         if out.get("error"):
-            self.status.setText(f"<span style='color:#d9534f'>{out['error']}</span>")
+            self.status.setText(f"<span style='color:{status_color(False)}'>{out['error']}</span>")
         else:
             self.status.setText(out.get("summary", ""))
         self.missing_label.setText(out.get("missing", ""))
@@ -538,7 +637,7 @@ class DataView(QWidget):
         self._listed_for, self._listed_path = self.dataset, spec.get("path")
         base = self._base_dir()
         self.background.run("columns", lambda: data_access.preview(spec, base, 1),
-                            self._columns_read, lambda _message: None)  # fmt: skip
+                            self._while_shown(self._columns_read), lambda _message: None)  # fmt: skip
 
     def _columns_read(self, out: dict[str, Any]) -> None:
         choose, self._choose_target = self._choose_target, False
@@ -562,6 +661,7 @@ class DataView(QWidget):
         """Describe what a starting run loaded, once it has (the worker's data is set before
         its `started`; `finished` covers a run that failed after loading)."""
         self._run_worker = worker
+        self._checked_as = self.get_project().fingerprint()  # what its start will vouch for
         worker.started.connect(self._run_data_loaded)
         worker.finished.connect(self._run_data_loaded)
 
@@ -583,13 +683,26 @@ class DataView(QWidget):
 
         project = snapshot_project(self.get_project())
         base = self._base_dir()
+        self._checked_as = checked_as = self.get_project().fingerprint()
         self.check_label.setText("Checking the data against the model…")
-        self.background.run("check", lambda: check_fit(project, base), self._checked,
-                            lambda m: self._checked((False, m)))  # fmt: skip
+
+        def answer(result: tuple[bool, str]) -> None:
+            if self._checked_as == checked_as:  # else the project changed since: no verdict
+                self._checked(result)
+
+        self.background.run("check", lambda: check_fit(project, base), answer,
+                            lambda m: answer((False, m)))  # fmt: skip
+
+    def revisit(self) -> None:
+        """The project moved (an edit, an undo): a verdict about it as it was no longer stands
+        once the model, the data or the settings differ (a save or an undo back keeps it)."""
+        if self.check_label.text() and self.get_project().fingerprint() != self._checked_as:
+            self._checked_as = None
+            self.check_label.setText("")
 
     def _checked(self, result: tuple[bool, str]) -> None:
         ok, message = result
-        colour = "#2e9d5b" if ok else "#d9534f"
+        colour = status_color(ok)
         self.check_label.setText(
             f"<span style='color:{colour}'>{'✓' if ok else '✗'} {message}</span>"
         )

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from deepgui.core.training.evaluation import from_stored
+from deepgui.core.training.evaluation import from_stored, with_run_images
+from deepgui.ui.theme import status_color
 from deepgui.ui.training.images import to_pixmap
 
 EMPTY = "Train a model to see how it does on data it has not seen."
@@ -155,13 +156,16 @@ class EvaluationView(QWidget):
         if 0 <= index < len(parts):
             self._draw(parts[index])
 
-    def show_stored(self, run_name: str, metrics: dict[str, Any]) -> None:
-        """A reopened project's last run, from its metrics.json alone: the evaluation the run
-        kept (its scores, confusion matrix or predicted against actual, and a few predictions,
-        without their pictures); a run from before runs kept one shows its held-out scores."""
+    def show_stored(self, run_name: str, metrics: dict[str, Any], run_dir=None) -> None:
+        """A reopened project's last run, from its metrics.json: the evaluation the run kept
+        (its scores, confusion matrix or predicted against actual, and a few predictions, with
+        their pictures from the run folder's sample rows when it has them); a run from before
+        runs kept one shows its held-out scores."""
         self.clear(EMPTY)
         self.predict_button.setEnabled(True)  # the Predict dialog runs the run's own model
         kept = from_stored(metrics.get("evaluation"))
+        if run_dir is not None:
+            kept = with_run_images(kept, run_dir)
         if kept is not None:
             self.result = kept
             self._offer_outputs(kept)
@@ -302,7 +306,7 @@ class EvaluationView(QWidget):
                 text = f"pred {y_pred[k]:.3g}\ntrue {y_true[k]:.3g}"
             label = QLabel(text)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setStyleSheet(f"color: {'#2e9d5b' if ok else '#d9534f'};")
+            label.setStyleSheet(f"color: {status_color(ok)};")
             v.addWidget(label)
             self.samples_grid.addWidget(cell, k // 4, k % 4)
 

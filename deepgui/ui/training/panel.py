@@ -35,6 +35,7 @@ from deepgui.core.errors import DeepGuiError
 from deepgui.core.project import Project
 from deepgui.core.training import rundir, runs
 from deepgui.ui.tasks import Background
+from deepgui.ui.theme import status_color
 from deepgui.ui.training.banner import OverfittingBanner
 from deepgui.ui.training.buffers import RateMeter, format_seconds
 from deepgui.ui.training.config_form import TrainingForm
@@ -52,6 +53,9 @@ REASON_TEXT = {
     "error": "Training failed",
 }
 
+# A failure's sentence is about the project as it was trained; once it changed, this stands instead.
+CHANGED_SINCE_FAILURE = "The project has changed since the last run failed: train again (F5)."
+
 SHORT_REASON = {"completed": "finished", "early_stopping": "stopped early", "user": "stopped",
                 "nan_loss": "NaN loss", "error": "failed"}  # fmt: skip
 
@@ -60,6 +64,9 @@ SHORT_REASON = {"completed": "finished", "early_stopping": "stopped early", "use
 # the confusion matrix with the sample predictions.
 PLOTS_HEIGHT = 240
 EVALUATION_HEIGHT = 330
+# While a run trains, the plots ask for this share of the window's height at least: at
+# 1366x768 they were 75 px tall, below a settings form that cannot be edited mid-run.
+PLOTS_SHARE = 0.45
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -94,6 +101,7 @@ class TrainingPanel(QWidget):
         self.history: list[dict[str, Any]] = []  # the run's epochs: {"epoch", logs...}
         self.batches_seen = 0
         self._project_seen: Project | None = None
+        self._started_as: str | None = None  # the project as the latest run started (fingerprint)
         self._form_editing = False  # a form edit is being pushed
         self._devices_probed = False
         # Bumped when what the panel shows is replaced (a new run, another project): the steps
@@ -142,6 +150,9 @@ class TrainingPanel(QWidget):
         self.view_tabs.addTab(self.plots, "Live plots")
         self.view_tabs.addTab(self.evaluation, "Evaluation")
         self.view_tabs.addTab(self.runs, "Runs")
+        # The plots' options in the row of the tabs, where they cost the plots no height.
+        self.plots.layout().removeWidget(self.plots.options)
+        self.view_tabs.setCornerWidget(self.plots.options, Qt.Corner.TopRightCorner)
         # Wide enough for the data form without cutting a field or a button: the forms
         # scroll up and down in a short dock, never sideways.
         form_width = self.data_view.minimumSizeHint().width()
@@ -186,6 +197,7 @@ class TrainingPanel(QWidget):
             self._project_seen = project
             # Undo of a remedy can change the training dict: show it again when the stack moves.
             project.undo.subscribe(lambda p=project: self._undo_moved(p))
+            project.settings.subscribe(lambda *field, p=project: self._setting_changed(p, *field))
             if not self.is_training():
                 self._clear_run_display()
                 self._show_last_run(project)
@@ -195,7 +207,8 @@ class TrainingPanel(QWidget):
         self._set_buttons()
 
     def _clear_run_display(self) -> None:
-        """Another project: nothing of the previous one's run stays on screen."""
+        """Another project: nothing of the previous one's run stays on screen (the plots'
+        ranges included)."""
         self._shown += 1
         self.run_dir = None
         self.last_reason, self.last_metrics, self.last_model = None, {}, None
@@ -241,7 +254,7 @@ class TrainingPanel(QWidget):
         self.plots.mark_fine_tuning(phases.get("from_epoch") if isinstance(phases, dict) else None)
         self.plots.redraw()
         self.message.setText(f"Last run, {run.name}: {self._outcome_text(metrics)}")
-        self.evaluation.show_stored(run.name, metrics)
+        self.evaluation.show_stored(run.name, metrics, run.path)
 
     def _outcome_text(self, metrics: dict[str, Any]) -> str:
         """How a run ended, in the words the panel uses when it ends (one place for both)."""
@@ -280,9 +293,41 @@ class TrainingPanel(QWidget):
         if project is self.get_project():
             self.banner.refresh_applied()  # a remedy undone is offered again
         if project is self.get_project() and not self._form_editing:
-            self.form.load(project.training)
+            self.form.graph_changed()  # the settings' fields follow _setting_changed
             if not self.data_view.shows(project.dataset):
                 self.data_view.load(project.dataset)
+        if project is self.get_project():
+            self.data_view.revisit()
+            self._revisit_failure(project)
+
+    def _setting_changed(self, project: Project, section: str, key: str) -> None:
+        """One field of the settings changed (an undo, a remedy): its form shows that field."""
+        if project is self.get_project() and not self._form_editing:
+            form = self.form if section == "training" else self.data_view
+            form.show_field(getattr(project, section), key)
+
+    def _revisit_failure(self, project: Project) -> None:
+        """The red "Training failed: …" of the latest run goes once the project differs from
+        what that run trained (the model fixed, the data chosen again); a save keeps it."""
+        if self.is_training() or self.last_reason not in ("error", "nan_loss"):
+            return
+        if self._started_as is None or project.fingerprint() == self._started_as:
+            return
+        self._started_as = None
+        self.message.setStyleSheet("")
+        self.message.setText(CHANGED_SINCE_FAILURE)
+
+    def follow_save(self) -> None:
+        """The project was saved: its runs now live beside its file (moved out of the scratch
+        area on a first save, copied on a Save As), so the run shown is named where it is now."""
+        if self.run_dir is None or self.is_training():
+            return
+        here = runs.runs_root(self.get_project()) / self.run_dir.name
+        if here == self.run_dir or not here.is_dir():
+            return
+        old, self.run_dir = self.run_dir, here
+        self.message.setText(self.message.text().replace(str(old), str(here)))
+        self.runs.refresh()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -337,7 +382,7 @@ class TrainingPanel(QWidget):
             node_id, sentence = problem
             sentence = sentence.rstrip()
             sentence += "" if sentence.endswith((".", "!", "?")) else "."
-            self.message.setStyleSheet("color: #d9534f;")
+            self.message.setStyleSheet(f"color: {status_color(False)};")
             self.message.setText(
                 f"Not started: {sentence} Fix it on the canvas first (the Problems tab lists "
                 "every problem), then train."
@@ -346,16 +391,28 @@ class TrainingPanel(QWidget):
                 self.problem_shown.emit(node_id)
             return False
         self.run_dir = Path(resume) if resume else runs.new_run_dir(project)
+        self._started_as = project.fingerprint()
         self._shown += 1
         self.plots.reset(1)
+        # A resumed run goes on from the epochs its checkpoint holds: they are drawn first, on
+        # the loss and the metrics plots alike, and the new epochs follow them.
+        earlier = self._checkpoint_epochs(self.run_dir) if resume else []
         if not resume:
             # The x axis set now, at the click, for the epochs the run will have: when the run
             # reports them (`_on_started`, mid-run) it is already right, and three plots'
             # axes and grids are not redrawn at once then.
             self.plots.set_epochs(0, int(project.training.get("epochs") or 1))
+        elif earlier:
+            self.plots.set_epochs(0, earlier[-1]["epoch"] + 1)  # until the run says its epochs
         self.banner.clear()
         self.evaluation.clear()
         self.epochs_seen, self.batches_seen, self.history = [], 0, []
+        for row in earlier:
+            self.epochs_seen.append(row["epoch"])
+            self.history.append(row)
+            self.plots.add_epoch(row["epoch"], {k: v for k, v in row.items() if k != "epoch"})
+        if earlier:
+            self.plots.redraw()
         self._reset_progress_state()
         self.last_reason, self.last_metrics, self.last_model = None, {}, None
         self.message.setText("Starting…")
@@ -377,12 +434,30 @@ class TrainingPanel(QWidget):
         self._live_worker[:] = [w]
         self.run = run
         self.view_tabs.setCurrentWidget(self.plots)
-        self._ask_for_room(PLOTS_HEIGHT)  # curves worth reading while it trains
+        self._ask_for_room(PLOTS_HEIGHT, plots=True)  # curves worth reading while it trains
         run.start()
         self.plots.start()
         self._set_buttons()
         self.run_started.emit()
         return True
+
+    @staticmethod
+    def _checkpoint_epochs(run_dir: Path) -> list[dict[str, Any]]:
+        """The epochs a stopped run's checkpoint holds (the history the engine resumes with),
+        numbers only; none when it has no readable checkpoint (the run then says why)."""
+        try:
+            state = rundir.read_checkpoint(run_dir)
+        except DeepGuiError:
+            return []
+        rows = []
+        for row in (state or {}).get("history", []):
+            epoch = row.get("epoch")
+            if isinstance(epoch, bool) or not isinstance(epoch, int):
+                continue
+            values = {k: float(v) for k, v in row.items() if k != "epoch"
+                      and isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
+            rows.append({"epoch": epoch, **values})
+        return rows
 
     def stop_training(self) -> None:
         if self.is_training():
@@ -448,7 +523,8 @@ class TrainingPanel(QWidget):
         self.num_train = int(info.get("num_train", 0))
         self.info = info
         self.plots.steps_per_epoch = steps
-        self.plots.set_epochs(initial, epochs)
+        # From the first epoch, a resumed run's too: its earlier epochs are drawn.
+        self.plots.set_epochs(0, epochs)
         self.plots.mark_fine_tuning(info.get("fine_tuning_from"), info.get("fine_tuning_note", ""))
         self.epoch_bar.setRange(0, steps)
         self.run_bar.setRange(0, max(1, (epochs - initial) * steps))
@@ -458,7 +534,8 @@ class TrainingPanel(QWidget):
             f"loss {info.get('loss')}, metrics {', '.join(info.get('metrics') or [])}."
         )
         self.data_view.check_label.setText(
-            "<span style='color:#2e9d5b'>✓ The data fits the model (checked at the start of training).</span>"
+            f"<span style='color:{status_color(True)}'>✓ The data fits the model (checked at "
+            "the start of training).</span>"
         )
 
     def _on_epoch_started(self, epoch: int) -> None:
@@ -486,23 +563,33 @@ class TrainingPanel(QWidget):
         if not rows or rows[-1]["epoch"] < report.detected_at:
             rows = [*rows, {"epoch": report.detected_at}]
         self.banner.show_report(report, rows)
-        self._ask_for_room(PLOTS_HEIGHT)
+        self._ask_for_room(PLOTS_HEIGHT, plots=True)
 
     def apply_theme(self) -> None:
         """Follow a light/dark switch where pyqtgraph keeps colours of its own."""
         self.evaluation.follow_palette()
+        self.plots.follow_palette()
+        self.runs.follow_palette()
+        if self.message.styleSheet():  # a failure said in red: the red of the new look
+            self.message.setStyleSheet(f"color: {status_color(False)};")
 
-    def _ask_for_room(self, views_height: int) -> None:
+    def _ask_for_room(self, views_height: int, plots: bool = False) -> None:
         """Ask for the height that shows the controls, the banner and `views_height` of the
-        plots or evaluation, once the layout has taken in what changed."""
+        plots or evaluation, once the layout has taken in what changed. For the `plots` of a
+        run, at least PLOTS_SHARE of the window's height for the plots themselves."""
 
         def ask() -> None:
             above = self.split.mapTo(self, self.split.rect().topLeft()).y()
-            self.room_wanted.emit(above + views_height + 12)
+            height = views_height
+            if plots:
+                around = max(0, self.view_tabs.height() - self.plots.row_height())
+                height = max(height, int(PLOTS_SHARE * self.window().height()) + around)
+            self.room_wanted.emit(above + height + 12)
 
         QTimer.singleShot(0, ask)
 
     def _view_changed(self, _index: int) -> None:
+        self.plots.options.setVisible(self.view_tabs.currentWidget() is self.plots)
         if self.view_tabs.currentWidget() is self.evaluation:
             self._ask_for_room(EVALUATION_HEIGHT)
 
@@ -538,7 +625,7 @@ class TrainingPanel(QWidget):
         self.plots.timer.stop()
         self._update_progress()
         if reason in ("error", "nan_loss"):
-            self.message.setStyleSheet("color: #d9534f;")
+            self.message.setStyleSheet(f"color: {status_color(False)};")
             self.message.setText(self._outcome_text({**self.last_metrics, "stopped_by": reason}))
             self._mark_failed(reason)
             if reason == "error":  # a check made at the start no longer vouches for anything
@@ -601,7 +688,6 @@ class TrainingPanel(QWidget):
         except DeepGuiError as exc:
             self.message.setText(f"{remedy.title} could not be applied: {exc}")
             return False
-        self.form.load(project.training)
         self.banner.mark_applied(remedy.key, command)
         return True
 

@@ -11,6 +11,9 @@ Each timer tick does one short slice of drawing, so a 10 ms timer elsewhere on t
 stays on time: it brings one plot up to date (the next one in turn that has new points), or
 makes one new curve. Drawing all three plots in one go, with the curves, legend entries and
 axes that change at an epoch's end, took 20-25 ms of the GUI thread at once on 2 cores.
+
+Each plot can be shown in a window of its own (its button at the top left): the window holds
+the plot itself, so it goes on following the run; closing it puts the plot back in the row.
 """
 
 from __future__ import annotations
@@ -21,22 +24,24 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
-    QComboBox,
     QFileDialog,
     QGraphicsItem,
     QHBoxLayout,
     QLabel,
-    QPushButton,
+    QMenu,
     QSizePolicy,
     QSlider,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from deepgui.ui.icons import icon
 from deepgui.ui.training.buffers import Series
 
 COLORS = ["#4f7cff", "#e57a3a", "#2e9d5b", "#d9534f", "#8a5cf6", "#1ea5b5", "#c59a1c", "#e0558a"]
@@ -45,6 +50,8 @@ MAX_REDRAW_MS = 1000
 BUDGET = 0.05  # redrawing may take at most this share of the GUI thread's time
 LR_KEYS = ("learning_rate", "lr")
 PHASE_COLOR = "#8a5cf6"  # the fine-tuning line: apart from the curves' first colours
+TITLES = {"loss": "Loss", "metrics": "Metrics", "learning_rate": "Learning rate"}
+STRETCH = {"loss": 3, "metrics": 2, "learning_rate": 2}  # the loss plot is the widest
 
 
 def color(i: int) -> str:
@@ -72,10 +79,33 @@ class TimedPlotWidget(pg.PlotWidget):
         self.last_paint = time.perf_counter() - t
 
 
+def follow_palette(widget: pg.PlotWidget) -> None:
+    """A plot in the look's colours, light or dark, at once. pyqtgraph keeps colours of its own
+    and caches the view's background (and here the axes) as pixmaps: without this a switch to
+    the dark look showed in a plot only after it was resized."""
+    palette = QApplication.palette()  # the look's own (a hidden tab's may lag behind)
+    back = palette.color(QPalette.ColorRole.Window)
+    text = palette.color(QPalette.ColorRole.WindowText)
+    line = QColor(text)
+    line.setAlpha(150)
+    widget.setBackground(back)
+    item = widget.getPlotItem()
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(line)
+        axis.setTextPen(text)
+    legend = item.legend
+    if legend is not None:
+        legend.setLabelTextColor(text)
+        for _sample, label in legend.items:
+            label.setText(label.text)  # the colour applies when the text is set
+    widget.resetCachedContent()
+    widget.viewport().update()
+
+
 def make_plot(y_label: str) -> pg.PlotWidget:
     # No title: the y axis names what is plotted, and a short dock keeps its height for data.
     w = TimedPlotWidget()
-    w.setBackground(None)
     item = w.getPlotItem()
     item.showGrid(x=True, y=True, alpha=0.2)
     # Grid lines at the labelled ticks only: with pyqtgraph's two finer levels of lines too,
@@ -96,7 +126,29 @@ def make_plot(y_label: str) -> pg.PlotWidget:
     item.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     # Short enough for a laptop's bottom dock: the canvas stays the largest thing on screen.
     w.setMinimumSize(160, 100)
+    follow_palette(w)
     return w
+
+
+class PlotWindow(QWidget):
+    """One plot in a window of its own. It holds the plot widget itself, so it shows the same
+    live curves; closing it hands the plot back (`closed`)."""
+
+    closed = Signal(str)
+
+    def __init__(self, which: str, plot: pg.PlotWidget, parent: QWidget) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.which = which
+        self.plot = plot
+        self.setWindowTitle(f"{TITLES[which]} - deepgui")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(plot)
+        self.resize(800, 500)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().closeEvent(event)
+        self.closed.emit(self.which)
 
 
 class LivePlots(QWidget):
@@ -144,39 +196,56 @@ class LivePlots(QWidget):
         self.smooth_slider = QSlider(Qt.Orientation.Horizontal)
         self.smooth_slider.setRange(0, 99)
         self.smooth_slider.setValue(90)
-        self.smooth_slider.setFixedWidth(120)
+        self.smooth_slider.setFixedWidth(90)
         self.smooth_slider.setToolTip("Smoothing of the per-batch loss")
         self.smooth_slider.valueChanged.connect(self._set_smoothing)
-        self.export_choice = QComboBox()
-        self.export_choice.addItems(["Loss", "Metrics", "Learning rate"])
-        self.export_button = QPushButton("Export plot…")
-        self.export_button.clicked.connect(self._export_clicked)
+        # One button, its menu naming the plot: the row of options shares the tabs' row.
+        self.export_button = QToolButton()
+        self.export_button.setText("Export plot…")
+        self.export_button.setToolTip("Save a plot as a PNG image or an SVG drawing")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        for which, title in TITLES.items():
+            menu.addAction(f"{title}…", lambda w=which: self._export_clicked(w))
+        self.export_button.setMenu(menu)
         self.readout = QLabel("Hover over a plot to read its values.")
         self.readout.setObjectName("plotReadout")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         # One row of options with the hover read-out, and the three plots side by side: the
         # bottom dock is wide and short, so a second row of plots would only make it taller.
+        # The row of options is a widget of its own: the Training panel shows it in the row of
+        # its tabs, where it costs the plots no height.
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.readout.setMinimumWidth(80)
-        bar = QHBoxLayout()
+        self.readout.setMinimumWidth(200)
+        self.options = QWidget()
+        bar = QHBoxLayout(self.options)
+        bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(self.log_box)
         bar.addWidget(QLabel("Smoothing"))
         bar.addWidget(self.smooth_slider)
         bar.addSpacing(12)
         bar.addWidget(self.readout, 1)
-        bar.addWidget(self.export_choice)
         bar.addWidget(self.export_button)
-        row = QHBoxLayout()
+        self._row = row = QHBoxLayout()
         row.setSpacing(4)
-        row.addWidget(self.loss_plot, 3)
-        row.addWidget(self.metric_plot, 2)
-        row.addWidget(self.lr_plot, 2)
+        for which, plot in self.plots.items():
+            row.addWidget(plot, STRETCH[which])
+            plot.pop_button = button = QToolButton(plot)  # over the plot's top left corner
+            button.setAutoRaise(True)
+            button.setIconSize(QSize(14, 14))
+            button.setFixedSize(20, 20)
+            button.move(2, 2)
+            button.setToolTip(f"Show the {TITLES[which].lower()} plot in a window of its own")
+            button.clicked.connect(lambda _=False, w=which: self.pop_out(w))
+        # Plots shown in windows of their own, by name (see `pop_out`).
+        self.windows: dict[str, PlotWindow] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
-        layout.addLayout(bar)
+        layout.addWidget(self.options)
         layout.addLayout(row, 1)
+        self.follow_palette()
 
         self._proxies = [
             pg.SignalProxy(
@@ -191,6 +260,49 @@ class LivePlots(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.tick)
+
+    # ------------------------------------------------------------------ look and windows
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.follow_palette()
+
+    def follow_palette(self) -> None:
+        """Every plot (in the row or in a window of its own) in the look's colours, at once."""
+        for plot in self.plots.values():
+            follow_palette(plot)
+            plot.pop_button.setIcon(icon("pop_out"))
+
+    def row_height(self) -> int:
+        """The height of the row of plots (what a plot in it gets)."""
+        return self._row.geometry().height()
+
+    def pop_out(self, which: str) -> PlotWindow:
+        """Show the plot `which` ("loss", "metrics", "learning_rate") in a window of its own
+        (raised if it is in one already). Closing the window puts the plot back."""
+        window = self.windows.get(which)
+        if window is None:
+            plot = self.plots[which]
+            plot.pop_button.hide()  # in its own window already
+            window = self.windows[which] = PlotWindow(which, plot, self)
+            window.closed.connect(self.put_back)
+            plot.show()
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    def put_back(self, which: str) -> None:
+        """The plot of a closed window back in its place in the row."""
+        window = self.windows.pop(which, None)
+        if window is None:
+            return
+        plot = self.plots[which]
+        here = [name for name in self.plots if name not in self.windows]  # in the row's order
+        self._row.insertWidget(here.index(which), plot, STRETCH[which])
+        plot.pop_button.show()
+        plot.show()
+        window.deleteLater()
 
     def _user_ranged(self, *_args) -> None:
         self._user_range = True  # the user zoomed or panned: leave the range to them
@@ -207,6 +319,9 @@ class LivePlots(QWidget):
         self.steps_per_epoch = max(1, steps_per_epoch)
         self._user_range = False
         for plot in self.plots.values():
+            # Autorange alone keeps the last range while there is no data to range to: empty
+            # plots kept the axes of the project shown before.
+            plot.getPlotItem().vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
             plot.getPlotItem().enableAutoRange()
         self.batch_loss.clear()
         self.batch_lr.clear()
@@ -524,6 +639,7 @@ class LivePlots(QWidget):
         text = self.readout_at(plot, point.x())
         if text:
             self.readout.setText(text)
+            self.readout.setToolTip(text)  # whole, where the row cuts it short
 
     def readout_at(self, plot: pg.PlotWidget, x: float) -> str:
         """Values of the curves in `plot` nearest to epoch position `x`."""
@@ -579,8 +695,7 @@ class LivePlots(QWidget):
                 raise OSError(f"{path}: could not be written.")
         return path
 
-    def _export_clicked(self) -> None:
-        which = ["loss", "metrics", "learning_rate"][self.export_choice.currentIndex()]
+    def _export_clicked(self, which: str) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self, "Export plot", f"{which}.png", "PNG image (*.png);;SVG drawing (*.svg)"
         )

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -27,7 +29,8 @@ from PySide6.QtWidgets import (
 from deepgui.core.errors import TrainingError
 from deepgui.core.training import runs as project_runs
 from deepgui.core.training.rundir import read_history
-from deepgui.ui.training.plots import color
+from deepgui.ui.theme import status_color
+from deepgui.ui.training.plots import color, follow_palette
 
 COLUMNS = ["Run", "Stopped by", "Epochs", "Best", "Final loss", "Final val_loss", "Test",
            "Trained", "Samples/s", "Device"]  # fmt: skip
@@ -107,7 +110,6 @@ class RunsView(QWidget):
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.plot = pg.PlotWidget(title="Selected runs")
-        self.plot.setBackground(None)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "epoch")
         self.plot.addLegend(offset=(-10, 10))
@@ -136,6 +138,24 @@ class RunsView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(split, 1)
         self._selection_changed()
+        self.follow_palette()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.follow_palette()
+
+    def follow_palette(self) -> None:
+        """The overlay plot and the failed runs' red in the look's colours, at once."""
+        follow_palette(self.plot)
+        self.plot.getPlotItem().titleLabel.setText(
+            "Selected runs", color=QApplication.palette().color(QPalette.ColorRole.WindowText)
+        )
+        red = pg.mkColor(status_color(False))
+        for i, run in enumerate(self.runs):
+            item = self.table.item(i, 1)
+            if item is not None and run.stopped_by in ("error", "nan_loss"):
+                item.setForeground(red)
 
     def set_project(self, project) -> None:
         self.project = project
@@ -153,7 +173,7 @@ class RunsView(QWidget):
             for j, text in enumerate(run_row(run)):
                 item = QTableWidgetItem(text)
                 if j == 1 and run.stopped_by in ("error", "nan_loss"):
-                    item.setForeground(pg.mkColor("#d9534f"))
+                    item.setForeground(pg.mkColor(status_color(False)))
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
         for i, run in enumerate(self.runs):
