@@ -132,3 +132,23 @@ def test_a_run_stopped_before_training_never_starts_an_engine(tmp_path):
     finally:
         run.release()
     assert result.reason == "user" and run.engine is None and heard.epochs == []
+
+
+def test_a_run_that_fails_after_writing_is_listed_failed_whoever_started_it(tmp_path, monkeypatch):
+    """The core records the failure (the app's panel no longer writes into a run folder): the
+    run's own folder lists it as failed, with the sentence of what went wrong."""
+    from deepgui.core.training import runs
+    from deepgui.core.training.engine import TrainingEngine
+
+    def fail(self):
+        self._write_project_copy()  # the engine had begun writing the run
+        raise RuntimeError("the device went away")
+
+    monkeypatch.setattr(TrainingEngine, "_train", fail)
+    project = iris_project(tmp_path)
+    heard = Heard()
+    result = Run(project, RunRequest()).execute(heard)
+    assert result.reason == "error" and "the device went away" in result.metrics["message"]
+    (listed,) = runs.project_runs(project)
+    assert listed.stopped_by == "error" and listed.metrics["epochs_run"] == 0
+    assert "the device went away" in listed.metrics["message"]

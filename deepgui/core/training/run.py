@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deepgui.core import run_layout
 from deepgui.core.data.check import refuse_unfit_inputs
 from deepgui.core.errors import DeepGuiError
-from deepgui.core.training import distributed, engines
+from deepgui.core.training import distributed, engines, rundir
 from deepgui.core.training.engine import RunResult, TrainingListener, describe_error
 from deepgui.core.training.outputs import engine_for, refuse_cluster
 from deepgui.core.training.prepare import PreparedRun, prepare_run
@@ -188,7 +189,34 @@ class Run:
             self.note = f"JAX could not train this model ({why}), so TensorFlow trains it"
             listener.waiting(f"{self.note}…")
             result = self._train_with("tensorflow", listener)
+        if result.reason in ("error", "nan_loss"):
+            self._mark_failed(result)
         return result
+
+    def _mark_failed(self, result: RunResult) -> None:
+        """A run that failed before its engine wrote metrics.json, but after it wrote into the
+        folder, is listed among the runs, marked failed (a folder holding only the lock goes
+        when the run is released)."""
+        run_dir = self.prepared.run_dir
+        if not run_dir.is_dir() or {p.name for p in run_dir.iterdir()} <= {run_layout.LOCK}:
+            return
+        rundir.mark_failed(run_dir, result.reason, result.metrics, len(result.history))
+
+    def evaluation(self, result: RunResult) -> dict[str, Any] | None:
+        """The saved model's evaluation with its pictures, for a front end that shows it: the
+        engine's own (in this process), a worker process's rebuilt with the images this
+        process holds, or the model evaluated here when neither has one (a stopped run)."""
+        from deepgui.core.training.evaluation import evaluate, from_worker
+
+        evaluation = result.evaluation
+        if evaluation is None and result.reason != "error":
+            evaluation = from_worker(result.metrics.get("evaluation"), self.data)
+        if evaluation is None and result.model is not None and result.reason != "error":
+            try:
+                evaluation = evaluate(result.model, self.data, self.prepared.config.batch_size)
+            except Exception as exc:  # noqa: BLE001 - the run stands even if evaluation fails
+                evaluation = {"error": describe_error(exc)}
+        return evaluation
 
     def _may_fall_back(self) -> bool:
         """Only a choice auto made falls back: an engine asked for by name is kept."""

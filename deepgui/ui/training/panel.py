@@ -627,7 +627,6 @@ class TrainingPanel(QWidget):
         if reason in ("error", "nan_loss"):
             self.message.setStyleSheet(f"color: {status_color(False)};")
             self.message.setText(self._outcome_text({**self.last_metrics, "stopped_by": reason}))
-            self._mark_failed(reason)
             if reason == "error":  # a check made at the start no longer vouches for anything
                 self.data_view.check_label.setText("")
         else:
@@ -667,11 +666,6 @@ class TrainingPanel(QWidget):
             then()
 
         QTimer.singleShot(0, self, step)
-
-    def _mark_failed(self, reason: str) -> None:
-        """A run that failed before the engine wrote its metrics still shows up, marked failed."""
-        if self.run_dir is not None:
-            rundir.mark_failed(self.run_dir, reason, self.last_metrics, len(self.epochs_seen))
 
     def _thread_done(self) -> None:
         # Only the current run's thread counts; an older one may finish after a new run began.

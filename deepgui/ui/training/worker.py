@@ -9,7 +9,6 @@ background, when the first run starts.
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from deepgui.core.errors import DeepGuiError
 from deepgui.core.project import Project
 from deepgui.core.training.engine import TrainingListener, describe_error
+from deepgui.core.training.run import Run, RunRequest
 
 
 def snapshot_project(project: Project) -> Project:
@@ -102,7 +102,8 @@ class _Relay(TrainingListener):
 
 
 class TrainingWorker(QObject):
-    """Loads the data, runs one `TrainingEngine`, then computes the evaluation."""
+    """Drives one run of the core (core/training/run.py) in its thread, as `deepgui train`
+    does in a terminal: plan, train, and the evaluation the Training panel shows."""
 
     status = Signal(str)  # what it is doing before the first batch ("Loading data…")
     started = Signal(int, int, int, object)  # steps per epoch, epochs, initial epoch, info
@@ -118,34 +119,29 @@ class TrainingWorker(QObject):
     def __init__(self, project: Project, run_dir: Path | None, data=None) -> None:
         super().__init__()
         self.project = snapshot_project(project)
-        self.run_dir = run_dir
-        self.data = data  # LoadedData given by the caller (benchmarks), else loaded here
-        self.engine = None
+        # `data`: LoadedData the caller holds already (benchmarks), else the run loads it.
+        self.training_run = Run(self.project, RunRequest(out=run_dir), data=data)
         self.model = None
-        self._lock = threading.Lock()
-        self._stop = False
-        self._pause = False
         self._reason = "error"
         self._metrics: dict[str, Any] = {}
 
+    @property
+    def engine(self):
+        return self.training_run.engine
+
+    @property
+    def data(self):
+        return self.training_run.data
+
     # ------------------------------------------------------------------ control (GUI thread)
     def stop(self) -> None:
-        with self._lock:
-            self._stop = True
-            if self.engine is not None:
-                self.engine.stop()
+        self.training_run.stop()
 
     def pause(self) -> None:
-        with self._lock:
-            self._pause = True
-            if self.engine is not None:
-                self.engine.pause()
+        self.training_run.pause()
 
     def resume(self) -> None:
-        with self._lock:
-            self._pause = False
-            if self.engine is not None:
-                self.engine.resume()
+        self.training_run.resume_training()
 
     # ------------------------------------------------------------------ the run (worker thread)
     @Slot()
@@ -158,79 +154,28 @@ class TrainingWorker(QObject):
         self.finished.emit(reason, metrics, evaluation)
 
     def _run(self):
-        from deepgui.core.training.prepare import prepare_run
+        from deepgui.core.training import engines
 
+        the_run, relay = self.training_run, _Relay(self)
         try:
             # The same decisions as `deepgui train`: resume a stopped run in place, or start
             # a new one, with the project's data and settings (its folder locked meanwhile).
-            prepared = prepare_run(self.project, self.run_dir)
+            the_run.plan(relay)
         except DeepGuiError as exc:
             return "error", {"stopped_by": "error", "message": str(exc)}, None
         try:
-            return self._train(prepared)
+            note = f" ({the_run.note})" if the_run.note else ""
+            self.status.emit(
+                "Resuming from the last finished epoch…"
+                if the_run.resume
+                else f"Starting {engines.LABELS[the_run.engine_name]}{note}…"
+            )
+            result = the_run.train(relay)
+            self.model = result.model
+            # (Running the model here is TensorFlow work in this thread, never the GUI's.)
+            evaluation = the_run.evaluation(result)
         finally:
-            prepared.release()
-
-    def _train(self, prepared):
-        from deepgui.core.training import distributed, engines
-        from deepgui.core.training.evaluation import evaluate, from_worker
-        from deepgui.core.training.outputs import engine_for, refuse_cluster
-
-        config = prepared.config
-        try:
-            if self.data is None or prepared.resume:
-                self.status.emit("Loading data…")
-                self.data = prepared.load_data()
-            project = prepared.project
-            cluster = distributed.cluster_of(config, prepared.resume)
-            several = engine_for(self.data, config.engine)  # several outputs: TensorFlow here
-            if cluster is not None:
-                refuse_cluster(self.data)
-                # JAX, or TensorFlow for a model JAX cannot train (the engine choice is a
-                # one-machine setting; the Training panel says so).
-                self.status.emit("Checking that JAX can train this model…")
-                cluster, note = engines.resolve_cluster("auto", project, self.data, config,
-                                                        cluster)  # fmt: skip
-                chosen, note = cluster.engine, f"rank 0 of {cluster.world}: {note}"
-            elif several is not None:
-                chosen, note = several
-            else:
-                if config.engine == "auto":
-                    self.status.emit("Measuring which engine trains this model fastest…")
-                chosen, note = engines.resolve(config.engine, project, self.data, config)
-        except DeepGuiError as exc:
-            return "error", {"stopped_by": "error", "message": str(exc)}, None
-        if self._stop:
-            return "user", {"stopped_by": "user", "message": "Stopped before training began."}, None
-        self.status.emit(
-            "Resuming from the last finished epoch…"
-            if prepared.resume
-            else f"Starting {engines.LABELS[chosen]}{f' ({note})' if note else ''}…"
-        )
-        engine = engines.make_engine(
-            chosen, project, self.data, config, _Relay(self),
-            dataset_spec=getattr(self.data, "spec", None) or prepared.spec,
-            run_dir=prepared.run_dir, resume=prepared.resume, cluster=cluster,
-        )  # fmt: skip
-        with self._lock:
-            self.engine = engine
-            if self._stop:
-                engine.stop()
-            if self._pause:
-                engine.pause()
-        result = engine.run()
-        self.model = result.model
-        # The engine in this process has evaluated the saved model already; a worker process's
-        # evaluation came back in its metrics, without the images, which this process has.
-        # (Running the model here would be TensorFlow work holding the GUI's interpreter.)
-        evaluation = getattr(result, "evaluation", None)
-        if evaluation is None and result.reason != "error":
-            evaluation = from_worker(result.metrics.get("evaluation"), self.data)
-        if evaluation is None and result.model is not None and result.reason != "error":
-            try:
-                evaluation = evaluate(result.model, self.data, config.batch_size)
-            except Exception as exc:  # noqa: BLE001 - the run stands even if evaluation fails
-                evaluation = {"error": describe_error(exc)}
+            the_run.release()
         return result.reason, result.metrics, evaluation
 
 
