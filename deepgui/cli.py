@@ -13,25 +13,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from deepgui import cli_words
+from deepgui.cli_words import EXIT_BAD_INPUT, Parser
 from deepgui.core.errors import DeepGuiError
 
-COMMANDS = ("summary", "import", "export", "train", "sweep", "worker", "predict", "examples",
-            "datasets")  # fmt: skip
+COMMANDS = ("summary", "import", "export", "train", "sweep", "worker", "predict", "evaluate",
+            "diff", "examples", "datasets")  # fmt: skip
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx", "python")
 # Exit status (README, "The command line"): `train`, `sweep` and `predict` refuse bad input (a missing
-# file, a wrong column, a bad option value) with 2, and say a failure while training with 1.
-EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
-BAD_INPUT_COMMANDS = ("train", "sweep", "predict")
-
-
-class Parser(argparse.ArgumentParser):
-    """A bad option is one sentence and exit status 2, as every other bad input is: not
-    argparse's usage block (`--help` still shows it)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        text = " ".join(message.split()).rstrip(".")
-        self.exit(EXIT_BAD_INPUT, f"deepgui: {text}; see {self.prog} --help.\n")
+# file, a wrong column, a bad option value) with 2 (EXIT_BAD_INPUT), and say a failure while
+# training with 1.
+EXIT_FAILED = 1
+BAD_INPUT_COMMANDS = ("train", "sweep", "predict", "evaluate", "diff")
+SPLIT_PARTS = ("train", "validation", "test")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,17 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("train", help="train a project without a window")
-    from deepgui import train_cli
+    from deepgui import train_cli  # opening the app needs no command
 
     train_cli.add_arguments(p)
 
     p = sub.add_parser("sweep", help="search for better settings: many runs, each a trial")
-    from deepgui import sweep_cli
+    from deepgui import sweep_cli  # opening the app needs no command
 
     sweep_cli.add_arguments(p)
 
     p = sub.add_parser("worker", help="join a run on several machines as one of its ranks")
-    from deepgui import worker_cli
+    from deepgui import worker_cli  # opening the app needs no command
 
     worker_cli.add_arguments(p)
 
@@ -87,9 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "model", help="a run directory, or a .keras, SavedModel, .tflite or .onnx export"
     )
-    p.add_argument(
-        "--data", required=True, help="a CSV (with or without its target), an image or folder, .npz"
-    )
+    _data_or_split(p, "a CSV (with or without its target), an image or folder, .npz")
     p.add_argument(
         "-o",
         "--output",
@@ -97,10 +89,38 @@ def _parser() -> argparse.ArgumentParser:
         "gives each output's columns, named after it",
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+    p = sub.add_parser("evaluate", help="per-class precision, recall and F1 on labelled data")
+    p.add_argument(
+        "model", help="a run directory, or a .keras, SavedModel, .tflite or .onnx export"
+    )
+    _data_or_split(p, "labelled data: a CSV with its target, an image folder, .npz")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="write one row per class to this CSV (columns class, precision, recall, f1, "
+        "support; a regression's: metric, value)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite a report deepgui wrote")
+    p = sub.add_parser("diff", help="what differs between two runs: layers, settings, scores")
+    p.add_argument("run_a", help="the first run directory (A)")
+    p.add_argument("run_b", help="the second run directory (B): changes read A → B")
     sub.add_parser("examples", help="list the bundled example projects")
     sub.add_parser("datasets", help="list the bundled sample data sets")
     parser.commands = sub.choices  # an unknown option is told by its command's parser
     return parser
+
+
+def _data_or_split(p: argparse.ArgumentParser, data_help: str) -> None:
+    """--data PATH, or --split PART: the rows of that part of a run's own split."""
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--data", help=data_help)
+    group.add_argument(
+        "--split",
+        choices=SPLIT_PARTS,
+        help="instead of --data: exactly the rows of this part of the run's split, read from "
+        "the data it was trained on",
+    )
 
 
 def _app_parser() -> argparse.ArgumentParser:
@@ -154,7 +174,7 @@ def _parse(argv: list[str]) -> argparse.Namespace | int:
 
 def _unexpected(exc: BaseException) -> str:
     """One sentence for an error no command foresaw (a bug to report, or the machine)."""
-    from deepgui.core import fileio
+    from deepgui.core import fileio  # 15 ms that only an unexpected error needs
 
     if isinstance(exc, MemoryError):
         return "ran out of memory; close other programs or use smaller data."
@@ -177,7 +197,7 @@ OWN_RUNTIME_SUFFIXES = (".onnx", ".tflite")
 def _runs_keras(args: argparse.Namespace) -> bool:
     """Whether the command runs Keras: then it is imported first, with TensorFlow's native
     log lines silenced (a module that imports it later would let them through)."""
-    if args.command == "predict":
+    if args.command in ("predict", "evaluate"):
         return Path(args.model).suffix.lower() not in OWN_RUNTIME_SUFFIXES
     return args.command in ("summary", "import", "export", "train", "sweep")
 
@@ -185,6 +205,7 @@ def _runs_keras(args: argparse.Namespace) -> bool:
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if _runs_keras(args):
+        # the core: only for a command that runs Keras
         from deepgui.core.keras_layers import quiet_backend_start
 
         quiet_backend_start()
@@ -200,20 +221,24 @@ def _dispatch(args: argparse.Namespace) -> int:
             options["quantize"] = args.quantize
         return cmd_export(Path(args.project), args.fmt, Path(args.output), options, args.force)
     if command == "train":
-        from deepgui import train_cli
+        from deepgui import train_cli  # opening the app needs no command
 
         return train_cli.run(args)
     if command == "sweep":
-        from deepgui import sweep_cli
+        from deepgui import sweep_cli  # opening the app needs no command
 
         return sweep_cli.run(args)
     if command == "worker":
-        from deepgui import worker_cli
+        from deepgui import worker_cli  # opening the app needs no command
 
         return worker_cli.run(args)
-    if command == "predict":
+    if command in ("predict", "evaluate"):
         out = Path(args.output) if args.output else None
-        return cmd_predict(Path(args.model), Path(args.data), out, force=args.force)
+        data = Path(args.data) if args.data else None
+        run = cmd_predict if command == "predict" else cmd_evaluate
+        return run(Path(args.model), data, out, force=args.force, split=args.split)
+    if command == "diff":
+        return cmd_diff(Path(args.run_a), Path(args.run_b))
     if command == "examples":
         return cmd_examples()
     if command == "datasets":
@@ -224,20 +249,21 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _run_app(file: str | None) -> int:
     if file is not None and not Path(file).exists():
         raise DeepGuiError(f"{file}: no such file.")
-    from deepgui.ui.app import run_app
+    from deepgui.ui.app import run_app  # Qt: only the app needs it
 
     return run_app(file)
 
 
 def load_any(path: Path):
     """A project from a .dgproj, or from a Keras model file imported on the fly."""
-    from deepgui.core.project import load_project
+    from deepgui.core.project import load_project  # the core: not for --help
 
     if not path.exists():
         raise DeepGuiError(f"{path}: no such file.")
     if path.is_dir() and (path / "model.keras").is_file():  # a run directory
         path = path / "model.keras"
     if path.suffix.lower() in MODEL_SUFFIXES:
+        # NumPy and the core: not for --help
         from deepgui.core.keras_import import project_from_model_file
 
         project, _model = project_from_model_file(path)
@@ -246,7 +272,7 @@ def load_any(path: Path):
 
 
 def cmd_summary(path: Path) -> int:
-    from deepgui.core.shapes import ShapeInference, summary_rows
+    from deepgui.core.shapes import ShapeInference, summary_rows  # the core: not for --help
 
     project = load_any(path)
     inference = ShapeInference(project.graph)
@@ -287,9 +313,9 @@ def cmd_summary(path: Path) -> int:
 
 def _print_preprocessing(path: Path, project) -> None:
     """The layers between the data and the network, when a trained model has them."""
-    from deepgui.core import signature
+    from deepgui.core.predict_sources import of_source  # NumPy and the core: not for --help
 
-    sig, where = signature.of_source(path, project)
+    sig, where = of_source(path, project)
     pre = sig.preprocessing if sig is not None else None
     if pre is None or pre.is_identity:
         return
@@ -302,6 +328,7 @@ def _print_preprocessing(path: Path, project) -> None:
 
 
 def cmd_import(model_path: Path, output: Path, force: bool = False) -> int:
+    # NumPy and the core: not for --help
     from deepgui.core.keras_import import check_import_target, import_model_file_and_model
 
     if model_path.suffix.lower() not in MODEL_SUFFIXES:
@@ -317,7 +344,7 @@ def cmd_import(model_path: Path, output: Path, force: bool = False) -> int:
 
 
 def cmd_export(project: Path, fmt: str, output: Path, options: dict, force: bool = False) -> int:
-    from deepgui.core.export import export_project
+    from deepgui.core.export import export_project  # NumPy and the core: not for --help
 
     if not project.exists():
         raise DeepGuiError(f"{project}: no such file or run directory.")
@@ -326,12 +353,19 @@ def cmd_export(project: Path, fmt: str, output: Path, options: dict, force: bool
     return 0 if report.ok else 1
 
 
-def cmd_predict(model: Path, data: Path, output: Path | None, force: bool = False) -> int:
+def cmd_predict(
+    model: Path,
+    data: Path | None,
+    output: Path | None,
+    force: bool = False,
+    split: str | None = None,
+) -> int:
+    # NumPy and the core: not for --help
     from deepgui.core.predict import check_output, predict_file, write_predictions
 
     if output is not None:
         check_output(output, force)  # before the model loads
-    predictions = predict_file(model, data)
+    predictions = predict_file(model, data, split=split)
     if output is None:
         sys.stdout.write(predictions.csv_text())
         print(predictions.summary(), file=sys.stderr)
@@ -341,8 +375,36 @@ def cmd_predict(model: Path, data: Path, output: Path | None, force: bool = Fals
     return 0
 
 
+def cmd_evaluate(
+    model: Path,
+    data: Path | None,
+    output: Path | None,
+    force: bool = False,
+    split: str | None = None,
+) -> int:
+    # NumPy and the core: not for --help
+    from deepgui.core.evaluate import check_output, evaluate_file, write_report
+
+    if output is not None:
+        check_output(output, force)  # before the model loads
+    evaluation = evaluate_file(model, data, split=split)
+    print("\n".join(evaluation.lines()))
+    if output is not None:
+        write_report(evaluation, output, force)
+        print(f"Wrote {output}.")
+    return 0
+
+
+def cmd_diff(run_a: Path, run_b: Path) -> int:
+    from deepgui.core.training.run_diff import diff_runs
+
+    for line in diff_runs(run_a, run_b).report_lines():
+        print(line)
+    return 0
+
+
 def cmd_examples() -> int:
-    from deepgui.core.training.examples import list_examples
+    from deepgui.core.training.examples import list_examples  # NumPy and the core: not for --help
 
     for name, path, description in list_examples():
         print(f"{name}\t{path}\t{description}")
@@ -350,7 +412,7 @@ def cmd_examples() -> int:
 
 
 def cmd_datasets() -> int:
-    from deepgui.core.data import builtin_datasets
+    from deepgui.core.data import builtin_datasets  # NumPy and the core: not for --help
 
     for name, path, description in builtin_datasets():
         print(f"{name}\t{path}\t{description}")

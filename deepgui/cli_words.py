@@ -1,10 +1,16 @@
 """The command line's words for the core's settings. The core names a setting as the project
 and the app do ("the number of epochs"); its error carries the setting's key (DeepGuiError's
-`setting`), and each command prints the sentence with the flag that sets it."""
+`setting`), and each command prints the sentence with the flag that sets it. A bad option is
+one sentence too (`Parser`), for `deepgui` and for each command run on its own."""
 
 from __future__ import annotations
 
+import argparse
+
 from deepgui.core.errors import DeepGuiError
+
+# Exit status of bad input (README, "The command line"): a bad option, a missing file.
+EXIT_BAD_INPUT = 2
 
 FLAGS = {
     "epochs": "--epochs",
@@ -26,6 +32,7 @@ FLAGS = {
     "objective": "--objective",
     "minutes": "--minutes",
     "parallel": "--parallel",
+    "split": "--split",
 }
 
 
@@ -37,3 +44,12 @@ def sentence(exc: DeepGuiError) -> str:
     if flag is None or flag in text:
         return text
     return f"{text.rstrip().rstrip('.')} ({flag})."
+
+
+class Parser(argparse.ArgumentParser):
+    """A bad option is one sentence and exit status 2, as every other bad input is: not
+    argparse's usage block (`--help` still shows it)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        text = " ".join(message.split()).rstrip(".")
+        self.exit(EXIT_BAD_INPUT, f"deepgui: {text}; see {self.prog} --help.\n")

@@ -179,6 +179,18 @@ class Project:
             raise Problem(self.not_trained)
         return self.task, list(self.classes), self.preprocessing
 
+    def trained_threshold(self):
+        """The decision threshold of a model with two classes, from the signature file (deepgui
+        writes the run's there; None: the likelier class)."""
+        if not self.signature.is_file():
+            return None
+        try:
+            with open(self.signature, encoding="utf-8") as fh:
+                value = json.load(fh).get("threshold")
+            return None if value is None else float(value)
+        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            raise Problem(f"{self.signature}: cannot be read ({exc}); train again.") from None
+
     def trained_outputs(self) -> list:
         """A model with several outputs: each one's name, task and classes, in the order the
         model returns them (from the signature file when `train` wrote it); [] for one."""
@@ -241,7 +253,8 @@ class Project:
             header, rows, summary = several_outputs_table(ids, arrays, several, labels)
         else:
             outputs = run_model(model, x)
-            header, rows, summary = one_output_table(ids, outputs, task, classes, pre, labels)
+            header, rows, summary = one_output_table(ids, outputs, task, classes, pre, labels,
+                                                     self.trained_threshold())  # fmt: skip
         if out_path is None:
             writer = csv.writer(sys.stdout, lineterminator="\n")
             writer.writerow(header)
@@ -1656,9 +1669,10 @@ def run_model(model: Any, x: Any, batch: int = 4096) -> np.ndarray:
     return run_outputs(model, x, batch)[0]
 
 
-def class_columns(outputs: np.ndarray, classes: list, task: str):
+def class_columns(outputs: np.ndarray, classes: list, task: str, threshold=None):
     """(class names, one probability per class, the predicted labels) of a classifier's
-    output; a single sigmoid unit gives P(second class)."""
+    output; a single sigmoid unit gives P(second class). Two classes with a `threshold` (the
+    signature's): the second from that probability up."""
     classes = classes or [str(i) for i in range(max(outputs.shape[1], 2))]
     probabilities = outputs
     if outputs.shape[1] == 1 and len(classes) == 2:
@@ -1668,15 +1682,17 @@ def class_columns(outputs: np.ndarray, classes: list, task: str):
             ";".join(c for c, p in zip(classes, row, strict=True) if p >= 0.5)
             for row in probabilities
         ]
+    elif threshold is not None and probabilities.shape[1] == 2:
+        predicted = [classes[int(p >= threshold)] for p in probabilities[:, 1]]
     else:
         predicted = [classes[i] for i in probabilities.argmax(axis=1)]
     return classes, probabilities, predicted
 
 
-def one_output_table(ids, outputs, task, classes, pre, labels):
+def one_output_table(ids, outputs, task, classes, pre, labels, threshold=None):
     """(header, rows, summary): the row number or file, the predicted class and one
     probability per class (a regression: the predicted value), and the true label where the
-    data has it."""
+    data has it. Two classes are decided at `threshold` when the signature has one."""
     classes = classes or [str(i) for i in range(max(outputs.shape[1], 2))]
     if task != "regression" and outputs.shape[1] == 1 and len(classes) > 2:
         task = "regression"
@@ -1686,7 +1702,7 @@ def one_output_table(ids, outputs, task, classes, pre, labels):
         header = [first, "prediction"]
         rows = [[i, f"{v:.6g}"] for i, v in zip(ids, outputs[:, 0], strict=True)]
     else:
-        classes, probabilities, predicted = class_columns(outputs, classes, task)
+        classes, probabilities, predicted = class_columns(outputs, classes, task, threshold)
         header = [first, "predicted", *(f"p({c})" for c in classes)]
         rows = [
             [i, label, *(f"{p:.6f}" for p in row)]

@@ -1,9 +1,12 @@
-"""`deepgui sweep PROJECT --vary NAME=SPEC [--vary ...] [--trials N] [--algorithm A] [--objective METRIC] [--minutes M] [--data PATH --target COL] [--epochs N] [--parallel K] [--out DIR] [--apply]`
+"""`deepgui sweep PROJECT --vary NAME=SPEC [--vary ...] [--trials N] [--algorithm A] [--objective METRIC] [--minutes M] [--data PATH --target COL] [--epochs N] [--parallel K|auto] [--workers W --coordinator HOST:PORT] [--out DIR] [--apply]`
 
 Searches for better settings without a window: KerasTuner proposes values, each trial trains
 as an ordinary run (one run folder per trial under DIR), DIR/trials.csv gathers them, and the
 best trial is printed; --apply writes its values into PROJECT (the earlier file kept as
-PROJECT.bak). Run again with the same --out, a stopped or killed sweep resumes.
+PROJECT.bak). Run again with the same --out, a stopped or killed sweep resumes. --parallel runs
+K trials at once on this machine, each in its own process (auto: as many as the cores and
+memory allow); --workers W --coordinator HOST:PORT lets the ranks of `deepgui worker` on other
+machines take trials too, one at a time each (this machine is rank 0).
 Exit status: 0 done (at least one trial completed); 2 bad input, one sentence on stderr; 1 no
 trial completed, or trials kept failing; 130 interrupted (resumable).
 """
@@ -17,7 +20,7 @@ import sys
 import time
 from typing import TextIO
 
-from deepgui.cli_words import sentence
+from deepgui.cli_words import Parser, sentence
 from deepgui.core.errors import DeepGuiError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -55,7 +58,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", metavar="COL[,COL…]", help="the CSV column(s) to predict")
     parser.add_argument("--epochs", type=int, help="epochs per trial (overrides the project)")
     parser.add_argument(
-        "--parallel", type=int, default=1, metavar="K", help="trials at once (1 for now)"
+        "--parallel",
+        type=_parallel,
+        default=1,
+        metavar="K",
+        help="trials at once on this machine, each in its own process, or auto: as many as "
+        "its cores and memory allow (default 1)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="W",
+        help="ranks taking trials, this machine included: start `deepgui worker "
+        "--coordinator HOST:PORT --rank N --world W` on the others",
+    )
+    parser.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help="the address of this machine the ranks reach (with --workers)",
+    )
+    parser.add_argument(
+        "--join-timeout",
+        type=int,
+        default=300,
+        metavar="S",
+        help="seconds to wait for the ranks to join (default 300)",
     )
     parser.add_argument(
         "--out",
@@ -70,6 +97,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _parallel(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number or auto, not {text!r}") from None
+
+
 def _error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
 
@@ -77,6 +113,7 @@ def _error(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui sweep` for parsed arguments; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # NumPy and the core: not for --help
     from deepgui.core.data.spec import parse_targets
     from deepgui.core.project import load_project
     from deepgui.core.sweep.search import Sweep, SweepRequest
@@ -93,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
             data=args.data,
             target=parse_targets(args.target) if args.target else None,
             parallel=args.parallel,
+            workers=args.workers,
+            coordinator=args.coordinator,
+            join_seconds=args.join_timeout,
         )
         sweep = Sweep(load_project(args.project), request).plan()
     except DeepGuiError as exc:
@@ -108,15 +148,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _sweep(sweep, args) -> int:
-    from deepgui.core.sweep import apply
+    from deepgui.core.sweep import apply  # NumPy and the core: not for --help
 
     def interrupt(*_):
         if sweep.stop_requested:  # a second Ctrl+C: leave now
             raise KeyboardInterrupt
-        sys.stderr.write("\nStopping the trial after this batch (Ctrl+C again to quit at once)…\n")
+        sys.stderr.write(
+            "\nStopping the trials after their batch (Ctrl+C again to quit at once)…\n"
+        )
         sweep.stop()
 
     sys.stderr.write(f"Sweep folder: {sweep.folder}\n")
+    if sweep.request.parallel != 1:
+        sys.stderr.write(f"Trials at once on this machine: {sweep.parallel()}\n")
     previous = signal.signal(signal.SIGINT, interrupt)
     try:
         outcome = sweep.run(TrialPrinter(sys.stdout, sys.stderr, sweep))
@@ -154,22 +198,25 @@ class TrialPrinter:
 
     def __init__(self, out: TextIO, err: TextIO, sweep) -> None:
         self.out, self.err, self.sweep = out, err, sweep
-        self.started = 0.0
-        self.epochs = 0
+        self.started: dict[int, float] = {}  # trial -> when it started (several run at once)
+        self.epochs: dict[int, int] = {}
 
     def trial_started(self, trial, epochs: int) -> None:
-        self.started = time.perf_counter()
-        self.epochs = epochs
+        self.started[trial.number] = time.perf_counter()
+        self.epochs[trial.number] = epochs
 
     def trial_finished(self, trial) -> None:
-        seconds = time.perf_counter() - self.started
-        self.out.write(f"{trial.describe(self.sweep.objective)} ({seconds:.1f} s)\n")
+        seconds = time.perf_counter() - self.started.pop(trial.number, time.perf_counter())
+        where = f" on rank {trial.rank}" if trial.rank else ""
+        self.out.write(f"{trial.describe(self.sweep.objective)} ({seconds:.1f} s{where})\n")
         self.out.flush()
 
     def training(self, trial):
+        # NumPy and the core: not for --help
         from deepgui.core.training.engine import TrainingListener
 
-        err, objective, epochs = self.err, self.sweep.objective, self.epochs
+        err, objective = self.err, self.sweep.objective
+        epochs = self.epochs.get(trial.number, 0)
         tty = bool(getattr(err, "isatty", lambda: False)())
 
         class EpochLine(TrainingListener):
@@ -192,8 +239,6 @@ class TrialPrinter:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from deepgui.cli import Parser
-
     parser = Parser(prog="deepgui sweep", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))

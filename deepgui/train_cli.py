@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from deepgui.cli_words import sentence
+from deepgui.cli_words import Parser, sentence
 from deepgui.core.errors import DeepGuiError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -111,6 +111,7 @@ class ProgressPrinter:
         self.stream.flush()
 
     def _show_bar(self, fields: dict[str, Any]) -> None:
+        # rich: only a terminal's bar needs it
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -232,6 +233,7 @@ def _missing_sentence(counts: dict[str, int], policy: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui train` for parsed arguments; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # NumPy and the core: not for --help
     from deepgui.core.data.spec import parse_targets
     from deepgui.core.project import load_project
     from deepgui.core.training.run import Run, RunRequest
@@ -308,8 +310,6 @@ def _report(result, run_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from deepgui.cli import Parser
-
     parser = Parser(prog="deepgui train", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -7,6 +7,9 @@ own run folder. The chief decides the engine: JAX, or TensorFlow for a model JAX
 (then this rank's TensorFlow server also listens, on every interface, on port PORT+1+rank: for
 trusted networks only). The training runs in a child process that this command supervises:
 when the run ends, or another rank dies, or Ctrl+C is pressed, nothing is left running.
+When the chief runs a sweep (`deepgui sweep ... --workers W --coordinator HOST:PORT`), this
+rank takes trials instead, one at a time, each an ordinary run in a folder of its own under
+--out, until the sweep ends (core/sweep/ranks.py).
 Exit status: 0 the run completed or was stopped, 1 it failed, 2 bad input, 130 interrupted.
 """
 
@@ -21,7 +24,9 @@ import threading
 import time
 from pathlib import Path
 
+from deepgui.cli_words import sentence
 from deepgui.core.errors import DeepGuiError
+from deepgui.train_cli import ProgressPrinter
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -39,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # NumPy and the core: not for --help
+    from deepgui.core.sweep.ranks import join_sweep
     from deepgui.core.training import distributed
     from deepgui.core.training.devices import check_device_spec
 
@@ -59,17 +66,49 @@ def run(args: argparse.Namespace) -> int:
                                "give another --out.")  # fmt: skip
         distributed.local_address(cluster.host)  # says so now when the chief is unreachable
     except DeepGuiError as exc:
-        from deepgui.cli_words import sentence
-
         sys.stderr.write(f"error: {sentence(exc)}\n")
         return EXIT_BAD_INPUT
     sys.stderr.write(f"Rank {cluster.rank} of {cluster.world}: joining the run at "
                      f"{cluster.coordinator}; this rank saves into {out}.\n")  # fmt: skip
+    try:
+        channel = join_sweep(cluster)  # None: the chief trains a run, not a sweep
+    except DeepGuiError as exc:
+        sys.stderr.write(f"error: {sentence(exc)}\n")
+        return EXIT_FAILED
+    if channel is not None:
+        return take_trials(channel, cluster, out, args.device)
     return supervise(cluster, out, args.device)
+
+
+def take_trials(channel, cluster, out: Path, device: str) -> int:
+    """This rank's part in a sweep: the chief's trials, one at a time, until it is done."""
+    sys.stderr.write(f"The chief runs a sweep: this rank takes its trials into {out}.\n")
+    out.mkdir(parents=True, exist_ok=True)
+
+    def report(text: str) -> None:
+        sys.stderr.write(f"rank {cluster.rank}: {text}\n")
+        sys.stderr.flush()
+
+    from deepgui.core.sweep.ranks import serve  # NumPy and the core: not for --help
+
+    try:
+        ended = serve(channel, cluster.rank, out, device, report)
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted: this rank has left the sweep; its trial goes to another "
+                         "rank.\n")  # fmt: skip
+        return EXIT_INTERRUPTED
+    finally:
+        channel.close()
+    if ended == "gone":
+        sys.stderr.write("error: the sweep's chief went away before the sweep ended.\n")
+        return EXIT_FAILED
+    sys.stdout.write(f"The sweep is over; this rank's trials are in {out}.\n")
+    return EXIT_OK
 
 
 def supervise(cluster, out: Path, device: str) -> int:
     """Start the rank's training process, print its progress, end it with the run."""
+    # NumPy and the core: not for --help
     from deepgui.core.training.worker_process import (
         crash_sentence,
         end_process,
@@ -78,7 +117,6 @@ def supervise(cluster, out: Path, device: str) -> int:
         relay_progress,
         worker_environment,
     )
-    from deepgui.train_cli import ProgressPrinter
 
     command = [sys.executable, "-m", "deepgui.core.training.worker_entry", "--rank",
                cluster.coordinator, str(cluster.rank), str(cluster.world), str(out)]  # fmt: skip
@@ -127,6 +165,7 @@ def supervise(cluster, out: Path, device: str) -> int:
         return EXIT_FAILED
     reason, metrics = outcome
     if reason in ("error", "nan_loss"):
+        # NumPy and the core: not for --help
         from deepgui.core.training.worker_process import cluster_sentence
 
         message = cluster_sentence(metrics.get("message", "training failed."), errors)

@@ -53,14 +53,17 @@ SIZES = {"1366x768": (1366, 768), "2560x1440": (2560, 1440)}
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
-    parser.add_argument("--part", choices=("all", "main", "data", "transfer", "help"),
+    parser.add_argument("--part", choices=("all", "main", "data", "transfer", "help", "compare",
+                                           "vary"),
                         default="all",
                         help="main: the main views (empty, building, training, a plot in its "
                         "own window, overfitting banner, evaluation, export, dark) at each size; "
                         "data: missing values, "
                         "what the Input receives, predicting on a file; transfer: an imported "
                         "backbone block, a palette backbone, a fine-tuning run; help: the first "
-                        "launch with Getting Started")  # fmt: skip
+                        "launch with Getting Started; compare: two runs of one project side "
+                        "by side (the run diff); "
+                        "vary: settings marked to vary in a sweep, and the mark's editor")  # fmt: skip
     parser.add_argument("--size", choices=("all", *SIZES), default="all")
     args = parser.parse_args()
     code = _under_xvfb()
@@ -87,6 +90,10 @@ def main() -> int:
         transfer_shots(shots, out / "1366x768")
     if args.part in ("all", "help"):
         getting_started_shots(shots, out / "1366x768")
+    if args.part in ("all", "compare"):
+        compare_shots(shots, out / "1366x768")
+    if args.part in ("all", "vary"):
+        vary_shots(shots, out / "1366x768")
     print(f"{shots.count} screenshots in {out}")
     return 0
 
@@ -523,6 +530,115 @@ def getting_started_shots(shots: Shots, out: Path) -> None:
         w.close()
     finally:
         os.environ["DEEPGUI_CONFIG_DIR"] = config
+
+
+def compare_shots(shots: Shots, out: Path) -> None:
+    """Two real runs of the iris example, the second with a wider second layer, a dropout put
+    before it and another learning rate: the Runs tab with both selected, then Compare…, in
+    the light look and the dark."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from deepgui.core.paths import examples_dir
+    from deepgui.core.project import load_project
+    from deepgui.core.training.run import Run
+    from deepgui.ui.editing import default_config
+    from deepgui.ui.main_window import MainWindow
+    from deepgui.ui.theme import apply_theme
+
+    folder = Path(tempfile.mkdtemp(prefix="deepgui-compare-"))
+    shutil.copy(examples_dir() / "iris_dense.dgproj", folder / "iris.dgproj")
+    project = load_project(folder / "iris.dgproj")
+    project.training.update(epochs=20)
+    project.save()
+    Run(project).plan().train()
+    graph = project.graph
+    first, second = graph.node_by_name("dense"), graph.node_by_name("dense_1")
+    graph.set_config(second.id, {**second.config, "units": 32})
+    [edge] = [e for e in graph.out_edges(first.id) if e.target == second.id]
+    graph.disconnect(edge)
+    x, y = second.position
+    dropout = graph.add_node("Dropout", {**default_config("Dropout"), "rate": 0.2}, (x, y))
+    for node in [second, *(graph.nodes[n] for n in graph.descendants(second.id))]:
+        graph.move(node.id, (node.position[0], node.position[1] + 138))
+    graph.connect(first.id, dropout.id)
+    graph.connect(dropout.id, second.id)
+    project.training.update(learning_rate=0.003)
+    project.save()
+    Run(project).plan().train()
+
+    w = MainWindow(project)
+    w.resize(1366, 768)
+    w.layout_docks()
+    w.move(0, 0)
+    w.show()
+    w.start_background()
+    shots.settle(w)
+    w.view.fit_all()
+    panel = w.training_panel()
+    w.tabs.setCurrentWidget(panel)
+    panel.view_tabs.setCurrentWidget(panel.runs)
+    runs = panel.runs
+    runs.refresh()
+    runs.select([r.name for r in runs.runs[:2]])
+    shots.shot(w, out / "50_runs_two_selected")
+    QTest.mouseClick(runs.compare_button, Qt.MouseButton.LeftButton)
+    window = runs.compare_window
+    window.resize(1366, 768)
+    window.move(0, 0)
+    shots.until(lambda: "b" in window.shapes_known, 60)
+    shots.wait(300)
+    shots.shot(window, out / "51_compare_runs")
+    apply_theme(shots.app, dark=True)
+    w.apply_theme()
+    window.follow_palette()
+    shots.wait(200)
+    shots.shot(window, out / "52_dark_compare_runs")
+    apply_theme(shots.app, dark=False)
+    w.apply_theme()
+    window.close()
+    w.doc.project.undo.set_clean()
+    w.files.unsaved_extra = False
+    w.close()
+
+
+def vary_shots(shots: Shots, out: Path) -> None:
+    """The iris example with its first layer's units and the learning rate marked to vary in a
+    sweep: the inspector's and the form's tinted ⟳, the layer's badge, and the mark's editor."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from deepgui.core.paths import examples_dir
+    from deepgui.core.project import load_project
+    from deepgui.core.sweep.marks import TRAINING, SetMark
+    from deepgui.ui.main_window import MainWindow
+
+    folder = Path(tempfile.mkdtemp(prefix="deepgui-vary-"))
+    shutil.copy(examples_dir() / "iris_dense.dgproj", folder / "iris.dgproj")
+    project = load_project(folder / "iris.dgproj")
+    dense = project.graph.node_by_name("dense").id
+    project.undo.push(SetMark(project, dense, "units", "8,16,32,64"))
+    project.undo.push(SetMark(project, TRAINING, "learning_rate", "1e-4..1e-2:log"))
+    w = MainWindow(project)
+    w.resize(1366, 768)
+    w.layout_docks()
+    w.move(0, 0)
+    w.show()
+    w.start_background()
+    shots.settle(w)
+    w.view.fit_all()
+    panel = w.training_panel()
+    w.tabs.setCurrentWidget(panel)
+    panel.settings_tabs.setCurrentWidget(panel.form.parentWidget().parentWidget())  # its scroll
+    w.scene.select_nodes([dense])
+    shots.shot(w, out / "60_vary_marks")
+    QTest.mouseClick(w.inspector.form.vary_buttons["units"], Qt.MouseButton.LeftButton)
+    dialog = w.inspector.vary_dialog
+    shots.wait(200)
+    shots.shot(dialog, out / "61_vary_editor")
+    dialog.reject()
+    w.doc.project.undo.set_clean()
+    w.close()
 
 
 if __name__ == "__main__":

@@ -45,3 +45,22 @@ def train_as_the_cli_does(project_file, data, run_dir, target=None):
         prepared.release()
     assert result.reason == "completed", result.metrics.get("message")
     return result
+
+
+def selected_tests(request) -> list:
+    """The tests of the requesting fixture's module that this session runs: a module fixture
+    that makes what several tests read makes only what the selected ones need."""
+    return [
+        item for item in request.session.items if getattr(item, "module", None) is request.module
+    ]
+
+
+def side_by_side(jobs: dict) -> dict:
+    """Each job (a function of no arguments) in a thread of its own, all at once, waiting for
+    them all: a job that mostly waits on a process (a JAX worker, a command) leaves the cores to
+    the others. Each job's Future by its key; result() raises what the job raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(len(jobs), 1)) as pool:
+        futures = {key: pool.submit(job) for key, job in jobs.items()}
+    return futures

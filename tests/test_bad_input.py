@@ -3,9 +3,9 @@
 
 Each case asserts one clean sentence on stderr and a non-zero exit (or success, for the valid
 inputs an earlier version refused), no traceback, and that every file that was there is still
-there, unchanged. The quick cases run in this process; the slow test runs every case of each
-family in a process of its own, so that a crash (a segfault) or a hang no alarm can interrupt
-is caught and named too.
+there, unchanged. The quick cases run in this process; the slow test runs every case in a
+process apart from pytest's (one for all the families, a fresh one after a crash), so that a
+crash (a segfault) or a hang no alarm can interrupt is caught and named too.
 """
 
 from __future__ import annotations
@@ -41,41 +41,80 @@ def test_bad_inputs_get_one_sentence_and_lose_nothing(family, tmp_path):
     assert not _report(results), "\n".join(_report(results))
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-@pytest.mark.parametrize("family", CLI_FAMILIES)
-def test_bad_inputs_in_a_process_of_their_own(family, tmp_path):
-    """Every case, the valid ones that train included, with crashes and hangs caught."""
+def in_processes(families: list[str], root: Path) -> dict[str, dict]:
+    """Every case of each family, the valid ones that train included, in a process of its own:
+    one process for the families, one after another (each process spends seconds importing
+    TensorFlow), and after a crash, a hang or a failed runner a fresh one for the families after
+    it. For each family: its cases, their results, and what went wrong with its process."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.badinput.runner", family, str(tmp_path / family)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        out, err = proc.communicate(timeout=600)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        timed_out = True
-    results, running, cases = [], None, {}
-    for line in out.splitlines():
-        item = json.loads(line)
-        if "cases" in item:
-            cases = {c["name"]: Case(**c) for c in item["cases"]}
-        elif "start" in item:
-            running = item["start"]
+    outcome: dict[str, dict] = {}
+    todo = list(families)
+    while todo:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.badinput.runner", ",".join(todo), str(root)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            out, err = proc.communicate(timeout=900)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            timed_out = True
+        running, done = {}, []
+        for line in out.splitlines():
+            item = json.loads(line)
+            family = item["family"]
+            got = outcome.setdefault(family, {"cases": {}, "results": [], "failures": []})
+            if "cases" in item:
+                got["cases"] = {c["name"]: Case(**c) for c in item["cases"]}
+            elif "start" in item:
+                running[family] = item["start"]
+            elif "result" in item:
+                got["results"].append(item["result"])
+                running.pop(family, None)
+            else:
+                done.append(family)
+        unfinished = [f for f in todo if f not in done]
+        if not unfinished:
+            if proc.returncode != 0:  # every case ran, then the process failed (at exit, say)
+                for family in todo:
+                    outcome[family]["failures"].append(
+                        f"the runner failed (exit {proc.returncode}): {err[-800:]}"
+                    )
+            break
+        family, todo = unfinished[0], unfinished[1:]
+        got = outcome.setdefault(family, {"cases": {}, "results": [], "failures": []})
+        if family in running:
+            what = "hung" if timed_out else f"crashed the process (exit {proc.returncode})"
+            got["failures"].append(f"{running[family]}: {what}; stderr ends {err[-500:]!r}")
         else:
-            results.append(item)
-            running = None
-    failures = _report([(cases[r["name"]], r) for r in results])
-    if running is not None:
-        what = "hung" if timed_out else f"crashed the process (exit {proc.returncode})"
-        failures.append(f"{running}: {what}; stderr ends {err[-500:]!r}")
-    elif proc.returncode != 0:
-        failures.append(f"the runner failed (exit {proc.returncode}): {err[-800:]}")
+            got["failures"].append(f"the runner failed (exit {proc.returncode}): {err[-800:]}")
+    return outcome
+
+
+@pytest.fixture(scope="module")
+def separate_process(request, tmp_path_factory):
+    """The families this session's tests ask for, run by in_processes once for them all."""
+    asked = {
+        item.callspec.params["family"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "test_bad_inputs_in_a_process_of_their_own"
+    }
+    families = [f for f in CLI_FAMILIES if f in asked]
+    return in_processes(families, tmp_path_factory.mktemp("badinput"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("family", CLI_FAMILIES)
+def test_bad_inputs_in_a_process_of_their_own(family, separate_process):
+    """Every case, the valid ones that train included, with crashes and hangs caught."""
+    got = separate_process[family]
+    cases = got["cases"]
+    failures = _report([(cases[r["name"]], r) for r in got["results"]]) + got["failures"]
     assert not failures, "\n".join(failures)
-    assert cases and len(results) == len(cases)
+    assert cases and len(got["results"]) == len(cases)
 
 
 # ----------------------------------------------------------------------------- recovery files

@@ -6,6 +6,7 @@ dies ends the run with a sentence, leaving no process behind."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from deepgui import cli_words
 from deepgui.core.data import load_dataset
 from deepgui.core.errors import TrainingError
 from deepgui.core.training import TrainingConfig, distributed, engines
+from tests.helpers import selected_tests, side_by_side
 from tests.test_engines import Events, iris_project
 
 pytest.importorskip("jax")
@@ -177,13 +180,14 @@ def assert_ranks_agree(chief_run: Path, rank_run: Path) -> dict[str, list[np.nda
     return chief_w
 
 
-@pytest.mark.slow
-def test_two_ranks_on_loopback_train_as_one(tmp_path):
-    engine, events, cluster = chief(tmp_path, world=2, epochs=3, name="chief")
+def two_ranks_run(folder: Path) -> SimpleNamespace:
+    """Two JAX ranks on loopback train the iris project for 3 epochs, with the address of every
+    socket of every process of the run, gathered while it runs."""
+    engine, events, cluster = chief(folder, world=2, epochs=3, name="chief")
     results: list = []
     thread = threading.Thread(target=lambda: results.append(engine.run()))
     thread.start()
-    rank = start_rank(cluster.coordinator, 1, 2, tmp_path / "rank1")
+    rank = start_rank(cluster.coordinator, 1, 2, folder / "rank1")
     addresses: set[str] = set()
     while thread.is_alive():  # every socket of every process of the run, while it runs
         pids = {rank.pid} | descendants(rank.pid)
@@ -192,28 +196,93 @@ def test_two_ranks_on_loopback_train_as_one(tmp_path):
         addresses |= socket_addresses(pids)
         time.sleep(0.2)
     thread.join()
-    out, err = rank.communicate(timeout=60)
-    result = results[0]
+    _, err = rank.communicate(timeout=60)
+    return SimpleNamespace(engine=engine, events=events, result=results[0], rank=rank, err=err,
+                           addresses=addresses, folder=folder)  # fmt: skip
+
+
+def single_run(folder: Path) -> SimpleNamespace:
+    """The same run as two_ranks_run's on one rank."""
+    single, _, _ = chief(folder, world=1, epochs=3, name="single")
+    return SimpleNamespace(result=single.run(), folder=folder)
+
+
+def data_parallel_run(folder: Path) -> SimpleNamespace:
+    """The JAX engine on two CPU devices of this machine (training.device "cpu:0,cpu:1")."""
+    project = iris_project(folder, epochs=2)
+    project.training["device"] = "cpu:0,cpu:1"
+    data = load_dataset(project.dataset, graph=project.graph)
+    config = TrainingConfig.from_dict(project.training)
+    events = Events()
+    engine = engines.make_engine("jax", project, data, config, events,
+                                 dataset_spec=project.dataset, run_dir=folder / "run")  # fmt: skip
+    return SimpleNamespace(result=engine.run(), events=events)
+
+
+def tensorflow_ranks_run(folder: Path) -> SimpleNamespace:
+    """Two TensorFlow ranks (the chief's engine says so) train the iris project for 2 epochs,
+    with a test split."""
+    engine, events, cluster = chief(folder, world=2, epochs=2, name="chief",
+                                    engine="tensorflow", test_split=0.1)  # fmt: skip
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(engine.run()))
+    thread.start()
+    rank = start_rank(cluster.coordinator, 1, 2, folder / "rank1")
+    thread.join(180)
+    _, err = rank.communicate(timeout=60)
+    return SimpleNamespace(engine=engine, events=events, result=results[0], rank=rank, err=err,
+                           folder=folder)  # fmt: skip
+
+
+# The runs each test reads.
+READS = {
+    "test_two_ranks_on_loopback_train_as_one": ("two_ranks", "single"),
+    "test_the_jax_engine_trains_data_parallel_over_several_devices_of_one_machine": (
+        "data_parallel",
+    ),
+    "test_tensorflow_ranks_train_a_model_as_one_and_the_chief_tests_it": ("tensorflow_ranks",),
+}
+MAKERS = {"two_ranks": two_ranks_run, "single": single_run, "data_parallel": data_parallel_run,
+          "tensorflow_ranks": tensorflow_ranks_run}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory) -> dict:
+    """The runs the selected tests read, made side by side (helpers.side_by_side): their
+    processes share the cores rather than take turns. The tests that time a stop, a pause or a
+    rank's death make their own runs, after these, on a quiet machine. Each run's Future."""
+    wanted = {run for item in selected_tests(request) for run in READS.get(item.originalname, ())}
+    return side_by_side(
+        {run: functools.partial(MAKERS[run], tmp_path_factory.mktemp(run)) for run in wanted}
+    )
+
+
+@pytest.mark.slow
+def test_two_ranks_on_loopback_train_as_one(runs):
+    ran = runs["two_ranks"].result()
+    engine, events, result, rank, err, addresses = (
+        ran.engine, ran.events, ran.result, ran.rank, ran.err, ran.addresses
+    )  # fmt: skip
     assert result.reason == "completed", result.metrics.get("message")
     assert rank.returncode == 0, err[-2000:]
     assert addresses and all(is_loopback(a) for a in addresses), addresses
     # Per-batch events reach the chief: 112 training rows, global batch 16, 3 epochs.
     assert events.epochs == [1, 2, 3] and events.batches == 3 * 7
-    chief_w = assert_ranks_agree(tmp_path / "chief", tmp_path / "rank1")
+    chief_w = assert_ranks_agree(ran.folder / "chief", ran.folder / "rank1")
 
     # Every rank's folder holds the model that takes the raw columns, and they agree.
     import keras
 
     data = load_dataset(engine.project.dataset, graph=engine.project.graph)
-    chief_model = keras.saving.load_model(tmp_path / "chief" / "model.keras")
-    rank_model = keras.saving.load_model(tmp_path / "rank1" / "model.keras")
+    chief_model = keras.saving.load_model(ran.folder / "chief" / "model.keras")
+    rank_model = keras.saving.load_model(ran.folder / "rank1" / "model.keras")
     np.testing.assert_array_equal(chief_model.predict(data.raw_val, verbose=0),
                                   rank_model.predict(data.raw_val, verbose=0))  # fmt: skip
 
     # The same run on one rank: the same global batches, so the same weights (to rounding).
-    single, _, _ = chief(tmp_path / "one", world=1, epochs=3, name="single")
-    assert single.run().reason == "completed"
-    single_w = network_weights(tmp_path / "one" / "single" / "model.keras")
+    single = runs["single"].result()
+    assert single.result.reason == "completed"
+    single_w = network_weights(single.folder / "single" / "model.keras")
     for name in chief_w:
         for a, b in zip(chief_w[name], single_w[name], strict=True):
             np.testing.assert_allclose(a, b, atol=1e-5)
@@ -295,38 +364,25 @@ def test_pause_and_stop_on_the_chief_reach_every_rank(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_jax_engine_trains_data_parallel_over_several_devices_of_one_machine(tmp_path):
+def test_the_jax_engine_trains_data_parallel_over_several_devices_of_one_machine(runs):
     """training.device "gpus" (or a list) makes one JAX process train over every device it
     names; two CPU devices stand in for two GPUs here."""
-    project = iris_project(tmp_path, epochs=2)
-    project.training["device"] = "cpu:0,cpu:1"
-    data = load_dataset(project.dataset, graph=project.graph)
-    config = TrainingConfig.from_dict(project.training)
-    events = Events()
-    engine = engines.make_engine("jax", project, data, config, events,
-                                 dataset_spec=project.dataset, run_dir=tmp_path / "run")  # fmt: skip
-    result = engine.run()
+    ran = runs["data_parallel"].result()
+    result, events = ran.result, ran.events
     assert result.reason == "completed", result.metrics.get("message")
     assert result.metrics["device"] == "2 devices (cpu)"
     assert events.epochs == [1, 2] and events.batches == 2 * 7  # full global batches of 16
 
 
 @pytest.mark.slow
-def test_tensorflow_ranks_train_a_model_as_one_and_the_chief_tests_it(tmp_path):
+def test_tensorflow_ranks_train_a_model_as_one_and_the_chief_tests_it(runs):
     """The engine for a model JAX cannot train (or --engine tensorflow): TensorFlow's
     MultiWorkerMirroredStrategy over the same ranks, joined, handed over and watched as the
     JAX ranks are. Both ranks end with the same weights, every batch reaches the chief, and
     the test split (which no rank evaluates: it would be one more collective) is tested on
     the chief's saved model."""
-    engine, events, cluster = chief(tmp_path, world=2, epochs=2, name="chief",
-                                    engine="tensorflow", test_split=0.1)  # fmt: skip
-    results: list = []
-    thread = threading.Thread(target=lambda: results.append(engine.run()))
-    thread.start()
-    rank = start_rank(cluster.coordinator, 1, 2, tmp_path / "rank1")
-    thread.join(180)
-    out, err = rank.communicate(timeout=60)
-    result = results[0]
+    ran = runs["tensorflow_ranks"].result()
+    engine, events, result, rank, err = ran.engine, ran.events, ran.result, ran.rank, ran.err
     assert result.reason == "completed", result.metrics.get("message")
     assert rank.returncode == 0, err[-2000:]
     assert "MultiWorkerMirroredStrategy over 2 ranks" in result.metrics["device"]
@@ -334,11 +390,11 @@ def test_tensorflow_ranks_train_a_model_as_one_and_the_chief_tests_it(tmp_path):
     # 101 training rows at a global batch of 16: 6 whole batches an epoch.
     assert events.epochs == [1, 2] and events.batches == 2 * 6
     assert set(result.metrics["test"]) >= {"loss", "accuracy"}
-    assert_ranks_agree(tmp_path / "chief", tmp_path / "rank1")
+    assert_ranks_agree(ran.folder / "chief", ran.folder / "rank1")
     import keras
 
     data = load_dataset(engine.project.dataset, graph=engine.project.graph)
-    model = keras.saving.load_model(tmp_path / "chief" / "model.keras")
+    model = keras.saving.load_model(ran.folder / "chief" / "model.keras")
     assert model.predict(data.raw_test, verbose=0).shape == (len(data.y_test), 3)
 
 

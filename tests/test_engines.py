@@ -4,11 +4,13 @@ crashed worker ends the run with a sentence; `auto` measures once and remembers.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import threading
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from deepgui.core.data import load_dataset
 from deepgui.core.graph import Graph
 from deepgui.core.project import Project
 from deepgui.core.training import TrainingConfig, TrainingListener, engines
-from tests.helpers import add
+from tests.helpers import add, selected_tests, side_by_side
 
 pytest.importorskip("jax")
 
@@ -61,14 +63,62 @@ def run_engine(name: str, project, tmp_path, epochs: int | None = None, listener
     return engine, listener, data
 
 
+def trained_iris(name: str, folder) -> SimpleNamespace:
+    """The iris project trained for 3 epochs by engine `name` into folder/name."""
+    project = iris_project(folder)
+    engine, events, data = run_engine(name, project, folder)
+    return SimpleNamespace(result=engine.run(), events=events, data=data, run=folder / name)
+
+
+def trained_example(example: str, folder) -> SimpleNamespace:
+    """A bundled example trained for one epoch by the JAX worker into folder/run, through the
+    core `deepgui train` uses."""
+    import shutil
+
+    from deepgui.core.paths import examples_dir
+    from deepgui.core.project import load_project
+    from deepgui.core.training.prepare import prepare_run
+
+    shutil.copy(examples_dir() / f"{example}.dgproj", folder / f"{example}.dgproj")
+    project = load_project(folder / f"{example}.dgproj")
+    prepared = prepare_run(project, folder / "run", epochs=1)
+    try:
+        data = prepared.load_data()
+        engine = engines.make_engine("jax", prepared.project, data, prepared.config, Events(),
+                                     dataset_spec=prepared.spec, run_dir=prepared.run_dir)  # fmt: skip
+        result = engine.run()
+    finally:
+        prepared.release()
+    return SimpleNamespace(result=result, data=data, config=prepared.config, run=folder / "run")
+
+
+# The CNN and the LSTM: the dense examples train like the iris project the tests above use.
+EXAMPLES = ["digits_cnn", "sequence_lstm"]
+ENGINES = ["xla", "jax"]
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory) -> dict:
+    """The runs the selected tests below read, trained side by side (helpers.side_by_side):
+    JAX trains in a worker process, so the workers and XLA (in this process) share the cores
+    rather than take turns. Each run's Future, by engine or example name."""
+    jobs = {}
+    for item in selected_tests(request):
+        params = getattr(item, "callspec", None)
+        name = params and (params.params.get("name") or params.params.get("example"))
+        if item.originalname == "test_each_engine_writes_the_same_run_directory":
+            jobs[name] = functools.partial(trained_iris, name, tmp_path_factory.mktemp(name))
+        elif item.originalname.startswith("test_the_jax_worker_trains_every_bundled_example"):
+            jobs[name] = functools.partial(trained_example, name, tmp_path_factory.mktemp(name))
+    return side_by_side(jobs)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["xla", "jax"])
-def test_each_engine_writes_the_same_run_directory(name, tmp_path):
-    project = iris_project(tmp_path)
-    engine, events, data = run_engine(name, project, tmp_path)
-    result = engine.run()
+@pytest.mark.parametrize("name", ENGINES)
+def test_each_engine_writes_the_same_run_directory(name, runs):
+    trained = runs[name].result()
+    result, events, data, run = trained.result, trained.events, trained.data, trained.run
     assert result.reason == "completed", result.metrics.get("message")
-    run = tmp_path / name
     names = {p.name for p in run.iterdir()}
     assert {"model.keras", "history.csv", "metrics.json", "signature.json", "samples.npz",
             "project.dgproj", "checkpoints"} <= names  # fmt: skip
@@ -161,32 +211,17 @@ def test_auto_measures_once_per_model_and_machine_and_takes_the_fastest(tmp_path
 
 
 @pytest.mark.slow
-# The CNN and the LSTM: the dense examples train like the iris project the tests above use.
-@pytest.mark.parametrize("example", ["digits_cnn", "sequence_lstm"])
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_the_jax_worker_trains_every_bundled_example_into_a_run_that_tensorflow_loads(
-    example, tmp_path
+    example, runs
 ):
     """The same run folder as the TensorFlow engine, and its model (trained under JAX) loads
     under TensorFlow and takes the raw rows the run kept for the exports' checks."""
-    import shutil
-
-    from deepgui.core.paths import examples_dir
-    from deepgui.core.project import load_project
     from deepgui.core.signature import read_samples
-    from deepgui.core.training.prepare import prepare_run
 
-    shutil.copy(examples_dir() / f"{example}.dgproj", tmp_path / f"{example}.dgproj")
-    project = load_project(tmp_path / f"{example}.dgproj")
-    prepared = prepare_run(project, tmp_path / "run", epochs=1)
-    try:
-        data = prepared.load_data()
-        engine = engines.make_engine("jax", prepared.project, data, prepared.config, Events(),
-                                     dataset_spec=prepared.spec, run_dir=prepared.run_dir)  # fmt: skip
-        result = engine.run()
-    finally:
-        prepared.release()
+    trained = runs[example].result()
+    result, data, run = trained.result, trained.data, trained.run
     assert result.reason == "completed", result.metrics.get("message")
-    run = tmp_path / "run"
     assert {"model.keras", "history.csv", "metrics.json", "signature.json", "samples.npz",
             "project.dgproj", "checkpoints"} <= {p.name for p in run.iterdir()}  # fmt: skip
     assert json.loads((run / "metrics.json").read_text())["engine"] == "jax"
@@ -203,7 +238,7 @@ def test_the_jax_worker_trains_every_bundled_example_into_a_run_that_tensorflow_
     from deepgui.core.training.evaluation import evaluate, from_worker
 
     shown = from_worker(result.metrics["evaluation"], data)
-    here = evaluate(result.model, data, prepared.config.batch_size)
+    here = evaluate(result.model, data, trained.config.batch_size)
     assert shown["split"] == here["split"] == "test"
     np.testing.assert_array_equal(shown["confusion"], here["confusion"])
     np.testing.assert_array_equal(shown["y_pred"], here["y_pred"][: len(shown["y_pred"])])

@@ -6,6 +6,7 @@ cannot import deepgui. Its predictions on the raw files equal `deepgui predict` 
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import re
 import shutil
@@ -40,16 +41,20 @@ assert not [m for m in sys.modules if m.split(".")[0] == "deepgui"], "deepgui wa
 """
 
 
-def isolated(folder: Path, *commands, timeout: float = 180) -> list[subprocess.CompletedProcess]:
-    """`python SCRIPT ARGS` for each command (SCRIPT, *ARGS), in `folder`, one after another in
-    one Python process (see tests/test_raw_model.py's Commands): in isolated mode (-I: no
-    PYTHONPATH, no user site, no script folder on sys.path) and with deepgui's import blocked."""
+def start_isolated(*jobs: tuple[Path, tuple], timeout: float = 180) -> Commands:
+    """`python SCRIPT ARGS` for each job (FOLDER, (SCRIPT, *ARGS)), in its folder, one after
+    another in one Python process started now (see tests/test_raw_model.py's Commands): in
+    isolated mode (-I: no PYTHONPATH, no user site, no script folder on sys.path) and with
+    deepgui's import blocked."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    jobs = [(folder, command) for command in commands]
-    done = Commands(jobs, env=env, flags=("-I",), before=BLOCKER, after=NOT_IMPORTED,
+    return Commands(jobs, env=env, flags=("-I",), before=BLOCKER, after=NOT_IMPORTED,
                     timeout=timeout)  # fmt: skip
-    return done.results()
+
+
+def isolated(folder: Path, *commands, timeout: float = 180) -> list[subprocess.CompletedProcess]:
+    """start_isolated's commands, all in `folder`; waits for them."""
+    return start_isolated(*((folder, command) for command in commands), timeout=timeout).results()
 
 
 def assert_stands_alone(script: Path) -> None:
@@ -125,7 +130,10 @@ def test_the_blocker_really_keeps_deepgui_out(tmp_path):
 def exported(trained, tmp_path_factory):
     """The scripts of tests/conftest.py's table and image runs, exported once, while `deepgui
     predict` makes what they must predict in the background (one process): the table's rows
-    with their target column and without it (gaps and an unseen city too), and the images."""
+    with their target column and without it (gaps and an unseen city too), and the images.
+    Then each test's commands of the scripts, each test in a fresh folder of its own, started
+    in one isolated process (a process spends seconds importing TensorFlow): `ran(test)` waits
+    for them and gives that test's results."""
     folder = tmp_path_factory.mktemp("scripts")
     with open(trained.data, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
@@ -145,20 +153,45 @@ def exported(trained, tmp_path_factory):
         "customers": export_script(trained.table, folder / "export", "customers"),
         "shapes": export_script(trained.image, folder / "export", "shapes"),
     }
+    fresh = {}
+    for test, script in (("csv", "customers"), ("png", "shapes"), ("retrain", "customers")):
+        (folder / test).mkdir()
+        fresh[test] = fresh_copy(scripts[script], folder / test)
+    exported_weights = (fresh["retrain"] / "customers.weights.h5").read_bytes()
+    images = trained.images
+    commands = {
+        "csv": [("customers.py", "predict", sources[n], "-o", f"{n}.csv")
+                for n in ("labelled", "unlabelled")],
+        "png": [("shapes.py", "predict", images, "-o", "out.csv"),
+                ("shapes.py", "predict", images / "vertical" / "000.png")],
+        "retrain": [("customers.py", "train", "--epochs", "2"),
+                    ("customers.py", "predict", trained.data, "-o", "after.csv")],
+    }  # fmt: skip
+    scripts_run = start_isolated(
+        *((fresh[test], command) for test, each in commands.items() for command in each),
+        timeout=400,
+    )
+
+    starts = dict(zip(commands, itertools.accumulate([0, *map(len, commands.values())]),
+                      strict=False))  # fmt: skip
+
+    def ran(test: str) -> list[subprocess.CompletedProcess]:
+        return scripts_run.results()[starts[test] : starts[test] + len(commands[test])]
+
     yield SimpleNamespace(
-        data=trained.data, images=trained.images, sources=sources, scripts=scripts,
+        data=trained.data, images=images, sources=sources, scripts=scripts,
         predicted=predicted, by_deepgui=lambda name: folder / f"deepgui_{name}.csv",
+        fresh=fresh, exported_weights=exported_weights, ran=ran,
     )  # fmt: skip
+    scripts_run.close()
     predicted.close()
 
 
 @pytest.mark.slow
-def test_script_predicts_raw_csv_rows_like_deepgui_predict(exported, tmp_path):
-    fresh = fresh_copy(exported.scripts["customers"], tmp_path)
+def test_script_predicts_raw_csv_rows_like_deepgui_predict(exported):
+    fresh = exported.fresh["csv"]
     names = ("labelled", "unlabelled")
-    done = isolated(
-        fresh, *(("customers.py", "predict", exported.sources[n], "-o", f"{n}.csv") for n in names)
-    )
+    done = exported.ran("csv")  # customers.py predict NAME.csv -o NAME.csv, for each name
     exported.predicted.ok()
     for name, result in zip(names, done, strict=True):
         assert result.returncode == 0, result.stderr[-3000:]
@@ -171,14 +204,10 @@ def test_script_predicts_raw_csv_rows_like_deepgui_predict(exported, tmp_path):
 
 
 @pytest.mark.slow
-def test_script_predicts_a_png_folder_like_deepgui_predict(exported, tmp_path):
-    images = exported.images
-    fresh = fresh_copy(exported.scripts["shapes"], tmp_path)
-    done, one = isolated(
-        fresh,
-        ("shapes.py", "predict", images, "-o", "out.csv"),
-        ("shapes.py", "predict", images / "vertical" / "000.png"),
-    )
+def test_script_predicts_a_png_folder_like_deepgui_predict(exported):
+    fresh = exported.fresh["png"]
+    # shapes.py predict on the image folder (-o out.csv), then on one PNG of vertical bars.
+    done, one = exported.ran("png")
     assert done.returncode == 0, done.stderr[-3000:]
     exported.predicted.ok()
     rows = assert_same_predictions(fresh / "out.csv", exported.by_deepgui("images"))
@@ -190,13 +219,9 @@ def test_script_predicts_a_png_folder_like_deepgui_predict(exported, tmp_path):
 @pytest.mark.slow
 def test_script_retrains_from_scratch_and_predicts_with_its_own_weights(exported, tmp_path):
     data = exported.data
-    fresh = fresh_copy(exported.scripts["customers"], tmp_path)
-    exported_weights = (fresh / "customers.weights.h5").read_bytes()
-    done, again = isolated(
-        fresh,
-        ("customers.py", "train", "--epochs", "2"),
-        ("customers.py", "predict", data, "-o", "after.csv"),
-    )
+    fresh, exported_weights = exported.fresh["retrain"], exported.exported_weights
+    # customers.py train --epochs 2, then customers.py predict on the table -o after.csv.
+    done, again = exported.ran("retrain")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Epochs run: 2" in done.stdout
     assert (fresh / "customers.weights.h5").read_bytes() != exported_weights

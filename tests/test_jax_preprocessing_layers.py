@@ -4,6 +4,8 @@ folder and from an .npz, through the JAX worker process, reach TensorFlow's accu
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,7 +14,7 @@ from deepgui.core.data import load_dataset
 from deepgui.core.graph import Graph
 from deepgui.core.project import Project
 from deepgui.core.training import TrainingConfig, engines
-from tests.helpers import add
+from tests.helpers import add, selected_tests, side_by_side
 from tests.test_engines import Events
 
 pytest.importorskip("jax")
@@ -57,16 +59,55 @@ def train(engine: str, project: Project, tmp_path) -> dict:
     return result.metrics
 
 
-@pytest.mark.slow
-def test_leading_rescaling_cnn_trains_under_jax_as_under_tensorflow(tmp_path):
+def rescaling_project(folder) -> Project:
     project = Project(
         graph=leading("Rescaling", scale=1 / 255),
-        dataset={"source": "image_folder", "path": str(image_folder(tmp_path / "images"))},
+        dataset={"source": "image_folder", "path": str(image_folder(folder / "images"))},
         training={"epochs": 8, "batch_size": 16, "learning_rate": 0.01, "seed": 3},
     )
-    project.save(tmp_path / "rescaling.dgproj")
-    jax = train("jax", project, tmp_path)
-    tensorflow = train("tensorflow", project, tmp_path)
+    project.save(folder / "rescaling.dgproj")
+    return project
+
+
+def normalization_project(folder) -> Project:
+    x, y = tinted_images(90, seed=1)
+    np.savez(folder / "tints.npz", x=x.astype("float32"), y=y)
+    project = Project(
+        graph=leading("Normalization"),
+        dataset={"source": "npz", "path": str(folder / "tints.npz")},
+        training={"epochs": 2, "batch_size": 16, "seed": 3},
+    )
+    project.save(folder / "normalization.dgproj")
+    return project
+
+
+# The runs (project, engine) each test reads.
+READS = {
+    "test_leading_rescaling_cnn_trains_under_jax_as_under_tensorflow": [
+        ("rescaling", "jax"), ("rescaling", "tensorflow")],
+    "test_leading_normalization_from_an_npz_trains_under_jax": [("normalization", "jax")],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory) -> dict:
+    """The runs the selected tests read, trained side by side (helpers.side_by_side): a JAX run
+    trains in a worker process, so the workers and the TensorFlow run share the cores rather
+    than take turns. Each run's Future, by (project, engine)."""
+    folder = tmp_path_factory.mktemp("jax_layers")
+    wanted = {run for item in selected_tests(request) for run in READS.get(item.originalname, [])}
+    makers = {"rescaling": rescaling_project, "normalization": normalization_project}
+    projects = {name: makers[name](folder) for name in {name for name, _ in wanted}}
+    return side_by_side({
+        (name, engine): functools.partial(train, engine, projects[name], folder / name)
+        for name, engine in wanted
+    })  # fmt: skip
+
+
+@pytest.mark.slow
+def test_leading_rescaling_cnn_trains_under_jax_as_under_tensorflow(runs):
+    jax = runs["rescaling", "jax"].result()
+    tensorflow = runs["rescaling", "tensorflow"].result()
     assert jax["engine"] == "jax" and tensorflow["engine"] == "tensorflow"
     final_jax, final_tf = jax["final"]["val_accuracy"], tensorflow["final"]["val_accuracy"]
     assert final_tf > 0.6  # the tints are learnable: a failed run cannot pass by agreeing
@@ -74,14 +115,6 @@ def test_leading_rescaling_cnn_trains_under_jax_as_under_tensorflow(tmp_path):
 
 
 @pytest.mark.slow
-def test_leading_normalization_from_an_npz_trains_under_jax(tmp_path):
-    x, y = tinted_images(90, seed=1)
-    np.savez(tmp_path / "tints.npz", x=x.astype("float32"), y=y)
-    project = Project(
-        graph=leading("Normalization"),
-        dataset={"source": "npz", "path": str(tmp_path / "tints.npz")},
-        training={"epochs": 2, "batch_size": 16, "seed": 3},
-    )
-    project.save(tmp_path / "normalization.dgproj")
-    metrics = train("jax", project, tmp_path)
+def test_leading_normalization_from_an_npz_trains_under_jax(runs):
+    metrics = runs["normalization", "jax"].result()
     assert metrics["engine"] == "jax" and metrics["epochs_run"] == 2

@@ -60,6 +60,12 @@ def pixels(n=2, size=64, seed=0):
     return np.random.default_rng(seed).uniform(0, 255, (n, size, size, 3)).astype("float32")
 
 
+def inferred(model, x):
+    """The model's outputs in inference mode, called directly: what predict() computes, without
+    tracing a graph function first (seconds for a backbone of hundreds of layers)."""
+    return np.asarray(model(x, training=False))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "app",
@@ -81,9 +87,7 @@ def test_backbone_under_a_new_head_imports_with_keras_counts(app, tmp_path):
         model.count_params() - trainable,
     )
     x = pixels()
-    np.testing.assert_allclose(
-        rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5
-    )
+    np.testing.assert_allclose(inferred(rebuilt, x), inferred(model, x), atol=1e-5)
 
 
 def test_keras_io_style_model_with_ops_between_layers_round_trips(tmp_path):
@@ -162,7 +166,9 @@ def palette_backbone(app: str, weights: str = "none", size: int = 64) -> Graph:
     return graph
 
 
-@pytest.mark.parametrize("app", ["ResNet50V2", "DenseNet121", "ResNet50"])
+# One family of each preprocessing mode the block adds (tf, torch, caffe), the quickest to
+# build: MobileNet scales like ResNet50V2, VGG16 centres like ResNet50; DenseNets alone use torch.
+@pytest.mark.parametrize("app", ["MobileNet", "DenseNet121", "VGG16"])
 def test_palette_backbone_takes_raw_pixels(app):
     """The block applies the family's preprocess_input inside: equal to Keras's own
     application fed with preprocess_input, on the same weights."""
@@ -173,12 +179,30 @@ def test_palette_backbone_takes_raw_pixels(app):
     model = build_model(graph)
     block = model.get_layer(app.lower())
     network = next(layer for layer in block.layers if isinstance(layer, keras.Model))
-    module = {"ResNet50V2": "resnet_v2", "DenseNet121": "densenet", "ResNet50": "resnet"}[app]
+    module = {"MobileNet": "mobilenet", "DenseNet121": "densenet", "VGG16": "vgg16"}[app]
+    assert backbones.FAMILIES[app].preprocessing == {"MobileNet": "tf", "DenseNet121": "torch",
+                                                     "VGG16": "caffe"}[app]  # fmt: skip
     preprocess = getattr(keras.applications, module).preprocess_input
     x = pixels(size=32, seed=3)
     np.testing.assert_allclose(
-        block.predict(x, verbose=0), network.predict(preprocess(x.copy()), verbose=0), atol=1e-4
+        inferred(block, x), inferred(network, preprocess(x.copy())), atol=1e-4
     )
+
+
+def test_the_larger_families_preprocess_as_the_ones_built_above():
+    """ResNet50V2 and ResNet50, too slow to build for every run, share their mode (and Keras its
+    preprocess_input) with MobileNet and VGG16, which test_palette_backbone_takes_raw_pixels
+    builds."""
+    applications = keras.applications
+    x = pixels(size=32, seed=3)
+    for large, built, module, built_module in [
+        ("ResNet50V2", "MobileNet", applications.resnet_v2, applications.mobilenet),
+        ("ResNet50", "VGG16", applications.resnet, applications.vgg16),
+    ]:
+        assert backbones.FAMILIES[large].preprocessing == backbones.FAMILIES[built].preprocessing
+        np.testing.assert_array_equal(
+            module.preprocess_input(x.copy()), built_module.preprocess_input(x.copy())
+        )
 
 
 def test_backbone_problems_are_one_sentence():
@@ -248,9 +272,7 @@ def test_project_with_backbone_saves_and_reopens(tmp_path):
     rebuilt = build_model(reopened.graph)
     assert load_weights(rebuilt, weights_path_for(path)) == []
     x = pixels(seed=4)
-    np.testing.assert_allclose(
-        rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5
-    )
+    np.testing.assert_allclose(inferred(rebuilt, x), inferred(model, x), atol=1e-5)
 
 
 def test_import_keeps_what_the_model_was_compiled_with(tmp_path):

@@ -176,7 +176,7 @@ def test_the_command_refuses_bad_input_with_one_sentence(tmp_path, capsys):
     rc, _, errors = run_cli(capsys, path)
     assert rc == 2 and len(errors) == 1
     assert "Nothing in iris_dense is marked to vary" in errors[0]
-    rc, _, errors = run_cli(capsys, path, "--vary", "dense.units=4,8", "--parallel", "2")
+    rc, _, errors = run_cli(capsys, path, "--vary", "dense.units=4,8", "--parallel", "0")
     assert rc == 2 and len(errors) == 1 and "parallel" in errors[0]
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "notes.txt").write_text("mine")

@@ -44,7 +44,7 @@ def test_runs_are_listed_overlaid_reopened_and_deleted(qtbot, tmp_path, monkeypa
     panel.runs.select(["20260101-120000", "20260101-130000"])
     assert len(panel.runs.selected_runs()) == 2
     assert panel.runs.overlay() == 1  # the failed run has no history to draw
-    panel.runs.metric.setCurrentText("loss")
+    panel.runs.overlay_metric.setCurrentText("loss")
     assert panel.runs.overlay() == 1
 
     panel.runs.select(["20260101-120000"])

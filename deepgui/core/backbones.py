@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from deepgui.core.errors import BuildError
+from deepgui.core.keras_loader import keras
 
 # How each family wants its pixels (Keras's imagenet_utils modes); "inside": the model has it.
 _INSIDE, _TF, _TORCH, _CAFFE = "inside", "tf", "torch", "caffe"
@@ -103,8 +105,6 @@ def config_problems(name: str, config: dict[str, Any]) -> list[str]:
 def make_backbone(node, input_shapes: list | None, with_weights: bool = False):
     """The backbone of `node` as a Keras model named after the node, for images of the shape
     it receives, with its weights when `with_weights` (shape inference needs none)."""
-    from deepgui.core.keras_layers import keras
-
     family = FAMILIES[node.class_name]
     config = node.config
     problems = config_problems(node.name, config)
@@ -204,8 +204,6 @@ def _load_h5(app, path: Path) -> None:
     try:
         app.load_weights(str(path))
     except Exception:  # noqa: BLE001 - not the legacy layout: try the new one
-        import tempfile
-
         with tempfile.TemporaryDirectory() as folder:
             alias = Path(folder) / "backbone.weights.h5"
             os.symlink(path.resolve(), alias)
@@ -223,6 +221,7 @@ class WeightsFile:
 
     @property
     def cached_path(self) -> Path:
+        # Keras brings TensorFlow (seconds): imported when used
         from keras.src.backend.config import keras_home
 
         return Path(keras_home()) / self.cache_subdir / self.fname
@@ -235,9 +234,7 @@ class _Recorded(Exception):
 def weights_file(class_name: str, include_top: bool, shape) -> WeightsFile:
     """The file Keras's own loader would fetch for these ImageNet weights, asked of Keras
     itself: the family's constructor runs with Keras's ``get_file`` recording its request."""
-    from keras.src.utils import file_utils
-
-    from deepgui.core.keras_layers import keras
+    from keras.src.utils import file_utils  # Keras brings TensorFlow (seconds): imported when used
 
     k = keras()
     seen: dict[str, Any] = {}
@@ -267,7 +264,7 @@ def imagenet_weights_file(class_name: str, include_top: bool, shape) -> Path:
     wanted = weights_file(class_name, include_top, shape)
     if wanted.cached_path.is_file():
         return wanted.cached_path
-    from keras.src.utils import file_utils
+    from keras.src.utils import file_utils  # Keras brings TensorFlow (seconds): imported when used
 
     try:
         return Path(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from deepgui.core import backbones
 from deepgui.core.catalogue_gen import CATALOGUE_PATH
 
 
@@ -56,8 +57,6 @@ CATEGORY_ORDER = [
 def _backbone_specs() -> dict[str, LayerSpec]:
     """The Keras Applications families as palette blocks (backbones), beside the layers that
     catalogue.json derives from Keras: their options are deepgui's, not a layer signature."""
-    from deepgui.core import backbones
-
     defaults = backbones.default_config()
     params = (
         ParamSpec("weights", "str", defaults["weights"], description=(
@@ -299,8 +298,6 @@ def config_problems(layer_name: str, class_name: str, config: dict[str, Any]) ->
         elif p.required and p.default is None:
             problems.append(f"{layer_name}: {p.name} must be set.")
     if spec.category == "Backbones":
-        from deepgui.core import backbones
-
         problems += backbones.config_problems(layer_name, config)
     if class_name == "Bidirectional":
         inner = config.get("layer")

@@ -233,7 +233,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def derive_layer(class_name: str, category: str, arity: tuple[int, int | None], overrides: dict):
-    import keras
+    import keras  # Keras: only regenerating catalogue.json needs it
 
     cls = getattr(keras.layers, class_name)
     description, arg_docs = _docstring_args(cls.__doc__ or "")
@@ -285,7 +285,7 @@ def derive_layer(class_name: str, category: str, arity: tuple[int, int | None], 
 
 
 def derive_catalogue() -> dict[str, Any]:
-    import keras
+    import keras  # Keras: only regenerating catalogue.json needs it
 
     return {
         "keras_version": keras.__version__,

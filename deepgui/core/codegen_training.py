@@ -4,7 +4,7 @@ deepgui). It is two parts::
     deepgui/script_runtime.py, copied byte for byte: reading, splitting and preprocessing the
         data as deepgui does, training helpers, predicting and the command line
     the project, generated here: its constants (data set, training settings, what a run's
-        preprocessing learned), the network as Keras code (codegen.py) and its training
+        preprocessing learned), the network as Keras code (codegen_network.py) and its training
 
 and runs as::
 
@@ -31,7 +31,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from deepgui.core.codegen_network import _flat, _literal, _plain, _Renderer, _wrap, network_function
+from deepgui.core.data.keras_sets import KERAS_SETS
+from deepgui.core.data.preprocessing import model_scales_inputs
+from deepgui.core.data.shipped import BUILTIN
+from deepgui.core.data.spec import normalize
 from deepgui.core.errors import DatasetError
+from deepgui.core.keras_layers import input_shape_of
+from deepgui.core.paths import datasets_dir
 from deepgui.core.training.config import (
     KERAS_SCHEDULE,
     OPTIMIZER_CLASSES,
@@ -65,9 +72,6 @@ def program(
     the runtime, then the project's part. `trained` (a run's signature: task, classes,
     preprocessing) fills in the constants that go with the weights the export writes beside
     it as ``STEM.weights.h5``."""
-    from deepgui.core.codegen import network_function
-    from deepgui.core.data.preprocessing import model_scales_inputs
-
     cfg = TrainingConfig.from_dict(training)
     spec, family, reason, extra = _script_dataset(dataset, graph)
     pre = dict((trained or {}).get("preprocessing") or {}) or None
@@ -205,59 +209,6 @@ def _assign(name: str, value: Any) -> list[str]:
     return f"{name} = {_literal(value, 0, len(name) + 3)}".splitlines()
 
 
-def _literal(value: Any, indent: int, column: int) -> str:
-    """`value` as a Python literal in the style of the code around it: on one line when it
-    fits from `column`, else one item per line (lists of plain values packed) under `indent`."""
-    flat = _flat(value)
-    if column + len(flat) <= LINE:
-        return flat
-    pad = " " * (indent + 4)
-    if isinstance(value, str):  # implicit concatenation, one piece per line
-        width = LINE - len(pad) - 3
-        while True:  # narrower while escaped quotes make a piece too long
-            pieces = textwrap.wrap(value, width, drop_whitespace=False)
-            if width <= 20 or all(len(pad + _s(p)) <= LINE for p in pieces):
-                break
-            width -= 4
-        return "(\n" + "\n".join(pad + _s(p) for p in pieces) + "\n" + " " * indent + ")"
-    if not isinstance(value, dict | list | tuple | set):
-        return flat
-    if isinstance(value, dict):
-        items = [
-            f"{pad}{_s(str(k))}: {_literal(v, indent + 4, indent + 6 + len(_s(str(k))))},"
-            for k, v in value.items()
-        ]
-        return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
-    opening, closing = {list: "[]", tuple: "()", set: "{}"}[type(value)]
-    values = sorted(value) if isinstance(value, set) else list(value)
-    if all(not isinstance(v, dict | list | tuple | set) for v in values):
-        lines, line = [], pad
-        for v in values:  # packed: a vocabulary of thousands of words stays readable
-            item = _flat(v) + ","
-            if len(line) + len(item) + 1 > LINE and line.strip():
-                lines.append(line.rstrip())
-                line = pad
-            line += item + " "
-        lines.append(line.rstrip())
-    else:
-        lines = [f"{pad}{_literal(v, indent + 4, indent + 4)}," for v in values]
-    return opening + "\n" + "\n".join(lines) + "\n" + " " * indent + closing
-
-
-def _flat(value: Any) -> str:
-    if isinstance(value, str):
-        return _s(value)
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_s(str(k))}: {_flat(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, set):
-        return "{" + ", ".join(_flat(v) for v in sorted(value)) + "}"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_flat(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flat(v) for v in value) + "]"
-    return repr(value)
-
-
 def _s(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
@@ -270,9 +221,6 @@ def _script_dataset(dataset: dict, graph) -> tuple[dict, str, str, dict[str, Any
     """(the spec the script reads, its loader family, why it cannot load (family "none"),
     extra constants): built-in samples become the shipped file by absolute path, an image
     folder's size and colour mode default to the network's Input, as deepgui loads them."""
-    from deepgui.core.data.preprocessing import model_scales_inputs
-    from deepgui.core.data.spec import normalize
-
     try:
         spec = normalize(dataset)
     except DatasetError as exc:
@@ -280,9 +228,6 @@ def _script_dataset(dataset: dict, graph) -> tuple[dict, str, str, dict[str, Any
     source = spec["source"]
     standardize = not model_scales_inputs(graph)
     if source == "builtin":
-        from deepgui.core.data.builtin import BUILTIN
-        from deepgui.core.paths import datasets_dir
-
         if spec.get("name") not in BUILTIN:
             shown = ", ".join(BUILTIN)
             return (
@@ -308,7 +253,6 @@ def _script_dataset(dataset: dict, graph) -> tuple[dict, str, str, dict[str, Any
         return spec, "images", "", {}
     if source == "timeseries":
         return spec, "timeseries", "", {}
-    from deepgui.core.data.keras_sets import KERAS_SETS
 
     if spec.get("name") not in KERAS_SETS:
         shown = ", ".join(KERAS_SETS)
@@ -318,8 +262,6 @@ def _script_dataset(dataset: dict, graph) -> tuple[dict, str, str, dict[str, Any
 
 def _image_defaults(spec: dict, graph) -> None:
     """An image folder read at the network's Input size and channels, unless the spec says."""
-    from deepgui.core.keras_layers import input_shape_of
-
     inputs = graph.input_nodes()
     try:
         shape = tuple(input_shape_of(inputs[0])[1:]) if len(inputs) == 1 else ()
@@ -489,8 +431,6 @@ def _count(n: int, word: str) -> str:
 
 def _fit(line: str) -> list[str]:
     """A statement too long for one line, its call's arguments one per line."""
-    from deepgui.core.codegen import _wrap
-
     if len(line) <= LINE:
         return [line]
     text = line.lstrip(" ")
@@ -541,8 +481,6 @@ def _keras_object(prefix: str, serialized: dict[str, Any], positional: int | Non
     """A Keras object kept as Keras serializes it (a schedule, a loss), as the constructor call
     that makes it: ``keras.losses.Huber(delta=2.0)``, its arguments at their defaults left out
     (the first `positional` required ones by position, the others by name)."""
-    from deepgui.core.codegen import _plain, _Renderer
-
     config = _plain(dict(serialized.get("config") or {}))
     name = serialized["class_name"]
     return _Renderer().call(prefix, name, config, None, serialized, positional)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deepgui.core.graph import Edge, Graph, Node
+from deepgui.core.keras_graph import expand_block
+from deepgui.core.placement import NODE_WIDTH, make_room
 
 
 class Command:
@@ -239,8 +241,6 @@ def insert_on_edge(graph: Graph, edge: Edge, class_name: str, config: dict | Non
     """Drop a layer onto an edge: source -> new -> target, keeping the target's port. The new
     layer goes where it was dropped (in the connection's column when dropped near it), below
     its source, and the layers below it move down to make room: one undo step for all."""
-    from deepgui.core.layout import NODE_WIDTH, make_room  # layout builds on these commands
-
     x, y = position
     for column in (graph.node(edge.source).position[0], graph.node(edge.target).position[0]):
         if abs(x - column) < NODE_WIDTH / 2:
@@ -353,8 +353,6 @@ class ExpandBlock(Command):
     _added: list[str] = field(default_factory=list)
 
     def redo(self, graph: Graph) -> None:
-        from deepgui.core.keras_import import expand_block
-
         expansion = expand_block(graph, self.node_id)
         block = graph.node(self.node_id)
         outgoing = graph.out_edges(self.node_id)

@@ -18,7 +18,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from deepgui.core.errors import ModelImportError, TrainingError
+from deepgui.core.keras_layers import keras
+from deepgui.core.project import ProjectFormatError, parse_json
 from deepgui.core.training.config import (
     KERAS_SCHEDULE,
     OPTIMIZER_CLASSES,
@@ -38,8 +42,6 @@ _LABELS = ("name", "dtype")
 
 
 def _keras():
-    from deepgui.core.keras_layers import keras
-
     return keras()
 
 
@@ -95,7 +97,6 @@ def training_from_compile_config(
 # --- reading files
 def _stored_configs(path: Path) -> tuple[Any, Any]:
     """(model config, compile config) as the file holds them, read without Keras."""
-    from deepgui.core.project import ProjectFormatError, parse_json
 
     def parsed(text: Any) -> Any:
         if isinstance(text, bytes):
@@ -114,7 +115,7 @@ def _stored_configs(path: Path) -> tuple[Any, Any]:
                 raise ValueError("the model description is too large")
             config = parsed(archive.read(info))
         return config, config.get("compile_config") if isinstance(config, dict) else None
-    import h5py
+    import h5py  # h5py (60 ms): only an .h5 model file needs it
 
     with h5py.File(path, "r") as fh:
         model_config = parsed(fh.attrs.get("model_config"))
@@ -157,8 +158,6 @@ def _live_output_names(model) -> list[str]:
 def _short_float(value: float) -> float:
     """Keras keeps the learning rate in a float32 variable, so 0.05 comes back as
     0.0500000007: the shortest decimal with the same float32 is the number the person wrote."""
-    import numpy as np
-
     single = np.float32(value)
     return float(str(single)) if float(single) == value else float(value)
 

@@ -26,6 +26,7 @@ import re
 import secrets
 import shutil
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -349,9 +350,9 @@ def exchange(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE): a folder is replaced by
     another with no moment at which neither is there. False where the system cannot do it
     (the caller then moves one aside first); an OSError for a real failure."""
+    # ctypes.util brings subprocess (15 ms on every start): only this Linux-only swap needs it.
     import ctypes
     import ctypes.util
-    import sys
 
     if not sys.platform.startswith("linux"):
         return False

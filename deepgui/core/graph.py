@@ -5,8 +5,10 @@ A node is one Keras layer: a stable id, the Keras class name and its config in K
 port; a target port's number is the position of that tensor in the layer's input list
 (``Add()([a, b])``, ``MultiHeadAttention()(query, value)``).
 
-The graph only knows structure. Shapes live in `shapes`, undo in `commands`. It tells
-listeners about every change so views and caches can follow it.
+The graph only knows structure. Shapes live in `shapes`, undo in `commands`; what kind of
+thing a node is (so how many inputs it takes, and its default name) in `node_kinds`, which
+reads a node's fields only and sits below the graph. It tells listeners about every change so
+views and caches can follow it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from deepgui.core.errors import (
     PortError,
     UnknownNodeError,
 )
+from deepgui.core.node_kinds import arity, default_layer_name
 
 
 @dataclass(frozen=True, order=True)
@@ -71,11 +74,6 @@ Listener = Callable[[str, Any], None]
 _REVISIONS = itertools.count(1)
 
 _SELF_INPUT_LAYERS = {"MultiHeadAttention", "Attention", "GroupQueryAttention"}
-
-# Keras's own rule (keras.src.utils.naming.to_snake_case): MaxPooling2D -> max_pooling2d.
-_SNAKE_1 = re.compile(r"(.)([A-Z][a-z]+)")
-_SNAKE_2 = re.compile(r"([a-z])([A-Z])")
-
 
 # What a layer may be called (layer_name_problem says why not). Names end up as Keras layer
 # names and as input and output names in SavedModel, TFLite and ONNX files, whose signatures
@@ -127,17 +125,6 @@ def _optional_text(raw: dict[str, Any], key: str) -> str | None:
     if not isinstance(value, str) or not value:
         raise GraphError(f"Layer {raw.get('id')!r}: {key} must be text, not {value!r}.")
     return value
-
-
-def default_layer_name(class_name: str) -> str:
-    """The base name Keras itself would give: ``Conv2D`` -> ``conv2d``, ``InputLayer`` -> ``input``."""
-    if class_name == "InputLayer":
-        return "input"
-    from deepgui.core.backbones import FAMILIES  # Keras-free
-
-    if class_name in FAMILIES:  # resnet50v2, not res_net50_v2
-        return class_name.lower()
-    return _SNAKE_2.sub(r"\1_\2", _SNAKE_1.sub(r"\1_\2", class_name)).lower()
 
 
 class Graph:
@@ -349,8 +336,6 @@ class Graph:
         self, source: str, target: str, target_port: int | None = None
     ) -> GraphError | None:
         """The specific error `connect` would raise (CycleError, DuplicateEdgeError, ...)."""
-        from deepgui.core.node_kinds import arity  # local: the catalogue loads JSON lazily
-
         if source not in self._nodes or target not in self._nodes:
             return UnknownNodeError("Both ends of a connection must be layers of this model.")
         src, dst = self._nodes[source], self._nodes[target]

@@ -4,72 +4,21 @@ config and its inputs map onto Keras's calling conventions."""
 from __future__ import annotations
 
 import copy
-import os
+import inspect
 import re
-import sys
-import threading
 from typing import Any
 
+from deepgui.core import backbones, node_kinds
 from deepgui.core.catalogue import input_arity
 from deepgui.core.errors import BuildError
 from deepgui.core.graph import Node, layer_name_problem
+from deepgui.core.keras_loader import (  # noqa: F401 (callers find them here)
+    keras,
+    quiet_backend_start,
+)
 
 # Layers called with positional tensors rather than one list.
 POSITIONAL_INPUTS = {"MultiHeadAttention", "GroupQueryAttention"}
-
-
-_loaded = False
-# The first import of Keras and TensorFlow happens once, on one thread: two threads importing
-# them at the same moment (the training worker and the device probe) can see half-initialised
-# TensorFlow modules ("module ... has no attribute DatasetV2").
-_import_lock = threading.Lock()
-
-
-def keras():
-    """Import Keras lazily (it brings TensorFlow: seconds), quietly."""
-    quiet_backend_start()
-    import keras as _keras
-
-    return _keras
-
-
-def quiet_backend_start() -> None:
-    """Import Keras and its backend with the native log lines silenced.
-
-    TensorFlow's C++ side writes INFO lines (oneDNN, CUDA probing) straight to file
-    descriptor 2 before its logging is configured, whatever TF_CPP_MIN_LOG_LEVEL says; a
-    user of `deepgui summary` should not see them. Python exceptions still propagate.
-    Only the first call does anything.
-    """
-    global _loaded
-    if _loaded:
-        return
-    with _import_lock:
-        if not _loaded:
-            _import_quietly()
-            _loaded = True
-
-
-def _import_quietly() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if os.environ.get("DEEPGUI_DEBUG"):
-        import keras as _keras  # noqa: F401
-
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import keras as _keras
-
-            if _keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
-
-                tf.config.list_physical_devices("GPU")  # the CUDA probe logs now, silenced
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _with_module(serialized: Any) -> Any:
@@ -118,8 +67,6 @@ def _path_in(config: Any) -> tuple[str, str] | None:
 def _with_defaults(cls, config: dict[str, Any]) -> dict[str, Any]:
     """A few from_config methods (TextVectorization) read keys that a palette-made config,
     holding only the catalogued parameters, leaves out: the constructor's defaults fill them."""
-    import inspect
-
     try:
         params = inspect.signature(cls.__init__).parameters.values()
     except (TypeError, ValueError):
@@ -139,12 +86,8 @@ def make_layer(node: Node, input_shapes: list | None = None, with_weights: bool 
     BuildError, naming the layer, for a name against the rule or a file path in the config.
     `input_shapes` (batched) is needed by backbones, which are made for their input size, and
     `with_weights` loads a backbone's pretrained weights (shape inference needs none)."""
-    from deepgui.core import node_kinds
-
     kind = node_kinds.kind(node)
     if kind == node_kinds.BACKBONE:
-        from deepgui.core import backbones
-
         return backbones.make_backbone(node, input_shapes, with_weights)
     if kind not in (node_kinds.LAYER, node_kinds.INPUT):
         return _deserialize_other(node, kind)
@@ -188,8 +131,6 @@ def _deserialize_other(node: Node, kind: str):
     """An operation, a nested model or a locked class, as Keras's own deserializer makes it in
     safe mode (no Lambda, no code read from the file: only classes Keras itself defines or
     that are registered in this process)."""
-    from deepgui.core import node_kinds
-
     module = node.module or ""
     if kind == node_kinds.OPERATION and not re.fullmatch(r"keras\.src\.ops\.\w+", module):
         raise BuildError(f"{node.name}: {module} is not a module of Keras operations.")
@@ -303,8 +244,6 @@ def call_node(layer, node: Node, inputs: list):
     """Call `node`'s layer on its input tensors (by port): through its call template when the
     node has one (an imported operation or a layer called with keyword tensors), else in its
     class's convention."""
-    from deepgui.core import node_kinds
-
     if node.call is not None:
         k = keras()
 

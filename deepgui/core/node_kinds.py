@@ -16,7 +16,14 @@ Qt-free and Keras-free: the canvas, the inspector and the builder all ask here.
 
 from __future__ import annotations
 
-from deepgui.core.graph import Node
+import re
+from typing import TYPE_CHECKING
+
+from deepgui.core import catalogue
+from deepgui.core.backbones import FAMILIES
+
+if TYPE_CHECKING:
+    from deepgui.core.graph import Node
 
 LAYER = "layer"
 INPUT = "input"
@@ -28,6 +35,19 @@ LOCKED = "locked"
 MODEL_CLASSES = ("Functional", "Sequential")
 OPS_MODULE_PREFIX = "keras.src.ops."
 
+# Keras's own rule (keras.src.utils.naming.to_snake_case): MaxPooling2D -> max_pooling2d.
+_SNAKE_1 = re.compile(r"(.)([A-Z][a-z]+)")
+_SNAKE_2 = re.compile(r"([a-z])([A-Z])")
+
+
+def default_layer_name(class_name: str) -> str:
+    """The base name Keras itself would give: ``Conv2D`` -> ``conv2d``, ``InputLayer`` -> ``input``."""
+    if class_name == "InputLayer":
+        return "input"
+    if class_name in FAMILIES:  # resnet50v2, not res_net50_v2
+        return class_name.lower()
+    return _SNAKE_2.sub(r"\1_\2", _SNAKE_1.sub(r"\1_\2", class_name)).lower()
+
 
 def kind(node: Node) -> str:
     if node.is_input:
@@ -36,8 +56,6 @@ def kind(node: Node) -> str:
     if node.class_name in MODEL_CLASSES and module:
         return BLOCK
     if not module:
-        from deepgui.core.backbones import FAMILIES
-
         return BACKBONE if node.class_name in FAMILIES else LAYER
     if module in ("keras.layers", "keras"):
         return LAYER
@@ -53,8 +71,6 @@ def is_editable(node: Node) -> bool:
 
 def operation_name(node: Node) -> str:
     """``keras.ops.numpy.Add`` -> ``ops.add``: how a person writing Keras code calls it."""
-    from deepgui.core.graph import default_layer_name
-
     return f"ops.{default_layer_name(node.class_name)}"
 
 
@@ -133,8 +149,6 @@ STATE_TAKERS = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
 
 def arity(node: Node) -> tuple[int, int | None]:
     """How many inputs the node takes (min, max; None = any number)."""
-    from deepgui.core import catalogue
-
     if node.call is not None:
         n = len(set(call_ports(node.call)))
         return n, n
@@ -176,8 +190,6 @@ def type_label(node: Node) -> str:
 
 def category(node: Node) -> str | None:
     """The palette category whose colour the node wears; operations have their own."""
-    from deepgui.core import catalogue
-
     if kind(node) == OPERATION:
         return "Operations"
     if kind(node) == BLOCK:

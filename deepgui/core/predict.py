@@ -10,6 +10,11 @@ the prediction is for, counted on past the end of the file), the file's time col
 one, `reads` (the rows the window read) and `prediction`, then the target's own value where the
 file has it.
 
+A model with two classes decides its label at the decision threshold its signature carries
+(the probability of the second class from which that class is predicted; 0.5 unless the user
+moved it). `--split PART` predicts on exactly the rows of the run's own data that went to that
+part of its split (run_split.py, `split_samples`).
+
 A model with several outputs gives one set of columns per output, named after it (its target
 column): for classes NAME (the predicted class) and NAME_p(CLASS) per class, for a value NAME;
 where the data holds a target column, its values follow as NAME_true.
@@ -26,9 +31,18 @@ from typing import Any
 
 import numpy as np
 
+from deepgui.core import fileio, run_split
 from deepgui.core import signature as signatures
+from deepgui.core.data.arrays import read_npz
 from deepgui.core.data.spec import CSV_SUFFIXES, IMAGE_SUFFIXES
+from deepgui.core.data.table import missing_mask, read_csv, type_column
+from deepgui.core.data.timeseries import forecast_windows
 from deepgui.core.errors import DeepGuiError
+from deepgui.core.export.formats import _litert_interpreter
+from deepgui.core.export.samples import as_model_input, to_numpy_list
+from deepgui.core.keras_import import load_model_file
+from deepgui.core.keras_layers import keras
+from deepgui.core.report import decide
 
 BATCH = 4096
 
@@ -70,6 +84,20 @@ class Samples:
     columns: list[tuple[str, list[str]]] = field(default_factory=list)
     what: str = ""  # what the samples are, for the summary ("" for "N samples")
 
+    def take(self, positions: np.ndarray) -> Samples:
+        """These samples at `positions` (in that order): their arrays, ids, labels and columns."""
+        at = np.asarray(positions, dtype=np.int64)
+
+        def pick(values: list[Any]) -> list[Any]:
+            return [values[i] for i in at]
+
+        return Samples(
+            [a[at] for a in self.arrays], pick(self.ids),
+            None if self.labels is None else pick(self.labels), self.label_name,
+            {k: pick(v) for k, v in self.targets.items()},
+            [(name, pick(cells)) for name, cells in self.columns], self.what,
+        )  # fmt: skip
+
 
 @dataclass
 class Predictions:
@@ -81,6 +109,7 @@ class Predictions:
     label_name: str = "label"
     columns: list[tuple[str, list[str]]] = field(default_factory=list)  # see Samples
     what: str = ""
+    threshold: float | None = None  # two classes: the second from this probability up
 
     @property
     def predicted(self) -> list[Any]:
@@ -91,7 +120,15 @@ class Predictions:
                 ";".join(c for c, p in zip(self.classes, row, strict=True) if p >= 0.5)
                 for row in self.probabilities
             ]
-        return [self.classes[i] for i in self.probabilities.argmax(axis=1)]
+        return [self.classes[i] for i in self.class_indices]
+
+    @property
+    def class_indices(self) -> np.ndarray:
+        """The predicted class of each sample, by index: two classes at the threshold."""
+        probabilities = self.probabilities
+        if self.threshold is not None and probabilities.shape[1] == 2:
+            return decide(probabilities[:, 1], self.threshold)
+        return probabilities.argmax(axis=1)
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -278,15 +315,11 @@ def load(path: str | os.PathLike) -> LoadedModel:
 
 
 def _keras(path: Path, sig) -> LoadedModel:
-    from deepgui.core.keras_import import load_model_file
-
     model = load_model_file(path)
     names = [str(t.name) for t in model.inputs]
     by_name = isinstance(model.input, dict) or len(names) > 1
 
     def run(arrays: list[np.ndarray]) -> list[np.ndarray]:
-        from deepgui.core.export.samples import as_model_input, to_numpy_list
-
         return to_numpy_list(model(as_model_input(arrays, names), training=False))
 
     shapes = [tuple(t.shape)[1:] for t in model.inputs]
@@ -294,7 +327,7 @@ def _keras(path: Path, sig) -> LoadedModel:
 
 
 def _savedmodel(path: Path, sig) -> LoadedModel:
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow (seconds): imported when used
 
     loaded = tf.saved_model.load(str(path))
     serve = loaded.signatures.get("serving_default")
@@ -314,8 +347,6 @@ def _savedmodel(path: Path, sig) -> LoadedModel:
 
 
 def _tflite(path: Path, sig) -> LoadedModel:
-    from deepgui.core.export.formats import _litert_interpreter
-
     interpreter = _litert_interpreter(path)
     runner = interpreter.get_signature_runner()
     details = runner.get_input_details()
@@ -345,7 +376,7 @@ def _tflite(path: Path, sig) -> LoadedModel:
 
 
 def _onnx(path: Path, sig) -> LoadedModel:
-    import onnxruntime as ort
+    import onnxruntime as ort  # onnxruntime: imported when an .onnx model runs
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     inputs = session.get_inputs()
@@ -377,8 +408,6 @@ def _trailing_number(key: str) -> tuple[int, str]:
 # ----------------------------------------------------------------------------- the data
 def read_data(model: LoadedModel, path: str | os.PathLike) -> Samples:
     """Raw data from `path`, shaped as `model` takes it."""
-    from deepgui.core import fileio
-
     path = Path(path).expanduser()
     if not path.exists():
         raise DeepGuiError(f"{path}: no such file or folder.")
@@ -414,8 +443,6 @@ def _listed(columns: list[str], shown: int = 5) -> str:
 
 
 def _read_table(model: LoadedModel, path: Path) -> Samples:
-    from deepgui.core.data.table import missing_mask, read_csv, type_column
-
     sig = model.signature
     pre = sig.preprocessing
     table = read_csv(path)
@@ -456,8 +483,6 @@ def _read_table(model: LoadedModel, path: Path) -> Samples:
 
 def _read_series(model: LoadedModel, path: Path, series: dict[str, Any]) -> Samples:
     """Every window of a time-series CSV, cut as the run cut its training windows."""
-    from deepgui.core.data.timeseries import forecast_windows
-
     cut = forecast_windows(path, series)
     takes = tuple(model.shapes[0]) if len(model.shapes) == 1 else ()
     if len(takes) != 2 or any(
@@ -505,9 +530,6 @@ def _image_settings(model: LoadedModel) -> tuple[tuple[int, int], str]:
 
 
 def _read_images(model: LoadedModel, path: Path) -> Samples:
-    from deepgui.core.keras_layers import keras
-
-    size, mode = _image_settings(model)
     labels: list[str] | None = None
     if path.is_file():
         files = [str(path)]
@@ -529,8 +551,14 @@ def _read_images(model: LoadedModel, path: Path) -> Samples:
             )
         if not files:
             raise DeepGuiError(f"{path}: holds no images (png, jpg, gif or bmp).")
-    from deepgui.core import fileio
+    return read_image_files(model, files, labels, path)
 
+
+def read_image_files(
+    model: LoadedModel, files: list[str], labels: list[str] | None, path: Path
+) -> Samples:
+    """The images `files` (read from `path`), sized and coloured as `model` takes them."""
+    size, mode = _image_settings(model)
     channels = {"grayscale": 1, "rgb": 3, "rgba": 4}.get(mode, 3)
     needed = len(files) * size[0] * size[1] * channels * 4
     if needed > fileio.memory_budget():
@@ -550,14 +578,16 @@ def _read_images(model: LoadedModel, path: Path) -> Samples:
     return Samples([x], files, labels)
 
 
-def _read_npz(model: LoadedModel, path: Path) -> Samples:
-    from deepgui.core.data.arrays import read_npz
-
+def _read_npz(model: LoadedModel, path: Path, key: str | None = None) -> Samples:
+    """The samples of an .npz: its array `key` (with the labels named alike: x_val, y_val) or
+    the first of x, x_test, x_val and x_train."""
     arrays = read_npz(path)
-    x = next((arrays[k] for k in ("x", "x_test", "x_val", "x_train") if k in arrays), None)
+    names = [key] if key is not None else ["x", "x_test", "x_val", "x_train"]
+    x = next((arrays[k] for k in names if k in arrays), None)
     if x is None:
-        raise DeepGuiError(f'{path.name}: has no array "x" to predict on.')
-    y = next((arrays[k] for k in ("y", "y_test", "y_val", "y_train") if k in arrays), None)
+        raise DeepGuiError(f'{path.name}: has no array "{names[0]}" to predict on.')
+    labels_of = ["y" + k[1:] for k in names]
+    y = next((arrays[k] for k in labels_of if k in arrays), None)
     labels = None
     if y is not None and len(y) == len(x):
         classes = model.classes
@@ -586,8 +616,9 @@ def predict(model: LoadedModel, samples: Samples) -> Predictions | MultiPredicti
     task = model.task
     if task != "regression" and outputs.shape[1] == 1 and len(classes) > 2:
         task = "regression"
+    threshold = model.signature.decision_threshold if model.signature else None
     return Predictions(samples.ids, outputs, classes, task, samples.labels, samples.label_name,
-                       samples.columns, samples.what)  # fmt: skip
+                       samples.columns, samples.what, threshold)  # fmt: skip
 
 
 def _predict_outputs(
@@ -626,8 +657,6 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     """Where predictions may be written: DeepGuiError, one sentence, for a folder, a file that
     exists (unless `force`, and then only a predictions file deepgui wrote) or a folder that
     cannot be written."""
-    from deepgui.core import fileio
-
     path = Path(path).expanduser()
     if path.is_dir():
         raise DeepGuiError(f"{path}: is a folder; give a file name ending in .csv.")
@@ -650,8 +679,6 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
 
 
 def _is_predictions_file(path: Path) -> bool:
-    from deepgui.core import fileio
-
     try:
         head = fileio.read_bytes(path, "predictions file", 1 << 34)[:4096]
     except DeepGuiError:
@@ -667,15 +694,76 @@ def write_predictions(
 ):
     """Write the predictions CSV atomically; nothing that was there is replaced unless `force`
     (see check_output)."""
-    from deepgui.core import fileio
-
     path = check_output(path, force)
     fileio.atomic_write_text(path, predictions.csv_text())
     return path
 
 
 def predict_file(
-    model_path: str | os.PathLike, data_path: str | os.PathLike
+    model_path: str | os.PathLike,
+    data_path: str | os.PathLike | None = None,
+    split: str | None = None,
 ) -> Predictions | MultiPredictions:
+    """Predict on a data file, or (`split`: "train", "validation" or "test") on the rows of
+    that part of the run's own split."""
     model = load(model_path)
+    if split is not None:
+        return predict(model, split_samples(model, model_path, split))
     return predict(model, read_data(model, data_path))
+
+
+# ----------------------------------------------------------------------------- the run's split
+def split_samples(model: LoadedModel, run_dir: str | os.PathLike, part: str) -> Samples:
+    """The raw samples of the run's `part` ("train", "validation" or "test"), read from the
+    run's own data as `read_data` reads data, in the run's order; DeepGuiError, one sentence,
+    where they cannot be (no split, no such part, the data moved or changed)."""
+    if part not in run_split.PARTS:
+        raise DeepGuiError(
+            f"The split part must be one of {', '.join(run_split.PARTS)}, not {part!r}.",
+            setting="split",
+        )
+    split = run_split.read(run_dir)
+    info = split["parts"].get(part)
+    if info is None:
+        held = " and ".join(p for p in run_split.PARTS if p in split["parts"])
+        raise DeepGuiError(f"{run_dir}: its split has no {part} part, only {held}.",
+                           setting="split")  # fmt: skip
+    if "keras" in info:
+        raise DeepGuiError(
+            f"{run_dir}: trained on Keras's {info['keras']!r} set, which predict does not read; "
+            "its split lists the positions in that set's own arrays."
+        )
+    of, noun = split["of"], run_split.NOUNS[split["of"]]
+    path = Path(info.get("path", ""))
+    if not path.exists():
+        raise DeepGuiError(
+            f"{path}: no such file or folder; the run read its {part} {noun} from it."
+        )
+    if of == "files":
+        return _split_files(model, path, info["files"], part)
+    # An .npz's array; a CSV's rows or a series' windows: every one, then the part's.
+    found = _read_npz(model, path, info.get("key")) if of == "samples" else read_data(model, path)
+    at = np.asarray(info["rows"], dtype=np.int64)
+    if len(at) and int(at.max()) >= len(found.ids):
+        raise DeepGuiError(
+            f"{path}: has fewer {noun} ({len(found.ids)}) than when the run was trained on it, "
+            f"so its {part} {noun} cannot be found; it has changed since."
+        )
+    taken = found.take(at)
+    taken.what = f"the {len(at)} {noun} of the run's {part} split"
+    return taken
+
+
+def _split_files(model: LoadedModel, root: Path, files: list[str], part: str) -> Samples:
+    """The part's images, by their paths inside `root`; labelled by their class folder."""
+    paths = [root / f for f in files]
+    gone = [f for f, p in zip(files, paths, strict=True) if not p.is_file()]
+    if gone:
+        raise DeepGuiError(
+            f"{root}: {len(gone)} of the run's {part} images are gone (the first, {gone[0]!r}); "
+            "the folder has changed since the run was trained on it."
+        )
+    labels = [Path(f).parts[0] if len(Path(f).parts) > 1 else "" for f in files]
+    found = read_image_files(model, [str(p) for p in paths], labels, root)
+    found.what = f"the {len(files)} images of the run's {part} split"
+    return found

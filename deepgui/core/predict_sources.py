@@ -1,6 +1,7 @@
 """What "Predict on a file" offers before the user browses: the project's finished runs (their
 trained models, newest first) and the data file the project trains on, when `predict` can read
-it. Qt-free, so the choices are the same wherever they are shown."""
+it; and the signature that goes with what `deepgui summary` is given. Qt-free, so the choices
+are the same wherever they are shown."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from deepgui.core import run_layout
-from deepgui.core.data.spec import CSV_SUFFIXES
+from deepgui.core import run_layout, signature
+from deepgui.core.data.builtin import builtin_path
+from deepgui.core.data.spec import CSV_SUFFIXES, resolve
 from deepgui.core.errors import DeepGuiError
+from deepgui.core.training.runs import project_runs
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".tflite", ".onnx")
 
@@ -20,8 +23,6 @@ def finished_runs(project) -> list[tuple[str, Path]]:
     first. A run that failed before saving one has nothing to predict with."""
     if project is None:
         return []
-    from deepgui.core.training.runs import project_runs
-
     out = []
     for run in project_runs(project):
         if not run.finished or not run.has_model:
@@ -61,12 +62,8 @@ def project_data_file(spec: dict[str, Any] | None, base_dir: Path | None) -> Pat
     source = spec.get("source")
     try:
         if source == "builtin":
-            from deepgui.core.data.builtin import builtin_path
-
             path = builtin_path(spec)[1]
         elif source in ("csv", "npz", "image_folder"):
-            from deepgui.core.data.spec import resolve
-
             path = resolve(spec, "path", base_dir)
         else:
             return None
@@ -77,6 +74,19 @@ def project_data_file(spec: dict[str, Any] | None, base_dir: Path | None) -> Pat
     if path.is_file() and path.suffix.lower() not in (*CSV_SUFFIXES, ".npz"):
         return None
     return path
+
+
+def of_source(path: str | os.PathLike, project=None) -> tuple[signature.Signature | None, str]:
+    """The preprocessing that goes with what `deepgui summary` was given, and where it comes
+    from: a model file's or run's own signature, else a project's newest run that has one."""
+    found = signature.find(path) if Path(path).exists() else None
+    if found is not None:
+        return found, "the trained model"
+    if project is not None and getattr(project, "path", None) is not None:
+        for run in project_runs(project):
+            if (run.path / signature.RUN_FILE).is_file():
+                return signature.read(run.path / signature.RUN_FILE), f"its newest run {run.name}"
+    return None, ""
 
 
 def _number(value: Any) -> bool:

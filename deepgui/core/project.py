@@ -3,7 +3,8 @@
     {"format": "deepgui-project", "version": 1,
      "graph": {"nodes": [{"id", "class_name", "config"}], "edges": [{"source", "target", "target_port"}]},
      "layout": {"positions": {id: [x, y]}},
-     "dataset": {...}, "training": {...}}
+     "dataset": {...}, "training": {...},
+     "vary": {"hidden.units": "16,32,64"}}   (optional: the marks of sweep/marks.py)
 
 Weights, when a project has them, live beside it in ``NAME.weights.h5``. Loading never runs code
 from the file: it is plain JSON, checked field by field before anything is built.
@@ -11,19 +12,23 @@ from the file: it is plain JSON, checked field by field before anything is built
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepgui.core import fileio
+from deepgui.core import fileio, run_layout
 from deepgui.core.commands import UndoStack
 from deepgui.core.errors import GraphError, ProjectFormatError
 from deepgui.core.graph import Graph, layer_name_problem
 from deepgui.core.settings import Settings
+from deepgui.core.sweep.marks import FILE_KEY as MARKS_KEY
+from deepgui.core.sweep.marks import Marks
 
 FORMAT = "deepgui-project"
 VERSION = 1
@@ -57,10 +62,13 @@ class Project:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     undo: UndoStack = field(init=False)
     settings: Settings = field(init=False, repr=False, compare=False)
+    # What a sweep varies when not told: the settings marked in the app (sweep/marks.py).
+    marks: Marks = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.undo = UndoStack(self.graph)
         self.settings = Settings(self)
+        self.marks = Marks(self)
 
     @property
     def name(self) -> str:
@@ -80,18 +88,18 @@ class Project:
     def snapshot(self) -> Project:
         """A detached copy (same identity and path, no undo history) that another thread may
         read while the user goes on editing this one."""
-        import copy
-
-        return Project(
+        twin = Project(
             graph=self.graph.snapshot(),
             dataset=copy.deepcopy(self.dataset),
             training=copy.deepcopy(self.training),
             path=self.path,
             id=self.id,
         )
+        twin.marks.copy_from(self.marks)
+        return twin
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "format": FORMAT,
             "version": VERSION,
             "id": self.id,
@@ -100,6 +108,9 @@ class Project:
             "dataset": self.dataset,
             "training": self.training,
         }
+        if self.marks:  # a project without marks writes the file it wrote before them
+            data[MARKS_KEY] = self.marks.to_dict()
+        return data
 
     def to_json(self) -> str:
         """The project file's text."""
@@ -127,21 +138,17 @@ class Project:
         if target is None:
             raise ProjectFormatError("The project has no file name yet: choose where to save it.")
         atomic_write_text(target, self.to_json())
-        from deepgui.core.training import runs
-
-        before = runs.runs_root(self)
+        before = run_layout.runs_root(self)
         self._weights_follow(target)
         self.path = target
         # The runs go where the project now is: moved out of the scratch area on the first save,
         # copied on a Save As (the old file keeps its own).
-        runs.relocate(before, runs.runs_root(self), move=runs.is_scratch(before))
+        run_layout.relocate(before, run_layout.runs_root(self), move=run_layout.is_scratch(before))
         self.undo.set_clean()
         return target
 
 
 def _copy_file(source: Path, target: Path) -> None:
-    import shutil
-
     with fileio.staged(target, suffix=".h5") as tmp:
         shutil.copyfile(source, tmp)
 
@@ -324,6 +331,11 @@ def project_from_dict(
         raise fail('field "id" must be letters and digits.')
     if identity:
         project.id = identity
+    if MARKS_KEY in data:
+        try:
+            project.marks.read(data[MARKS_KEY])
+        except ProjectFormatError as exc:
+            raise fail(str(exc)) from None
     return project
 
 

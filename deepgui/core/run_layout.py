@@ -7,11 +7,24 @@ takes them from here.
     PROJECT      the project as trained (project.dgproj)
     SIGNATURE    what the model takes and gives, for predict and the exports (signature.json)
     SAMPLES      a few raw validation samples and their labels (samples.npz)
+    SPLIT        which rows (or files) went to training, validation and test (split.json)
     CHECKPOINTS  the last finished epoch, with STATE naming its weights
     LOCK         held by the process training into the folder; it stays to mark the folder
                  as one deepgui made
     WORK         what a worker process is handed (its arrays and settings)
+
+And where a project's runs live: a saved project ``folder/NAME.dgproj`` keeps them in
+``folder/NAME.runs/<timestamp>/``, an unsaved one in a scratch area named after its id
+(``$DEEPGUI_SCRATCH``, else the user's data folder), from which its first save moves them.
+Below the project (its save moves its runs) and the training (which makes them).
 """
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+from pathlib import Path
 
 MODEL = "model.keras"
 HISTORY = "history.csv"
@@ -19,7 +32,67 @@ METRICS = "metrics.json"
 PROJECT = "project.dgproj"
 SIGNATURE = "signature.json"
 SAMPLES = "samples.npz"
+SPLIT = "split.json"
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
 LOCK = ".deepgui-run.lock"
 WORK = ".worker"
+
+RUNS_SUFFIX = ".runs"
+
+
+def scratch_root() -> Path:
+    """Where unsaved projects keep their runs."""
+    override = os.environ.get("DEEPGUI_SCRATCH")
+    if override:
+        return Path(override)
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(data) / "deepgui" / "scratch"
+
+
+def runs_root(project) -> Path:
+    """The folder that holds this project's runs."""
+    if project.path is not None:
+        path = Path(project.path)
+        return path.with_name(path.stem + RUNS_SUFFIX)
+    return scratch_root() / project.id / "runs"
+
+
+def is_scratch(root: Path) -> bool:
+    try:
+        Path(root).resolve().relative_to(scratch_root().resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def new_run_dir(project, now: _dt.datetime | None = None) -> Path:
+    """A fresh ``<runs root>/<timestamp>/`` for the next run (not created yet)."""
+    root = runs_root(project)
+    stamp = (now or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    target, i = root / stamp, 1
+    while target.exists():
+        target, i = root / f"{stamp}-{i}", i + 1
+    return target
+
+
+def relocate(old: Path, new: Path, *, move: bool) -> None:
+    """Bring the runs from `old` to `new` (moved or copied); runs already at `new` stay."""
+    old, new = Path(old), Path(new)
+    if old == new or not old.is_dir():
+        return
+    new.mkdir(parents=True, exist_ok=True)
+    for run in sorted(p for p in old.iterdir() if p.is_dir()):
+        target = new / run.name
+        if target.exists():
+            continue
+        if move:
+            shutil.move(str(run), str(target))
+        else:
+            shutil.copytree(run, target)
+    if move:
+        try:
+            old.rmdir()
+            old.parent.rmdir()  # the scratch folder named after the id, when now empty
+        except OSError:
+            pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ def defaults(section: str) -> dict[str, Any]:
         series = {"window": TimeseriesOptions.window, "horizon": TimeseriesOptions.horizon}
         return copy.deepcopy({**DEFAULTS, **series})
     if section == "training":
-        from dataclasses import asdict
-
         from deepgui.core.training.config import TrainingConfig
 
         return asdict(TrainingConfig())
@@ -83,6 +82,7 @@ class Settings:
     def training_config(self) -> TrainingConfig:
         """The training settings, typed: each field the core refuses read as its default (the
         form shows the core's sentence about it beside the field)."""
+        # Imported here: the training package imports its engine, which imports the project.
         from deepgui.core.training.config import read_leniently
 
         return read_leniently(self.section("training"))[0]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deepgui.core import catalogue, node_kinds
+from deepgui.core.backbones import weights_warnings
 from deepgui.core.graph import Graph, Node
 from deepgui.core.keras_layers import call_node, input_shape_of, keras, make_layer
 
@@ -171,8 +172,6 @@ def infer_node(graph: Graph, node: Node, in_shapes: tuple[Shape | None, ...]) ->
         info.trainable_params = _count(getattr(layer, "trainable_weights", []))
     info.warnings += _advice(node, in_shapes)
     if node_kinds.kind(node) == node_kinds.BACKBONE:
-        from deepgui.core.backbones import weights_warnings
-
         info.warnings += weights_warnings(node, in_shapes[0])
     return info
 

@@ -2,6 +2,8 @@
 deepgui: the raw inputs and their preprocessing, the class names in output order, the task.
 A model with several outputs (one per target column) has the task "multioutput" and lists its
 outputs in the order it returns them: ``"outputs": [{"name", "task", "classes"}, ...]``.
+A model with two classes carries its decision ``"threshold"`` on the second class's
+probability (0.5 until the user moves it): `deepgui predict` decides its labels with it.
 
 A run directory holds it as ``signature.json`` with a few raw sample rows (``samples.npz``) for
 the self-checks of its exports; every export writes ``FILE.signature.json`` beside itself
@@ -18,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from deepgui.core import run_layout
+from deepgui.core import fileio, run_layout
 from deepgui.core.data.preprocessing import Preprocessing
 from deepgui.core.errors import DeepGuiError
+from deepgui.core.report import DEFAULT_THRESHOLD, check_threshold
 
 FORMAT = "deepgui-signature"
 RUN_FILE, SAMPLES_FILE = run_layout.SIGNATURE, run_layout.SAMPLES
@@ -47,6 +50,15 @@ class Signature:
     extra: dict[str, Any] = field(default_factory=dict)
     # Several outputs: {"name", "task", "classes"} each, in the order the model returns them.
     outputs: list[dict[str, Any]] = field(default_factory=list)
+    # Two classes: the second class from this probability up (None: the default, 0.5).
+    threshold: float | None = None
+
+    @property
+    def decision_threshold(self) -> float | None:
+        """The threshold labels are decided at, for a model with two classes; None otherwise."""
+        if self.task != "binary" or self.outputs:
+            return None
+        return DEFAULT_THRESHOLD if self.threshold is None else float(self.threshold)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -60,6 +72,8 @@ class Signature:
         }
         if self.outputs:
             out["outputs"] = [dict(o, classes=list(o["classes"])) for o in self.outputs]
+        if self.decision_threshold is not None:
+            out["threshold"] = self.decision_threshold
         if self.strings_as_numbers and self.preprocessing is not None:
             out["vocabularies"] = self.preprocessing.vocabularies()
         elif self.preprocessing is not None and self.preprocessing.table:
@@ -94,7 +108,14 @@ class Signature:
             preprocessing=Preprocessing.from_dict(pre, what) if pre else None,
             strings_as_numbers=bool(data.get("strings_as_numbers")),
             outputs=_outputs(data.get("outputs"), what),
+            threshold=_threshold(data.get("threshold"), what),
         )
+
+
+def _threshold(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    return check_threshold(value, f'{what}: its "threshold"')
 
 
 def _outputs(data: Any, what: str) -> list[dict[str, Any]]:
@@ -126,10 +147,10 @@ def sidecar_path(artefact: str | os.PathLike) -> Path:
 
 
 def write(signature: Signature, path: str | os.PathLike) -> Path:
-    from deepgui.core.project import atomic_write_text
-
     path = Path(path)
-    atomic_write_text(path, json.dumps(signature.to_dict(), indent=1, ensure_ascii=False) + "\n")
+    fileio.atomic_write_text(
+        path, json.dumps(signature.to_dict(), indent=1, ensure_ascii=False) + "\n"
+    )
     return path
 
 
@@ -173,8 +194,6 @@ def write_samples(folder: Path, raw: Any, labels: Any) -> Path:
         arrays.update({f"y:{name}": np.asarray(values[:n]) for name, values in labels.items()})
     elif labels is not None:
         arrays["y"] = np.asarray(labels[:n])
-    from deepgui.core import fileio
-
     path = Path(folder) / SAMPLES_FILE
     with fileio.staged(path) as tmp, tmp.open("wb") as fh:  # nothing left behind on failure
         np.savez(fh, **arrays)
@@ -213,18 +232,3 @@ def output_columns(sig: Signature | None) -> list[dict[str, Any]]:
     pre = sig.preprocessing
     name = pre.targets[0] if pre is not None and pre.targets else "prediction"
     return [{"name": name, "task": sig.task, "classes": list(sig.classes)}]
-
-
-def of_source(path: str | os.PathLike, project=None) -> tuple[Signature | None, str]:
-    """The preprocessing that goes with what `deepgui summary` was given, and where it comes
-    from: a model file's or run's own signature, else a project's newest run that has one."""
-    found = find(path) if Path(path).exists() else None
-    if found is not None:
-        return found, "the trained model"
-    if project is not None and getattr(project, "path", None) is not None:
-        from deepgui.core.training.runs import project_runs
-
-        for run in project_runs(project):
-            if (run.path / RUN_FILE).is_file():
-                return read(run.path / RUN_FILE), f"its newest run {run.name}"
-    return None, ""

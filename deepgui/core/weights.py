@@ -16,8 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from deepgui.core import fileio
 from deepgui.core.errors import ProjectFormatError
+from deepgui.core.keras_graph import import_model
+from deepgui.core.keras_layers import keras
 
 FORMAT = "deepgui-weights"
 VERSION = 1
@@ -28,12 +32,8 @@ def save_weights(model: Any, path: str | os.PathLike) -> Path:
 
     A model holding models as layers is stored under the names its imported graph gives the
     flattened layers, so the weights load into ``build_model(graph_from_model(model))``."""
-    from deepgui.core.keras_layers import keras
-
     model_class = keras().Model
     if any(isinstance(layer, model_class) for layer in model.layers):
-        from deepgui.core.keras_import import import_model
-
         result = import_model(model)
         named = {result.graph.nodes[nid].name: layer for nid, layer in result.layers.items()}
         return save_layer_weights(named, path)
@@ -51,8 +51,7 @@ def save_layer_weights(layers: Mapping[str, Any], path: str | os.PathLike) -> Pa
 
 def weights_bytes(layers: Mapping[str, Any]) -> bytes:
     """The weights file for `layers` (name -> layer), as bytes."""
-    import h5py
-    import numpy as np
+    import h5py  # h5py (60 ms): imported when a weights file is read or written
 
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as fh:
@@ -86,7 +85,7 @@ MAX_BYTES = 16 * fileio.GiB
 def read_weights(path: str | os.PathLike, arrays: bool = True) -> dict[str, list[Any]]:
     """Every stored layer's arrays, by layer name (with `arrays` False, only the names are
     checked). ProjectFormatError for a bad file, or one that is not a regular file."""
-    import h5py
+    import h5py  # h5py (60 ms): imported when a weights file is read or written
 
     path = Path(path)
     if not path.exists() and not path.is_symlink():
@@ -150,7 +149,7 @@ def load_weights(model: Any, path: str | os.PathLike, strict: bool = False) -> l
 
 def read_paths(path: str | os.PathLike) -> dict[str, Any]:
     """Every stored array by its variable's path (``block/top/kernel``)."""
-    import h5py
+    import h5py  # h5py (60 ms): imported when a weights file is read or written
 
     out: dict[str, Any] = {}
     try:

@@ -65,6 +65,7 @@ class CanvasScene(QGraphicsScene):
         doc.graph_changed.connect(self._on_graph_event)
         doc.project_replaced.connect(self.rebuild)
         doc.info_changed.connect(self.refresh_info)
+        doc.marks_changed.connect(self._refresh_marks)
         self.rebuild()
 
     # ---------------------------------------------------------------- model -> scene
@@ -98,6 +99,7 @@ class CanvasScene(QGraphicsScene):
         self.nodes[node.id] = item
         self.addItem(item)
         item.set_info(self.doc.info.get(node.id))
+        item.set_marks(self.doc.project.marks.of(node.id))
         if node.id in self.captions:  # an Input put back by undo keeps what it receives
             self._add_caption(node.id)
         return item
@@ -146,6 +148,11 @@ class CanvasScene(QGraphicsScene):
                 item.detach()
                 self.removeItem(item)
             self._refresh_ports(payload.target)
+
+    def _refresh_marks(self, owner: str, _key: str) -> None:
+        item = self.nodes.get(owner)
+        if item is not None:
+            item.set_marks(self.doc.project.marks.of(owner))
 
     def refresh_info(self) -> None:
         info = self.doc.info

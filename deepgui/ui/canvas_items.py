@@ -26,7 +26,9 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 from deepgui.core import catalogue, node_kinds
 from deepgui.core.graph import Edge, Node
 from deepgui.core.layout import NODE_HEIGHT, NODE_WIDTH
+from deepgui.core.sweep.marks import MARK
 from deepgui.ui.theme import CanvasColors, canvas_colors, category_color
+from deepgui.ui.vary import MARK_COLOR
 
 PORT_RADIUS = 6.0
 HEADER = 24.0
@@ -152,6 +154,8 @@ class _Texts:
     key_rect: QRectF
     shape: str
     shape_rect: QRectF
+    marks: str = ""  # "⟳ 2": the layer's settings marked to vary in a sweep
+    marks_rect: QRectF | None = None
 
 
 class NodeItem(QGraphicsItem):
@@ -169,6 +173,7 @@ class NodeItem(QGraphicsItem):
         self.messages: list[str] = []
         self.drop_highlight = False
         self.connected_ports: set[int] = set()
+        self.marks: dict[str, str] = {}  # parameter -> SPEC, marked to vary in a sweep
         self._texts: _Texts | None = None
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -215,6 +220,12 @@ class NodeItem(QGraphicsItem):
         type_w = min(f.type_m.horizontalAdvance(self.class_name), NODE_WIDTH * 0.45)
         name_rect = QRectF(8, 0, NODE_WIDTH - 20 - type_w, HEADER)
         key_rect = QRectF(8, HEADER + 3, NODE_WIDTH - 16, 18)
+        marks, marks_rect = "", None
+        if self.marks:  # a badge at the end of the key parameters' line, clear of "!"
+            marks = f"{MARK} {len(self.marks)}"
+            width = f.name_small_m.horizontalAdvance(marks) + 10
+            marks_rect = QRectF(NODE_WIDTH - 14 - width, HEADER + 4, width, 16)
+            key_rect.setRight(marks_rect.left() - 4)
         shape_rect = QRectF(8, HEADER + 23, NODE_WIDTH - 16, 18)
         params_w = f.body_m.horizontalAdvance(self.params_text) + 8 if self.params_text else 0
         shown = (
@@ -231,6 +242,8 @@ class NodeItem(QGraphicsItem):
             key_rect=key_rect,
             shape=f.mono_m.elidedText(shown, elide, shape_rect.width() - params_w),
             shape_rect=shape_rect,
+            marks=marks,
+            marks_rect=marks_rect,
         )
         return self._texts
 
@@ -263,6 +276,14 @@ class NodeItem(QGraphicsItem):
             self._refresh_tooltip()
             self.update()
 
+    def set_marks(self, marks: dict[str, str]) -> None:
+        """Show the layer's marks to vary in a sweep ({parameter: SPEC}) as a ⟳ badge."""
+        if marks != self.marks:
+            self.marks = dict(marks)
+            self._texts = None
+            self._refresh_tooltip()
+            self.update()
+
     def set_connected_ports(self, ports: set[int]) -> None:
         if ports != self.connected_ports:
             self.connected_ports = ports
@@ -275,6 +296,11 @@ class NodeItem(QGraphicsItem):
         for message in self.messages:
             colour = "#d32f2f" if self.state == "error" else "#b26a00"
             lines.append(f"<span style='color:{colour}'>{message}</span>")
+        if self.marks:
+            varied = ", ".join(f"{k} {html_escape(v)}" for k, v in self.marks.items())
+            lines.append(
+                f"<span style='color:{MARK_COLOR}'>{MARK} Varied in a sweep: {varied}</span>"
+            )
         self.setToolTip("<br>".join(lines))
 
     # ---------------------------------------------------------------- geometry
@@ -351,10 +377,17 @@ class NodeItem(QGraphicsItem):
         name_font, name_m = f.scaled("name", min(34.0, 11.5 / lod))
         header = min(NODE_HEIGHT * 0.55, name_m.height() + 6)
         self._paint_header(painter, header, accent)
+        width = NODE_WIDTH - 16
+        if self.marks:  # a dot in the badge's colour, at the header's end, at every zoom
+            radius = header * 0.28
+            centre = QPointF(NODE_WIDTH - 6 - radius, header / 2)
+            painter.setPen(QPen(QColor("#ffffff"), 1.5 / max(lod, 0.1)))
+            painter.setBrush(QColor(MARK_COLOR))
+            painter.drawEllipse(centre, radius, radius)
+            width -= 2 * radius + 4
         if lod < BOXES_LOD:
             return
         elide = Qt.TextElideMode.ElideRight
-        width = NODE_WIDTH - 16
         painter.setFont(name_font)
         painter.setPen(QColor("#ffffff"))
         painter.drawText(QRectF(8, 0, width, header), Qt.AlignmentFlag.AlignVCenter,
@@ -426,6 +459,13 @@ class NodeItem(QGraphicsItem):
         painter.setFont(f.mono)
         painter.setPen(c.error if self.state == "error" else c.text)
         painter.drawText(t.shape_rect, Qt.AlignmentFlag.AlignVCenter, t.shape)
+        if t.marks_rect is not None:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(MARK_COLOR))
+            painter.drawRoundedRect(t.marks_rect, 8, 8)
+            painter.setPen(white)
+            painter.setFont(f.name_small)
+            painter.drawText(t.marks_rect, Qt.AlignmentFlag.AlignCenter, t.marks)
         if self.state in ("error", "warning"):
             badge = c.error if self.state == "error" else c.warning
             painter.setPen(Qt.PenStyle.NoPen)

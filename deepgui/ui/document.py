@@ -28,6 +28,7 @@ class Document(QObject):
     undo_changed = Signal()
     message = Signal(str)  # one sentence for the status bar
     keras_loaded = Signal()
+    marks_changed = Signal(str, str)  # (layer id or "training", key): a sweep mark set or cleared
 
     def __init__(self, project: Project | None = None, debounce_ms: int = 120, parent=None) -> None:
         super().__init__(parent)
@@ -83,6 +84,13 @@ class Document(QObject):
                 self.undo_changed.emit()
 
         stack.subscribe(changed)
+        marks = project.marks
+
+        def marked(owner: str, key: str) -> None:
+            if marks is self.project.marks:
+                self.marks_changed.emit(owner, key)
+
+        marks.subscribe(marked)
 
     def files_name(self) -> str:
         """The name the project goes by (an imported model: its file's name)."""

@@ -1,6 +1,7 @@
 """The inspector: a form generated from the selected layer's catalogue spec. Every edit is one
 SetConfig on the undo stack; a value the catalogue rejects is marked with its message and not
-applied; layer names stay unique."""
+applied; layer names stay unique. A number or a choice can be marked to vary in a sweep (its ⟳
+button: vary.py), one SetMark each."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from PySide6.QtWidgets import (
 from deepgui.core import catalogue, node_kinds
 from deepgui.core.catalogue import LayerSpec, ParamSpec, check_param
 from deepgui.core.commands import ExpandBlock, SetConfig
+from deepgui.core.sweep.marks import VARIED_KINDS
 from deepgui.ui.document import Document
 from deepgui.ui.node_details import ArgumentsForm, BackboneWeights, BlockPanel
 from deepgui.ui.param_editors import ParamEditor, Unparsed, editor_for
+from deepgui.ui.vary import VaryButton, edit_mark, with_vary_button
 
 
 def _error_label() -> QLabel:
@@ -36,16 +39,21 @@ def _error_label() -> QLabel:
 
 
 class ParamForm(QWidget):
-    """Editors for every parameter of one spec; `changed(name, value)` on a valid edit."""
+    """Editors for every parameter of one spec; `changed(name, value)` on a valid edit. With
+    `markable`, each number or choice has a ⟳ button: `vary_requested(name)` when it is clicked."""
 
     changed = Signal(str, object)
+    vary_requested = Signal(str)
 
-    def __init__(self, spec: LayerSpec, layer_name: str, parent=None) -> None:
+    def __init__(
+        self, spec: LayerSpec, layer_name: str, parent=None, markable: bool = False
+    ) -> None:
         super().__init__(parent)
         self.spec = spec
         self.layer_name = layer_name
         self.editors: dict[str, ParamEditor | LayerEditor] = {}
         self.errors: dict[str, QLabel] = {}
+        self.vary_buttons: dict[str, VaryButton] = {}
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -62,7 +70,13 @@ class ParamForm(QWidget):
             col = QVBoxLayout(box)
             col.setContentsMargins(0, 0, 0, 0)
             col.setSpacing(2)
-            col.addWidget(editor)
+            if markable and p.kind in VARIED_KINDS:
+                row, button = with_vary_button(editor)
+                button.clicked.connect(lambda _=False, name=p.name: self.vary_requested.emit(name))
+                self.vary_buttons[p.name] = button
+                col.addWidget(row)
+            else:
+                col.addWidget(editor)
             col.addWidget(error)
             form.addRow(label, box)
             self.editors[p.name] = editor
@@ -76,6 +90,12 @@ class ParamForm(QWidget):
                 name,
                 check_param(self.layer_name, p, config[name]) if p and name in config else None,
             )
+
+    def show_marks(self, marks) -> None:
+        """Each ⟳ button as the layer's marks have it (`marks(name)`: its SPEC and the
+        sentence refusing it now, or (None, None))."""
+        for name, button in self.vary_buttons.items():
+            button.show_mark(*marks(name))
 
     def show_error(self, name: str, message: str | None) -> None:
         label, editor = self.errors[name], self.editors[name]
@@ -177,6 +197,7 @@ class Inspector(QWidget):
         self.doc = doc
         self.node_id: str | None = None
         self.form: ParamForm | None = None
+        self.vary_dialog = None  # the mark being edited, while its editor is open
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
@@ -211,6 +232,7 @@ class Inspector(QWidget):
         doc.graph_changed.connect(self._on_graph_event)
         doc.info_changed.connect(self._show_status)
         doc.project_replaced.connect(lambda: self.show_node(None))
+        doc.marks_changed.connect(self._marks_changed)
         self.show_node(None)
 
     def show_node(self, node_id: str | None) -> None:
@@ -245,9 +267,11 @@ class Inspector(QWidget):
         if node.shares or kind == node_kinds.LOCKED:
             pass  # nothing to edit but the name: why_locked says so
         elif spec is not None:
-            self.form = ParamForm(spec, node.name)
+            self.form = ParamForm(spec, node.name, markable=True)
             self.form.set_config(node.config)
             self.form.changed.connect(self._param_changed)
+            self.form.vary_requested.connect(self._vary)
+            self._show_marks()
             self.form_holder.addWidget(self.form)
             if kind == node_kinds.BACKBONE:
                 self.weights_row = BackboneWeights(node, self.form)
@@ -267,6 +291,24 @@ class Inspector(QWidget):
             self.form.open_requested.connect(lambda: self._open_block(node.id))
             self.form_holder.addWidget(self.form)
         self._show_status()
+
+    def _show_marks(self) -> None:
+        if not isinstance(self.form, ParamForm) or self.node_id is None:
+            return
+        marks, node_id = self.doc.project.marks, self.node_id
+        self.form.show_marks(lambda key: (marks.spec(node_id, key), marks.problem(node_id, key)))
+
+    def _marks_changed(self, owner: str, _key: str) -> None:
+        if owner == self.node_id:
+            self._show_marks()
+
+    def _vary(self, key: str) -> None:
+        """The editor of the mark on one parameter; OK pushes one SetMark."""
+        node = self.doc.graph.nodes.get(self.node_id) if self.node_id else None
+        if node is not None:
+            self.vary_dialog = edit_mark(self, self.doc.project, node.id, key,
+                                         node.config.get(key), self.doc.push)  # fmt: skip
+            self.vary_dialog.finished.connect(lambda _r: setattr(self, "vary_dialog", None))
 
     def _show_status(self) -> None:
         if self.node_id is None:
@@ -294,6 +336,7 @@ class Inspector(QWidget):
             if isinstance(self.form, ParamForm):
                 self.form.layer_name = payload.name
                 self.form.set_config(payload.config)
+                self._show_marks()
             elif self.form is not None:  # operations and blocks: their form is made anew
                 self.show_node(self.node_id)
 

@@ -123,6 +123,12 @@ class ChoiceEditor(ParamEditor):
     def __init__(self, spec: ParamSpec, parent=None) -> None:
         super().__init__(spec, parent)
         self.box = QComboBox()
+        # As narrow as six letters allow (it grows with the inspector): sized to its longest
+        # choice, a row with a sweep's ⟳ beside it made the inspector scroll sideways.
+        self.box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.box.setMinimumContentsLength(6)
         for choice in spec.choices:
             self.box.addItem("None" if choice is None else str(choice), choice)
         self.box.currentIndexChanged.connect(lambda i: self.edited.emit(self.box.itemData(i)))

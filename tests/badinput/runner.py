@@ -2,9 +2,10 @@
 
 In-process (`run_family`): each case runs `deepgui.cli.main` with stdout and stderr captured,
 under a watchdog (SIGALRM) that turns a hang into a verdict. As a process of its own
-(`python -m tests.badinput.runner FAMILY ROOT`), it prints one JSON line before each case and
-one after, so the parent sees a crash (a signal, a segfault) or a hang that no alarm could
-interrupt, and which case caused it.
+(`python -m tests.badinput.runner FAMILY[,FAMILY...] ROOT`: each family in ROOT/FAMILY, one
+after another), it prints one JSON line, naming its family, before each case and one after,
+and one when a family is done, so the parent sees a crash (a signal, a segfault) or a hang that
+no alarm could interrupt, and which case caused it.
 """
 
 from __future__ import annotations
@@ -145,14 +146,19 @@ def run_family(family: str, root: Path, slow: bool = True) -> list[tuple[Case, d
 
 
 def _main(argv: list[str]) -> int:
-    family, root = argv[0], Path(argv[1])
+    families, root = argv[0].split(","), Path(argv[1])
     slow = "--quick" not in argv
-    cases = [c for c in build(family, root) if slow or not c.slow]
-    print(json.dumps({"cases": [dataclasses.asdict(c) for c in cases]}), flush=True)
-    for case in cases:
-        print(json.dumps({"start": case.name}), flush=True)
-        result = run_case(case, root)
-        print(json.dumps(result), flush=True)
+
+    def say(family: str, **item) -> None:
+        print(json.dumps({"family": family, **item}), flush=True)
+
+    for family in families:
+        cases = [c for c in build(family, root / family) if slow or not c.slow]
+        say(family, cases=[dataclasses.asdict(c) for c in cases])
+        for case in cases:
+            say(family, start=case.name)
+            say(family, result=run_case(case, root / family))
+        say(family, done=True)
     return 0
 
 

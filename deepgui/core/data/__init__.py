@@ -52,10 +52,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from deepgui.core.data import arrays, builtin, images, keras_sets, tabular, timeseries
 from deepgui.core.data.base import TASKS, LoadedData, rows
-from deepgui.core.data.builtin import builtin_datasets
 from deepgui.core.data.check import check_against_model, loss_name
+from deepgui.core.data.preprocessing import model_scales_inputs
 from deepgui.core.data.preview import preview
+from deepgui.core.data.shipped import builtin_datasets
 from deepgui.core.data.spec import (
     BuiltinOptions,
     CsvOptions,
@@ -97,38 +99,24 @@ def load_dataset(
     The result keeps the raw splits (raw_train, ...) and the network-ready ones (x_train, ...),
     and in `spec` the dict with every default filled in. Every problem is a DatasetError naming
     the file, column or field."""
-    from deepgui.core.data.preprocessing import model_scales_inputs
-
     spec = DataSpec.from_dict(spec_dict, base_dir)
     standardize = not model_scales_inputs(graph)
     match spec.options:
         case BuiltinOptions() as opts:
-            from deepgui.core.data.builtin import load_builtin
-
-            data = load_builtin(spec, opts, standardize=standardize)
+            data = builtin.load_builtin(spec, opts, standardize=standardize)
         case CsvOptions() as opts:
-            from deepgui.core.data.tabular import load_csv
-
-            data = load_csv(spec, opts, standardize=standardize)
+            data = tabular.load_csv(spec, opts, standardize=standardize)
         case NpzOptions() as opts:
-            from deepgui.core.data.arrays import load_npz
-
-            data = load_npz(spec, opts)
+            data = arrays.load_npz(spec, opts)
         case ImageOptions() as opts:
-            from deepgui.core.data.images import load_image_folder
-
-            data = load_image_folder(spec, opts, input_shape, standardize=standardize)
+            data = images.load_image_folder(spec, opts, input_shape, standardize=standardize)
             # Record the size and colour mode actually used (the model's or the first image's).
             size, mode = data.extras["image_size"], data.extras["color_mode"]
             spec = spec.with_options(image_size=tuple(size), color_mode=mode)
         case TimeseriesOptions() as opts:
-            from deepgui.core.data.timeseries import load_timeseries
-
-            data = load_timeseries(spec, opts, standardize=standardize)
+            data = timeseries.load_timeseries(spec, opts, standardize=standardize)
         case KerasOptions() as opts:
-            from deepgui.core.data.keras_sets import load_keras_set
-
-            data = load_keras_set(spec, opts, standardize=standardize)
+            data = keras_sets.load_keras_set(spec, opts, standardize=standardize)
     # An empty split is an absent one: callers test `is None`, not the length.
     if data.y_val is not None and rows(data.y_val) == 0:
         data.x_val = data.y_val = None

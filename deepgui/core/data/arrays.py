@@ -109,13 +109,17 @@ def _check_members(path: Path, size: int) -> None:
 def load_npz(spec: DataSpec, opts: NpzOptions) -> LoadedData:
     path = opts.path
     arrays = read_npz(path)
+    # Each part's file and array name, for the run's split.json.
+    sources = {k: (path, k) for k in ("x_train", "x_val", "x_test")}
     if "x_val" not in arrays and "x_validation" in arrays:
         arrays["x_val"], arrays["y_val"] = (
             arrays.pop("x_validation"),
             arrays.pop("y_validation", None),
         )
+        sources["x_val"] = (path, "x_validation")
     if "x" in arrays and "y" in arrays:
         arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y")
+        sources["x_train"] = (path, "x")
     if "x_train" not in arrays or "y_train" not in arrays:
         names = ", ".join(sorted(arrays)) or "none"
         raise DatasetError(
@@ -143,7 +147,9 @@ def load_npz(spec: DataSpec, opts: NpzOptions) -> LoadedData:
                     f'{other.name}: needs arrays "x" and "y" (dataset field "{key}").'
                 )
             parts[xk] = (x, y)
-    return from_arrays(parts, spec, what=path.name, class_names=spec.class_names)
+            sources[xk] = (other, "x" if "x" in extra else "x_train")
+    return from_arrays(parts, spec, what=path.name, class_names=spec.class_names,
+                       sources=sources)  # fmt: skip
 
 
 def as_features(x: np.ndarray, what: str, key: str) -> np.ndarray:
@@ -174,10 +180,12 @@ def from_arrays(
     class_names: Sequence[str] | None = None,
     scale: float | None = None,
     description: str = "",
+    sources: dict[str, tuple[Path, str]] | None = None,
 ) -> LoadedData:
     """Split the "x_train" pair (unless validation or test pairs are given) and encode labels.
     The arrays stay as given; `scale` (a known range, such as 1/16 for 0-16 pixels) becomes a
-    Rescaling layer in the model."""
+    Rescaling layer in the model. `sources`, the file and array name of each part's pair
+    ("x_train": (path, "x")), lets the run record its split (LoadedData.split)."""
     checked = {}
     for key, (x, y) in parts.items():
         x = as_features(np.asarray(x), what, key)
@@ -213,6 +221,17 @@ def from_arrays(
 
     x_val, y_val = given("x_val", va)
     x_test, y_test = given("x_test", te)
+    split: dict = {}
+    if sources is not None:
+        split["of"] = "samples"
+        for part, key, rows in (("train", "x_train", tr), ("validation", "x_val", va),
+                                ("test", "x_test", te)):  # fmt: skip
+            if key in checked and key != "x_train":
+                rows = np.arange(len(checked[key][0]))  # a pair of its own: all of it
+            else:
+                key = "x_train"
+            path, name = sources[key]
+            split[part] = {"path": str(path), "key": name, "rows": rows}
     return LoadedData(
         x_train[tr],
         y_train[tr],
@@ -224,4 +243,5 @@ def from_arrays(
         class_names=names,
         description=description or f"{what}: {len(x_train)} samples of shape {x_train.shape[1:]}",
         preprocessing=array_preprocessing(x_train.shape[1:], "x", scale=scale),
+        split=split,
     )

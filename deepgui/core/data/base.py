@@ -87,6 +87,12 @@ class LoadedData:
     raw_test: Any = None
     # One per target when there are several (task MULTI_OUTPUT); empty for one target.
     outputs: list[OutputInfo] = field(default_factory=list)
+    # Where each part's samples come from, which the run folder keeps (split.json, see
+    # core/run_split.py): {"of": "rows" | "files" | "windows" | "samples", "train" |
+    # "validation" | "test": {"path": the file or folder, "rows": positions in its data rows
+    # (or "files": paths inside the folder), "key": the array of an .npz}}, in the order of
+    # the part's own arrays. Empty where the loader does not say (arrays handed over).
+    split: dict[str, Any] = field(default_factory=dict)
 
     @property
     def multi_output(self) -> bool:

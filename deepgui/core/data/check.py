@@ -9,6 +9,7 @@ import numpy as np
 
 from deepgui.core.data.base import LoadedData, rows
 from deepgui.core.errors import DatasetError
+from deepgui.core.keras_layers import input_shape_of
 
 _ALIASES = {
     "sparsecategoricalcrossentropy": "sparse_categorical_crossentropy",
@@ -100,8 +101,6 @@ def refuse_unfit_inputs(data: LoadedData, graph) -> None:
     """DatasetError, the sentence check_against_model would say, when the graph's Inputs
     cannot take the data: read from the graph, so that `deepgui train` tells this bad input
     (exit status 2) before it builds anything. Inputs it cannot read are left to the build."""
-    from deepgui.core.keras_layers import input_shape_of
-
     try:
         inputs = [(node.name, tuple(input_shape_of(node)[1:])) for node in graph.input_nodes()]
     except (ValueError, TypeError, AttributeError):

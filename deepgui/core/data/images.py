@@ -10,6 +10,7 @@ else the first image's), "rescale" (default true)."""
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,9 +83,7 @@ def check_dimensions(classes: dict[str, list[str]]) -> None:
     the headers alone before anything is decoded. Files without a readable header are left to
     the decoder, which names them."""
     try:
-        import warnings
-
-        from PIL import Image
+        from PIL import Image  # Pillow: imported when an image is read
     except ImportError:  # pragma: no cover - Pillow comes with Keras's image utilities
         return
     for files in classes.values():
@@ -108,7 +107,7 @@ def check_dimensions(classes: dict[str, list[str]]) -> None:
 def _find_undecodable(classes: dict[str, list[str]]) -> str | None:
     """The first file TensorFlow cannot decode: its own error does not say which (only looked
     for after a failure, so a good folder is not read twice)."""
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow (seconds): imported when used
 
     for files in classes.values():
         for f in files:
@@ -120,7 +119,7 @@ def _find_undecodable(classes: dict[str, list[str]]) -> str | None:
 
 
 def _first_image_shape(path: str) -> tuple[int, int, int]:
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow (seconds): imported when used
 
     try:
         shape = tf.io.decode_image(tf.io.read_file(str(path)), expand_animations=False).shape
@@ -202,6 +201,13 @@ def load_image_folder(
         parts[key] = _read(other, found, size, mode, names)
     (x_va, y_va), (x_te, y_te) = parts["val"], parts["test"]
     task = "binary" if len(names) == 2 else "multiclass"
+    files = np.array(_inside(root, classes), dtype=object)
+    split = {"of": "files", "train": {"path": str(root), "files": list(files[tr])},
+             "validation": {"path": str(root), "files": list(files[va])},
+             "test": {"path": str(root), "files": list(files[te])}}  # fmt: skip
+    for key, (other, found) in others.items():
+        split["validation" if key == "val" else "test"] = {"path": str(other),
+                                                           "files": _inside(other, found)}  # fmt: skip
     return LoadedData(
         x[tr],
         y[tr],
@@ -219,7 +225,13 @@ def load_image_folder(
             scale=1 / 255 if standardize and opts.rescale else None,
             image={"height": size[0], "width": size[1], "color_mode": mode},
         ),
+        split=split,
     )
+
+
+def _inside(root: Path, classes: dict[str, list[str]]) -> list[str]:
+    """Each image's path inside `root` ("cat/1.png"), in the order `_read` reads them."""
+    return [Path(os.path.relpath(f, root)).as_posix() for fs in classes.values() for f in fs]
 
 
 def _read(root: Path, classes: dict[str, list[str]], size, mode: str, names: list[str]):
@@ -228,7 +240,7 @@ def _read(root: Path, classes: dict[str, list[str]], size, mode: str, names: lis
     The files listed by class_folders, decoded and resized as Keras's
     image_dataset_from_directory does; a GIF (TensorFlow decodes GIFs only as RGB) is decoded
     as RGB and then converted to the colour mode asked for, its first frame if animated."""
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow (seconds): imported when used
 
     channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[mode]
     paths = [f for files in classes.values() for f in files]

@@ -13,6 +13,7 @@ from deepgui.core.data.base import LoadedData
 from deepgui.core.data.preprocessing import array_preprocessing
 from deepgui.core.data.split import split_indices
 from deepgui.core.errors import DatasetError
+from deepgui.core.keras_layers import keras
 
 if TYPE_CHECKING:
     from deepgui.core.data.spec import DataSpec, KerasOptions
@@ -49,8 +50,6 @@ KERAS_SETS = {
 
 
 def load_keras_set(spec: DataSpec, opts: KerasOptions, *, standardize: bool = True) -> LoadedData:
-    from deepgui.core.keras_layers import keras
-
     name = opts.name
     k = keras()
     try:
@@ -104,6 +103,13 @@ def load_keras_set(spec: DataSpec, opts: KerasOptions, *, standardize: bool = Tr
         description=f"{name}: {text}",
         extras=extras,
         preprocessing=pre,
+        # No file to read them back from: the split names Keras's set and its parts' rows.
+        split={
+            "of": "samples",
+            "train": {"keras": name, "key": "train", "rows": tr},
+            "validation": {"keras": name, "key": "train", "rows": va},
+            "test": {"keras": name, "key": "test", "rows": np.arange(len(y_te))},
+        },
     )
 
 

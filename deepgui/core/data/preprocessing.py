@@ -29,7 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from deepgui.core import node_kinds
 from deepgui.core.errors import DatasetError
+from deepgui.core.graph import Node
+from deepgui.core.keras_layers import keras
 
 FORMAT = "deepgui-preprocessing"
 KINDS = ("numeric", "category", "text", "array")
@@ -204,8 +207,6 @@ class Preprocessing:
     # ------------------------------------------------------------------ Keras
     def raw_inputs(self, strings: bool = True) -> Any:
         """Fresh keras.Input tensors: a dict by name for a table, else the one tensor."""
-        from deepgui.core.keras_layers import keras
-
         k = keras()
         tensors = {}
         for r in self.inputs:
@@ -215,8 +216,6 @@ class Preprocessing:
 
     def outputs(self, raw: Any, strings: bool = True) -> Any:
         """The network's inputs computed from `raw` (what raw_inputs gives) by the layers."""
-        from deepgui.core.keras_layers import keras
-
         k = keras()
         tensors = raw if self.table else {self.inputs[0].name: raw}
         by_name = self.by_name()
@@ -237,15 +236,11 @@ class Preprocessing:
 
     def model(self, strings: bool = True):
         """The preprocessing alone: raw data in, the network's inputs out."""
-        from deepgui.core.keras_layers import keras
-
         raw = self.raw_inputs(strings)
         return keras().Model(raw, self.outputs(raw, strings), name="preprocessing")
 
     def wrap(self, network, strings: bool = True, name: str | None = None):
         """One model that takes the raw data and returns the network's outputs."""
-        from deepgui.core.keras_layers import keras
-
         k = keras()
         if not self.table and len(self.inputs) == 1 and len(network.inputs) == 1:
             # The one raw input keeps the network input's name: that is what callers know.
@@ -386,8 +381,6 @@ def category_input(name: str, column: str, strings: np.ndarray, missing: np.ndar
 
 def text_input(name: str, column: str, texts: np.ndarray, length: int, max_tokens: int):
     """A free-text column: TextVectorization adapted on the training texts."""
-    from deepgui.core.keras_layers import keras
-
     layer = keras().layers.TextVectorization(
         max_tokens=max_tokens, output_mode="int", output_sequence_length=length
     )
@@ -462,8 +455,6 @@ def _scales(node) -> bool:
     """Whether the node takes raw values and scales them itself: a scaling layer, a palette
     backbone (its family's preprocess_input is inside it), or a model used as a layer whose
     first layer scales (EfficientNet and ConvNeXt carry their own)."""
-    from deepgui.core import node_kinds
-
     kind = node_kinds.kind(node)
     if kind == node_kinds.BACKBONE:
         return True
@@ -481,8 +472,6 @@ def _scales(node) -> bool:
 
 
 def _as_node(entry: dict):
-    from deepgui.core.graph import Node
-
     return Node("inner", entry["class_name"], entry.get("config") or {}, module=entry.get("module"))
 
 
@@ -563,8 +552,6 @@ def _encode_numeric(k, run: list[RawInput], tensors: list) -> Any:
 
 
 def _text_ids(r: RawInput, texts: np.ndarray) -> np.ndarray:
-    from deepgui.core.keras_layers import keras
-
     layer = keras().layers.TextVectorization(
         vocabulary=list(r.vocabulary) or ["[none]"],
         output_mode="int",

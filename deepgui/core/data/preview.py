@@ -8,6 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from deepgui.core.data import images
+from deepgui.core.data.arrays import read_npz
+from deepgui.core.data.keras_sets import KERAS_SETS
+from deepgui.core.data.shipped import BUILTIN
 from deepgui.core.data.spec import (
     BuiltinOptions,
     CsvOptions,
@@ -17,6 +21,7 @@ from deepgui.core.data.spec import (
     NpzOptions,
     TimeseriesOptions,
 )
+from deepgui.core.data.table import read_csv, type_column
 from deepgui.core.errors import DatasetError
 
 
@@ -29,15 +34,11 @@ def preview(
     so the panel reports a bad field before training does."""
     match DataSpec.from_dict(spec_dict, base_dir).options:
         case BuiltinOptions(name=name, path=path):
-            from deepgui.core.data.builtin import BUILTIN
-
             how = BUILTIN[name][2]
             if path.suffix == ".csv":
                 return {**_table(path, rows), "target": how["target"], "name": name}
             return {**_arrays(path, rows), "name": name, "class_names": how["class_names"]}
         case KerasOptions(name=name):
-            from deepgui.core.data.keras_sets import KERAS_SETS
-
             text, classes = KERAS_SETS[name]
             return {"kind": "keras", "name": name, "description": text, "class_names": classes}
         case CsvOptions(path=path, target=target) | TimeseriesOptions(path=path, target=target):
@@ -74,8 +75,6 @@ def likely_target(columns: list[str], kinds: list[str]) -> str | None:
 
 
 def _table(path: Path, rows: int) -> dict[str, Any]:
-    from deepgui.core.data.table import read_csv, type_column
-
     table = read_csv(path, max_rows=max(rows, 200))  # types are guessed from the first rows
     types = []
     for name in table.header:
@@ -96,8 +95,6 @@ def _table(path: Path, rows: int) -> dict[str, Any]:
 
 
 def _arrays(path: Path, rows: int) -> dict[str, Any]:
-    from deepgui.core.data.arrays import read_npz
-
     arrays = read_npz(path)
     info = {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()}
     x = arrays.get("x", arrays.get("x_train"))
@@ -116,9 +113,7 @@ def _arrays(path: Path, rows: int) -> dict[str, Any]:
 
 
 def _images(path: Path, rows: int) -> dict[str, Any]:
-    from deepgui.core.data.images import class_folders
-
-    classes = class_folders(path)
+    classes = images.class_folders(path)
     per_class = max(1, min(rows, 5))
     return {
         "kind": "images",

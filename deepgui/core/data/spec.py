@@ -13,6 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from deepgui.core import fileio
+from deepgui.core.data.keras_sets import KERAS_SETS
+from deepgui.core.data.shipped import builtin_file
 from deepgui.core.data.table import KINDS
 from deepgui.core.errors import DatasetError
 
@@ -321,8 +323,6 @@ def _files(spec: dict[str, Any], base: Path | None, kind: str = "file") -> dict[
 
 
 def _builtin(spec: dict[str, Any], base: Path | None) -> BuiltinOptions:
-    from deepgui.core.data.builtin import builtin_file
-
     name = spec.get("name")
     return BuiltinOptions(name, builtin_file(name)[0])
 
@@ -407,8 +407,6 @@ def _timeseries(spec: dict[str, Any], base: Path | None) -> TimeseriesOptions:
 
 
 def _keras(spec: dict[str, Any], base: Path | None) -> KerasOptions:
-    from deepgui.core.data.keras_sets import KERAS_SETS
-
     name = spec.get("name")
     if not isinstance(name, str) or name not in KERAS_SETS:
         raise DatasetError(

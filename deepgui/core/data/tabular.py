@@ -58,10 +58,12 @@ def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> L
         raise DatasetError(f"{path.name}: has no columns besides the {noun} {shown} to learn from.")
 
     missing_counts = {"cells": 0, "filled": 0, "rows_dropped": 0}
+    kept: dict[int, np.ndarray] = {}  # by table: the positions of the rows left, for the split
 
     def typed(t: Table, forced: dict[str, str | None]) -> dict[str, Column]:
         cols = {n: type_column(t, n, forced.get(n)) for n in [*features, *targets]}
         keep = _rows_to_keep(t, cols, set(targets), spec.missing, missing_counts)
+        kept[id(t)] = np.arange(t.n_rows) if keep is None else keep
         if keep is not None:
             cols = {
                 n: Column(c.name, c.kind, c.values[keep], c.missing[keep], c.categories)
@@ -182,6 +184,13 @@ def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> L
         task, class_names = MULTI_OUTPUT, []
         outputs = [OutputInfo(t, labels[t][1], tuple(labels[t][2])) for t in targets]
         description = f"{path.name}: {n_rows} rows, targets {', '.join(map(repr, targets))}"
+    rows_of = kept[id(table)]
+    split = {"of": "rows", "train": {"path": str(path), "rows": rows_of[train_idx]},
+             "validation": {"path": str(path), "rows": rows_of[val_idx]},
+             "test": {"path": str(path), "rows": rows_of[test_idx]}}  # fmt: skip
+    for key, (other, _) in others.items():  # a separate file: every row it kept
+        split["validation" if key == "val" else "test"] = {"path": str(other.path),
+                                                           "rows": kept[id(other)]}  # fmt: skip
     return LoadedData(
         x_train,
         y_train,
@@ -196,6 +205,7 @@ def load_csv(spec: DataSpec, opts: CsvOptions, *, standardize: bool = True) -> L
         extras=extras,
         preprocessing=preprocessing,
         outputs=outputs,
+        split=split,
     )
 
 

@@ -13,6 +13,7 @@ a raw CSV for `deepgui predict` the same way, one window per step."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,7 +58,7 @@ def load_timeseries(
     std = values[: bounds[1]].std(axis=0)
     std[std < 1e-12] = 1.0
     scaled = values.astype(np.float32)  # raw: the model standardizes
-    parts = []
+    parts, starts = [], []
     for i, label in enumerate(("training", "validation", "test")):
         lo, hi = bounds[i], bounds[i + 1]
         x, y = windows(scaled[lo:hi], tvals[lo:hi], window, horizon, opts.stride)
@@ -67,10 +68,13 @@ def load_timeseries(
                 f"rows plus a horizon of {horizon}; use a shorter window or more data."
             )
         parts.append((x, y))
+        # Where each window starts among the rows kept: `forecast_windows`' own numbering.
+        starts.append(lo + np.arange(0, len(x) * opts.stride, opts.stride)[: len(x)])
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = parts
     if spec.shuffle:  # training windows only: the order inside each window stays
         order = np.random.default_rng(spec.seed).permutation(len(x_tr))
         x_tr, y_tr = x_tr[order], y_tr[order]
+        starts[0] = starts[0][order]
     preprocessing = array_preprocessing(
         (window, len(names)),
         "window",
@@ -91,6 +95,13 @@ def load_timeseries(
         feature_names=names,
         description=f"{path.name}: {n} rows in windows of {window}, forecasting {target!r} {horizon} ahead",
         preprocessing=preprocessing,
+        split={
+            "of": "windows",
+            **{
+                part: {"path": str(path), "rows": rows}
+                for part, rows in zip(("train", "validation", "test"), starts, strict=True)
+            },
+        },
     )
 
 
@@ -138,8 +149,6 @@ def forecast_windows(path, series: dict[str, Any]) -> ForecastWindows:
     them, with the same columns, gaps dealt with the same way, one step apart: the last ones
     forecast rows past the end of the file. DatasetError, one sentence, for a file that lacks
     a column or has too few rows."""
-    from pathlib import Path
-
     path = Path(path)
     columns, target = list(series["columns"]), series.get("target")
     window, horizon = int(series["window"]), int(series.get("horizon", 1))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 # Keras layers that are the identity at inference (tests/test_export_augmentation.py checks
 # each against the installed Keras). RandomCrop is not among them: at inference it resizes to
 # its size, so it changes the data.
@@ -88,7 +90,7 @@ def without_augmentation(model, runtime: bool = False) -> tuple[Any, list[str]]:
 def _rebuilt(model, dropped: list[str], done: dict[int, Any], runtime: bool):
     if id(model) in done:  # a nested model used twice stays one model
         return done[id(model)]
-    import keras
+    import keras  # Keras brings TensorFlow (seconds): imported when used
 
     if not _needs_rebuild(model, runtime):
         result = model
@@ -114,7 +116,7 @@ def _rebuilt(model, dropped: list[str], done: dict[int, Any], runtime: bool):
 def _rebuilt_sequential(model, dropped: list[str], done: dict[int, Any], runtime: bool):
     """A Sequential model as a functional one on the same layers (clone_model cannot leave
     layers out of a Sequential one)."""
-    import keras
+    import keras  # Keras brings TensorFlow (seconds): imported when used
 
     source = model.inputs[0]
     inputs = keras.Input(batch_shape=source.shape, dtype=source.dtype, name=source.name)
@@ -137,7 +139,7 @@ def _call(layer, dropped: list[str], args: tuple, kwargs: dict, runtime: bool):
         return layer(*args, **kwargs)
     dropped.append(layer.name)
     if out.dtype != x.dtype:  # image layers hand back their compute dtype even at inference
-        import keras
+        import keras  # Keras brings TensorFlow (seconds): imported when used
 
         return keras.ops.cast(x, out.dtype)
     return x
@@ -165,8 +167,7 @@ def _depthwise_grouped(layer) -> bool:
 def _as_depthwise(conv, x):
     """A Conv2D with one group per channel as the DepthwiseConv2D that computes the same, on
     the same numbers (its kernel (h, w, 1, C) laid out as (h, w, C, 1))."""
-    import keras
-    import numpy as np
+    import keras  # Keras brings TensorFlow (seconds): imported when used
 
     config = conv.get_config()
     depthwise = keras.layers.DepthwiseConv2D(
@@ -199,8 +200,7 @@ def _constant_normalization(layer) -> bool:
 def _as_rescaling(layer):
     """(x - mean) / max(sqrt(variance), epsilon) as x * scale + offset, its numbers held as
     NumPy arrays (traced as constants, not captured tensors)."""
-    import keras
-    import numpy as np
+    import keras  # Keras brings TensorFlow (seconds): imported when used
 
     mean = np.asarray(keras.ops.convert_to_numpy(layer.mean), "float64")
     deviation = np.maximum(
@@ -213,7 +213,7 @@ def _as_rescaling(layer):
 
 
 def _is_model(layer) -> bool:
-    import keras
+    import keras  # Keras brings TensorFlow (seconds): imported when used
 
     return isinstance(layer, keras.Model)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +111,7 @@ def write_tflite(model, path: Path, quantize: str | None, batch_size: int | None
     """TFLite through Keras's LiteRT exporter; optionally float16 or dynamic-range quantized,
     optionally with a fixed batch size (recurrent layers need one to avoid TensorFlow ops that
     the plain LiteRT runtime lacks)."""
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow (seconds): imported when used
 
     kwargs: dict[str, Any] = {}
     if quantize == "float16":
@@ -125,7 +126,7 @@ def write_tflite(model, path: Path, quantize: str | None, batch_size: int | None
 
 def fixed_batch_signature(model, batch_size: int) -> list:
     """The model's input signature with the batch dimension fixed."""
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow (seconds): imported when used
 
     specs = [
         tf.TensorSpec(
@@ -154,7 +155,7 @@ def run(fmt: str, path: Path, model, arrays: list[np.ndarray]) -> list[np.ndarra
 
 
 def run_keras(path: Path, arrays: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
-    import keras
+    import keras  # Keras brings TensorFlow (seconds): imported when used
 
     loaded = keras.saving.load_model(str(path), compile=False, safe_mode=True)
     return to_numpy_list(loaded(as_model_input(arrays, names), training=False))
@@ -163,7 +164,7 @@ def run_keras(path: Path, arrays: list[np.ndarray], names: list[str]) -> list[np
 def run_savedmodel(
     path: Path, arrays: list[np.ndarray], names: list[str], by_name: bool
 ) -> list[np.ndarray]:
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow (seconds): imported when used
 
     loaded = tf.saved_model.load(str(path))
     # `serve` keeps the model's own input structure: a dict for a table's named columns.
@@ -173,11 +174,10 @@ def run_savedmodel(
 
 def _litert_interpreter(path: Path):
     try:
+        # LiteRT: imported when a .tflite model runs
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
-        import warnings
-
-        import tensorflow as tf
+        import tensorflow as tf  # TensorFlow (seconds): imported when used
 
         with warnings.catch_warnings():  # deprecated in TF, still the fallback
             warnings.simplefilter("ignore")
@@ -209,7 +209,7 @@ def run_tflite(path: Path, names: list[str], arrays: list[np.ndarray]) -> list[n
 
 def run_onnx(path: Path, names: list[str], arrays: list[np.ndarray]) -> list[np.ndarray]:
     try:
-        import onnxruntime as ort
+        import onnxruntime as ort  # onnxruntime: imported when an .onnx model runs
     except ImportError as exc:
         raise _missing(FORMATS["onnx"], exc) from None
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -28,6 +28,7 @@ from deepgui.core.export.samples import (
     random_inputs,
     reference_outputs,
 )
+from deepgui.core.keras_layers import keras
 
 OPTIONS = {"quantize", "opset", "batch_size", "samples", "tolerance"}
 
@@ -402,7 +403,6 @@ def _exact_gelu_with_erf(model) -> Iterator[None]:
     if model is None:
         yield
         return
-    from deepgui.core.keras_layers import keras
 
     k = keras()
     gelu = k.activations.gelu
@@ -430,8 +430,6 @@ def in_inference_mode(model) -> Iterator[Any]:
     the SavedModel, TFLite and ONNX exporters trace. Traced as it is, a model whose input
     size is free (an image model that resizes) kept Dropout's random ops in the graph. The
     inner model is renamed while it is used when an input has its name (names are unique)."""
-    from deepgui.core.keras_layers import keras
-
     k = keras()
 
     def fresh(tensor):

@@ -10,17 +10,30 @@ import os
 from pathlib import Path
 from typing import Any
 
-from deepgui.core import fileio, run_layout
+import numpy as np
+
+from deepgui.core import fileio, run_layout, signature
+from deepgui.core.build import build_model
+from deepgui.core.codegen import generate_script
+from deepgui.core.compile_settings import compile_for_export
+from deepgui.core.data.arrays import check_npz
 from deepgui.core.errors import DeepGuiError, ExportError
 from deepgui.core.export.model_export import (
+    _refuse_non_finite,
+    _replace,
+    _staging,
     canonical_format,
     check_targets,
     export_model,
     target_path,
 )
 from deepgui.core.export.plots import export_plots
+from deepgui.core.export.raw_export import export_with_signature
 from deepgui.core.export.report import ExportReport, artefact_size, human_size
+from deepgui.core.keras_import import load_model_file
 from deepgui.core.project import Project, atomic_write_text, load_project
+from deepgui.core.training.rundir import read_run
+from deepgui.core.weights import load_weights
 
 RUN_MODEL, RUN_PROJECT, RUN_HISTORY = run_layout.MODEL, run_layout.PROJECT, run_layout.HISTORY
 # Formats that come from the project or the run rather than from the model.
@@ -50,14 +63,11 @@ def export_project(
         note += _compile_like_project(model, source)
     sig = raw = None
     if not isinstance(source, Project):
-        from deepgui.core import signature
-
         sig = signature.find(source)
         if Path(source).is_dir():
             raw = _samples_of(Path(source))
     if sig is None:
         return export_model(model, fmt, path, note=note, force=force, **options)
-    from deepgui.core.export.raw_export import export_with_signature
 
     return export_with_signature(model, sig, fmt, path, raw, note=note, force=force, **options)
 
@@ -81,8 +91,6 @@ def load_source_model(source: Project | str | os.PathLike) -> tuple[Any, str]:
 
 def _no_model(run: Path) -> str:
     """Why a folder has no model to export: not a run, or a run that kept none."""
-    from deepgui.core.training.rundir import read_run
-
     try:
         metrics = read_run(run)["metrics"]
     except DeepGuiError:
@@ -100,13 +108,10 @@ def _no_model(run: Path) -> str:
 
 
 def _model_of_project(project: Project) -> tuple[Any, str]:
-    from deepgui.core.build import build_model
-
     model = build_model(project.graph, name=_model_name(project))
     weights = project.weights_path
     if weights is None or not weights.is_file():
         return model, "; untrained: the project has no saved weights"
-    from deepgui.core.weights import load_weights
 
     fresh = load_weights(model, weights)
     if fresh:
@@ -121,8 +126,6 @@ def _model_name(project: Project) -> str:
 
 
 def _load_keras_file(path: Path):
-    from deepgui.core.keras_import import load_model_file
-
     try:
         return load_model_file(path)
     except DeepGuiError as exc:
@@ -136,8 +139,6 @@ def _compile_like_project(model, source) -> str:
     them (optimizer, its arguments and schedule, losses, loss weights, metrics) as a Keras
     user's own file would. A run's "auto" loss and metrics are the ones it trained with.
     Returns a note for what could not be kept ('' when all was)."""
-    from deepgui.core.compile_settings import compile_for_export
-
     if not isinstance(source, Project) and Path(source).suffix.lower() in (".keras", ".h5"):
         return ""  # a model file keeps what it was compiled with
     try:
@@ -147,8 +148,6 @@ def _compile_like_project(model, source) -> str:
     training = dict(project.training)
     src = None if isinstance(source, Project) else Path(source).expanduser()
     if src is not None and src.is_dir():
-        from deepgui.core.training.rundir import read_run
-
         try:
             metrics = read_run(src)["metrics"]
         except DeepGuiError:
@@ -184,8 +183,6 @@ def export_script(project: Project, path: Path, force: bool = False) -> ExportRe
     ``NAME.signature.json``) and checks that the model the script's code builds, with those
     weights loaded, gives the run model's outputs on the run's sample rows. From a project the
     script's `train` makes the weights; its check is that it compiles."""
-    from deepgui.core.codegen import generate_script
-
     run = _run_of(project)
     beside = (_weights_beside(path), _signature_beside(path))
     check_targets("python", path, force, beside=beside if run is not None else ())
@@ -223,7 +220,6 @@ def export_script(project: Project, path: Path, force: bool = False) -> ExportRe
             "Keras and NumPy to train the model with the project's settings and then predict."
         )
         return ExportReport(path, "python", size, None, None, True, message)
-    from deepgui.core.export.model_export import _refuse_non_finite, _replace, _staging
 
     _refuse_non_finite(model, _samples_of(run))
     weights = _weights_beside(path)
@@ -296,8 +292,6 @@ def _run_of(project: Project) -> Path | None:
 def _run_signature(run: Path):
     """The run's signature when it has preprocessing to write into the script (runs from
     before signatures get a script that trains, like a project's)."""
-    from deepgui.core import signature
-
     path = run / signature.RUN_FILE
     if not path.is_file():
         return None
@@ -328,9 +322,6 @@ def _data_folder(project: Project, run: Path | None) -> Path | None:
 
 def _samples_of(run: Path):
     """The run's raw sample rows (checked before they are read), or None."""
-    from deepgui.core import signature
-    from deepgui.core.data.arrays import check_npz
-
     path = run / signature.SAMPLES_FILE
     if not path.is_file():
         return None
@@ -355,8 +346,6 @@ def _signature_beside(path: Path) -> Path:
 def _write_run_weights(model, sig, path: Path) -> None:
     """The run model's weights beside the script (written whole, then renamed into place), and
     its signature: the constants that go with them, which the script prefers when present."""
-    from deepgui.core import signature
-
     target = _weights_beside(path)
     # Keras insists on the .weights.h5 ending, so the temporary file keeps it.
     with fileio.staged(target, suffix=".weights.h5") as tmp:
@@ -373,8 +362,6 @@ def _check_script(script: str, path: Path, model, run: Path) -> float | None:
     """Run the script's own definitions here: build the model from its constants and code,
     load the weights written beside it, and compare with the run's model on the run's raw
     sample rows. The largest absolute difference (None: the run kept no samples)."""
-    import numpy as np
-
     raw = _samples_of(run)
     if raw is None:
         return None

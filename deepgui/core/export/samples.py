@@ -95,7 +95,7 @@ def _to_numpy(value: Any) -> Any:
     if hasattr(value, "numpy"):
         return value.numpy()
     try:
-        from keras import ops
+        from keras import ops  # Keras brings TensorFlow (seconds): imported when used
 
         return ops.convert_to_numpy(value)
     except Exception:  # plain arrays and lists

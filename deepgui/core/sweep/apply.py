@@ -14,6 +14,7 @@ from typing import Any
 from deepgui.core import catalogue, fileio
 from deepgui.core.commands import Command, Macro, set_fields, set_params
 from deepgui.core.errors import DeepGuiError, TrainingError
+from deepgui.core.project import load_project
 from deepgui.core.sweep.space import TRAINING, VARY
 from deepgui.core.training.config import TrainingConfig
 
@@ -89,8 +90,6 @@ def apply_to_file(path: str | Path, values: dict[str, Any], text: str = "Apply t
     """Write the values into the project file at `path`, atomically, keeping the earlier file
     beside it as PATH.bak. The project as saved, or None when it held the values already
     (then nothing is written)."""
-    from deepgui.core.project import load_project
-
     path = Path(path)
     project = load_project(path)
     if apply_values(project, values, text) is None:

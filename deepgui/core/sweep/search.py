@@ -30,6 +30,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import queue
 import shutil
 import threading
 from dataclasses import dataclass
@@ -38,11 +39,18 @@ from typing import Any
 
 from deepgui.core import fileio, run_layout
 from deepgui.core.errors import DeepGuiError, TrainingError
-from deepgui.core.sweep import apply, space, table
+from deepgui.core.run_layout import scratch_root
+from deepgui.core.sweep import apply, parallel, space, table
+from deepgui.core.sweep.ranks import RankServer, RankSlot
 from deepgui.core.sweep.table import COMPLETED, FAILED, STOPPED, Trial
+from deepgui.core.training import distributed
 from deepgui.core.training.config import TrainingConfig
 from deepgui.core.training.engine import TrainingListener
+from deepgui.core.training.overfitting import OverfittingReport
+from deepgui.core.training.prepare import PreparedRun, dataset_spec
+from deepgui.core.training.run import Run, RunRequest
 from deepgui.core.training.rundir import LOCK, RunLock, is_resumable, read_history
+from deepgui.core.training.worker_process import relay_progress
 
 ALGORITHMS = ("random", "bayesian", "hyperband")
 DEFAULT_TRIALS = 10
@@ -74,7 +82,10 @@ class SweepRequest:
     epochs: int | None = None  # each trial's (Hyperband's most)
     data: str | None = None
     target: str | list[str] | None = None
-    parallel: int = 1  # trials at once
+    parallel: int | str = 1  # trials at once on this machine, or "auto" (parallel.py)
+    workers: int | None = None  # ranks of `deepgui worker` taking trials too (this one is 0)
+    coordinator: str | None = None  # HOST:PORT where the ranks join (ranks.py)
+    join_seconds: int = 300
 
 
 class SweepListener:
@@ -123,8 +134,6 @@ def parse_objective(text: str) -> tuple[str, str]:
 
 def default_folder(project, now: _dt.datetime | None = None) -> Path:
     """A fresh `NAME.sweeps/<timestamp>/` beside the project (not created yet)."""
-    from deepgui.core.training.runs import scratch_root
-
     if project.path is not None:
         root = Path(project.path).with_name(Path(project.path).stem + ".sweeps")
     else:
@@ -137,15 +146,17 @@ def default_folder(project, now: _dt.datetime | None = None) -> Path:
 
 
 def project_marks(project) -> list[str]:
-    """NAME=SPEC for each setting marked to vary in the project. Projects cannot hold marks
-    yet (the app's marks come with the sweep view), so there are none."""
-    return list(getattr(project, "sweep_marks", None) or [])
+    """NAME=SPEC for each setting marked to vary in the project (in the app, kept in its
+    file: marks.py), layers in the canvas's order, then training."""
+    return project.marks.texts()
 
 
 class Sweep:
-    """Plans a sweep (what varies, the folder, the data), then runs its trials one at a time.
-    stop() may be called from any thread: the current trial stops after its batch, and is
-    marked stopped; running the sweep again into its folder finishes it."""
+    """Plans a sweep (what varies, the folder, the data), then runs its trials: one at a time
+    in this process, or several at once in slots (parallel.py: trial processes on this
+    machine, and the ranks of `deepgui worker`). stop() may be called from any thread: the
+    trials in flight stop after their batch, and are marked stopped; running the sweep again
+    into its folder finishes them."""
 
     def __init__(self, project, request: SweepRequest | None = None) -> None:
         self.project = project
@@ -163,6 +174,10 @@ class Sweep:
         self._stop = False
         self._out_of_time = False
         self._timer: threading.Timer | None = None
+        self.cluster = None  # the ranks taking trials too (distributed.Cluster), or None
+        self._busy: dict[str, Any] = {}  # tuner id -> the slot training a trial (parallel.py)
+        self.slots: list[Any] = []  # where trials run when several run at once
+        self._paused = False
 
     # ------------------------------------------------------------------ planning
     def plan(self, listener: SweepListener | None = None) -> Sweep:
@@ -211,25 +226,50 @@ class Sweep:
                 f"The time budget must be more than 0 minutes, not {r.minutes}.",
                 setting="minutes",
             )
-        if r.parallel < 1:
+        if r.parallel != "auto" and (not isinstance(r.parallel, int) or r.parallel < 1):
             raise DeepGuiError(
-                f"The number of trials at once must be at least 1, not {r.parallel}.",
+                f"The number of trials at once must be auto or at least 1, not {r.parallel}.",
                 setting="parallel",
             )
-        if r.parallel > 1:
-            raise DeepGuiError(
-                "Trials run one at a time for now; running them in parallel comes later.",
-                setting="parallel",
-            )
+        self.cluster = self._cluster()
         if r.epochs is not None and r.epochs < 1:
             raise DeepGuiError(
                 f"The number of epochs must be at least 1, not {r.epochs}.", setting="epochs"
             )
 
+    def _cluster(self):
+        """The ranks the request asks for, as rank 0; None: this machine alone."""
+        r = self.request
+        if r.workers is None or r.workers <= 1:
+            if r.coordinator:
+                raise DeepGuiError("A coordinator needs the number of ranks (workers) too.",
+                                   setting="workers")  # fmt: skip
+            if r.workers is not None and r.workers < 1:
+                raise DeepGuiError(f"The number of ranks must be 1 or more, not {r.workers}.",
+                                   setting="workers")  # fmt: skip
+            return None
+        if not r.coordinator:
+            raise DeepGuiError(
+                "Several ranks need a coordinator, HOST:PORT, the address of this machine "
+                "that the other ranks reach (127.0.0.1:PORT when they all run here).",
+                setting="coordinator",
+            )
+        return distributed.make_cluster(r.coordinator, r.workers, 0,
+                                        join_seconds=r.join_seconds)  # fmt: skip
+
+    def parallel(self) -> int:
+        """Trials at once on this machine: as asked, or as `auto` measures it (parallel.py)."""
+        k = self.request.parallel
+        if k != "auto":
+            return int(k)
+        left = None
+        if self.request.trials is not None:
+            done = sum(t.status in (COMPLETED, FAILED) for t in self.trials.values())
+            left = max(1, self.request.trials - done)
+        return parallel.auto_parallel(left)
+
     def _base(self):
         """The project the trials start from: the request's data swapped in, one machine."""
-        from deepgui.core.training.prepare import dataset_spec
-
         r = self.request
         varied = {d.name for d in self.dims}
         if "training.epochs" in varied and (r.epochs is not None or r.algorithm == "hyperband"):
@@ -307,8 +347,6 @@ class Sweep:
             )
 
     def _load_data(self):
-        from deepgui.core.training.prepare import PreparedRun
-
         base = self.base
         return PreparedRun(base, dict(base.dataset), TrainingConfig(), Path(), False).load_data()
 
@@ -328,6 +366,8 @@ class Sweep:
             self._timer.start()
         failures, message = 0, ""
         try:
+            if self.cluster is not None or self.parallel() > 1:
+                return self._run_slots(oracle, listener)
             while True:
                 if self._stop or self._out_of_time:
                     return self._outcome("time" if self._out_of_time else "stopped")
@@ -401,6 +441,7 @@ class Sweep:
     def _known_trials(self, oracle) -> None:
         """The trials an earlier call ran, for the table: finished ones as the oracle kept
         them, an unfinished one (handed out again first) as stopped."""
+        ranks = self._earlier_ranks()
         for trial_id, kept in oracle.trials.items():
             number = int(trial_id) + 1
             values = self._values(kept.hyperparameters.values)
@@ -408,29 +449,53 @@ class Sweep:
                 kept.status, STOPPED
             )
             folder = self.folder / TRIAL_FOLDER.format(number)
-            trial = Trial(number, status, values, run_dir=folder, message=kept.message or "")
+            trial = Trial(number, status, values, run_dir=folder, message=kept.message or "",
+                          rank=ranks.get(number))  # fmt: skip
             self._score(trial, _history(folder))
             self.trials[number] = trial
         self._write_table()
+
+    def _earlier_ranks(self) -> dict[int, int]:
+        """trial -> the rank that ran it, as the table an earlier call wrote says."""
+        if not (self.folder / table.TRIALS_CSV).exists():
+            return {}
+        try:
+            rows = table.read(self.folder)
+        except DeepGuiError:
+            return {}
+        return {int(r["trial"]): int(r["rank"]) for r in rows
+                if str(r.get("trial", "")).isdigit() and str(r.get("rank") or "").isdigit()}  # fmt: skip
 
     def _values(self, tuned: dict[str, Any]) -> dict[str, Any]:
         return {d.name: d.value_of(tuned[d.name]) for d in self.dims if d.name in tuned}
 
     def _run_trial(self, oracle, proposed, listener: SweepListener) -> Trial:
+        trial, project, epochs, problem = self._begin(proposed, listener)
+        if problem:
+            reason, message = "error", problem
+        else:
+            reason, message = self._train(project, trial.run_dir, epochs,
+                                          listener.training(trial))  # fmt: skip
+        return self._conclude(oracle, proposed, trial, reason, message, listener)
+
+    def _begin(self, proposed, listener: SweepListener, rank: int | None = None):
+        """(the trial, its project, its epochs, why it cannot train: "" when it can)."""
         tuned = proposed.hyperparameters.values
         number = int(proposed.trial_id) + 1
         epochs = int(tuned.get("tuner/epochs", self.epochs))
         folder = self.folder / TRIAL_FOLDER.format(number)
-        trial = Trial(number, STOPPED, self._values(tuned), run_dir=folder)
+        trial = Trial(number, STOPPED, self._values(tuned), run_dir=folder, rank=rank)
         self.trials[number] = trial
         listener.trial_started(trial, epochs)
         try:
-            project = apply.applied(self.base, trial.values)
+            return trial, apply.applied(self.base, trial.values), epochs, ""
         except DeepGuiError as exc:
-            reason, message = "error", str(exc)
-        else:
-            reason, message = self._train(project, folder, epochs, listener.training(trial))
-        history = _history(folder)
+            return trial, None, epochs, str(exc)
+
+    def _conclude(self, oracle, proposed, trial: Trial, reason: str, message: str,
+                  listener: SweepListener) -> Trial:  # fmt: skip
+        """Record how the trial's run ended: in the trial, the oracle and the table."""
+        history = _history(trial.run_dir)
         self._score(trial, history)
         if reason in _FINISHED:
             trial.status = COMPLETED
@@ -459,8 +524,6 @@ class Sweep:
 
     def _train(self, project, folder: Path, epochs: int, heard) -> tuple[str, str]:
         """(how the trial's run ended, why when it failed)."""
-        from deepgui.core.training.run import Run, RunRequest
-
         done = _finished_run(folder)
         if done is not None:  # killed after its run ended, before the oracle heard of it
             return done
@@ -480,6 +543,138 @@ class Sweep:
             run.release()
             with self._lock:
                 self._run = None
+
+    # ------------------------------------------------------------------ several at once
+    def _run_slots(self, oracle, listener: SweepListener) -> SweepOutcome:
+        """Trials in slots (parallel.py): K processes on this machine, and each rank that
+        joined; the oracle hands a trial to each slot that is free, this thread alone talks
+        to it. Whatever way this ends, no trial process is left running."""
+        events: queue.Queue = queue.Queue()
+        slots = parallel.local_slots(self.parallel(), rank=0 if self.cluster else None)
+        self.slots = slots
+        server = None
+        try:
+            if self.cluster is not None:
+                server = RankServer(self.cluster)
+                others = "; ".join(self.cluster.command_for(r)
+                                   for r in range(1, self.cluster.world))  # fmt: skip
+                listener.waiting(f"Waiting at {self.cluster.coordinator} for "
+                                 f"{self.cluster.world - 1} more rank(s) to join: {others}")  # fmt: skip
+                try:
+                    channels = server.wait_for_ranks(lambda: self._stop or self._out_of_time)
+                except TrainingError as exc:
+                    raise DeepGuiError(str(exc), setting="workers") from None
+                for rank, channel in sorted(channels.items()):
+                    slot = RankSlot(rank, channel)
+                    slot.listen(events)
+                    slots.append(slot)
+            return self._schedule(oracle, slots, events, listener)
+        finally:
+            with self._lock:
+                busy, self._busy = list(self._busy.values()), {}
+            for slot in busy:
+                slot.kill()
+            closing = [threading.Thread(target=slot.close) for slot in slots]  # each waits
+            for thread in closing:
+                thread.start()
+            for thread in closing:
+                thread.join()
+            if server is not None:
+                server.close()
+
+    def _schedule(self, oracle, slots, events: queue.Queue, listener) -> SweepOutcome:
+        running: dict[str, tuple] = {}  # tuner id -> (slot, proposed, trial, heard)
+        handed_back: list[tuple[str, Any]] = []  # (tuner id, trial) of ranks that went away
+        failures, exhausted = 0, False
+        while True:
+            if not (self._stop or self._out_of_time):
+                for slot in slots:
+                    if slot.tuner_id in running or not slot.alive:
+                        continue
+                    if handed_back:
+                        proposed = self._hand_over(oracle, slot, handed_back)
+                    elif exhausted:
+                        break
+                    else:
+                        proposed = self._next_trial(oracle, slot, bool(running))
+                        if proposed is None:  # Hyperband waits for a running trial first
+                            break
+                        if proposed is False:  # the budget or the space is used up
+                            exhausted = True
+                            break
+                    running[slot.tuner_id] = self._start(slot, proposed, events, listener)
+            if not running:
+                if self._stop or self._out_of_time:
+                    return self._outcome("time" if self._out_of_time else "stopped")
+                return self._outcome("completed")
+            slot, event = events.get()
+            if event["event"] == "gone":
+                listener.waiting(event["message"])
+                continue
+            entry = running.get(slot.tuner_id)
+            if entry is None:
+                continue
+            _, proposed, trial, heard = entry
+            if event["event"] != "ended":
+                _relay(event, heard)
+                continue
+            del running[slot.tuner_id]
+            with self._lock:
+                self._busy.pop(slot.tuner_id, None)
+            if event["reason"] == "lost":
+                listener.waiting(f"{event['message']} Trial {trial.number} starts again on "
+                                 "another rank.")  # fmt: skip
+                handed_back.append((slot.tuner_id, proposed))
+                continue
+            trial = self._conclude(oracle, proposed, trial, event["reason"],
+                                   event.get("message", ""), listener)  # fmt: skip
+            if trial.status == STOPPED:
+                continue  # the others stop too; the loop ends when none runs
+            failures = failures + 1 if trial.status == FAILED else 0
+            if failures >= FAILURES_IN_A_ROW:
+                why = trial.message.rstrip(".") or "no reason given"
+                return self._outcome(
+                    "failed", f"{failures} trials in a row failed; the last: {why}."
+                )
+
+    def _hand_over(self, oracle, slot, handed_back: list):
+        """A trial a lost rank handed back, now the free slot's."""
+        tuner_id, proposed = handed_back.pop(0)
+        # The oracle keeps running trials by who runs them: the trial changes hands.
+        oracle.ongoing_trials.pop(tuner_id, None)
+        oracle.ongoing_trials[slot.tuner_id] = proposed
+        oracle.save()
+        return proposed
+
+    def _next_trial(self, oracle, slot, others_running: bool):
+        """The oracle's next trial for a free slot; None: wait for a running trial to end;
+        False: no more trials."""
+        proposed = oracle.create_trial(slot.tuner_id)
+        if proposed.status == "RUNNING":
+            return proposed
+        if proposed.status == "IDLE" and others_running:
+            return None
+        return False
+
+    def _start(self, slot, proposed, events: queue.Queue, listener) -> tuple:
+        trial, project, epochs, problem = self._begin(proposed, listener, rank=slot.rank)
+        heard = listener.training(trial)
+        self._write_table()
+        done = ("error", problem) if problem else _finished_run(trial.run_dir)
+        if done is not None:  # cannot train, or its run ended before the oracle heard of it
+            events.put((slot, {"event": "ended", "reason": done[0], "message": done[1]}))
+            return slot, proposed, trial, heard
+        path = Path(project.path).resolve() if project.path else None
+        slot.start({"trial": trial.number, "project": project.to_dict(),
+                    "project_path": str(path) if path else None,
+                    "out": str(trial.run_dir.resolve()), "epochs": epochs}, events)  # fmt: skip
+        with self._lock:
+            self._busy[slot.tuner_id] = slot
+            if self._stop or self._out_of_time:
+                slot.control("stop")
+            elif self._paused:
+                slot.control("pause")
+        return slot, proposed, trial, heard
 
     def _score(self, trial: Trial, history: list[dict[str, Any]]) -> None:
         """The trial's objective: its best epoch's value (as KerasTuner scores a trial)."""
@@ -514,14 +709,30 @@ class Sweep:
     def stop(self) -> None:
         with self._lock:
             self._stop = True
-            if self._run is not None:
-                self._run.stop()
+            self._tell_trials("stop")
 
     def _time_up(self) -> None:
         with self._lock:
             self._out_of_time = True
-            if self._run is not None:
-                self._run.stop()
+            self._tell_trials("stop")
+
+    def pause(self) -> None:
+        """Pause the trials in flight (and any that starts before resume())."""
+        with self._lock:
+            self._paused = True
+            self._tell_trials("pause")
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            self._tell_trials("resume")
+
+    def _tell_trials(self, word: str) -> None:
+        if self._run is not None:
+            {"stop": self._run.stop, "pause": self._run.pause,
+             "resume": self._run.resume_training}[word]()  # fmt: skip
+        for slot in self._busy.values():
+            slot.control(word)
 
     @property
     def stop_requested(self) -> bool:
@@ -538,7 +749,7 @@ class Sweep:
 def _keras_tuner(algorithm: str):
     """KerasTuner, imported when a sweep runs (it imports TensorFlow)."""
     try:
-        import keras_tuner
+        import keras_tuner  # KerasTuner brings Keras (seconds): imported when a sweep runs
     except ImportError:
         raise DeepGuiError(
             "Sweeps need KerasTuner, which is not installed here (pip install keras-tuner)."
@@ -553,6 +764,23 @@ def _keras_tuner(algorithm: str):
                 setting="algorithm",
             ) from None
     return keras_tuner
+
+
+def _relay(event: dict[str, Any], heard: TrainingListener | None) -> None:
+    """A trial process's (or a rank's) event as its listener's call."""
+    if heard is None:
+        return
+    kind = event["event"]
+    try:
+        if kind == "finished":
+            heard.finished(str(event.get("reason")), dict(event.get("metrics") or {}))
+        elif kind == "overfitting":
+            heard.overfitting_detected(OverfittingReport(**event["report"],
+                                                         params=event.get("params") or 0))  # fmt: skip
+        else:
+            relay_progress(event, heard)
+    except (KeyError, TypeError, ValueError):
+        pass  # an event a rank of another version words differently: its progress is not shown
 
 
 def _finite(value: Any) -> bool:

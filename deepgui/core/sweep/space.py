@@ -148,6 +148,14 @@ def dimension(project, text: str) -> Dimension:
     return Dimension(name, "choice", choices=choices, spec=spec)
 
 
+def kind_of(project, name: str) -> str | None:
+    """NAME's number kind, "int" or "float", when it takes a range as well as choices; None
+    when it takes choices only; DeepGuiError, one sentence, when the project has no such
+    setting."""
+    parse(f"{name}=_")
+    return _target(project, name)[0]
+
+
 def _refuse(problem: str | None) -> None:
     if problem:
         raise DeepGuiError(problem, setting=VARY)

@@ -1,6 +1,7 @@
 """The trials of a sweep as a table, DIR/trials.csv: one row per trial, with the columns
 `trial`, `status` (completed, failed, stopped), the objective named as its metric (val_loss)
-and one column per NAME the sweep varies. It is rewritten whole after every trial."""
+and one column per NAME the sweep varies; with ranks taking trials, last, the `rank` that ran
+each (0: the chief). It is rewritten whole after every trial."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Trial:
     message: str = ""  # why it failed
     epochs: int = 0  # epochs trained
     metrics: dict[str, Any] = field(default_factory=dict, repr=False)  # its best epoch's
+    rank: int | None = None  # the rank that ran it, in a sweep over several machines
 
     def describe(self, objective: str) -> str:
         """trial 3: completed, val_loss 0.3121, hidden.units=32 training.optimizer=sgd"""
@@ -55,10 +57,13 @@ def _finite(value: float | None) -> bool:
 def csv_text(objective: str, names: list[str], trials: list[Trial]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["trial", "status", objective, *names])
+    ranks = any(t.rank is not None for t in trials)
+    writer.writerow(["trial", "status", objective, *names, *(["rank"] if ranks else [])])
     for t in sorted(trials, key=lambda t: t.number):
         score = "" if t.objective is None else repr(float(t.objective))
-        writer.writerow([t.number, t.status, score, *(_cell(t.values.get(n)) for n in names)])
+        rank = [_cell(t.rank)] if ranks else []
+        writer.writerow([t.number, t.status, score, *(_cell(t.values.get(n)) for n in names),
+                         *rank])  # fmt: skip
     return buf.getvalue()
 
 

@@ -65,7 +65,12 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
+from deepgui.core import keras_layers
 from deepgui.core.errors import TrainingError
+from deepgui.core.training.devices import check_device_spec
+from deepgui.core.training.distributed import make_cluster
 
 # The name a project uses -> the class in keras.optimizers.
 OPTIMIZER_CLASSES = {
@@ -97,6 +102,7 @@ SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")  # the ones
 KERAS_SCHEDULE = "keras"  # one of Keras's own, imported with a model
 SCHEDULE_KINDS = (*SCHEDULES, KERAS_SCHEDULE)
 CLASS_WEIGHTS = ("none", "balanced")
+ENGINES = ("auto", "tensorflow", "xla", "jax")  # engines.py: what each is, and `auto`
 _FIELD = re.compile(r"\btraining\.(\w+)")  # the field a sentence names
 
 
@@ -282,9 +288,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _keras():
-    from deepgui.core.keras_layers import keras  # imports Keras once, quietly, on one thread
-
-    return keras()
+    return keras_layers.keras()  # imports Keras once, quietly, on one thread
 
 
 # --- optimizer
@@ -565,15 +569,12 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
     if not isinstance(device, str) or not device.strip():
         raise _fail("device", f'must be "auto", "cpu", "gpu:N" or "gpus", not {device!r}.')
     cfg.device = device.strip().lower()
-    from deepgui.core.training.devices import check_device_spec  # no TF import
 
     problem = check_device_spec(cfg.device)
     if problem:
         raise _fail("device", problem)
     cfg.mixed_precision = _flag(raw, "mixed_precision", d.mixed_precision, "")
     cfg.tensorboard = _flag(raw, "tensorboard", d.tensorboard, "")
-    from deepgui.core.training.engines import ENGINES
-
     cfg.engine = _choice(raw, "engine", d.engine, ENGINES, "")
     cfg.use_project_weights = _flag(raw, "use_project_weights", d.use_project_weights, "")
     cfg.ranks = _integer(raw, "ranks", d.ranks, "", low=1)
@@ -582,8 +583,6 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
         raise _fail("coordinator", f"must be HOST:PORT, not {coordinator!r}.")
     cfg.coordinator = coordinator.strip()
     if cfg.ranks > 1:
-        from deepgui.core.training.distributed import make_cluster  # no JAX import
-
         try:
             make_cluster(cfg.coordinator, cfg.ranks)
         except TrainingError as exc:
@@ -628,7 +627,7 @@ def read_leniently(training: Any) -> tuple[TrainingConfig, set[str], str]:
 # ----------------------------------------------------------------------------- Keras objects
 def _learning_rate(cfg: TrainingConfig, steps_per_epoch: int) -> Any:
     """The rate, or the schedule that sets it per optimizer step."""
-    import keras
+    import keras  # Keras brings TensorFlow (seconds): imported when used
 
     s = cfg.schedule
     steps = max(1, steps_per_epoch)
@@ -706,7 +705,7 @@ def check_loss_and_metrics(loss: Any, metrics: list[str] | dict[str, Any]) -> No
     """Raise TrainingError when Keras does not know the loss or a metric. Either may be
     given per output (a dict); "auto" entries of a dict are not checked (nothing resolved
     them yet)."""
-    import keras
+    import keras  # Keras brings TensorFlow (seconds): imported when used
 
     for where, one in per_output(loss, "loss"):
         if one == "auto" and where != "loss":
@@ -729,8 +728,6 @@ def check_loss_and_metrics(loss: Any, metrics: list[str] | dict[str, Any]) -> No
 
 def balanced_class_weight(y) -> dict[int, float]:
     """Keras's "balanced" rule: n_samples / (n_classes * count(class))."""
-    import numpy as np
-
     labels = np.asarray(y).reshape(len(y), -1)
     labels = labels[:, 0] if labels.shape[1] == 1 else labels.argmax(axis=1)
     classes, counts = np.unique(labels.astype(int), return_counts=True)

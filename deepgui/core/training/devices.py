@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from deepgui.core.errors import TrainingError
+from deepgui.core.keras_layers import keras, quiet_backend_start
 
 _ONE = re.compile(r"(cpu|gpu):\d+")
 
@@ -31,10 +32,8 @@ def check_device_spec(spec: str) -> str | None:
 def list_gpus() -> list[dict[str, Any]]:
     """The GPUs TensorFlow sees, with memory growth switched on (so one run does not take all
     the memory up front). Each: {"index", "name", "compute_capability"}."""
-    from deepgui.core.keras_layers import quiet_backend_start
-
     quiet_backend_start()  # the first import of TensorFlow, on one thread at a time
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow (seconds): imported when used
 
     out = []
     for i, gpu in enumerate(tf.config.list_physical_devices("GPU")):
@@ -73,7 +72,7 @@ class Placement:
         if self.strategy is None and self.device is None:
             yield  # JAX places arrays itself; TensorFlow may not even be installed there
             return
-        import tensorflow as tf
+        import tensorflow as tf  # TensorFlow (seconds): imported when used
 
         if self.strategy is not None:
             with self.strategy.scope():
@@ -90,14 +89,13 @@ def choose(spec: str, mixed_precision: bool = False) -> Placement:
     problem = check_device_spec(spec)
     if problem:
         raise TrainingError(f"training.device {problem}")
-    from deepgui.core.keras_layers import keras
 
     backend = keras().backend.backend()
     if backend == "jax":
         return _jax_placement(spec, mixed_precision)
     if backend != "tensorflow":  # PyTorch places arrays itself
         return Placement(f"{backend} backend, its default device")
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow (seconds): imported when used
 
     gpus = list_gpus()
     if spec == "auto":
@@ -135,7 +133,7 @@ def _jax_placement(spec: str, mixed_precision: bool) -> Placement:
     (worker_process.worker_environment); here they are named, and mixed precision is used
     where every one of them is a GPU with tensor cores. A run over several devices or ranks
     is data parallel through Keras's distribution (feeds.JaxFeed)."""
-    import jax
+    import jax  # JAX (seconds): imported when used
 
     local = jax.local_devices()
     if spec.startswith("gpu") and local[0].platform == "cpu":
@@ -169,7 +167,7 @@ def precision_policy(mixed: bool):
     if not mixed:
         yield
         return
-    import keras
+    import keras  # Keras brings TensorFlow (seconds): imported when used
 
     old = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy("mixed_float16")

@@ -18,6 +18,8 @@ each rank makes sure no process is left behind (worker_process.py).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import ipaddress
 import os
 import socket
@@ -151,7 +153,7 @@ def join(cluster: Cluster) -> Cluster:
     and learn the run's engine from the chief; blocks until all have joined or
     `cluster.join_seconds` pass. Returns the cluster with that engine. Keras is not imported
     here: the engine decides the backend it is imported with (`use_engine`)."""
-    import jax
+    import jax  # JAX (seconds): imported when used
 
     if cluster.world > 1:
         # The coordination service of rank 0 would otherwise listen on every interface.
@@ -188,14 +190,12 @@ ENGINE_KEY = "deepgui/engine"
 def coordination_client():
     """JAX's client of the run's coordination service: its key-value store is how the ranks
     tell each other small things before any collective can run."""
-    from jax._src import distributed as jax_distributed
+    from jax._src import distributed as jax_distributed  # JAX (seconds): imported when used
 
     return jax_distributed.global_state.client
 
 
 def _agree_on_engine(cluster: Cluster) -> Cluster:
-    import dataclasses
-
     client = coordination_client()
     if cluster.is_chief:
         client.key_value_set(ENGINE_KEY, cluster.engine)
@@ -211,9 +211,7 @@ def _agree_on_engine(cluster: Cluster) -> Cluster:
 def _collectives_listen_on(address: str) -> None:
     """JAX's CPU collectives (Gloo) listen on the address the host name resolves to, which may
     be every interface's; give them this rank's address instead."""
-    import functools
-
-    from jax._src import xla_bridge
+    from jax._src import xla_bridge  # JAX (seconds): imported when used
 
     make = xla_bridge._jax.make_gloo_tcp_collectives
     if not isinstance(make, functools.partial):
@@ -239,7 +237,7 @@ def _join_failure(cluster: Cluster, exc: BaseException) -> str:
 def share(blob: bytes | None) -> bytes:
     """The chief's bytes, on every rank (the others pass None): through JAX's collectives, as
     raw bytes so that no dtype is narrowed on the way."""
-    from jax.experimental import multihost_utils
+    from jax.experimental import multihost_utils  # JAX (seconds): imported when used
 
     size = np.array([len(blob) if blob is not None else 0], dtype=np.int32)
     size = int(np.asarray(multihost_utils.broadcast_one_to_all(size))[0])
@@ -251,7 +249,7 @@ def share(blob: bytes | None) -> bytes:
 
 def broadcast_flags(values: list[int]) -> list[int]:
     """The chief's small integers on every rank (one collective)."""
-    from jax.experimental import multihost_utils
+    from jax.experimental import multihost_utils  # JAX (seconds): imported when used
 
     out = multihost_utils.broadcast_one_to_all(np.asarray(values, dtype=np.int32))
     return [int(v) for v in np.asarray(out)]

@@ -20,12 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepgui.core import fileio, run_layout
+from deepgui.core import fileio, run_layout, run_split, signature
+from deepgui.core.build import build_model
+from deepgui.core.data import check_against_model
 from deepgui.core.data.base import LoadedData, rows, take_rows
+from deepgui.core.data.check import match_outputs, output_names
 from deepgui.core.errors import DatasetError, DeepGuiError, TrainingError
 from deepgui.core.graph import Graph
+from deepgui.core.keras_layers import keras
+from deepgui.core.keras_layers import keras as _keras  # where `keras` names the module
 from deepgui.core.project import atomic_write_text
-from deepgui.core.training import devices, fine_tuning, outputs, rundir
+from deepgui.core.shapes import ShapeInference
+from deepgui.core.training import devices, feeds, fine_tuning, outputs, rundir
 from deepgui.core.training.config import (
     TrainingConfig,
     balanced_class_weight,
@@ -33,7 +39,10 @@ from deepgui.core.training.config import (
     compile_loss,
     make_optimizer,
 )
+from deepgui.core.training.evaluation import evaluate, stored
 from deepgui.core.training.overfitting import OverfittingDetector, OverfittingReport, revise
+from deepgui.core.training.remedies import suggest_remedies
+from deepgui.core.weights import load_weights
 
 REASONS = ("completed", "early_stopping", "user", "nan_loss", "error")
 
@@ -223,8 +232,6 @@ class TrainingEngine:
         )
 
     def _train(self) -> tuple[str, str]:
-        from deepgui.core.keras_layers import keras as _keras
-
         keras = _keras()
 
         cfg, data = self.config, self.data
@@ -234,8 +241,6 @@ class TrainingEngine:
         if not data.multi_output:
             loss, metric_names = self._one_output_settings()
         if self.feed is None:
-            from deepgui.core.training import feeds
-
             self.feed = feeds.local(cfg.device, cfg.mixed_precision)
         placement = self.feed.placement
         self.device = placement.description
@@ -270,6 +275,7 @@ class TrainingEngine:
             class_weight = self._class_weight()
             if self.run_dir is not None:
                 self._write_project_copy()
+                run_split.write(self.run_dir, data)  # the rows of each part (split.json)
             val = (data.x_val, data.y_val) if present(data.x_val, data.y_val) else None
             self.listener.started(
                 steps,
@@ -376,8 +382,6 @@ class TrainingEngine:
     def _several_outputs_settings(self, model):
         """Each output's loss, metrics and loss weight, its target matched by name; one
         sentence naming the outputs and the target columns when they do not match."""
-        from deepgui.core.data.check import match_outputs, output_names
-
         names = output_names(model)
         mismatch = match_outputs([o.name for o in self.data.outputs], names)
         if mismatch:
@@ -395,7 +399,6 @@ class TrainingEngine:
         try:
             if isinstance(source, Graph):
                 return [n.name for n in source.output_nodes()]
-            from deepgui.core.data.check import output_names
 
             return output_names(source)
         except Exception:  # noqa: BLE001 - an unbuildable graph fails later with its message
@@ -456,7 +459,6 @@ class TrainingEngine:
             return {}
         if not path.is_file():
             return {}
-        from deepgui.core.weights import load_weights
 
         fresh = load_weights(model, path)
         return {"weights": str(path), "fresh_layers": fresh}
@@ -480,20 +482,14 @@ class TrainingEngine:
         """One shape inference of the graph for the whole run: the "auto" loss reads the output
         width from it and the build reuses its cached results instead of inferring again."""
         if self._inference is None:
-            from deepgui.core.shapes import ShapeInference
-
             self._inference = ShapeInference(self.source)
         return self._inference
 
     def _make_model(self, placement):
-        from deepgui.core.keras_layers import keras as _keras
-
         keras = _keras()
 
         source = self.source
         if isinstance(source, Graph):
-            from deepgui.core.build import build_model
-
             with devices.precision_policy(placement.mixed_precision):
                 return build_model(source, inference=self._graph_inference())
         if isinstance(source, keras.Model):
@@ -560,8 +556,6 @@ class TrainingEngine:
     def _learning_rate(self) -> float | None:
         """The optimizer's learning rate now (a schedule's included), or None."""
         try:
-            from deepgui.core.keras_layers import keras
-
             return float(keras().ops.convert_to_numpy(self.model.optimizer.learning_rate))
         except Exception:  # noqa: BLE001 - a missing read-out must never stop training
             return None
@@ -586,8 +580,6 @@ class TrainingEngine:
         if report is not None:
             report.params = self.model.count_params()
             if self.project is not None:
-                from deepgui.core.training.remedies import suggest_remedies
-
                 report.remedies = suggest_remedies(self.project, self.data.num_train, report.params)
             self.listener.overfitting_detected(report)
         if self.run_dir is not None:
@@ -726,8 +718,6 @@ class TrainingEngine:
         """The saved model on the held-out split, kept in metrics.json (``evaluation``: scores,
         confusion matrix, a few predictions) so a reopened run shows it without its model or
         data. A failure here costs the run nothing but that."""
-        from deepgui.core.training.evaluation import evaluate, stored
-
         try:
             self.evaluation = evaluate(network, self.data, self.config.batch_size)
             metrics["evaluation"] = stored(self.evaluation)
@@ -753,8 +743,6 @@ class TrainingEngine:
             (self.run_dir / run_layout.MODEL).unlink(missing_ok=True)
             return None
         if state["model_path"].endswith(".keras"):
-            from deepgui.core.keras_layers import keras
-
             network = keras().saving.load_model(state["model_path"], safe_mode=True)
         else:
             rundir.restore_weights(network, Path(state["model_path"]))
@@ -768,8 +756,6 @@ class TrainingEngine:
         """``model.keras``: the network behind its preprocessing, so that it takes the data as
         the user has it; with its signature and a few raw rows for the exports' checks. Each
         file is written whole, then renamed: a full disk leaves no temporary file behind."""
-        from deepgui.core import signature
-
         pre = self.data.preprocessing
         model = pre.wrap(network, name=f"{network.name}_with_preprocessing") if pre else network
         rundir.save_keras_model(model, run_dir / run_layout.MODEL)
@@ -831,8 +817,6 @@ def _adapt_leading_normalization(model, x_train) -> None:
 
 def check_data(data: LoadedData, model, loss: Any) -> None:
     """Data against model before training; DatasetError names both sides and the fix."""
-    from deepgui.core.data import check_against_model
-
     problems = check_against_model(data, model, loss)
     if problems:
         raise DatasetError(problems[0])

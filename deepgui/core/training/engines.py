@@ -6,6 +6,8 @@ are cached per machine and model shape. The CLI (`--engine`) and the app decide 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -13,15 +15,24 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from deepgui.core.training.engine import RunResult
+from deepgui.core.build import build_model
+from deepgui.core.project import atomic_write_text
+from deepgui.core.training import handover, worker_process
+from deepgui.core.training.config import (
+    ENGINES,  # noqa: F401 (the app and the run find it here)
+    TrainingConfig,
+    make_optimizer,
+)
+from deepgui.core.training.engine import RunResult, TrainingEngine, describe_error
+from deepgui.core.training.mirrored import TRUSTED_ONLY
+from deepgui.core.training.prepare import PreparedRun
 
-ENGINES = ("auto", "tensorflow", "xla", "jax")
 LABELS = {"tensorflow": "TensorFlow", "xla": "TensorFlow with XLA", "jax": "JAX (worker process)"}
 PROBE_BATCHES = 24
 PROBE_FILE = "engine_probe.json"
@@ -48,10 +59,6 @@ def resolve_cluster(requested: str, project, data, config, cluster):
     """(cluster, note): the engine of a run on several ranks. JAX with Keras's distribution
     API, unless TensorFlow is asked for or JAX cannot train the model: then TensorFlow's
     MultiWorkerMirroredStrategy (mirrored.py), which is for trusted networks only."""
-    import dataclasses
-
-    from deepgui.core.training.mirrored import TRUSTED_ONLY
-
     if requested in ("tensorflow", "xla"):
         why = f"{LABELS[requested]} was asked for"
     else:
@@ -176,13 +183,11 @@ def make_engine(engine: str, project, data, config, listener, *, dataset_spec, r
     WorkerEngine supervising a worker process (JAX, or rank 0 of `cluster`, a run on several
     machines, with the cluster's engine)."""
     if engine == "jax" or cluster is not None:
-        from deepgui.core.training.worker_process import WorkerEngine
-
         backend = cluster.engine if cluster is not None else "jax"
-        return WorkerEngine(backend, project, data, config, listener, dataset_spec=dataset_spec,
-                            run_dir=run_dir, resume=resume, cluster=cluster)  # fmt: skip
-    from deepgui.core.training.engine import TrainingEngine
-
+        return worker_process.WorkerEngine(
+            backend, project, data, config, listener, dataset_spec=dataset_spec, run_dir=run_dir,
+            resume=resume, cluster=cluster,
+        )  # fmt: skip
     config = config.with_overrides(engine=engine)
     return TrainingEngine(project.graph, data, config, listener, project=project,
                           dataset_spec=dataset_spec, run_dir=run_dir, resume=resume)  # fmt: skip
@@ -200,9 +205,6 @@ class Measurement:
 def measure_project(project) -> Measurement:
     """Each engine measured on the project's model and data (cached per machine and model
     shape, so a second call answers at once): the Training panel's engine choice."""
-    from deepgui.core.training.config import TrainingConfig
-    from deepgui.core.training.prepare import PreparedRun
-
     config = TrainingConfig.from_dict(project.training)
     data = PreparedRun(project, dict(project.dataset), config, Path(), False).load_data()
     speeds = probe(project, data, config)
@@ -260,12 +262,8 @@ def _remember(key: str, speeds: dict[str, float]) -> None:
     except (OSError, ValueError):
         data = {}
     data[key] = speeds
-    try:
-        from deepgui.core.project import atomic_write_text
-
+    with contextlib.suppress(OSError):  # a read-only config folder: the probe runs again next time
         atomic_write_text(path, json.dumps(data, indent=1))
-    except OSError:
-        pass  # a read-only config folder: the probe runs again next time
 
 
 def probe(project, data, config) -> dict[str, float]:
@@ -317,16 +315,12 @@ JAX_ENDING_SECONDS = 1.5
 def _run_in_worker(project, data, config, rows: int, *args: str):
     """The probe (probe_entry.py) run in a JAX process on the first `rows` training rows, handed over as a
     JAX run's are; the finished process."""
-    import tempfile
-
-    from deepgui.core.training import handover
-    from deepgui.core.training.worker_process import worker_environment
-
     with tempfile.TemporaryDirectory(prefix="deepgui-probe-") as folder:
         handover.write(Path(folder), data, handover.describe(data, project, config), limit=rows)
         return subprocess.run(
             [sys.executable, "-m", "deepgui.core.training.probe_entry", folder, *args],
-            capture_output=True, text=True, env=worker_environment("jax"), timeout=300,
+            capture_output=True, text=True, env=worker_process.worker_environment("jax"),
+            timeout=300,
         )  # fmt: skip
 
 
@@ -346,9 +340,6 @@ def _probe_in_worker(project, data, config) -> tuple[float, float]:
 def probe_main(folder: str, check: bool = False) -> None:
     """In the JAX process: the probe on the arrays handed over, or with `check`, whether the
     model trains at all ("ok", or the error's first line)."""
-    from deepgui.core.training import handover
-    from deepgui.core.training.config import TrainingConfig
-
     data, meta = handover.read(Path(folder))
     project = handover.project_of(meta, str(Path(folder) / handover.META_FILE))
     config = TrainingConfig.from_dict(meta["config"])
@@ -359,8 +350,6 @@ def probe_main(folder: str, check: bool = False) -> None:
     try:
         train_briefly(project.graph, data, config)
     except Exception as exc:  # noqa: BLE001 - the answer is what failed
-        from deepgui.core.training.engine import describe_error
-
         print(" ".join(describe_error(exc).split()) or type(exc).__name__)
         sys.exit(1)
     print("ok")
@@ -374,9 +363,6 @@ def train_briefly(graph, data, config) -> None:
 
 def _compiled(graph, data, config, steps: int, jit: bool | str = "auto"):
     """A fresh copy of the model, compiled with the run's optimizer and loss."""
-    from deepgui.core.build import build_model
-    from deepgui.core.training.config import make_optimizer
-
     model = build_model(graph)
     units = model.outputs[0].shape[-1]
     model.compile(optimizer=make_optimizer(config, steps),

@@ -1,17 +1,30 @@
 """How a trained model does on data it has not seen: test metrics, the confusion matrix and a
 few sample predictions (what the app's Evaluation view shows; computed off the GUI thread).
 
+Classes also get precision, recall, F1 and support per class with their averages ("report",
+report.per_class); two classes the positive class's scores ("y_score"), their ROC AUC and
+average precision, and the decision threshold the labels were decided at ("threshold": the
+run's, which the user may move: `at_threshold`, `set_threshold`); values their MAE, RMSE and R²
+("regression").
+
 A model with several outputs is evaluated output by output: the result's "outputs" holds one
 evaluation of that form per output (with its "name"), and the result itself is the first
 output's, with every output's metrics, so a view that knows one output shows the first."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from deepgui.core import fileio, report, run_layout, signature
+from deepgui.core.data.arrays import check_npz
 from deepgui.core.data.base import LoadedData, rows
+from deepgui.core.data.check import output_names
+from deepgui.core.errors import DeepGuiError
+from deepgui.core.report import DEFAULT_THRESHOLD, confusion_matrix  # noqa: F401
 
 SAMPLES = 16
 
@@ -24,27 +37,24 @@ def _split(data: LoadedData):
     return "training", data.x_train, data.y_train
 
 
-def labels_from(pred: np.ndarray, task: str) -> np.ndarray:
+def labels_from(pred: np.ndarray, task: str, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
     pred = np.asarray(pred)
     if task == "multiclass":
         return pred.reshape(len(pred), -1).argmax(axis=1)
     if task == "binary":
-        return (pred.reshape(len(pred), -1)[:, 0] >= 0.5).astype(int)
+        return report.decide(report.positive_scores(pred), threshold)
     return pred
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
-    """Rows: true class, columns: predicted class."""
-    m = np.zeros((n, n), dtype=np.int64)
-    yt = np.asarray(y_true).astype(int).ravel()
-    yp = np.asarray(y_pred).astype(int).ravel()
-    ok = (yt >= 0) & (yt < n) & (yp >= 0) & (yp < n)
-    np.add.at(m, (yt[ok], yp[ok]), 1)
-    return m
-
-
-def evaluate(model, data: LoadedData, batch_size: int = 32, limit: int = 5000) -> dict[str, Any]:
-    """Metrics, predictions and (for classes) the confusion matrix on the held-out split."""
+def evaluate(
+    model,
+    data: LoadedData,
+    batch_size: int = 32,
+    limit: int = 5000,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> dict[str, Any]:
+    """Metrics, predictions and (for classes) the confusion matrix on the held-out split;
+    two classes decided at `threshold`."""
     split, x, y = _split(data)
     n = min(rows(y), limit)
     x = {k: v[:n] for k, v in x.items()} if isinstance(x, dict) else x[:n]
@@ -54,7 +64,7 @@ def evaluate(model, data: LoadedData, batch_size: int = 32, limit: int = 5000) -
     y = np.asarray(y[:n])
     metrics = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     pred = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-    out = _predictions(data.task, list(data.class_names), y, pred)
+    out = _predictions(data.task, list(data.class_names), y, pred, threshold)
     out.update(split=split, metrics={k: float(v) for k, v in metrics.items()}, count=n)
     if not isinstance(x, dict) and np.ndim(x) == 4:  # images: keep a few to show
         take = np.arange(min(SAMPLES, n))
@@ -65,8 +75,6 @@ def evaluate(model, data: LoadedData, batch_size: int = 32, limit: int = 5000) -
 
 def _evaluate_outputs(model, data: LoadedData, split: str, x, y: dict, batch_size: int):
     """Each output against its target (see the module docstring)."""
-    from deepgui.core.data.check import output_names
-
     metrics = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     metrics = {k: float(v) for k, v in metrics.items()}
     predicted = model.predict(x, batch_size=batch_size, verbose=0)
@@ -86,22 +94,52 @@ def _evaluate_outputs(model, data: LoadedData, split: str, x, y: dict, batch_siz
     return {**parts[0], "metrics": metrics, "outputs": parts}
 
 
-def _predictions(task: str, class_names: list[str], y: np.ndarray, pred: np.ndarray):
-    """The task, class names and predicted against true values (and for classes, the
-    confusion matrix) of one output."""
+def _predictions(
+    task: str,
+    class_names: list[str],
+    y: np.ndarray,
+    pred: np.ndarray,
+    threshold: float = DEFAULT_THRESHOLD,
+):
+    """The task, class names and predicted against true values of one output; for classes
+    the confusion matrix and the per-class report, for two the scores and their curves' areas,
+    for values the regression scores (see the module docstring)."""
     n = len(y)
     pred = np.asarray(pred)
     out: dict[str, Any] = {"task": task, "class_names": list(class_names)}
     if task in ("multiclass", "binary"):
         k = max(len(class_names), 2 if task == "binary" else 1)
-        labels = labels_from(pred, task)
+        labels = labels_from(pred, task, threshold)
         y_true = y.reshape(n, -1)[:, 0] if task == "binary" else y
         out["confusion"] = confusion_matrix(y_true, labels, k)
         out["y_true"], out["y_pred"] = np.asarray(y_true).astype(int), labels
+        out["report"] = report.per_class(out["confusion"], list(class_names))
+        if task == "binary":
+            out["y_score"] = report.positive_scores(pred)
+            out.update(_areas(out["y_true"], out["y_score"]), threshold=float(threshold))
     else:
         out["y_true"] = y.reshape(n, -1)[:, 0].astype(float)
         out["y_pred"] = pred.reshape(len(pred), -1)[:, 0].astype(float)
+        if task == "regression":
+            out["regression"] = report.regression_scores(out["y_true"], out["y_pred"])
     return out
+
+
+def _areas(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float | None]:
+    return {"roc_auc": report.roc_auc(y_true, scores),
+            "average_precision": report.average_precision(y_true, scores)}  # fmt: skip
+
+
+def at_threshold(result: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """A two-class evaluation with its labels decided at `threshold`: its predictions, confusion
+    matrix and report follow; the scores, their areas and Keras's own metrics stay."""
+    t = report.check_threshold(threshold)
+    if result.get("task") != "binary" or result.get("y_score") is None:
+        raise DeepGuiError("Only a model with two classes has a decision threshold.")
+    y_pred = report.decide(result["y_score"], t)
+    matrix = confusion_matrix(result["y_true"], y_pred, 2)
+    return {**result, "y_pred": y_pred, "confusion": matrix, "threshold": t,
+            "report": report.per_class(matrix, list(result.get("class_names") or []))}  # fmt: skip
 
 
 # What metrics.json keeps of the evaluation, so that a reopened run draws it without its model
@@ -109,6 +147,9 @@ def _predictions(task: str, class_names: list[str], y: np.ndarray, pred: np.ndar
 # predictions, and for a regression this many points of predicted against actual.
 STORED_CLASSES = 100
 STORED_POINTS = 300
+# Two classes keep every evaluated score (as many as `evaluate` takes, about 60 kB), so that a
+# moved threshold counts the matrix anew exactly.
+STORED_SCORES = 5000
 
 
 def stored(result: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +165,8 @@ def stored(result: dict[str, Any]) -> dict[str, Any]:
 
 def _stored_one(result: dict[str, Any]) -> dict[str, Any]:
     classes = "confusion" in result
-    take = SAMPLES if classes else STORED_POINTS
+    scored = result.get("y_score") is not None
+    take = (STORED_SCORES if scored else SAMPLES) if classes else STORED_POINTS
     out: dict[str, Any] = {
         "split": str(result["split"]),
         "task": str(result["task"]),
@@ -137,7 +179,24 @@ def _stored_one(result: dict[str, Any]) -> dict[str, Any]:
     out["y_pred"] = [cast(v) for v in np.asarray(result["y_pred"]).ravel()[:take]]
     if classes and len(result["confusion"]) <= STORED_CLASSES:
         out["confusion"] = np.asarray(result["confusion"]).astype(int).tolist()
+    if result.get("report") is not None:
+        out["report"] = result["report"]
+    if scored:
+        out["y_score"] = [round(float(v), 6) for v in np.asarray(result["y_score"]).ravel()[:take]]
+        out["threshold"] = float(result.get("threshold", DEFAULT_THRESHOLD))
+        out.update({k: _number(result.get(k)) for k in ("roc_auc", "average_precision")})
+    if result.get("regression") is not None:
+        out["regression"] = {k: _number(v) for k, v in result["regression"].items()}
     return out
+
+
+def _number(value: Any) -> float | None:
+    """A float JSON can hold (None for a missing or non-finite one)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
 
 
 def from_stored(data: Any) -> dict[str, Any] | None:
@@ -179,11 +238,32 @@ def _from_stored_one(data: Any) -> dict[str, Any] | None:
             if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or (matrix < 0).any():
                 return None
             out["confusion"] = matrix
+            # Runs from before the report kept none: its figures follow from the matrix.
+            out["report"] = report.per_class(matrix, out["class_names"])
+            _scores_from_stored(data, out)
         elif not len(y_true):
             return None
-    except (KeyError, TypeError, ValueError, AttributeError):
+        elif isinstance(data.get("regression"), dict):
+            out["regression"] = {str(k): float("nan") if v is None else float(v)
+                                 for k, v in data["regression"].items()}  # fmt: skip
+    except (KeyError, TypeError, ValueError, AttributeError, DeepGuiError):
         return None
     return out
+
+
+def _scores_from_stored(data: dict[str, Any], out: dict[str, Any]) -> None:
+    """A stored two-class evaluation's scores, areas and threshold, when it kept them (one
+    score per stored label; a run from before thresholds kept none)."""
+    if out["task"] != "binary" or data.get("y_score") is None:
+        return
+    scores = np.asarray(data["y_score"], dtype=np.float64).ravel()
+    if len(scores) != len(out["y_true"]) or not np.isfinite(scores).all():
+        return
+    out["y_score"] = scores
+    out["threshold"] = report.check_threshold(data.get("threshold", DEFAULT_THRESHOLD))
+    for key in ("roc_auc", "average_precision"):
+        value = data.get(key)
+        out[key] = None if value is None else float(value)
 
 
 def with_run_images(result: dict[str, Any] | None, run_dir) -> dict[str, Any] | None:
@@ -194,11 +274,6 @@ def with_run_images(result: dict[str, Any] | None, run_dir) -> dict[str, Any] | 
     or not images, is shown as it was, without pictures."""
     if result is None or result.get("outputs") or "images" in result:
         return result
-    from pathlib import Path
-
-    from deepgui.core import signature
-    from deepgui.core.data.arrays import check_npz
-    from deepgui.core.errors import DeepGuiError
 
     path = Path(run_dir) / signature.SAMPLES_FILE
     if not path.is_file():
@@ -240,3 +315,42 @@ def from_worker(data_stored: Any, data: LoadedData) -> dict[str, Any] | None:
         out["images"] = np.asarray(x[take], dtype=np.float32)
         out["image_index"] = take
     return out
+
+
+def set_threshold(run_dir: str | Path, threshold: Any) -> dict[str, Any] | None:
+    """Move a two-class run's decision threshold: its signature.json (which `predict` and every
+    export made after take it from) and its metrics.json's evaluation (labels, matrix, report)
+    are rewritten, each atomically, the signature first. Returns the evaluation at the new
+    threshold (None for a run that kept no scores). DeepGuiError, one sentence, for a bad value
+    or a run without two classes."""
+    run_dir = Path(run_dir)
+    t = report.check_threshold(threshold)
+    path = run_dir / run_layout.SIGNATURE
+    try:
+        data = json.loads(fileio.read_text(path, "signature file", fileio.MiB * 64))
+    except ValueError as exc:
+        raise DeepGuiError(f"{path}: cannot be read as JSON ({exc}).") from None
+    sig = signature.Signature.from_dict(data, str(path))
+    if sig.decision_threshold is None:
+        raise DeepGuiError(
+            f"{run_dir}: only a model with two classes has a decision threshold; this run's "
+            f"task is {sig.task}."
+        )
+    metrics_path = run_dir / run_layout.METRICS
+    metrics: dict[str, Any] = {}
+    if metrics_path.is_file():
+        try:
+            metrics = json.loads(fileio.read_text(metrics_path, "metrics file", fileio.MiB * 64))
+        except ValueError:
+            metrics = {}
+    kept = from_stored(metrics.get("evaluation")) if isinstance(metrics, dict) else None
+    moved = at_threshold(kept, t) if kept is not None and kept.get("y_score") is not None else None
+    # The keys as they are, the threshold changed: nothing the file holds is lost.
+    fileio.atomic_write_text(path, json.dumps({**data, "threshold": t}, indent=1,
+                                              ensure_ascii=False) + "\n")  # fmt: skip
+    if moved is not None:
+        metrics["evaluation"] = {**metrics["evaluation"], **stored(moved)}
+        fileio.atomic_write_text(
+            metrics_path, json.dumps(metrics, indent=1, allow_nan=False) + "\n"
+        )
+    return moved

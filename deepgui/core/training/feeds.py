@@ -24,7 +24,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from deepgui.core import keras_layers
 from deepgui.core.training import devices, distributed
+from deepgui.core.training.feed_base import Feed
+from deepgui.core.training.mirrored import MirroredFeed
 
 if TYPE_CHECKING:
     from deepgui.core.training.devices import Placement
@@ -37,53 +42,6 @@ def several_devices(spec: str) -> bool:
     return spec == "gpus" or "," in spec
 
 
-class Feed:
-    """One process: fit takes the arrays, and Keras splits each batch among the placement's
-    devices when there are several (TensorFlow's MirroredStrategy)."""
-
-    def __init__(self, placement: Placement, cluster: Cluster | None = None) -> None:
-        self.placement = placement
-        self.cluster = cluster  # the ranks that agree on stop and pause; None: this one alone
-        # The chief's requests, carried out by every rank at the next agreed step: the engine's
-        # own stop and pause act at once, which would leave the other ranks in a collective.
-        self.stop_requested = False
-        self.pause_requested = False
-        self.sync_seconds = 0.0  # time spent agreeing on stop and pause: the benchmark's cost
-        self.syncs = 0
-
-    @property
-    def evaluates(self) -> bool:
-        """Whether the engine scores the saved model on the held-out split. Not a rank of
-        several: it would score its slice alone, in one more collective every rank must run
-        alike; the chief's launcher tests the saved model instead (WorkerEngine)."""
-        return self.cluster is None
-
-    # ------------------------------------------------------------------ control (any thread)
-    def stop(self) -> None:
-        self.stop_requested = True
-
-    def pause(self) -> None:
-        self.pause_requested = True
-
-    def resume(self) -> None:
-        self.pause_requested = False
-
-    # ------------------------------------------------------------------ what fit is given
-    def steps(self, num_train: int, batch_size: int) -> int:
-        return max(1, math.ceil(num_train / batch_size))
-
-    def fit_args(self, keras, data, config, class_weight, val) -> dict[str, Any]:
-        return {"x": data.x_train, "y": data.y_train, "batch_size": config.batch_size,
-                "validation_data": val, "class_weight": class_weight, "shuffle": True}  # fmt: skip
-
-    def callbacks(self, keras, engine) -> list:
-        if self.cluster is None:
-            return []  # the engine's own stop and pause
-        from deepgui.core.training.callbacks import SyncControl  # imports Keras
-
-        return [SyncControl(self, engine)]
-
-
 class JaxFeed(Feed):
     """JAX over several devices: Keras's `DataParallel` over every device of every rank (of this
     machine alone without a cluster), each rank feeding its slice of every global batch: the
@@ -92,8 +50,8 @@ class JaxFeed(Feed):
 
     def __init__(self, placement: Placement, cluster: Cluster | None = None) -> None:
         super().__init__(placement, cluster)
-        import jax
-        import keras
+        import jax  # JAX (seconds): imported when used
+        import keras  # Keras brings TensorFlow (seconds): imported when used
 
         distribution = keras.distribution.DataParallel(devices=jax.devices())
         # Keras's own cut of the batches among the ranks (`distribute_dataset`) takes tf.data
@@ -128,8 +86,7 @@ class JaxFeed(Feed):
 def make_batches(keras, x, y, *, batch: int, cluster: Cluster | None, seed: int | None,
                  shuffle: bool, full_batches: bool):  # fmt: skip
     """A `keras.utils.PyDataset` of this rank's slices of the global batches of (x, y)."""
-    import jax
-    import numpy as np
+    import jax  # JAX (seconds): imported when used
 
     n = len(y)
     steps = distributed.global_steps(n, batch) if full_batches else max(1, math.ceil(n / batch))
@@ -166,16 +123,12 @@ def local(device: str, mixed_precision: bool = False) -> Feed:
     """The feed of a run on this machine alone, by its device spec and the Keras backend:
     JaxFeed or MirroredFeed over several devices, else Feed. TrainingError for a device that
     is not there."""
-    from deepgui.core.keras_layers import keras
-
     placement = devices.choose(device, mixed_precision)
-    backend = keras().backend.backend()
+    backend = keras_layers.keras().backend.backend()
     if backend == "jax" and several_devices(device):
         # The worker showed JAX exactly the devices the spec names (worker_environment).
         return JaxFeed(placement)
     if placement.strategy is not None:
-        from deepgui.core.training.mirrored import MirroredFeed
-
         return MirroredFeed(placement)
     return Feed(placement)
 
@@ -185,7 +138,5 @@ def of_cluster(cluster: Cluster, device: str = "auto", mixed_precision: bool = F
     `use_engine`: the cluster's engine decides the backend's path. TensorFlow's strategy must
     be made before any TensorFlow operation runs."""
     if cluster.engine == "tensorflow":
-        from deepgui.core.training.mirrored import MirroredFeed
-
         return MirroredFeed.across(cluster)
     return JaxFeed(devices.choose(device, mixed_precision), cluster)

@@ -16,20 +16,18 @@ from dataclasses import replace
 from typing import Any
 
 from deepgui.core.errors import TrainingError
+from deepgui.core.keras_layers import keras
+from deepgui.core.training.config import Schedule
 
 
 def backbones_of(model) -> list[Any]:
     """The models `model` holds as layers, in order."""
-    from deepgui.core.keras_layers import keras
-
     model_class = keras().Model
     return [layer for layer in model.layers if isinstance(layer, model_class)]
 
 
 def _leaves(model) -> list[Any]:
     """Every layer inside `model`, nested models opened, in order."""
-    from deepgui.core.keras_layers import keras
-
     model_class = keras().Model
     out = []
     for layer in model.layers:
@@ -57,8 +55,6 @@ def freeze(model) -> None:
 def unfreeze_top(model, layers: int) -> int:
     """Phase two: the top `layers` layers with weights of each backbone train (all when 0),
     BatchNormalization excepted. Returns how many layers now train."""
-    from deepgui.core.keras_layers import keras
-
     batch_norm = keras().layers.BatchNormalization
     unfrozen = 0
     for backbone in check(model):
@@ -74,8 +70,6 @@ def unfreeze_top(model, layers: int) -> int:
 
 def second_phase_config(cfg):
     """The training settings of phase two: the fine-tuning learning rate, held constant."""
-    from deepgui.core.training.config import Schedule
-
     return replace(cfg, learning_rate=cfg.fine_tuning.learning_rate, schedule=Schedule())
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from deepgui.core.data.base import LoadedData
+from deepgui.core.project import project_from_dict
 
 SPLITS = ("train", "val", "test")
 DATA_FILE, META_FILE = "data.npz", "meta.json"
@@ -104,8 +105,6 @@ def from_bytes(blob: bytes) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
 def project_of(meta: dict[str, Any], source: str):
     """The project a hand-over describes, with its id and (when it had one) its path."""
-    from deepgui.core.project import project_from_dict
-
     project = project_from_dict(meta["project"], source=source)
     project.id = meta["project"].get("id") or project.id
     if meta.get("project_path"):

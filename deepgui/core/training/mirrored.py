@@ -25,13 +25,14 @@ import os
 from typing import Any
 
 from deepgui.core.training import distributed
+from deepgui.core.training.devices import Placement
 from deepgui.core.training.distributed import (
     Cluster,
     _bracketed,
     coordination_client,
     local_address,
 )
-from deepgui.core.training.feeds import Feed
+from deepgui.core.training.feed_base import Feed
 
 ADDRESS_KEY = "deepgui/tensorflow/{rank}"
 TRUSTED_ONLY = ("TensorFlow on several machines listens on every network interface without "
@@ -60,7 +61,7 @@ def make_strategy(cluster: Cluster):
 
 
 def _strategy_class():
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow (seconds): imported when used
 
     class Strategy(tf.distribute.MultiWorkerMirroredStrategy):
         def reduce(self, reduce_op, value, axis):
@@ -87,8 +88,6 @@ class MirroredFeed(Feed):
     @classmethod
     def across(cls, cluster: Cluster) -> MirroredFeed:
         """The feed of one rank of `cluster`; before any TensorFlow operation runs."""
-        from deepgui.core.training.devices import Placement
-
         strategy = make_strategy(cluster)
         placement = Placement(
             f"MultiWorkerMirroredStrategy over {cluster.world} ranks "
@@ -104,7 +103,7 @@ class MirroredFeed(Feed):
     def fit_args(self, keras, data, config, class_weight, val) -> dict[str, Any]:
         if self.cluster is None:
             return super().fit_args(keras, data, config, class_weight, val)
-        import tensorflow as tf
+        import tensorflow as tf  # TensorFlow (seconds): imported when used
 
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = (

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deepgui.core.data.base import LoadedData
+from deepgui.core.data.check import match_outputs, output_names
 from deepgui.core.errors import TrainingError
 from deepgui.core.training.config import is_serialized
 
@@ -111,8 +112,6 @@ def model_losses(cfg, data: LoadedData, model) -> Any:
     """The loss `model` is compiled with on `data`: one name, or a dict by output name for
     several targets (None when the outputs do not match the targets: the data check says
     why, naming both)."""
-    from deepgui.core.data.check import match_outputs, output_names
-
     names = output_names(model)
     widths = output_widths(model)
     if not data.multi_output:
@@ -125,8 +124,6 @@ def model_losses(cfg, data: LoadedData, model) -> Any:
 
 def output_widths(model) -> dict[str, int | None]:
     """Each output's width (its last dimension), by output name in the model's order."""
-    from deepgui.core.data.check import output_names
-
     return {n: _width(t) for n, t in zip(output_names(model), model.outputs, strict=True)}
 
 

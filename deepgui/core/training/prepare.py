@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from deepgui.core import run_layout
+from deepgui.core.build import build_model
+from deepgui.core.data import check_against_model, load_dataset, spec_from_path
+from deepgui.core.data.check import summarize
 from deepgui.core.errors import DeepGuiError
+from deepgui.core.keras_layers import input_shape_of
+from deepgui.core.project import load_project
 from deepgui.core.training.config import TrainingConfig
+from deepgui.core.training.outputs import model_losses
 from deepgui.core.training.rundir import LOCK, RunLock, is_resumable, read_checkpoint
 from deepgui.core.training.runs import new_run_dir
 
@@ -45,9 +51,6 @@ class PreparedRun:
 
     def load_data(self):
         """The data, with its preprocessing fitted on the training split."""
-        from deepgui.core.data import load_dataset
-        from deepgui.core.keras_layers import input_shape_of
-
         inputs = self.project.graph.input_nodes()
         shape = None
         if len(inputs) == 1:
@@ -96,8 +99,6 @@ def prepare_run(
 
 
 def _decide(project, run_dir, lock, data, target, epochs, batch_size, missing) -> PreparedRun:
-    from deepgui.core.project import load_project
-
     resume = is_resumable(run_dir)
     if resume:
         read_checkpoint(run_dir)  # a damaged checkpoint is said now, in one sentence
@@ -156,8 +157,6 @@ def dataset_spec(
     size...); another kind keeps only the split. `target` is one column or a list of them."""
     spec = dict(spec or {})
     if data:
-        from deepgui.core.data import spec_from_path
-
         new = dict(spec_from_path(data, target))
         if spec.get("source") == "timeseries" and new["source"] == "csv":
             new["source"] = "timeseries"  # a series stays one: its window and horizon kept
@@ -176,11 +175,6 @@ def dataset_spec(
 def check_fit(project, base_dir: Path | None = None) -> tuple[bool, str]:
     """(fits, message): the project's data loaded as a run would load it, against its model
     built as a run would build it. The Data panel's check; it runs in the background."""
-    from deepgui.core.build import build_model
-    from deepgui.core.data import check_against_model
-    from deepgui.core.data.check import summarize
-    from deepgui.core.training.outputs import model_losses
-
     snapshot = project.snapshot()
     if base_dir is not None and snapshot.path is None:
         snapshot.path = Path(base_dir) / "untitled.dgproj"  # relative data paths start here

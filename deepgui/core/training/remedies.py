@@ -23,6 +23,7 @@ from deepgui.core.commands import (
     set_params,
 )
 from deepgui.core.graph import Graph, Node
+from deepgui.core.placement import GAP_Y, NODE_HEIGHT, make_room
 
 _AUGMENTATION = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomCrop")
 
@@ -92,8 +93,6 @@ def _insert_chain_after(
     """node -> l1 -> l2 -> ... -> former successors, the new layers stacked in the node's
     column and the layers below moved down to make room for them. `positions` is the canvas
     as the steps so far leave it (several inserts go into one step): it is updated here."""
-    from deepgui.core.layout import GAP_Y, NODE_HEIGHT, make_room
-
     ids = [graph.new_id() for _ in layers]  # the counter advances: distinct, unused ids
     x, y = positions[node.id]
     pitch = NODE_HEIGHT + GAP_Y

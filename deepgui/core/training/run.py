@@ -29,6 +29,7 @@ from deepgui.core.data.check import refuse_unfit_inputs
 from deepgui.core.errors import DeepGuiError
 from deepgui.core.training import distributed, engines, rundir
 from deepgui.core.training.engine import RunResult, TrainingListener, describe_error
+from deepgui.core.training.evaluation import evaluate, from_worker
 from deepgui.core.training.outputs import engine_for, refuse_cluster
 from deepgui.core.training.prepare import PreparedRun, prepare_run
 
@@ -206,8 +207,6 @@ class Run:
         """The saved model's evaluation with its pictures, for a front end that shows it: the
         engine's own (in this process), a worker process's rebuilt with the images this
         process holds, or the model evaluated here when neither has one (a stopped run)."""
-        from deepgui.core.training.evaluation import evaluate, from_worker
-
         evaluation = result.evaluation
         if evaluation is None and result.reason != "error":
             evaluation = from_worker(result.metrics.get("evaluation"), self.data)

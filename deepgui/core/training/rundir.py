@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from deepgui.core import fileio, run_layout
+from deepgui.core.data.arrays import check_npz
 from deepgui.core.errors import DeepGuiError, TrainingError
 from deepgui.core.project import atomic_write_text
 
@@ -121,7 +122,7 @@ class RunLock:
 
 def _try_lock(fd: int) -> bool:
     try:
-        import fcntl
+        import fcntl  # POSIX's lock; Windows has msvcrt's
     except ImportError:  # Windows
         import msvcrt
 
@@ -271,8 +272,6 @@ def weight_arrays(model) -> dict[str, np.ndarray]:
 
 def restore_weights(model, path: Path) -> None:
     """Put a weights-only checkpoint back into a compiled model of the same architecture."""
-    from deepgui.core.data.arrays import check_npz
-
     try:
         check_npz(path)
         with np.load(path, allow_pickle=False) as saved:

@@ -1,82 +1,29 @@
-"""Where a project's runs live, and what each one trained.
+"""A project's runs, and what each one trained.
 
-A saved project ``folder/NAME.dgproj`` keeps its runs in ``folder/NAME.runs/<timestamp>/``; an
-unsaved one in a scratch area named after its id (``$DEEPGUI_SCRATCH``, else the user's data
-folder), from which its first save moves them. A run belongs to the project whose id its project
-copy carries, so two projects in one folder never see each other's runs.
+Where they live (run_layout: ``folder/NAME.runs/<timestamp>/`` beside a saved project, a
+scratch area for an unsaved one) is decided below the project, which moves them when it is
+saved; those names are here too, where the app and the tests look for them. A run belongs to
+the project whose id its project copy carries, so two projects in one folder never see each
+other's runs.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from deepgui.core import run_layout
+from deepgui.core.run_layout import (  # noqa: F401 (the app and the tests find them here)
+    RUNS_SUFFIX,
+    is_scratch,
+    new_run_dir,
+    relocate,
+    runs_root,
+    scratch_root,
+)
 from deepgui.core.training.rundir import CHECKPOINTS, is_resumable
-
-RUNS_SUFFIX = ".runs"
-
-
-def scratch_root() -> Path:
-    """Where unsaved projects keep their runs."""
-    override = os.environ.get("DEEPGUI_SCRATCH")
-    if override:
-        return Path(override)
-    data = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(data) / "deepgui" / "scratch"
-
-
-def runs_root(project) -> Path:
-    """The folder that holds this project's runs."""
-    if project.path is not None:
-        path = Path(project.path)
-        return path.with_name(path.stem + RUNS_SUFFIX)
-    return scratch_root() / project.id / "runs"
-
-
-def is_scratch(root: Path) -> bool:
-    try:
-        Path(root).resolve().relative_to(scratch_root().resolve())
-    except ValueError:
-        return False
-    return True
-
-
-def new_run_dir(project, now: _dt.datetime | None = None) -> Path:
-    """A fresh ``<runs root>/<timestamp>/`` for the next run (not created yet)."""
-    root = runs_root(project)
-    stamp = (now or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    target, i = root / stamp, 1
-    while target.exists():
-        target, i = root / f"{stamp}-{i}", i + 1
-    return target
-
-
-def relocate(old: Path, new: Path, *, move: bool) -> None:
-    """Bring the runs from `old` to `new` (moved or copied); runs already at `new` stay."""
-    old, new = Path(old), Path(new)
-    if old == new or not old.is_dir():
-        return
-    new.mkdir(parents=True, exist_ok=True)
-    for run in sorted(p for p in old.iterdir() if p.is_dir()):
-        target = new / run.name
-        if target.exists():
-            continue
-        if move:
-            shutil.move(str(run), str(target))
-        else:
-            shutil.copytree(run, target)
-    if move:
-        try:
-            old.rmdir()
-            old.parent.rmdir()  # the scratch folder named after the id, when now empty
-        except OSError:
-            pass
 
 
 @dataclass

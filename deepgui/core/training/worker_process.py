@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -26,13 +28,25 @@ from typing import Any
 
 import numpy as np
 
-from deepgui.core import run_layout
+from deepgui.core import run_layout, run_split, signature
 from deepgui.core.data.base import LoadedData
+from deepgui.core.data.preprocessing import Preprocessing
 from deepgui.core.errors import TrainingError
-from deepgui.core.training import handover
+from deepgui.core.keras_layers import keras
+from deepgui.core.training import distributed, feeds, handover, rundir
+from deepgui.core.training.config import TrainingConfig
 from deepgui.core.training.distributed import Cluster
-from deepgui.core.training.engine import RunResult, TrainingListener
+from deepgui.core.training.engine import (
+    RunResult,
+    TrainingEngine,
+    TrainingListener,
+    describe_error,
+    present,
+    test_scores,
+)
 from deepgui.core.training.overfitting import OverfittingReport
+from deepgui.core.training.remedies import suggest_remedies
+from deepgui.core.training.rundir import read_history, save_keras_model
 
 WORK = run_layout.WORK  # inside the run directory: what the parent hands the worker
 
@@ -93,8 +107,6 @@ class WorkerEngine:
 
     # ------------------------------------------------------------------ the run
     def run(self) -> RunResult:
-        from deepgui.core.training.engine import describe_error
-
         started = time.perf_counter()
         try:
             self._hand_over()
@@ -112,11 +124,8 @@ class WorkerEngine:
         metrics.setdefault("wall_seconds", round(time.perf_counter() - started, 3))
         metrics["engine"] = self.backend
         if (self.run_dir / run_layout.METRICS).exists():
-            from deepgui.core.training import rundir
-
             rundir.write_json(self.run_dir / run_layout.METRICS, metrics)
         self.listener.finished(reason, metrics)
-        from deepgui.core.training.rundir import read_history
 
         history = read_history(self.run_dir) if self.run_dir.is_dir() else []
         return RunResult(reason, metrics, history, self.model, self.run_dir)
@@ -124,8 +133,6 @@ class WorkerEngine:
     def _test(self, metrics: dict[str, Any]) -> None:
         """The ranks of a cluster leave the test split alone (engine.py); the chief's saved
         network is tested here, as a one-machine run would test it."""
-        from deepgui.core.training.engine import present, test_scores
-
         if present(self.data.x_test, self.data.y_test):
             metrics.update(test_scores(self.model, self.data, self.config.batch_size))
 
@@ -144,9 +151,8 @@ class WorkerEngine:
                 more["preprocessing"] = pre.to_dict()
             if self.config.seed is None:
                 # Every rank must draw the same initial weights and dropout masks.
-                import secrets
-
                 self.config = self.config.with_overrides(seed=secrets.randbelow(2**31))
+        run_split.write(self.run_dir, self.data)  # the worker is handed arrays, not their rows
         handover.write(self.run_dir / WORK, self.data,
                        handover.describe(self.data, self.project, self.config, **more))  # fmt: skip
 
@@ -189,8 +195,6 @@ class WorkerEngine:
             return
         report = OverfittingReport(**event["report"])
         if self.project is not None:
-            from deepgui.core.training.remedies import suggest_remedies
-
             report.remedies = suggest_remedies(
                 self.project, self.data.num_train, event.get("params") or 0
             )
@@ -203,7 +207,6 @@ class WorkerEngine:
                                      list(self.data.class_names))  # fmt: skip
         if network is None:
             return None
-        from deepgui.core import signature
 
         raw, labels = self.data.raw_val, self.data.y_val
         if raw is None or labels is None:
@@ -245,16 +248,11 @@ def grace_seconds(cluster: Cluster | None) -> float:
 def wrap_saved_network(run_dir: Path, pre, task: str, class_names: list[str]):
     """Put the preprocessing in front of the network a worker saved in RUN_DIR/model.keras
     and write the run's signature; returns the bare network (None when nothing was saved)."""
-    from deepgui.core import signature
-    from deepgui.core.keras_layers import keras
-
     path = Path(run_dir) / run_layout.MODEL
     if not path.is_file():
         return None
     network = keras().saving.load_model(path, safe_mode=True)
     if pre is not None:
-        from deepgui.core.training.rundir import save_keras_model
-
         model = pre.wrap(network, name=f"{network.name}_with_preprocessing")
         save_keras_model(model, path)  # atomic; a full disk leaves no temporary file
     signature.write(signature.Signature(task, class_names, pre), Path(run_dir) / signature.RUN_FILE)
@@ -327,8 +325,6 @@ def worker_environment(backend: str, device: str = "auto") -> dict[str, str]:
 def end_process(process: subprocess.Popen, grace: float) -> int:
     """Wait for a child that has finished its work; one that lingers past `grace` seconds (a
     rank waiting for others that are gone) is killed with everything it started."""
-    import signal
-
     try:
         return process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
@@ -412,8 +408,6 @@ def worker_main(run_dir: str) -> int:
     # run over them (feeds.local), as it does in this process under TensorFlow.
     cluster = Cluster.from_dict(meta["cluster"]) if meta.get("cluster") else None
     if cluster is not None:
-        from deepgui.core.training import distributed
-
         if cluster.world > 1:
             others = "; ".join(cluster.command_for(r) for r in range(1, cluster.world))
             listener.waiting(f"Waiting at {cluster.coordinator} for {cluster.world - 1} more "
@@ -424,8 +418,6 @@ def worker_main(run_dir: str) -> int:
             if cluster.world > 1:
                 _share_with_ranks(meta, data)
         except Exception as exc:  # noqa: BLE001 - one sentence, then leave
-            from deepgui.core.training.engine import describe_error
-
             listener.finished("error", {"stopped_by": "error", "message": describe_error(exc)})
             return 1
     project = handover.project_of(meta, str(work / handover.META_FILE))
@@ -435,8 +427,6 @@ def worker_main(run_dir: str) -> int:
 def _share_with_ranks(meta: dict[str, Any], data: LoadedData) -> None:
     """Rank 0: the project, settings and arrays to every other rank, with the project's stored
     weights (the ranks must start alike)."""
-    from deepgui.core.training import distributed
-
     arrays = handover.arrays_of(data)
     project = handover.project_of(meta, "the hand-over")
     weights = project.weights_path
@@ -449,8 +439,6 @@ def _share_with_ranks(meta: dict[str, Any], data: LoadedData) -> None:
 def rank_main(coordinator: str, rank: int, world: int, out_dir: str) -> int:
     """A rank other than 0 (`deepgui worker` starts it): join the chief, take the hand-over,
     train into `out_dir`, events on stdout for the launcher to print."""
-    from deepgui.core.training import distributed
-
     out = sys.stdout
     sys.stdout = sys.stderr
     listener = _PipeListener(out)
@@ -463,8 +451,6 @@ def rank_main(coordinator: str, rank: int, world: int, out_dir: str) -> int:
         distributed.use_engine(cluster)
         arrays, meta = handover.from_bytes(distributed.share(None))
     except Exception as exc:  # noqa: BLE001 - one sentence, then leave
-        from deepgui.core.training.engine import describe_error
-
         listener.finished("error", {"stopped_by": "error", "message": describe_error(exc)})
         return 1
     weights = arrays.pop("__weights__", None)
@@ -479,22 +465,15 @@ def rank_main(coordinator: str, rank: int, world: int, out_dir: str) -> int:
 
 
 def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster) -> int:
-    from deepgui.core.training.config import TrainingConfig
-    from deepgui.core.training.engine import TrainingEngine
-
     config = TrainingConfig.from_dict(meta["config"])
     feed = None  # this machine alone: the engine chooses its feed by training.device
     if cluster is not None:
-        from deepgui.core.training import feeds
-
         try:  # before any TensorFlow operation runs (TensorFlow's strategy needs it so)
             feed = feeds.of_cluster(cluster, config.device, config.mixed_precision)
         except Exception as exc:  # noqa: BLE001 - one sentence, then leave
-            from deepgui.core.training.engine import describe_error
-
             listener.finished("error", {"stopped_by": "error", "message": describe_error(exc)})
             return 1
-        import keras
+        import keras  # Keras brings TensorFlow (seconds): imported when used
 
         # Every variable a rank creates, even the shape check's throwaway ones, must hold the
         # same values on every rank: seed before the engine builds anything.
@@ -525,9 +504,7 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
     result = engine.run()
     if cluster is not None and not cluster.is_chief and meta.get("preprocessing"):
         # This rank's run folder holds a model that takes the raw data, as the chief's does.
-        import keras
-
-        from deepgui.core.data.preprocessing import Preprocessing
+        import keras  # Keras brings TensorFlow (seconds): imported when used
 
         # Loading under the run's distribution would lay the weights out over every rank,
         # which have left by now: this is this rank's own copy.
@@ -548,6 +525,7 @@ def without_tensorflow() -> None:
     module it is absent. (Not by a None in sys.modules: Keras takes any "tensorflow" entry
     there as TensorFlow running, and its preprocessing layers, Rescaling first, then fail.)"""
     if os.environ.get("KERAS_BACKEND") == "jax" and "tensorflow" not in sys.modules:
+        # Keras brings TensorFlow (seconds): imported when used
         from keras.src.utils import module_utils
 
         module_utils.tensorflow._available = False

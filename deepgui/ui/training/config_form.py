@@ -4,7 +4,10 @@ field it names.
 
 What the form cannot edit field by field is shown as it is and kept as it is when another field
 changes: a Keras schedule or a Keras loss object imported with a model, losses and metrics per
-output. The optimizer's further arguments are one "name=value, ..." line."""
+output. The optimizer's further arguments are one "name=value, ..." line.
+
+The fields a sweep can vary (the optimizer, the learning rate, ...) have a ⟳ button; the form
+announces a click as `vary_requested(field)`, and its owner opens the mark's editor."""
 
 from __future__ import annotations
 
@@ -53,6 +56,7 @@ from deepgui.core.training.engines import ENGINES, LABELS, Measurement, speeds_s
 from deepgui.core.training.mirrored import TRUSTED_ONLY
 from deepgui.ui.theme import status_color
 from deepgui.ui.training.fields import set_text, shown_after
+from deepgui.ui.vary import VaryButton, with_vary_button
 
 LOSSES = ["auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
           "binary_crossentropy", "mse", "mae", "huber"]  # fmt: skip
@@ -273,6 +277,7 @@ class TrainingForm(QWidget):
 
     edited = Signal(dict)
     measure_requested = Signal()  # the user asked for each engine's speed on this model
+    vary_requested = Signal(str)  # the ⟳ of a field was clicked: edit its mark for a sweep
 
     def __init__(self, parent=None, get_graph: Callable[[], Graph | None] | None = None) -> None:
         super().__init__(parent)
@@ -289,6 +294,7 @@ class TrainingForm(QWidget):
         # The settings of the project a measurement in flight is for: its answer is shown only
         # while that project is (speeds belong to the model they were measured on).
         self._measuring_for: dict[str, Any] | None = None
+        self.vary_buttons: dict[str, VaryButton] = {}
         self._make_fields()
         self._make_fine_tuning_fields()
         self._lay_out()
@@ -399,17 +405,17 @@ class TrainingForm(QWidget):
             )
             combo.setMinimumContentsLength(16)
         form = QFormLayout()
-        form.addRow("Optimizer", self.optimizer)
-        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Optimizer", self._varied("optimizer", self.optimizer))
+        form.addRow("Learning rate", self._varied("learning_rate", self.learning_rate))
         form.addRow("Options", self.options)
         # The whole width under it: the core's sentence can list every argument there is.
         form.addRow(self.options_error)
         form.addRow("Schedule", self.schedule)
         form.addRow("", _stacked(sched_row, self.schedule_info))
-        form.addRow("Loss", self.loss)
+        form.addRow("Loss", self._varied("loss", self.loss))
         form.addRow("Metrics", self.metrics)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self._varied("batch_size", self.batch_size))
+        form.addRow("Epochs", self._varied("epochs", self.epochs))
         es = QGroupBox("Early stopping")
         es_form = QFormLayout(es)
         es_form.addRow(self.es_enabled)
@@ -423,6 +429,19 @@ class TrainingForm(QWidget):
         layout.addWidget(self._hardware_group())
         layout.addWidget(self.error)
         layout.addStretch(1)
+
+    def _varied(self, key: str, field: QWidget) -> QWidget:
+        """`field` with its ⟳ button after it (a field a sweep can vary)."""
+        row, button = with_vary_button(field)
+        button.clicked.connect(lambda _=False: self.vary_requested.emit(key))
+        self.vary_buttons[key] = button
+        return row
+
+    def show_marks(self, marks: Callable[[str], tuple[str | None, str | None]]) -> None:
+        """Each ⟳ button as the project's marks have it (`marks(field)`: its SPEC and the
+        sentence refusing it now, or (None, None))."""
+        for key, button in self.vary_buttons.items():
+            button.show_mark(*marks(key))
 
     def _fine_tuning_group(self) -> QGroupBox:
         self.ft_group = QGroupBox("Fine-tune the backbone")

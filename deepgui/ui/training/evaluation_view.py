@@ -1,7 +1,14 @@
 """Evaluation after training: held-out metrics, a confusion-matrix heat map, sample
 predictions (images with predicted and true labels, or predicted against actual), and a way
 to the Predict dialog for the run. A model with several outputs shows one output at a time,
-chosen from a list (the core evaluates each)."""
+chosen from a list (the core evaluates each).
+
+Beside the matrix, in tabs: precision, recall, F1 and support per class with their averages;
+for two classes the ROC and precision-recall curves with their areas, and a decision threshold
+(slider and box) whose point is marked on both curves and which counts the matrix and the table
+anew as it moves; a moment after it stops, the run keeps it (core: evaluation.set_threshold,
+which predict and later exports read). For values: predicted against actual and the
+residuals, with MAE, RMSE and R²."""
 
 from __future__ import annotations
 
@@ -10,23 +17,37 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QComboBox,
+    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSlider,
     QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from deepgui.core.training.evaluation import from_stored, with_run_images
+from deepgui.core import report
+from deepgui.core.errors import DeepGuiError
+from deepgui.core.training.evaluation import (
+    at_threshold,
+    from_stored,
+    set_threshold,
+    with_run_images,
+)
 from deepgui.ui.theme import status_color
 from deepgui.ui.training.images import to_pixmap
 
@@ -34,15 +55,24 @@ EMPTY = "Train a model to see how it does on data it has not seen."
 # What one step of `result_steps` draws: about 1-2 ms of the GUI thread each on 2 cores.
 CELLS_PER_STEP = 10
 SAMPLES_PER_STEP = 4
+ROWS_PER_STEP = 25
+# The slider's steps over [0, 1]; the box takes any value to three decimals.
+SLIDER_STEPS = 1000
+# How long the threshold rests before the run keeps it (a drag writes the run's files once).
+SAVE_DELAY_MS = 400
+TABLE_COLUMNS = ("class", "precision", "recall", "F1", "support")
 
 
 class EvaluationView(QWidget):
     predict_requested = Signal()  # "Predict on a file…": the dialog, on this run
+    threshold_saved = Signal(float)  # the run now keeps this threshold
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.result: dict[str, Any] | None = None
         self.model = None
+        self.run_dir = None  # the run shown, whose threshold a move changes
+        self.shown: dict[str, Any] | None = None  # the output drawn (of several: the chosen)
         self.summary = QLabel(EMPTY)
         self.summary.setWordWrap(True)
         self.predict_button = QPushButton("Predict on a file…")
@@ -73,6 +103,69 @@ class EvaluationView(QWidget):
         self.left.addWidget(self.confusion_plot)
         self.left.addWidget(self.scatter_plot)
 
+        self.class_table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.class_table.setHorizontalHeaderLabels(list(TABLE_COLUMNS))
+        self.class_table.verticalHeader().hide()
+        self.class_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.class_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.class_table.setToolTip(
+            "Precision: of the samples predicted as the class, the share that are. Recall: of "
+            "the class's samples, the share found. F1: their harmonic mean. Support: samples."
+        )
+        self.roc_plot = pg.PlotWidget()
+        self.roc_plot.setLabel("bottom", "false positive rate")
+        self.roc_plot.setLabel("left", "true positive rate")
+        self.pr_plot = pg.PlotWidget()
+        self.pr_plot.setLabel("bottom", "recall")
+        self.pr_plot.setLabel("left", "precision")
+        self.roc_marker = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(255, 140, 0))
+        self.pr_marker = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(255, 140, 0))
+        curves = QWidget()
+        both = QHBoxLayout(curves)
+        both.setContentsMargins(0, 0, 0, 0)
+        both.addWidget(self.roc_plot)
+        both.addWidget(self.pr_plot)
+        self.residual_plot = pg.PlotWidget()
+        self.residual_plot.setLabel("bottom", "predicted")
+        self.residual_plot.setLabel("left", "actual - predicted")
+        self.residual_plot.setToolTip("Residuals: on the dashed line, exactly right")
+        self.pages = QTabWidget()
+        self.pages.addTab(self.left, "Matrix")
+        self.pages.addTab(self.class_table, "Per class")
+        self.pages.addTab(curves, "ROC and PR")
+        self.pages.addTab(self.residual_plot, "Residuals")
+        self.curves_page, self.residual_page = curves, self.residual_plot
+
+        # Two classes: the probability of the second from which it is predicted.
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, SLIDER_STEPS)
+        self.threshold_box = QDoubleSpinBox()
+        self.threshold_box.setRange(0.0, 1.0)
+        self.threshold_box.setDecimals(3)
+        self.threshold_box.setSingleStep(0.01)
+        self.threshold_note = QLabel("")
+        self.threshold_row = QWidget()
+        row = QHBoxLayout(self.threshold_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Decision threshold"))
+        row.addWidget(self.threshold_slider, 1)
+        row.addWidget(self.threshold_box)
+        row.addWidget(self.threshold_note)
+        self.threshold_row.setToolTip(
+            "The probability of the second class from which a sample is predicted as it: "
+            "lower finds more of it (recall), higher is surer when it says so (precision)."
+        )
+        self.threshold_row.hide()
+        self.threshold_slider.valueChanged.connect(lambda v: self.move_threshold(v / SLIDER_STEPS))
+        self.threshold_box.valueChanged.connect(self.move_threshold)
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.save_threshold)
+        self._unsaved = False  # a moved threshold the run does not keep yet
+
         self.samples = QWidget()
         self.samples_grid = QGridLayout(self.samples)
         scroll = QScrollArea()
@@ -90,7 +183,10 @@ class EvaluationView(QWidget):
         self.body = QWidget()
         body = QHBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
-        body.addWidget(self.left, 3)
+        left = QVBoxLayout()
+        left.addWidget(self.threshold_row)
+        left.addWidget(self.pages, 1)
+        body.addLayout(left, 3)
         body.addLayout(right, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -107,13 +203,16 @@ class EvaluationView(QWidget):
         if event.type() == QEvent.Type.PaletteChange:
             self.follow_palette()
 
-    def follow_palette(self) -> None:
+    def follow_palette(self, *only: pg.PlotWidget) -> None:
         """Plots in the window's colours, light or dark (pyqtgraph keeps its own otherwise:
-        the matrix stayed on a light grey in the dark look)."""
+        the matrix stayed on a light grey in the dark look); `only` these when given (each
+        plot restyled costs a few milliseconds)."""
         palette = QApplication.palette()  # the look's own (a hidden tab's may lag behind)
         base = palette.color(QPalette.ColorRole.Base)
         text = palette.color(QPalette.ColorRole.WindowText)
-        for plot in (self.confusion_plot, self.scatter_plot):
+        plots = only or (self.confusion_plot, self.scatter_plot, self.roc_plot, self.pr_plot,
+                         self.residual_plot)  # fmt: skip
+        for plot in plots:
             plot.setBackground(base)
             item = plot.getPlotItem()
             for name in ("left", "bottom"):
@@ -123,8 +222,14 @@ class EvaluationView(QWidget):
                 axis.label.setDefaultTextColor(text)
 
     def clear(self, text: str = "Training…") -> None:
+        self.save_threshold()  # a threshold still resting is kept before the run goes
         self.result = None
         self.model = None
+        self.shown = None
+        self.threshold_row.hide()
+        self.class_table.setRowCount(0)
+        for plot in (self.roc_plot, self.pr_plot, self.residual_plot):
+            plot.clear()
         self.predict_button.setEnabled(False)
         self.summary.setText(text)
         self._clear_samples()
@@ -162,6 +267,7 @@ class EvaluationView(QWidget):
         their pictures from the run folder's sample rows when it has them); a run from before
         runs kept one shows its held-out scores."""
         self.clear(EMPTY)
+        self.run_dir = run_dir
         self.predict_button.setEnabled(True)  # the Predict dialog runs the run's own model
         kept = from_stored(metrics.get("evaluation"))
         if run_dir is not None:
@@ -188,15 +294,19 @@ class EvaluationView(QWidget):
             "on a file with this run."
         )
 
-    def show_result(self, result: dict[str, Any] | None, model=None) -> None:
-        for _ in self.result_steps(result, model):
+    def show_result(self, result: dict[str, Any] | None, model=None, run_dir=None) -> None:
+        for _ in self.result_steps(result, model, run_dir):
             pass
 
-    def result_steps(self, result: dict[str, Any] | None, model=None) -> Iterator[None]:
+    def result_steps(
+        self, result: dict[str, Any] | None, model=None, run_dir=None
+    ) -> Iterator[None]:
         """`show_result` in short steps (the caller runs one per event-loop turn, so the end
         of a run does not hold the GUI thread: the matrix's cells and the sample pictures took
-        about 70 ms at once). The result and the summary are set at the first step."""
-        self.result, self.model = result, model
+        about 70 ms at once). The result and the summary are set at the first step. `run_dir`:
+        the run that keeps a moved threshold."""
+        self.save_threshold()
+        self.result, self.model, self.run_dir = result, model, run_dir
         self.predict_button.setEnabled(model is not None)
         self.body.hide()
         if not result:
@@ -214,6 +324,10 @@ class EvaluationView(QWidget):
     @staticmethod
     def _scores_text(result: dict[str, Any]) -> str:
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items())
+        values = result.get("regression")
+        if values:  # MAE, RMSE and R² of the values (Keras logs only what was asked for)
+            metrics += "; " + ", ".join(f"{k.upper().replace('R2', 'R²')} {v:.4g}"
+                                        for k, v in values.items())  # fmt: skip
         return f"on the {result['split']} split ({result['count']} samples): {metrics}."
 
     def _draw(self, result: dict[str, Any]) -> None:
@@ -221,16 +335,141 @@ class EvaluationView(QWidget):
             pass
 
     def _draw_steps(self, result: dict[str, Any]) -> Iterator[None]:
-        """The matrix (classes) or the scatter (values), and the sample predictions."""
+        """The matrix (classes) or the scatter (values), the tabs beside it, and the sample
+        predictions."""
         self.body.show()
-        if "confusion" in result:
+        self.shown = result
+        classes = "confusion" in result
+        scored = result.get("y_score") is not None and not (self.result or {}).get("outputs")
+        self.pages.setTabText(0, "Matrix" if classes else "Predicted vs actual")
+        self.pages.setTabVisible(1, classes)
+        self.pages.setTabVisible(2, scored)
+        self.pages.setTabVisible(3, not classes)
+        self.threshold_row.setVisible(scored)
+        if classes:
             yield from self._confusion_steps(result["confusion"], result["class_names"])
             self.left.setCurrentWidget(self.confusion_plot)
+            yield from self._table_steps(result.get("report"))
+            if scored:
+                self._show_curves(result)
         else:
             self._show_scatter(result["y_true"], result["y_pred"])
             self.left.setCurrentWidget(self.scatter_plot)
+            self._show_residuals(result["y_true"], result["y_pred"])
         yield
         yield from self._samples_steps(result)
+
+    # ------------------------------------------------------------------ per class
+    def _table_steps(self, figures: dict[str, Any] | None) -> Iterator[None]:
+        """One row per class, then the macro and weighted averages."""
+        rows = [] if not figures else [*figures["classes"], figures["macro"], figures["weighted"]]
+        self.class_table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            if i and i % ROWS_PER_STEP == 0:
+                yield
+            cells = [str(row["class"]), *(f"{row[k]:.4f}" for k in ("precision", "recall", "f1")),
+                     str(row["support"])]  # fmt: skip
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if j:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                if i >= len(rows) - 2:  # the averages, apart from the classes
+                    font = item.font()
+                    font.setItalic(True)
+                    item.setFont(font)
+                self.class_table.setItem(i, j, item)
+
+    def table_rows(self) -> list[list[str]]:
+        """The per-class table as shown, row by row (for tests and screenshots)."""
+        return [
+            [self.class_table.item(i, j).text() for j in range(self.class_table.columnCount())]
+            for i in range(self.class_table.rowCount())
+        ]
+
+    # ------------------------------------------------------------------ two classes
+    def _show_curves(self, result: dict[str, Any]) -> None:
+        y, scores = result["y_true"], result["y_score"]
+        fpr, tpr, _ = report.roc_curve(y, scores)
+        precision, recall, _ = report.pr_curve(y, scores)
+        pen = pg.mkPen(79, 124, 255, width=2)
+        self.roc_plot.clear()
+        self.roc_plot.plot([0, 1], [0, 1], pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
+        self.roc_plot.plot(np.nan_to_num(fpr), np.nan_to_num(tpr), pen=pen)
+        self.roc_plot.addItem(self.roc_marker)
+        self.pr_plot.clear()
+        self.pr_plot.plot(np.nan_to_num(recall), precision, pen=pen)
+        self.pr_plot.addItem(self.pr_marker)
+        self.roc_plot.setTitle(f"ROC, AUC {_area(result.get('roc_auc'))}")
+        self.pr_plot.setTitle(f"Precision-recall, AP {_area(result.get('average_precision'))}")
+        self._show_threshold(float(result.get("threshold", report.DEFAULT_THRESHOLD)))
+
+    def _show_threshold(self, t: float) -> None:
+        """The slider, the box and both markers at `t` (without moving it again)."""
+        for widget, value in ((self.threshold_slider, round(t * SLIDER_STEPS)),
+                              (self.threshold_box, t)):  # fmt: skip
+            widget.blockSignals(True)
+            widget.setValue(value)
+            widget.blockSignals(False)
+        shown = self.shown or {}
+        if shown.get("y_score") is None:
+            return
+        _, (fpr, tpr), (recall, precision) = report.at_threshold(shown["y_true"],
+                                                                  shown["y_score"], t)  # fmt: skip
+        self.roc_marker.setData([fpr], [tpr])
+        self.pr_marker.setData([recall], [precision])
+        self.threshold_note.setText(f"precision {precision:.3f}, recall {recall:.3f}")
+
+    @property
+    def threshold(self) -> float | None:
+        shown = self.shown or {}
+        return shown.get("threshold") if shown.get("y_score") is not None else None
+
+    def move_threshold(self, t: float) -> None:
+        """The matrix, the table, the samples and the markers at threshold `t`, at once; the
+        run keeps it once it rests (SAVE_DELAY_MS)."""
+        shown = self.shown
+        if shown is None or shown.get("y_score") is None or self.result is None:
+            return
+        t = min(max(float(t), 0.0), 1.0)
+        moved = at_threshold(shown, t)
+        self.result = self.shown = moved
+        self._show_threshold(t)
+        for _ in self._confusion_steps(moved["confusion"], moved["class_names"]):
+            pass
+        for _ in self._table_steps(moved["report"]):
+            pass
+        for _ in self._samples_steps(moved):
+            pass
+        if self.run_dir is not None:
+            self._unsaved = True
+            self._save_timer.start()
+
+    def save_threshold(self) -> None:
+        """Keep the threshold shown in the run (its signature and evaluation), if it moved."""
+        if not self._unsaved:
+            return
+        self._unsaved = False
+        self._save_timer.stop()
+        t = self.threshold
+        if t is None or self.run_dir is None:
+            return
+        try:
+            set_threshold(self.run_dir, t)
+        except (DeepGuiError, OSError) as exc:
+            self.threshold_note.setText(f"Not kept: {exc}")
+            return
+        self.threshold_saved.emit(float(t))
+
+    # ------------------------------------------------------------------ values
+    def _show_residuals(self, actual: np.ndarray, predicted: np.ndarray) -> None:
+        self.residual_plot.clear()
+        self.residual_plot.plot(predicted, report.residuals(actual, predicted), pen=None,
+                                symbol="o", symbolSize=5,
+                                symbolBrush=pg.mkBrush(79, 124, 255, 150))  # fmt: skip
+        self.residual_plot.addItem(pg.InfiniteLine(pos=0, angle=0,
+                                   pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine)))  # fmt: skip
 
     def _confusion_steps(self, matrix: np.ndarray, names: list[str]) -> Iterator[None]:
         m = np.asarray(matrix, dtype=float)
@@ -260,7 +499,7 @@ class EvaluationView(QWidget):
         item.getAxis("left").setTicks([labels])
         item.setLabel("bottom", "predicted")
         item.setLabel("left", "true")
-        self.follow_palette()
+        self.follow_palette(self.confusion_plot)
 
     def _show_scatter(self, actual: np.ndarray, predicted: np.ndarray) -> None:
         self.scatter_plot.clear()
@@ -315,3 +554,7 @@ class EvaluationView(QWidget):
         # The raw-data prediction (the model takes the data as the user has it): the
         # Predict dialog, on the run just evaluated.
         self.predict_requested.emit()
+
+
+def _area(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

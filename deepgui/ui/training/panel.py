@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from deepgui.core.errors import DeepGuiError
 from deepgui.core.project import Project
+from deepgui.core.sweep.marks import TRAINING
 from deepgui.core.training import rundir, runs
 from deepgui.ui.tasks import Background
 from deepgui.ui.theme import status_color
@@ -44,6 +45,7 @@ from deepgui.ui.training.evaluation_view import EMPTY, EvaluationView
 from deepgui.ui.training.plots import LivePlots
 from deepgui.ui.training.runs_view import RunsView
 from deepgui.ui.training.worker import TrainingRun
+from deepgui.ui.vary import edit_mark
 
 REASON_TEXT = {
     "completed": "Training finished",
@@ -104,6 +106,7 @@ class TrainingPanel(QWidget):
         self._started_as: str | None = None  # the project as the latest run started (fingerprint)
         self._form_editing = False  # a form edit is being pushed
         self._devices_probed = False
+        self.vary_dialog = None  # the mark of a training field being edited, while it is open
         # Bumped when what the panel shows is replaced (a new run, another project): the steps
         # still showing the end of an earlier run then stop drawing.
         self._shown = 0
@@ -178,6 +181,7 @@ class TrainingPanel(QWidget):
         self.resume_button.clicked.connect(self.resume_training)
         self.form.edited.connect(self._edit_training)
         self.form.measure_requested.connect(self._measure_engines)
+        self.form.vary_requested.connect(self._vary)
         self.data_view.edited.connect(self._edit_dataset)
         self.banner.remedy_clicked.connect(self.apply_remedy)
         self.runs.open_project_requested.connect(self.open_project_requested)
@@ -198,10 +202,14 @@ class TrainingPanel(QWidget):
             # Undo of a remedy can change the training dict: show it again when the stack moves.
             project.undo.subscribe(lambda p=project: self._undo_moved(p))
             project.settings.subscribe(lambda *field, p=project: self._setting_changed(p, *field))
+            project.marks.subscribe(
+                lambda owner, _key, p=project: owner == TRAINING and self._show_marks(p)
+            )
             if not self.is_training():
                 self._clear_run_display()
                 self._show_last_run(project)
         self.form.load(project.training)
+        self._show_marks(project)
         self.data_view.load(project.dataset)
         self.runs.set_project(project)
         self._set_buttons()
@@ -271,6 +279,26 @@ class TrainingPanel(QWidget):
     def _edit_training(self, changes: dict) -> None:
         self._push_settings("training", changes, "Change training settings")
 
+    def _show_marks(self, project: Project) -> None:
+        """The ⟳ of each training field as the project marks it (a mark another setting rules
+        out now is shown red, with the core's sentence)."""
+        if project is self.get_project():
+            marks = project.marks
+            self.form.show_marks(lambda k: (marks.spec(TRAINING, k), marks.problem(TRAINING, k)))
+
+    def _vary(self, key: str) -> None:
+        """The editor of a training field's mark; OK pushes one SetMark."""
+        project = self.get_project()
+        current = project.settings.get("training", key)
+        self.vary_dialog = edit_mark(self, project, TRAINING, key, current, self._push_mark)
+        self.vary_dialog.finished.connect(lambda _r: setattr(self, "vary_dialog", None))
+
+    def _push_mark(self, command) -> None:
+        try:
+            self.get_project().undo.push(command)
+        except DeepGuiError as exc:  # checked by the editor already; said, never raised
+            self.message.setText(str(exc))
+
     def _edit_dataset(self, changes: dict) -> None:
         self._push_settings("dataset", changes, "Change data settings")
 
@@ -305,6 +333,8 @@ class TrainingPanel(QWidget):
         if project is self.get_project() and not self._form_editing:
             form = self.form if section == "training" else self.data_view
             form.show_field(getattr(project, section), key)
+        if section == "training":
+            self._show_marks(project)  # another setting can rule a mark's values out
 
     def _revisit_failure(self, project: Project) -> None:
         """The red "Training failed: …" of the latest run goes once the project differs from
@@ -326,6 +356,8 @@ class TrainingPanel(QWidget):
         if here == self.run_dir or not here.is_dir():
             return
         old, self.run_dir = self.run_dir, here
+        if self.evaluation.run_dir == old:  # a moved threshold is kept where the run is now
+            self.evaluation.run_dir = here
         self.message.setText(self.message.text().replace(str(old), str(here)))
         self.runs.refresh()
 
@@ -641,7 +673,7 @@ class TrainingPanel(QWidget):
         while self.plots.pending():
             self.plots.tick()
             yield
-        yield from self.evaluation.result_steps(evaluation, self.last_model)
+        yield from self.evaluation.result_steps(evaluation, self.last_model, self.run_dir)
         yield
         self.runs.refresh()
 

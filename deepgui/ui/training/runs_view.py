@@ -26,11 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from deepgui.core.errors import TrainingError
+from deepgui.core import run_layout
+from deepgui.core.errors import DeepGuiError, TrainingError
 from deepgui.core.training import runs as project_runs
-from deepgui.core.training.rundir import read_history
 from deepgui.ui.theme import status_color
-from deepgui.ui.training.plots import color, follow_palette
+from deepgui.ui.training.plots import follow_palette
+from deepgui.ui.training.run_compare import CompareRunsWindow
+from deepgui.ui.training.run_curves import draw_runs
 
 COLUMNS = ["Run", "Stopped by", "Epochs", "Best", "Final loss", "Final val_loss", "Test",
            "Trained", "Samples/s", "Device"]  # fmt: skip
@@ -91,10 +93,11 @@ class RunsView(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._selection_changed)
-        self.metric = QComboBox()
-        self.metric.addItems(["val_loss", "loss", "val_accuracy", "accuracy"])
-        self.metric.setEditable(True)
-        self.metric.currentTextChanged.connect(lambda _t: self.overlay())
+        # Not "metric": that would hide QWidget.metric(), which Qt calls to draw the widget.
+        self.overlay_metric = QComboBox()
+        self.overlay_metric.addItems(["val_loss", "loss", "val_accuracy", "accuracy"])
+        self.overlay_metric.setEditable(True)
+        self.overlay_metric.currentTextChanged.connect(lambda _t: self.overlay())
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
         self.resume_button = QPushButton("Resume")
@@ -106,6 +109,13 @@ class RunsView(QWidget):
         self.open_button.clicked.connect(self._open_clicked)
         self.delete_button = QPushButton("Delete…")
         self.delete_button.clicked.connect(self._delete_clicked)
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.setToolTip(
+            "Show what differs between the two selected runs: the layers and settings each "
+            "trained, their curves and their scores"
+        )
+        self.compare_button.clicked.connect(self._compare_clicked)
+        self.compare_window = None  # the comparison last opened (one at a time)
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -119,10 +129,11 @@ class RunsView(QWidget):
         bar.addWidget(self.refresh_button)
         bar.addWidget(self.resume_button)
         bar.addWidget(self.open_button)
+        bar.addWidget(self.compare_button)
         bar.addWidget(self.delete_button)
         bar.addStretch(1)
         bar.addWidget(QLabel("Overlay"))
-        bar.addWidget(self.metric)
+        bar.addWidget(self.overlay_metric)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -199,6 +210,9 @@ class RunsView(QWidget):
         self.open_button.setEnabled(len(runs) == 1 and (runs[0].path / "project.dgproj").exists())
         self.resume_button.setEnabled(len(runs) == 1 and runs[0].resumable)
         self.delete_button.setEnabled(bool(runs))
+        self.compare_button.setEnabled(
+            len(runs) == 2 and all((r.path / run_layout.PROJECT).is_file() for r in runs)
+        )
         if len(runs) == 1:
             m = runs[0].metrics
             self.details.setText(
@@ -215,21 +229,8 @@ class RunsView(QWidget):
 
     def overlay(self) -> int:
         """Draw the chosen metric of every selected run; returns how many curves were drawn."""
-        self.plot.clear()
-        key = self.metric.currentText().strip()
-        drawn = 0
-        for i, run in enumerate(self.selected_runs()):
-            rows = read_history(run.path)
-            pts = [(r["epoch"], r[key]) for r in rows if key in r]
-            if not pts:
-                continue
-            xs, ys = zip(*pts, strict=True)
-            pen = pg.mkPen(color(i), width=2)
-            self.plot.plot(list(xs), list(ys), pen=pen, symbol="o", symbolSize=5,
-                           symbolBrush=pen.color(), name=run.name)  # fmt: skip
-            drawn += 1
-        self.plot.setLabel("left", key)
-        return drawn
+        key = self.overlay_metric.currentText().strip()
+        return draw_runs(self.plot, [(run.name, run.path) for run in self.selected_runs()], key)
 
     def _resume_clicked(self) -> None:
         runs = self.selected_runs()
@@ -247,6 +248,28 @@ class RunsView(QWidget):
         )
         answer = QMessageBox.question(self, "Delete runs", text + " Their files are removed.")
         return answer == QMessageBox.StandardButton.Yes
+
+    def _compare_clicked(self) -> None:
+        runs = self.selected_runs()
+        if len(runs) == 2:
+            self.compare(runs)
+
+    def compare(self, runs: list) -> QWidget | None:
+        """Open the comparison of two runs, the earlier as A; None, with the reason said
+        under the table, when one cannot be read."""
+        first, second = sorted(runs, key=lambda r: r.name)  # run folders are timestamps
+        try:
+            window = CompareRunsWindow(first.path, second.path, self)
+        except DeepGuiError as exc:
+            self.details.setText(str(exc))
+            return None
+        if self.compare_window is not None:
+            self.compare_window.close()
+            self.compare_window.deleteLater()
+        self.compare_window = window
+        window.show()
+        window.raise_()
+        return window
 
     def _delete_clicked(self) -> None:
         runs = self.selected_runs()
