@@ -17,14 +17,14 @@ from deepgui.cli_words import EXIT_BAD_INPUT, Parser
 from deepgui.core.errors import DeepGuiError
 
 COMMANDS = ("summary", "import", "export", "train", "sweep", "worker", "predict", "evaluate",
-            "diff", "examples", "datasets")  # fmt: skip
+            "explain", "diff", "examples", "datasets")  # fmt: skip
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 EXPORT_FORMATS = ("keras", "savedmodel", "tflite", "onnx", "python")
 # Exit status (README, "The command line"): `train`, `sweep` and `predict` refuse bad input (a missing
 # file, a wrong column, a bad option value) with 2 (EXIT_BAD_INPUT), and say a failure while
 # training with 1.
 EXIT_FAILED = 1
-BAD_INPUT_COMMANDS = ("train", "sweep", "predict", "evaluate", "diff")
+BAD_INPUT_COMMANDS = ("train", "sweep", "predict", "evaluate", "explain", "diff")
 SPLIT_PARTS = ("train", "validation", "test")
 
 
@@ -102,6 +102,17 @@ def _parser() -> argparse.ArgumentParser:
         "support; a regression's: metric, value)",
     )
     p.add_argument("--force", action="store_true", help="overwrite a report deepgui wrote")
+    p = sub.add_parser("explain", help="why a model predicts what it does: Grad-CAM, attributions")
+    p.add_argument("model", help="a run directory or a .keras file")
+    p.add_argument("--data", required=True, help="an image or image folder, a CSV, an .npz")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the folder to write into: per image CLASS/STEM.npy (a heat map) and STEM.png (an "
+        "overlay); for a table attributions.csv, one column per input column",
+    )
+    p.add_argument("--force", action="store_true", help="write into a folder that holds files")
     p = sub.add_parser("diff", help="what differs between two runs: layers, settings, scores")
     p.add_argument("run_a", help="the first run directory (A)")
     p.add_argument("run_b", help="the second run directory (B): changes read A → B")
@@ -197,6 +208,8 @@ OWN_RUNTIME_SUFFIXES = (".onnx", ".tflite")
 def _runs_keras(args: argparse.Namespace) -> bool:
     """Whether the command runs Keras: then it is imported first, with TensorFlow's native
     log lines silenced (a module that imports it later would let them through)."""
+    if args.command == "explain":
+        return True
     if args.command in ("predict", "evaluate"):
         return Path(args.model).suffix.lower() not in OWN_RUNTIME_SUFFIXES
     return args.command in ("summary", "import", "export", "train", "sweep")
@@ -237,6 +250,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         data = Path(args.data) if args.data else None
         run = cmd_predict if command == "predict" else cmd_evaluate
         return run(Path(args.model), data, out, force=args.force, split=args.split)
+    if command == "explain":
+        return cmd_explain(Path(args.model), Path(args.data), Path(args.output), args.force)
     if command == "diff":
         return cmd_diff(Path(args.run_a), Path(args.run_b))
     if command == "examples":
@@ -392,6 +407,14 @@ def cmd_evaluate(
     if output is not None:
         write_report(evaluation, output, force)
         print(f"Wrote {output}.")
+    return 0
+
+
+def cmd_explain(model: Path, data: Path, output: Path, force: bool = False) -> int:
+    from deepgui.core.explain import check_output, explain_file  # the core: not for --help
+
+    check_output(output, force)  # before the model loads
+    print(explain_file(model, data, output, force))
     return 0
 
 

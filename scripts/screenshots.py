@@ -54,7 +54,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
     parser.add_argument("--part", choices=("all", "main", "data", "transfer", "help", "compare",
-                                           "vary"),
+                                           "vary", "sweep"),
                         default="all",
                         help="main: the main views (empty, building, training, a plot in its "
                         "own window, overfitting banner, evaluation, export, dark) at each size; "
@@ -63,7 +63,8 @@ def main() -> int:
                         "backbone block, a palette backbone, a fine-tuning run; help: the first "
                         "launch with Getting Started; compare: two runs of one project side "
                         "by side (the run diff); "
-                        "vary: settings marked to vary in a sweep, and the mark's editor")  # fmt: skip
+                        "vary: settings marked to vary in a sweep, and the mark's editor; "
+                        "sweep: the Sweep tab after a short sweep")  # fmt: skip
     parser.add_argument("--size", choices=("all", *SIZES), default="all")
     args = parser.parse_args()
     code = _under_xvfb()
@@ -94,6 +95,8 @@ def main() -> int:
         compare_shots(shots, out / "1366x768")
     if args.part in ("all", "vary"):
         vary_shots(shots, out / "1366x768")
+    if args.part in ("all", "sweep"):
+        sweep_shots(shots, out / "1366x768")
     print(f"{shots.count} screenshots in {out}")
     return 0
 
@@ -637,6 +640,45 @@ def vary_shots(shots: Shots, out: Path) -> None:
     shots.wait(200)
     shots.shot(dialog, out / "61_vary_editor")
     dialog.reject()
+    w.doc.project.undo.set_clean()
+    w.close()
+
+
+def sweep_shots(shots: Shots, out: Path) -> None:
+    """The Sweep tab after a short sweep of the iris example (its first layer's units and the
+    learning rate marked): the trials, the best highlighted, the last trial's curves and the
+    parameters against the objective."""
+    from deepgui.core.paths import examples_dir
+    from deepgui.core.project import load_project
+    from deepgui.core.sweep.marks import TRAINING, SetMark
+    from deepgui.ui.main_window import MainWindow
+
+    folder = Path(tempfile.mkdtemp(prefix="deepgui-sweep-"))
+    shutil.copy(examples_dir() / "iris_dense.dgproj", folder / "iris.dgproj")
+    project = load_project(folder / "iris.dgproj")
+    dense = project.graph.node_by_name("dense").id
+    project.undo.push(SetMark(project, dense, "units", "2,4,8,16,32"))
+    project.undo.push(SetMark(project, TRAINING, "learning_rate", "1e-3..1e-1:log"))
+    w = MainWindow(project)
+    w.resize(1366, 768)
+    w.layout_docks()
+    w.move(0, 0)
+    w.show()
+    w.start_background()
+    shots.settle(w)
+    w.view.fit_all()
+    panel = w.training_panel()
+    w.tabs.setCurrentWidget(panel)
+    view = panel.sweep
+    panel.view_tabs.setCurrentWidget(view)
+    panel.room_wanted.emit(420)  # the dock as tall as the window lets it be
+    view.trial_count.setValue(6)
+    view.epochs.setValue(8)
+    view.objective.setText("val_accuracy")
+    view.start_button.click()
+    shots.until(lambda: view.job is None, 300)
+    shots.wait(300)
+    shots.shot(w, out / "70_sweep")
     w.doc.project.undo.set_clean()
     w.close()
 

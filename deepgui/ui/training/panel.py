@@ -44,6 +44,7 @@ from deepgui.ui.training.data_view import DataView
 from deepgui.ui.training.evaluation_view import EMPTY, EvaluationView
 from deepgui.ui.training.plots import LivePlots
 from deepgui.ui.training.runs_view import RunsView
+from deepgui.ui.training.sweep_view import SweepView
 from deepgui.ui.training.worker import TrainingRun
 from deepgui.ui.vary import edit_mark
 
@@ -153,6 +154,8 @@ class TrainingPanel(QWidget):
         self.view_tabs.addTab(self.plots, "Live plots")
         self.view_tabs.addTab(self.evaluation, "Evaluation")
         self.view_tabs.addTab(self.runs, "Runs")
+        self.sweep = SweepView(get_project)
+        self.view_tabs.addTab(self.sweep, "Sweep")
         # The plots' options in the row of the tabs, where they cost the plots no height.
         self.plots.layout().removeWidget(self.plots.options)
         self.view_tabs.setCornerWidget(self.plots.options, Qt.Corner.TopRightCorner)
@@ -212,6 +215,7 @@ class TrainingPanel(QWidget):
         self._show_marks(project)
         self.data_view.load(project.dataset)
         self.runs.set_project(project)
+        self.sweep.refresh_marks()
         self._set_buttons()
 
     def _clear_run_display(self) -> None:
@@ -327,6 +331,7 @@ class TrainingPanel(QWidget):
         if project is self.get_project():
             self.data_view.revisit()
             self._revisit_failure(project)
+            self.sweep.refresh_marks()  # a mark set or a layer renamed
 
     def _setting_changed(self, project: Project, section: str, key: str) -> None:
         """One field of the settings changed (an undo, a remedy): its form shows that field."""
@@ -512,6 +517,8 @@ class TrainingPanel(QWidget):
         """Stop the run cleanly and wait (at most `timeout_ms`) for its thread; the run
         directory and its checkpoint are kept. True when no training thread is left running."""
         self.background.wait(0)
+        if not self.sweep.shutdown(timeout_ms):
+            return False
         run = self.run
         if run is None:
             return True
@@ -602,6 +609,7 @@ class TrainingPanel(QWidget):
         self.evaluation.follow_palette()
         self.plots.follow_palette()
         self.runs.follow_palette()
+        self.sweep.follow_palette()
         if self.message.styleSheet():  # a failure said in red: the red of the new look
             self.message.setStyleSheet(f"color: {status_color(False)};")
 
