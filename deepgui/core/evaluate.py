@@ -20,7 +20,14 @@ import numpy as np
 
 from deepgui.core import fileio, report
 from deepgui.core.errors import DeepGuiError
-from deepgui.core.predict import Predictions, load, predict, read_data, split_samples
+from deepgui.core.predict import (
+    Predictions,
+    check_csv_output,
+    load,
+    predict,
+    read_data,
+    split_samples,
+)
 
 CLASS_COLUMNS = ("class", "precision", "recall", "f1", "support")
 VALUE_COLUMNS = ("metric", "value")
@@ -159,27 +166,15 @@ def _number(value: Any) -> float:
 def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     """Where the report may be written: DeepGuiError, one sentence, for a folder or a file that
     exists (unless `force`, and then only a report deepgui wrote)."""
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise DeepGuiError(f"{path}: is a folder; give a file name ending in .csv.")
-    if path.exists() or path.is_symlink():
-        if not force:
-            raise DeepGuiError(
-                f"{path} already exists: choose another name, or ask to replace it.",
-                setting="force",
-            )
-        try:
-            first = fileio.read_bytes(path, "report file", 1 << 20)[:200].split(b"\n", 1)[0]
-        except DeepGuiError:
-            first = b""
-        ours = (",".join(CLASS_COLUMNS).encode(), ",".join(VALUE_COLUMNS).encode())
-        if first.strip() not in ours:
-            raise DeepGuiError(
-                f"{path} is not a report deepgui wrote, so it is not replaced: move it away or "
-                "choose another name."
-            )
-    fileio.writable_folder(path.parent)
-    return path
+    return check_csv_output(path, force, "a report", _is_report_file)
+
+
+def _is_report_file(path: Path) -> bool:
+    try:
+        first = fileio.read_bytes(path, "report file", 1 << 20)[:200].split(b"\n", 1)[0]
+    except DeepGuiError:
+        return False
+    return first.strip() in (",".join(CLASS_COLUMNS).encode(), ",".join(VALUE_COLUMNS).encode())
 
 
 def write_report(evaluation: Evaluation, path: str | os.PathLike, force: bool = False) -> Path:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -657,6 +658,15 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     """Where predictions may be written: DeepGuiError, one sentence, for a folder, a file that
     exists (unless `force`, and then only a predictions file deepgui wrote) or a folder that
     cannot be written."""
+    return check_csv_output(path, force, "a predictions file", _is_predictions_file)
+
+
+def check_csv_output(
+    path: str | os.PathLike, force: bool, what: str, ours: Callable[[Path], bool]
+) -> Path:
+    """Where a CSV deepgui writes (predictions, an evaluation report) may go: never over a
+    folder, over a file unless `force`, nor even then over a file `ours` does not recognise
+    as `what` deepgui wrote."""
     path = Path(path).expanduser()
     if path.is_dir():
         raise DeepGuiError(f"{path}: is a folder; give a file name ending in .csv.")
@@ -666,10 +676,10 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
                 f"{path} already exists: choose another name, or ask to replace it.",
                 setting="force",
             )
-        if not _is_predictions_file(path):
+        if not ours(path):
             raise DeepGuiError(
-                f"{path} is not a predictions file deepgui wrote, so it is not replaced: move "
-                "it away or choose another name."
+                f"{path} is not {what} deepgui wrote, so it is not replaced: move it away or "
+                "choose another name."
             )
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():

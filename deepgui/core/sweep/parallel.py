@@ -26,13 +26,17 @@ import contextlib
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
 from typing import Any
 
-from deepgui.core.training.worker_process import crash_sentence, end_process, parse_event
+from deepgui.core.training.worker_process import (
+    crash_sentence,
+    end_process,
+    kill_group,
+    parse_event,
+)
 
 CORES_PER_TRIAL = 1
 MEMORY_PER_TRIAL = 1.5 * 2**30  # bytes: Python, TensorFlow and a small model's run
@@ -211,19 +215,8 @@ class LocalSlot(Slot):
 
     def kill(self) -> None:
         """End the process now, with every process it started (its JAX worker)."""
-        process = self.process
-        if process is None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(process.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                break
-            try:
-                process.wait(timeout=3)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        if self.process is not None:
+            kill_group(self.process)
 
     def close(self) -> None:
         """No more trials: the process leaves when its stdin closes (or is ended)."""

@@ -328,7 +328,12 @@ def end_process(process: subprocess.Popen, grace: float) -> int:
     try:
         return process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
-        pass
+        return kill_group(process)
+
+
+def kill_group(process: subprocess.Popen) -> int:
+    """End a child started in a session of its own, with everything it started: SIGTERM to its
+    process group, SIGKILL when that is not heeded within 3 s; its exit status."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
