@@ -145,7 +145,9 @@ class RunsView(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setSizes([600, 400])
+        split.setMinimumHeight(48)  # so the Runs tab never makes the bottom dock taller
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)  # the tab's frame is margin enough
         layout.addLayout(bar)
         layout.addWidget(split, 1)
         self._selection_changed()

@@ -245,11 +245,15 @@ class SweepView(QWidget):
         for i, part in enumerate((self.table, self.parallel, self.curves)):
             main.addWidget(part)
             main.setStretchFactor(i, (4, 4, 3)[i])
+        # Its own minimum, not its plots' sum: the Sweep tab must not make the whole bottom dock
+        # taller than the live plots need, or the canvas stops being the largest thing on screen.
+        main.setMinimumHeight(48)
 
         top = QHBoxLayout()
         top.addLayout(varies, 1)
         top.addLayout(settings)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)  # the tab's frame is margin enough
         layout.addLayout(top)
         layout.addLayout(buttons)
         layout.addWidget(main, 1)
