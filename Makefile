@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-backbones test-installer lint bench screenshots installer clean
+.PHONY: run test test-fast test-busy test-backbones test-installer lint bench screenshots installer clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ run: $(STAMP)
 # The whole test suite, core and UI (UI offscreen, no display needed).
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The inner loop: the suite without the tests marked slow (real training in subprocesses).
+test-fast: $(STAMP)
+	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
+
+# The whole suite while a CPU-bound process per core keeps the machine busy: time bounds in
+# the tests must hold on a loaded CI machine too.
+test-busy: $(STAMP)
+	$(BIN)/python scripts/busy_machine.py $(MAKE) test
 
 # Four Keras Applications backbones (MobileNetV3Small, ConvNeXtTiny, EfficientNetV2B0,
 # ResNet50V2) imported, fine-tuned and exported to .keras, ONNX and TFLite (about 8 minutes).

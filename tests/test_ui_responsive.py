@@ -24,6 +24,7 @@ from deepgui.core.training import rundir  # noqa: E402
 from deepgui.ui.training import panel as panel_module  # noqa: E402
 from deepgui.ui.training.plots import LivePlots  # noqa: E402
 from tests.helpers import add  # noqa: E402
+from tests.machine import within  # noqa: E402
 
 pytestmark = pytest.mark.ui
 
@@ -236,9 +237,9 @@ def test_a_timer_stays_on_time_while_a_run_streams_in(qtbot, tmp_path, monkeypat
     assert panel.runs.table.rowCount() == 1 and panel.train_button.isEnabled()
     # The end came in many short steps (drawn at once it took 70-85 ms).
     assert len(steps_taken) >= 10
-    assert max(steps_taken) < 0.06, steps_taken  # 30 ms measured on a quiet machine
+    assert max(steps_taken) < within(0.06), steps_taken  # 30 ms measured on a quiet machine
     # The timer kept time, within a bound that catches a return of the one-go drawing. Not
     # yet the 5 ms aimed at: measured here 31-36 ms at p99, from the first legend entries'
     # text and the plots' paints at the window's size (1400x800).
     assert len(late) > 20  # the timer ran (fewer ticks on a loaded machine)
-    assert np.percentile(late, 99) < 100.0, sorted(late)[-10:]  # CI's cores are shared
+    assert np.percentile(late, 99) < within(100.0), sorted(late)[-10:]  # CI's cores are shared

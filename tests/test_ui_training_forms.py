@@ -66,7 +66,7 @@ def test_data_form_preview_and_check(qtbot, tmp_path):
     assert view.source.currentData() == "builtin" and view.builtin.currentData() == "digits"
 
     view.refresh_preview()
-    qtbot.waitUntil(lambda: view.last_preview is not None, timeout=20000)
+    qtbot.waitUntil(lambda: view.last_preview is not None, timeout=60000)
     assert "image_arrays" in view.last_preview and view.stack.currentIndex() == 1
     assert len(view.last_preview["image_arrays"]) == 10  # a row of thumbnails per class
     assert "training" in view.status.text()
@@ -86,7 +86,7 @@ def test_data_form_preview_and_check(qtbot, tmp_path):
     assert project.undo.undo_text() == "Change data settings"
     view.last_preview = None
     view.refresh_preview()
-    qtbot.waitUntil(lambda: view.last_preview is not None, timeout=20000)
+    qtbot.waitUntil(lambda: view.last_preview is not None, timeout=60000)
     assert view.stack.currentIndex() == 0
     headers = [view.table.horizontalHeaderItem(i).text() for i in range(view.table.columnCount())]
     assert headers[0] == "sepal_length\n(numeric)" and headers[-1] == "species\n(category)"
@@ -95,7 +95,7 @@ def test_data_form_preview_and_check(qtbot, tmp_path):
     view.builtin.setCurrentIndex(view.builtin.findData("sequence"))
     view.last_preview = None
     view.refresh_preview()
-    qtbot.waitUntil(lambda: view.last_preview is not None, timeout=20000)
+    qtbot.waitUntil(lambda: view.last_preview is not None, timeout=60000)
     assert view.stack.currentIndex() == 2 and view.sequence_plot.getPlotItem().listDataItems()
 
     # Split settings and a CSV source with a target column.
@@ -115,7 +115,7 @@ def test_data_form_preview_and_check(qtbot, tmp_path):
     view.source.setCurrentIndex(view.source.findData("csv"))
     view.last_preview = None
     view.refresh_preview()
-    qtbot.waitUntil(lambda: view.last_preview is not None, timeout=20000)
+    qtbot.waitUntil(lambda: view.last_preview is not None, timeout=60000)
     assert "missing.csv" in view.last_preview["error"] and "Traceback" not in view.status.text()
 
 
@@ -147,7 +147,7 @@ def test_missing_values_choice_writes_the_field_and_the_preview_says_what_was_do
     def preview() -> str:
         view.last_preview = None
         qtbot.mouseClick(view.preview_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: view.last_preview is not None, timeout=20000)
+        qtbot.waitUntil(lambda: view.last_preview is not None, timeout=60000)
         return view.missing_label.text()
 
     assert preview() == (
