@@ -32,6 +32,7 @@ FLAGS = {
     "objective": "--objective",
     "minutes": "--minutes",
     "parallel": "--parallel",
+    "patience": "--patience",
     "split": "--split",
 }
 

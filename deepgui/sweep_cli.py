@@ -1,9 +1,10 @@
-"""`deepgui sweep PROJECT --vary NAME=SPEC [--vary ...] [--trials N] [--algorithm A] [--objective METRIC] [--minutes M] [--data PATH --target COL] [--epochs N] [--parallel K|auto] [--workers W --coordinator HOST:PORT] [--out DIR] [--apply]`
+"""`deepgui sweep PROJECT --vary NAME=SPEC [--vary ...] [--trials N] [--algorithm A] [--objective METRIC] [--minutes M] [--data PATH --target COL] [--epochs N] [--patience N] [--parallel K|auto] [--workers W --coordinator HOST:PORT] [--out DIR] [--apply]`
 
 Searches for better settings without a window: KerasTuner proposes values, each trial trains
 as an ordinary run (one run folder per trial under DIR), DIR/trials.csv gathers them, and the
 best trial is printed; --apply writes its values into PROJECT (the earlier file kept as
-PROJECT.bak). Run again with the same --out, a stopped or killed sweep resumes. --parallel runs
+PROJECT.bak). Run again with the same --out, a stopped or killed sweep resumes. --patience N
+stops each trial after N epochs without its objective improving. --parallel runs
 K trials at once on this machine, each in its own process (auto: as many as the cores and
 memory allow); --workers W --coordinator HOST:PORT lets the ranks of `deepgui worker` on other
 machines take trials too, one at a time each (this machine is rank 0).
@@ -57,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="train on this CSV, image folder or .npz instead")
     parser.add_argument("--target", metavar="COL[,COL…]", help="the CSV column(s) to predict")
     parser.add_argument("--epochs", type=int, help="epochs per trial (overrides the project)")
+    parser.add_argument(
+        "--patience",
+        type=int,
+        metavar="N",
+        help="early stopping per trial: a trial ends after N epochs without its objective "
+        "improving (default: the project's own early stopping)",
+    )
     parser.add_argument(
         "--parallel",
         type=_parallel,
@@ -127,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             objective=args.objective,
             minutes=args.minutes,
             epochs=args.epochs,
+            patience=args.patience,
             data=args.data,
             target=parse_targets(args.target) if args.target else None,
             parallel=args.parallel,

@@ -235,3 +235,33 @@ def test_the_command_finds_a_much_better_model_than_a_bad_default(tmp_path, caps
     assert applied.graph.node_by_name("bottleneck").config["units"] == int(
         best_row["bottleneck.units"]
     )
+
+
+def test_early_stopping_per_trial_ends_a_trial_whose_objective_stops_improving(tmp_path, capsys):
+    path = iris_example(tmp_path)
+    out = tmp_path / "sweep"
+    # A learning rate far below float32's step leaves the weights, and so the objective, as
+    # they were: with a patience of 1 each trial ends at its second epoch, not its sixth.
+    common = ("--vary", "training.learning_rate=1e-12,2e-12", "--trials", "2", "--epochs", "6",
+              "--objective", "val_accuracy", "--out", out)  # fmt: skip
+    rc, stdout, errors = run_cli(capsys, path, *common, "--patience", "1")
+    assert rc == 0, errors
+    rows = table.read(out)
+    assert [r["status"] for r in rows] == ["completed", "completed"]
+    for row in rows:
+        run_dir = out / f"trial_{int(row['trial']):03d}"
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        assert metrics["stopped_by"] == "early_stopping" and metrics["epochs_run"] == 2
+        stopping = load_project(run_dir / "project.dgproj").training["early_stopping"]
+        assert stopping["enabled"] and stopping["monitor"] == "val_accuracy"
+        assert stopping["patience"] == 1
+    assert json.loads((out / "sweep.json").read_text())["patience"] == 1
+    assert "early_stopping" not in load_project(path).training  # the project is left alone
+
+    # The same folder with another patience is another sweep: refused, naming it.
+    rc, _, errors = run_cli(capsys, path, *common, "--patience", "3")
+    assert rc == 2 and "differs in its early stopping" in errors[0]
+    rc, _, errors = run_cli(capsys, path, *common[:-2], "--patience", "0")
+    assert rc == 2
+    assert errors == ["error: The early stopping patience must be at least 1 epoch, not 0 "
+                      "(--patience)."]  # fmt: skip

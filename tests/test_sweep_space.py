@@ -174,3 +174,29 @@ def test_the_table_has_its_columns_and_the_best_follows_the_direction(tmp_path):
     assert table.best(trials, "min").number == 1
     assert table.best(trials[1:2], "max") is None
     assert json.dumps(trials[2].describe("val_accuracy")).count("hidden.units=32") == 1
+
+
+def test_each_axis_of_the_parallel_plot_spans_its_marks_scale():
+    from deepgui.core.sweep import axes
+
+    p = project()
+    units = axes.parameter_axis(space.dimension(p, "hidden.units=4,16,64"))
+    assert units.name == "hidden.units"
+    assert units.ticks == ((0.0, "4"), (0.5, "16"), (1.0, "64"))
+    assert units.position(16) == 0.5 and units.position(5) is None  # not a choice offered
+
+    rate = axes.parameter_axis(space.dimension(p, "training.learning_rate=1e-4..1e-1:log"))
+    assert rate.name == "training.learning_rate (log)"
+    assert [text for _, text in rate.ticks] == ["0.0001", "0.001", "0.01", "0.1"]
+    assert [round(y, 6) for y, _ in rate.ticks] == [0, round(1 / 3, 6), round(2 / 3, 6), 1]
+    assert rate.position(1e-2) == pytest.approx(2 / 3)  # on a linear axis: 0.0991
+    assert rate.position(1.0) == 1.0 and rate.position("fast") is None
+
+    drop = axes.parameter_axis(space.dimension(p, "drop.rate=0.1..0.5"))
+    assert drop.ticks == ((0.0, "0.1"), (1.0, "0.5"))
+    assert drop.position(0.2) == pytest.approx(0.25)
+
+    objective = axes.objective_axis("val_accuracy", [0.9, 0.6, float("nan")])
+    assert objective.ticks == ((0.0, "0.6"), (1.0, "0.9"))
+    assert objective.position(0.75) == pytest.approx(0.5)
+    assert axes.objective_axis("val_loss", []).ticks == ()

@@ -14,8 +14,9 @@ pytest.importorskip("keras_tuner")
 from deepgui.core.paths import examples_dir  # noqa: E402
 from deepgui.core.project import Project, load_project  # noqa: E402
 from deepgui.core.sweep.marks import TRAINING, set_mark  # noqa: E402
+from deepgui.core.sweep.table import COMPLETED, Trial  # noqa: E402
 from deepgui.ui.training.panel import TrainingPanel  # noqa: E402
-from deepgui.ui.training.sweep_view import BEST_COLOR, NO_MARKS  # noqa: E402
+from deepgui.ui.training.sweep_view import BEST_COLOR, NO_MARKS, TRAINING_NOW  # noqa: E402
 from tests.helpers import add  # noqa: E402
 
 pytestmark = pytest.mark.ui
@@ -140,3 +141,111 @@ def test_a_sweep_pauses_resumes_and_stops_from_the_tab_and_the_panel_shuts_it_do
     view.start_button.click()
     job = view.job
     assert panel.shutdown(60_000) and not job.is_running()
+
+
+def test_the_settings_go_into_the_sweep_as_the_command_line_gives_them(qtbot, tmp_path):
+    project = marked_iris(tmp_path)
+    project.dataset = {}  # the sweep's planning stops at once, saying so
+    panel = TrainingPanel(lambda: project)
+    qtbot.addWidget(panel)
+    view = panel.sweep
+    defaults = view.request()
+    assert (defaults.minutes, defaults.patience, defaults.parallel) == (None, None, 1)
+    assert view.parallel_count.text() == "1" and view.minutes.text() == "no limit"
+    view.parallel_count.setValue(0)
+    assert view.parallel_count.text() == "auto"
+    view.minutes.setValue(5)
+    view.patience.setValue(3)
+    view.start_button.click()
+    request = view.sweep.request
+    assert (request.minutes, request.patience, request.parallel) == (5.0, 3, "auto")
+    assert not view.parallel_count.isEnabled() and not view.minutes.isEnabled()
+    qtbot.waitUntil(lambda: view.job is None, timeout=30_000)
+    assert "has no dataset" in view.message.text()
+    view.parallel_count.setValue(2)
+    assert view.request().parallel == 2 and view.parallel_count.isEnabled()
+    # The settings' second row costs the bottom dock no height: the tab asks for no more
+    # than the live plots do.
+    assert view.minimumSizeHint().height() <= panel.plots.minimumSizeHint().height()
+
+
+def test_the_parallel_plot_names_each_axis_and_shows_its_scale(qtbot, tmp_path):
+    project = marked_iris(tmp_path)
+    project.dataset = {}
+    panel = TrainingPanel(lambda: project)
+    qtbot.addWidget(panel)
+    view = panel.sweep
+    view.objective.setText("val_accuracy")
+    view.start_button.click()
+    qtbot.waitUntil(lambda: view.job is None, timeout=30_000)
+    # Named below each axis, every other name a line lower (long names side by side).
+    names = [name for _, name in view.parallel.getAxis("bottom")._tickLevels[0]]
+    assert names[1].startswith("\n") and not names[0].startswith("\n")
+    names = [name.strip() for name in names]
+    assert names == ["dense.units", "training.learning_rate (log)", "val_accuracy"]
+    ticks = view.axis_ticks()
+    assert ticks["dense.units"] == [(0.0, "2"), (0.5, "8"), (1.0, "32")]
+    assert ticks["training.learning_rate (log)"] == [(0.0, "0.001"), (0.5, "0.01"), (1.0, "0.1")]
+    assert ticks["val_accuracy"] == []  # no trial has ended
+
+    for number, units, rate, score in ((1, 8, 0.01, 0.6), (2, 32, 0.1, 0.9)):
+        values = {"dense.units": units, "training.learning_rate": rate}
+        view._trial_finished(Trial(number, COMPLETED, values, objective=score))
+    assert view.axis_ticks()["val_accuracy"] == [(0.0, "0.6"), (1.0, "0.9")]
+    labels = {item.toPlainText() for item in view.parallel.getPlotItem().items
+              if hasattr(item, "toPlainText")}  # fmt: skip
+    assert {"2", "8", "32", "0.001", "0.01", "0.1", "0.6", "0.9"} <= labels
+    lines = {line.trial: list(line.yData) for line in view.parallel_lines}
+    # 0.01 sits mid-axis on the log scale (a linear one would put it at 0.09).
+    assert lines[1] == pytest.approx([0.5, 0.5, 0.0])
+    assert lines[2] == pytest.approx([1.0, 1.0, 1.0])
+
+
+@pytest.mark.slow  # a run and a sweep trained a little each: about 10 s, 25 s on a busy machine
+def test_one_thing_trains_at_a_time_and_a_new_project_stops_the_sweep(qtbot, tmp_path, monkeypatch):
+    from tests.ui_support import open_window
+
+    monkeypatch.setenv("DEEPGUI_CONFIG_DIR", str(tmp_path / "config"))
+    project = marked_iris(tmp_path)
+    project.training["epochs"] = 200  # long enough to be stopped mid-run
+    window = open_window(qtbot, project)
+    try:
+        panel = window.training_panel()
+        view = panel.sweep
+        # A run trains: the sweep does not start, and says why.
+        epochs: list[int] = []
+        assert panel.start_training()
+        panel.run.worker.epoch_ended.connect(lambda e, logs: epochs.append(e))
+        qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=60_000)
+        view.start_button.click()
+        assert view.job is None and view.message.text() == TRAINING_NOW
+        panel.stop_training()
+        qtbot.waitUntil(lambda: not panel.is_training(), timeout=60_000)
+
+        # A sweep runs: a run does not start, and says why.
+        view.trial_count.setValue(3)
+        view.start_button.click()
+        assert view.job is not None
+        trial_epochs: list[int] = []
+        view.job.worker.epoch_ended.connect(lambda n, e, logs: trial_epochs.append(e))
+        qtbot.waitUntil(lambda: len(trial_epochs) >= 1, timeout=60_000)
+        run_before = panel.run
+        panel.train_button.click()
+        assert panel.run is run_before and "A sweep is running" in panel.message.text()
+
+        # File > New: the sweep of the project before stops; its trials stay, as its own.
+        window.files.new_project()
+        new = window.doc.project
+        assert new is not project
+        assert "the sweep of iris_dense stops" in view.message.text()
+        qtbot.waitUntil(lambda: view.job is None, timeout=60_000)
+        assert view.outcome_reason == "stopped"
+        assert view.table.rowCount() == 1 and view.table.item(0, 1).text() == "stopped"
+        assert "of iris_dense, not of the project open now" in view.message.text()
+        assert not view.apply_button.isEnabled()
+        view.best = Trial(1, COMPLETED, {"training.learning_rate": 0.05}, objective=0.1)
+        view.apply_best()  # as if the button were still there: nothing goes into the new one
+        assert not new.undo.can_undo() and "learning_rate" not in new.training
+    finally:
+        panel.shutdown(60_000)
+        window.doc.shutdown()

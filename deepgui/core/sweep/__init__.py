@@ -8,6 +8,7 @@ KerasTuner's oracles, to find a better model.
     apply.py   a trial's values written into a copy of the project, and the best trial's
                into the project itself as one undoable edit
     table.py   the trials as a table (DIR/trials.csv) and the best of them
+    axes.py    the parallel-coordinates plot's axes: each parameter's scale and labels
     search.py  the sweep: the oracle proposes, each trial is an ordinary Run with its own run
                folder under the sweep folder, and a killed sweep resumes where it stopped
     parallel.py  several trials at once: slots on this machine (trial processes) and ranks

@@ -80,6 +80,9 @@ class SweepRequest:
     objective: str = DEFAULT_OBJECTIVE  # a metric, with :min or :max when its name does not say
     minutes: float | None = None  # no trial goes on past this
     epochs: int | None = None  # each trial's (Hyperband's most)
+    # Early stopping per trial: a trial ends after this many epochs without its objective
+    # improving; None keeps the project's own early stopping.
+    patience: int | None = None
     data: str | None = None
     target: str | list[str] | None = None
     parallel: int | str = 1  # trials at once on this machine, or "auto" (parallel.py)
@@ -236,6 +239,11 @@ class Sweep:
             raise DeepGuiError(
                 f"The number of epochs must be at least 1, not {r.epochs}.", setting="epochs"
             )
+        if r.patience is not None and (isinstance(r.patience, bool) or r.patience < 1):
+            raise DeepGuiError(
+                f"The early stopping patience must be at least 1 epoch, not {r.patience}.",
+                setting="patience",
+            )
 
     def _cluster(self):
         """The ranks the request asks for, as rank 0; None: this machine alone."""
@@ -288,6 +296,12 @@ class Sweep:
             )
         # Trials run on this machine: a project set to train on several ranks is not waited on.
         base.training = {k: v for k, v in base.training.items() if k not in ("ranks",)}
+        if r.patience is not None:
+            # Watching the objective, in the project's own early stopping (restoring the best
+            # weights as the project says): the trial's model is its best epoch's.
+            stopping = dict(base.training.get("early_stopping") or {})
+            stopping.update(enabled=True, monitor=self.objective, patience=r.patience)
+            base.training["early_stopping"] = stopping
         config = TrainingConfig.from_dict(base.training).with_overrides(epochs=r.epochs)
         self.epochs = config.epochs
         return base
@@ -307,6 +321,7 @@ class Sweep:
             "objective": self.objective,
             "direction": self.direction,
             "epochs": self.epochs,
+            "patience": r.patience,
             "project": fingerprint,
         }
 
@@ -324,7 +339,8 @@ class Sweep:
                 raise DeepGuiError(f"{path}: is not a sweep's settings file.", setting="out")
             differs = [k for k in settings if k != "version" and earlier.get(k) != settings[k]]
             if differs:
-                what = {"project": "the project or its data", "vary": "what varies"}
+                what = {"project": "the project or its data", "vary": "what varies",
+                        "patience": "its early stopping"}  # fmt: skip
                 raise DeepGuiError(
                     f"{self.folder}: holds a sweep that differs in "
                     f"{what.get(differs[0], 'its ' + differs[0])}; ask the same to resume it, "

@@ -154,7 +154,7 @@ class TrainingPanel(QWidget):
         self.view_tabs.addTab(self.plots, "Live plots")
         self.view_tabs.addTab(self.evaluation, "Evaluation")
         self.view_tabs.addTab(self.runs, "Runs")
-        self.sweep = SweepView(get_project)
+        self.sweep = SweepView(get_project, is_training=self.is_training)
         self.view_tabs.addTab(self.sweep, "Sweep")
         # The plots' options in the row of the tabs, where they cost the plots no height.
         self.plots.layout().removeWidget(self.plots.options)
@@ -211,6 +211,7 @@ class TrainingPanel(QWidget):
             if not self.is_training():
                 self._clear_run_display()
                 self._show_last_run(project)
+            self.sweep.follow_project()  # a sweep of the project before stops
         self.form.load(project.training)
         self._show_marks(project)
         self.data_view.load(project.dataset)
@@ -406,6 +407,9 @@ class TrainingPanel(QWidget):
         last checkpoint; False (with a message) when one is running."""
         if self.is_training():
             self.message.setText("A run is already in progress: stop it first.")
+            return False
+        if self.sweep.is_running():  # one thing trains in a window at a time
+            self.message.setText("A sweep is running (the Sweep tab): stop it before a run starts.")
             return False
         project = self.get_project()
         if project is not self._project_seen:

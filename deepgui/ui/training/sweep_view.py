@@ -17,10 +17,12 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -36,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from deepgui.core.errors import DeepGuiError
 from deepgui.core.run_layout import runs_root
-from deepgui.core.sweep import apply, table
+from deepgui.core.sweep import apply, axes, space, table
 from deepgui.core.sweep.marks import MARK
 from deepgui.core.sweep.search import (
     ALGORITHMS,
@@ -56,6 +58,7 @@ NO_MARKS = (
     "training form, then start a sweep here."
 )
 BEST_COLOR = QColor("#fff2b3")  # the best row's background
+TRAINING_NOW = "A run is training in this window: stop it, or let it end, before a sweep starts."
 
 
 def sweep_folder(project, now: _dt.datetime | None = None) -> Path:
@@ -172,13 +175,16 @@ class SweepView(QWidget):
     """What varies, the search's settings, the trials as they end, the current trial's
     curves, the parameters against the objective, and Apply best."""
 
-    def __init__(self, get_project: Callable[[], Any], parent=None) -> None:
+    def __init__(self, get_project: Callable[[], Any],
+                 is_training: Callable[[], bool] = lambda: False, parent=None) -> None:  # fmt: skip
         super().__init__(parent)
         self.get_project = get_project
+        self.is_training = is_training  # a run of the window's (the panel's): one at a time
         self.job: SweepJob | None = None
         self.sweep: Sweep | None = None
         self.swept = None  # the project the sweep searched for (Apply best writes into it only)
         self.names: list[str] = []  # what the running (or last) sweep varies
+        self.axes: list[axes.Axis] = []  # the parallel plot's, the objective's last
         self.direction = "min"
         self.trials: dict[int, table.Trial] = {}
         self.best: table.Trial | None = None
@@ -205,11 +211,35 @@ class SweepView(QWidget):
         self.objective = QLineEdit(DEFAULT_OBJECTIVE)
         self.objective.setToolTip("A metric the runs log, such as val_loss or val_accuracy; "
                                   ":min or :max when its name does not say")  # fmt: skip
-        settings = QHBoxLayout()
-        for label, field in (("Algorithm", self.algorithm), ("Trials", self.trial_count),
-                             ("Epochs per trial", self.epochs), ("Objective", self.objective)):  # fmt: skip
-            settings.addWidget(QLabel(label))
-            settings.addWidget(field)
+        self.minutes = QSpinBox()
+        self.minutes.setRange(0, 100_000)
+        self.minutes.setSpecialValueText("no limit")
+        self.minutes.setSuffix(" min")
+        self.minutes.setToolTip("The time budget: no trial starts, and the current one stops, "
+                                "after this many minutes")  # fmt: skip
+        self.patience = QSpinBox()
+        self.patience.setRange(0, 100_000)
+        self.patience.setSpecialValueText("the project's")
+        self.patience.setSuffix(" epochs")
+        self.patience.setToolTip("Early stopping per trial: a trial ends after this many epochs "
+                                 "without its objective improving")  # fmt: skip
+        self.parallel_count = QSpinBox()
+        self.parallel_count.setRange(0, 256)
+        self.parallel_count.setValue(1)
+        self.parallel_count.setSpecialValueText("auto")
+        self.parallel_count.setToolTip("Trials at once on this machine, each in its own process; "
+                                       "auto: as many as the cores and memory allow")  # fmt: skip
+        # Two compact rows: the tab must not ask the bottom dock for more height.
+        settings = QGridLayout()
+        settings.setVerticalSpacing(0)
+        rows = ((("Algorithm", self.algorithm), ("Trials", self.trial_count),
+                 ("Minutes", self.minutes), ("At once", self.parallel_count)),
+                (("Objective", self.objective), ("Epochs", self.epochs),
+                 ("Patience", self.patience)))  # fmt: skip
+        for row, fields in enumerate(rows):
+            for i, (label, field) in enumerate(fields):
+                settings.addWidget(QLabel(label), row, 2 * i, Qt.AlignmentFlag.AlignRight)
+                settings.addWidget(field, row, 2 * i + 1)
         varies = QFormLayout()
         varies.addRow("Varies:", self.marks)
 
@@ -246,14 +276,16 @@ class SweepView(QWidget):
             main.addWidget(part)
             main.setStretchFactor(i, (4, 4, 3)[i])
         # Its own minimum, not its plots' sum: the Sweep tab must not make the whole bottom dock
-        # taller than the live plots need, or the canvas stops being the largest thing on screen.
-        main.setMinimumHeight(48)
+        # taller than the live plots need, or the canvas stops being the largest thing on screen
+        # (with the settings' two rows above it, this and the tight spacing keep it so).
+        main.setMinimumHeight(32)
 
         top = QHBoxLayout()
         top.addLayout(varies, 1)
         top.addLayout(settings)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)  # the tab's frame is margin enough
+        layout.setSpacing(2)
         layout.addLayout(top)
         layout.addLayout(buttons)
         layout.addWidget(main, 1)
@@ -269,6 +301,7 @@ class SweepView(QWidget):
     def follow_palette(self) -> None:
         follow_palette(self.curves)
         follow_palette(self.parallel)
+        self._draw_parallel()  # its tick labels take the look's text colour
 
     # ------------------------------------------------------------------ state
     def is_running(self) -> bool:
@@ -280,9 +313,15 @@ class SweepView(QWidget):
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if self._paused else "Pause")
         self.stop_button.setEnabled(running)
-        self.apply_button.setEnabled(not running and self.best is not None)
-        for w in (self.algorithm, self.trial_count, self.epochs, self.objective):
+        # Apply best writes into the project the sweep searched for, never another one.
+        ours = self.swept is not None and self.get_project() is self.swept
+        self.apply_button.setEnabled(not running and self.best is not None and ours)
+        for w in self.fields():
             w.setEnabled(not running)
+
+    def fields(self) -> tuple[QWidget, ...]:
+        return (self.algorithm, self.trial_count, self.minutes, self.parallel_count,
+                self.objective, self.epochs, self.patience)  # fmt: skip
 
     def names_marked(self) -> list[str]:
         return project_marks(self.get_project())
@@ -300,28 +339,38 @@ class SweepView(QWidget):
 
     # ------------------------------------------------------------------ control
     def request(self) -> SweepRequest:
+        """The core's request, as `deepgui sweep` makes it from its flags."""
+        parallel = self.parallel_count.value()
         return SweepRequest(
             out=sweep_folder(self.get_project()),
             trials=self.trial_count.value(),
             algorithm=self.algorithm.currentText(),
             objective=self.objective.text().strip(),
+            minutes=float(self.minutes.value()) or None,
             epochs=self.epochs.value() or None,
+            patience=self.patience.value() or None,
+            parallel=parallel if parallel else "auto",
         )
 
     def start(self) -> None:
         if self.job is not None:
             return
+        if self.is_training():
+            self.message.setText(TRAINING_NOW)
+            return
         project = self.get_project()
         request = self.request()
         try:
             objective, self.direction = parse_objective(request.objective)
+            dims = space.dimensions(project, project_marks(project))
         except DeepGuiError as exc:
             self.message.setText(str(exc))
             return
         # The trials train a snapshot: the user may go on editing the project meanwhile.
         self.sweep = Sweep(project.snapshot(), request)
         self.swept = project
-        self.names = [name for name, _spec in project.marks.items()]  # NAME, as trials key it
+        self.names = [d.name for d in dims]  # NAME, as trials key it
+        self.axes = [*(axes.parameter_axis(d) for d in dims), axes.objective_axis(objective, [])]
         self.trials, self.best, self.outcome_reason = {}, None, None
         self.table.setRowCount(0)
         self.table.setColumnCount(3 + len(self.names))
@@ -358,6 +407,25 @@ class SweepView(QWidget):
             self.sweep.stop()
             self.message.setText("Stopping after the batch in flight…")
 
+    def follow_project(self) -> None:
+        """The window's project was replaced (opened, new): a sweep of the one before stops,
+        and its trials stay on show as that project's, which Apply best never writes into
+        the new one."""
+        if self.swept is None or self.get_project() is self.swept:
+            return
+        if self.job is not None:
+            self.sweep.stop()
+        self.message.setText(self._elsewhere())
+        self._set_buttons()
+        self.refresh_marks()
+
+    def _elsewhere(self) -> str:
+        name = self.swept.name
+        if self.job is not None:
+            return (f"Another project is open, so the sweep of {name} stops; its trials stay "
+                    "below for reading.")  # fmt: skip
+        return f"The trials below are of {name}, not of the project open now."
+
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop the sweep and wait (at most `timeout_ms`) for its thread. True when none is
         left running."""
@@ -372,7 +440,7 @@ class SweepView(QWidget):
             return
         n = self.best.number
         if self.get_project() is not self.swept:
-            self.message.setText("The best trial is of another project than the one open now.")
+            self.message.setText(self._elsewhere())
             return
         try:
             command = apply.apply_values(self.get_project(), self.best.values, f"Apply trial {n}")
@@ -432,6 +500,8 @@ class SweepView(QWidget):
         else:
             ended = {"stopped": "Stopped", "time": "Out of time"}.get(reason, "Done")
             self.message.setText(f"{ended}: the best is {best.describe(self.sweep.objective)}.")
+        if self.get_project() is not self.swept:
+            self.message.setText(f"{self._elsewhere()} {self.message.text()}")
 
     # ------------------------------------------------------------------ drawing
     def _show_row(self, trial: table.Trial) -> None:
@@ -481,51 +551,62 @@ class SweepView(QWidget):
             legend.clear()
 
     def _draw_parallel(self) -> None:
-        """One vertical axis per parameter and the objective, each scaled to 0..1 over the
-        finished trials; one line per trial, coloured by its objective, the best thickest."""
+        """One vertical axis per parameter and one for the objective, each named and labelled
+        with its scale (axes.py: a range's ends, a log range's powers of ten, the choices); one
+        line per finished trial, coloured by its objective, the best thickest."""
         plot = self.parallel
         plot.clear()
         self.parallel_lines = []
         scored = [t for t in sorted(self.trials.values(), key=lambda t: t.number)
                   if t.status == table.COMPLETED and _number(t.objective)]  # fmt: skip
-        axes = [*self.names, self.sweep.objective if self.sweep else "objective"]
-        plot.getAxis("bottom").setTicks([list(enumerate(axes))])
-        for x in range(len(axes)):
-            plot.addItem(pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen("#999")))
+        if self.axes:
+            name = self.axes[-1].name
+            self.axes[-1] = axes.objective_axis(name, [t.objective for t in scored])
+        shown = self.axes or [axes.objective_axis("objective", [])]
+        # Every other name a line lower: long names side by side stay readable.
+        names = [("\n" if x % 2 else "") + a.name for x, a in enumerate(shown)]
+        bottom = plot.getAxis("bottom")
+        bottom.setTicks([list(enumerate(names))])
+        bottom.setHeight(2 * QFontMetrics(bottom.style["tickFont"] or self.font()).height() + 12)
+        text = QApplication.palette().color(QPalette.ColorRole.WindowText)
+        line = QColor(text)
+        line.setAlpha(150)
+        back = QColor(QApplication.palette().color(QPalette.ColorRole.Window))
+        back.setAlpha(170)
+        for x, axis in enumerate(shown):
+            plot.addItem(pg.InfiniteLine(pos=x, angle=90, pen=pg.mkPen(line)))
+            if axis.ticks:  # a short mark on the axis, its label to the right
+                xs = [x + dx for _ in axis.ticks for dx in (-0.04, 0.04)]
+                ys = [y for y, _ in axis.ticks for _ in (0, 1)]
+                plot.plot(xs, ys, pen=pg.mkPen(line), connect="pairs")
+            for y, label in axis.ticks:
+                item = pg.TextItem(label, color=text, anchor=(0, 0.5), fill=back)
+                item.setPos(x + 0.05, y)
+                item.setZValue(20)  # above the trials' lines
+                plot.addItem(item)
+        plot.setYRange(-0.05, 1.05)
+        plot.setXRange(-0.25, len(shown) - 0.4)
         if not scored:
             return
-        columns = [[t.values.get(n) for t in scored] for n in self.names]
-        columns.append([t.objective for t in scored])
-        scaled = [_scale(col) for col in columns]
-        objective = scaled[-1]
-        for i, trial in enumerate(scored):
-            good = objective[i] if self.direction == "max" else 1 - objective[i]
+        for trial in scored:
+            ys = [a.position(trial.values.get(n)) for a, n in zip(shown, self.names, strict=False)]
+            ys.append(shown[-1].position(trial.objective))
+            good = ys[-1] if self.direction == "max" else 1 - ys[-1]
             color = QColor.fromHsvF(0.66 * (1 - good), 0.85, 0.85)  # blue (poor) to red (best)
             best = self.best is not None and trial.number == self.best.number
             pen = pg.mkPen(color, width=5 if best else 1.5)
-            line = plot.plot(list(range(len(axes))), [col[i] for col in scaled], pen=pen)
-            line.setZValue(10 if best else 1)
-            line.trial = trial.number
-            self.parallel_lines.append(line)
-        plot.setYRange(-0.05, 1.05)
-        plot.setXRange(-0.25, len(axes) - 0.75)
+            # A value off its axis (a choice the mark no longer offers) is drawn mid-axis.
+            item = plot.plot(list(range(len(ys))), [0.5 if y is None else y for y in ys], pen=pen)
+            item.setZValue(10 if best else 1)
+            item.trial = trial.number
+            self.parallel_lines.append(item)
+
+    def axis_ticks(self) -> dict[str, list[tuple[float, str]]]:
+        """Each axis's labels as drawn: {axis name: [(height 0..1, label), ...]}."""
+        return {a.name: list(a.ticks) for a in self.axes}
 
 
 def _text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return "" if value is None else str(value)
-
-
-def _scale(values: list[Any]) -> list[float]:
-    """Numbers to 0..1 (log when they span decades); other values (choices) by their order."""
-    if all(_number(v) and not isinstance(v, bool) for v in values):
-        nums = [float(v) for v in values]
-        if min(nums) > 0 and max(nums) / min(nums) >= 100:
-            nums = [math.log10(v) for v in nums]
-        lo, hi = min(nums), max(nums)
-        return [0.5 if hi == lo else (v - lo) / (hi - lo) for v in nums]
-    order = sorted({str(v) for v in values})
-    if len(order) == 1:
-        return [0.5] * len(values)
-    return [order.index(str(v)) / (len(order) - 1) for v in values]
