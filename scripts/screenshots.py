@@ -54,7 +54,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
     parser.add_argument("--part", choices=("all", "main", "data", "transfer", "help", "compare",
-                                           "vary", "sweep"),
+                                           "vary", "sweep", "inside"),
                         default="all",
                         help="main: the main views (empty, building, training, a plot in its "
                         "own window, overfitting banner, evaluation, export, dark) at each size; "
@@ -64,7 +64,9 @@ def main() -> int:
                         "launch with Getting Started; compare: two runs of one project side "
                         "by side (the run diff); "
                         "vary: settings marked to vary in a sweep, and the mark's editor; "
-                        "sweep: the Sweep tab after a short sweep")  # fmt: skip
+                        "sweep: the Sweep tab after a short sweep; "
+                        "inside: a layer's activations and why a prediction, on an image, a "
+                        "table and a series run")  # fmt: skip
     parser.add_argument("--size", choices=("all", *SIZES), default="all")
     args = parser.parse_args()
     code = _under_xvfb()
@@ -97,6 +99,8 @@ def main() -> int:
         vary_shots(shots, out / "1366x768")
     if args.part in ("all", "sweep"):
         sweep_shots(shots, out / "1366x768")
+    if args.part in ("all", "inside"):
+        inside_shots(shots, out / "1366x768")
     print(f"{shots.count} screenshots in {out}")
     return 0
 
@@ -681,6 +685,85 @@ def sweep_shots(shots: Shots, out: Path) -> None:
     shots.shot(w, out / "70_sweep")
     w.doc.project.undo.set_clean()
     w.close()
+
+
+def inside_shots(shots: Shots, out: Path) -> None:
+    """Look inside three short runs of the examples, in the Evaluation tab: the digits CNN's
+    feature maps (its canvas's selected layer) and Grad-CAM over the samples beside the most
+    confidently wrong; the iris table's attributions per column, for a row and averaged; the
+    LSTM's output over time and its attributions per time step."""
+    from deepgui.core.paths import examples_dir
+    from deepgui.core.project import load_project
+    from deepgui.core.training.run import Run
+    from deepgui.ui.main_window import MainWindow
+    from deepgui.ui.training.explain_view import AVERAGE
+
+    runs = (("digits_cnn", 4, "conv2d", "80_activations_maps", "81_why_grad_cam"),
+            ("iris_dense", 40, None, None, "82_why_table_row"),
+            ("sequence_lstm", 4, "lstm", "84_activations_sequence", "85_why_series"))  # fmt: skip
+    for example, epochs, layer, activations_shot, why_shot in runs:
+        folder = Path(tempfile.mkdtemp(prefix="deepgui-inside-"))
+        shutil.copy(examples_dir() / f"{example}.dgproj", folder / f"{example}.dgproj")
+        project = load_project(folder / f"{example}.dgproj")
+        project.training.update(epochs=epochs)
+        if example == "sequence_lstm":  # the LSTM's output over time, averaged for the head
+            _lstm_over_time(project.graph)
+        project.save()
+        Run(project).plan().train()
+        w = MainWindow(project)
+        w.resize(1366, 768)
+        w.layout_docks()
+        w.move(0, 0)
+        w.show()
+        w.start_background()
+        shots.settle(w)
+        w.view.fit_all()
+        panel = w.training_panel()
+        w.tabs.setCurrentWidget(panel)
+        panel.view_tabs.setCurrentWidget(panel.evaluation)
+        panel.room_wanted.emit(420)  # the dock as tall as the window lets it be
+        evaluation = panel.evaluation
+        if activations_shot:
+            view = evaluation.activations_view
+            evaluation.pages.setCurrentWidget(view)
+            shots.until(lambda v=view: v.picture is not None, 120)
+            node = project.graph.node_by_name(layer)
+            w.scene.select_nodes([node.id])
+            shots.until(lambda v=view, n=layer: v.picture is not None and v.picture.layer == n, 60)
+            shots.wait(300)
+            shots.shot(w, out / activations_shot)
+        why = evaluation.why_view
+        evaluation.pages.setCurrentWidget(why)
+        shots.until(lambda v=why: v.selected is not None, 180)
+        if why.why is not None and why.why.wrong:
+            why.gallery.setCurrentRow(0)
+        shots.wait(300)
+        shots.shot(w, out / why_shot)
+        if example == "iris_dense":
+            why.scope.setCurrentText(AVERAGE)
+            shots.until(lambda v=why: v.caption.text().startswith("Mean"), 120)
+            shots.wait(300)
+            shots.shot(w, out / "83_why_table_average")
+        w.doc.project.undo.set_clean()
+        w.files.unsaved_extra = False
+        w.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _lstm_over_time(graph) -> None:
+    """The example's LSTM returning its whole sequence, pooled over time before its head."""
+    from deepgui.ui.editing import default_config
+
+    lstm, head = graph.node_by_name("lstm"), graph.node_by_name("trend")
+    graph.set_config(lstm.id, {**lstm.config, "return_sequences": True})
+    [edge] = [e for e in graph.out_edges(lstm.id) if e.target == head.id]
+    graph.disconnect(edge)
+    x, y = head.position
+    pool = graph.add_node("GlobalAveragePooling1D", default_config("GlobalAveragePooling1D"),
+                          (x, y))  # fmt: skip
+    graph.move(head.id, (x, y + 138))
+    graph.connect(lstm.id, pool.id)
+    graph.connect(pool.id, head.id)
 
 
 if __name__ == "__main__":

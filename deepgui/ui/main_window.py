@@ -407,6 +407,9 @@ class MainWindow(QMainWindow):
     def _selection_changed(self) -> None:
         ids = self.scene.selected_node_ids()
         self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+        if len(ids) == 1 and self._training_panel is not None:  # its output, in Activations
+            name = self.doc.graph.node(ids[0]).name
+            self._training_panel.evaluation.activations_view.follow_layer(name)
         self.refresh_actions()
 
     # ------------------------------------------------------------------ editing

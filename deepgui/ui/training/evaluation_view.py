@@ -8,7 +8,8 @@ for two classes the ROC and precision-recall curves with their areas, and a deci
 (slider and box) whose point is marked on both curves and which counts the matrix and the table
 anew as it moves; a moment after it stops, the run keeps it (core: evaluation.set_threshold,
 which predict and later exports read). For values: predicted against actual and the
-residuals, with MAE, RMSE and R²."""
+residuals, with MAE, RMSE and R². Two more tabs look inside the run's saved model: its layers'
+activations and why it predicts what it does (activations_view.py, explain_view.py)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,10 @@ from deepgui.core.training.evaluation import (
     with_run_images,
 )
 from deepgui.ui.theme import status_color
+from deepgui.ui.training.activations_view import ActivationsView
+from deepgui.ui.training.explain_view import WhyView
 from deepgui.ui.training.images import to_pixmap
+from deepgui.ui.training.inspection import RunInspection
 
 EMPTY = "Train a model to see how it does on data it has not seen."
 # What one step of `result_steps` draws: about 1-2 ms of the GUI thread each on 2 cores.
@@ -137,6 +141,13 @@ class EvaluationView(QWidget):
         self.pages.addTab(curves, "ROC and PR")
         self.pages.addTab(self.residual_plot, "Residuals")
         self.curves_page, self.residual_page = curves, self.residual_plot
+        # Look inside the run's saved model, off the GUI thread, once a tab is opened.
+        self.inspection = RunInspection(lambda: self.run_dir, self)
+        self.activations_view = ActivationsView(self.inspection)
+        self.why_view = WhyView(self.inspection)
+        self.pages.addTab(self.activations_view, "Activations")
+        self.pages.addTab(self.why_view, "Why")
+        self._look_inside(False)
 
         # Two classes: the probability of the second from which it is predicted.
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
@@ -211,7 +222,8 @@ class EvaluationView(QWidget):
         base = palette.color(QPalette.ColorRole.Base)
         text = palette.color(QPalette.ColorRole.WindowText)
         plots = only or (self.confusion_plot, self.scatter_plot, self.roc_plot, self.pr_plot,
-                         self.residual_plot)  # fmt: skip
+                         self.residual_plot, self.activations_view.plot, self.why_view.bars,
+                         *self.why_view.step_plots)  # fmt: skip
         for plot in plots:
             plot.setBackground(base)
             item = plot.getPlotItem()
@@ -243,6 +255,13 @@ class EvaluationView(QWidget):
         self.scatter_plot.clear()
         self.body.hide()
         self._offer_outputs(None)
+        self._look_inside(False)
+
+    def _look_inside(self, shown: bool) -> None:
+        """The Activations and Why tabs, for a run whose saved model they read."""
+        for page in (self.activations_view, self.why_view):
+            self.pages.setTabVisible(self.pages.indexOf(page), shown)
+            page.run_changed()
 
     def _offer_outputs(self, result: dict[str, Any] | None) -> None:
         """The list of outputs, for a result with several (the first is drawn at first)."""
@@ -268,6 +287,7 @@ class EvaluationView(QWidget):
         runs kept one shows its held-out scores."""
         self.clear(EMPTY)
         self.run_dir = run_dir
+        self._look_inside(run_dir is not None)
         self.predict_button.setEnabled(True)  # the Predict dialog runs the run's own model
         kept = from_stored(metrics.get("evaluation"))
         if run_dir is not None:
@@ -307,6 +327,7 @@ class EvaluationView(QWidget):
         the run that keeps a moved threshold."""
         self.save_threshold()
         self.result, self.model, self.run_dir = result, model, run_dir
+        self._look_inside(run_dir is not None and bool(result) and "error" not in result)
         self.predict_button.setEnabled(model is not None)
         self.body.hide()
         if not result:
