@@ -16,13 +16,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/deepgui resources/examples/digits_cnn.dgproj
 
-# The whole test suite, core and UI (UI offscreen, no display needed).
+# The whole test suite, core and UI (UI offscreen, no display needed), on two pytest workers;
+# each takes whole files, so a module's shared runs are trained once.
+PARALLEL ?= -n 2 --dist loadfile
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -p no:cacheprovider $(PARALLEL) $(PYTEST_ARGS)
 
 # The inner loop: the suite without the tests marked slow (real training in subprocesses).
 test-fast: $(STAMP)
-	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -p no:cacheprovider $(PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
 # The whole suite while a CPU-bound process per core keeps the machine busy: time bounds in
 # the tests must hold on a loaded CI machine too.

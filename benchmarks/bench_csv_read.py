@@ -12,11 +12,17 @@ of the repeats, against pandas.read_csv on the same file (the baseline, measured
   pandas: read_csv(sep=",", na_values=deepgui's spellings)  and  read_csv(sep=None) (sniffing,
           which pandas does only with its Python engine)
 and prints each with its ratio to pandas with the delimiter given (lower is better).
+
+Then a wide table, WIDE columns by 40 rows (--wide, default 10,000; 0 leaves it out): all
+numbers, and half numbers half short words, read and typed by deepgui against pandas.read_csv
+of the same file; and the same at a tenth of the columns, for the growth exponent (1.0 is
+linear). --rows 0 leaves the long tables out.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import tempfile
@@ -54,6 +60,46 @@ def make_table(
                 fh.write("\n")  # NumPy's parser refuses it: deepgui's careful path reads it
 
 
+def make_wide_table(path: Path, rows: int, columns: int, words: bool) -> None:
+    """`columns` columns and a label; with `words`, every other column short words."""
+    rng = np.random.default_rng(0)
+    names = np.array(["red", "green", "blue"])
+    with open(path, "w") as fh:
+        fh.write(",".join(f"c{j}" for j in range(columns)) + ",label\n")
+        for i in range(rows):
+            numbers = [f"{v:.3f}" for v in rng.normal(size=columns)]
+            if words:
+                numbers[1::2] = names[(i + np.arange(1, columns, 2)) % 3]
+            fh.write(",".join(numbers) + f",{i % 2}\n")
+
+
+def wide_tables(tmp: str, columns: int, repeats: int) -> None:
+    import pandas as pd
+
+    for words in (False, True):
+        kind = "half numbers, half words" if words else "numbers"
+        times = {}
+        for width in (columns // 10, columns):
+            path = Path(tmp) / f"wide{width}.csv"
+            make_wide_table(path, 40, width, words)
+
+            def deepgui_typed(path=path):
+                t = deepgui_table.read_csv(path)
+                return [deepgui_table.type_column(t, h) for h in t.header]
+
+            base = median_seconds(lambda path=path: pd.read_csv(path), repeats)
+            ours = median_seconds(deepgui_typed, repeats)
+            times[width] = ours
+            print(f"40 rows x {width:,} columns, {kind}, median of {repeats}:")
+            print(f"  {'pandas.read_csv (baseline)':46s} {base * 1000:8.1f} ms")
+            print(
+                f"  {'deepgui read_csv + type_column':46s} {ours * 1000:8.1f} ms  {ours / base:5.2f}x"
+            )
+        small, big = columns // 10, columns
+        growth = math.log(times[big] / times[small]) / math.log(big / small)
+        print(f"  growth exponent from {small:,} to {big:,} columns: {growth:.2f}")
+
+
 def median_seconds(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -67,16 +113,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--wide", type=int, default=10_000)
     args = parser.parse_args()
     import pandas as pd
 
     na = sorted(deepgui_table._MISSING_SPELLINGS)
     with tempfile.TemporaryDirectory() as tmp:
-        for name, delimiter, decimal, blank in (
+        long_tables = (
             ("comma-separated", ",", ".", False),
             ("semicolon-separated, decimal commas", ";", ",", False),
             ("comma-separated with a blank line", ",", ".", True),
-        ):
+        )
+        for name, delimiter, decimal, blank in long_tables if args.rows else ():
             path = Path(tmp) / "table.csv"
             make_table(path, args.rows, delimiter, decimal, blank)
 
@@ -111,6 +159,8 @@ def main() -> None:
             ):
                 s = median_seconds(fn, args.repeats)
                 print(f"  {what:46s} {s * 1000:8.1f} ms  {s / base:5.2f}x")
+        if args.wide:
+            wide_tables(tmp, args.wide, args.repeats)
 
 
 if __name__ == "__main__":

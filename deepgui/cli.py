@@ -89,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
         "gives each output's columns, named after it",
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="run a SavedModel deepgui did not export: it is a program and may run any "
+        "TensorFlow operation, writing files included",
+    )
 
     p = sub.add_parser("evaluate", help="per-class precision, recall and F1 on labelled data")
     p.add_argument(
@@ -103,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="overwrite a report deepgui wrote")
     p = sub.add_parser("explain", help="why a model predicts what it does: Grad-CAM, attributions")
-    p.add_argument("model", help="a run directory or a .keras file")
-    p.add_argument("--data", required=True, help="an image or image folder, a CSV, an .npz")
+    p.add_argument("model", help="a run directory (needed with --split) or a .keras file")
+    _data_or_split(p, "an image or image folder, a CSV, an .npz")
     p.add_argument(
         "-o",
         "--output",
@@ -248,10 +254,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command in ("predict", "evaluate"):
         out = Path(args.output) if args.output else None
         data = Path(args.data) if args.data else None
-        run = cmd_predict if command == "predict" else cmd_evaluate
-        return run(Path(args.model), data, out, force=args.force, split=args.split)
+        if command == "predict":
+            return cmd_predict(Path(args.model), data, out, force=args.force, split=args.split,
+                               trust=args.trust)  # fmt: skip
+        return cmd_evaluate(Path(args.model), data, out, force=args.force, split=args.split)
     if command == "explain":
-        return cmd_explain(Path(args.model), Path(args.data), Path(args.output), args.force)
+        data = Path(args.data) if args.data else None
+        return cmd_explain(Path(args.model), data, Path(args.output), args.force, args.split)
     if command == "diff":
         return cmd_diff(Path(args.run_a), Path(args.run_b))
     if command == "examples":
@@ -292,6 +301,10 @@ def cmd_summary(path: Path) -> int:
     project = load_any(path)
     inference = ShapeInference(project.graph)
     inference.update()
+    if _print_problems(inference):
+        # A failed summary is its errors alone: the table and its totals would show only
+        # unknown shapes and "Total params: 0".
+        return 1
     rows = summary_rows(project.graph, inference.info)
     headers = ("Layer", "Type", "Output shape", "Params", "Connected to")
     table = [
@@ -310,20 +323,25 @@ def cmd_summary(path: Path) -> int:
     print("-" * len(line.rstrip()))
     total = inference.total_params()
     trainable = sum(i.trainable_params for i in inference.info.values())
-    problems = inference.problems()
+    _print_preprocessing(path, project)
+    print(f"Trainable params: {trainable:,}")
+    print(f"Non-trainable params: {total - trainable:,}")
+    print(f"Total params: {total}")
+    return 0
+
+
+def _print_problems(inference) -> bool:
+    """Each layer's first error and every warning, one sentence each on stderr; whether any
+    layer failed."""
     failed: set[str] = set()
-    for nid, severity, message in problems:
+    for nid, severity, message in inference.problems():
         if severity == "error":
             if nid in failed:
                 continue  # one sentence per layer: its first error is the one to fix first
             failed.add(nid)
         end = "" if message.rstrip().endswith((".", "!", "?")) else "."
         print(f"{severity}: {message.rstrip()}{end}", file=sys.stderr)
-    _print_preprocessing(path, project)
-    print(f"Trainable params: {trainable:,}")
-    print(f"Non-trainable params: {total - trainable:,}")
-    print(f"Total params: {total}")
-    return 1 if failed else 0
+    return bool(failed)
 
 
 def _print_preprocessing(path: Path, project) -> None:
@@ -374,13 +392,14 @@ def cmd_predict(
     output: Path | None,
     force: bool = False,
     split: str | None = None,
+    trust: bool = False,
 ) -> int:
     # NumPy and the core: not for --help
     from deepgui.core.predict import check_output, predict_file, write_predictions
 
     if output is not None:
         check_output(output, force)  # before the model loads
-    predictions = predict_file(model, data, split=split)
+    predictions = predict_file(model, data, split=split, trust=trust)
     if output is None:
         sys.stdout.write(predictions.csv_text())
         print(predictions.summary(), file=sys.stderr)
@@ -410,11 +429,13 @@ def cmd_evaluate(
     return 0
 
 
-def cmd_explain(model: Path, data: Path, output: Path, force: bool = False) -> int:
+def cmd_explain(
+    model: Path, data: Path | None, output: Path, force: bool = False, split: str | None = None
+) -> int:
     from deepgui.core.explain import check_output, explain_file  # the core: not for --help
 
     check_output(output, force)  # before the model loads
-    print(explain_file(model, data, output, force))
+    print(explain_file(model, data, output, force, split=split))
     return 0
 
 

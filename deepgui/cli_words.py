@@ -6,6 +6,7 @@ one sentence too (`Parser`), for `deepgui` and for each command run on its own."
 from __future__ import annotations
 
 import argparse
+import math
 
 from deepgui.core.errors import DeepGuiError
 
@@ -45,6 +46,23 @@ def sentence(exc: DeepGuiError) -> str:
     if flag is None or flag in text:
         return text
     return f"{text.rstrip().rstrip('.')} ({flag})."
+
+
+def whole_number(text: str) -> int:
+    """A count option as argparse reads it: a whole number, also written 1e3, so that
+    `--epochs 1e30` reaches the core's limit (limits.py) and is refused in its words, not
+    as an invalid number."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value.is_integer():  # NaN and infinity are not either
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}")
+    return int(value)
 
 
 class Parser(argparse.ArgumentParser):

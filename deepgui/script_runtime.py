@@ -577,7 +577,10 @@ def read_csv(path: Any, max_rows: int | None = None) -> Table:
         if not name:
             raise Problem(f"{path}: column {i + 1} of the header row has no name.")
     if len(set(header)) != len(header):
-        twice = next(h for h in header if header.count(h) > 1)
+        counts: dict = {}  # counted once: header.count per name takes minutes on a wide file
+        for h in header:
+            counts[h] = counts.get(h, 0) + 1
+        twice = next(h for h in header if counts[h] > 1)
         raise Problem(f"{path}: the header names column {twice!r} more than once.")
     body = rows[1:]
     while body and not body[-1]:
@@ -1429,6 +1432,38 @@ def balanced_class_weight(task: str, y: Any) -> dict:
     return {
         int(c): float(counts.sum() / (len(found) * n)) for c, n in zip(found, counts, strict=True)
     }
+
+
+def per_class_weight(task: str, classes: Any, weights: dict) -> dict:
+    """{class index: weight} for the weights the project gives by class name, or by class index
+    where no class has that name (a JSON key is text: "0"); a class left out weighs 1."""
+    if task not in ("multiclass", "binary"):
+        raise Problem(
+            f"training.class_weight weighs classes, but the data is a {task} task: set it "
+            'to "none".'
+        )
+    names = [str(c) for c in classes]
+    out = dict.fromkeys(range(len(names)), 1.0)
+    given: dict = {}
+    for key, weight in weights.items():
+        text = str(key)
+        if text in names:
+            index = names.index(text)
+        elif text.isdigit() and int(text) < len(names):
+            index = int(text)
+        else:
+            raise Problem(
+                f"training.class_weight names the class {text!r}, which the data does not have "
+                f"(its classes: {', '.join(names[:20])})."
+            )
+        if index in given:
+            raise Problem(
+                f"training.class_weight weighs the class {names[index]!r} twice (as "
+                f"{given[index]!r} and as {text!r}); keep one."
+            )
+        given[index] = text
+        out[index] = float(weight)
+    return out
 
 
 def several_outputs(network, outputs, loss="auto", metrics="auto", weights=None):

@@ -5,7 +5,8 @@ as they happen, and the run directory (shared/DESIGN.md). When --out names a run
 part-way, training resumes from its last finished epoch with the settings it started with.
 Exit status: 0 completed or stopped early; 2 bad input (a missing file, a wrong column, a bad
 option, data whose shape the model's Inputs do not take), one sentence on stderr; 1 a failure
-of training itself (an error, NaN loss, a full disk); 130 interrupted.
+of training itself (an error, NaN loss, a full disk); 130 interrupted (Ctrl+C), 143 stopped by
+SIGTERM: both after the batch in flight, keeping the last finished epoch's checkpoint.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from deepgui.cli_words import Parser, sentence
+from deepgui.cli_words import Parser, sentence, whole_number
 from deepgui.core.errors import DeepGuiError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 143  # stopped by SIGTERM (128 + 15, as a shell reports a process it ended)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the CSV column to predict; several, separated by commas, each feed the model "
         "output named after them",
     )
-    parser.add_argument("--epochs", type=int, help="number of epochs (overrides the project)")
+    parser.add_argument(
+        "--epochs", type=whole_number, help="number of epochs (overrides the project)"
+    )
     parser.add_argument("--batch-size", type=int, help="batch size (overrides the project)")
     parser.add_argument(
         "--engine",
@@ -269,19 +273,36 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(the_run, printer: ProgressPrinter) -> int:
-    def interrupt(*_):
-        if the_run.stop_requested:  # a second Ctrl+C: leave now
+    # SIGTERM (a scheduler, `kill`, a shutting-down machine) is Ctrl+C without a terminal: stop
+    # after the batch in flight, keep the last finished epoch's checkpoint, and say so.
+    asked: list[int] = []
+
+    def interrupt(signum, _frame):
+        if the_run.stop_requested:  # a second Ctrl+C or SIGTERM: leave now
             raise KeyboardInterrupt
-        sys.stderr.write("\nStopping after this batch (Ctrl+C again to quit at once)…\n")
+        asked.append(signum)
+        again = "Ctrl+C" if signum == signal.SIGINT else "SIGTERM"
+        sys.stderr.write(f"\nStopping after this batch ({again} again to quit at once)…\n")
         the_run.stop()
 
-    previous = signal.signal(signal.SIGINT, interrupt)
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = the_run.train(printer)
     finally:
         printer.close()  # a second Ctrl+C leaves mid-epoch: the bar must not stay
-        signal.signal(signal.SIGINT, previous)
-    return _report(result, the_run.run_dir)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    code = _report(result, the_run.run_dir)
+    if asked and result.reason == "user":
+        sys.stderr.write(_stopped_sentence(asked[0], the_run.run_dir) + "\n")
+        return EXIT_TERMINATED if asked[0] == signal.SIGTERM else code
+    return code
+
+
+def _stopped_sentence(signum: int, run_dir: Path) -> str:
+    by = "SIGTERM" if signum == signal.SIGTERM else "Ctrl+C"
+    return (f"Stopped by {by} after the batch in flight; the last finished epoch's checkpoint "
+            f"is kept in {run_dir}: train with --out {run_dir} to resume.")  # fmt: skip
 
 
 def _report(result, run_dir: Path) -> int:

@@ -6,7 +6,8 @@ ranks have joined; this rank trains its slice of every batch and saves the same 
 own run folder. The chief decides the engine: JAX, or TensorFlow for a model JAX cannot train
 (then this rank's TensorFlow server also listens, on every interface, on port PORT+1+rank: for
 trusted networks only). The training runs in a child process that this command supervises:
-when the run ends, or another rank dies, or Ctrl+C is pressed, nothing is left running.
+when the run ends, or another rank dies, or Ctrl+C is pressed, or this command is killed,
+nothing is left running.
 When the chief runs a sweep (`deepgui sweep ... --workers W --coordinator HOST:PORT`), this
 rank takes trials instead, one at a time, each an ordinary run in a folder of its own under
 --out, until the sweep ends (core/sweep/ranks.py).
@@ -48,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     from deepgui.core.sweep.ranks import join_sweep
     from deepgui.core.training import distributed
     from deepgui.core.training.devices import check_device_spec
+    from deepgui.core.training.worker_process import device_problem
 
+    deadline = time.time() + max(args.join_timeout, 0)  # the join timeout holds from the start
     try:
         cluster = distributed.make_cluster(args.coordinator, args.world, args.rank,
                                            join_seconds=args.join_timeout)  # fmt: skip
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 "rank 0 is the chief: start it with deepgui train PROJECT --workers "
                 f"{cluster.world} --coordinator {cluster.coordinator} (or from the app)."
             )
-        problem = check_device_spec(args.device)
+        problem = check_device_spec(args.device) or device_problem(args.device)
         if problem:
             raise DeepGuiError(f"--device {problem}")
         out = Path(args.out or f"deepgui-rank{cluster.rank}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -72,12 +75,14 @@ def run(args: argparse.Namespace) -> int:
                      f"{cluster.coordinator}; this rank saves into {out}.\n")  # fmt: skip
     try:
         channel = join_sweep(cluster)  # None: the chief trains a run, not a sweep
+        if channel is None:
+            distributed.greet(cluster, deadline)  # the run's chief, before a process starts
     except DeepGuiError as exc:
         sys.stderr.write(f"error: {sentence(exc)}\n")
         return EXIT_FAILED
     if channel is not None:
         return take_trials(channel, cluster, out, args.device)
-    return supervise(cluster, out, args.device)
+    return supervise(cluster, out, args.device, deadline)
 
 
 def take_trials(channel, cluster, out: Path, device: str) -> int:
@@ -106,10 +111,12 @@ def take_trials(channel, cluster, out: Path, device: str) -> int:
     return EXIT_OK
 
 
-def supervise(cluster, out: Path, device: str) -> int:
-    """Start the rank's training process, print its progress, end it with the run."""
+def supervise(cluster, out: Path, device: str, deadline: float) -> int:
+    """Start the rank's training process, print its progress, end it with the run. The
+    process dies with this one (worker_process.die_with_parent)."""
     # NumPy and the core: not for --help
     from deepgui.core.training.worker_process import (
+        child_environment,
         crash_sentence,
         end_process,
         grace_seconds,
@@ -119,10 +126,12 @@ def supervise(cluster, out: Path, device: str) -> int:
     )
 
     command = [sys.executable, "-m", "deepgui.core.training.worker_entry", "--rank",
-               cluster.coordinator, str(cluster.rank), str(cluster.world), str(out)]  # fmt: skip
+               cluster.coordinator, str(cluster.rank), str(cluster.world), str(out),
+               str(cluster.join_seconds), repr(deadline)]  # fmt: skip
     process = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=worker_environment("jax", device), bufsize=1, start_new_session=True,
+        text=True, env=child_environment(worker_environment("jax", device)), bufsize=1,
+        start_new_session=True,
     )  # fmt: skip
     errors: list[str] = []
     drain = threading.Thread(target=lambda: errors.extend(process.stderr), daemon=True)

@@ -234,7 +234,8 @@ def test_savedmodel_export_never_clears_a_folder(exported, tmp_path):
         export_model(models["cnn"], "savedmodel", target)
     report = export_model(models["cnn"], "savedmodel", target, force=True)
     assert report.ok, report.message
-    assert sorted(os.listdir(tmp_path)) == ["saved"]
+    # and its signature, which records its content hash for predict (issue 22)
+    assert sorted(os.listdir(tmp_path)) == ["saved", "saved.signature.json"]
 
 
 def test_integer_token_inputs(tmp_path):

@@ -42,6 +42,8 @@ from deepgui.core.paths import datasets_dir
 from deepgui.core.training.config import (
     KERAS_SCHEDULE,
     OPTIMIZER_CLASSES,
+    SPARSE_TOP_K,
+    TOP_K,
     TrainingConfig,
     is_serialized,
 )
@@ -381,6 +383,12 @@ def _train_function(cfg: TrainingConfig, graph, several: bool = False) -> list[s
     if cfg.class_weight == "balanced":
         lines.append(f"{ind}class_weight = balanced_class_weight(task, y_train)")
         class_weight = "class_weight"
+    elif isinstance(cfg.class_weight, dict):  # by class name: the data's classes say which index
+        lines += [
+            *_assign_in("weight_per_class", cfg.class_weight, ind),
+            f'{ind}class_weight = per_class_weight(task, data["classes"], weight_per_class)',
+        ]
+        class_weight = "class_weight"
 
     def fit(result: str, until: str, start: str | None, at: str) -> list[str]:
         return [
@@ -532,4 +540,5 @@ def _metrics(cfg: TrainingConfig, graph) -> str:
     metrics = _one_output(cfg.metrics, graph)
     if metrics == "auto":
         return '["mae"] if task == "regression" else ["accuracy"]'
-    return json.dumps(list(metrics))
+    # The labels are class indices, as in deepgui: top-k is Keras's sparse variant.
+    return json.dumps([SPARSE_TOP_K if m == TOP_K else m for m in metrics])

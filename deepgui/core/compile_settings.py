@@ -499,7 +499,7 @@ def compile_kwargs(
     loss = _without_auto(loss)
     if loss is not None:
         out["loss"] = compile_loss(loss)
-    metrics = cfg.resolved_metrics(data) if data is not None else cfg.metrics
+    metrics = cfg.resolved_metrics(data, output_units) if data is not None else cfg.metrics
     metrics = _without_auto(metrics)
     if metrics is not None:
         out["metrics"] = metrics

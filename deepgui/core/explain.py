@@ -285,16 +285,20 @@ def load_keras(path: str | os.PathLike):
 
 
 def explain_file(
-    model_path: str | os.PathLike, data_path: str | os.PathLike, out: str | os.PathLike,
-    force: bool = False,
+    model_path: str | os.PathLike, data_path: str | os.PathLike | None, out: str | os.PathLike,
+    force: bool = False, split: str | None = None,
 ) -> str:  # fmt: skip
-    """Write the explanations of `data_path` under `out` (see the module docstring and
-    README); returns one sentence saying what was written."""
-    from deepgui.core.predict import read_data
+    """Write the explanations of `data_path`, or (`split`: "train", "validation" or "test")
+    of exactly the samples of that part of the run's own split, under `out` (see the module
+    docstring and README); returns one sentence saying what was written."""
+    from deepgui.core.predict import read_data, split_samples
 
     out = check_output(out, force)
     model, loaded = load_keras(model_path)
-    samples = read_data(loaded, data_path)
+    if split is not None:
+        samples = split_samples(loaded, model_path, split)
+    else:
+        samples = read_data(loaded, data_path)
     pre = loaded.signature.preprocessing if loaded.signature else None
     out.mkdir(parents=True, exist_ok=True)
     if pre is not None and pre.table:

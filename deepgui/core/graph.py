@@ -14,12 +14,17 @@ views and caches can follow it.
 from __future__ import annotations
 
 import copy
+import gc
 import itertools
 import re
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepgui.core import limits
 from deepgui.core.errors import (
     CycleError,
     DuplicateEdgeError,
@@ -118,6 +123,79 @@ def node_dict(node: Node) -> dict[str, Any]:
     return out
 
 
+def size_problem(nodes: int, edges: int) -> str | None:
+    """Why a graph of this many layers and connections is not taken (limits.py), as the end of
+    a sentence that begins with its file's name; None when it is."""
+    return limits.refusal("layers", nodes, limits.MAX_NODES) or limits.refusal(
+        "connections", edges, limits.MAX_EDGES
+    )
+
+
+def free_name(
+    base: str, taken: set[str], counters: dict[str, tuple[str, int]] | None = None
+) -> str:
+    """`base`, or `base` numbered (dense_1, dense_2...) when `taken` holds it already.
+    `counters`, kept by a caller naming many layers while `taken` only grows, remembers each
+    base's stem and the last number tried, so that a thousand unnamed Dense layers are not each
+    counted from 1."""
+    if base not in taken:
+        return base
+    known = counters.get(base) if counters is not None else None
+    stem, last = known if known is not None else (_NUMBERED.sub("", base), 0)
+    for i in itertools.count(last + 1):
+        candidate = f"{stem}_{i}"
+        if candidate not in taken:
+            if counters is not None:
+                counters[base] = (stem, i)
+            return candidate
+    raise AssertionError("unreachable")
+
+
+_NUMBERED = re.compile(r"_\d+$")
+_GENERATED_ID = re.compile(r"n(\d+)")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold Python's cycle collector while plain data is built (a parsed file, a graph from
+    it): that makes no garbage cycles, and the collector, run every few thousand new objects,
+    would walk the whole heap (TensorFlow's millions of objects once loaded) again and again,
+    nearly doubling the time to load 100,000 layers. Reference counting still frees. Pauses
+    nest and may overlap across threads (the app infers shapes on one): the collector runs
+    again when the last one ends, if it ran before the first."""
+    global _pauses, _collector_was_on
+    with _pause_lock:
+        if _pauses == 0:
+            _collector_was_on = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _collector_was_on:
+                gc.enable()
+
+
+_pause_lock = threading.Lock()
+_pauses = 0
+_collector_was_on = True
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars) at a third of `copy.deepcopy`'s
+    cost, which matters for a file of many layers; anything else is deep-copied as usual."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item) for item in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def _optional_text(raw: dict[str, Any], key: str) -> str | None:
     value = raw.get(key)
     if value is None:
@@ -206,10 +284,10 @@ class Graph:
         for e in self._edges:
             indegree[e.target] += 1
             children[e.source].append(e.target)
-        ready = [nid for nid, d in indegree.items() if d == 0]
+        ready = deque(nid for nid, d in indegree.items() if d == 0)
         order: list[str] = []
         while ready:
-            nid = ready.pop(0)
+            nid = ready.popleft()
             order.append(nid)
             for child in children[nid]:
                 indegree[child] -= 1
@@ -224,6 +302,20 @@ class Graph:
 
     def ancestors(self, node_id: str) -> set[str]:
         return self._reachable(node_id, self.predecessors)
+
+    def _reaches(self, start: str, goal: str) -> bool:
+        """Whether a path runs from `start` to `goal`. Searched forward from the new edge's
+        target, which in a graph being built downstream has no successors yet: chaining n
+        layers costs n steps, not the n² of walking each source's ancestors."""
+        seen, stack = {start}, [start]
+        while stack:
+            for edge in self._outgoing.get(stack.pop(), ()):
+                if edge.target == goal:
+                    return True
+                if edge.target not in seen:
+                    seen.add(edge.target)
+                    stack.append(edge.target)
+        return False
 
     @staticmethod
     def _reachable(node_id: str, step: Callable[[str], list[str]]) -> set[str]:
@@ -252,15 +344,9 @@ class Graph:
         return None
 
     def unique_name(self, base: str, ignore: str | None = None) -> str:
-        taken = {n.name for n in self._nodes.values() if n.id != ignore}
-        if base not in taken:
-            return base
-        stem = re.sub(r"_\d+$", "", base)
-        for i in itertools.count(1):
-            candidate = f"{stem}_{i}"
-            if candidate not in taken:
-                return candidate
-        raise AssertionError("unreachable")
+        """`base`, numbered when another layer has it. One edit at a time: a loop over many
+        layers keeps its own set of names and calls `free_name` (as `from_dict` does)."""
+        return free_name(base, {n.name for n in self._nodes.values() if n.id != ignore})
 
     def new_id(self) -> str:
         while True:
@@ -350,7 +436,7 @@ class Graph:
             feeding and target_port is None and dst.class_name not in _SELF_INPUT_LAYERS
         ):
             return DuplicateEdgeError(f"{src.name} is already connected to {dst.name}.")
-        if target in self.ancestors(source):
+        if self._reaches(target, source):
             return CycleError(f"Connecting {src.name} to {dst.name} would make a cycle.")
         _, max_inputs = arity(dst)
         used = [e.target_port for e in self._incoming.get(target, ())]
@@ -436,27 +522,48 @@ class Graph:
         cls, data: dict[str, Any], positions: dict[str, Iterable[float]] | None = None
     ) -> Graph:
         """Build a graph from `to_dict` output. Raises GraphError on structural problems."""
+        with collector_paused():
+            return cls._from_dict(data, positions)
+
+    @classmethod
+    def _from_dict(
+        cls, data: dict[str, Any], positions: dict[str, Iterable[float]] | None
+    ) -> Graph:
         graph = cls()
         positions = positions or {}
+        problem = size_problem(len(data.get("nodes", [])), len(data.get("edges", [])))
+        if problem:
+            raise GraphError(f"The model {problem}")
+        # The names and edges so far, kept as sets: asking the graph for each node would make
+        # loading quadratic (a 5,000-layer file took 50 s).
+        names: set[str] = set()
+        numbered: dict[str, tuple[str, int]] = {}
+        defaults: dict[str, str] = {}  # by class: default_layer_name's regexes once per class
+        listed: set[Edge] = set()
         for raw in data.get("nodes", []):
             pos = tuple(positions.get(raw["id"], (0.0, 0.0)))
-            node = Node(raw["id"], raw["class_name"], copy.deepcopy(raw.get("config") or {}))
+            node = Node(raw["id"], raw["class_name"], _copied(raw.get("config") or {}))
             node.output = bool(raw.get("output", False)) and node.class_name != "InputLayer"
             node.module = _optional_text(raw, "module")
             node.shares = _optional_text(raw, "shares")
             if raw.get("call") is not None:
                 if not isinstance(raw["call"], dict):
                     raise GraphError(f"Layer {node.id!r}: its call must be an object.")
-                node.call = copy.deepcopy(raw["call"])
+                node.call = _copied(raw["call"])
             node.position = (float(pos[0]), float(pos[1]))
             if node.id in graph._nodes:
                 raise GraphError(f"Two layers share the id {node.id!r}.")
-            node.config.setdefault("name", graph.unique_name(default_layer_name(node.class_name)))
+            if "name" not in node.config:
+                base = defaults.get(node.class_name)
+                if base is None:
+                    base = defaults[node.class_name] = default_layer_name(node.class_name)
+                node.config["name"] = free_name(base, names, numbered)
             problem = layer_name_problem(node.config["name"])
             if problem:
                 named = isinstance(node.config["name"], str) and node.config["name"]
                 raise GraphError(problem if named else f"Layer {node.id!r}: {problem}")
             graph._nodes[node.id] = node
+            names.add(node.config["name"])
         for raw in data.get("edges", []):
             edge = Edge(
                 raw["source"],
@@ -467,8 +574,9 @@ class Graph:
             for end in (edge.source, edge.target):
                 if end not in graph._nodes:
                     raise GraphError(f"A connection refers to a layer {end!r} that does not exist.")
-            if edge in graph._edges:
+            if edge in listed:
                 raise DuplicateEdgeError(f"{edge.source} -> {edge.target} is listed twice.")
+            listed.add(edge)
             graph._edges.append(edge)
             graph._index_edge(edge)
         for node in graph._nodes.values():
@@ -482,7 +590,7 @@ class Graph:
                 )
         graph.topological_order()  # raises on a cycle
         # Keep generated ids clear of the loaded ones.
-        numbers = [int(m.group(1)) for nid in graph._nodes if (m := re.fullmatch(r"n(\d+)", nid))]
+        numbers = [int(m.group(1)) for nid in graph._nodes if (m := _GENERATED_ID.fullmatch(nid))]
         graph._ids = itertools.count(max(numbers, default=0) + 1)
         return graph
 

@@ -9,13 +9,14 @@ are refused with one sentence).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from deepgui.core import fileio, weights
+from deepgui.core import fileio, run_layout, weights
 from deepgui.core.compile_settings import training_from_model_file
 from deepgui.core.data.preprocessing import network_of
 from deepgui.core.errors import DeepGuiError, ModelImportError
@@ -71,7 +72,7 @@ def _stored_config(path: Path) -> Any:
                         f"{path}: its model description claims {fileio.amount(info.file_size)}, "
                         "more than a model description takes."
                     )
-                text = archive.read(info).decode("utf-8")
+                text = _json_text(archive.read(info), path)
         else:
             import h5py  # h5py (60 ms): only an .h5 model file needs it
 
@@ -90,6 +91,17 @@ def _stored_config(path: Path) -> Any:
     except ProjectFormatError:
         raise ModelImportError(
             f"{path}: its model description is damaged or nested too deeply."
+        ) from None
+
+
+def _json_text(raw: bytes, path: Path) -> str:
+    """config.json's text, decoded as Keras decodes it (json.loads on the bytes: UTF-8, 16 or
+    32, told by its first bytes), so the check below reads what Keras would build from."""
+    try:
+        return raw.decode(json.detect_encoding(raw), "surrogatepass")
+    except (UnicodeDecodeError, LookupError):
+        raise ModelImportError(
+            f"{path}: its model description (config.json) is not text in UTF-8, 16 or 32."
         ) from None
 
 
@@ -221,6 +233,7 @@ def check_import_target(project_path: str | os.PathLike, force: bool = False) ->
     project_path = Path(project_path).expanduser()
     if project_path.suffix != ".dgproj":
         raise ModelImportError(f"{project_path}: a project file must end in .dgproj.")
+    run_layout.refuse_inside_run(project_path, "the project", error=ModelImportError)
     if project_path.is_dir():
         raise ModelImportError(f"{project_path}: is a folder; give a file name ending in .dgproj.")
     for parent in project_path.parents:

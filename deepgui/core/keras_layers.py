@@ -51,6 +51,8 @@ CODE_LAYERS = ("Lambda", "TFSMLayer")
 
 # Config keys Keras reads as a file path when they hold a string (project.PATH_KEYS).
 PATH_KEYS = ("vocabulary", "idf_weights")
+# Config keys of a wrapper that hold a whole layer (Bidirectional's two, TimeDistributed's).
+WRAPPED_KEYS = ("layer", "backward_layer")
 
 
 def _path_in(config: Any) -> tuple[str, str] | None:
@@ -60,8 +62,12 @@ def _path_in(config: Any) -> tuple[str, str] | None:
     for key in PATH_KEYS:
         if isinstance(config.get(key), str):
             return key, config[key]
-    inner = config.get("layer")
-    return _path_in(inner.get("config")) if isinstance(inner, dict) else None
+    for wrapped in WRAPPED_KEYS:
+        inner = config.get(wrapped)
+        found = _path_in(inner.get("config")) if isinstance(inner, dict) else None
+        if found is not None:
+            return found
+    return None
 
 
 def _with_defaults(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -178,13 +184,15 @@ def _names_code(config: Any) -> bool:
 
 def file_named_in(config: Any) -> tuple[str, str, str] | None:
     """(layer name, key, path) of the first file path anywhere in a nested config (a
-    vocabulary Keras would read from disk), else None."""
+    vocabulary Keras would read from disk), else None. Any string there is a path to Keras,
+    whatever it starts with: Keras itself saves a vocabulary as a list or as an asset inside
+    the file, never as a string."""
     stack = [config]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             for key in PATH_KEYS:
-                if isinstance(item.get(key), str) and not item[key].startswith("vocabulary"):
+                if isinstance(item.get(key), str):
                     return str(item.get("name", "?")), key, item[key]
             stack.extend(item.values())
         elif isinstance(item, list):

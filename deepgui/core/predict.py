@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from deepgui.core import fileio, run_split
+from deepgui.core import fileio, run_layout, run_split
 from deepgui.core import signature as signatures
 from deepgui.core.data.arrays import read_npz
 from deepgui.core.data.spec import CSV_SUFFIXES, IMAGE_SUFFIXES
@@ -44,6 +44,7 @@ from deepgui.core.export.samples import as_model_input, to_numpy_list
 from deepgui.core.keras_import import load_model_file
 from deepgui.core.keras_layers import keras
 from deepgui.core.report import decide
+from deepgui.core.training.rundir import read_run
 
 BATCH = 4096
 
@@ -292,15 +293,19 @@ def _number(value: Any) -> float:
 
 
 # ----------------------------------------------------------------------------- the model
-def load(path: str | os.PathLike) -> LoadedModel:
-    """A run directory or an exported artefact, loaded in its own runtime."""
+def load(path: str | os.PathLike, trust: bool = False) -> LoadedModel:
+    """A run directory or an exported artefact, loaded in its own runtime. A SavedModel runs
+    only when its signature's content hash says deepgui exported it as it is, or with `trust`
+    (refuse_foreign_savedmodel); a model whose weights are not finite does not run."""
     path = Path(path).expanduser()
     if not path.exists():
         raise DeepGuiError(f"{path}: no such model file or run directory.")
     sig = signatures.find(path)
-    if path.is_dir() and (path / "model.keras").is_file():
-        return _keras(path / "model.keras", sig)
+    if path.is_dir() and (path / run_layout.MODEL).is_file():
+        return _keras(path / run_layout.MODEL, sig, run=path)
     if path.is_dir() and (path / "saved_model.pb").is_file():
+        if not trust:
+            refuse_foreign_savedmodel(path)
         return _savedmodel(path, sig)
     suffix = path.suffix.lower()
     if suffix in (".keras", ".h5", ".hdf5"):
@@ -315,8 +320,34 @@ def load(path: str | os.PathLike) -> LoadedModel:
     )
 
 
-def _keras(path: Path, sig) -> LoadedModel:
+# Why a SavedModel deepgui did not export is not run: the README's user section says it too.
+_SAVEDMODEL_IS_A_PROGRAM = (
+    "a SavedModel is a program that can run any TensorFlow operation, writing files included; "
+    "if you trust where it came from, deepgui predict --trust runs it, and with it every "
+    "operation it holds"
+)
+
+
+def refuse_foreign_savedmodel(path: Path) -> None:
+    """DeepGuiError, one sentence, unless the signature beside the SavedModel folder `path`
+    records the content hash of exactly the files it holds (deepgui exported it so)."""
+    sidecar = signatures.sidecar_path(path)
+    recorded = signatures.read(sidecar).sha256 if sidecar.is_file() else None
+    if recorded is None:
+        raise DeepGuiError(
+            f"{path}: is a SavedModel deepgui did not export (no signature beside it records "
+            f"its contents), and {_SAVEDMODEL_IS_A_PROGRAM}."
+        )
+    if signatures.content_hash(path) != recorded:
+        raise DeepGuiError(
+            f"{path}: its files are not the ones {sidecar.name} recorded when deepgui exported "
+            f"it, and {_SAVEDMODEL_IS_A_PROGRAM}."
+        )
+
+
+def _keras(path: Path, sig, run: Path | None = None) -> LoadedModel:
     model = load_model_file(path)
+    _refuse_non_finite(model, path, run)
     names = [str(t.name) for t in model.inputs]
     by_name = isinstance(model.input, dict) or len(names) > 1
 
@@ -325,6 +356,45 @@ def _keras(path: Path, sig) -> LoadedModel:
 
     shapes = [tuple(t.shape)[1:] for t in model.inputs]
     return LoadedModel(path, "keras", names, shapes, by_name, sig, run)
+
+
+def _refuse_non_finite(model, path: Path, run: Path | None) -> None:
+    """A model whose weights are NaN or infinite (its training diverged) predicts nothing: its
+    outputs would be NaN, and any score against them meaningless."""
+    for weights in model.get_weights():
+        weights = np.asarray(weights)
+        if weights.dtype.kind == "f" and not np.isfinite(weights).all():
+            break
+    else:
+        return
+    if run is None:
+        raise DeepGuiError(
+            f"{path}: its weights are NaN or infinite (its training diverged), so it predicts "
+            "nothing; train it again, with a lower learning rate."
+        )
+    raise DeepGuiError(
+        f"{run}: this run {_run_state(run)}, and its model's weights are NaN or infinite, so it "
+        "predicts nothing; train it again, with a lower learning rate."
+    )
+
+
+def _run_state(run: Path) -> str:
+    """How the run ended, from its metrics.json, as a clause ("stopped when its loss became
+    NaN")."""
+    try:
+        metrics = read_run(run)["metrics"]
+    except DeepGuiError:
+        metrics = {}
+    ended = metrics.get("stopped_by")
+    if ended is None:
+        return "has no metrics.json saying how it ended"
+    return {
+        "nan_loss": "stopped when its loss became NaN",
+        "error": "failed",
+        "user": "was stopped",
+        "completed": "completed its epochs",
+        "early_stopping": "ended by early stopping",
+    }.get(ended, f"ended ({ended!r})")
 
 
 def _savedmodel(path: Path, sig) -> LoadedModel:
@@ -416,7 +486,16 @@ def read_data(model: LoadedModel, path: str | os.PathLike) -> Samples:
         fileio.check_file(path, "data file", error=DeepGuiError)
     pre = model.signature.preprocessing if model.signature else None
     suffix = path.suffix.lower()
-    if path.is_file() and suffix in CSV_SUFFIXES:
+    is_csv = path.is_file() and suffix in CSV_SUFFIXES
+    if pre is not None and (pre.table or pre.series) and not is_csv:
+        what = "a folder" if path.is_dir() else f"a {suffix or 'suffix-less'} file"
+        columns = [r.column for r in pre.inputs if r.column]
+        columns = columns or list((pre.series or {}).get("columns") or [])
+        named = f" with the columns {_listed(columns)}" if columns else ""
+        raise DeepGuiError(
+            f"{path}: this model was trained on a table, so it reads a CSV{named}, not {what}."
+        )
+    if is_csv:
         if pre is not None and pre.series:
             return _read_series(model, path, pre.series)
         if pre is None or not pre.table:
@@ -604,6 +683,11 @@ def _read_npz(model: LoadedModel, path: Path, key: str | None = None) -> Samples
 # ----------------------------------------------------------------------------- predicting
 def predict(model: LoadedModel, samples: Samples) -> Predictions | MultiPredictions:
     n = len(samples.ids)
+    if len(samples.arrays) != len(model.names):
+        raise DeepGuiError(
+            f"{model.path}: takes {len(model.names)} inputs ({_listed(model.names)}), but the "
+            f"data gives {len(samples.arrays)}; give it data of the kind it was trained on."
+        )
     outs = []
     for start in range(0, n, BATCH):
         part = [a[start : start + BATCH] for a in samples.arrays]
@@ -668,6 +752,7 @@ def check_csv_output(
     folder, over a file unless `force`, nor even then over a file `ours` does not recognise
     as `what` deepgui wrote."""
     path = Path(path).expanduser()
+    run_layout.refuse_inside_run(path, what)
     if path.is_dir():
         raise DeepGuiError(f"{path}: is a folder; give a file name ending in .csv.")
     if path.exists() or path.is_symlink():
@@ -713,10 +798,11 @@ def predict_file(
     model_path: str | os.PathLike,
     data_path: str | os.PathLike | None = None,
     split: str | None = None,
+    trust: bool = False,
 ) -> Predictions | MultiPredictions:
     """Predict on a data file, or (`split`: "train", "validation" or "test") on the rows of
-    that part of the run's own split."""
-    model = load(model_path)
+    that part of the run's own split. `trust`: run a SavedModel deepgui did not export."""
+    model = load(model_path, trust=trust)
     if split is not None:
         return predict(model, split_samples(model, model_path, split))
     return predict(model, read_data(model, data_path))

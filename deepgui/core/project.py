@@ -18,6 +18,7 @@ import math
 import os
 import shutil
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from deepgui.core import fileio, run_layout
 from deepgui.core.commands import UndoStack
 from deepgui.core.errors import GraphError, ProjectFormatError
-from deepgui.core.graph import Graph, layer_name_problem
+from deepgui.core.graph import Graph, collector_paused, layer_name_problem, size_problem
 from deepgui.core.settings import Settings
 from deepgui.core.sweep.marks import FILE_KEY as MARKS_KEY
 from deepgui.core.sweep.marks import Marks
@@ -41,6 +42,8 @@ MAX_DEPTH = 48
 # Config keys Keras reads as a file path when given a string; a project names such files only
 # inside its own folder, and they are read into the project when it loads.
 PATH_KEYS = ("vocabulary", "idf_weights")
+# A wrapper's keys that hold whole layers (Bidirectional's two), searched like the project's.
+WRAPPED_KEYS = ("layer", "backward_layer")
 MAX_VOCABULARY_BYTES = 16 * fileio.MiB
 
 
@@ -175,7 +178,7 @@ def load_project(path: str | os.PathLike) -> Project:
     except UnicodeDecodeError:
         raise ProjectFormatError(f"{path}: is not UTF-8 text, so not a deepgui project.") from None
     data = parse_json(text, str(path))
-    project = project_from_dict(data, source=str(path), base_dir=path.parent)
+    project = project_from_dict(data, source=str(path), base_dir=path.parent, nesting_checked=True)
     if not (isinstance(data, dict) and data.get("id")):
         # A file from before projects had an id: the same one every time it is opened (its
         # runs are found again), until a save writes it into the file.
@@ -188,7 +191,8 @@ def load_project(path: str | os.PathLike) -> Project:
 def parse_json(text: str, source: str) -> Any:
     """JSON as a project holds it: no NaN or infinity, nested no deeper than MAX_DEPTH."""
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        with collector_paused():  # a big file is many objects and no garbage
+            data = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
         raise ProjectFormatError(f"{source}: is nested too deeply to be a project.") from None
     except (json.JSONDecodeError, ValueError) as exc:
@@ -201,20 +205,23 @@ def parse_json(text: str, source: str) -> Any:
 
 
 def _depth(value: Any) -> int:
-    """How deeply lists and objects nest in `value` (without recursion)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, level)
-        if deepest > MAX_DEPTH:
-            return deepest
-        stack.extend((child, level + 1) for child in children)
+    """How deeply lists and objects nest in `value` (without recursion): one pass per level,
+    each item looked at once, stopping as soon as the depth passes MAX_DEPTH."""
+    deepest, level = 0, [value]
+    while level and deepest <= MAX_DEPTH:
+        below: list[Any] = []
+        containers = False
+        for item in level:
+            if isinstance(item, dict):
+                below.extend(item.values())
+                containers = True
+            elif isinstance(item, list):
+                below.extend(item)
+                containers = True
+        if not containers:
+            break
+        deepest += 1
+        level = below
     return deepest
 
 
@@ -223,15 +230,20 @@ def _reject_constant(name: str) -> Any:
 
 
 def project_from_dict(
-    data: Any, source: str = "project", base_dir: str | os.PathLike | None = None
+    data: Any,
+    source: str = "project",
+    base_dir: str | os.PathLike | None = None,
+    *,
+    nesting_checked: bool = False,
 ) -> Project:
     """A validated project from its JSON. Files its layers name (a vocabulary) are read from
-    `base_dir`, the project's folder, and nowhere else; without one, none are read."""
+    `base_dir`, the project's folder, and nowhere else; without one, none are read.
+    `nesting_checked`: `data` comes from parse_json, which has measured its depth already."""
 
     def fail(message: str) -> ProjectFormatError:
         return ProjectFormatError(f"{source}: {message}")
 
-    if _depth(data) > MAX_DEPTH:
+    if not nesting_checked and _depth(data) > MAX_DEPTH:
         raise fail(f"is nested more than {MAX_DEPTH} levels deep, which no project is.")
     if not isinstance(data, dict):
         raise fail("is not a deepgui project (the top level must be an object).")
@@ -257,6 +269,9 @@ def project_from_dict(
         raise fail('field "graph.nodes" must be a list.')
     if not isinstance(edges, list):
         raise fail('field "graph.edges" must be a list.')
+    too_big = size_problem(len(nodes), len(edges))  # refused before any of it is looked at
+    if too_big:
+        raise fail(too_big)
     for i, node in enumerate(nodes):
         where = f"graph.nodes[{i}]"
         if not isinstance(node, dict):
@@ -277,7 +292,7 @@ def project_from_dict(
         if not isinstance(node.get("output", False), bool):
             raise fail(f"{where}.output must be true or false.")
     names = [n["config"]["name"] for n in nodes if "name" in (n.get("config") or {})]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
     if repeated:
         raise fail(f"two layers share the name {repeated[0]!r}; layer names must be unique.")
     for i, edge in enumerate(edges):
@@ -348,9 +363,10 @@ def inline_files(layer: str, config: dict[str, Any], base_dir) -> dict[str, Any]
         value = out.get(key)
         if isinstance(value, str):
             out[key] = _read_listed_file(layer, key, value, base_dir)
-    inner = out.get("layer")
-    if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
-        out["layer"] = {**inner, "config": inline_files(layer, inner["config"], base_dir)}
+    for wrapped in WRAPPED_KEYS:  # a wrapper's layers read files as layers of their own
+        inner = out.get(wrapped)
+        if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
+            out[wrapped] = {**inner, "config": inline_files(layer, inner["config"], base_dir)}
     return out
 
 
@@ -358,8 +374,14 @@ def _read_listed_file(layer: str, key: str, value: str, base_dir) -> list[str]:
     shown = f"layer {layer}: its {key} names the file {value!r}"
     if base_dir is None:
         raise ProjectFormatError(f"{shown}; write the {key} into the layer as a list instead.")
-    folder = Path(base_dir).resolve()
-    target = (folder / Path(value).expanduser()).resolve()
+    if "\0" in value:
+        raise ProjectFormatError(f"{shown}, which holds a NUL character that no file name can.")
+    try:
+        folder = Path(base_dir).resolve()
+        target = (folder / Path(value).expanduser()).resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: links that loop (Python < 3.13)
+        why = "its links loop" if "loop" in str(exc).lower() else fileio.why(exc)
+        raise ProjectFormatError(f"{shown}, which cannot be followed: {why}.") from None
     if target == folder or folder not in target.parents:
         raise ProjectFormatError(
             f"{shown}, which lies outside the project's folder; deepgui reads files named in a "

@@ -26,6 +26,8 @@ import os
 import shutil
 from pathlib import Path
 
+from deepgui.core.errors import DeepGuiError
+
 MODEL = "model.keras"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
@@ -39,6 +41,41 @@ LOCK = ".deepgui-run.lock"
 WORK = ".worker"
 
 RUNS_SUFFIX = ".runs"
+
+
+def run_folder_of(path: str | os.PathLike) -> Path | None:
+    """The run folder `path` lies in (itself or any folder above it, links followed), else
+    None. A run folder is one deepgui marked: its lock file, or two of the files only a run
+    holds together (a person's own folder may well hold a metrics.json or a model.keras)."""
+    try:
+        where = Path(path).expanduser().absolute()
+        folders = [where, *where.parents]
+        resolved = Path(os.path.realpath(where))
+        folders += [resolved, *resolved.parents]
+    except (OSError, RuntimeError, ValueError):
+        return None  # a path that cannot be followed is refused by the writer, in its words
+    for folder in folders:
+        try:
+            if (folder / LOCK).is_file():
+                return folder
+            held = [(folder / name).is_file() for name in (METRICS, MODEL, SIGNATURE, PROJECT)]
+            if sum(held) >= 2:
+                return folder
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def refuse_inside_run(path: str | os.PathLike, what: str, error=DeepGuiError) -> None:
+    """`error`, one sentence, when `path` lies in a run folder: deepgui's own, which no export,
+    import or prediction writes into, even when asked to replace (predict and the exports read
+    the run's files as the run wrote them)."""
+    folder = run_folder_of(path)
+    if folder is not None:
+        raise error(
+            f"{path}: is inside the run folder {folder}, which holds only what the run wrote; "
+            f"write {what} somewhere else."
+        )
 
 
 def scratch_root() -> Path:

@@ -3,18 +3,24 @@
 Keras does the arithmetic: each layer is instantiated from its config and called on symbolic
 tensors of its input shapes, so shapes and counts are exactly Keras's own. Results are cached
 per node under (revision, input shapes): after an edit only the edited node is recomputed, and
-its descendants only while the shape it passes on has changed.
+its descendants only while the shape it passes on has changed. Layers alike but for their name
+(same class, settings and input shapes) ask Keras once: a generated or imported graph repeats a
+few blocks many times, and Keras takes milliseconds per layer, so a 100,000-layer project is
+inferred in seconds rather than in half an hour.
 """
 
 from __future__ import annotations
 
+import functools
+import gc
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from deepgui.core import catalogue, node_kinds
 from deepgui.core.backbones import weights_warnings
-from deepgui.core.graph import Graph, Node
+from deepgui.core.graph import Graph, Node, collector_paused, layer_name_problem
 from deepgui.core.keras_layers import call_node, input_shape_of, keras, make_layer
 
 Shape = tuple[int | None, ...]
@@ -37,10 +43,20 @@ class NodeInfo:
     def ok(self) -> bool:
         return not self.errors and self.output_shape is not None
 
+    def twin(self) -> NodeInfo:
+        """A copy for a layer alike (its lists its own; shapes are tuples, shared)."""
+        return NodeInfo(self.output_shape, self.params, self.trainable_params, [], [],
+                        self.input_shapes, self.output_shapes)  # fmt: skip
+
 
 def format_shape(shape: Shape | None) -> str:
-    if shape is None:
-        return "?"
+    if type(shape) is tuple:
+        return _format_tuple(shape)
+    return _format_tuple(tuple(shape)) if shape is not None else "?"
+
+
+@functools.lru_cache(maxsize=1024)  # a summary of many layers repeats a few shapes
+def _format_tuple(shape: Shape) -> str:
     return (
         "("
         + ", ".join("None" if d is None else str(d) for d in shape)
@@ -56,10 +72,19 @@ class ShapeInference:
         self.graph = graph
         self.info: dict[str, NodeInfo] = {}
         self._keys: dict[str, tuple] = {}
+        # What Keras said of a layer, by `_likeness`: found for one layer, reused for its twins.
+        self._alike: dict[tuple, NodeInfo] = {}
         self.recomputed = 0  # nodes recomputed by the last update, for tests and benchmarks
+        self.asked_keras = 0  # of those, the ones Keras was asked about (no twin seen before)
 
     def update(self) -> dict[str, NodeInfo]:
-        self.recomputed = 0
+        # No collector passes over the whole heap (TensorFlow's millions of objects) while the
+        # walk makes its plain data; what Keras leaves is collected as it goes (`_infer`).
+        with collector_paused():
+            return self._update()
+
+    def _update(self) -> dict[str, NodeInfo]:
+        self.recomputed = self.asked_keras = 0
         graph = self.graph
         for gone in set(self.info) - set(graph.nodes):
             del self.info[gone]
@@ -80,10 +105,29 @@ class ShapeInference:
             key = (node.revision, node.class_name, in_shapes, owner and owner.revision)
             if self._keys.get(nid) == key and nid in self.info:
                 continue
-            self.info[nid] = infer_node(graph, node, in_shapes)
+            self.info[nid] = self._infer(node, in_shapes)
             self._keys[nid] = key
             self.recomputed += 1
         return self.info
+
+    def _infer(self, node: Node, in_shapes: tuple[Shape | None, ...]) -> NodeInfo:
+        """`infer_node`, or a copy of what it gave a twin of `node`. Only a clean answer is
+        kept: errors and warnings name their layer."""
+        likeness = _likeness(node, in_shapes)
+        known = self._alike.get(likeness) if likeness is not None else None
+        if known is not None:
+            return known.twin()
+        info = infer_node(self.graph, node, in_shapes)
+        self.asked_keras += 1
+        if self.asked_keras % _KERAS_CALLS_PER_COLLECTION == 0:
+            # The layers Keras made are garbage with reference cycles, and the collector is
+            # paused: the young objects alone are collected, not TensorFlow's whole heap.
+            gc.collect(1)
+        if likeness is not None and info.ok and not info.warnings:
+            if len(self._alike) >= _MAX_ALIKE:  # an editing session's stale entries go
+                self._alike.clear()
+            self._alike[likeness] = info
+        return info
 
     def total_params(self) -> int:
         return sum(i.params for i in self.info.values())
@@ -98,6 +142,32 @@ class ShapeInference:
             rows += [(nid, "error", m) for m in info.errors]
             rows += [(nid, "warning", m) for m in info.warnings]
         return rows
+
+
+# Entries kept by one ShapeInference, and the longest settings a key holds: a layer with a
+# whole vocabulary inlined is rarely repeated, and not worth holding on to.
+_MAX_ALIKE = 4096
+_MAX_LIKENESS_TEXT = 4096
+_KERAS_CALLS_PER_COLLECTION = 64
+
+
+def _likeness(node: Node, in_shapes: tuple[Shape | None, ...]) -> tuple | None:
+    """What Keras's answer about `node` depends on: its class, settings but its name, call and
+    input shapes. None where no twin may stand in: an Input (no Keras call to save), a shared
+    layer (its owner decides), a missing input shape, a name against the rule (the build
+    refuses it), or settings too long or not JSON."""
+    if node.is_input or node.shares or any(s is None for s in in_shapes):
+        return None
+    if layer_name_problem(node.name):
+        return None
+    settings = {k: v for k, v in node.config.items() if k != "name"}
+    try:  # JSON tells true, 1 and 1.0 apart, and refuses a NumPy array (its repr abbreviates)
+        text = json.dumps([settings, node.call])
+    except (TypeError, ValueError):
+        return None
+    if len(text) > _MAX_LIKENESS_TEXT:
+        return None
+    return (node.class_name, node.module, text, in_shapes)
 
 
 def _output_shape(info: NodeInfo, port: int) -> Shape | None:

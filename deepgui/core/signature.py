@@ -8,10 +8,16 @@ probability (0.5 until the user moves it): `deepgui predict` decides its labels 
 A run directory holds it as ``signature.json`` with a few raw sample rows (``samples.npz``) for
 the self-checks of its exports; every export writes ``FILE.signature.json`` beside itself
 (``model.onnx.signature.json``).
+
+A SavedModel is a program (its graph may hold any TensorFlow operation, file writes included),
+so the signature beside a SavedModel deepgui exported records the ``"sha256"`` of the folder's
+files (`content_hash`), and `deepgui predict` runs no other SavedModel unless told to trust it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -52,6 +58,8 @@ class Signature:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     # Two classes: the second class from this probability up (None: the default, 0.5).
     threshold: float | None = None
+    # A SavedModel's: the content hash of the folder as deepgui exported it (content_hash).
+    sha256: str | None = None
 
     @property
     def decision_threshold(self) -> float | None:
@@ -74,6 +82,8 @@ class Signature:
             out["outputs"] = [dict(o, classes=list(o["classes"])) for o in self.outputs]
         if self.decision_threshold is not None:
             out["threshold"] = self.decision_threshold
+        if self.sha256 is not None:
+            out["sha256"] = self.sha256
         if self.strings_as_numbers and self.preprocessing is not None:
             out["vocabularies"] = self.preprocessing.vocabularies()
         elif self.preprocessing is not None and self.preprocessing.table:
@@ -109,6 +119,7 @@ class Signature:
             strings_as_numbers=bool(data.get("strings_as_numbers")),
             outputs=_outputs(data.get("outputs"), what),
             threshold=_threshold(data.get("threshold"), what),
+            sha256=data["sha256"] if isinstance(data.get("sha256"), str) else None,
         )
 
 
@@ -144,6 +155,36 @@ def sidecar_path(artefact: str | os.PathLike) -> Path:
     in several formats (whose signatures differ) each keep their own."""
     path = Path(artefact)
     return path.with_name(f"{path.name}.signature.json")
+
+
+def content_hash(folder: str | os.PathLike) -> str | None:
+    """The sha256 of every file in a SavedModel folder (saved_model.pb, the variables, the
+    assets), each with its path inside the folder; None when the folder holds anything but
+    folders and plain files (a link could point the loader at files the hash never saw)."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    files = []
+    for root, dirs, names in os.walk(folder):
+        for name in dirs + names:
+            path = Path(root) / name
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                return None
+        files += [Path(root) / name for name in names]
+    for path in sorted(files, key=lambda p: p.relative_to(folder).as_posix()):
+        name = path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape")
+        digest.update(len(name).to_bytes(8, "little") + name)
+        digest.update(path.stat().st_size.to_bytes(8, "little"))
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def write_savedmodel_signature(signature: Signature | None, folder: str | os.PathLike) -> Path:
+    """The signature beside a SavedModel deepgui exported, with its content hash: the model's
+    own signature, or, for a model that has none, the defaults a missing one stands for."""
+    sealed = Signature("multiclass", [], None) if signature is None else signature
+    return write(dataclasses.replace(sealed, sha256=content_hash(folder)), sidecar_path(folder))
 
 
 def write(signature: Signature, path: str | os.PathLike) -> Path:

@@ -219,8 +219,9 @@ def _feature_names(r) -> list[str]:
 def _read_extra(path: Path, train: Table) -> Table:
     """A separate validation or test file, which must have the training file's columns."""
     other = read_csv(path)
+    present = set(other.header)
     for name in train.header:
-        if name not in other.header:
+        if name not in present:
             raise DatasetError(
                 f"{path.name} has no column {name!r}, which {train.path.name} has; both need the same columns."
             )

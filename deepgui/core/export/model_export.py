@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from deepgui.core import fileio
+from deepgui.core import fileio, run_layout
+from deepgui.core import signature as signatures
 from deepgui.core.errors import DeepGuiError, ExportError
 from deepgui.core.export import formats
 from deepgui.core.export.augmentation import without_augmentation
@@ -44,7 +45,13 @@ def canonical_format(fmt: str) -> str:
 
 
 def export_model(
-    model, fmt: str, path: str | os.PathLike, note: str = "", force: bool = False, **options: Any
+    model,
+    fmt: str,
+    path: str | os.PathLike,
+    note: str = "",
+    force: bool = False,
+    signature: signatures.Signature | None = None,
+    **options: Any,
 ) -> ExportReport:
     """Export `model` as `fmt` to `path` and check the artefact.
 
@@ -59,19 +66,39 @@ def export_model(
     scaled to the outputs' magnitude). `note` is a remark shown beside the size in the message.
     The artefact is written and checked beside `path` first and moved into place only when it
     passes, so a failed export or check leaves what was there untouched (``kept`` False).
+    `signature` is written beside it (FILE.signature.json); a SavedModel always gets one, which
+    records its content hash (signature.content_hash): predict runs no SavedModel without it.
     """
     fmt = canonical_format(fmt)
     options = _check_options(fmt, options)
     target = target_path(fmt, path)
-    check_targets(fmt, target, force)
+    sidecar = fmt == "savedmodel" or signature is not None
+    check_targets(fmt, target, force, beside=(signatures.sidecar_path(target),) if sidecar else ())
     # Keras's ONNX exporter refuses a model that has never been called.
     _call_once(model)
     _refuse_non_finite(model, options.get("samples"))
     artefact, dropped = without_augmentation(model, runtime=fmt != "keras")
     if fmt == "keras":
-        return _export(model, artefact, dropped, fmt, target, note, options)
-    with in_inference_mode(artefact) as runtime:  # a runtime gets the inference graph alone
-        return _export(model, runtime, dropped, fmt, target, note, options)
+        report = _export(model, artefact, dropped, fmt, target, note, options)
+    else:
+        with in_inference_mode(artefact) as runtime:  # a runtime gets the inference graph alone
+            report = _export(model, runtime, dropped, fmt, target, note, options)
+    if report.ok and sidecar:
+        try:
+            if fmt == "savedmodel":
+                signatures.write_savedmodel_signature(signature, target)
+            else:
+                signatures.write(signature, signatures.sidecar_path(target))
+        except OSError as exc:
+            raise ExportError(
+                str(fileio.write_error(signatures.sidecar_path(target), exc))
+            ) from None
+        if signature is None:
+            name = signatures.sidecar_path(target).name
+            report = dataclasses.replace(
+                report, message=f"{report.message} Its content hash, which predict checks: {name}."
+            )
+    return report
 
 
 def _export(model, artefact, dropped, fmt, target, note, options) -> ExportReport:
@@ -226,6 +253,8 @@ def check_targets(fmt: str, target: Path, force: bool, beside: tuple[Path, ...] 
     folder holding nothing else, a signature file): nothing else is ever replaced."""
     spec_label = formats.FORMATS[fmt].label if fmt in formats.FORMATS else fmt
     for path in (target, *beside):
+        run_layout.refuse_inside_run(path, "the export", error=ExportError)
+    for path in (target, *beside):
         if not (path.exists() or path.is_symlink()):
             continue
         if not force:
@@ -274,8 +303,9 @@ def _is_our_export(fmt: str, path: Path) -> bool:
         return head.startswith(b"epoch")
     if fmt == "svg":
         return b"<svg" in head or head.startswith(b"<?xml")
-    # A signature (JSON naming its task) or a weights file (HDF5).
-    return head.startswith(b"\x89HDF") or (head.lstrip().startswith(b"{") and b'"task"' in head)
+    # A signature (JSON naming its format or task) or a weights file (HDF5).
+    signature = b'"task"' in head or f'"{signatures.FORMAT}"'.encode() in head
+    return head.startswith(b"\x89HDF") or (head.lstrip().startswith(b"{") and signature)
 
 
 def _finite(arrays: list[np.ndarray]) -> bool:

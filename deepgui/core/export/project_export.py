@@ -57,7 +57,9 @@ def export_project(
             return export_script(_project_of(source), path, force=force)
         return _export_history(source, key, path, force=force)
     fmt = canonical_format(fmt)  # a bad format is reported before anything slow is loaded
-    check_targets(fmt, target_path(fmt, path), force)  # before the model loads: said at once
+    target = target_path(fmt, path)
+    beside = (signature.sidecar_path(target),) if fmt == "savedmodel" else ()
+    check_targets(fmt, target, force, beside=beside)  # before the model loads: said at once
     model, note = load_source_model(source)
     if fmt == "keras":
         note += _compile_like_project(model, source)

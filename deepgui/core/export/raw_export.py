@@ -52,9 +52,9 @@ def export_with_signature(
         )
     if samples is not None:
         options["samples"] = samples
-    report = export_model(artefact, fmt, path, note=note, force=force, **options)
+    report = export_model(artefact, fmt, path, note=note, force=force, signature=sig, **options)
     if report.ok:
-        sidecar = signatures.write(sig, signatures.sidecar_path(target))
+        sidecar = signatures.sidecar_path(target)
         message = f"{report.message} Inputs and class names: {sidecar.name}.{tail}"
         report = dataclasses.replace(report, message=message)
     return report

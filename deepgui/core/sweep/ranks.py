@@ -176,7 +176,9 @@ def join_sweep(cluster) -> Channel | None:
     deadline = time.monotonic() + cluster.join_seconds
     while True:
         try:
-            sock = socket.create_connection((cluster.host, port), timeout=HELLO_SECONDS)
+            # Never past the join timeout, even when a port takes the connection and is silent.
+            left = min(HELLO_SECONDS, max(0.1, deadline - time.monotonic()))
+            sock = socket.create_connection((cluster.host, port), timeout=left)
             break
         except OSError:
             if time.monotonic() > deadline:

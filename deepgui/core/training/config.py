@@ -29,7 +29,9 @@ Schema (every key optional; defaults shown)::
                                     # {output_name: "auto" | name | serialized loss}
       "loss_weights": null,         # several outputs: {output_name: weight >= 0}
       "metrics": "auto",            # auto = LoadedData.suggested_metrics(); or a list of names;
-                                    # or {output_name: "auto" | list of names}
+                                    # or {output_name: "auto" | list of names}; the extras the
+                                    # form offers per task are EXTRA_METRICS (top-k is taken
+                                    # as Keras's sparse variant: labels are class indices)
       "batch_size": 32,
       "epochs": 10,
       "early_stopping": {"enabled": false, "monitor": "val_loss", "patience": 5,
@@ -38,7 +40,9 @@ Schema (every key optional; defaults shown)::
                       "learning_rate": 1e-5},
           # a pretrained backbone: frozen for frozen_epochs (< epochs), then its last
           # unfreeze_layers layers (0 = all of them) train on at learning_rate
-      "class_weight": "none",       # none | balanced
+      "class_weight": "none",       # none | balanced | {class: weight}: by the data's class
+                                    # names ({"cat": 2.0, "dog": 1.0}) or class indices; a
+                                    # class left out weighs 1
       "seed": 42,
       "device": "auto",             # auto | cpu | gpu:N | gpus (all, mirrored) | cpu:0,cpu:1 (mirrored)
       "mixed_precision": false,     # float16 compute where the GPU supports it
@@ -67,8 +71,10 @@ from typing import Any
 
 import numpy as np
 
+from deepgui import script_runtime
 from deepgui.core import keras_layers
 from deepgui.core.errors import TrainingError
+from deepgui.core.limits import epochs_refusal
 from deepgui.core.training.devices import check_device_spec
 from deepgui.core.training.distributed import make_cluster
 
@@ -101,7 +107,22 @@ _NOT_OPTIONS = {"self", "learning_rate", "name"}
 SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")  # the ones a person picks
 KERAS_SCHEDULE = "keras"  # one of Keras's own, imported with a model
 SCHEDULE_KINDS = (*SCHEDULES, KERAS_SCHEDULE)
-CLASS_WEIGHTS = ("none", "balanced")
+CLASS_WEIGHTS = ("none", "balanced")  # or a dict {class name or index: weight}
+# The metrics offered beside a task's own (accuracy, mae), by Keras's names, for the tasks
+# Keras computes them on with deepgui's labels (class indices; 0/1 rows for multi-label).
+TOP_K = "top_k_categorical_accuracy"
+SPARSE_TOP_K = "sparse_top_k_categorical_accuracy"
+TOP_K_CLASSES = 5  # Keras's k: with this many classes or fewer every sample is in the top k
+ONE_AGAINST_REST = ("auc", "precision", "recall")  # of one sigmoid unit per class
+EXTRA_METRICS = {
+    "binary": ONE_AGAINST_REST,
+    "multilabel": ONE_AGAINST_REST,
+    "multiclass": (TOP_K,),
+    "regression": ("root_mean_squared_error", "r2_score"),
+}
+METRIC_LABELS = {"auc": "AUC", "precision": "Precision", "recall": "Recall",
+                 TOP_K: f"Top-{TOP_K_CLASSES} accuracy", "root_mean_squared_error": "RMSE",
+                 "r2_score": "R²"}  # fmt: skip
 ENGINES = ("auto", "tensorflow", "xla", "jax")  # engines.py: what each is, and `auto`
 _FIELD = re.compile(r"\btraining\.(\w+)")  # the field a sentence names
 
@@ -161,7 +182,8 @@ class TrainingConfig:
     batch_size: int = 32
     epochs: int = 10
     early_stopping: EarlyStopping = field(default_factory=EarlyStopping)
-    class_weight: str = "none"
+    # "none", "balanced", or {class name (or index, as text): weight}.
+    class_weight: str | dict[str, float] = "none"
     seed: int | None = 42
     device: str = "auto"
     mixed_precision: bool = False
@@ -210,12 +232,15 @@ class TrainingConfig:
         `compile_loss` turns it into what `model.compile` takes."""
         return data.suggested_loss(output_units) if self.loss == "auto" else self.loss
 
-    def resolved_metrics(self, data) -> list[str] | dict[str, Any]:
+    def resolved_metrics(self, data, output_units: int | None = None) -> list[str] | dict[str, Any]:
+        """The metrics to compile with; a list is fitted to the data's labels (fit_metrics)."""
         if self.metrics == "auto":
             return data.suggested_metrics()
         if isinstance(self.metrics, dict):
             return {k: v if v == "auto" else list(v) for k, v in self.metrics.items()}
-        return list(self.metrics)
+        if getattr(data, "multi_output", False):  # each output's own: outputs.plan fits them
+            return list(self.metrics)
+        return fit_metrics(self.metrics, data.task, output_units)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -493,6 +518,73 @@ def _metrics(raw: dict) -> list[str] | str | dict[str, Any]:
     return _metric_names(metrics, "metrics")
 
 
+def metric_choices(task: str, num_classes: int = 0) -> tuple[str, ...]:
+    """The extra metrics worth offering for data of this task: top-k only with more classes
+    than k (else it is always 1)."""
+    offered = EXTRA_METRICS.get(task, ())
+    return tuple(m for m in offered if m != TOP_K or num_classes > TOP_K_CLASSES)
+
+
+def fit_metrics(names: list[str], task: str, units: int | None = None,
+                where: str = "metrics") -> list[str]:  # fmt: skip
+    """`names` as Keras computes them on this task's labels: top-k as its sparse variant (the
+    labels are class indices). TrainingError, one sentence naming the metric, for a metric of
+    EXTRA_METRICS that Keras cannot compute on these labels and output `units` wide."""
+    out = []
+    for name in names:
+        if name in (TOP_K, SPARSE_TOP_K):
+            if task != "multiclass":
+                raise _fail(where, f"{name!r} ranks the classes of a multiclass output, which "
+                            f"a {task} task has not; leave it out.")  # fmt: skip
+            name = SPARSE_TOP_K
+        elif name in ONE_AGAINST_REST:
+            if task not in ("binary", "multilabel"):
+                raise _fail(where, f"{name!r} scores one sigmoid output per class, which "
+                            f"fits two classes or multi-label data, not a {task} task; leave "
+                            "it out (top-k and the per-class evaluation fit several "
+                            "classes).")  # fmt: skip
+            if task == "binary" and units is not None and units > 1:
+                raise _fail(where, f"{name!r} needs the two classes as one sigmoid unit, but "
+                            f"the output has {units} units; give it 1 unit with sigmoid "
+                            "(binary_crossentropy), or leave it out.")  # fmt: skip
+        out.append(name)
+    return out
+
+
+def _class_weight(raw: dict) -> str | dict[str, float]:
+    """none, balanced, or a weight per class (keyed as given; the data's classes are known
+    only when training: class_weight_by_index)."""
+    value = raw.get("class_weight", TrainingConfig.class_weight)
+    if not isinstance(value, dict):
+        if not isinstance(value, str) or value.lower() not in CLASS_WEIGHTS:
+            raise _fail("class_weight", 'must be "none", "balanced" or a weight per class '
+                        f'(e.g. {{"cat": 2.0, "dog": 1.0}}), not {value!r}.')  # fmt: skip
+        return value.lower()
+    if not value:
+        raise _fail("class_weight", "must weigh at least one class when it is an object.")
+    out = {}
+    for key, weight in value.items():
+        named = isinstance(key, str) and key.strip()
+        if not (named or (isinstance(key, int) and not isinstance(key, bool) and key >= 0)):
+            raise _fail("class_weight", f"must be keyed by class names or class indices, "
+                        f"not {key!r}.")  # fmt: skip
+        if (isinstance(weight, bool) or not isinstance(weight, int | float)
+                or not math.isfinite(weight) or weight < 0):  # fmt: skip
+            raise _fail("class_weight", f"gives the class {str(key)!r} the weight {weight!r}; "
+                        "a class weight must be a finite number from 0.")  # fmt: skip
+        out[str(key)] = float(weight)
+    return out
+
+
+def class_weight_by_index(weights: dict[str, float], task: str, classes) -> dict[int, float]:
+    """{class index: weight} as Keras takes it, for weights keyed by the data's class names
+    (or indices); TrainingError naming training.class_weight and the class it cannot find."""
+    try:
+        return script_runtime.per_class_weight(task, classes, weights)
+    except script_runtime.Problem as exc:
+        raise TrainingError(str(exc)) from None
+
+
 def _loss_weights(raw: dict) -> dict[str, float] | None:
     weights = raw.get("loss_weights")
     if weights is None:
@@ -549,6 +641,8 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
 
     cfg.batch_size = _integer(raw, "batch_size", d.batch_size, "", low=1)
     cfg.epochs = _integer(raw, "epochs", d.epochs, "", low=1)
+    if epochs_refusal(cfg.epochs):  # 1e12 epochs is a run that never ends (limits.py)
+        raise _fail("epochs", epochs_refusal(cfg.epochs))
 
     es, des = _section(raw, "early_stopping"), d.early_stopping
     cfg.early_stopping = EarlyStopping(
@@ -560,7 +654,7 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
         ),
     )
     cfg.fine_tuning = _fine_tuning(raw, cfg.epochs)
-    cfg.class_weight = _choice(raw, "class_weight", d.class_weight, CLASS_WEIGHTS, "")
+    cfg.class_weight = _class_weight(raw)
     seed = raw.get("seed", d.seed)
     if seed is not None:
         seed = _integer(raw, "seed", d.seed, "", low=0)

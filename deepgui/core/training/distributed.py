@@ -1,9 +1,10 @@
 """Training on several machines: JAX processes joined by JAX's coordination service, trained
 data-parallel through Keras's distribution API (`DataParallel`), one `model.fit` per rank.
 
-Rank 0, the chief, runs the coordination service on the address it is given and nowhere else,
-hands every rank the project, settings and arrays (one blob through JAX's own collectives, so
-no second listener is opened), and reports to the app or the terminal. Every rank feeds its
+Rank 0, the chief, listens on the address it is given and nowhere else (deepgui's gate, which
+admits ranks and relays them to the coordination service on loopback: `Gate`), hands every rank
+the project, settings and arrays (one blob through JAX's own collectives), and reports to the
+app or the terminal. Every rank feeds its
 slice of each global batch: the batch the single-process run would train on, cut in `world`
 pieces (`rank_rows`, fed by feeds.JaxFeed), so the weights match a single-process run and every
 rank ends with the same weights. Stop and pause are the chief's, broadcast to every rank every
@@ -18,11 +19,16 @@ each rank makes sure no process is left behind (worker_process.py).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import ipaddress
+import json
 import os
+import re
 import socket
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,16 +81,46 @@ class Cluster:
                    str(d.get("engine", "jax")))  # fmt: skip
 
 
+MAX_WORLD = 1024  # ranks of one run: far beyond a lab's machines, and refused before any wait
+MAX_JOIN_SECONDS = 7 * 24 * 3600  # a week: what JAX's join timeout (an int of seconds) takes
+
+
 def make_cluster(coordinator: str, world: int, rank: int = 0, *,
                  join_seconds: int = JOIN_SECONDS) -> Cluster:  # fmt: skip
     """A checked cluster description; TrainingError with one sentence for a bad value."""
-    text = (coordinator or "").strip()
+    host, port = parse_coordinator(coordinator)
+    if not 1 <= world <= MAX_WORLD:
+        raise TrainingError(f"The number of ranks must be 1 or more and at most {MAX_WORLD}, "
+                            f"not {world}.", setting="world")  # fmt: skip
+    if not 0 <= rank < world:
+        raise TrainingError(f"The rank must be between 0 and {world - 1} for {world} ranks, "
+                            f"not {rank}.", setting="rank")  # fmt: skip
+    if not 1 <= join_seconds <= MAX_JOIN_SECONDS:
+        raise TrainingError(f"The join timeout must be between 1 and {MAX_JOIN_SECONDS} "
+                            f"seconds, not {join_seconds}.", setting="join_seconds")  # fmt: skip
+    return Cluster(f"{_bracketed(host)}:{port}", world, rank, join_seconds)
+
+
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?")
+
+
+def parse_coordinator(text: str) -> tuple[str, int]:
+    """The host and port of a coordinator address, checked strictly (the one place that checks
+    it): HOST:PORT with an IPv4 address, an IPv6 address (bracketed or not) or a host name of
+    DNS's form, and a port 1-65535; nothing around it, not even a space. TrainingError with one
+    sentence otherwise."""
+    text = text if isinstance(text, str) else ""
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise TrainingError(f"The coordinator {text!r} holds a space or an unprintable "
+                            "character: give HOST:PORT alone, such as 10.0.0.5:7477.",
+                            setting="coordinator")  # fmt: skip
     host, sep, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
+    if not sep or not host or not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536:
         raise TrainingError(
             f"The coordinator must be HOST:PORT, such as 127.0.0.1:7477 or 10.0.0.5:7477, "
-            f"not {coordinator!r}.",
+            f"not {text!r}.",
             setting="coordinator",
         )
     if host in ("0.0.0.0", "::", "*"):
@@ -93,14 +129,25 @@ def make_cluster(coordinator: str, world: int, rank: int = 0, *,
             "(the run listens only there), not a wildcard.",
             setting="coordinator",
         )
-    if world < 1:
-        raise TrainingError(f"The number of ranks must be 1 or more, not {world}.", setting="world")
-    if not 0 <= rank < world:
-        raise TrainingError(f"The rank must be between 0 and {world - 1} for {world} ranks, "
-                            f"not {rank}.", setting="rank")  # fmt: skip
-    if join_seconds < 1:
-        raise TrainingError(f"the join timeout must be at least 1 second, not {join_seconds}.")
-    return Cluster(f"{_bracketed(host)}:{int(port)}", world, rank, join_seconds)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None and (bracketed or address.version == 4 or ":" in host):
+        return host, int(port)
+    if bracketed or ":" in host:
+        raise TrainingError(f"The coordinator's host {host!r} is not an IPv6 address.",
+                            setting="coordinator")  # fmt: skip
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or any(len(label) > 63 for label in labels):  # DNS's limits
+        raise TrainingError(f"The coordinator's host name {host[:24]}… is longer than a host "
+                            "name can be (63 letters between dots, 253 in all).",
+                            setting="coordinator")  # fmt: skip
+    if not all(_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
+        raise TrainingError(f"The coordinator's host {host!r} is neither an IP address nor a "
+                            "host name (letters, digits and hyphens between dots).",
+                            setting="coordinator")  # fmt: skip
+    return host, int(port)
 
 
 def cluster_of(config, resume: bool = False) -> Cluster | None:
@@ -148,21 +195,28 @@ def local_address(host: str) -> str:
 # coordination service and the collectives listening on every interface, imports Keras before
 # the chief has said which backend the run takes, and lets gRPC's own errors through where a
 # user needs one sentence (`_join_failure`).
-def join(cluster: Cluster) -> Cluster:
-    """Join the run (rank 0 starts the coordination service, bound to its given address only)
-    and learn the run's engine from the chief; blocks until all have joined or
-    `cluster.join_seconds` pass. Returns the cluster with that engine. Keras is not imported
-    here: the engine decides the backend it is imported with (`use_engine`)."""
+def join(cluster: Cluster, deadline: float | None = None) -> Cluster:
+    """Join the run (rank 0 opens the gate on its given address and starts the coordination
+    service behind it) and learn the run's engine from the chief; blocks until all have joined
+    or `deadline` (time.time(); default: `cluster.join_seconds` from now) passes. Returns the
+    cluster with that engine. Keras is not imported here: the engine decides the backend it is
+    imported with (`use_engine`)."""
+    deadline = deadline if deadline is not None else time.time() + cluster.join_seconds
+    if cluster.world > 1 and not cluster.is_chief:
+        greet(cluster, deadline)  # sockets only: a chief that is not there is said at once
+        # The chief is there: the ranks now wait for each other as long as the chief does.
+        deadline = time.time() + cluster.join_seconds
     import jax  # JAX (seconds): imported when used
 
     if cluster.world > 1:
-        # The coordination service of rank 0 would otherwise listen on every interface.
-        os.environ["JAX_COORDINATOR_BIND_ADDRESS"] = cluster.coordinator
+        # The coordination service listens on loopback only, behind deepgui's gate (Gate).
+        service = Gate.open(cluster).service if cluster.is_chief else RankRelay(cluster).address
+        os.environ["JAX_COORDINATOR_BIND_ADDRESS"] = service
         _collectives_listen_on(local_address(cluster.host))
         try:
             jax.distributed.initialize(
-                cluster.coordinator, cluster.world, cluster.rank,
-                initialization_timeout=cluster.join_seconds,
+                service, cluster.world, cluster.rank,
+                initialization_timeout=max(1, round(deadline - time.time())),
                 heartbeat_timeout_seconds=cluster.heartbeat_seconds,
                 shutdown_timeout_seconds=cluster.heartbeat_seconds,
             )  # fmt: skip
@@ -175,6 +229,268 @@ def join(cluster: Cluster) -> Cluster:
         # JAX only carries the ranks' small messages; the devices are TensorFlow's.
         jax.config.update("jax_platforms", "cpu")
     return cluster
+
+
+# ----------------------------------------------------------------------------- the gate
+# Why deepgui's own gate in front of JAX's coordination service rather than the service on the
+# address the user gives: that service is XLA's gRPC server, written for a trusted cluster.
+# Whatever reaches its port is parsed by gRPC and may register, report an error or shut the
+# cluster down, and the service's answer to a fault is to end every process of the run (a
+# stray connection to the chief's port ended a run with SIGABRT, issue 22). So HOST:PORT, the
+# one address a user opens in a firewall, is the gate's: it reads one JSON line from each peer
+# (a rank's hello: its rank, the run's number of ranks), closes any peer that sends anything
+# else or nothing within HELLO_SECONDS, and relays the bytes of an admitted rank to the
+# service, which listens on loopback only, on a port the system picks. On each rank, a relay on
+# its own loopback says the hello for every connection the rank's JAX client opens. The
+# collectives (Gloo) and TensorFlow's servers keep their own ports: they carry the training,
+# once every rank has joined, and a stray connection does not end them.
+HELLO_RANK, HELLO_CHIEF, GATE_VERSION = "deepgui-run-rank", "deepgui-run-chief", 1
+HELLO_SECONDS = 10  # a peer that has not said hello by then is closed
+MAX_HELLO = 4096  # bytes of a hello line
+MAX_STRANGERS = 32  # peers that have not said hello yet, at once; more are closed at once
+LOOPBACK = "127.0.0.1"
+
+
+def _hello(rank: int, world: int, probe: bool = False) -> bytes:
+    message = {"hello": HELLO_RANK, "version": GATE_VERSION, "rank": rank, "world": world,
+               "probe": probe}  # fmt: skip
+    return (json.dumps(message) + "\n").encode()
+
+
+def _read_line(sock: socket.socket) -> tuple[dict[str, Any] | None, bytes]:
+    """One JSON object on a line (None: anything else, or the peer left) and the bytes after."""
+    data = b""
+    try:
+        while b"\n" not in data and len(data) < MAX_HELLO:
+            chunk = sock.recv(MAX_HELLO)
+            if not chunk:
+                return None, b""
+            data += chunk
+    except OSError:
+        return None, b""
+    line, newline, rest = data.partition(b"\n")
+    if not newline:
+        return None, b""
+    try:
+        message = json.loads(line)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, b""
+    return (message if isinstance(message, dict) else None), rest
+
+
+def _send_line(sock: socket.socket, message: dict[str, Any]) -> bool:
+    try:
+        sock.sendall((json.dumps(message) + "\n").encode())
+        return True
+    except OSError:
+        return False
+
+
+def _close(*socks: socket.socket | None) -> None:
+    for sock in socks:
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def _pipe(a: socket.socket, b: socket.socket, first: bytes = b"") -> None:
+    """Carry bytes both ways until either side ends; then close both."""
+
+    def copy(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(1 << 16):
+                dst.sendall(data)
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    for sock in (a, b):
+        with contextlib.suppress(OSError):
+            sock.settimeout(None)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        if first:
+            b.sendall(first)
+    except OSError:
+        _close(a, b)
+        return
+    back = threading.Thread(target=copy, args=(b, a), daemon=True, name="relay")
+    back.start()
+    copy(a, b)
+    back.join()
+    _close(a, b)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family)
+
+
+def _accepted(listener: socket.socket) -> socket.socket | None:
+    """The next connection; None once `listener` is closed. A failure to accept one (out of
+    file descriptors under a flood of connections) does not end the listening."""
+    while True:
+        try:
+            return listener.accept()[0]
+        except OSError:
+            if listener.fileno() == -1:
+                return None
+            time.sleep(0.1)
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+class Gate:
+    """The chief's listener on the coordinator's address (see above); lives as long as the
+    process, in daemon threads."""
+
+    opened: Gate | None = None  # this process's gate: one run per process
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        port = int(cluster.coordinator.rsplit(":", 1)[1])
+        try:
+            self.sock = _listen(cluster.host, port)
+        except OSError as exc:
+            raise TrainingError(
+                f"The chief cannot listen on {cluster.coordinator} ({exc.strerror or exc}): "
+                "the port is in use or the address is not this machine's; choose another "
+                "coordinator address.",
+                setting="coordinator",
+            ) from None
+        self.service = f"{LOOPBACK}:{_free_loopback_port()}"
+        self.strangers = threading.BoundedSemaphore(MAX_STRANGERS)
+        threading.Thread(target=self._accept, daemon=True, name="gate").start()
+
+    @classmethod
+    def open(cls, cluster: Cluster) -> Gate:
+        if cls.opened is None:
+            cls.opened = cls(cluster)
+        return cls.opened
+
+    def _accept(self) -> None:
+        while True:
+            sock = _accepted(self.sock)
+            if sock is None:
+                return  # closed
+            if not self.strangers.acquire(blocking=False):
+                _close(sock)  # a flood of connections: the ranks' gRPC clients try again
+                continue
+            threading.Thread(target=self._admit, args=(sock,), daemon=True).start()
+
+    def _admit(self, sock: socket.socket) -> None:
+        try:
+            sock.settimeout(HELLO_SECONDS)
+            hello, rest = _read_line(sock)
+        finally:
+            self.strangers.release()
+        if hello is None:
+            _close(sock)  # not a rank of deepgui: nothing of it reaches the service
+            return
+        refusal = self._refusal(hello)
+        if refusal or hello.get("probe") is True:
+            _send_line(sock, {"hello": HELLO_CHIEF, "version": GATE_VERSION,
+                              "refused": refusal} if refusal else
+                             {"hello": HELLO_CHIEF, "version": GATE_VERSION, "accepted": True})  # fmt: skip
+            _close(sock)
+            return
+        service = self._reach_service()
+        if service is None or not _send_line(sock, {"hello": HELLO_CHIEF, "accepted": True}):
+            _close(sock, service)
+            return
+        _pipe(sock, service, rest)
+
+    def _refusal(self, hello: dict[str, Any]) -> str | None:
+        world, rank = self.cluster.world, hello.get("rank")
+        if hello.get("hello") != HELLO_RANK:
+            return f"{self.cluster.coordinator} is the chief of a run, not of a sweep."
+        if hello.get("version") != GATE_VERSION:
+            return "this rank's deepgui differs from the chief's: install the chief's version."
+        if hello.get("world") != world:
+            return f"the run has {world} ranks, not {hello.get('world')}: give --world {world}."
+        if not isinstance(rank, int) or isinstance(rank, bool) or not 0 < rank < world:
+            return f"rank {rank} is not one of 1 to {world - 1}."
+        return None
+
+    def _reach_service(self) -> socket.socket | None:
+        """A connection to the coordination service, which may be starting still."""
+        host, port = self.service.rsplit(":", 1)
+        for _ in range(100):
+            try:
+                return socket.create_connection((host, int(port)), timeout=HELLO_SECONDS)
+            except OSError:
+                time.sleep(0.1)
+        return None
+
+
+def greet(cluster: Cluster, deadline: float) -> None:
+    """A rank's first word with the chief's gate: returns once the chief has accepted it;
+    TrainingError when the chief refuses it, or none answers by `deadline` (time.time())."""
+    port = int(cluster.coordinator.rsplit(":", 1)[1])
+    while True:
+        left = deadline - time.time()
+        answer = None
+        if left > 0:
+            try:
+                with socket.create_connection((cluster.host, port),
+                                              timeout=min(HELLO_SECONDS, left)) as sock:  # fmt: skip
+                    sock.settimeout(max(0.1, min(HELLO_SECONDS, deadline - time.time())))
+                    sock.sendall(_hello(cluster.rank, cluster.world, probe=True))
+                    answer, _ = _read_line(sock)
+            except OSError:
+                pass
+        if isinstance(answer, dict) and answer.get("hello") == HELLO_CHIEF:
+            if answer.get("refused"):
+                raise TrainingError(f"The chief at {cluster.coordinator} refused this rank: "
+                                    f"{answer['refused']}")  # fmt: skip
+            return
+        if time.time() >= deadline:
+            raise TrainingError(
+                f"No chief answered at {cluster.coordinator} within {cluster.join_seconds} s: "
+                "start the training there first, and check that the port is open."
+            )
+        time.sleep(min(0.5, max(0.0, deadline - time.time())))
+
+
+class RankRelay:
+    """A rank's end of the gate: listens on this machine's loopback; every connection the
+    rank's JAX client opens there is carried to the chief's gate, after the hello."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.sock = _listen(LOOPBACK, 0)
+        self.address = f"{LOOPBACK}:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True, name="relay").start()
+
+    def _accept(self) -> None:
+        while True:
+            sock = _accepted(self.sock)
+            if sock is None:
+                return  # closed
+            threading.Thread(target=self._carry, args=(sock,), daemon=True).start()
+
+    def _carry(self, local: socket.socket) -> None:
+        cluster = self.cluster
+        port = int(cluster.coordinator.rsplit(":", 1)[1])
+        try:
+            chief = socket.create_connection((cluster.host, port), timeout=HELLO_SECONDS)
+            chief.sendall(_hello(cluster.rank, cluster.world))
+            answer, rest = _read_line(chief)
+        except OSError:
+            _close(local)  # the client tries again, until its join timeout
+            return
+        if not isinstance(answer, dict) or not answer.get("accepted"):
+            _close(local, chief)
+            return
+        if rest:
+            with contextlib.suppress(OSError):
+                local.sendall(rest)
+        _pipe(local, chief)
 
 
 def use_engine(cluster: Cluster) -> None:
@@ -220,9 +536,6 @@ def _collectives_listen_on(address: str) -> None:
 
 def _join_failure(cluster: Cluster, exc: BaseException) -> str:
     text = str(exc)
-    if cluster.is_chief and ("address already in use" in text.lower() or "bind" in text.lower()):
-        return (f"The chief cannot listen on {cluster.coordinator}: the port is in use or the "
-                "address is not this machine's; choose another coordinator address.")  # fmt: skip
     if "DEADLINE_EXCEEDED" in text or "timed out" in text.lower() or "timeout" in text.lower():
         if cluster.is_chief:
             others = "; ".join(cluster.command_for(r) for r in range(1, cluster.world))

@@ -36,6 +36,7 @@ from deepgui.core.training.config import (
     TrainingConfig,
     balanced_class_weight,
     check_loss_and_metrics,
+    class_weight_by_index,
     compile_loss,
     make_optimizer,
 )
@@ -373,8 +374,9 @@ class TrainingEngine:
         names = self._output_names()
         name = names[0] if len(names) == 1 else None
         known = names if name is not None else None
-        loss = outputs.loss_for(cfg, data, self._output_units(), name, known)
-        metric_names = outputs.metrics_for(cfg, data, name, known)
+        units = self._output_units()
+        loss = outputs.loss_for(cfg, data, units, name, known)
+        metric_names = outputs.metrics_for(cfg, data, name, known, units)
         check_loss_and_metrics(loss, metric_names)
         self.loss_used, self.loss_text = loss, outputs.loss_text(loss)
         return loss, metric_names
@@ -537,20 +539,24 @@ class TrainingEngine:
         return es, out
 
     def _class_weight(self) -> dict[int, float] | None:
-        if self.config.class_weight != "balanced":
+        setting = self.config.class_weight
+        if setting == "none":
             return None
+        how = '"balanced"' if setting == "balanced" else "per class"
         if self.data.multi_output:
             raise TrainingError(
-                'training.class_weight "balanced" weighs the classes of one target, but the '
+                f"training.class_weight {how} weighs the classes of one target, but the "
                 'data has several: set it to "none" and weigh the outputs with '
                 "training.loss_weights instead."
             )
         if self.data.task not in ("multiclass", "binary"):
             raise TrainingError(
-                'training.class_weight "balanced" needs class labels, but the data is '
+                f"training.class_weight {how} needs class labels, but the data is "
                 f'a {self.data.task} task: set it to "none".'
             )
-        return balanced_class_weight(self.data.y_train)
+        if setting == "balanced":
+            return balanced_class_weight(self.data.y_train)
+        return class_weight_by_index(setting, self.data.task, self.data.class_names)
 
     # ------------------------------------------------------------------ epoch bookkeeping
     def _learning_rate(self) -> float | None:

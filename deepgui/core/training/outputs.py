@@ -23,7 +23,7 @@ from typing import Any
 from deepgui.core.data.base import LoadedData
 from deepgui.core.data.check import match_outputs, output_names
 from deepgui.core.errors import TrainingError
-from deepgui.core.training.config import is_serialized
+from deepgui.core.training.config import fit_metrics, is_serialized
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def plan(cfg, data: LoadedData, widths: dict[str, int | None]) -> OutputPlan:
     is the sparse categorical one), in the model's output order."""
     names = list(widths)
     losses = {n: loss_for(cfg, data.for_output(n), widths[n], n, names) for n in names}
-    metrics = {n: metrics_for(cfg, data.for_output(n), n, names) for n in names}
+    metrics = {n: metrics_for(cfg, data.for_output(n), n, names, widths.get(n)) for n in names}
     return OutputPlan(losses, metrics, loss_weights(cfg, names))
 
 
@@ -73,14 +73,17 @@ def loss_for(cfg, data: LoadedData, width: int | None, name: str | None = None,
 
 
 def metrics_for(cfg, data: LoadedData, name: str | None = None,
-                names: list[str] | None = None) -> list[str]:  # fmt: skip
-    """The metrics of the output `name` on one target's data."""
+                names: list[str] | None = None, width: int | None = None) -> list[str]:  # fmt: skip
+    """The metrics of the output `name` (`width` units wide) on one target's data, fitted to
+    its labels (config.fit_metrics: top-k's sparse variant; AUC where it fits)."""
     metrics = _entry(getattr(cfg, "metrics", "auto"), "metrics", name, names)
     if metrics == "auto":
         return data.suggested_metrics()
     if not (isinstance(metrics, list | tuple) and all(isinstance(m, str) and m for m in metrics)):
         raise _field("metrics", name, f'must be "auto" or a list of metric names, not {metrics!r}.')
-    return list(metrics)
+    per_output = isinstance(getattr(cfg, "metrics", None), dict) and name is not None
+    where = f"metrics for the output {name!r}" if per_output else "metrics"
+    return fit_metrics(list(metrics), data.task, width, where)
 
 
 def loss_weights(cfg, names: list[str]) -> dict[str, float] | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepgui.core import run_layout
+from deepgui.core import limits, run_layout
 from deepgui.core.build import build_model
 from deepgui.core.data import check_against_model, load_dataset, spec_from_path
 from deepgui.core.data.check import summarize
@@ -78,6 +78,10 @@ def prepare_run(
     if epochs is not None and epochs < 1:
         raise DeepGuiError(
             f"The number of epochs must be at least 1, not {epochs}.", setting="epochs"
+        )
+    if epochs is not None and limits.epochs_refusal(epochs):  # before the folder is locked
+        raise DeepGuiError(
+            f"The number of epochs {limits.epochs_refusal(epochs)}", setting="epochs"
         )
     if batch_size is not None and batch_size < 1:
         raise DeepGuiError(

@@ -53,11 +53,15 @@ class RunLock:
     into the same folder is refused with one sentence instead of both writing over each other.
     The kernel releases it when the process ends, however it ends (kill -9 included)."""
 
-    def __init__(self, run_dir: Path, fd: int, existed: bool, created: Path | None) -> None:
+    def __init__(
+        self, run_dir: Path, fd: int, existed: bool, created: Path | None,
+        before: frozenset[str] = frozenset(),
+    ) -> None:  # fmt: skip
         self.run_dir = run_dir
         self._fd: int | None = fd
         self.existed = existed  # the folder was a deepgui run folder before this lock
         self._created = created  # the outermost folder this lock made (None: none)
+        self._before = before  # what the folder held before this lock (its names)
 
     @classmethod
     def acquire(cls, run_dir: str | os.PathLike) -> RunLock:
@@ -72,6 +76,7 @@ class RunLock:
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
             existed = lock_path.is_file()
+            before = frozenset(p.name for p in run_dir.iterdir())
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise TrainingError(f"{run_dir}: cannot be written to: {fileio.why(exc)}.") from None
@@ -88,20 +93,24 @@ class RunLock:
             os.write(fd, f"{os.getpid()}\n".encode())
         except OSError:
             pass  # the pid is a courtesy for the message above; the lock is what counts
-        return cls(run_dir, fd, existed, created)
+        return cls(run_dir, fd, existed, created, before)
 
     @property
     def held(self) -> bool:
         return self._fd is not None
 
     def release(self) -> None:
-        """Unlock. A folder this lock made that holds nothing but the lock file goes too (a
-        run that failed before writing anything leaves no empty folder behind)."""
+        """Unlock. A run that wrote nothing (refused: a project's folder, a person's folder, a
+        finished run) leaves the folder as it found it: the lock file this lock made goes, and
+        so does a folder this lock made that now holds nothing."""
         if self._fd is None:
             return
         try:
-            if self._created is not None and {p.name for p in self.run_dir.iterdir()} == {LOCK}:
+            if not self.existed and {p.name for p in self.run_dir.iterdir()} == self._before | {
+                LOCK
+            }:
                 (self.run_dir / LOCK).unlink()
+            if self._created is not None and not any(self.run_dir.iterdir()):
                 folder = self.run_dir
                 while True:  # the folders made for it too (NAME.runs/ for a first run)
                     folder.rmdir()

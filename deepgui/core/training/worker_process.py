@@ -14,6 +14,8 @@ sentence; the app stays up.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import re
@@ -157,7 +159,7 @@ class WorkerEngine:
                        handover.describe(self.data, self.project, self.config, **more))  # fmt: skip
 
     def _supervise(self) -> tuple[str, dict[str, Any]]:
-        env = worker_environment(self.backend, self.config.device)
+        env = child_environment(worker_environment(self.backend, self.config.device))
         command = [sys.executable, "-m", "deepgui.core.training.worker_entry", str(self.run_dir)]
         with self._lock:
             self.process = subprocess.Popen(
@@ -322,6 +324,42 @@ def worker_environment(backend: str, device: str = "auto") -> dict[str, str]:
     return env
 
 
+def gpu_count() -> int | None:
+    """The NVIDIA GPUs a child would be shown, counted without loading a framework (seconds):
+    CUDA_VISIBLE_DEVICES when set, else the driver's list; None when it cannot be told here
+    (another platform, or another vendor's driver)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        count = 0
+        for entry in visible.split(","):  # CUDA stops at the first entry it cannot use
+            entry = entry.strip()
+            if not (entry.isdigit() or entry.startswith(("GPU-", "MIG-"))):
+                break
+            count += 1
+        return count
+    if not sys.platform.startswith("linux") or Path("/dev/kfd").exists():
+        return None
+    driver = Path("/proc/driver/nvidia/gpus")
+    listed = sum(1 for _ in driver.iterdir()) if driver.is_dir() else 0
+    # A container may be shown the device nodes without the driver's /proc entries.
+    nodes = sum(1 for node in Path("/dev").glob("nvidia*") if node.name[6:].isdigit())
+    if not listed and not nodes and Path("/dev/nvidiactl").exists():
+        return None  # a driver without a GPU listed: cannot be told here
+    return max(listed, nodes)
+
+
+def device_problem(spec: str) -> str | None:
+    """Why this machine cannot train on the devices `spec` names, in words; None when it can,
+    or when that cannot be told without loading a framework."""
+    wanted = [int(p.strip()[4:]) for p in spec.split(",") if p.strip().startswith("gpu:")]
+    count = gpu_count() if wanted else None
+    if count is None or all(n < count for n in wanted):
+        return None
+    has = (f"it has {count}: gpu:0 to gpu:{count - 1}" if count > 1 else
+           "it has one: gpu:0" if count == 1 else "it has none; give cpu or auto")  # fmt: skip
+    return f"{spec} names a GPU this machine does not have ({has})."
+
+
 def end_process(process: subprocess.Popen, grace: float) -> int:
     """Wait for a child that has finished its work; one that lingers past `grace` seconds (a
     rank waiting for others that are gone) is killed with everything it started."""
@@ -347,6 +385,77 @@ def kill_group(process: subprocess.Popen) -> int:
 
 
 # ----------------------------------------------------------------------------- the worker
+PARENT_PID = "DEEPGUI_PARENT_PID"  # the launcher's pid, in the child's environment
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """The child's first act: end when its launcher dies. The child runs in a session of its own
+    (a Ctrl+C at the terminal reaches its launcher, which stops it after the batch in flight),
+    so a launcher killed with its process group would leave it training. On Linux the kernel
+    sends SIGKILL at the launcher's death (the last finished epoch's checkpoint is on disk);
+    elsewhere `ParentWords` ends it when the launcher's pipe closes."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    parent = os.environ.get(PARENT_PID, "")
+    if parent.isdigit() and os.getppid() != int(parent):
+        os._exit(1)  # the launcher died before the signal was asked for
+
+
+def child_environment(env: dict[str, str]) -> dict[str, str]:
+    """`env` with this process named as the child's launcher (die_with_parent)."""
+    return {**env, PARENT_PID: str(os.getpid())}
+
+
+class ParentWords:
+    """The launcher's control words (stop, pause, resume) on stdin, read from the child's first
+    moment: a word that comes before training starts waits for it, and the pipe's end (the
+    launcher went away) ends the child at once before training, and during training stops it
+    after the batch in flight (a rank leaves at once: the other ranks notice and end)."""
+
+    started: ParentWords
+
+    def __init__(self, leave_at_end: bool) -> None:
+        self.leave_at_end = leave_at_end
+        self.target = None
+        self.waiting: list[str] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, name="control", daemon=True).start()
+
+    @classmethod
+    def start(cls, leave_at_end: bool) -> None:
+        cls.started = cls(leave_at_end)
+
+    def attach(self, target) -> None:
+        """From now on the words go to `target` (stop, pause, resume)."""
+        with self.lock:
+            self.target, waiting, self.waiting = target, self.waiting, []
+        for word in waiting:
+            self._apply(target, word)
+
+    def _read(self) -> None:
+        for line in sys.stdin:
+            word = line.strip()
+            with self.lock:
+                target = self.target
+                if target is None:
+                    self.waiting.append(word)
+            if target is not None:
+                self._apply(target, word)
+        with self.lock:
+            target = self.target
+        if target is None or self.leave_at_end:
+            os._exit(1)
+        target.stop()
+
+    @staticmethod
+    def _apply(target, word: str) -> None:
+        if word in ("stop", "pause", "resume"):
+            getattr(target, word)()
+
+
 class _PipeListener(TrainingListener):
     """The worker's listener: every event one JSON line on stdout."""
 
@@ -406,6 +515,7 @@ def worker_main(run_dir: str) -> int:
     out = sys.stdout
     sys.stdout = sys.stderr  # libraries' prints must not mix with the event stream
     listener = _PipeListener(out)
+    ParentWords.start(leave_at_end=False)
     run_dir_path = Path(run_dir)
     work = run_dir_path / WORK
     data, meta = handover.read(work)
@@ -441,16 +551,21 @@ def _share_with_ranks(meta: dict[str, Any], data: LoadedData) -> None:
                                                  if k != "project_path"}))  # fmt: skip
 
 
-def rank_main(coordinator: str, rank: int, world: int, out_dir: str) -> int:
-    """A rank other than 0 (`deepgui worker` starts it): join the chief, take the hand-over,
-    train into `out_dir`, events on stdout for the launcher to print."""
+def rank_main(coordinator: str, rank: int, world: int, out_dir: str,
+              join_seconds: int = distributed.JOIN_SECONDS,
+              deadline: float | None = None) -> int:  # fmt: skip
+    """A rank other than 0 (`deepgui worker` starts it): join the chief by `deadline`
+    (time.time(); its launcher's join timeout), take the hand-over, train into `out_dir`, events
+    on stdout for the launcher to print."""
     out = sys.stdout
     sys.stdout = sys.stderr
     listener = _PipeListener(out)
-    cluster = distributed.make_cluster(coordinator, world, rank)
+    ParentWords.start(leave_at_end=True)
     run_dir = Path(out_dir)
     try:
-        cluster = distributed.join(cluster)  # the chief's engine decides this rank's backend
+        cluster = distributed.make_cluster(coordinator, world, rank, join_seconds=join_seconds)
+        # The chief's engine decides this rank's backend.
+        cluster = distributed.join(cluster, deadline)
         if cluster.engine == "jax":
             without_tensorflow()
         distributed.use_engine(cluster)
@@ -490,22 +605,7 @@ def _train(project, data, meta, run_dir: Path, listener: _PipeListener, cluster)
     )  # fmt: skip
 
     # A rank of a cluster stops and pauses when the ranks agree to (feeds.Feed, SyncControl).
-    controls = feed if feed is not None else engine
-
-    def control() -> None:
-        for line in sys.stdin:
-            word = line.strip()
-            if word == "stop":
-                controls.stop()
-            elif word == "pause":
-                controls.pause()
-            elif word == "resume":
-                controls.resume()
-        if cluster is not None and not cluster.is_chief:
-            os._exit(1)  # its launcher went away: leave; the other ranks notice and end
-        controls.stop()  # the parent went away: stop after the batch in flight
-
-    threading.Thread(target=control, name="control", daemon=True).start()
+    ParentWords.started.attach(feed if feed is not None else engine)
     result = engine.run()
     if cluster is not None and not cluster.is_chief and meta.get("preprocessing"):
         # This rank's run folder holds a model that takes the raw data, as the chief's does.

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -39,14 +40,18 @@ from deepgui.core.errors import TrainingError
 from deepgui.core.graph import Graph
 from deepgui.core.training.config import (
     KERAS_SCHEDULE,
+    METRIC_LABELS,
     OPTIMIZERS,
     OWN_FIELDS,
     SCHEDULES,
+    SPARSE_TOP_K,
+    TOP_K,
     EarlyStopping,
     FineTuning,
     TrainingConfig,
     field_of,
     is_serialized,
+    metric_choices,
     parse_training,
     read_leniently,
     schedule_arguments,
@@ -55,6 +60,7 @@ from deepgui.core.training.distributed import make_cluster
 from deepgui.core.training.engines import ENGINES, LABELS, Measurement, speeds_sentence
 from deepgui.core.training.mirrored import TRUSTED_ONLY
 from deepgui.ui.theme import status_color
+from deepgui.ui.training.class_weights import ClassWeightsDialog
 from deepgui.ui.training.fields import set_text, shown_after
 from deepgui.ui.vary import VaryButton, with_vary_button
 
@@ -71,6 +77,8 @@ NO_BACKBONE = "Needs a backbone: add one from the Backbones palette."
 WITH_BACKBONE = "Trains the head first, then the backbone's top layers."
 STRANDED = "No backbone in the network: turn fine-tuning off."
 _NOT_SETTINGS = ("name", "dtype")  # labels of a Keras object, not how it behaves
+PER_CLASS = "per_class"  # the class-weight choice's data for a weight per class
+CLASS_WEIGHT_CHOICES = (("None", "none"), ("Balanced", "balanced"), ("Per class…", PER_CLASS))
 
 
 def _combo(items: list[str], editable: bool = False) -> QComboBox:
@@ -127,6 +135,16 @@ def _layout_holding(layout, widget: QWidget):
         if found is not None:
             return found
     return None
+
+
+def weights_text(weights: dict[str, float]) -> str:
+    """A weight per class in a few words: 'cat 2, dog 1'."""
+    return ", ".join(f"{name} {weight:g}" for name, weight in weights.items())
+
+
+def _metric_list(metrics: Any) -> list[str]:
+    """The names a metrics setting lists ([] for "auto" or one per output)."""
+    return list(metrics) if isinstance(metrics, list) else []
 
 
 def _dict_at(settings: dict, key: str) -> dict:
@@ -255,7 +273,7 @@ def holds_backbone(graph: Graph | None) -> bool:
     return graph is not None and any(node_kinds.kind(node) in kinds for node in graph)
 
 
-def _stacked(*items: QWidget | QHBoxLayout) -> QWidget:
+def _stacked(*items: QWidget | QHBoxLayout | QGridLayout) -> QWidget:
     """Items one above the other in one form cell (a field and the sentence about it)."""
     cell = QWidget()
     column = QVBoxLayout(cell)
@@ -289,6 +307,13 @@ class TrainingForm(QWidget):
         # A Keras loss object the project has: (the words the loss choice shows, the object).
         self._kept_loss: tuple[str, dict[str, Any]] | None = None
         self._options_problem = ""  # why the options line cannot be read, or ""
+        # The loaded data's task and class names (set_data): which metrics fit, which classes
+        # are weighed; None until the data is known.
+        self.task: str | None = None
+        self.classes: list[str] = []
+        # The weight per class the form holds: the project's, or the table's once accepted.
+        self._weights: dict[str, float] = {}
+        self.class_weight_dialog: ClassWeightsDialog | None = None  # while it is open
         self._shown: dict[str, Any] = {}  # the form's values as last loaded or sent
         self._loading = False
         # The settings of the project a measurement in flight is for: its answer is shown only
@@ -320,6 +345,24 @@ class TrainingForm(QWidget):
         self.loss = _combo(LOSSES, editable=True)
         self.metrics = QLineEdit()
         self.metrics.setPlaceholderText("auto, or names such as accuracy, mae")
+        # Keras's metrics that fit the data's task, as ticks that add or take out a name.
+        self.metric_boxes = {name: QCheckBox(label) for name, label in METRIC_LABELS.items()}
+        for name, box in self.metric_boxes.items():
+            box.setObjectName(f"metric_{name}")
+            box.setToolTip(f"Also report Keras's {name} during training")
+            box.hide()  # until _show_metric_boxes offers it
+        self.class_weight = QComboBox()
+        for label, data in CLASS_WEIGHT_CHOICES:
+            self.class_weight.addItem(label, data)
+        self.class_weight.setToolTip(
+            "How much each class counts in the loss: all alike, inversely to how often it "
+            "occurs (Balanced), or a weight you give each class"
+        )
+        self.class_weight_edit = QPushButton("Edit…")
+        self.class_weight_edit.setToolTip("The weight of each class")
+        self.class_weight_info = QLabel()
+        self.class_weight_info.setObjectName("classWeights")
+        self.class_weight_info.setWordWrap(True)
         self.batch_size = _spin(1, 1 << 16)
         self.epochs = _spin(1, 100000)
         self.es_enabled = QCheckBox("Stop early when it stops improving")
@@ -413,7 +456,15 @@ class TrainingForm(QWidget):
         form.addRow("Schedule", self.schedule)
         form.addRow("", _stacked(sched_row, self.schedule_info))
         form.addRow("Loss", self._varied("loss", self.loss))
-        form.addRow("Metrics", self.metrics)
+        # Three ticks a row: all six on one would widen the form past the settings column.
+        metric_grid = QGridLayout()
+        for i, box in enumerate(self.metric_boxes.values()):
+            metric_grid.addWidget(box, i // 3, i % 3)
+        form.addRow("Metrics", _stacked(self.metrics, metric_grid))
+        weight_row = QHBoxLayout()
+        weight_row.addWidget(self.class_weight, 1)
+        weight_row.addWidget(self.class_weight_edit)
+        form.addRow("Class weights", _stacked(weight_row, self.class_weight_info))
         form.addRow("Batch size", self._varied("batch_size", self.batch_size))
         form.addRow("Epochs", self._varied("epochs", self.epochs))
         es = QGroupBox("Early stopping")
@@ -485,6 +536,10 @@ class TrainingForm(QWidget):
             w.valueChanged.connect(self._write)
         for w in (self.es_enabled, self.es_restore, self.mixed, self.ft_enabled):
             w.toggled.connect(self._write)
+        for name, box in self.metric_boxes.items():
+            box.toggled.connect(functools.partial(self._metric_ticked, name))
+        self.class_weight.currentIndexChanged.connect(self._class_weight_chosen)
+        self.class_weight_edit.clicked.connect(self._edit_class_weights)
 
     # ------------------------------------------------------------------ devices
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
@@ -577,6 +632,7 @@ class TrainingForm(QWidget):
             "schedule": self._load_schedule,
             "loss": self._show_loss,
             "metrics": self._show_metrics,
+            "class_weight": self._show_class_weight,
             "batch_size": lambda cfg, _raw, _r: self.batch_size.setValue(cfg.batch_size),
             "epochs": lambda cfg, _raw, _r: self.epochs.setValue(cfg.epochs),
             "early_stopping": self._show_early_stopping,
@@ -696,6 +752,39 @@ class TrainingForm(QWidget):
             set_text(self.metrics, _per_output_text(metrics))
         else:
             set_text(self.metrics, "auto" if cfg.metrics == "auto" else ", ".join(cfg.metrics))
+        self._show_metric_boxes(cfg.metrics if not isinstance(metrics, dict) else metrics)
+
+    def _show_metric_boxes(self, metrics: Any) -> None:
+        """A tick for each extra metric that fits the data's task (and for one the settings
+        list even so, so it can be taken out), ticked where the settings list it. Until the
+        data is described (its preview) every one is offered: the core refuses one that does
+        not fit when training starts, in a sentence."""
+        listed = {TOP_K if m == SPARSE_TOP_K else m for m in _metric_list(metrics)}
+        if self.task is None:
+            offered = set(self.metric_boxes)
+        else:
+            offered = set(metric_choices(self.task, len(self.classes)))
+        for name, box in self.metric_boxes.items():
+            box.blockSignals(True)
+            box.setChecked(name in listed)
+            box.blockSignals(False)
+            box.setVisible(name in offered or name in listed)
+            box.setEnabled(not self._per_output["metrics"])
+
+    def _show_class_weight(self, cfg: TrainingConfig, raw: dict, refused: set[str]) -> None:
+        value = raw.get("class_weight") if "class_weight" in refused else cfg.class_weight
+        if isinstance(value, dict):
+            self._weights = {str(k): v for k, v in value.items()}
+            choice = PER_CLASS
+        else:
+            choice = value if value in ("none", "balanced") else "none"
+        self.class_weight.setCurrentIndex(max(0, self.class_weight.findData(choice)))
+        self._show_weights()
+
+    def _show_weights(self) -> None:
+        per_class = self.class_weight.currentData() == PER_CLASS
+        self.class_weight_edit.setVisible(per_class)
+        _say(self.class_weight_info, weights_text(self._weights) if per_class else "")
 
     def _offer_kept_loss(self, loss: dict[str, Any] | None) -> None:
         """A Keras loss object (from_logits=True, label smoothing: what no name says) becomes
@@ -784,6 +873,7 @@ class TrainingForm(QWidget):
             },  # fmt: skip
             "loss": self._loss_value(),
             "metrics": metrics,
+            "class_weight": self._class_weight_value(),
             "batch_size": self.batch_size.value(),
             "epochs": self.epochs.value(),
             "early_stopping": {
@@ -805,6 +895,71 @@ class TrainingForm(QWidget):
             "coordinator": self.coordinator.text().strip(),
             "mixed_precision": self.mixed.isChecked(),
         }
+
+    def _class_weight_value(self) -> str | dict[str, float]:
+        choice = self.class_weight.currentData()
+        return dict(self._weights) if choice == PER_CLASS else choice
+
+    # ------------------------------------------------------------------ data facts
+    def set_data(self, task: str | None, classes: list[str]) -> None:
+        """The loaded data's task and class names (None: not known): which metrics are offered
+        and which classes the per-class table lists."""
+        self.task, self.classes = task, [str(c) for c in classes]
+        self._show_metric_boxes(self.values()["metrics"])
+
+    def _metric_ticked(self, name: str, ticked: bool) -> None:
+        """A tick adds its metric to the list (the task's own metric first, where the setting
+        was "auto") or takes it out; the metrics line shows the list, sent as one edit."""
+        if self._loading:
+            return
+        current = self.values()["metrics"]
+        if current == "auto":
+            current = ["mae"] if self.task == "regression" else ["accuracy"]
+        gone = {name, SPARSE_TOP_K} if name == TOP_K else {name}
+        names = [m for m in _metric_list(current) if m not in gone]
+        if ticked:
+            names.append(name)
+        self.metrics.setText(", ".join(names) or "auto")
+        self._write()
+
+    def _class_weight_chosen(self, *_args) -> None:
+        if self._loading:
+            return
+        if self.class_weight.currentData() == PER_CLASS:
+            self._edit_class_weights()  # sent once the table is accepted
+            return
+        self._show_weights()
+        self._write()
+
+    def _edit_class_weights(self) -> None:
+        """The table of a weight per class; accepted, it is one edit; cancelled, the choice
+        goes back to what the project holds."""
+        dialog = ClassWeightsDialog(self.classes, self._weights, self)
+        self.class_weight_dialog = dialog
+        dialog.accepted.connect(lambda: self._class_weights_given(dialog))
+        dialog.rejected.connect(lambda: self._class_weights_dropped(dialog))
+        dialog.open()
+
+    def _class_weights_given(self, dialog: ClassWeightsDialog) -> None:
+        self.class_weight_dialog = None
+        self._weights = dialog.weights()
+        self._select_class_weight(PER_CLASS)
+        self._write()
+
+    def _class_weights_dropped(self, dialog: ClassWeightsDialog) -> None:
+        self.class_weight_dialog = None
+        shown = self._shown.get("class_weight", TrainingConfig.class_weight)
+        if isinstance(shown, dict):
+            self._weights = dict(shown)
+        self._select_class_weight(PER_CLASS if isinstance(shown, dict) else shown)
+
+    def _select_class_weight(self, choice: str) -> None:
+        self._loading = True
+        try:
+            self.class_weight.setCurrentIndex(max(0, self.class_weight.findData(choice)))
+        finally:
+            self._loading = False
+        self._show_weights()
 
     def _loss_value(self) -> Any:
         if self._per_output["loss"]:
@@ -842,6 +997,7 @@ class TrainingForm(QWidget):
             return
         new = self.values()
         self._enable_schedule_fields(new["schedule"]["kind"])
+        self._show_metric_boxes(new["metrics"])
         try:
             cfg = parse_training(applied(self.training, new))
         except TrainingError as exc:

@@ -89,6 +89,7 @@ def preview_of(spec: dict[str, Any], base_dir: Path | None, graph=None) -> dict[
         # says what loading it for training found.
         return {**out, "error": str(exc)}
     out["summary"] = summarize(data)
+    out["task"], out["classes"] = data.task, list(data.class_names)  # the training form's offer
     out["missing"] = missing_summary(data.extras.get("missing"), data.spec.get("missing", "fill"))
     out["input_captions"] = describe_inputs(data, graph)
     x = data.x_train

@@ -106,6 +106,7 @@ class TrainingPanel(QWidget):
         self._project_seen: Project | None = None
         self._started_as: str | None = None  # the project as the latest run started (fingerprint)
         self._form_editing = False  # a form edit is being pushed
+        self.form_data_of: Project | None = None  # the project whose data the form was told
         self._devices_probed = False
         self.vary_dialog = None  # the mark of a training field being edited, while it is open
         # Bumped when what the panel shows is replaced (a new run, another project): the steps
@@ -186,6 +187,9 @@ class TrainingPanel(QWidget):
         self.form.measure_requested.connect(self._measure_engines)
         self.form.vary_requested.connect(self._vary)
         self.data_view.edited.connect(self._edit_dataset)
+        # The data described (a preview shown): the form offers the metrics and the classes
+        # to weigh that fit it.
+        self.data_view.inputs_described.connect(self._data_described)
         self.banner.remedy_clicked.connect(self.apply_remedy)
         self.runs.open_project_requested.connect(self.open_project_requested)
         self.evaluation.predict_requested.connect(
@@ -213,6 +217,9 @@ class TrainingPanel(QWidget):
                 self._show_last_run(project)
             self.sweep.follow_project()  # a sweep of the project before stops
         self.form.load(project.training)
+        if project is not self.form_data_of:
+            self.form_data_of = project
+            self.form.set_data(None, [])  # another project's data: not known until described
         self._show_marks(project)
         self.data_view.load(project.dataset)
         self.runs.set_project(project)
@@ -303,6 +310,11 @@ class TrainingPanel(QWidget):
             self.get_project().undo.push(command)
         except DeepGuiError as exc:  # checked by the editor already; said, never raised
             self.message.setText(str(exc))
+
+    def _data_described(self, _captions=None) -> None:
+        preview = self.data_view.last_preview or {}
+        if "task" in preview:
+            self.form.set_data(preview["task"], preview.get("classes") or [])
 
     def _edit_dataset(self, changes: dict) -> None:
         self._push_settings("dataset", changes, "Change data settings")
