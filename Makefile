@@ -50,7 +50,9 @@ bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python $$b || exit 1; done
 
 # The main views (empty, building, training, overfitting banner, evaluation, export, dark, a
-# project reopened) at 1366x768 and 2560x1440, and the data panel, in screenshots/<size>/.
+# project reopened) at 1366x768 and 2560x1440, the data panel, transfer learning, the run
+# diff, marks and the Sweep tab, activations and explanations, in screenshots/<size>/
+# (`scripts/screenshots.py --part NAME` takes one part; --help lists them).
 # Runs under its own Xvfb (apt-get install xvfb and the xcb libraries named in the script).
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py

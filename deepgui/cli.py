@@ -108,6 +108,12 @@ def _parser() -> argparse.ArgumentParser:
         "support; a regression's: metric, value)",
     )
     p.add_argument("--force", action="store_true", help="overwrite a report deepgui wrote")
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="score a SavedModel deepgui did not export: it is a program and may run any "
+        "TensorFlow operation, writing files included",
+    )
     p = sub.add_parser("explain", help="why a model predicts what it does: Grad-CAM, attributions")
     p.add_argument("model", help="a run directory (needed with --split) or a .keras file")
     _data_or_split(p, "an image or image folder, a CSV, an .npz")
@@ -213,12 +219,17 @@ OWN_RUNTIME_SUFFIXES = (".onnx", ".tflite")
 
 def _runs_keras(args: argparse.Namespace) -> bool:
     """Whether the command runs Keras: then it is imported first, with TensorFlow's native
-    log lines silenced (a module that imports it later would let them through)."""
+    log lines silenced (a module that imports it later would let them through). A command
+    that reads a project first (summary of a .dgproj, train, sweep) imports it itself once the
+    project is read: a file refused for its size (limits.py) is said before TensorFlow's
+    seconds of import, not after."""
     if args.command == "explain":
         return True
     if args.command in ("predict", "evaluate"):
         return Path(args.model).suffix.lower() not in OWN_RUNTIME_SUFFIXES
-    return args.command in ("summary", "import", "export", "train", "sweep")
+    if args.command == "summary":
+        return _keras_file(Path(args.file)) is not None
+    return args.command in ("import", "export")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -257,7 +268,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if command == "predict":
             return cmd_predict(Path(args.model), data, out, force=args.force, split=args.split,
                                trust=args.trust)  # fmt: skip
-        return cmd_evaluate(Path(args.model), data, out, force=args.force, split=args.split)
+        return cmd_evaluate(Path(args.model), data, out, force=args.force, split=args.split,
+                            trust=args.trust)  # fmt: skip
     if command == "explain":
         data = Path(args.data) if args.data else None
         return cmd_explain(Path(args.model), data, Path(args.output), args.force, args.split)
@@ -284,21 +296,30 @@ def load_any(path: Path):
 
     if not path.exists():
         raise DeepGuiError(f"{path}: no such file.")
-    if path.is_dir() and (path / "model.keras").is_file():  # a run directory
-        path = path / "model.keras"
-    if path.suffix.lower() in MODEL_SUFFIXES:
+    model_file = _keras_file(path)
+    if model_file is not None:
         # NumPy and the core: not for --help
         from deepgui.core.keras_import import project_from_model_file
 
-        project, _model = project_from_model_file(path)
+        project, _model = project_from_model_file(model_file)
         return project
     return load_project(path)
 
 
-def cmd_summary(path: Path) -> int:
-    from deepgui.core.shapes import ShapeInference, summary_rows  # the core: not for --help
+def _keras_file(path: Path) -> Path | None:
+    """The Keras model file `path` names (itself, or a run directory's model), which only
+    Keras reads; None for a project, read without it."""
+    if path.is_dir() and (path / "model.keras").is_file():  # a run directory
+        return path / "model.keras"
+    return path if path.suffix.lower() in MODEL_SUFFIXES else None
 
-    project = load_any(path)
+
+def cmd_summary(path: Path) -> int:
+    from deepgui.core.keras_loader import quiet_backend_start  # the core: not for --help
+    from deepgui.core.shapes import ShapeInference, summary_rows
+
+    project = load_any(path)  # a project too big is refused here, before Keras loads
+    quiet_backend_start()  # shape inference counts parameters with Keras's layers
     inference = ShapeInference(project.graph)
     inference.update()
     if _print_problems(inference):
@@ -415,13 +436,14 @@ def cmd_evaluate(
     output: Path | None,
     force: bool = False,
     split: str | None = None,
+    trust: bool = False,
 ) -> int:
     # NumPy and the core: not for --help
     from deepgui.core.evaluate import check_output, evaluate_file, write_report
 
     if output is not None:
         check_output(output, force)  # before the model loads
-    evaluation = evaluate_file(model, data, split=split)
+    evaluation = evaluate_file(model, data, split=split, trust=trust)
     print("\n".join(evaluation.lines()))
     if output is not None:
         write_report(evaluation, output, force)

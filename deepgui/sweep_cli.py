@@ -21,7 +21,7 @@ import sys
 import time
 from typing import TextIO
 
-from deepgui.cli_words import Parser, sentence
+from deepgui.cli_words import Parser, sentence, whole_number
 from deepgui.core.errors import DeepGuiError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -57,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--data", help="train on this CSV, image folder or .npz instead")
     parser.add_argument("--target", metavar="COL[,COL…]", help="the CSV column(s) to predict")
-    parser.add_argument("--epochs", type=int, help="epochs per trial (overrides the project)")
+    parser.add_argument(
+        "--epochs", type=whole_number, help="epochs per trial (overrides the project)"
+    )
     parser.add_argument(
         "--patience",
         type=int,
@@ -122,11 +124,17 @@ def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui sweep` for parsed arguments; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # NumPy and the core: not for --help
+    from deepgui.core import limits
     from deepgui.core.data.spec import parse_targets
+    from deepgui.core.keras_loader import quiet_backend_start
     from deepgui.core.project import load_project
     from deepgui.core.sweep.search import Sweep, SweepRequest
 
     try:
+        if args.epochs is not None and limits.epochs_refusal(args.epochs):
+            # Said at once, as train says it, before the project or Keras loads.
+            refusal = limits.epochs_refusal(args.epochs)
+            raise DeepGuiError(f"The number of epochs {refusal}", setting="epochs")
         request = SweepRequest(
             vary=tuple(args.vary),
             out=args.out,
@@ -143,7 +151,11 @@ def run(args: argparse.Namespace) -> int:
             coordinator=args.coordinator,
             join_seconds=args.join_timeout,
         )
-        sweep = Sweep(load_project(args.project), request).plan()
+        # The project first: one too big (limits.py) is refused before Keras's seconds of
+        # import.
+        project = load_project(args.project)
+        quiet_backend_start()
+        sweep = Sweep(project, request).plan()
     except DeepGuiError as exc:
         _error(sentence(exc))
         return EXIT_BAD_INPUT

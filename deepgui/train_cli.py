@@ -234,11 +234,41 @@ def _missing_sentence(counts: dict[str, int], policy: str | None) -> str:
     return f"Missing values: {cells} cell{'s' * (cells != 1)}; " + "; ".join(parts) + "."
 
 
+class _Terminated(BaseException):
+    """SIGTERM before training starts: raised from the signal handler to leave the planning
+    (a BaseException, so that no `except Exception` on the way swallows it); each step undoes
+    its own part on the way out (the run folder's lock releases, the folder it made goes)."""
+
+
+def _terminate(_signum, _frame):
+    raise _Terminated
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui train` for parsed arguments; returns the exit status."""
+    # SIGTERM while the run is planned (the project read, Keras imported, the data loaded, an
+    # engine measured) leaves at once, in a sentence and with status 143, as it does in
+    # training; _train answers it with a stop after the batch in flight instead.
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    planned: list = []  # the run, once planned
+    try:
+        return _plan_and_train(args, planned)
+    except _Terminated:
+        if planned and planned[0].engine is not None:  # trained: its report was being printed
+            where = f"; the run is in {planned[0].run_dir}"
+        else:
+            where = " before training started; nothing was written"
+        sys.stderr.write(f"Stopped by SIGTERM{where}.\n")
+        return EXIT_TERMINATED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _plan_and_train(args: argparse.Namespace, planned: list) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # NumPy and the core: not for --help
     from deepgui.core.data.spec import parse_targets
+    from deepgui.core.keras_loader import quiet_backend_start
     from deepgui.core.project import load_project
     from deepgui.core.training.run import Run, RunRequest
 
@@ -256,11 +286,15 @@ def run(args: argparse.Namespace) -> int:
             coordinator=getattr(args, "coordinator", None),
             join_seconds=getattr(args, "join_timeout", None) or 300,
         )
-        # Planning is quiet: bad input is one sentence on stderr, nothing before it.
-        the_run = Run(load_project(args.project), request).plan()
+        # The project first: one too big (limits.py) is refused before Keras's seconds of
+        # import. Planning is quiet: bad input is one sentence on stderr, nothing before it.
+        project = load_project(args.project)
+        quiet_backend_start()
+        the_run = Run(project, request).plan()
     except DeepGuiError as exc:
         _error(sentence(exc))
         return EXIT_BAD_INPUT
+    planned.append(the_run)
     try:
         missing = the_run.data.extras.get("missing") or {}
         if missing.get("cells"):

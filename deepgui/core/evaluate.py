@@ -94,11 +94,13 @@ def evaluate_file(
     model_path: str | os.PathLike,
     data_path: str | os.PathLike | None = None,
     split: str | None = None,
+    trust: bool = False,
 ) -> Evaluation:
     """The model at `model_path` (a run or an export) scored on `data_path`, or on the rows of
     the run's `split` part; DeepGuiError, one sentence, for data without labels or a model
-    this does not score (several outputs, several labels per sample)."""
-    model = load(model_path)
+    this does not score (several outputs, several labels per sample). `trust`: run a
+    SavedModel deepgui did not export."""
+    model = load(model_path, trust=trust)
     if split is not None:
         samples = split_samples(model, model_path, split)
     else:

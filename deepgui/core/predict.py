@@ -323,8 +323,8 @@ def load(path: str | os.PathLike, trust: bool = False) -> LoadedModel:
 # Why a SavedModel deepgui did not export is not run: the README's user section says it too.
 _SAVEDMODEL_IS_A_PROGRAM = (
     "a SavedModel is a program that can run any TensorFlow operation, writing files included; "
-    "if you trust where it came from, deepgui predict --trust runs it, and with it every "
-    "operation it holds"
+    "if you trust where it came from, deepgui predict (or evaluate) --trust runs it, and with "
+    "it every operation it holds"
 )
 
 

@@ -1,0 +1,131 @@
+"""Issue 22's leftovers on the command line: a project too big is refused before TensorFlow
+loads, SIGTERM while `deepgui train` plans ends as SIGTERM in training does, `sweep --epochs`
+takes the epoch limit's words, and `evaluate --trust` runs a SavedModel deepgui did not write."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepgui.cli import main
+from deepgui.core.run_layout import LOCK
+from tests.test_hostile_files import _payload_savedmodel, _said
+from tests.test_large_inputs import chain_text
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------------------- before TensorFlow
+# In a process of its own: this one has TensorFlow loaded already. The limit is lowered there so
+# that a 51-layer file stands for a 100,001-layer one.
+_OVERSIZE = """
+import sys
+from deepgui.core import limits
+limits.MAX_NODES = 50
+from deepgui.cli import main
+from deepgui.core.run_layout import LOCK
+code = main(sys.argv[1:])
+print(code, "tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("command", "status", "prefix"), [("summary", 1, "deepgui: "),
+                                                            ("train", 2, "error: "),
+                                                            ("sweep", 2, "error: ")])  # fmt: skip
+def test_a_project_too_big_is_refused_before_tensorflow_loads(tmp_path, command, status, prefix):
+    path = tmp_path / "big.dgproj"
+    path.write_text(chain_text(51))
+    done = subprocess.run([sys.executable, "-c", _OVERSIZE, command, str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.stderr.strip() == (
+        f"{prefix}{path}: has 51 layers, more than deepgui takes (at most 50)."
+    )
+    assert done.stdout.split() == [str(status), "False", "False"]  # neither TensorFlow nor Keras
+
+
+# ----------------------------------------------------------------------------- SIGTERM in planning
+def _catches_sigterm(pid: int) -> bool:
+    """Whether the process has a handler for SIGTERM (its SigCgt mask in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+@pytest.mark.parametrize("when", ["handler", "lock"])
+def test_sigterm_while_train_plans_ends_with_143_and_a_sentence(tmp_path, when):
+    """SIGTERM as soon as `train` handles it (the project read, Keras importing), or once the
+    run folder is locked (the data loading): status 143, one sentence, and the folder as it
+    was. The second may land as training starts instead: then it is the stop after a batch."""
+    data = json.loads(chain_text(3))
+    data["dataset"] = {"source": "builtin", "name": "iris"}
+    project = tmp_path / "p.dgproj"
+    project.write_text(json.dumps(data))
+    run_dir = tmp_path / "run"
+    argv = [sys.executable, "-m", "deepgui", "train", str(project), "--out", str(run_dir),
+            "--epochs", "1000"]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _catches_sigterm(proc.pid) if when == "handler" else (run_dir / LOCK).exists():
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "deepgui train never handled SIGTERM"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err, err
+    last = err.strip().splitlines()[-1]
+    before = "Stopped by SIGTERM before training started; nothing was written."
+    # Keras's import alone outlasts the wait after the handler: that signal lands in planning.
+    if when == "handler" or last == before:
+        assert last == before, err
+        assert not run_dir.exists()  # the folder the lock made went with the lock
+    else:
+        assert last.startswith("Stopped by SIGTERM after the batch in flight"), err
+        assert f"train with --out {run_dir} to resume" in last
+
+
+# ----------------------------------------------------------------------------- sweep --epochs
+def test_sweep_refuses_endless_epochs_at_once_in_the_limits_words(tmp_path, capsys):
+    path = tmp_path / "p.dgproj"
+    path.write_text(chain_text(3))
+    argv = ["sweep", str(path), "--epochs", "1e30", "--out", str(tmp_path / "sweep")]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: The number of epochs must be at most 100,000, not 1e+30: a run that long "
+        "would never end (--epochs)."
+    )
+    assert not (tmp_path / "sweep").exists()
+
+
+# ----------------------------------------------------------------------------- evaluate --trust
+def test_evaluate_runs_a_savedmodel_deepgui_did_not_write_only_with_trust(tmp_path, capsys):
+    marker = tmp_path / "marker.txt"
+    model = _payload_savedmodel(tmp_path / "payload", marker)
+    x = np.ones((3, 4), dtype=np.float32)
+    np.savez(tmp_path / "xy.npz", x=x, y=np.array([0, 1, 2]))
+    argv = ["evaluate", str(model), "--data", str(tmp_path / "xy.npz")]
+    assert main(argv) == 2
+    line = _said(capsys)
+    assert "--trust" in line and "writing files" in line and "payload" in line
+    assert not marker.exists()
+    assert main([*argv, "--trust"]) == 0
+    assert marker.exists()  # it ran
