@@ -8,21 +8,19 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
 
 from deepgui.core.explain_views import MAPS, ActivationPicture
 from deepgui.ui.training.images import to_pixmap
-from deepgui.ui.training.inspection import RunInspection
+from deepgui.ui.training.inspection import InspectingView, RunInspection
 
 WAITING = "Reading the run's model…"
 
 
-class ActivationsView(QWidget):
+class ActivationsView(InspectingView):
     def __init__(self, inspection: RunInspection, parent=None) -> None:
-        super().__init__(parent)
-        self.inspection = inspection
+        super().__init__(inspection, parent)
         self.picture: ActivationPicture | None = None  # the output drawn
-        self._shown_key = None  # the run whose layers and samples the lists hold
         self._wanted_layer: str | None = None  # the canvas's layer, once the list has it
         self.layer_choice = QComboBox()
         self.layer_choice.setToolTip("The layer whose output is shown (or select it on the canvas)")
@@ -54,19 +52,7 @@ class ActivationsView(QWidget):
         self.sample_choice.currentIndexChanged.connect(lambda _: self.show_activation())
 
     # ------------------------------------------------------------------ the run
-    def run_changed(self) -> None:
-        """Another run (or none): read its layers and samples now if shown, else when shown."""
-        self._shown_key = None
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        if self._shown_key != self.inspection.key():
-            self.refresh()
-
-    def refresh(self) -> None:
-        self._shown_key = self.inspection.key()
+    def read_run(self) -> None:
         self.picture = None
         self.image.clear()
         self._fill([], [])

@@ -39,7 +39,7 @@ from deepgui.core.explain_views import (
 )
 from deepgui.ui.theme import status_color
 from deepgui.ui.training.images import to_pixmap
-from deepgui.ui.training.inspection import RunInspection
+from deepgui.ui.training.inspection import InspectingView, RunInspection
 
 WAITING = "Explaining the evaluation samples and looking for the surest mistakes…"
 THIS_ROW, AVERAGE = "the selected row", "averaged over the validation split"
@@ -50,15 +50,13 @@ POSITIVE, NEGATIVE = QColor(79, 124, 255), QColor(255, 140, 0)
 ROLE = Qt.ItemDataRole.UserRole
 
 
-class WhyView(QWidget):
+class WhyView(InspectingView):
     def __init__(self, inspection: RunInspection, parent=None) -> None:
-        super().__init__(parent)
-        self.inspection = inspection
+        super().__init__(inspection, parent)
         self.why: Why | None = None
         self.selected: Explained | None = None
         self.bars_shown: list[tuple[str, float]] = []  # the bar chart, top bar first
         self._average: list[tuple[str, float]] | None = None  # over the validation split
-        self._shown_key = None
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.heat_toggle = QCheckBox("Show heat")
@@ -127,18 +125,7 @@ class WhyView(QWidget):
         self.scope.currentTextChanged.connect(lambda _: self._show_columns())
 
     # ------------------------------------------------------------------ the run
-    def run_changed(self) -> None:
-        self._shown_key = None
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        if self._shown_key != self.inspection.key():
-            self.refresh()
-
-    def refresh(self) -> None:
-        self._shown_key = self.inspection.key()
+    def read_run(self) -> None:
         self.why, self.selected, self.bars_shown, self._average = None, None, [], None
         self.samples.clear()
         self.gallery.clear()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QWidget
 
 from deepgui.core import run_layout
 from deepgui.core.explain_views import Inspection
@@ -59,3 +60,32 @@ class RunInspection(QObject):
 
     def wait(self, timeout: float = 30.0) -> None:
         self.background.wait(timeout)
+
+
+class InspectingView(QWidget):
+    """A view of the opened run that reads it only when shown, and again only when the run (or
+    its saved model) changed since: the Activations and Why tabs cost nothing until opened."""
+
+    def __init__(self, inspection: RunInspection, parent=None) -> None:
+        super().__init__(parent)
+        self.inspection = inspection
+        self._shown_key = None  # the run (and model) the view holds
+
+    def run_changed(self) -> None:
+        """Another run (or none): read it now if shown, else when shown."""
+        self._shown_key = None
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._shown_key != self.inspection.key():
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._shown_key = self.inspection.key()
+        self.read_run()
+
+    def read_run(self) -> None:
+        """Clear what the view shows and ask the run for what it needs."""
+        raise NotImplementedError
