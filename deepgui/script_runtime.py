@@ -1434,6 +1434,16 @@ def balanced_class_weight(task: str, y: Any) -> dict:
     }
 
 
+def class_index(names: list, key: str) -> int | None:
+    """The index of the class a weight's key names: a class name, or a class index where no
+    class has that name (a JSON key is text: "0"); None for neither."""
+    if key in names:
+        return names.index(key)
+    if key.isdigit() and int(key) < len(names):
+        return int(key)
+    return None
+
+
 def per_class_weight(task: str, classes: Any, weights: dict) -> dict:
     """{class index: weight} for the weights the project gives by class name, or by class index
     where no class has that name (a JSON key is text: "0"); a class left out weighs 1."""
@@ -1447,11 +1457,8 @@ def per_class_weight(task: str, classes: Any, weights: dict) -> dict:
     given: dict = {}
     for key, weight in weights.items():
         text = str(key)
-        if text in names:
-            index = names.index(text)
-        elif text.isdigit() and int(text) < len(names):
-            index = int(text)
-        else:
+        index = class_index(names, text)
+        if index is None:
             raise Problem(
                 f"training.class_weight names the class {text!r}, which the data does not have "
                 f"(its classes: {', '.join(names[:20])})."

@@ -178,6 +178,37 @@ def stranger(address: str, payload: bytes, within: float) -> bytes:
 HTTP2 = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 
 
+def test_a_hello_sent_a_byte_at_a_time_is_bounded_as_a_whole():
+    """The gate's hello time bounds the whole line, not each read: a peer dribbling a byte
+    now and then would otherwise hold its place at the gate for hours."""
+    ours, theirs = socket.socketpair()
+    sent = []
+    stop = threading.Event()
+
+    def dribble():
+        while not stop.is_set() and len(sent) < 40:
+            try:
+                theirs.sendall(b"{")
+            except OSError:
+                return
+            sent.append(1)
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=dribble, daemon=True)
+    ours.settimeout(0.5)
+    sender.start()
+    try:
+        message, _ = distributed._read_line(ours)
+        dribbled = len(sent)
+    finally:
+        stop.set()
+        sender.join(5)
+        ours.close()
+        theirs.close()
+    assert message is None
+    assert dribbled < 40  # given up while the peer was still sending, not when it stopped
+
+
 @pytest.mark.slow
 def test_strangers_on_the_chiefs_port_do_not_end_a_run(tmp_path, start_up):
     """Garbage, an HTTP/2 client (what the coordination service speaks) and a rank of another

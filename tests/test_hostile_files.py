@@ -227,3 +227,18 @@ def test_a_failed_summary_prints_no_table(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "units must be a whole number" in captured.err
+
+
+def test_a_persons_folder_with_a_project_and_a_model_is_not_taken_for_a_run(tmp_path):
+    """Only deepgui's mark (or a run's files copied whole) makes a run folder: a person keeps a
+    project.dgproj and a model.keras side by side and writes predictions beside them."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / run_layout.PROJECT).write_text("{}")
+    (mine / run_layout.MODEL).write_bytes(b"")
+    assert run_layout.run_folder_of(mine / "predictions.csv") is None
+    copied = tmp_path / "copied_run"
+    copied.mkdir()
+    for name in (run_layout.PROJECT, run_layout.MODEL, run_layout.METRICS):
+        (copied / name).write_text("{}")
+    assert run_layout.run_folder_of(copied / "sub" / "p.csv") == copied

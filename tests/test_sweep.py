@@ -254,7 +254,7 @@ def test_early_stopping_per_trial_ends_a_trial_whose_objective_stops_improving(t
         assert metrics["stopped_by"] == "early_stopping" and metrics["epochs_run"] == 2
         stopping = load_project(run_dir / "project.dgproj").training["early_stopping"]
         assert stopping["enabled"] and stopping["monitor"] == "val_accuracy"
-        assert stopping["patience"] == 1
+        assert stopping["patience"] == 1 and stopping["mode"] == "max"  # the direction too
     assert json.loads((out / "sweep.json").read_text())["patience"] == 1
     assert "early_stopping" not in load_project(path).training  # the project is left alone
 

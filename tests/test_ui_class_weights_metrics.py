@@ -101,3 +101,16 @@ def test_class_weights_none_balanced_and_per_class_are_undoable_edits(qtbot, tmp
     _choose(form.class_weight, PER_CLASS)
     form.class_weight_dialog.reject()
     assert form.class_weight.currentData() == "none" and project.training["class_weight"] == "none"
+
+
+def test_weights_given_by_class_index_open_on_their_classes_rows(qtbot):
+    """The project file may weigh a class by its index ("3": 4); the table shows it on that
+    class's row, so accepting it does not weigh the class twice."""
+    from deepgui.ui.training.class_weights import ClassWeightsDialog
+
+    dialog = ClassWeightsDialog(DIGITS, {"3": 4.0, "cow": 2.0})
+    qtbot.addWidget(dialog)
+    assert list(dialog.spins) == [*DIGITS, "cow"]
+    dialog = ClassWeightsDialog(["cat", "dog"], {"1": 4.0})
+    qtbot.addWidget(dialog)
+    assert dialog.weights() == {"cat": 1.0, "dog": 4.0}

@@ -370,7 +370,10 @@ def _train_function(cfg: TrainingConfig, graph, several: bool = False) -> list[s
         lines.append(
             f"{ind}callbacks.append(keras.callbacks.EarlyStopping("
             f"monitor={_s(stop.monitor)}, patience={stop.patience}, "
-            f"restore_best_weights={stop.restore_best_weights}))"
+            f"restore_best_weights={stop.restore_best_weights}"
+            # Keras's default mode, "auto", is left unsaid: the script reads as before.
+            + (f", mode={_s(stop.mode)}" if stop.mode != "auto" else "")
+            + "))"
         )
     if cfg.schedule.kind == "plateau":
         s = cfg.schedule

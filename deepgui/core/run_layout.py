@@ -45,8 +45,9 @@ RUNS_SUFFIX = ".runs"
 
 def run_folder_of(path: str | os.PathLike) -> Path | None:
     """The run folder `path` lies in (itself or any folder above it, links followed), else
-    None. A run folder is one deepgui marked: its lock file, or two of the files only a run
-    holds together (a person's own folder may well hold a metrics.json or a model.keras)."""
+    None. A run folder is one deepgui marked: its lock file (every run that wrote anything
+    keeps it), or, for a run copied without it, three of the four files a run holds together
+    (a person's own folder may well hold a project.dgproj beside a model.keras)."""
     try:
         where = Path(path).expanduser().absolute()
         folders = [where, *where.parents]
@@ -59,7 +60,7 @@ def run_folder_of(path: str | os.PathLike) -> Path | None:
             if (folder / LOCK).is_file():
                 return folder
             held = [(folder / name).is_file() for name in (METRICS, MODEL, SIGNATURE, PROJECT)]
-            if sum(held) >= 2:
+            if sum(held) >= 3:
                 return folder
         except (OSError, ValueError):
             continue

@@ -298,9 +298,11 @@ class Sweep:
         base.training = {k: v for k, v in base.training.items() if k not in ("ranks",)}
         if r.patience is not None:
             # Watching the objective, in the project's own early stopping (restoring the best
-            # weights as the project says): the trial's model is its best epoch's.
+            # weights as the project says): the trial's model is its best epoch's. The
+            # direction goes too: Keras cannot tell it from a name it does not know.
             stopping = dict(base.training.get("early_stopping") or {})
-            stopping.update(enabled=True, monitor=self.objective, patience=r.patience)
+            stopping.update(enabled=True, monitor=self.objective, patience=r.patience,
+                            mode=self.direction)  # fmt: skip
             base.training["early_stopping"] = stopping
         config = TrainingConfig.from_dict(base.training).with_overrides(epochs=r.epochs)
         self.epochs = config.epochs

@@ -35,7 +35,10 @@ Schema (every key optional; defaults shown)::
       "batch_size": 32,
       "epochs": 10,
       "early_stopping": {"enabled": false, "monitor": "val_loss", "patience": 5,
-                         "restore_best_weights": true},
+                         "restore_best_weights": true, "mode": "auto"},
+          # mode: auto (Keras reads the direction from the monitor's name), min or max; a
+          # monitor whose name says nothing (a custom metric) needs min or max
+
       "fine_tuning": {"enabled": false, "frozen_epochs": 5, "unfreeze_layers": 20,
                       "learning_rate": 1e-5},
           # a pretrained backbone: frozen for frozen_epochs (< epochs), then its last
@@ -124,6 +127,8 @@ METRIC_LABELS = {"auc": "AUC", "precision": "Precision", "recall": "Recall",
                  TOP_K: f"Top-{TOP_K_CLASSES} accuracy", "root_mean_squared_error": "RMSE",
                  "r2_score": "R²"}  # fmt: skip
 ENGINES = ("auto", "tensorflow", "xla", "jax")  # engines.py: what each is, and `auto`
+# Keras EarlyStopping's modes: which way the watched metric improves ("auto": by its name).
+STOPPING_MODES = ("auto", "min", "max")
 _FIELD = re.compile(r"\btraining\.(\w+)")  # the field a sentence names
 
 
@@ -145,6 +150,9 @@ class EarlyStopping:
     monitor: str = "val_loss"
     patience: int = 5
     restore_best_weights: bool = True
+    # Whether the monitor improves going down (min) or up (max); "auto" leaves Keras to read
+    # it from the name, which it cannot for a metric of a name it does not know.
+    mode: str = "auto"
 
 
 @dataclass
@@ -217,6 +225,8 @@ class TrainingConfig:
             del out["schedule"]["config"]
         if self.fine_tuning == FineTuning():
             del out["fine_tuning"]
+        if self.early_stopping.mode == EarlyStopping.mode:
+            del out["early_stopping"]["mode"]
         return out
 
     def with_overrides(self, **changes: Any) -> TrainingConfig:
@@ -585,6 +595,17 @@ def class_weight_by_index(weights: dict[str, float], task: str, classes) -> dict
         raise TrainingError(str(exc)) from None
 
 
+def class_weight_by_name(weights: dict[str, float], classes) -> dict[str, float]:
+    """The weights keyed by class name, a key given as a class index included; a key that
+    names no class is kept as it is, for training to name."""
+    names = [str(c) for c in classes]
+    out: dict[str, float] = {}
+    for key, weight in weights.items():
+        index = script_runtime.class_index(names, str(key))
+        out[names[index] if index is not None else str(key)] = weight
+    return out
+
+
 def _loss_weights(raw: dict) -> dict[str, float] | None:
     weights = raw.get("loss_weights")
     if weights is None:
@@ -652,6 +673,7 @@ def parse_training(raw: dict[str, Any]) -> TrainingConfig:
         restore_best_weights=_flag(
             es, "restore_best_weights", des.restore_best_weights, "early_stopping."
         ),
+        mode=_choice(es, "mode", des.mode, STOPPING_MODES, "early_stopping."),
     )
     cfg.fine_tuning = _fine_tuning(raw, cfg.epochs)
     cfg.class_weight = _class_weight(raw)

@@ -258,10 +258,19 @@ def _hello(rank: int, world: int, probe: bool = False) -> bytes:
 
 
 def _read_line(sock: socket.socket) -> tuple[dict[str, Any] | None, bytes]:
-    """One JSON object on a line (None: anything else, or the peer left) and the bytes after."""
+    """One JSON object on a line (None: anything else, or the peer left) and the bytes after.
+    The socket's timeout bounds the whole line, not each read: a peer that sends a byte now
+    and then must not hold its place at the gate for hours."""
     data = b""
+    budget = sock.gettimeout()
+    deadline = None if budget is None else time.monotonic() + budget
     try:
         while b"\n" not in data and len(data) < MAX_HELLO:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None, b""
+                sock.settimeout(left)
             chunk = sock.recv(MAX_HELLO)
             if not chunk:
                 return None, b""
@@ -302,8 +311,11 @@ def _pipe(a: socket.socket, b: socket.socket, first: bytes = b"") -> None:
                 dst.sendall(data)
         except OSError:
             pass
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
+        # Either side ending ends the connection: shutting both down wakes the other
+        # direction's read, which would otherwise wait forever on a peer that lost its power.
+        for sock in (dst, src):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     for sock in (a, b):
         with contextlib.suppress(OSError):
@@ -477,12 +489,13 @@ class RankRelay:
     def _carry(self, local: socket.socket) -> None:
         cluster = self.cluster
         port = int(cluster.coordinator.rsplit(":", 1)[1])
+        chief = None
         try:
             chief = socket.create_connection((cluster.host, port), timeout=HELLO_SECONDS)
             chief.sendall(_hello(cluster.rank, cluster.world))
             answer, rest = _read_line(chief)
         except OSError:
-            _close(local)  # the client tries again, until its join timeout
+            _close(local, chief)  # the client tries again, until its join timeout
             return
         if not isinstance(answer, dict) or not answer.get("accepted"):
             _close(local, chief)

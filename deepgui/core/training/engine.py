@@ -512,6 +512,7 @@ class TrainingEngine:
                 monitor=cfg.early_stopping.monitor,
                 patience=cfg.early_stopping.patience,
                 restore_best_weights=cfg.early_stopping.restore_best_weights,
+                mode=cfg.early_stopping.mode,
             )
             out.append(es)
         if cfg.schedule.kind == "plateau":

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from deepgui.core.training.config import class_weight_by_name
+
 NO_CLASSES = "Preview the data first (Data tab ▸ Preview): its classes are listed here."
 MAX_WEIGHT = 1000.0
 
@@ -28,6 +30,7 @@ class ClassWeightsDialog(QDialog):
     def __init__(self, classes: list[str], weights: dict[str, float], parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Class weights")
+        weights = class_weight_by_name(weights, classes)  # "0": 2 is the first class's row
         names = list(classes) + [k for k in weights if k not in classes]
         self.table = QTableWidget(len(names), 2)
         self.table.setObjectName("classWeights")

@@ -877,6 +877,7 @@ class TrainingForm(QWidget):
             "batch_size": self.batch_size.value(),
             "epochs": self.epochs.value(),
             "early_stopping": {
+                **_dict_at(self.training, "early_stopping"),  # its mode, set in the file
                 "enabled": self.es_enabled.isChecked(),
                 "monitor": self.es_monitor.currentText().strip() or EarlyStopping.monitor,
                 "patience": self.es_patience.value(),

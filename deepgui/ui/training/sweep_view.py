@@ -275,6 +275,9 @@ class SweepView(QWidget):
         for i, part in enumerate((self.table, self.parallel, self.curves)):
             main.addWidget(part)
             main.setStretchFactor(i, (4, 4, 3)[i])
+        # Shares of the width, not the parts' size hints (a table's is narrow): the table
+        # shows a trial's number, status, objective and first values without scrolling.
+        main.setSizes([400, 370, 280])
         # Its own minimum, not its plots' sum: the Sweep tab must not make the whole bottom dock
         # taller than the live plots need, or the canvas stops being the largest thing on screen
         # (with the settings' two rows above it, this and the tight spacing keep it so).
@@ -540,6 +543,8 @@ class SweepView(QWidget):
                 font.setBold(row == best)
                 item.setFont(font)
                 item.setBackground(QBrush(BEST_COLOR) if row == best else QBrush())
+        # Bold text is wider: sized to it, the best row's cells are not cut to "comple...".
+        self.table.resizeColumnsToContents()
 
     def _clear_curves(self) -> None:
         self.curve = {}
