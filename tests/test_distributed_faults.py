@@ -178,6 +178,27 @@ def stranger(address: str, payload: bytes, within: float) -> bytes:
 HTTP2 = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 
 
+def test_a_rank_is_held_by_one_process_at_the_gate():
+    """A second process claiming a rank (a worker started twice, one left from an earlier
+    run) is refused at the gate: let through, it would register a second task, and the
+    coordination service ends the whole run for that."""
+    gate = distributed.Gate(distributed.make_cluster(f"127.0.0.1:{free_port()}", 2))
+    try:
+
+        def hello(**more):
+            return {"hello": distributed.HELLO_RANK, "version": distributed.GATE_VERSION,
+                    "rank": 1, "world": 2, **more}  # fmt: skip
+
+        assert gate._refusal(hello(probe=True)) is None
+        assert gate._refusal(hello(token="first")) is None
+        assert gate._refusal(hello(token="first")) is None  # the same process reconnects
+        assert "joined this run already" in gate._refusal(hello(token="second"))
+        assert "joined this run already" in gate._refusal(hello(probe=True))
+        assert "differs from the chief's" in gate._refusal(hello())  # no claim at all
+    finally:
+        gate.sock.close()
+
+
 def test_a_hello_sent_a_byte_at_a_time_is_bounded_as_a_whole():
     """The gate's hello time bounds the whole line, not each read: a peer dribbling a byte
     now and then would otherwise hold its place at the gate for hours."""

@@ -26,6 +26,7 @@ import ipaddress
 import json
 import os
 import re
+import secrets
 import socket
 import threading
 import time
@@ -251,9 +252,9 @@ MAX_STRANGERS = 32  # peers that have not said hello yet, at once; more are clos
 LOOPBACK = "127.0.0.1"
 
 
-def _hello(rank: int, world: int, probe: bool = False) -> bytes:
+def _hello(rank: int, world: int, probe: bool = False, token: str | None = None) -> bytes:
     message = {"hello": HELLO_RANK, "version": GATE_VERSION, "rank": rank, "world": world,
-               "probe": probe}  # fmt: skip
+               "probe": probe, "token": token}  # fmt: skip
     return (json.dumps(message) + "\n").encode()
 
 
@@ -357,6 +358,9 @@ def _free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
+_TAKEN = "rank {rank} has joined this run already, from another process: give each rank once."
+
+
 class Gate:
     """The chief's listener on the coordinator's address (see above); lives as long as the
     process, in daemon threads."""
@@ -377,6 +381,11 @@ class Gate:
             ) from None
         self.service = f"{LOOPBACK}:{_free_loopback_port()}"
         self.strangers = threading.BoundedSemaphore(MAX_STRANGERS)
+        # Each rank's process, pinned by the token its relay sends: a second process claiming
+        # a rank (a worker started twice, one left from an earlier run) would register a
+        # second task with the service, which answers by ending the whole run.
+        self.holders: dict[int, str] = {}
+        self.holders_lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True, name="gate").start()
 
     @classmethod
@@ -427,6 +436,16 @@ class Gate:
             return f"the run has {world} ranks, not {hello.get('world')}: give --world {world}."
         if not isinstance(rank, int) or isinstance(rank, bool) or not 0 < rank < world:
             return f"rank {rank} is not one of 1 to {world - 1}."
+        token = hello.get("token")
+        with self.holders_lock:
+            holder = self.holders.get(rank)
+            if hello.get("probe") is True:
+                return _TAKEN.format(rank=rank) if holder is not None else None
+            if not isinstance(token, str) or not token:
+                return "this rank's deepgui differs from the chief's: install the chief's version."
+            if holder is not None and holder != token:
+                return _TAKEN.format(rank=rank)
+            self.holders[rank] = token
         return None
 
     def _reach_service(self) -> socket.socket | None:
@@ -477,6 +496,7 @@ class RankRelay:
         self.cluster = cluster
         self.sock = _listen(LOOPBACK, 0)
         self.address = f"{LOOPBACK}:{self.sock.getsockname()[1]}"
+        self.token = secrets.token_hex(16)  # this process's claim on its rank, at the gate
         threading.Thread(target=self._accept, daemon=True, name="relay").start()
 
     def _accept(self) -> None:
@@ -492,7 +512,7 @@ class RankRelay:
         chief = None
         try:
             chief = socket.create_connection((cluster.host, port), timeout=HELLO_SECONDS)
-            chief.sendall(_hello(cluster.rank, cluster.world))
+            chief.sendall(_hello(cluster.rank, cluster.world, token=self.token))
             answer, rest = _read_line(chief)
         except OSError:
             _close(local, chief)  # the client tries again, until its join timeout
