@@ -67,6 +67,7 @@ def test_sigterm_while_train_plans_ends_with_143_and_a_sentence(tmp_path, when):
     run folder is locked (the data loading): status 143, one sentence, and the folder as it
     was. The second may land as training starts instead: then it is the stop after a batch."""
     data = json.loads(chain_text(3))
+    data["graph"]["nodes"][-1]["config"] = {"units": 3, "activation": "softmax"}  # iris's classes
     data["dataset"] = {"source": "builtin", "name": "iris"}
     project = tmp_path / "p.dgproj"
     project.write_text(json.dumps(data))

@@ -140,7 +140,8 @@ def test_the_forms_show_the_cores_defaults(qtbot):
     assert shown == {key: training(key) for key in shown}
     stopping, fine = training("early_stopping"), training("fine_tuning")
     assert (form.es_enabled.isChecked(), form.es_monitor.currentText(), form.es_patience.value(),
-            form.es_restore.isChecked()) == tuple(stopping.values())  # fmt: skip
+            form.es_restore.isChecked()) == tuple(stopping[key] for key in (
+                "enabled", "monitor", "patience", "restore_best_weights"))  # fmt: skip
     assert (form.ft_enabled.isChecked(), form.ft_frozen.value(), form.ft_layers.value(),
             form.ft_lr.value()) == tuple(fine.values())  # fmt: skip
     schedule = training("schedule")
