@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deepgui.core.paths import examples_dir  # noqa: E402
 from deepgui.core.project import load_project  # noqa: E402
-from deepgui.core.sweep.search import Sweep, SweepListener, SweepRequest  # noqa: E402
+from deepgui.core.sweep.search import Sweep, SweepListener, SweepRequest, declare  # noqa: E402
 
 DEFAULT_VARY = {
     "digits_cnn": (
@@ -86,14 +86,7 @@ def plain_trials(project_path: Path, request: SweepRequest, folder: Path) -> lis
     data, base, dims = sweep.data, sweep.base, sweep.dims
 
     def build(hp):
-        for d in dims:
-            sampling = "log" if d.log else "linear"
-            if d.kind == "int":
-                hp.Int(d.name, int(d.low), int(d.high), sampling=sampling)
-            elif d.kind == "float":
-                hp.Float(d.name, d.low, d.high, sampling=sampling)
-            else:
-                hp.Choice(d.name, d.tuner_choices())
+        declare(hp, dims)  # the same space deepgui's oracle searches
         values = {d.name: d.value_of(hp.get(d.name)) for d in dims}
         trial = apply.applied(base, values)
         config = TrainingConfig.from_dict(trial.training)

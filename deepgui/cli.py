@@ -78,9 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     worker_cli.add_arguments(p)
 
     p = sub.add_parser("predict", help="predict with a trained model on raw data")
-    p.add_argument(
-        "model", help="a run directory, or a .keras, SavedModel, .tflite or .onnx export"
-    )
+    p.add_argument("model", help=ANY_MODEL)
     _data_or_split(p, "a CSV (with or without its target), an image or folder, .npz")
     p.add_argument(
         "-o",
@@ -89,17 +87,10 @@ def _parser() -> argparse.ArgumentParser:
         "gives each output's columns, named after it",
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
-    p.add_argument(
-        "--trust",
-        action="store_true",
-        help="run a SavedModel deepgui did not export: it is a program and may run any "
-        "TensorFlow operation, writing files included",
-    )
+    _trust(p, "run")
 
     p = sub.add_parser("evaluate", help="per-class precision, recall and F1 on labelled data")
-    p.add_argument(
-        "model", help="a run directory, or a .keras, SavedModel, .tflite or .onnx export"
-    )
+    p.add_argument("model", help=ANY_MODEL)
     _data_or_split(p, "labelled data: a CSV with its target, an image folder, .npz")
     p.add_argument(
         "-o",
@@ -108,12 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         "support; a regression's: metric, value)",
     )
     p.add_argument("--force", action="store_true", help="overwrite a report deepgui wrote")
-    p.add_argument(
-        "--trust",
-        action="store_true",
-        help="score a SavedModel deepgui did not export: it is a program and may run any "
-        "TensorFlow operation, writing files included",
-    )
+    _trust(p, "score")
     p = sub.add_parser("explain", help="why a model predicts what it does: Grad-CAM, attributions")
     p.add_argument("model", help="a run directory (needed with --split) or a .keras file")
     _data_or_split(p, "an image or image folder, a CSV, an .npz")
@@ -132,6 +118,19 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list the bundled sample data sets")
     parser.commands = sub.choices  # an unknown option is told by its command's parser
     return parser
+
+
+ANY_MODEL = "a run directory, or a .keras, SavedModel, .tflite or .onnx export"
+
+
+def _trust(p: argparse.ArgumentParser, verb: str) -> None:
+    """--trust: what `verb`ing a SavedModel from elsewhere allows."""
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help=f"{verb} a SavedModel deepgui did not export: it is a program and may run any "
+        "TensorFlow operation, writing files included",
+    )
 
 
 def _data_or_split(p: argparse.ArgumentParser, data_help: str) -> None:

@@ -109,23 +109,30 @@ def test_grad_cam_is_hotter_on_the_ink_and_explain_writes_heat_maps(digits_run, 
     assert main(["explain", str(run), "--data", str(images), "-o", str(run / "why")]) == 2
 
 
-def test_integrated_gradients_rank_the_deciding_column_first(tmp_path, capsys):
+def deciding_column_table(folder, rows: int, epochs: int):
+    """A CSV whose label is the sign of one column ("decides"), the others noise, and a small
+    dense project for it: (the CSV, the project file)."""
     rng = np.random.default_rng(0)
-    data = tmp_path / "table.csv"
-    rows = [["noise_a", "decides", "noise_b", "label"]]
-    for _ in range(300):
+    data = folder / "table.csv"
+    lines = [["noise_a", "decides", "noise_b", "label"]]
+    for _ in range(rows):
         a, d, b = rng.normal(size=3)
-        rows.append([f"{a:.4f}", f"{d:.4f}", f"{b:.4f}", "yes" if d > 0 else "no"])
+        lines.append([f"{a:.4f}", f"{d:.4f}", f"{b:.4f}", "yes" if d > 0 else "no"])
     with data.open("w", newline="") as f:
-        csv.writer(f).writerows(rows)
+        csv.writer(f).writerows(lines)
     g = Graph()
     node = add(g, "InputLayer", shape=[3], name="features")
     node = add(g, "Dense", node, units=16, activation="relu")
     add(g, "Dense", node, units=2, activation="softmax")
     dataset = {"source": "csv", "path": "", "target": "label"}
-    training = {"epochs": 20, "batch_size": 32, "learning_rate": 0.01, "seed": 1}
-    project = tmp_path / "table.dgproj"
+    training = {"epochs": epochs, "batch_size": 32, "learning_rate": 0.01, "seed": 1}
+    project = folder / "table.dgproj"
     Project(graph=g, dataset=dataset, training=training).save(project)
+    return data, project
+
+
+def test_integrated_gradients_rank_the_deciding_column_first(tmp_path, capsys):
+    data, project = deciding_column_table(tmp_path, rows=300, epochs=20)
     run = tmp_path / "run"
     assert main(["train", str(project), "--data", str(data), "--target", "label",
                  "--engine", "tensorflow", "--out", str(run)]) == 0  # fmt: skip

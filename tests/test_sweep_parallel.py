@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from deepgui.core.project import load_project
 from deepgui.core.sweep import parallel, table
 from deepgui.core.sweep.search import Sweep, SweepListener, SweepRequest
 from deepgui.core.training import TrainingListener
+from tests.test_distributed import descendants, free_port
 from tests.test_sweep import iris_example
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,24 +61,6 @@ def run_sweep(path: Path, listener=None, **request):
         return sweep, sweep.run(listener)
     finally:
         sweep.release()
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process started by `pid`, and theirs."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.add(child)
-            todo.append(child)
-    return out
 
 
 def alive(pid: int) -> bool:
@@ -123,12 +105,6 @@ def test_bad_parallel_or_rank_settings_are_one_sentence(tmp_path, capsys):
         assert words in err and "Traceback" not in err, (extra, err)
         assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "sweep").exists()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_ranks_that_do_not_join_are_named_with_the_command_to_start_them(tmp_path):

@@ -6,7 +6,6 @@ comes from the run's saved model, off the GUI thread."""
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
@@ -16,12 +15,9 @@ pytest.importorskip("pytestqt")
 
 from deepgui.cli import main  # noqa: E402
 from deepgui.core.explain_views import AVERAGE_ROWS, GRAD_CAM, MAPS, VECTOR  # noqa: E402
-from deepgui.core.graph import Graph  # noqa: E402
-from deepgui.core.project import Project  # noqa: E402
 from deepgui.ui.training.evaluation_view import EvaluationView  # noqa: E402
 from deepgui.ui.training.explain_view import AVERAGE  # noqa: E402
-from tests.helpers import add  # noqa: E402
-from tests.test_explain import _cnn_project, _digit_folder  # noqa: E402
+from tests.test_explain import _cnn_project, _digit_folder, deciding_column_table  # noqa: E402
 
 pytestmark = pytest.mark.ui
 WAIT = 60_000
@@ -41,22 +37,7 @@ def image_run(tmp_path_factory):
 def table_run(tmp_path_factory):
     """A table whose label is the sign of one column, the others noise."""
     folder = tmp_path_factory.mktemp("look_table")
-    rng = np.random.default_rng(0)
-    data = folder / "table.csv"
-    rows = [["noise_a", "decides", "noise_b", "label"]]
-    for _ in range(200):
-        a, d, b = rng.normal(size=3)
-        rows.append([f"{a:.4f}", f"{d:.4f}", f"{b:.4f}", "yes" if d > 0 else "no"])
-    with data.open("w", newline="") as f:
-        csv.writer(f).writerows(rows)
-    g = Graph()
-    node = add(g, "InputLayer", shape=[3], name="features")
-    node = add(g, "Dense", node, units=16, activation="relu")
-    add(g, "Dense", node, units=2, activation="softmax")
-    project = folder / "table.dgproj"
-    Project(graph=g, dataset={"source": "csv", "path": "", "target": "label"},
-            training={"epochs": 12, "batch_size": 32, "learning_rate": 0.01,
-                      "seed": 1}).save(project)  # fmt: skip
+    data, project = deciding_column_table(folder, rows=200, epochs=12)
     run = folder / "run"
     assert main(["train", str(project), "--data", str(data), "--target", "label",
                  "--engine", "tensorflow", "--out", str(run)]) == 0  # fmt: skip

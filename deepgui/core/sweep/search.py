@@ -68,6 +68,18 @@ _LOWER_IS_BETTER = ("loss", "error", "crossentropy", "mae", "mse", "mape", "msle
 _FINISHED = ("completed", "early_stopping")
 
 
+def declare(hp, dims) -> None:
+    """Declare the search space `dims` on KerasTuner's HyperParameters `hp`."""
+    for d in dims:
+        sampling = "log" if d.log else "linear"
+        if d.kind == "int":
+            hp.Int(d.name, int(d.low), int(d.high), sampling=sampling)
+        elif d.kind == "float":
+            hp.Float(d.name, d.low, d.high, sampling=sampling)
+        else:
+            hp.Choice(d.name, d.tuner_choices())
+
+
 @dataclass(frozen=True)
 class SweepRequest:
     """What to vary and seek, and the budget; None keeps the project's own setting. Named as
@@ -416,14 +428,7 @@ class Sweep:
         kt = _keras_tuner(self.request.algorithm)
         r = self.request
         hp = kt.HyperParameters()
-        for d in self.dims:
-            sampling = "log" if d.log else "linear"
-            if d.kind == "int":
-                hp.Int(d.name, int(d.low), int(d.high), sampling=sampling)
-            elif d.kind == "float":
-                hp.Float(d.name, d.low, d.high, sampling=sampling)
-            else:
-                hp.Choice(d.name, d.tuner_choices())
+        declare(hp, self.dims)
         limit = r.trials if r.trials is not None else None if r.minutes else DEFAULT_TRIALS
         seed = TrainingConfig.from_dict(self.base.training).seed or 1
         common = {

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -52,6 +51,7 @@ from deepgui.core.sweep.search import (
 )
 from deepgui.core.training.engine import TrainingListener, describe_error
 from deepgui.ui.training.plots import color, follow_palette
+from deepgui.ui.training.worker import ThreadJob
 
 NO_MARKS = (
     f"Nothing is marked to vary: mark parameters with {MARK} in the inspector or in the "
@@ -140,35 +140,11 @@ class SweepWorker(QObject):
             self.sweep.release()
 
 
-# Sweeps whose thread is alive: a QThread destroyed while running aborts the process, so a
-# sweep is kept here, not by a widget, until its thread has ended.
-_LIVE: set[SweepJob] = set()
-
-
-class SweepJob(QObject):
-    """One sweep: owns the worker and its thread."""
+class SweepJob(ThreadJob):
+    """One sweep: its worker on a thread of its own."""
 
     def __init__(self, sweep: Sweep) -> None:
-        super().__init__()
-        self.thread = QThread()
-        self.thread.setObjectName("sweep")
-        self.worker = SweepWorker(sweep)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        # Direct: quit() is thread-safe, and the GUI thread may be the one waiting (shutdown).
-        self.worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
-
-    def start(self) -> None:
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))  # as TrainingRun does
-        _LIVE.add(self)
-        self.thread.finished.connect(lambda: _LIVE.discard(self))
-        self.thread.start()
-
-    def is_running(self) -> bool:
-        return self.thread.isRunning()
-
-    def wait(self, timeout_ms: int) -> bool:
-        return not self.thread.isRunning() or self.thread.wait(max(0, int(timeout_ms)))
+        super().__init__(SweepWorker(sweep), "sweep")
 
 
 class SweepView(QWidget):

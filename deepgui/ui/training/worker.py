@@ -179,28 +179,28 @@ class TrainingWorker(QObject):
         return result.reason, result.metrics, evaluation
 
 
-# Runs whose thread is alive. A QThread destroyed while running aborts the process, so a run is
+# Jobs whose thread is alive. A QThread destroyed while running aborts the process, so a job is
 # never owned by a widget: it is kept here until its thread has finished.
-_LIVE: set[TrainingRun] = set()
+_LIVE: set[ThreadJob] = set()
 
 
-class TrainingRun(QObject):
-    """One run: owns the worker and its thread; kept alive until the thread has ended."""
+class ThreadJob(QObject):
+    """A worker object (a `run` slot, a `finished` signal) on a thread of its own: a run, a
+    sweep; kept alive until the thread has ended."""
 
-    def __init__(self, project: Project, run_dir: Path | None, data=None) -> None:
+    def __init__(self, worker: QObject, name: str) -> None:
         super().__init__()
         self.thread = QThread()
-        self.thread.setObjectName("training")
-        self.worker = TrainingWorker(project, run_dir, data)
+        self.thread.setObjectName(name)
+        self.worker = worker
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
         # Direct: quit() is thread-safe, and a queued call would wait for a GUI thread that
         # may itself be waiting for this thread (shutdown).
         self.worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
-        self.done = False
 
     def start(self) -> None:
-        # The training thread holds the GIL between TensorFlow ops; with Python's default 5 ms
+        # The worker's thread holds the GIL between TensorFlow ops; with Python's default 5 ms
         # switch interval the GUI thread can wait several intervals for it, so ask for 1 ms.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         _LIVE.add(self)
@@ -215,3 +215,11 @@ class TrainingRun(QObject):
         if not self.thread.isRunning():
             return True
         return self.thread.wait(max(0, int(timeout_ms)))
+
+
+class TrainingRun(ThreadJob):
+    """One run: its worker on the training thread."""
+
+    def __init__(self, project: Project, run_dir: Path | None, data=None) -> None:
+        super().__init__(TrainingWorker(project, run_dir, data), "training")
+        self.done = False
