@@ -240,19 +240,28 @@ class _Terminated(BaseException):
     its own part on the way out (the run folder's lock releases, the folder it made goes)."""
 
 
-def _terminate(_signum, _frame):
-    raise _Terminated
-
-
 def run(args: argparse.Namespace) -> int:
     """Carry out `deepgui train` for parsed arguments; returns the exit status."""
     # SIGTERM while the run is planned (the project read, Keras imported, the data loaded, an
     # engine measured) leaves at once, in a sentence and with status 143, as it does in
     # training; _train answers it with a stop after the batch in flight instead.
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    terminated: list[int] = []
+
+    def terminate(signum, _frame):
+        # Recorded as well as raised: raised inside a finalizer that Keras or TensorFlow runs
+        # at that moment, Python drops the exception, and the record still ends the planning.
+        terminated.append(signum)
+        raise _Terminated
+
+    def drop_lost_termination(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, _Terminated):
+            previous_hook(unraisable)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, drop_lost_termination
     planned: list = []  # the run, once planned
     try:
-        return _plan_and_train(args, planned)
+        return _plan_and_train(args, planned, terminated)
     except _Terminated:
         if planned and planned[0].engine is not None:  # trained: its report was being printed
             where = f"; the run is in {planned[0].run_dir}"
@@ -262,9 +271,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_TERMINATED
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
 
 
-def _plan_and_train(args: argparse.Namespace, planned: list) -> int:
+def _plan_and_train(args: argparse.Namespace, planned: list, terminated: list[int]) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # NumPy and the core: not for --help
     from deepgui.core.data.spec import parse_targets
@@ -296,6 +306,8 @@ def _plan_and_train(args: argparse.Namespace, planned: list) -> int:
         return EXIT_BAD_INPUT
     planned.append(the_run)
     try:
+        if terminated:  # a SIGTERM whose exception was dropped on the way
+            raise _Terminated
         missing = the_run.data.extras.get("missing") or {}
         if missing.get("cells"):
             sys.stderr.write(_missing_sentence(missing, the_run.dataset_spec.get("missing")) + "\n")

@@ -104,6 +104,40 @@ def test_sigterm_while_train_plans_ends_with_143_and_a_sentence(tmp_path, when):
         assert f"train with --out {run_dir} to resume" in last
 
 
+def test_sigterm_whose_exception_planning_swallowed_still_ends_the_run(tmp_path, monkeypatch,
+                                                                       capsys):
+    """The handler's exception can be dropped on the way (raised inside a finalizer, or caught
+    by a library's bare except): the SIGTERM is recorded too, and ends the run before training,
+    never letting it train on for its 1000 epochs."""
+    from deepgui.core.training import prepare
+
+    data = json.loads(chain_text(3))
+    data["graph"]["nodes"][-1]["config"] = {"units": 3, "activation": "softmax"}
+    data["dataset"] = {"source": "builtin", "name": "iris"}
+    project = tmp_path / "p.dgproj"
+    project.write_text(json.dumps(data))
+    load = prepare.load_dataset
+
+    def load_in_a_library_that_swallows_everything(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs here, and its exception ends up below
+        except BaseException:  # noqa: BLE001 - what such a library does
+            pass
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(prepare, "load_dataset", load_in_a_library_that_swallows_everything)
+    run_dir = tmp_path / "run"
+    code = main(["train", str(project), "--out", str(run_dir), "--epochs", "1000"])
+    err = capsys.readouterr().err
+    assert code == 143, err
+    assert err.strip().splitlines()[-1] == (
+        "Stopped by SIGTERM before training started; nothing was written."
+    )
+    assert not run_dir.exists()
+    assert signal.getsignal(signal.SIGTERM) is not None  # the test process's own, given back
+
+
 # ----------------------------------------------------------------------------- sweep --epochs
 def test_sweep_refuses_endless_epochs_at_once_in_the_limits_words(tmp_path, capsys):
     path = tmp_path / "p.dgproj"
