@@ -104,8 +104,9 @@ def test_sigterm_while_train_plans_ends_with_143_and_a_sentence(tmp_path, when):
         assert f"train with --out {run_dir} to resume" in last
 
 
-def test_sigterm_whose_exception_planning_swallowed_still_ends_the_run(tmp_path, monkeypatch,
-                                                                       capsys):
+def test_sigterm_whose_exception_planning_swallowed_still_ends_the_run(
+    tmp_path, monkeypatch, capsys
+):
     """The handler's exception can be dropped on the way (raised inside a finalizer, or caught
     by a library's bare except): the SIGTERM is recorded too, and ends the run before training,
     never letting it train on for its 1000 epochs."""
