@@ -167,3 +167,69 @@ def test_a_model_that_cannot_load_gives_one_sentence(qtbot, table_run, tmp_path)
     qtbot.waitUntil(lambda: acts.status.text() != "Reading the run's model…", timeout=WAIT)
     assert acts.status.text() == f"{broken / 'model.keras'}: is damaged or not a Keras model file."
     assert acts.picture is None and acts.layer_choice.count() == 0
+
+
+def _direct_output(run, layer, arrays):
+    from deepgui.core.explain import activations, load_keras
+
+    model, _ = load_keras(run)
+    return activations(model, layer, arrays)[0]
+
+
+def test_a_sample_from_the_data_preview_shows_its_own_activation(qtbot, image_run, table_run):
+    """Rows and images of the Data panel's preview are samples too (after the evaluation
+    samples): what the view draws is the layer's output for that file's row or image, read as
+    predict reads it; a preview the model cannot read (a table for an image model) adds none."""
+    from deepgui.core.data.preview import preview
+    from deepgui.core.predict import read_data
+
+    view = _opened(qtbot, image_run)
+    acts = view.activations_view
+    view.pages.setCurrentWidget(acts)
+    qtbot.waitUntil(lambda: acts.picture is not None, timeout=WAIT)
+    table = preview({"source": "csv", "path": str(table_run.parent / "table.csv"),
+                     "target": "label"})  # fmt: skip
+    acts.set_preview(table)
+    qtbot.wait(300)
+    assert acts.sample_choice.count() == 16  # an image model reads no table rows
+
+    folder = image_run.parent / "digits"
+    acts.set_preview(preview({"source": "image_folder", "path": str(folder)}))
+    qtbot.waitUntil(lambda: acts.sample_choice.count() > 17, timeout=WAIT)
+    offered = [acts.sample_choice.itemText(i) for i in range(17, acts.sample_choice.count())]
+    assert all(t.startswith("Data preview: ") for t in offered)
+    last = acts.sample_choice.count() - 1
+    acts.layer_choice.setCurrentText("conv2d")
+    acts.sample_choice.setCurrentIndex(last)
+    item = acts.chosen_sample()
+    assert item.path.startswith(str(folder)) and item.label == offered[-1]
+    qtbot.waitUntil(lambda: acts.picture is not None and acts.picture.layer == "conv2d"
+                    and acts.status.text().startswith("conv2d"), timeout=WAIT)  # fmt: skip
+    from deepgui.core.explain import load_keras
+    from deepgui.core.explain_views import activation_picture
+
+    _, loaded = load_keras(image_run)
+    pixels = read_data(loaded, item.path).arrays
+    expected = _direct_output(image_run, "conv2d", pixels)
+    assert np.allclose(acts.picture.image, activation_picture("conv2d", expected).image,
+                       atol=1e-5, equal_nan=True)  # fmt: skip
+    blank = _direct_output(image_run, "conv2d", [np.zeros_like(pixels[0])])
+    assert not np.allclose(expected, blank)  # a picture of its own
+
+    # A table run takes the preview's rows: row 5 of the file, as predict numbers it.
+    view = _opened(qtbot, table_run)
+    acts = view.activations_view
+    view.pages.setCurrentWidget(acts)
+    acts.set_preview(table)
+    fifth = f"Data preview: row {table['row_numbers'][4]}"
+    qtbot.waitUntil(lambda: acts.sample_choice.findText(fifth) > 16, timeout=WAIT)
+    at = acts.sample_choice.findText(fifth)
+    acts.layer_choice.setCurrentText("dense")
+    acts.sample_choice.setCurrentIndex(at)
+    qtbot.waitUntil(lambda: acts.picture is not None and acts.picture.layer == "dense"
+                    and acts.status.text().startswith("dense"), timeout=WAIT)  # fmt: skip
+    _, loaded = load_keras(table_run)
+    read = read_data(loaded, table_run.parent / "table.csv")
+    row = read.ids.index(str(table["row_numbers"][4]))
+    expected = _direct_output(table_run, "dense", [a[row : row + 1] for a in read.arrays])
+    assert np.allclose(acts.picture.image, expected.reshape(1, -1), atol=1e-5)

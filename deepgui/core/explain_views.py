@@ -16,7 +16,8 @@ The rules:
   (`column_importance`): signed attributions of opposite rows would cancel out.
 
 `Inspection` opens a run folder once (its model.keras, signature and sample rows) and answers
-the views' questions; each answer is computed off the GUI thread, one at a time (a lock: the
+the views' questions (a sample for the Activations tab comes from the evaluation samples or
+from the Data panel's preview, `preview_samples`, read from its file as predict reads it); each answer is computed off the GUI thread, one at a time (a lock: the
 explanations watch a layer by replacing its call while the model runs).
 """
 
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from deepgui.core import explain, run_layout, signature
+from deepgui.core.data.arrays import read_npz
 from deepgui.core.errors import DeepGuiError
 
 MAPS, SEQUENCE, VECTOR = "maps", "sequence", "vector"
@@ -195,6 +197,39 @@ class Why:
     looked_at: str  # "the 64 images of the run's validation split"
 
 
+@dataclass(frozen=True)
+class PreviewSample:
+    """One item of the Data panel's preview, offered to the Activations tab beside the
+    evaluation samples, and where to read it: a CSV's row (by its number, as predict names
+    rows), an image file, or an .npz's row."""
+
+    label: str
+    path: str
+    row: str | None = None
+    position: int | None = None
+
+
+def preview_samples(preview: dict[str, Any] | None) -> list[PreviewSample]:
+    """The items of a data preview (core/data/preview.py's dict) a sample can be taken from:
+    a table's first rows, the image files shown per class, an .npz's first samples. Nothing for
+    a downloadable Keras set (the preview reads none of it)."""
+    preview = preview or {}
+    path, kind = preview.get("path"), preview.get("kind")
+    if not path or preview.get("error"):
+        return []
+    if kind == "table":
+        numbers = preview.get("row_numbers") or []
+        return [PreviewSample(f"Data preview: row {n}", path, row=str(n)) for n in numbers]
+    if kind == "images":
+        return [PreviewSample(f"Data preview: {name}/{Path(f).name}", f)
+                for name, files in (preview.get("files") or {}).items() for f in files]  # fmt: skip
+    if kind in ("arrays", "sequences"):
+        count = len(preview.get("samples") or preview.get("series") or [])
+        return [PreviewSample(f"Data preview: sample {i + 1}", path, position=i)
+                for i in range(count)]  # fmt: skip
+    return []
+
+
 @dataclass
 class _Batch:
     arrays: list[np.ndarray]  # one per model input, in the model's order
@@ -231,6 +266,7 @@ class Inspection:
                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})."
             ) from None
         self.lock = threading.Lock()
+        self._preview_read = None  # (the file and its time, what predict read from it)
         sig = self.loaded.signature
         self.task = self.loaded.task
         self.classes = self.loaded.classes
@@ -320,16 +356,52 @@ class Inspection:
         return batch.take(np.arange(min(len(batch), POOL_ROWS)))
 
     # ------------------------------------------------------------------ activations
-    def layer_output(self, layer: str, sample: int) -> ActivationPicture:
-        """What `layer` outputs for the evaluation sample at `sample`."""
-        if not 0 <= sample < len(self.shown):
+    def layer_output(self, layer: str, sample: int | PreviewSample) -> ActivationPicture:
+        """What `layer` outputs for the evaluation sample at `sample`, or for an item of the
+        Data panel's preview."""
+        if isinstance(sample, PreviewSample):
+            arrays = self._preview_arrays(sample)
+        elif not 0 <= sample < len(self.shown):
             raise DeepGuiError(f"There is no sample {sample + 1}; the run keeps {len(self.shown)}.")
-        one = self.shown.take([sample])
+        else:
+            arrays = self.shown.take([sample]).arrays
         with self.lock:
-            out = explain.activations(self.model, layer, one.arrays)
+            out = explain.activations(self.model, layer, arrays)
         if out.ndim == 0 or len(out) != 1:
             raise DeepGuiError(f"The layer {layer!r} gives no output per sample to draw.")
         return activation_picture(layer, out[0])
+
+    def fitting(self, samples: list[PreviewSample]) -> list[PreviewSample]:
+        """The preview's items this model reads: a table's rows for a model trained on a
+        table (not a series: its windows span rows), images and .npz rows for the others."""
+        pre = self.loaded.signature.preprocessing if self.loaded.signature else None
+        table = pre is not None and bool(pre.table) and not pre.series
+        raw_arrays = pre is None or not (pre.table or pre.series)
+        return [s for s in samples if (table if s.row is not None else raw_arrays)]
+
+    def _preview_arrays(self, sample: PreviewSample) -> list[np.ndarray]:
+        """The preview item's input, read from its file as `deepgui predict` reads it (the
+        model takes raw data: its preprocessing is inside it)."""
+        from deepgui.core import predict  # reads data: TensorFlow, loaded late
+
+        path = Path(sample.path)
+        if sample.position is not None:  # an .npz's row, of the array the preview shows
+            arrays = read_npz(path)
+            x = np.asarray(arrays["x"] if "x" in arrays else arrays["x_train"])
+            if not 0 <= sample.position < len(x):
+                raise DeepGuiError(f"{path}: has no sample {sample.position + 1}.")
+            x = x[sample.position : sample.position + 1]
+            return [_as_input(x.astype(np.int32 if x.dtype.kind in "iu" else np.float32),
+                              self.loaded.shapes[0])]  # fmt: skip
+        key = (str(path), path.stat().st_mtime_ns if path.exists() else None)
+        if self._preview_read is None or self._preview_read[0] != key:
+            self._preview_read = (key, predict.read_data(self.loaded, path))
+        read = self._preview_read[1]
+        at = [0] if sample.row is None else [i for i, n in enumerate(read.ids) if n == sample.row]
+        if not at:
+            raise DeepGuiError(f"{path.name}: row {sample.row} is no longer in the file.")
+        return [_as_input(np.asarray(a)[at[:1]], shape)
+                for a, shape in zip(read.arrays, self.loaded.shapes, strict=True)]  # fmt: skip
 
     def overview(self, shown: int = SHOWN_SAMPLES) -> list[Explained]:
         """The evaluation samples with what the model predicts for each, unexplained (the

@@ -132,6 +132,7 @@ class DataView(QWidget):
     # Input node id -> InputCaption once data is loaded (preview or a run's start); {} when the
     # data changed since, so the canvas stops showing what no longer holds.
     inputs_described = Signal(object)
+    preview_changed = Signal(object)  # the preview shown (core/data/preview.py), or None
 
     def __init__(self, get_project: Callable[[], Project], parent=None) -> None:
         super().__init__(parent)
@@ -513,12 +514,14 @@ class DataView(QWidget):
         self.sequence_plot.clear()
         self.stack.setCurrentIndex(0)
         self.inputs_described.emit({})
+        self.preview_changed.emit(None)
 
     def _preview_failed(self, message: str) -> None:
         self.last_preview = {"error": message}
         self.status.setText(f"<span style='color:{status_color(False)}'>{message}</span>")
         self.missing_label.setText("")
         self.inputs_described.emit({})
+        self.preview_changed.emit(self.last_preview)
 
     def _show_preview(self, out: dict[str, Any]) -> None:
         self.last_preview = out
@@ -528,6 +531,7 @@ class DataView(QWidget):
             self.status.setText(out.get("summary", ""))
         self.missing_label.setText(out.get("missing", ""))
         self.inputs_described.emit(out.get("input_captions") or {})
+        self.preview_changed.emit(out)
         kind = out.get("kind")
         if kind == "table":
             self.column_columns, self.column_kinds = out["columns"], out["types"]

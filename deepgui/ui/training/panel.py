@@ -190,6 +190,8 @@ class TrainingPanel(QWidget):
         # The data described (a preview shown): the form offers the metrics and the classes
         # to weigh that fit it.
         self.data_view.inputs_described.connect(self._data_described)
+        # The preview's rows and images are samples the Activations tab offers too.
+        self.data_view.preview_changed.connect(self.evaluation.activations_view.set_preview)
         self.banner.remedy_clicked.connect(self.apply_remedy)
         self.runs.open_project_requested.connect(self.open_project_requested)
         self.evaluation.predict_requested.connect(
