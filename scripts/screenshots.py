@@ -690,8 +690,9 @@ def sweep_shots(shots: Shots, out: Path) -> None:
 def inside_shots(shots: Shots, out: Path) -> None:
     """Look inside three short runs of the examples, in the Evaluation tab: the digits CNN's
     feature maps (its canvas's selected layer) and Grad-CAM over the samples beside the most
-    confidently wrong; the iris table's attributions per column, for a row and averaged; the
-    LSTM's output over time and its attributions per time step."""
+    confidently wrong; the iris table's attributions per column, for a row and averaged, and a
+    row of its data preview in the Activations tab; the LSTM's output over time and its
+    attributions per time step."""
     from deepgui.core.paths import examples_dir
     from deepgui.core.project import load_project
     from deepgui.core.training.run import Run
@@ -744,6 +745,22 @@ def inside_shots(shots: Shots, out: Path) -> None:
             shots.until(lambda v=why: v.caption.text().startswith("Mean"), 120)
             shots.wait(300)
             shots.shot(w, out / "83_why_table_average")
+            # A row of the Data panel's preview, looked at in the Activations tab.
+            view = evaluation.activations_view
+            evaluation.pages.setCurrentWidget(view)
+            if panel.data_view.last_preview is None:
+                panel.data_view.refresh_preview()
+            combo = view.sample_choice
+
+            def preview_rows(c=combo) -> list[int]:
+                return [i for i in range(c.count()) if c.itemText(i).startswith("Data preview")]
+
+            shots.until(lambda: len(preview_rows()) > 3, 120)
+            view.layer_choice.setCurrentIndex(0)
+            combo.setCurrentIndex(preview_rows()[3])
+            shots.until(lambda v=view: v.picture is not None and v.status.text().endswith(")."), 60)
+            shots.wait(300)
+            shots.shot(w, out / "86_activations_preview_row")
         w.doc.project.undo.set_clean()
         w.files.unsaved_extra = False
         w.close()

@@ -140,8 +140,9 @@ def test_the_forms_show_the_cores_defaults(qtbot):
     assert shown == {key: training(key) for key in shown}
     stopping, fine = training("early_stopping"), training("fine_tuning")
     assert (form.es_enabled.isChecked(), form.es_monitor.currentText(), form.es_patience.value(),
-            form.es_restore.isChecked()) == tuple(stopping[key] for key in (
-                "enabled", "monitor", "patience", "restore_best_weights"))  # fmt: skip
+            form.es_restore.isChecked(), form.es_mode.currentData()) == tuple(
+                stopping[key] for key in ("enabled", "monitor", "patience",
+                                          "restore_best_weights", "mode"))  # fmt: skip
     assert (form.ft_enabled.isChecked(), form.ft_frozen.value(), form.ft_layers.value(),
             form.ft_lr.value()) == tuple(fine.values())  # fmt: skip
     schedule = training("schedule")
@@ -156,3 +157,28 @@ def test_the_forms_show_the_cores_defaults(qtbot):
     }  # fmt: skip
     assert data == {key: get("dataset", key) for key in data}
     assert project.training == {}  # shown, not written
+
+
+def test_early_stoppings_direction_is_one_undoable_edit_in_the_form(qtbot, tmp_path, monkeypatch):
+    """The form offers early stopping's mode (a metric Keras cannot read the direction of needs
+    it): "Higher is better" writes mode max as one step, its undo shows Automatic again, and
+    Automatic, the default, is left out of the file."""
+    from deepgui.core.training.config import STOPPING_MODES, TrainingConfig
+
+    project = digits_project(tmp_path)
+    panel, reloads = panel_of(qtbot, project, monkeypatch)
+    form = panel.form
+    assert [form.es_mode.itemData(i) for i in range(form.es_mode.count())] == list(STOPPING_MODES)
+    before = dict(project.training)
+    form.es_mode.setCurrentIndex(form.es_mode.findText("Higher is better"))
+    assert project.training["early_stopping"]["mode"] == "max"
+    assert TrainingConfig.from_dict(project.training).early_stopping.mode == "max"
+    assert project.undo.undo_text() == "Change training settings"
+    project.undo.undo()
+    assert not project.undo.can_undo() and project.training == before
+    assert form.es_mode.currentData() == "auto"
+    # Another field of early stopping written: Automatic stays out of the file.
+    form.es_patience.setValue(9)
+    assert project.training["early_stopping"]["patience"] == 9
+    assert "mode" not in project.training["early_stopping"]
+    assert reloads == []

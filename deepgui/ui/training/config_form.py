@@ -45,6 +45,7 @@ from deepgui.core.training.config import (
     OWN_FIELDS,
     SCHEDULES,
     SPARSE_TOP_K,
+    STOPPING_MODES,
     TOP_K,
     EarlyStopping,
     FineTuning,
@@ -67,6 +68,9 @@ from deepgui.ui.vary import VaryButton, with_vary_button
 LOSSES = ["auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
           "binary_crossentropy", "mse", "mae", "huber"]  # fmt: skip
 MONITORS = ["val_loss", "loss", "val_accuracy", "accuracy"]
+# Early stopping's mode in words, in the core's order (config.STOPPING_MODES).
+STOPPING_MODE_WORDS = dict(zip(STOPPING_MODES, ("Automatic (from its name)", "Lower is better",
+                                                "Higher is better"), strict=True))  # fmt: skip
 ENGINE_LABELS = {"auto": "Automatic (the quickest for this run)", **LABELS}
 # What the options line edits: each optimizer's own top-level fields (sgd's momentum, adam's
 # weight_decay) and optimizer_options; the core's sentences about any of them show beside it.
@@ -369,6 +373,13 @@ class TrainingForm(QWidget):
         self.es_monitor = _combo(MONITORS, editable=True)
         self.es_patience = _spin(0, 1000)
         self.es_restore = QCheckBox("Keep the best weights")
+        self.es_mode = QComboBox()  # which way the watched figure improves
+        for mode, words in STOPPING_MODE_WORDS.items():
+            self.es_mode.addItem(words, mode)
+        self.es_mode.setToolTip(
+            "Which way the watched figure improves. Automatic reads it from the name (loss and "
+            "error go down, accuracy and AUC up); a metric of another name needs it said."
+        )
         self.device = QComboBox()
         self.device.addItem("Automatic (first GPU, else CPU)", "auto")
         self.device.addItem("CPU", "cpu")
@@ -472,6 +483,7 @@ class TrainingForm(QWidget):
         es_form.addRow(self.es_enabled)
         es_form.addRow("Watch", self.es_monitor)
         es_form.addRow("Patience (epochs)", self.es_patience)
+        es_form.addRow("Better when", self.es_mode)
         es_form.addRow(self.es_restore)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -522,7 +534,8 @@ class TrainingForm(QWidget):
 
     def _connect(self) -> None:
         self.optimizer.currentIndexChanged.connect(self._optimizer_changed)
-        for w in (self.schedule, self.device, self.engine, self.es_monitor, self.loss):
+        for w in (self.schedule, self.device, self.engine, self.es_monitor, self.es_mode,
+                  self.loss):  # fmt: skip
             w.currentIndexChanged.connect(self._write)
         self.measure.clicked.connect(self._ask_to_measure)
         for w in (self.loss, self.es_monitor):
@@ -707,6 +720,7 @@ class TrainingForm(QWidget):
         set_text(self.es_monitor, stopping.monitor)
         self.es_patience.setValue(stopping.patience)
         self.es_restore.setChecked(stopping.restore_best_weights)
+        self.es_mode.setCurrentIndex(max(0, self.es_mode.findData(stopping.mode)))
 
     def _load_schedule(self, cfg: TrainingConfig, raw: dict, refused: set[str]) -> None:
         self._offer_imported_schedule(raw)
@@ -876,13 +890,7 @@ class TrainingForm(QWidget):
             "class_weight": self._class_weight_value(),
             "batch_size": self.batch_size.value(),
             "epochs": self.epochs.value(),
-            "early_stopping": {
-                **_dict_at(self.training, "early_stopping"),  # its mode, set in the file
-                "enabled": self.es_enabled.isChecked(),
-                "monitor": self.es_monitor.currentText().strip() or EarlyStopping.monitor,
-                "patience": self.es_patience.value(),
-                "restore_best_weights": self.es_restore.isChecked(),
-            },  # fmt: skip
+            "early_stopping": self._early_stopping_value(),
             "fine_tuning": {
                 **_dict_at(self.training, "fine_tuning"),
                 "enabled": self.ft_enabled.isChecked(),
@@ -992,6 +1000,19 @@ class TrainingForm(QWidget):
         settings = applied(self.training, self._shown)
         self.options.setText(options_text(settings, self.optimizer.currentText()))
         self._write()
+
+    def _early_stopping_value(self) -> dict[str, Any]:
+        stopping = {
+            **_dict_at(self.training, "early_stopping"),
+            "enabled": self.es_enabled.isChecked(),
+            "monitor": self.es_monitor.currentText().strip() or EarlyStopping.monitor,
+            "patience": self.es_patience.value(),
+            "restore_best_weights": self.es_restore.isChecked(),
+        }
+        mode = self.es_mode.currentData()
+        if mode != EarlyStopping.mode or "mode" in stopping:  # the default stays out of files
+            stopping["mode"] = mode
+        return stopping
 
     def _write(self, *_args) -> None:
         if self._loading:
