@@ -161,7 +161,7 @@ def test_the_forms_show_the_cores_defaults(qtbot):
 
 def test_early_stoppings_direction_is_one_undoable_edit_in_the_form(qtbot, tmp_path, monkeypatch):
     """The form offers early stopping's mode (a metric Keras cannot read the direction of needs
-    it): "Higher is better" writes mode max as one step, its undo shows Automatic again, and
+    it): "Higher" writes mode max as one step, its undo shows Automatic again, and
     Automatic, the default, is left out of the file."""
     from deepgui.core.training.config import STOPPING_MODES, TrainingConfig
 
@@ -170,7 +170,7 @@ def test_early_stoppings_direction_is_one_undoable_edit_in_the_form(qtbot, tmp_p
     form = panel.form
     assert [form.es_mode.itemData(i) for i in range(form.es_mode.count())] == list(STOPPING_MODES)
     before = dict(project.training)
-    form.es_mode.setCurrentIndex(form.es_mode.findText("Higher is better"))
+    form.es_mode.setCurrentIndex(form.es_mode.findText("Higher"))
     assert project.training["early_stopping"]["mode"] == "max"
     assert TrainingConfig.from_dict(project.training).early_stopping.mode == "max"
     assert project.undo.undo_text() == "Change training settings"

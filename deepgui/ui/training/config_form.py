@@ -69,8 +69,9 @@ LOSSES = ["auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
           "binary_crossentropy", "mse", "mae", "huber"]  # fmt: skip
 MONITORS = ["val_loss", "loss", "val_accuracy", "accuracy"]
 # Early stopping's mode in words, in the core's order (config.STOPPING_MODES).
-STOPPING_MODE_WORDS = dict(zip(STOPPING_MODES, ("Automatic (from its name)", "Lower is better",
-                                                "Higher is better"), strict=True))  # fmt: skip
+STOPPING_MODE_WORDS = dict(
+    zip(STOPPING_MODES, ("Automatic (from its name)", "Lower", "Higher"), strict=True)
+)
 ENGINE_LABELS = {"auto": "Automatic (the quickest for this run)", **LABELS}
 # What the options line edits: each optimizer's own top-level fields (sgd's momentum, adam's
 # weight_decay) and optimizer_options; the core's sentences about any of them show beside it.
