@@ -117,6 +117,31 @@ def test_a_run_folder_of_deepguis_own_that_failed_early_may_be_reused(tmp_path):
         check_new_run_dir(folder, ours=False)
 
 
+@pytest.mark.parametrize("where", ["before the lock", "after the lock"])
+def test_a_stop_raised_inside_the_lock_leaves_the_folders_as_they_were(
+    tmp_path, monkeypatch, where
+):
+    """SIGTERM's exception (raised by deepgui train's handler) landing inside RunLock.acquire:
+    neither the folders it made nor its lock file are left, and a later run locks at once."""
+    from deepgui.core.training import rundir
+
+    class Stopped(BaseException):
+        pass
+
+    def stop(*_args, **_kwargs):
+        raise Stopped
+
+    # os.open makes the lock file, os.write writes the holder's pid once the lock is taken.
+    monkeypatch.setattr(rundir.os, "open" if where == "before the lock" else "write", stop)
+    out = tmp_path / "project.runs" / "run"
+    with pytest.raises(Stopped):
+        rundir.RunLock.acquire(out)
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+    rundir.RunLock.acquire(out).release()
+    assert list(tmp_path.iterdir()) == []
+
+
 # ----------------------------------------------------------------------------- valid inputs
 def test_decimal_commas_are_read_in_a_semicolon_file(tmp_path):
     from deepgui.core.data.table import read_csv, type_column

@@ -80,6 +80,9 @@ class RunLock:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise TrainingError(f"{run_dir}: cannot be written to: {fileio.why(exc)}.") from None
+        except BaseException:  # a stop raised by a signal handler before the lock was taken
+            _remove_made(run_dir, created)
+            raise
         if not _try_lock(fd):
             holder = _read_pid(fd)
             os.close(fd)
@@ -88,12 +91,16 @@ class RunLock:
                 f"{run_dir}: another training run is writing to this folder{who}; wait for it "
                 "to finish or choose another folder."
             )
+        lock = cls(run_dir, fd, existed, created, before)
         try:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
         except OSError:
             pass  # the pid is a courtesy for the message above; the lock is what counts
-        return cls(run_dir, fd, existed, created, before)
+        except BaseException:  # SIGTERM's exception here: the folder goes back as it was
+            lock.release()
+            raise
+        return lock
 
     @property
     def held(self) -> bool:
@@ -110,23 +117,31 @@ class RunLock:
                 LOCK
             }:
                 (self.run_dir / LOCK).unlink()
-            if self._created is not None and not any(self.run_dir.iterdir()):
-                folder = self.run_dir
-                while True:  # the folders made for it too (NAME.runs/ for a first run)
-                    folder.rmdir()
-                    if folder == self._created:
-                        break
-                    folder = folder.parent
         except OSError:
             pass
         finally:
             os.close(self._fd)
             self._fd = None
+        _remove_made(self.run_dir, self._created)
 
     def __del__(self) -> None:  # a lock forgotten by its owner is released with it
         if getattr(self, "_fd", None) is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
+
+
+def _remove_made(run_dir: Path, created: Path | None) -> None:
+    """The folders a lock made for `run_dir` (NAME.runs/ too, for a first run), where they
+    hold nothing."""
+    if created is None:
+        return
+    folder = run_dir
+    with contextlib.suppress(OSError):
+        while not any(folder.iterdir()):
+            folder.rmdir()
+            if folder == created:
+                break
+            folder = folder.parent
 
 
 def _try_lock(fd: int) -> bool:
