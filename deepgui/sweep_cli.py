@@ -21,6 +21,7 @@ import sys
 import time
 from typing import TextIO
 
+from deepgui.cli_stop import StopOnSignal
 from deepgui.cli_words import Parser, sentence, whole_number
 from deepgui.core.errors import DeepGuiError
 
@@ -171,14 +172,10 @@ def run(args: argparse.Namespace) -> int:
 def _sweep(sweep, args) -> int:
     from deepgui.core.sweep import apply  # NumPy and the core: not for --help
 
-    def interrupt(*_):
-        if sweep.stop_requested:  # a second Ctrl+C: leave now
-            raise KeyboardInterrupt
-        sys.stderr.write(
-            "\nStopping the trials after their batch (Ctrl+C again to quit at once)…\n"
-        )
-        sweep.stop()
-
+    interrupt = StopOnSignal(
+        sweep.stop,
+        lambda _: "\nStopping the trials after their batch (Ctrl+C again to quit at once)…\n",
+    )
     sys.stderr.write(f"Sweep folder: {sweep.folder}\n")
     if sweep.request.parallel != 1:
         sys.stderr.write(f"Trials at once on this machine: {sweep.parallel()}\n")
@@ -187,6 +184,7 @@ def _sweep(sweep, args) -> int:
         outcome = sweep.run(TrialPrinter(sys.stdout, sys.stderr, sweep))
     finally:
         signal.signal(signal.SIGINT, previous)
+    interrupt.settle()
     out = sys.stdout
     out.write(f"trials: {outcome.folder / 'trials.csv'}\n")
     best = outcome.best

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from deepgui.cli_stop import StopOnSignal
 from deepgui.cli_words import Parser, sentence, whole_number
 from deepgui.core.errors import DeepGuiError
 
@@ -321,16 +322,12 @@ def _plan_and_train(args: argparse.Namespace, planned: list, terminated: list[in
 def _train(the_run, printer: ProgressPrinter) -> int:
     # SIGTERM (a scheduler, `kill`, a shutting-down machine) is Ctrl+C without a terminal: stop
     # after the batch in flight, keep the last finished epoch's checkpoint, and say so.
-    asked: list[int] = []
-
-    def interrupt(signum, _frame):
-        if the_run.stop_requested:  # a second Ctrl+C or SIGTERM: leave now
-            raise KeyboardInterrupt
-        asked.append(signum)
+    def saying(signum: int) -> str:
         again = "Ctrl+C" if signum == signal.SIGINT else "SIGTERM"
-        sys.stderr.write(f"\nStopping after this batch ({again} again to quit at once)…\n")
-        the_run.stop()
+        return f"\nStopping after this batch ({again} again to quit at once)…\n"
 
+    interrupt = StopOnSignal(the_run.stop, saying)
+    asked = interrupt.asked
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = the_run.train(printer)
@@ -338,6 +335,7 @@ def _train(the_run, printer: ProgressPrinter) -> int:
         printer.close()  # a second Ctrl+C leaves mid-epoch: the bar must not stay
         for s, handler in previous.items():
             signal.signal(s, handler)
+    interrupt.settle()
     code = _report(result, the_run.run_dir)
     if asked and result.reason == "user":
         sys.stderr.write(_stopped_sentence(asked[0], the_run.run_dir) + "\n")

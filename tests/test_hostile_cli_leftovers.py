@@ -139,6 +139,39 @@ def test_sigterm_whose_exception_planning_swallowed_still_ends_the_run(
     assert signal.getsignal(signal.SIGTERM) is not None  # the test process's own, given back
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="POSIX signals")
+def test_a_signal_while_the_main_thread_holds_what_the_stop_needs_stops_without_a_deadlock(
+    capsys,
+):
+    """The handler runs on the main thread between two bytecodes: where that thread holds the
+    lock the stop takes (or is writing to the pipe or stderr the stop writes to), stopping
+    from the handler itself would wait for it forever. The stop goes to a thread of its own."""
+    import threading
+
+    from deepgui.cli_stop import StopOnSignal
+
+    lock, stopped = threading.Lock(), threading.Event()
+
+    def stop() -> None:
+        with lock:
+            stopped.set()
+
+    handler = StopOnSignal(stop, lambda signum: f"stopping ({signum})\n")
+    previous = signal.signal(signal.SIGUSR1, handler)
+    try:
+        with lock:
+            os.kill(os.getpid(), signal.SIGUSR1)
+            time.sleep(0.3)  # the handler has run here, on this thread, with the lock held
+            assert handler.asked == [signal.SIGUSR1] and not stopped.is_set()
+        assert stopped.wait(10)
+        handler.settle()
+        assert capsys.readouterr().err == f"stopping ({int(signal.SIGUSR1)})\n"
+        with pytest.raises(KeyboardInterrupt):  # the second signal leaves at once
+            handler(signal.SIGUSR1, None)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
 # ----------------------------------------------------------------------------- sweep --epochs
 def test_sweep_refuses_endless_epochs_at_once_in_the_limits_words(tmp_path, capsys):
     path = tmp_path / "p.dgproj"
