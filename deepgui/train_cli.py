@@ -77,7 +77,10 @@ def _fmt_time(seconds: float) -> str:
 
 
 def _fmt_logs(logs: dict[str, Any]) -> str:
-    return " ".join(f"{k} {v:.4f}" for k, v in sorted(logs.items()) if isinstance(v, float))
+    # A learning rate is often below 1e-4 (fine-tuning's 1e-5): in significant digits, or it
+    # would read 0.0000.
+    return " ".join(f"{k} {v:.4g}" if k in ("learning_rate", "lr") else f"{k} {v:.4f}"
+                    for k, v in sorted(logs.items()) if isinstance(v, float))  # fmt: skip
 
 
 class ProgressPrinter:

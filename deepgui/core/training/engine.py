@@ -568,13 +568,15 @@ class TrainingEngine:
             return None
 
     def _epoch_done(self, epoch: int, logs: dict[str, float], train_seconds: float) -> None:
-        row = {"epoch": epoch, **{k: float(v) for k, v in logs.items()}}
-        if "learning_rate" not in row and "lr" not in row:
-            # Keras logs the rate only with some callbacks; the history keeps it always, so a
-            # reopened or resumed run draws its learning rate too.
+        logs = {k: float(v) for k, v in logs.items()}
+        if "learning_rate" not in logs and "lr" not in logs:
+            # Keras logs the rate only with some callbacks; the epoch's event and its history
+            # row carry it always, so every listener draws it live (a worker process's too:
+            # its parent has no optimizer to read) and a reopened or resumed run draws it.
             rate = self._learning_rate()
             if rate is not None:
-                row["learning_rate"] = rate
+                logs["learning_rate"] = rate
+        row = {"epoch": epoch, **logs}
         self.history.append(row)
         self.samples += self.data.num_train
         self.train_seconds += train_seconds

@@ -26,16 +26,6 @@ def snapshot_project(project: Project) -> Project:
     return project.snapshot()
 
 
-def current_learning_rate(engine) -> float | None:
-    """The optimizer's learning rate now (schedules included); read in the worker thread."""
-    try:
-        import keras
-
-        return float(keras.ops.convert_to_numpy(engine.model.optimizer.learning_rate))
-    except Exception:  # noqa: BLE001 - a missing read-out must never stop training
-        return None
-
-
 # Batches are handed to the GUI thread in bundles at most this often: every queued call makes
 # the GUI thread take the GIL from the training thread, and hundreds a second slow it down.
 EMIT_EVERY = 0.03
@@ -74,11 +64,8 @@ class _Relay(TrainingListener):
 
     def epoch_ended(self, epoch, logs):
         self.flush()
+        # The engine's epoch logs carry the learning rate (engine.py), a worker process's too.
         values = {k: float(v) for k, v in (logs or {}).items()}
-        if "learning_rate" not in values:  # Keras logs it only with some callbacks
-            rate = current_learning_rate(self.w.engine)
-            if rate is not None:
-                values["learning_rate"] = rate
         self.w.epoch_ended.emit(int(epoch), values)
 
     def overfitting_detected(self, report):
