@@ -238,6 +238,19 @@ def _missing_sentence(counts: dict[str, int], policy: str | None) -> str:
     return f"Missing values: {cells} cell{'s' * (cells != 1)}; " + "; ".join(parts) + "."
 
 
+class _DownloadsSaid:
+    """The listener of the planning, which is quiet but for a download's progress (a
+    backbone's ImageNet weights can take minutes)."""
+
+    def __init__(self, printer: ProgressPrinter) -> None:
+        self.printer = printer
+
+    def waiting(self, text: str) -> None: ...
+
+    def downloading(self, text: str) -> None:
+        self.printer.waiting(text)
+
+
 class _Terminated(BaseException):
     """SIGTERM before training starts: raised from the signal handler to leave the planning
     (a BaseException, so that no `except Exception` on the way swallows it); each step undoes
@@ -304,7 +317,7 @@ def _plan_and_train(args: argparse.Namespace, planned: list, terminated: list[in
         # import. Planning is quiet: bad input is one sentence on stderr, nothing before it.
         project = load_project(args.project)
         quiet_backend_start()
-        the_run = Run(project, request).plan()
+        the_run = Run(project, request).plan(_DownloadsSaid(printer))
     except DeepGuiError as exc:
         _error(sentence(exc))
         return EXIT_BAD_INPUT

@@ -1,7 +1,7 @@
 """Pretrained backbones: the Keras Applications families as palette blocks.
 
 A backbone node is named by its Keras Applications class (``MobileNetV3Small``) and holds its
-options: where its weights come from (``imagenet`` through Keras's own loader and cache, a
+options: where its weights come from (``imagenet`` from Keras's origin into its cache, a
 ``.weights.h5`` file, or ``none``), its pooling, whether it keeps ImageNet's classifier on top,
 and whether it trains (``trainable``). It is built for the size of the image it receives.
 
@@ -16,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deepgui.core import fileio
 from deepgui.core.errors import BuildError
 from deepgui.core.keras_loader import keras
 
@@ -258,30 +260,93 @@ def weights_file(class_name: str, include_top: bool, shape) -> WeightsFile:
 
 
 def imagenet_weights_file(class_name: str, include_top: bool, shape) -> Path:
-    """The cached ImageNet weights file, downloaded through Keras's loader when it is not
-    cached yet. A file in Keras's cache is taken as it is (the cache is Keras's own folder,
-    filled by Keras or by the user); a download is checked against Keras's recorded hash."""
+    """The cached ImageNet weights file, downloaded into Keras's cache when it is not there
+    yet. A file in Keras's cache is taken as it is (the cache is Keras's own folder, filled by
+    Keras or by the user); a download is checked against Keras's recorded hash."""
     wanted = weights_file(class_name, include_top, shape)
     if wanted.cached_path.is_file():
         return wanted.cached_path
-    from keras.src.utils import file_utils  # Keras brings TensorFlow (seconds): imported when used
+    return download_weights(wanted, class_name)
 
+
+DOWNLOAD_CHUNK = 1 << 20
+DOWNLOAD_TIMEOUT_S = 60  # a server that sends nothing for this long is taken as gone
+DOWNLOAD_STEP = 0.1  # progress is said at each tenth of the file (each 10 MiB, size unknown)
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _Failed(Exception):
+    """A download that did not arrive whole; its reason."""
+
+
+def download_weights(
+    wanted: WeightsFile,
+    class_name: str,
+    say: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Path:
+    """Download `wanted` into Keras's cache, where Keras's own loader finds it, saying how far
+    it got (`say`) and leaving off when `should_stop()`. Not Keras's `get_file`, which draws
+    its progress bar on the terminal and cannot be stopped; the same file, origin and hash.
+    Nothing is kept of a download that fails, is stopped or does not match its hash."""
+    import urllib.request
+
+    from keras.src.utils.file_utils import validate_file  # Keras's own hash check
+
+    target = wanted.cached_path
+    say = say or (lambda _text: None)
+    say(f"Downloading the ImageNet weights of {class_name} ({wanted.fname})…")
     try:
-        return Path(
-            file_utils.get_file(
-                wanted.fname,
-                wanted.origin,
-                cache_subdir=wanted.cache_subdir,
-                file_hash=wanted.file_hash,
-            )
-        )
-    except Exception as exc:  # noqa: BLE001 - offline, refused, or a bad download
-        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        with fileio.staged(target, suffix=".h5") as part:
+            try:
+                with urllib.request.urlopen(wanted.origin, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                    total = int(response.headers.get("Content-Length") or 0)
+                    _copy(response, part, total, class_name, say, should_stop)
+            except (OSError, ValueError) as exc:  # offline, refused, cut off, a full disk
+                raise _Failed(" ".join(str(exc).split())[:120] or type(exc).__name__) from None
+            if wanted.file_hash and not validate_file(str(part), wanted.file_hash):
+                raise BackboneError(
+                    f"The ImageNet weights of {class_name} downloaded from {wanted.origin} do "
+                    "not match the hash Keras records for them, so nothing was kept: try "
+                    "again, pick a .weights.h5 file, or choose weights 'none'."
+                )
+    except _Stopped:
+        raise BackboneError(
+            f"The download of {class_name}'s ImageNet weights was stopped; nothing was kept."
+        ) from None
+    except _Failed as exc:
         raise BackboneError(
             f"The ImageNet weights of {class_name} are not in Keras's cache "
-            f"({wanted.cached_path}) and could not be downloaded ({reason}): connect to the "
+            f"({target}) and could not be downloaded ({exc}): connect to the "
             "internet once, pick a .weights.h5 file, or choose weights 'none'."
         ) from None
+    except fileio.WriteError as exc:  # Keras's cache folder cannot be written
+        raise BackboneError(f"The ImageNet weights of {class_name} cannot be kept: {exc}") from None
+    say(
+        f"Downloaded the ImageNet weights of {class_name} ({fileio.amount(target.stat().st_size)})."
+    )
+    return target
+
+
+def _copy(response, part: Path, total: int, class_name: str, say, should_stop) -> None:
+    step = int(total * DOWNLOAD_STEP) if total else 10 * fileio.MiB
+    done, next_said = 0, step
+    with open(part, "wb") as out:
+        while chunk := response.read(DOWNLOAD_CHUNK):
+            if should_stop():
+                raise _Stopped
+            out.write(chunk)
+            done += len(chunk)
+            if done >= next_said and (not total or done < total):
+                of = f" of {fileio.amount(total)} ({100 * done // total}%)" if total else ""
+                say(f"Downloading the ImageNet weights of {class_name}: "
+                    f"{fileio.amount(done)}{of}…")  # fmt: skip
+                next_said = done - done % step + step
+        if total and done != total:
+            raise OSError(f"the server sent {done} of {total} bytes")
 
 
 _cached_lookups: dict[tuple, WeightsFile | None] = {}

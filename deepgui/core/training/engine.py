@@ -67,6 +67,11 @@ class TrainingListener:
         """Something before or between epochs that takes a while: loading the data, measuring
         the engines, waiting for other ranks to join."""
 
+    def downloading(self, text: str) -> None:
+        """A download's progress before training (a backbone's ImageNet weights): worth saying
+        even where the other waits are not (the command line plans quietly)."""
+        self.waiting(text)
+
     def paused(self) -> None: ...
 
     def resumed(self) -> None: ...

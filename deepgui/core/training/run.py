@@ -32,6 +32,7 @@ from deepgui.core.training.engine import RunResult, TrainingListener, describe_e
 from deepgui.core.training.evaluation import evaluate, from_worker
 from deepgui.core.training.outputs import engine_for, refuse_cluster
 from deepgui.core.training.prepare import PreparedRun, prepare_run
+from deepgui.core.training.weights_fetch import fetch_imagenet_weights
 
 DEFAULT_COORDINATOR = "127.0.0.1:7477"
 DEFAULT_JOIN_SECONDS = 300
@@ -118,6 +119,8 @@ class Run:
             self.data = prepared.load_data()
         # Data the model's Inputs cannot take is said now, before any engine starts.
         refuse_unfit_inputs(self.data, prepared.project.graph)
+        # Before an engine builds the model (a measurement builds it too): said as it goes.
+        fetch_imagenet_weights(prepared.project.graph, listener.downloading, lambda: self._stop)
         if self.cluster is not None:
             refuse_cluster(self.data)
             # The project's engine is a one-machine choice (TensorFlow by default): several
