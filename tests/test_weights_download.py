@@ -163,3 +163,15 @@ def test_a_download_that_does_not_match_or_cannot_be_made_keeps_nothing(origin):
     assert message.startswith("The ImageNet weights of MobileNetV3Small are not in Keras's cache")
     assert "404" in message and message.endswith("or choose weights 'none'.")
     assert "\n" not in message and _cache_listing(wanted) == []
+
+
+def test_the_command_lines_quiet_planning_says_a_downloads_progress():
+    import io
+
+    from deepgui.train_cli import ProgressPrinter, _DownloadsSaid
+
+    err = io.StringIO()
+    heard = _DownloadsSaid(ProgressPrinter(err))
+    heard.waiting("Loading data…")  # planning stays quiet
+    heard.downloading("Downloading the ImageNet weights of MobileNetV3Small: 1.0 MiB…")
+    assert err.getvalue() == "Downloading the ImageNet weights of MobileNetV3Small: 1.0 MiB…\n"
