@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from deepgui.core.training.config import TOP_K  # noqa: E402
-from deepgui.ui.training.config_form import PER_CLASS  # noqa: E402
+from deepgui.ui.training.config_class_weight import PER_CLASS  # noqa: E402
 from deepgui.ui.training.panel import TrainingPanel  # noqa: E402
 from tests.test_ui_training_panel import digits_project  # noqa: E402
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 
 from deepgui.core.paths import examples_dir  # noqa: E402
 from deepgui.core.training import engines  # noqa: E402
-from deepgui.ui.training.config_form import ENGINE_LABELS  # noqa: E402
+from deepgui.ui.training.config_hardware import ENGINE_LABELS  # noqa: E402
 from tests.ui_support import open_window  # noqa: E402
 
 pytestmark = pytest.mark.ui

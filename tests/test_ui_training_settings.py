@@ -19,7 +19,7 @@ from deepgui.core.graph import Graph  # noqa: E402
 from deepgui.core.project import Project  # noqa: E402
 from deepgui.core.training import runs  # noqa: E402
 from deepgui.core.training.config import FineTuning, parse_training  # noqa: E402
-from deepgui.ui.training.config_form import NO_BACKBONE, STRANDED, WITH_BACKBONE  # noqa: E402
+from deepgui.ui.training.config_fine_tuning import NO_BACKBONE, STRANDED, WITH_BACKBONE  # noqa: E402
 from deepgui.ui.training.panel import TrainingPanel  # noqa: E402
 from tests.test_ui_training_panel import digits_project  # noqa: E402
 
@@ -254,7 +254,7 @@ def test_a_reopened_fine_tuning_run_shows_its_phase_line(qtbot, tmp_path):
 
 
 def test_the_options_line_reads_what_it_writes():
-    from deepgui.ui.training.config_form import options_text, parse_options
+    from deepgui.core.training.settings_edit import options_text, parse_options
 
     line = "beta_1=0.8, exclude=[0.9, 0.99], note='a, b', amsgrad=true, ema=None, mode=sum"
     parsed = parse_options(line)

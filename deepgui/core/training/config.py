@@ -70,16 +70,19 @@ import inspect
 import math
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from deepgui import script_runtime
-from deepgui.core import keras_layers
+from deepgui.core import keras_layers, node_kinds
 from deepgui.core.errors import TrainingError
 from deepgui.core.limits import epochs_refusal
 from deepgui.core.training.devices import check_device_spec
 from deepgui.core.training.distributed import make_cluster
+
+if TYPE_CHECKING:
+    from deepgui.core.graph import Graph
 
 # The name a project uses -> the class in keras.optimizers.
 OPTIMIZER_CLASSES = {
@@ -738,6 +741,32 @@ def read_leniently(training: Any) -> tuple[TrainingConfig, set[str], str]:
                 return TrainingConfig(), set(raw), first
             del raw[key]
             dropped.add(key)
+
+
+def dict_at(settings: dict[str, Any], key: str) -> dict:
+    """The section `settings` holds at `key`, or {} where it holds none or no dict (read
+    leniently, for showing: parse_training says what is wrong with it)."""
+    value = settings.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def fine_tuning_as_written(training: dict[str, Any]) -> FineTuning:
+    """A fine-tuning section the core refused as a whole (frozen epochs not below the epochs):
+    its numbers as the core reads them, so the form shows what the project holds."""
+    section = dict_at(training, "fine_tuning")
+    try:
+        read = parse_training({"fine_tuning": {**section, "enabled": False}}).fine_tuning
+    except TrainingError:
+        return FineTuning()
+    read.enabled = section.get("enabled") is True
+    return read
+
+
+def holds_backbone(graph: Graph | None) -> bool:
+    """Whether the network has something to fine-tune: a node the core calls a backbone (from
+    the palette) or a block (a model used as a layer)."""
+    kinds = (node_kinds.BLOCK, node_kinds.BACKBONE)
+    return graph is not None and any(node_kinds.kind(node) in kinds for node in graph)
 
 
 # ----------------------------------------------------------------------------- Keras objects
