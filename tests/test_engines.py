@@ -38,6 +38,7 @@ def iris_project(tmp_path, epochs: int = 3) -> Project:
 class Events(TrainingListener):
     def __init__(self) -> None:
         self.epochs: list[int] = []
+        self.rates: list[float | None] = []  # the learning rate each epoch's event carries
         self.batches = 0
         self.info: dict = {}
         self.first_epoch = threading.Event()
@@ -50,6 +51,7 @@ class Events(TrainingListener):
 
     def epoch_ended(self, epoch, logs):
         self.epochs.append(epoch)
+        self.rates.append(logs.get("learning_rate"))
         self.first_epoch.set()
 
 
@@ -127,6 +129,9 @@ def test_each_engine_writes_the_same_run_directory(name, runs):
     assert metrics["engine"] == name and metrics["epochs_run"] == 3
     assert events.epochs == [1, 2, 3] and events.batches >= 3 * 7  # per-batch events arrive
     assert events.info["engine"] == name
+    # Each epoch's event carries the learning rate (the JAX worker's parent has no optimizer
+    # to read it from), so the app draws it live whichever engine trains.
+    assert events.rates == [pytest.approx(0.02)] * 3
     # The model (trained under JAX or XLA) loads under TensorFlow and takes the raw columns.
     import keras
 

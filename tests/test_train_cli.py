@@ -293,3 +293,9 @@ def test_progress_off_a_terminal_is_one_plain_line_per_epoch():
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2 and lines[1].startswith("Epoch 1/2: loss 0.2500 (")
     assert "\x1b" not in stream.getvalue()
+
+
+def test_the_terminal_line_shows_a_small_learning_rate_in_significant_digits():
+    from deepgui.train_cli import _fmt_logs
+
+    assert _fmt_logs({"loss": 0.5, "learning_rate": 1e-5}) == "learning_rate 1e-05 loss 0.5000"

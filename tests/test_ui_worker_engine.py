@@ -28,12 +28,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_jax_worker_trains_stops_at_once_and_a_crash_is_a_sentence(qtbot, tmp_path, panel_for):  # noqa: F811
-    project = digits_project(tmp_path, epochs=300, batch_size=16, engine="jax")
+    project = digits_project(tmp_path, epochs=300, batch_size=16, engine="jax",
+                             learning_rate=0.005)  # fmt: skip
     panel = panel_for(project)
     assert panel.form.engine.currentData() == "jax"
     assert panel.start_training()
     qtbot.waitUntil(lambda: len(panel.epochs_seen) >= 1, timeout=120000)
     assert panel.batches_seen >= panel.steps_per_epoch
+    # The learning-rate plot fills live from the worker's epoch events.
+    def rates():
+        drawn = panel.plots.curve_data("learning_rate")[1]
+        return [] if drawn is None else list(drawn)
+
+    qtbot.waitUntil(lambda: len(rates()) >= 1, timeout=10000)
+    assert rates()[0] == pytest.approx(0.005)
     # The pace as the panel sees it (the relay's lag is in both counts, and cancels).
     t0, b0 = time.perf_counter(), panel.batches_seen
     qtbot.wait(1000)
