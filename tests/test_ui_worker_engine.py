@@ -35,6 +35,7 @@ def test_the_jax_worker_trains_stops_at_once_and_a_crash_is_a_sentence(qtbot, tm
     assert panel.start_training()
     qtbot.waitUntil(lambda: len(panel.epochs_seen) >= 1, timeout=120000)
     assert panel.batches_seen >= panel.steps_per_epoch
+
     # The learning-rate plot fills live from the worker's epoch events.
     def rates():
         drawn = panel.plots.curve_data("learning_rate")[1]
