@@ -65,6 +65,15 @@ class Recorder(TrainingListener):
         self.events.append(("finished", reason, metrics))
 
 
+def where_it_waits(thread: threading.Thread) -> str:
+    """A live thread's stack, for the message of a test it outlived: where it waits."""
+    import sys
+    import traceback
+
+    frame = sys._current_frames().get(thread.ident)
+    return "".join(traceback.format_stack(frame)) if frame is not None else "(no frame)"
+
+
 def engine_for(tmp_path, listener, epochs=3, batch_size=32, data=None, **training):
     project = make_project()
     cfg = TrainingConfig.from_dict({"epochs": epochs, "batch_size": batch_size, **training})
@@ -161,7 +170,7 @@ def test_stop_releases_a_paused_run(tmp_path):
     t0 = time.perf_counter()
     engine.stop()
     worker.join(30)
-    assert not worker.is_alive()
+    assert not worker.is_alive(), where_it_waits(worker)
     assert time.perf_counter() - t0 < within(10.0)
     # Batch events are read one batch behind the training loop (as a plain fit overlaps
     # them): a pause asked at batch 2's event holds before batch 4.
