@@ -134,11 +134,12 @@ def _payload_savedmodel(folder, marker):
     return folder
 
 
-def test_a_savedmodel_deepgui_did_not_write_runs_only_with_trust(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_a_savedmodel_deepgui_did_not_write_runs_only_with_trust(tmp_path, capsys, command):
     marker = tmp_path / "marker.txt"
     model = _payload_savedmodel(tmp_path / "payload", marker)
-    np.savez(tmp_path / "x.npz", x=np.ones((2, 4), dtype=np.float32))
-    argv = ["predict", str(model), "--data", str(tmp_path / "x.npz")]
+    np.savez(tmp_path / "xy.npz", x=np.ones((3, 4), dtype=np.float32), y=np.array([0, 1, 2]))
+    argv = [command, str(model), "--data", str(tmp_path / "xy.npz")]
     assert main(argv) == 2
     line = _said(capsys)
     assert "--trust" in line and "writing files" in line and "payload" in line
