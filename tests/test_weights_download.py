@@ -69,6 +69,7 @@ def origin(tmp_path, monkeypatch, weights_bytes):
     wanted = backbones.WeightsFile(real.fname, f"{address}/weights.h5",
                                    hashlib.sha256(data).hexdigest(), real.cache_subdir)  # fmt: skip
     monkeypatch.setattr(backbones, "weights_file", lambda *_args: wanted)
+    monkeypatch.setattr(backbones, "_cached_lookups", {})  # none kept from Keras's own record
     yield _Files.served, address, wanted
     server.shutdown()
     server.server_close()

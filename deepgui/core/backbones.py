@@ -352,6 +352,20 @@ def _copy(response, part: Path, total: int, class_name: str, say, should_stop) -
 _cached_lookups: dict[tuple, WeightsFile | None] = {}
 
 
+def looked_up_weights_file(node, input_shape) -> WeightsFile | None:
+    """`weights_file` for a backbone node fed `input_shape` (batch axis first), asked of Keras
+    once per family, include_top and size (asking builds the family's network); None where
+    Keras offers no ImageNet weights as set."""
+    include_top = bool(node.config.get("include_top", False))
+    key = (node.class_name, include_top, tuple(input_shape[1:]))
+    if key not in _cached_lookups:
+        try:
+            _cached_lookups[key] = weights_file(node.class_name, include_top, key[2])
+        except Exception:  # noqa: BLE001 - Keras offers none as set: training will say so
+            _cached_lookups[key] = None
+    return _cached_lookups[key]
+
+
 def weights_warnings(node, input_shape) -> list[str]:
     """What shape inference says about a backbone's weights before any training: ImageNet
     weights that Keras's cache does not hold yet, or a weights file that is not there."""
@@ -362,14 +376,7 @@ def weights_warnings(node, input_shape) -> list[str]:
         if not Path(weights).expanduser().is_file():
             return [f"{node.name}: its weights file {weights} does not exist."]
         return []
-    include_top = bool(node.config.get("include_top", False))
-    key = (node.class_name, include_top, tuple(input_shape[1:]))
-    if key not in _cached_lookups:
-        try:
-            _cached_lookups[key] = weights_file(node.class_name, include_top, key[2])
-        except Exception:  # noqa: BLE001 - Keras offers none as set: training will say so
-            _cached_lookups[key] = None
-    wanted = _cached_lookups[key]
+    wanted = looked_up_weights_file(node, input_shape)
     if wanted is None:
         return [f"{node.name}: Keras has no ImageNet weights for {node.class_name} as set."]
     if wanted.cached_path.is_file():

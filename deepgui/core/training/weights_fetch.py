@@ -27,10 +27,9 @@ def missing_imagenet_weights(graph: Graph) -> list[tuple[str, backbones.WeightsF
         shapes = info[node.id].input_shapes if node.id in info else ()
         if not shapes or shapes[0] is None or len(shapes[0]) != 4:
             continue
-        include_top = bool(node.config.get("include_top", False))
-        try:
-            wanted = backbones.weights_file(node.class_name, include_top, tuple(shapes[0][1:]))
-        except Exception:  # noqa: BLE001 - Keras offers none as set: the build says so
+        # Shape inference has just asked Keras for this file (its warning); asked once.
+        wanted = backbones.looked_up_weights_file(node, shapes[0])
+        if wanted is None:  # Keras offers none as set: the build says so
             continue
         if not wanted.cached_path.is_file():
             missing.setdefault(str(wanted.cached_path), (node.class_name, wanted))
