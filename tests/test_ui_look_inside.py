@@ -233,3 +233,24 @@ def test_a_sample_from_the_data_preview_shows_its_own_activation(qtbot, image_ru
     row = read.ids.index(str(table["row_numbers"][4]))
     expected = _direct_output(table_run, "dense", [a[row : row + 1] for a in read.arrays])
     assert np.allclose(acts.picture.image, expected.reshape(1, -1), atol=1e-5)
+
+
+def test_an_npz_preview_sample_is_read_as_predict_reads_it(image_run, tmp_path):
+    """An .npz's preview rows come from the array the preview shows (x_train here, beside an
+    x_test predict would take first), read by predict's own .npz reader."""
+    from deepgui.core.data.preview import preview
+    from deepgui.core.explain import load_keras
+    from deepgui.core.explain_views import Inspection, activation_picture, preview_samples
+    from deepgui.core.predict import read_data
+
+    _, loaded = load_keras(image_run)
+    pixels = read_data(loaded, image_run.parent / "digits").arrays[0][:5].astype(np.uint8)
+    path = tmp_path / "digits.npz"
+    np.savez(path, x_train=pixels, y_train=np.zeros(5, np.int64), x_test=pixels[::-1])
+    items = preview_samples(preview({"source": "npz", "path": str(path)}))
+    inspection = Inspection(image_run)
+    assert inspection.fitting(items) == items and {i.array for i in items} == {"x_train"}
+    picture = inspection.layer_output("conv2d", items[1])
+    expected = _direct_output(image_run, "conv2d", [pixels[1:2].astype(np.float32)])
+    assert np.allclose(picture.image, activation_picture("conv2d", expected).image,
+                       atol=1e-5, equal_nan=True)  # fmt: skip

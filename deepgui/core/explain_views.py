@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from deepgui.core import explain, run_layout, signature
-from deepgui.core.data.arrays import read_npz
 from deepgui.core.errors import DeepGuiError
 
 MAPS, SEQUENCE, VECTOR = "maps", "sequence", "vector"
@@ -200,13 +199,13 @@ class Why:
 @dataclass(frozen=True)
 class PreviewSample:
     """One item of the Data panel's preview, offered to the Activations tab beside the
-    evaluation samples, and where to read it: a CSV's row (by its number, as predict names
-    rows), an image file, or an .npz's row."""
+    evaluation samples, and where to read it: a row (by its id as predict names it: a CSV's
+    row number, an .npz array's position) or an image file (no row)."""
 
     label: str
     path: str
     row: str | None = None
-    position: int | None = None
+    array: str | None = None  # the .npz array the preview shows (x, else x_train)
 
 
 def preview_samples(preview: dict[str, Any] | None) -> list[PreviewSample]:
@@ -225,7 +224,8 @@ def preview_samples(preview: dict[str, Any] | None) -> list[PreviewSample]:
                 for name, files in (preview.get("files") or {}).items() for f in files]  # fmt: skip
     if kind in ("arrays", "sequences"):
         count = len(preview.get("samples") or preview.get("series") or [])
-        return [PreviewSample(f"Data preview: sample {i + 1}", path, position=i)
+        array = "x" if "x" in (preview.get("arrays") or {}) else "x_train"
+        return [PreviewSample(f"Data preview: sample {i + 1}", path, row=str(i), array=array)
                 for i in range(count)]  # fmt: skip
     return []
 
@@ -377,7 +377,8 @@ class Inspection:
         pre = self.loaded.signature.preprocessing if self.loaded.signature else None
         table = pre is not None and bool(pre.table) and not pre.series
         raw_arrays = pre is None or not (pre.table or pre.series)
-        return [s for s in samples if (table if s.row is not None else raw_arrays)]
+        return [s for s in samples
+                if (table if s.row is not None and s.array is None else raw_arrays)]  # fmt: skip
 
     def _preview_arrays(self, sample: PreviewSample) -> list[np.ndarray]:
         """The preview item's input, read from its file as `deepgui predict` reads it (the
@@ -385,17 +386,11 @@ class Inspection:
         from deepgui.core import predict  # reads data: TensorFlow, loaded late
 
         path = Path(sample.path)
-        if sample.position is not None:  # an .npz's row, of the array the preview shows
-            arrays = read_npz(path)
-            x = np.asarray(arrays["x"] if "x" in arrays else arrays["x_train"])
-            if not 0 <= sample.position < len(x):
-                raise DeepGuiError(f"{path}: has no sample {sample.position + 1}.")
-            x = x[sample.position : sample.position + 1]
-            return [_as_input(x.astype(np.int32 if x.dtype.kind in "iu" else np.float32),
-                              self.loaded.shapes[0])]  # fmt: skip
-        key = (str(path), path.stat().st_mtime_ns if path.exists() else None)
+        key = (str(path), path.stat().st_mtime_ns if path.exists() else None, sample.array)
         if self._preview_read is None or self._preview_read[0] != key:
-            self._preview_read = (key, predict.read_data(self.loaded, path))
+            read = (predict.read_npz_samples(self.loaded, path, sample.array) if sample.array
+                    else predict.read_data(self.loaded, path))  # fmt: skip
+            self._preview_read = (key, read)
         read = self._preview_read[1]
         at = [0] if sample.row is None else [i for i, n in enumerate(read.ids) if n == sample.row]
         if not at:

@@ -507,7 +507,7 @@ def read_data(model: LoadedModel, path: str | os.PathLike) -> Samples:
     if path.is_dir() or suffix in IMAGE_SUFFIXES:
         return _read_images(model, path)
     if suffix == ".npz":
-        return _read_npz(model, path)
+        return read_npz_samples(model, path)
     raise DeepGuiError(
         f"{path}: cannot tell what kind of data this is; give a CSV file, an image, a folder "
         "of images or an .npz file."
@@ -658,7 +658,7 @@ def read_image_files(
     return Samples([x], files, labels)
 
 
-def _read_npz(model: LoadedModel, path: Path, key: str | None = None) -> Samples:
+def read_npz_samples(model: LoadedModel, path: Path, key: str | None = None) -> Samples:
     """The samples of an .npz: its array `key` (with the labels named alike: x_val, y_val) or
     the first of x, x_test, x_val and x_train."""
     arrays = read_npz(path)
@@ -838,7 +838,11 @@ def split_samples(model: LoadedModel, run_dir: str | os.PathLike, part: str) -> 
     if of == "files":
         return _split_files(model, path, info["files"], part)
     # An .npz's array; a CSV's rows or a series' windows: every one, then the part's.
-    found = _read_npz(model, path, info.get("key")) if of == "samples" else read_data(model, path)
+    found = (
+        read_npz_samples(model, path, info.get("key"))
+        if of == "samples"
+        else read_data(model, path)
+    )
     at = np.asarray(info["rows"], dtype=np.int64)
     if len(at) and int(at.max()) >= len(found.ids):
         raise DeepGuiError(

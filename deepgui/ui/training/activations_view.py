@@ -99,7 +99,7 @@ class ActivationsView(InspectingView):
         if self._samples and self._fitting:
             combo.insertSeparator(combo.count())
         for item in self._fitting:
-            image_file = item.row is None and item.position is None
+            image_file = item.row is None
             icon = QIcon(QPixmap(item.path).scaled(32, 32)) if image_file else QIcon()
             combo.addItem(icon, item.label, f"preview {item.label}")
         at = combo.findData(kept) if kept is not None else -1
