@@ -550,7 +550,6 @@ def compare_shots(shots: Shots, out: Path) -> None:
     from deepgui.core.project import load_project
     from deepgui.core.training.run import Run
     from deepgui.ui.editing import default_config
-    from deepgui.ui.main_window import MainWindow
     from deepgui.ui.theme import apply_theme
 
     folder = Path(tempfile.mkdtemp(prefix="deepgui-compare-"))
@@ -574,16 +573,7 @@ def compare_shots(shots: Shots, out: Path) -> None:
     project.save()
     Run(project).plan().train()
 
-    w = MainWindow(project)
-    w.resize(1366, 768)
-    w.layout_docks()
-    w.move(0, 0)
-    w.show()
-    w.start_background()
-    shots.settle(w)
-    w.view.fit_all()
-    panel = w.training_panel()
-    w.tabs.setCurrentWidget(panel)
+    w, panel = _training_window(shots, project)
     panel.view_tabs.setCurrentWidget(panel.runs)
     runs = panel.runs
     runs.refresh()
@@ -618,7 +608,6 @@ def vary_shots(shots: Shots, out: Path) -> None:
     from deepgui.core.paths import examples_dir
     from deepgui.core.project import load_project
     from deepgui.core.sweep.marks import TRAINING, SetMark
-    from deepgui.ui.main_window import MainWindow
 
     folder = Path(tempfile.mkdtemp(prefix="deepgui-vary-"))
     shutil.copy(examples_dir() / "iris_dense.dgproj", folder / "iris.dgproj")
@@ -626,16 +615,7 @@ def vary_shots(shots: Shots, out: Path) -> None:
     dense = project.graph.node_by_name("dense").id
     project.undo.push(SetMark(project, dense, "units", "8,16,32,64"))
     project.undo.push(SetMark(project, TRAINING, "learning_rate", "1e-4..1e-2:log"))
-    w = MainWindow(project)
-    w.resize(1366, 768)
-    w.layout_docks()
-    w.move(0, 0)
-    w.show()
-    w.start_background()
-    shots.settle(w)
-    w.view.fit_all()
-    panel = w.training_panel()
-    w.tabs.setCurrentWidget(panel)
+    w, panel = _training_window(shots, project)
     panel.settings_tabs.setCurrentWidget(panel.form.parentWidget().parentWidget())  # its scroll
     w.scene.select_nodes([dense])
     shots.shot(w, out / "60_vary_marks")
@@ -655,7 +635,6 @@ def sweep_shots(shots: Shots, out: Path) -> None:
     from deepgui.core.paths import examples_dir
     from deepgui.core.project import load_project
     from deepgui.core.sweep.marks import TRAINING, SetMark
-    from deepgui.ui.main_window import MainWindow
 
     folder = Path(tempfile.mkdtemp(prefix="deepgui-sweep-"))
     shutil.copy(examples_dir() / "iris_dense.dgproj", folder / "iris.dgproj")
@@ -663,16 +642,7 @@ def sweep_shots(shots: Shots, out: Path) -> None:
     dense = project.graph.node_by_name("dense").id
     project.undo.push(SetMark(project, dense, "units", "2,4,8,16,32"))
     project.undo.push(SetMark(project, TRAINING, "learning_rate", "1e-3..1e-1:log"))
-    w = MainWindow(project)
-    w.resize(1366, 768)
-    w.layout_docks()
-    w.move(0, 0)
-    w.show()
-    w.start_background()
-    shots.settle(w)
-    w.view.fit_all()
-    panel = w.training_panel()
-    w.tabs.setCurrentWidget(panel)
+    w, panel = _training_window(shots, project)
     view = panel.sweep
     panel.view_tabs.setCurrentWidget(view)
     panel.room_wanted.emit(420)  # the dock as tall as the window lets it be
@@ -696,7 +666,6 @@ def inside_shots(shots: Shots, out: Path) -> None:
     from deepgui.core.paths import examples_dir
     from deepgui.core.project import load_project
     from deepgui.core.training.run import Run
-    from deepgui.ui.main_window import MainWindow
     from deepgui.ui.training.explain_view import AVERAGE
 
     runs = (("digits_cnn", 4, "conv2d", "80_activations_maps", "81_why_grad_cam"),
@@ -711,16 +680,7 @@ def inside_shots(shots: Shots, out: Path) -> None:
             _lstm_over_time(project.graph)
         project.save()
         Run(project).plan().train()
-        w = MainWindow(project)
-        w.resize(1366, 768)
-        w.layout_docks()
-        w.move(0, 0)
-        w.show()
-        w.start_background()
-        shots.settle(w)
-        w.view.fit_all()
-        panel = w.training_panel()
-        w.tabs.setCurrentWidget(panel)
+        w, panel = _training_window(shots, project)
         panel.view_tabs.setCurrentWidget(panel.evaluation)
         panel.room_wanted.emit(420)  # the dock as tall as the window lets it be
         evaluation = panel.evaluation
@@ -781,6 +741,24 @@ def _lstm_over_time(graph) -> None:
     graph.move(head.id, (x, y + 138))
     graph.connect(lstm.id, pool.id)
     graph.connect(pool.id, head.id)
+
+
+def _training_window(shots: Shots, project):
+    """The main window on `project` at 1366x768, laid out as a first start lays it out, the
+    canvas fitted and the Training tab open: (the window, its training panel)."""
+    from deepgui.ui.main_window import MainWindow
+
+    w = MainWindow(project)
+    w.resize(1366, 768)
+    w.layout_docks()
+    w.move(0, 0)
+    w.show()
+    w.start_background()
+    shots.settle(w)
+    w.view.fit_all()
+    panel = w.training_panel()
+    w.tabs.setCurrentWidget(panel)
+    return w, panel
 
 
 if __name__ == "__main__":
