@@ -184,7 +184,7 @@ class Sweep:
         self.data = None  # loaded once, shared by the trials
         self.trials: dict[int, Trial] = {}
         self._lock_file: RunLock | None = None
-        self._lock = threading.RLock()  # stop() may come from a signal handler
+        self._lock = threading.Lock()
         self._run = None
         self._stop = False
         self._out_of_time = False

@@ -165,7 +165,7 @@ class TrainingEngine:
         self._stop = False
         self._go = threading.Event()
         self._go.set()
-        self._control = threading.RLock()  # stop() may come from a signal handler on this thread
+        self._control = threading.Lock()
         self._nan: tuple[int, int, float] | None = None
         self.model = None
         self._inference = None

@@ -68,8 +68,7 @@ class Run:
         self.engine_name = ""  # the engine chosen by plan()
         self.note = ""  # why that engine, when it is not simply the one asked for
         self.engine: engines.Engine | None = None
-        # Reentrant: the CLI's signal handler calls stop() on the thread that may hold it.
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._stop = False
         self._pause = False
 

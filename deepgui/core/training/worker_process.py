@@ -71,7 +71,7 @@ class WorkerEngine:
         self.process: subprocess.Popen | None = None
         self._stop = False
         self._paused = False
-        self._lock = threading.RLock()  # stop() may come from a signal handler on this thread
+        self._lock = threading.Lock()
         self.model = None
 
     # ------------------------------------------------------------------ control (any thread)
